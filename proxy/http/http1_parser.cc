@@ -1,0 +1,220 @@
+#include "proxy/http/http1_parser.h"
+
+namespace sy::http {
+namespace {
+
+Http1Parser* self(llhttp_t* parser) { return static_cast<Http1Parser*>(parser->data); }
+
+}  // namespace
+
+const llhttp_settings_t* Http1Parser::settings() {
+  static const llhttp_settings_t kSettings = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = &Http1Parser::onMessageBegin;
+    s.on_url = &Http1Parser::onUrl;
+    s.on_status = &Http1Parser::onStatus;
+    s.on_header_field = &Http1Parser::onHeaderField;
+    s.on_header_value = &Http1Parser::onHeaderValue;
+    s.on_header_value_complete = &Http1Parser::onHeaderValueComplete;
+    s.on_headers_complete = &Http1Parser::onHeadersComplete;
+    s.on_body = &Http1Parser::onBody;
+    s.on_message_complete = &Http1Parser::onMessageCompleteCb;
+    return s;
+  }();
+  return &kSettings;
+}
+
+Http1Parser::Http1Parser(Type type, ParserCallbacks* callbacks, const ParserLimits& limits)
+    : callbacks_(callbacks), limits_(limits), type_(type) {
+  llhttp_init(&parser_, type == Type::kRequest ? HTTP_REQUEST : HTTP_RESPONSE, settings());
+  parser_.data = this;
+}
+
+std::string_view Http1Parser::methodName() const {
+  return llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+}
+
+Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t* consumed) {
+  buffer_begin_ = data;
+  buffer_end_ = data + length;
+  const llhttp_errno_t err = llhttp_execute(&parser_, data, length);
+  switch (err) {
+    case HPE_OK:
+      *consumed = length;
+      return Result::kNeedMore;
+    case HPE_PAUSED:
+    case HPE_PAUSED_UPGRADE:
+      *consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - data);
+      return Result::kPaused;
+    default: {
+      const char* pos = llhttp_get_error_pos(&parser_);
+      *consumed = pos != nullptr ? static_cast<size_t>(pos - data) : 0;
+      if (error_status_ == 0) {
+        error_status_ = type_ == Type::kRequest ? 400 : 502;
+        error_reason_ = llhttp_get_error_reason(&parser_);
+        if (error_reason_ == nullptr) error_reason_ = llhttp_errno_name(err);
+      }
+      return Result::kError;
+    }
+  }
+}
+
+void Http1Parser::resume() { llhttp_resume(&parser_); }
+
+Http1Parser::Result Http1Parser::finish() {
+  const bool was_in_message = in_message_;
+  const llhttp_errno_t err = llhttp_finish(&parser_);
+  if (err == HPE_OK || err == HPE_PAUSED) {
+    return (was_in_message && !in_message_) ? Result::kPaused : Result::kNeedMore;
+  }
+  if (error_status_ == 0) {
+    error_status_ = type_ == Type::kRequest ? 400 : 502;
+    error_reason_ = "connection closed before the message was complete";
+  }
+  return Result::kError;
+}
+
+int Http1Parser::fail(int status, const char* reason) {
+  error_status_ = status;
+  error_reason_ = reason;
+  return HPE_USER;
+}
+
+int Http1Parser::onMessageBegin(llhttp_t* parser) {
+  Http1Parser* p = self(parser);
+  p->headers_.clear();
+  p->url_offset_ = p->url_length_ = 0;
+  p->reason_offset_ = p->reason_length_ = 0;
+  p->header_bytes_ = 0;
+  p->content_length_ = 0;
+  p->value_open_ = false;
+  p->last_value_end_ = nullptr;
+  p->in_message_ = true;
+  p->head_complete_ = false;
+  p->until_eof_ = false;
+  return 0;
+}
+
+int Http1Parser::onUrl(llhttp_t* parser, const char* at, size_t length) {
+  Http1Parser* p = self(parser);
+  if (p->url_length_ + length > p->limits_.max_url_bytes) {
+    return p->fail(414, "request target too long");
+  }
+  const uint32_t offset = p->headers_.appendExtra(at, length);
+  if (p->url_length_ == 0) p->url_offset_ = offset;
+  p->url_length_ += static_cast<uint32_t>(length);
+  return 0;
+}
+
+int Http1Parser::onStatus(llhttp_t* parser, const char* at, size_t length) {
+  Http1Parser* p = self(parser);
+  if (p->reason_length_ + length > 1024) return p->fail(502, "status line too long");
+  const uint32_t offset = p->headers_.appendExtra(at, length);
+  if (p->reason_length_ == 0) p->reason_offset_ = offset;
+  p->reason_length_ += static_cast<uint32_t>(length);
+  return 0;
+}
+
+int Http1Parser::onHeaderField(llhttp_t* parser, const char* at, size_t length) {
+  Http1Parser* p = self(parser);
+  const int too_large = p->type_ == Type::kRequest ? 431 : 502;
+  for (size_t i = 0; i < length; ++i) {
+    if (at[i] == ' ' || at[i] == '\t') {
+      return p->fail(p->type_ == Type::kRequest ? 400 : 502, "whitespace in a header name");
+    }
+  }
+  p->header_bytes_ += static_cast<uint32_t>(length);
+  if (p->header_bytes_ > p->limits_.max_header_bytes) {
+    return p->fail(too_large, "request header fields too large");
+  }
+  p->headers_.appendName(at, length);
+  if (p->headers_.size() > p->limits_.max_header_count) {
+    return p->fail(too_large, "too many header fields");
+  }
+  return 0;
+}
+
+int Http1Parser::onHeaderValue(llhttp_t* parser, const char* at, size_t length) {
+  Http1Parser* p = self(parser);
+  const int malformed = p->type_ == Type::kRequest ? 400 : 502;
+  // llhttp reports an obs-fold continuation as a second value span of the same field. A value
+  // may also arrive in pieces because it straddles two reads; that case is the only one where
+  // the previous piece ended exactly at the end of its buffer and this one starts a new buffer.
+  if (p->value_open_) {
+    if (p->last_value_end_ != nullptr || at != p->buffer_begin_) {
+      return p->fail(malformed, "obsolete line folding in a header value");
+    }
+  } else {
+    // llhttp skips leading whitespace of a value, so a first piece that starts with whitespace,
+    // or that follows a line break, is a folded continuation of an empty value.
+    if (length > 0 && (at[0] == ' ' || at[0] == '\t')) {
+      return p->fail(malformed, "obsolete line folding in a header value");
+    }
+    for (const char* c = at; c > p->buffer_begin_;) {
+      --c;
+      if (*c == ' ' || *c == '\t') continue;
+      if (*c == '\n') return p->fail(malformed, "obsolete line folding in a header value");
+      break;
+    }
+    p->value_open_ = true;
+  }
+  // Remember whether this piece reached the end of the buffer (nullptr) or stopped inside it.
+  p->last_value_end_ = (at + length == p->buffer_end_) ? nullptr : at + length;
+  p->header_bytes_ += static_cast<uint32_t>(length);
+  if (p->header_bytes_ > p->limits_.max_header_bytes) {
+    return p->fail(p->type_ == Type::kRequest ? 431 : 502, "request header fields too large");
+  }
+  p->headers_.appendValue(at, length);
+  return 0;
+}
+
+int Http1Parser::onHeaderValueComplete(llhttp_t* parser) {
+  Http1Parser* p = self(parser);
+  p->headers_.finishValue();
+  p->value_open_ = false;
+  p->last_value_end_ = nullptr;
+  return 0;
+}
+
+bool Http1Parser::validateHead() {
+  if (type_ != Type::kRequest) return true;
+  const size_t hosts = headers_.countOf("host");
+  if (hosts > 1) {
+    fail(400, "more than one Host header");
+    return false;
+  }
+  if (hosts == 0 && isHttp11OrLater()) {
+    fail(400, "HTTP/1.1 request without a Host header");
+    return false;
+  }
+  return true;
+}
+
+int Http1Parser::onHeadersComplete(llhttp_t* parser) {
+  Http1Parser* p = self(parser);
+  p->head_complete_ = true;
+  p->content_length_ = parser->content_length;
+  if (!p->validateHead()) return HPE_USER;
+  const ParserCallbacks::HeadAction action = p->callbacks_->onHeadComplete();
+  if (action == ParserCallbacks::kNoBody) {
+    p->until_eof_ = false;
+    return 1;
+  }
+  p->until_eof_ = p->type_ == Type::kResponse && llhttp_message_needs_eof(parser) != 0;
+  return 0;
+}
+
+int Http1Parser::onBody(llhttp_t* parser, const char* at, size_t length) {
+  self(parser)->callbacks_->onBody(at, length);
+  return 0;
+}
+
+int Http1Parser::onMessageCompleteCb(llhttp_t* parser) {
+  Http1Parser* p = self(parser);
+  p->in_message_ = false;
+  p->callbacks_->onMessageComplete();
+  return HPE_PAUSED;
+}
+
+}  // namespace sy::http

@@ -1,0 +1,129 @@
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "proxy/http/header_block.h"
+
+namespace sy::http {
+
+struct ParserLimits {
+  uint32_t max_url_bytes = 8 * 1024;        // longer request targets: 414
+  uint32_t max_header_bytes = 32 * 1024;    // names + values: 431
+  uint32_t max_header_count = 100;          // more fields: 431
+};
+
+// What the owner of a parser hears about. All calls happen inside Http1Parser::execute().
+class ParserCallbacks {
+ public:
+  // The head is complete and available through the parser's accessors. Return kProceed, or
+  // kNoBody for a response that has no body whatever its headers say (the answer to HEAD).
+  enum HeadAction { kProceed = 0, kNoBody = 1 };
+  virtual HeadAction onHeadComplete() = 0;
+  // Decoded body bytes (chunk framing already removed). Valid only during the call.
+  virtual void onBody(const char* data, size_t length) = 0;
+  // The message ended. The parser pauses right after it: execute() returns kPaused.
+  virtual void onMessageComplete() = 0;
+
+ protected:
+  ~ParserCallbacks() = default;
+};
+
+// HTTP/1.x message parser over llhttp, for requests (downstream) or responses (upstream).
+//
+// On top of llhttp it enforces size limits and rejects what llhttp accepts but a proxy must not
+// forward: obs-fold continuation lines, whitespace in field names, and (for requests) a missing
+// or repeated Host in HTTP/1.1. llhttp itself rejects Content-Length together with
+// Transfer-Encoding, duplicate Content-Length, unknown transfer codings, bare CR and malformed
+// chunks.
+class Http1Parser {
+ public:
+  enum class Type { kRequest, kResponse };
+  enum class Result {
+    kNeedMore,  // every byte was consumed; the message is not finished
+    kPaused,    // a message ended; `consumed` bytes were used, call resume() to go on
+    kError,     // malformed; see errorStatus()/errorReason()
+  };
+
+  Http1Parser(Type type, ParserCallbacks* callbacks, const ParserLimits& limits = {});
+  Http1Parser(const Http1Parser&) = delete;
+  Http1Parser& operator=(const Http1Parser&) = delete;
+
+  Result execute(const char* data, size_t length, size_t* consumed);
+  // After kPaused: continue with the next message.
+  void resume();
+  // The peer closed: completes a response delimited by the end of the connection.
+  Result finish();
+  void setLimits(const ParserLimits& limits) { limits_ = limits; }
+  // Forgets the current head and frees its memory (the connection is idle).
+  void releaseHead() { headers_.release(); }
+
+  // True once the first byte of a message was seen and until it completes.
+  bool inMessage() const { return in_message_; }
+  bool headComplete() const { return head_complete_; }
+
+  // Head accessors, valid from onHeadComplete() until the next message starts.
+  llhttp_method_t method() const { return static_cast<llhttp_method_t>(parser_.method); }
+  std::string_view methodName() const;
+  std::string_view url() const { return headers_.extra(url_offset_, url_length_); }
+  int statusCode() const { return parser_.status_code; }
+  std::string_view reason() const { return headers_.extra(reason_offset_, reason_length_); }
+  int versionMajor() const { return parser_.http_major; }
+  int versionMinor() const { return parser_.http_minor; }
+  bool isHttp11OrLater() const { return versionMajor() > 1 || versionMinor() >= 1; }
+  const HeaderBlock& headers() const { return headers_; }
+  bool keepAlive() const { return llhttp_should_keep_alive(&parser_) != 0; }
+  bool chunked() const { return (parser_.flags & F_CHUNKED) != 0; }
+  bool hasContentLength() const { return (parser_.flags & F_CONTENT_LENGTH) != 0; }
+  uint64_t contentLength() const { return content_length_; }
+  // The body runs until the connection closes (responses without length or chunking).
+  bool bodyUntilEof() const { return until_eof_; }
+  bool upgrade() const { return parser_.upgrade != 0; }
+  bool hasBody() const { return chunked() || until_eof_ || (hasContentLength() && content_length_ > 0); }
+
+  // After kError: the status to answer with (400, 414, 431; 502 for responses) and why.
+  int errorStatus() const { return error_status_; }
+  std::string_view errorReason() const { return error_reason_; }
+
+ private:
+  static int onMessageBegin(llhttp_t* parser);
+  static int onUrl(llhttp_t* parser, const char* at, size_t length);
+  static int onStatus(llhttp_t* parser, const char* at, size_t length);
+  static int onHeaderField(llhttp_t* parser, const char* at, size_t length);
+  static int onHeaderValue(llhttp_t* parser, const char* at, size_t length);
+  static int onHeaderValueComplete(llhttp_t* parser);
+  static int onHeadersComplete(llhttp_t* parser);
+  static int onBody(llhttp_t* parser, const char* at, size_t length);
+  static int onMessageCompleteCb(llhttp_t* parser);
+  static const llhttp_settings_t* settings();
+
+  int fail(int status, const char* reason);
+  bool validateHead();
+
+  llhttp_t parser_;
+  ParserCallbacks* callbacks_;
+  ParserLimits limits_;
+  HeaderBlock headers_;
+  uint64_t content_length_ = 0;
+  // Where the current execute() buffer ends, to tell a value split across reads from obs-fold.
+  const char* buffer_begin_ = nullptr;
+  const char* buffer_end_ = nullptr;
+  const char* last_value_end_ = nullptr;
+  uint32_t url_offset_ = 0;
+  uint32_t url_length_ = 0;
+  uint32_t reason_offset_ = 0;
+  uint32_t reason_length_ = 0;
+  uint32_t header_bytes_ = 0;
+  int error_status_ = 0;
+  const char* error_reason_ = "";
+  bool value_open_ = false;
+  bool in_message_ = false;
+  bool head_complete_ = false;
+  bool until_eof_ = false;
+  Type type_;
+};
+
+}  // namespace sy::http

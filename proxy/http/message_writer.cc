@@ -1,0 +1,128 @@
+#include "proxy/http/message_writer.h"
+
+#include <cstdio>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+#include "proxy/core/strings.h"
+
+namespace sy::http {
+namespace {
+
+using core::equalsIgnoreCase;
+
+// Whether the Connection header of `headers` names `field` (so that it is hop-by-hop too).
+bool namedByConnection(const HeaderBlock& headers, std::string_view field) {
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (equalsIgnoreCase(headers.name(i), "connection") && headerHasToken(headers.value(i), field)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool hasConnectionHeader(const HeaderBlock& headers) {
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (equalsIgnoreCase(headers.name(i), "connection")) return true;
+  }
+  return false;
+}
+
+void appendHeader(std::string* out, std::string_view name, std::string_view value) {
+  out->append(name).append(": ").append(value).append("\r\n");
+}
+
+}  // namespace
+
+bool isHopByHopHeader(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      return equalsIgnoreCase(name, "te");
+    case 7:
+      return equalsIgnoreCase(name, "trailer") || equalsIgnoreCase(name, "upgrade");
+    case 10:
+      return equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive");
+    case 17:
+      return equalsIgnoreCase(name, "transfer-encoding");
+    default:
+      break;
+  }
+  return core::startsWithIgnoreCase(name, "proxy-");
+}
+
+void buildUpstreamRequestHead(const Http1Parser& request, const UpstreamRequestOptions& options,
+                              std::string* out) {
+  const HeaderBlock& headers = request.headers();
+  out->clear();
+  out->reserve(headers.byteSize() + request.url().size() + 4 * headers.size() + 160);
+  out->append(request.methodName()).append(" ").append(request.url()).append(" HTTP/1.1\r\n");
+  const bool check_connection_names = hasConnectionHeader(headers);
+  std::string forwarded_for;
+  bool has_host = false;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const std::string_view name = headers.name(i);
+    const std::string_view value = headers.value(i);
+    if (isHopByHopHeader(name)) continue;
+    if (equalsIgnoreCase(name, "x-forwarded-for")) {
+      if (!forwarded_for.empty()) forwarded_for.append(", ");
+      forwarded_for.append(value);
+      continue;
+    }
+    if (equalsIgnoreCase(name, "x-forwarded-proto") || equalsIgnoreCase(name, "x-real-ip")) {
+      continue;
+    }
+    if (options.drop_expect && equalsIgnoreCase(name, "expect")) continue;
+    if (check_connection_names && namedByConnection(headers, name)) continue;
+    if (!has_host && equalsIgnoreCase(name, "host")) has_host = true;
+    appendHeader(out, name, value);
+  }
+  if (!has_host && !options.host_fallback.empty()) appendHeader(out, "Host", options.host_fallback);
+  if (!forwarded_for.empty()) forwarded_for.append(", ");
+  forwarded_for.append(options.client_ip);
+  appendHeader(out, "X-Forwarded-For", forwarded_for);
+  appendHeader(out, "X-Forwarded-Proto", options.proto);
+  appendHeader(out, "X-Real-IP", options.client_ip);
+  if (request.chunked()) out->append("Transfer-Encoding: chunked\r\n");
+  if (options.tunnel) {
+    if (auto upgrade = headers.find("upgrade")) appendHeader(out, "Upgrade", *upgrade);
+    out->append("Connection: upgrade\r\n");
+  }
+  out->append(options.extra_headers);
+  out->append("\r\n");
+}
+
+void buildDownstreamResponseHead(const Http1Parser& response,
+                                 const DownstreamResponseOptions& options, std::string* out) {
+  const HeaderBlock& headers = response.headers();
+  out->clear();
+  out->reserve(headers.byteSize() + 4 * headers.size() + 96);
+  char status[16];
+  const int n = std::snprintf(status, sizeof status, "%d", response.statusCode());
+  out->append("HTTP/1.1 ").append(status, static_cast<size_t>(n)).append(" ");
+  out->append(response.reason()).append("\r\n");
+  const bool check_connection_names = hasConnectionHeader(headers);
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const std::string_view name = headers.name(i);
+    if (isHopByHopHeader(name)) continue;
+    if (check_connection_names && namedByConnection(headers, name)) continue;
+    appendHeader(out, name, headers.value(i));
+  }
+  if (options.chunked_body) out->append("Transfer-Encoding: chunked\r\n");
+  if (options.tunnel) {
+    if (auto upgrade = headers.find("upgrade")) appendHeader(out, "Upgrade", *upgrade);
+    out->append("Connection: upgrade\r\n");
+  } else if (!options.keep_alive) {
+    out->append("Connection: close\r\n");
+  } else if (!options.client_http11) {
+    out->append("Connection: keep-alive\r\n");
+  }
+  out->append(options.extra_headers);
+  out->append("\r\n");
+}
+
+size_t formatChunkHeader(size_t size, char* out) {
+  const int n = std::snprintf(out, 20, "%zx\r\n", size);
+  return static_cast<size_t>(n);
+}
+
+}  // namespace sy::http
