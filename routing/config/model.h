@@ -1,0 +1,116 @@
+#pragma once
+
+// Plain structs mirroring the TOML configuration (see conf/REFERENCE.md for every key).
+// Produced by toml_loader.cc, checked there, and turned into an immutable snapshot by
+// routing/snapshot_builder.cc. Nothing here knows about TOML or libuv.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "proxy/core/net_address.h"
+
+namespace sy::routing::config {
+
+// Where a value came from, for error messages: "conf/demo.toml:12:5".
+struct SourcePosition {
+  int line = 0;
+  int column = 0;
+};
+
+struct ServerConfig {
+  uint32_t workers = 0;  // 0 = one per core
+  absl::Duration shutdown_timeout = absl::Seconds(30);
+  std::string state_file;  // runtime switch state survives restarts when set
+};
+
+struct AdminConfig {
+  std::string listen_text = "127.0.0.1:9901";
+  core::NetAddress listen;
+  std::string token;      // bearer token; empty = none
+  std::string token_env;  // name of an environment variable holding the token
+};
+
+struct ListenerConfig {
+  std::string name;
+  std::string listen_text;
+  core::NetAddress listen;
+  absl::Duration header_timeout = absl::Seconds(10);     // whole request head (slowloris)
+  absl::Duration keepalive_timeout = absl::Seconds(75);  // idle between requests
+  absl::Duration client_timeout = absl::Seconds(60);     // client inactivity mid-request
+  uint32_t max_url_bytes = 8 * 1024;
+  uint32_t max_header_bytes = 32 * 1024;
+  uint32_t max_headers = 100;
+  uint32_t backlog = 511;
+  SourcePosition position;
+};
+
+struct BackendConfig {
+  std::string address_text;
+  core::NetAddress address;
+  uint32_t weight = 1;
+  SourcePosition position;
+};
+
+enum class BalancerKind { kRoundRobin, kLeastRequest, kHash };
+
+// What a hash balancer (or a sticky split) hashes.
+struct HashKeyConfig {
+  enum class Source { kHeader, kCookie, kClientIp };
+  Source source = Source::kClientIp;
+  std::string name;  // header or cookie name; empty for kClientIp
+  std::string text;  // as written: "header:x-user", "cookie:sid", "client_ip"
+};
+
+struct PoolConfig {
+  std::string name;
+  BalancerKind balancer = BalancerKind::kRoundRobin;
+  std::optional<HashKeyConfig> hash_key;  // required when balancer is kHash
+  std::vector<BackendConfig> backends;
+  absl::Duration connect_timeout = absl::Seconds(5);
+  absl::Duration response_timeout = absl::Seconds(60);  // request sent -> response head
+  absl::Duration idle_timeout = absl::Seconds(60);      // no progress mid-exchange
+  absl::Duration keepalive_timeout = absl::Seconds(60);  // pooled idle connections
+  uint32_t keepalive_max_idle = 32;                      // per worker and backend
+  SourcePosition position;
+};
+
+struct RouteConfig {
+  std::string name;
+  std::vector<std::string> hosts;  // "example.com" or "*.example.com"; empty = any host
+  std::string path_prefix = "/";
+  std::string pool;
+  uint32_t retries = 2;  // further tries on other backends (idempotent requests)
+  SourcePosition position;
+};
+
+struct Config {
+  std::string path;  // file it was read from
+  ServerConfig server;
+  AdminConfig admin;
+  std::vector<ListenerConfig> listeners;
+  std::vector<PoolConfig> pools;
+  std::vector<RouteConfig> routes;
+
+  const PoolConfig* findPool(std::string_view name) const {
+    for (const PoolConfig& pool : pools) {
+      if (pool.name == name) return &pool;
+    }
+    return nullptr;
+  }
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string key;  // "pools[1].backends[0].address"; empty for file-level errors
+  std::string message;
+
+  // "file:line:column: key: message"
+  std::string toString() const;
+};
+
+}  // namespace sy::routing::config

@@ -1,0 +1,52 @@
+#pragma once
+
+// Immutable descriptions of pools and backends, shared by every worker through the published
+// snapshot. A new snapshot is built whenever anything changes (reload, switch, health, drain);
+// BackendInfo objects are reused while their definition is unchanged so that workers can keep
+// per-backend state (connection pools, counters) keyed by the stable id.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/core/net_address.h"
+#include "routing/config/model.h"
+
+namespace sy::upstream {
+
+struct BackendInfo {
+  uint64_t id = 0;  // stable across snapshots for the same pool name and address
+  std::string address_text;
+  core::NetAddress address;
+  uint32_t weight = 1;  // 1..1000
+};
+
+struct PoolSettings {
+  routing::config::BalancerKind balancer = routing::config::BalancerKind::kRoundRobin;
+  std::optional<routing::config::HashKeyConfig> hash_key;
+  uint64_t connect_timeout_ms = 5000;
+  uint64_t response_timeout_ms = 60000;
+  uint64_t idle_timeout_ms = 60000;
+  uint64_t keepalive_timeout_ms = 60000;
+  uint32_t keepalive_max_idle = 32;
+};
+
+struct BackendEntry {
+  std::shared_ptr<const BackendInfo> info;
+  bool eligible = true;  // may receive new requests (healthy and not drained)
+};
+
+class HashRing;
+
+struct PoolSnapshot {
+  uint64_t id = 0;  // stable for the pool name
+  std::string name;
+  PoolSettings settings;
+  std::vector<BackendEntry> backends;
+  std::vector<uint32_t> eligible;         // indices into `backends`
+  std::shared_ptr<const HashRing> ring;   // set for the hash balancer, over `eligible`
+};
+
+}  // namespace sy::upstream
