@@ -31,6 +31,42 @@ const std::string& LoopContext::httpDate() {
   return http_date_;
 }
 
+int LoopContext::startFlushing() {
+  flush_check_ = new uv_check_t;
+  flush_prepare_ = new uv_prepare_t;
+  int rc = uv_check_init(loop_, flush_check_);
+  if (rc == 0) rc = uv_prepare_init(loop_, flush_prepare_);
+  if (rc != 0) return rc;
+  flush_check_->data = this;
+  flush_prepare_->data = this;
+  auto flush_check = [](uv_check_t* handle) {
+    static_cast<LoopContext*>(handle->data)->write_batch_.flush();
+  };
+  auto flush_prepare = [](uv_prepare_t* handle) {
+    static_cast<LoopContext*>(handle->data)->write_batch_.flush();
+  };
+  rc = uv_check_start(flush_check_, flush_check);
+  if (rc == 0) rc = uv_prepare_start(flush_prepare_, flush_prepare);
+  // Neither handle should keep the loop alive on its own.
+  uv_unref(reinterpret_cast<uv_handle_t*>(flush_check_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(flush_prepare_));
+  return rc;
+}
+
+void LoopContext::stopFlushing() {
+  write_batch_.flush();
+  if (flush_check_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(flush_check_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_check_t*>(handle); });
+    flush_check_ = nullptr;
+  }
+  if (flush_prepare_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(flush_prepare_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_prepare_t*>(handle); });
+    flush_prepare_ = nullptr;
+  }
+}
+
 void allocSharedReadBuffer(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
   LoopContext* context = LoopContext::of(handle);
   buf->base = context->readBuffer();

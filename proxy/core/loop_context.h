@@ -8,6 +8,7 @@
 #include <string>
 
 #include "proxy/core/net_address.h"
+#include "proxy/core/write_batch.h"
 
 namespace sy::core {
 
@@ -31,6 +32,12 @@ class LoopContext {
 
   uv_loop_t* loop() const { return loop_; }
   char* readBuffer() { return read_buffer_.get(); }
+  WriteBatch& writeBatch() { return write_batch_; }
+
+  // A check handle that flushes the write batch after every loop iteration's I/O, for writes
+  // made outside read callbacks (timers, connects, posted tasks). Loop thread only.
+  int startFlushing();
+  void stopFlushing();
 
   // An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") refreshed at most once per second.
   const std::string& httpDate();
@@ -40,6 +47,9 @@ class LoopContext {
   std::unique_ptr<char[]> read_buffer_;
   std::string http_date_;
   uint64_t http_date_second_ = 0;
+  WriteBatch write_batch_;
+  uv_check_t* flush_check_ = nullptr;
+  uv_prepare_t* flush_prepare_ = nullptr;
 };
 
 // libuv alloc callback that hands out the loop's shared read buffer.

@@ -112,7 +112,7 @@ void TcpTransport::onWrite(uv_write_t* request, int status) {
     std::string().swap(self->queued_);
     self->maybeShutdown();
   }
-  if (self->above_high_watermark_ && self->pendingWriteBytes() <= kLowWatermark &&
+  if (self->above_high_watermark_ && self->in_flight_.size() + self->queued_.size() <= kLowWatermark &&
       !self->closing_) {
     self->above_high_watermark_ = false;
     if (self->callbacks_ != nullptr) self->callbacks_->onTransportWritable();
@@ -136,6 +136,8 @@ void TcpTransport::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* bu
   if (self->closing_ || self->callbacks_ == nullptr) return;
   if (nread > 0) {
     self->callbacks_->onTransportData(buf->base, static_cast<size_t>(nread));
+    // Whatever the callback wrote may point into the shared read buffer: send it now.
+    LoopContext::of(stream->loop)->writeBatch().flush();
   } else if (nread == UV_EOF) {
     self->stopReading();
     self->callbacks_->onTransportEof();
@@ -145,13 +147,23 @@ void TcpTransport::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* bu
   }
 }
 
+size_t TcpTransport::pendingWriteBytes() const {
+  return in_flight_.size() + queued_.size() +
+         LoopContext::of(reinterpret_cast<const uv_handle_t*>(&tcp_))->writeBatch().pendingFor(this);
+}
+
 void TcpTransport::shutdownWrite() {
+  // Batched bytes must reach the socket before the FIN.
+  LoopContext::of(reinterpret_cast<const uv_handle_t*>(&tcp_))->writeBatch().flush();
   shutdown_requested_ = true;
   maybeShutdown();
 }
 
 void TcpTransport::maybeShutdown() {
-  if (!shutdown_requested_ || shutdown_started_ || closing_ || pendingWriteBytes() != 0) return;
+  if (!shutdown_requested_ || shutdown_started_ || closing_ || !in_flight_.empty() ||
+      !queued_.empty()) {
+    return;
+  }
   shutdown_started_ = true;
   auto* request = new uv_shutdown_t;
   request->data = this;
@@ -165,6 +177,7 @@ void TcpTransport::onShutdown(uv_shutdown_t* request, int /*status*/) {
 
 void TcpTransport::close() {
   if (closing_) return;
+  LoopContext::of(asHandle(&tcp_)->loop)->writeBatch().forget(this);
   closing_ = true;
   reading_ = false;
   uv_close(asHandle(&tcp_), &onClose);
@@ -174,6 +187,7 @@ void TcpTransport::abort() {
   if (closing_) return;
   uv_os_fd_t fd;
   // uv_tcp_close_reset refuses handles without a socket or with a shutdown in progress.
+  LoopContext::of(asHandle(&tcp_)->loop)->writeBatch().forget(this);
   if (uv_fileno(asHandle(&tcp_), &fd) == 0 && !shutdown_started_ &&
       uv_tcp_close_reset(&tcp_, &onClose) == 0) {
     closing_ = true;

@@ -32,7 +32,8 @@ class TcpTransport final : public Transport {
   bool isReading() const override { return reading_; }
   void write(const uv_buf_t* buffers, size_t count) override;
   using Transport::write;
-  size_t pendingWriteBytes() const override { return in_flight_.size() + queued_.size(); }
+  // Includes bytes still waiting in the loop's write batch.
+  size_t pendingWriteBytes() const override;
   void shutdownWrite() override;
   void close() override;
   void abort() override;
