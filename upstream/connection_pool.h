@@ -1,0 +1,73 @@
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "proxy/core/timeout_queue.h"
+#include "upstream/pool.h"
+#include "upstream/upstream_connection.h"
+
+namespace sy::upstream {
+
+// One worker's view of one backend: its keep-alive connection pool and its live counts. Lives
+// as long as the backend is in the configuration or still has connections or requests on this
+// worker; never shared with another thread.
+class WorkerBackend {
+ public:
+  WorkerBackend(uv_loop_t* loop, core::TimeoutQueue& timeouts,
+                std::shared_ptr<const BackendInfo> info, const PoolSettings& settings);
+  ~WorkerBackend();
+  WorkerBackend(const WorkerBackend&) = delete;
+  WorkerBackend& operator=(const WorkerBackend&) = delete;
+
+  const BackendInfo& info() const { return *info_; }
+  uint64_t id() const { return info_->id; }
+  const PoolSettings& settings() const { return settings_; }
+  uv_loop_t* loop() const { return loop_; }
+  core::TimeoutQueue& timeouts() { return timeouts_; }
+
+  // A connection for a new request: the most recently used idle one (the least likely to have
+  // been closed by the backend meanwhile), or a new one that is connecting. Returns nullptr
+  // when a new connection cannot even be started (*uv_error says why).
+  UpstreamConnection* acquire(int* uv_error);
+
+  // Request accounting for least-request balancing and for the lifetime of this object.
+  void requestStarted() { ++active_requests_; }
+  void requestFinished();
+  uint32_t activeRequests() const { return active_requests_; }
+  uint32_t openConnections() const { return open_connections_; }
+  uint32_t idleConnections() const { return idle_count_; }
+
+  // A newer snapshot changed the pool's settings or the backend's weight.
+  void update(std::shared_ptr<const BackendInfo> info, const PoolSettings& settings);
+  // Closes every idle connection (drain, shutdown, backend removed).
+  void closeIdleConnections();
+  // The backend left the configuration: no new requests; `on_unused` runs once nothing uses
+  // this object any more (may run immediately).
+  void retire(std::function<void(WorkerBackend*)> on_unused);
+  bool retired() const { return retired_; }
+
+ private:
+  friend class UpstreamConnection;
+  // Connection callbacks.
+  void connectionIdle(UpstreamConnection* connection);  // returns it to the pool or closes it
+  void unlinkIdle(UpstreamConnection* connection);
+  void connectionClosed();
+  void checkUnused();
+
+  uv_loop_t* loop_;
+  core::TimeoutQueue& timeouts_;
+  std::shared_ptr<const BackendInfo> info_;
+  PoolSettings settings_;
+  UpstreamConnection* idle_head_ = nullptr;
+  uint32_t idle_count_ = 0;
+  uint32_t open_connections_ = 0;
+  uint32_t active_requests_ = 0;
+  bool retired_ = false;
+  std::function<void(WorkerBackend*)> on_unused_;
+};
+
+}  // namespace sy::upstream
