@@ -1,1 +1,97 @@
-// Placeholder: written in a later commit.
+#include "routing/snapshot.h"
+
+#include "absl/strings/str_cat.h"
+#include "upstream/balancer.h"
+
+namespace sy::routing {
+namespace {
+
+uint64_t toMs(absl::Duration duration) {
+  const int64_t ms = absl::ToInt64Milliseconds(duration);
+  return ms > 0 ? static_cast<uint64_t>(ms) : 0;
+}
+
+ListenerSettings listenerSettings(const config::ListenerConfig& listener) {
+  ListenerSettings settings;
+  settings.name = listener.name;
+  settings.address = listener.listen;
+  settings.limits.max_url_bytes = listener.max_url_bytes;
+  settings.limits.max_header_bytes = listener.max_header_bytes;
+  settings.limits.max_header_count = listener.max_headers;
+  settings.header_timeout_ms = toMs(listener.header_timeout);
+  settings.keepalive_timeout_ms = toMs(listener.keepalive_timeout);
+  settings.client_timeout_ms = toMs(listener.client_timeout);
+  return settings;
+}
+
+}  // namespace
+
+int ConfigSnapshot::poolIndex(std::string_view name) const {
+  for (size_t i = 0; i < pools.size(); ++i) {
+    if (pools[i]->name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
+    const config::PoolConfig& pool_config) {
+  auto pool = std::make_shared<upstream::PoolSnapshot>();
+  auto [id_it, inserted] = pool_ids_.try_emplace(pool_config.name, next_id_);
+  if (inserted) ++next_id_;
+  pool->id = id_it->second;
+  pool->name = pool_config.name;
+  upstream::PoolSettings& settings = pool->settings;
+  settings.balancer = pool_config.balancer;
+  settings.hash_key = pool_config.hash_key;
+  settings.connect_timeout_ms = toMs(pool_config.connect_timeout);
+  settings.response_timeout_ms = toMs(pool_config.response_timeout);
+  settings.idle_timeout_ms = toMs(pool_config.idle_timeout);
+  settings.keepalive_timeout_ms = toMs(pool_config.keepalive_timeout);
+  settings.keepalive_max_idle = pool_config.keepalive_max_idle;
+
+  for (const config::BackendConfig& backend : pool_config.backends) {
+    const std::string key = absl::StrCat(pool_config.name, "\n", backend.address_text);
+    std::shared_ptr<const upstream::BackendInfo>& known = backends_[key];
+    if (known == nullptr || known->weight != backend.weight ||
+        known->address.toString() != backend.address.toString()) {
+      auto info = std::make_shared<upstream::BackendInfo>();
+      info->id = known != nullptr ? known->id : next_id_++;
+      info->address_text = backend.address_text;
+      info->address = backend.address;
+      info->weight = backend.weight;
+      known = std::move(info);
+    }
+    pool->eligible.push_back(static_cast<uint32_t>(pool->backends.size()));
+    pool->backends.push_back(upstream::BackendEntry{known, true});
+  }
+  if (settings.balancer == config::BalancerKind::kHash) pool->ring = upstream::HashRing::build(*pool);
+  return pool;
+}
+
+ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> config) {
+  auto snapshot = std::make_shared<ConfigSnapshot>();
+  snapshot->generation = ++generation_;
+  for (const config::ListenerConfig& listener : config->listeners) {
+    snapshot->listeners.push_back(listenerSettings(listener));
+  }
+  for (const config::PoolConfig& pool : config->pools) {
+    snapshot->pools.push_back(buildPool(pool));
+  }
+  std::vector<Route> routes;
+  for (const config::RouteConfig& route_config : config->routes) {
+    Route route;
+    route.name = route_config.name;
+    for (const std::string& host : route_config.hosts) route.hosts.push_back(HostMatcher::parse(host));
+    route.path_prefix = route_config.path_prefix;
+    // The loader guarantees that every route names a defined pool.
+    const int pool_index = snapshot->poolIndex(route_config.pool);
+    route.pool_index = pool_index >= 0 ? static_cast<uint32_t>(pool_index) : 0;
+    route.retries = route_config.retries;
+    routes.push_back(std::move(route));
+  }
+  snapshot->routes = RouteTable(std::move(routes));
+  snapshot->config = std::move(config);
+  return snapshot;
+}
+
+}  // namespace sy::routing

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/core/net_address.h"
+#include "proxy/core/strings.h"
+#include "proxy/http/http1_parser.h"
+#include "routing/config/model.h"
+#include "routing/route_table.h"
+#include "upstream/pool.h"
+
+namespace sy::routing {
+
+struct ListenerSettings {
+  std::string name;
+  core::NetAddress address;
+  http::ParserLimits limits;
+  uint64_t header_timeout_ms = 10000;
+  uint64_t keepalive_timeout_ms = 75000;
+  uint64_t client_timeout_ms = 60000;
+};
+
+// Everything a worker needs to route and forward a request, frozen at one generation. Built on
+// the control thread, published with one pointer swap, never modified afterwards: any thread may
+// read it and the last user frees it. It holds no libuv handles and no per-worker state.
+struct ConfigSnapshot {
+  uint64_t generation = 0;
+  std::shared_ptr<const config::Config> config;
+  std::vector<ListenerSettings> listeners;  // same order as config->listeners
+  std::vector<std::shared_ptr<const upstream::PoolSnapshot>> pools;
+  RouteTable routes;
+
+  // Index into `pools`, or -1.
+  int poolIndex(std::string_view name) const;
+};
+
+using ConfigSnapshotPtr = std::shared_ptr<const ConfigSnapshot>;
+
+// Turns configurations into snapshots on the control thread, keeping pool and backend ids
+// stable across reloads (same pool name -> same pool id; same pool and address -> same
+// backend id), so that workers keep their connection pools for backends that did not change.
+class SnapshotBuilder {
+ public:
+  ConfigSnapshotPtr build(std::shared_ptr<const config::Config> config);
+  uint64_t lastGeneration() const { return generation_; }
+
+ private:
+  std::shared_ptr<const upstream::PoolSnapshot> buildPool(const config::PoolConfig& pool);
+
+  uint64_t generation_ = 0;
+  uint64_t next_id_ = 1;
+  core::StringMap<uint64_t> pool_ids_;
+  // Keyed by "pool\naddress".
+  core::StringMap<std::shared_ptr<const upstream::BackendInfo>> backends_;
+};
+
+}  // namespace sy::routing
