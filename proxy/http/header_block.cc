@@ -87,3 +87,20 @@ bool headerHasToken(std::string_view value, std::string_view token) {
 }
 
 }  // namespace sy::http
+
+namespace sy::http {
+
+std::optional<std::string_view> findCookie(const HeaderBlock& headers, std::string_view name) {
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (!core::equalsIgnoreCase(headers.name(i), "cookie")) continue;
+    for (absl::string_view pair : absl::StrSplit(core::toAbsl(headers.value(i)), ';')) {
+      pair = absl::StripAsciiWhitespace(pair);
+      const size_t equals = pair.find('=');
+      if (equals == absl::string_view::npos) continue;
+      if (core::toStd(pair.substr(0, equals)) == name) return core::toStd(pair.substr(equals + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace sy::http

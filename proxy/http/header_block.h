@@ -48,6 +48,9 @@ class HeaderBlock {
   bool in_value_ = false;
 };
 
+// The value of cookie `name` from the request's Cookie headers ("a=1; b=2"), if present.
+std::optional<std::string_view> findCookie(const HeaderBlock& headers, std::string_view name);
+
 // True when the comma-separated header value contains `token` (case-insensitive), as in
 // "Connection: keep-alive, Upgrade".
 bool headerHasToken(std::string_view value, std::string_view token);
