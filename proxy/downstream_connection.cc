@@ -1,1 +1,682 @@
-// Placeholder: written in a later commit.
+#include "proxy/downstream_connection.h"
+
+#include "proxy/core/log.h"
+#include "proxy/core/stable_hash.h"
+#include "proxy/core/strings.h"
+#include "proxy/http/local_reply.h"
+#include "proxy/http/message_writer.h"
+#include "proxy/worker.h"
+#include "upstream/connection_pool.h"
+
+namespace sy::proxy {
+namespace {
+
+// A retry replays the request body; bodies larger than this are not kept, so such requests
+// are not retried once their body started flowing.
+constexpr size_t kMaxReplayBytes = 64 * 1024;
+// Pipelined bytes waiting for the current response; beyond this the client is not read.
+constexpr size_t kMaxPendingInput = 64 * 1024;
+// After the last response on a connection: how long to wait for the client to close.
+constexpr uint64_t kLingerMs = 5000;
+
+const char* failureDetail(upstream::UpstreamFailure failure) {
+  switch (failure) {
+    case upstream::UpstreamFailure::kConnectFailed:
+      return "cannot connect to the backend";
+    case upstream::UpstreamFailure::kConnectTimeout:
+      return "timed out connecting to the backend";
+    case upstream::UpstreamFailure::kResponseTimeout:
+      return "the backend did not answer in time";
+    case upstream::UpstreamFailure::kIdleTimeout:
+      return "the backend stalled";
+    case upstream::UpstreamFailure::kClosedEarly:
+      return "the backend closed the connection";
+    case upstream::UpstreamFailure::kProtocolError:
+      return "invalid response from the backend";
+  }
+  return "upstream error";
+}
+
+void countStatus(WorkerStats& stats, int status) {
+  switch (status / 100) {
+    case 1:
+      stats.responses_1xx.add();
+      break;
+    case 2:
+      stats.responses_2xx.add();
+      break;
+    case 3:
+      stats.responses_3xx.add();
+      break;
+    case 4:
+      stats.responses_4xx.add();
+      break;
+    default:
+      stats.responses_5xx.add();
+      break;
+  }
+}
+
+}  // namespace
+
+DownstreamConnection::DownstreamConnection(Worker& worker, uint32_t listener_index)
+    : worker_(worker),
+      listener_index_(listener_index),
+      transport_(worker.loop()),
+      parser_(http::Http1Parser::Type::kRequest, this) {
+  transport_.setCallbacks(this);
+  worker_.connectionOpened(this);
+}
+
+DownstreamConnection::~DownstreamConnection() {
+  worker_.timeouts().cancel(this);
+  if (deferred) worker_.cancelDeferred(this);
+  worker_.connectionClosed(this);
+}
+
+const routing::ListenerSettings& DownstreamConnection::listenerSettings() const {
+  return worker_.currentSnapshot().listeners[listener_index_];
+}
+
+int DownstreamConnection::accept(uv_stream_t* server) {
+  int rc = transport_.accept(server);
+  if (rc == 0) rc = transport_.startReading();
+  if (rc != 0) {
+    close();
+    return rc;
+  }
+  worker_.stats().connections_accepted.add();
+  // The first request gets the header timeout from the moment the connection exists.
+  worker_.timeouts().schedule(this, listenerSettings().header_timeout_ms);
+  return 0;
+}
+
+// ---- Input from the client ----
+
+void DownstreamConnection::onTransportData(const char* data, size_t length) {
+  worker_.stats().bytes_in.add(length);
+  switch (state_) {
+    case State::kTunnel:
+      if (upstream_ != nullptr) {
+        upstream_->write(data, length);
+        if (upstream_->aboveHighWatermark()) {
+          client_paused_ = true;
+          transport_.stopReading();
+        }
+      }
+      return;
+    case State::kLingering:
+    case State::kClosed:
+      return;  // the exchange is over; whatever the client still sends is dropped
+    case State::kIdle:
+    case State::kActive:
+      break;
+  }
+  if (deferred || (state_ == State::kActive && request_complete_)) {
+    // Pipelined requests (or tunnel bytes after an Upgrade) wait for the current response.
+    pending_input_.append(data, length);
+    if (pending_input_.size() > kMaxPendingInput) {
+      client_paused_ = true;
+      transport_.stopReading();
+    }
+    return;
+  }
+  parseInput(data, length);
+}
+
+void DownstreamConnection::parseInput(const char* data, size_t length) {
+  while (length > 0) {
+    if (state_ == State::kIdle) {
+      state_ = State::kActive;
+      parser_.setLimits(listenerSettings().limits);
+      worker_.timeouts().schedule(this, listenerSettings().header_timeout_ms);
+    }
+    size_t consumed = 0;
+    parsing_ = true;
+    const http::Http1Parser::Result result = parser_.execute(data, length, &consumed);
+    parsing_ = false;
+    if (state_ == State::kLingering || state_ == State::kClosed) return;
+    if (result == http::Http1Parser::Result::kNeedMore) return;
+    if (result == http::Http1Parser::Result::kError) {
+      keep_alive_ = false;
+      abortUpstream();
+      releaseBackend();
+      respondLocally(parser_.errorStatus(), parser_.errorReason());
+      return;
+    }
+    // The request is complete.
+    data += consumed;
+    length -= consumed;
+    if (state_ == State::kIdle) {
+      parser_.resume();  // answered already: go on with the next pipelined request
+      continue;
+    }
+    if (length > 0) {
+      pending_input_.append(data, length);
+      if (pending_input_.size() > kMaxPendingInput) {
+        client_paused_ = true;
+        transport_.stopReading();
+      }
+    }
+    return;
+  }
+}
+
+void DownstreamConnection::runDeferred() {
+  if (state_ != State::kIdle || pending_input_.empty()) return;
+  std::string input;
+  input.swap(pending_input_);
+  parseInput(input.data(), input.size());
+  // The batch may point into `input`, which dies here.
+  worker_.loopContext().writeBatch().flush();
+}
+
+http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
+  worker_.stats().requests.add();
+  pinned_ = worker_.pinCurrent();
+  const routing::ConfigSnapshot& snapshot = *pinned_->snapshot;
+  client_http11_ = parser_.isHttp11OrLater();
+  keep_alive_ = parser_.keepAlive() && !worker_.draining();
+  head_request_ = parser_.method() == HTTP_HEAD;
+  upgrade_request_ = parser_.upgrade();
+  request_chunked_ = parser_.chunked();
+  first_request_ = false;
+  if (parser_.hasBody()) {
+    worker_.timeouts().schedule(this, listenerSettings().client_timeout_ms);
+  } else {
+    worker_.timeouts().cancel(this);
+  }
+
+  const std::string_view host = parser_.headers().find("host").value_or(std::string_view());
+  route_ = snapshot.routes.match(host, parser_.url());
+  if (route_ == nullptr) {
+    local_status_ = 404;
+    local_detail_ = "no route for this host and path";
+    // With a body still to come, answer now and close rather than read it all.
+    if (parser_.hasBody()) respondLocally(local_status_, local_detail_);
+    return kProceed;
+  }
+  pool_id_ = worker_.poolAt(route_->pool_index)->snapshot().id;
+
+  // Expect: 100-continue is answered here: the body is read as it comes anyway, and a backend
+  // that ignores Expect would otherwise leave the client waiting.
+  if (client_http11_ && parser_.hasBody()) {
+    const auto expect = parser_.headers().find("expect");
+    if (expect && core::equalsIgnoreCase(*expect, "100-continue")) {
+      writeClient(http::kContinueResponse.data(), http::kContinueResponse.size());
+    }
+  }
+  startUpstream();
+  return kProceed;
+}
+
+void DownstreamConnection::onBody(const char* data, size_t length) {
+  if (state_ != State::kActive || local_status_ != 0 || upstream_ == nullptr) return;
+  worker_.timeouts().schedule(this, listenerSettings().client_timeout_ms);
+  forwardRequestBody(data, length);
+}
+
+void DownstreamConnection::forwardRequestBody(const char* data, size_t length) {
+  char chunk_header[24];
+  size_t header_length = 0;
+  if (request_chunked_) {
+    header_length = http::formatChunkHeader(length, chunk_header);
+    writeUpstreamCopy(chunk_header, header_length);
+    writeUpstream(data, length);
+    writeUpstream(http::kChunkTrailer.data(), http::kChunkTrailer.size());
+  } else {
+    writeUpstream(data, length);
+  }
+  if (replayable_) {
+    const size_t framed = header_length + length + (request_chunked_ ? 2 : 0);
+    if (replay_.size() + framed > kMaxReplayBytes) {
+      replayable_ = false;
+      std::string().swap(replay_);
+    } else {
+      replay_.append(chunk_header, header_length);
+      replay_.append(data, length);
+      if (request_chunked_) replay_.append(http::kChunkTrailer);
+    }
+  }
+  if (upstream_ != nullptr && upstream_->aboveHighWatermark()) {
+    client_paused_ = true;
+    transport_.stopReading();
+  }
+}
+
+void DownstreamConnection::onMessageComplete() {
+  if (state_ != State::kActive) return;
+  request_complete_ = true;
+  worker_.timeouts().cancel(this);  // from now on the backend is the one we wait for
+  if (local_status_ != 0) {
+    respondLocally(local_status_, local_detail_);
+    return;
+  }
+  if (upstream_ == nullptr) return;
+  if (request_chunked_) {
+    writeUpstream(http::kLastChunk.data(), http::kLastChunk.size());
+    if (replayable_) replay_.append(http::kLastChunk);
+  }
+  upstream_->requestComplete();
+}
+
+// ---- Choosing a backend ----
+
+bool DownstreamConnection::idempotent() const {
+  switch (parser_.method()) {
+    case HTTP_GET:
+    case HTTP_HEAD:
+    case HTTP_PUT:
+    case HTTP_DELETE:
+    case HTTP_OPTIONS:
+    case HTTP_TRACE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const std::string& DownstreamConnection::clientIp() {
+  if (client_ip_.empty()) client_ip_ = transport_.peerAddress().hostString();
+  return client_ip_;
+}
+
+std::optional<uint64_t> DownstreamConnection::hashKey(const upstream::PoolSnapshot& pool) {
+  if (!pool.settings.hash_key) return std::nullopt;
+  const routing::config::HashKeyConfig& key = *pool.settings.hash_key;
+  switch (key.source) {
+    case routing::config::HashKeyConfig::Source::kClientIp:
+      return core::stableHash(clientIp());
+    case routing::config::HashKeyConfig::Source::kHeader:
+      if (auto value = parser_.headers().find(key.name)) return core::stableHash(*value);
+      return std::nullopt;
+    case routing::config::HashKeyConfig::Source::kCookie:
+      if (auto value = http::findCookie(parser_.headers(), key.name)) {
+        return core::stableHash(*value);
+      }
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+void DownstreamConnection::startUpstream() {
+  WorkerPool* pool = worker_.poolById(pool_id_);
+  if (pool == nullptr) {
+    respondLocally(503, "the pool is no longer configured");
+    return;
+  }
+  while (true) {
+    upstream::PickContext pick;
+    pick.hash = hashKey(pool->snapshot());
+    pick.exclude = absl::MakeConstSpan(tried_.data(), tried_.size());
+    const int index = pool->balancer().pick(pick);
+    if (index < 0) {
+      respondLocally(503, "no available backend");
+      return;
+    }
+    backend_ = pool->backend(static_cast<uint32_t>(index));
+    backend_->requestStarted();
+    ++tries_;
+    tried_.push_back(static_cast<uint32_t>(index));
+    if (tries_ == 1) {
+      http::UpstreamRequestOptions options;
+      options.client_ip = clientIp();
+      options.host_fallback = backend_->info().address_text;
+      options.tunnel = upgrade_request_;
+      options.drop_expect = true;
+      http::buildUpstreamRequestHead(parser_, options, &head_);
+    }
+    int error = 0;
+    upstream_ = backend_->acquire(&error);
+    if (upstream_ != nullptr) break;
+    core::logDebug("upstream_connect_failed",
+                   {{"backend", backend_->info().address_text}, {"error", uv_strerror(error)}});
+    releaseBackend();
+    worker_.stats().upstream_failures.add();
+    if (tries_ > route_->retries) {
+      respondLocally(502, "cannot connect to the backend");
+      return;
+    }
+    worker_.stats().retries.add();
+  }
+  upstream_reused_ = upstream_->reused();
+  upstream_->attach(this, head_request_, upgrade_request_);
+  writeUpstream(head_.data(), head_.size());
+  if (!replay_.empty()) writeUpstreamCopy(replay_.data(), replay_.size());
+  if (request_complete_) upstream_->requestComplete();
+  if (!upstream_->connected() && !request_complete_ && parser_.hasBody()) {
+    // Hold the body until the backend accepts the connection, so that a failed connect can
+    // be retried elsewhere with everything we read still at hand.
+    waiting_for_connect_ = true;
+    transport_.stopReading();
+  }
+}
+
+void DownstreamConnection::onUpstreamConnected() {
+  if (waiting_for_connect_) {
+    waiting_for_connect_ = false;
+    resumeClientReading();
+  }
+}
+
+void DownstreamConnection::onUpstreamWritable() {
+  if (client_paused_ && !waiting_for_connect_) resumeClientReading();
+}
+
+void DownstreamConnection::resumeClientReading() {
+  if (!client_paused_ && !waiting_for_connect_ && transport_.isReading()) return;
+  if (pending_input_.size() > kMaxPendingInput) return;
+  client_paused_ = false;
+  if (state_ == State::kClosed) return;
+  const int rc = transport_.startReading();
+  if (rc != 0) close();
+}
+
+// ---- The response ----
+
+http::ParserCallbacks::HeadAction DownstreamConnection::onUpstreamHead(
+    const http::Http1Parser& response) {
+  if (state_ != State::kActive) return kProceed;
+  std::string().swap(replay_);
+  replayable_ = false;
+  const int status = response.statusCode();
+  countStatus(worker_.stats(), status);
+
+  http::DownstreamResponseOptions options;
+  options.client_http11 = client_http11_;
+  if (status == 101) {
+    options.tunnel = true;
+    options.keep_alive = false;
+    http::buildDownstreamResponseHead(response, options, &head_);
+    writeClient(head_.data(), head_.size());
+    response_started_ = true;
+    state_ = State::kTunnel;
+    worker_.timeouts().cancel(this);  // the backend connection's idle timeout governs tunnels
+    if (!pending_input_.empty()) {
+      upstream_->writeCopy(pending_input_.data(), pending_input_.size());
+      std::string().swap(pending_input_);
+    }
+    resumeClientReading();
+    return kProceed;
+  }
+  // After a refused Upgrade the client may already be sending the new protocol: close.
+  if (upgrade_request_) keep_alive_ = false;
+  const bool body_allowed = !head_request_ && status != 204 && status != 304;
+  chunk_response_ = false;
+  if (body_allowed && !response.hasContentLength() &&
+      (response.chunked() || response.bodyUntilEof())) {
+    if (client_http11_) {
+      chunk_response_ = true;
+    } else {
+      keep_alive_ = false;  // an HTTP/1.0 client learns the end from the close
+    }
+  }
+  if (worker_.draining()) keep_alive_ = false;
+  options.keep_alive = keep_alive_;
+  options.chunked_body = chunk_response_;
+  http::buildDownstreamResponseHead(response, options, &head_);
+  writeClient(head_.data(), head_.size());
+  response_started_ = true;
+  return kProceed;
+}
+
+void DownstreamConnection::onUpstreamBody(const char* data, size_t length) {
+  if (state_ != State::kActive) return;
+  if (chunk_response_) {
+    char chunk_header[24];
+    const size_t header_length = http::formatChunkHeader(length, chunk_header);
+    writeClientCopy(chunk_header, header_length);
+    writeClient(data, length);
+    writeClient(http::kChunkTrailer.data(), http::kChunkTrailer.size());
+  } else {
+    writeClient(data, length);
+  }
+  if (transport_.aboveHighWatermark() && upstream_ != nullptr && !upstream_paused_) {
+    upstream_paused_ = true;
+    upstream_->pauseReading();
+    worker_.timeouts().schedule(this, listenerSettings().client_timeout_ms);
+  }
+}
+
+void DownstreamConnection::onTransportWritable() {
+  if (upstream_paused_ && upstream_ != nullptr) {
+    upstream_paused_ = false;
+    upstream_->resumeReading();
+    if (state_ != State::kActive || request_complete_) worker_.timeouts().cancel(this);
+  }
+}
+
+void DownstreamConnection::onUpstreamComplete() {
+  upstream_ = nullptr;
+  upstream_paused_ = false;
+  releaseBackend();
+  if (chunk_response_) writeClient(http::kLastChunk.data(), http::kLastChunk.size());
+  // The backend answered before the request body ended; the rest of it is never read.
+  if (!request_complete_) keep_alive_ = false;
+  finishRequest();
+}
+
+void DownstreamConnection::onUpstreamTunnelData(const char* data, size_t length) {
+  writeClient(data, length);
+  if (transport_.aboveHighWatermark() && upstream_ != nullptr && !upstream_paused_) {
+    upstream_paused_ = true;
+    upstream_->pauseReading();
+  }
+}
+
+void DownstreamConnection::onUpstreamTunnelEof() {
+  upstream_eof_ = true;
+  transport_.shutdownWrite();
+  if (client_eof_) close();
+}
+
+void DownstreamConnection::onUpstreamFailure(upstream::UpstreamFailure failure, int uv_status,
+                                             bool response_started) {
+  upstream_ = nullptr;
+  upstream_paused_ = false;
+  const std::string backend_address =
+      backend_ != nullptr ? backend_->info().address_text : std::string();
+  releaseBackend();
+  worker_.stats().upstream_failures.add();
+  core::logDebug("upstream_failure", {{"backend", backend_address},
+                                      {"failure", upstream::failureName(failure)},
+                                      {"error", uv_status != 0 ? uv_strerror(uv_status) : ""}});
+  if (state_ == State::kTunnel || response_started_ || response_started) {
+    close();  // part of the response is out: all that is left is to cut the client off
+    return;
+  }
+  if (state_ != State::kActive) return;
+  const bool nothing_sent = failure == upstream::UpstreamFailure::kConnectFailed ||
+                            failure == upstream::UpstreamFailure::kConnectTimeout;
+  const bool stale_keepalive =
+      failure == upstream::UpstreamFailure::kClosedEarly && upstream_reused_ && idempotent();
+  if (route_ != nullptr && tries_ <= route_->retries && replayable_ &&
+      (nothing_sent || stale_keepalive)) {
+    worker_.stats().retries.add();
+    startUpstream();
+    return;
+  }
+  const bool timed_out = failure == upstream::UpstreamFailure::kConnectTimeout ||
+                         failure == upstream::UpstreamFailure::kResponseTimeout ||
+                         failure == upstream::UpstreamFailure::kIdleTimeout;
+  respondLocally(timed_out ? 504 : 502, failureDetail(failure));
+}
+
+// ---- Ending exchanges and connections ----
+
+void DownstreamConnection::respondLocally(int status, std::string_view detail) {
+  abortUpstream();
+  releaseBackend();
+  if (response_started_) {
+    close();
+    return;
+  }
+  worker_.stats().local_replies.add();
+  countStatus(worker_.stats(), status);
+  keep_alive_ = keep_alive_ && request_complete_ && !worker_.draining();
+  const std::string reply = http::makeLocalReply(status, detail, !keep_alive_,
+                                                 worker_.loopContext().httpDate(), head_request_);
+  writeClientCopy(reply.data(), reply.size());
+  response_started_ = true;
+  finishRequest();
+}
+
+void DownstreamConnection::finishRequest() {
+  const bool keep = keep_alive_ && !client_eof_ && !worker_.draining();
+  resetExchange();
+  if (!keep) {
+    closeAfterResponse();
+    return;
+  }
+  state_ = State::kIdle;
+  if (!parsing_) parser_.resume();
+  parser_.releaseHead();
+  std::string().swap(head_);
+  worker_.timeouts().schedule(this, listenerSettings().keepalive_timeout_ms);
+  resumeClientReading();
+  if (!pending_input_.empty()) worker_.defer(this);
+}
+
+void DownstreamConnection::resetExchange() {
+  if (pinned_ != nullptr) {
+    worker_.unpin(pinned_);
+    pinned_ = nullptr;
+  }
+  route_ = nullptr;
+  pool_id_ = 0;
+  tried_.clear();
+  std::string().swap(replay_);
+  local_status_ = 0;
+  local_detail_ = {};
+  tries_ = 0;
+  head_request_ = false;
+  upgrade_request_ = false;
+  request_chunked_ = false;
+  request_complete_ = false;
+  response_started_ = false;
+  chunk_response_ = false;
+  replayable_ = true;
+  upstream_reused_ = false;
+  waiting_for_connect_ = false;
+  upstream_paused_ = false;
+}
+
+void DownstreamConnection::closeAfterResponse() {
+  state_ = State::kLingering;
+  std::string().swap(pending_input_);
+  transport_.shutdownWrite();
+  worker_.timeouts().schedule(this, kLingerMs);
+  client_paused_ = false;
+  // Keep reading (and dropping) until the client closes, so that a reset does not destroy the
+  // response still in its receive buffer.
+  if (!client_eof_ && transport_.startReading() != 0) close();
+  if (client_eof_) close();
+}
+
+void DownstreamConnection::abortUpstream() {
+  if (upstream_ != nullptr) {
+    upstream_->abort();
+    upstream_ = nullptr;
+  }
+  upstream_paused_ = false;
+}
+
+void DownstreamConnection::releaseBackend() {
+  if (backend_ != nullptr) {
+    backend_->requestFinished();
+    backend_ = nullptr;
+  }
+}
+
+void DownstreamConnection::close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  abortUpstream();
+  releaseBackend();
+  resetExchange();
+  worker_.timeouts().cancel(this);
+  if (deferred) worker_.cancelDeferred(this);
+  transport_.close();
+}
+
+void DownstreamConnection::drain() {
+  if (state_ == State::kIdle) {
+    close();
+  } else {
+    keep_alive_ = false;  // the current response says Connection: close, then we close
+  }
+}
+
+void DownstreamConnection::forceClose() { close(); }
+
+void DownstreamConnection::onTransportEof() {
+  client_eof_ = true;
+  switch (state_) {
+    case State::kIdle:
+    case State::kLingering:
+      close();
+      return;
+    case State::kTunnel:
+      if (upstream_ != nullptr) upstream_->shutdownWrite();
+      if (upstream_eof_) close();
+      return;
+    case State::kActive:
+      if (!request_complete_) {
+        close();  // the client gave up before finishing its request
+      } else {
+        keep_alive_ = false;  // a half-closed client still gets its response
+      }
+      return;
+    case State::kClosed:
+      return;
+  }
+}
+
+void DownstreamConnection::onTransportError(int /*uv_status*/) { close(); }
+
+void DownstreamConnection::onTransportClosed() { delete this; }
+
+void DownstreamConnection::onTimeout() {
+  switch (state_) {
+    case State::kIdle:
+    case State::kLingering:
+      close();  // keep-alive expired, nothing ever arrived, or the client never closed
+      return;
+    case State::kActive:
+      if (!response_started_ && (!parser_.headComplete() || !request_complete_)) {
+        keep_alive_ = false;
+        abortUpstream();
+        releaseBackend();
+        respondLocally(408, parser_.headComplete() ? "request body timeout"
+                                                   : "request header timeout");
+        return;
+      }
+      close();  // the client stopped reading the response
+      return;
+    case State::kTunnel:
+    case State::kClosed:
+      return;
+  }
+}
+
+// ---- Writing ----
+
+void DownstreamConnection::writeClient(const char* data, size_t length) {
+  worker_.stats().bytes_out.add(length);
+  worker_.loopContext().writeBatch().add(&transport_, data, length);
+}
+
+void DownstreamConnection::writeClientCopy(const char* data, size_t length) {
+  worker_.stats().bytes_out.add(length);
+  worker_.loopContext().writeBatch().addCopy(&transport_, data, length);
+}
+
+void DownstreamConnection::writeUpstream(const char* data, size_t length) {
+  if (upstream_ != nullptr) upstream_->write(data, length);
+}
+
+void DownstreamConnection::writeUpstreamCopy(const char* data, size_t length) {
+  if (upstream_ != nullptr) upstream_->writeCopy(data, length);
+}
+
+}  // namespace sy::proxy

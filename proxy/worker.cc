@@ -1,1 +1,243 @@
-// Placeholder: written in a later commit.
+#include "proxy/worker.h"
+
+#include <unistd.h>
+
+#include "absl/container/flat_hash_set.h"
+#include "proxy/core/log.h"
+#include "proxy/core/stable_hash.h"
+#include "proxy/downstream_connection.h"
+#include "proxy/listener.h"
+
+namespace sy::proxy {
+
+WorkerPool::WorkerPool(std::shared_ptr<const upstream::PoolSnapshot> pool,
+                       std::vector<upstream::WorkerBackend*> backends, uint64_t seed)
+    : pool_(std::move(pool)), backends_(std::move(backends)) {
+  balancer_ = upstream::makeBalancer(pool_, this, seed);
+}
+
+Worker::Worker(uint32_t index, Hooks hooks)
+    : index_(index), hooks_(std::move(hooks)), random_state_(core::mix64(index + 1)) {}
+
+Worker::~Worker() { join(); }
+
+int Worker::start(std::vector<int> listen_fds, routing::ConfigSnapshotPtr initial) {
+  // Handles are initialised here, before the thread exists; from then on only the worker
+  // thread touches the loop (thread creation orders these writes before its first read).
+  int rc = uv_loop_init(&loop_);
+  if (rc != 0) {
+    for (int fd : listen_fds) ::close(fd);
+    return rc;
+  }
+  loop_context_ = std::make_unique<core::LoopContext>(&loop_);
+  if ((rc = loop_context_->startFlushing()) != 0 || (rc = dispatcher_.init(&loop_)) != 0 ||
+      (rc = timeouts_.init(&loop_)) != 0 || (rc = uv_idle_init(&loop_, &idle_)) != 0) {
+    for (int fd : listen_fds) ::close(fd);
+    return rc;
+  }
+  idle_.data = this;
+  adopt(std::move(initial));
+  const auto& listeners = currentSnapshot().config->listeners;
+  for (size_t i = 0; i < listen_fds.size(); ++i) {
+    auto listener = std::make_unique<Listener>(*this, static_cast<uint32_t>(i));
+    rc = listener->open(listen_fds[i], static_cast<int>(listeners[i].backlog));
+    if (rc != 0) {
+      for (size_t j = i + 1; j < listen_fds.size(); ++j) ::close(listen_fds[j]);
+      return rc;
+    }
+    listeners_.push_back(std::move(listener));
+  }
+  thread_ = std::thread([this] { run(); });
+  return 0;
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::run() {
+  if (hooks_.started) hooks_.started(index_);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  // Every connection is gone; what is left only needs freeing.
+  pools_by_index_.clear();
+  pools_.clear();
+  backends_.clear();
+  retired_backends_.clear();
+  if (current_ != nullptr && current_->users == 0) delete current_;
+  current_ = nullptr;
+  const int rc = uv_loop_close(&loop_);
+  if (rc != 0) core::logError("worker_loop_close_failed", {{"worker", index_}, {"error", uv_strerror(rc)}});
+  loop_context_.reset();
+  if (hooks_.stopped) hooks_.stopped(index_);
+}
+
+void Worker::adopt(routing::ConfigSnapshotPtr snapshot) {
+  if (current_ != nullptr) {
+    current_->current = false;
+    if (current_->users == 0) delete current_;
+  }
+  current_ = new PinnedSnapshot{std::move(snapshot), 0, true};
+  rebuildPools(*current_->snapshot);
+}
+
+void Worker::unpin(PinnedSnapshot* pinned) {
+  if (--pinned->users == 0 && !pinned->current) delete pinned;
+}
+
+WorkerPool* Worker::poolById(uint64_t id) {
+  auto it = pools_.find(id);
+  return it == pools_.end() ? nullptr : it->second.get();
+}
+
+upstream::WorkerBackend* Worker::backendFor(
+    const std::shared_ptr<const upstream::BackendInfo>& info,
+    const upstream::PoolSettings& settings) {
+  auto it = backends_.find(info->id);
+  if (it != backends_.end()) {
+    it->second->update(info, settings);
+    return it->second.get();
+  }
+  auto backend = std::make_unique<upstream::WorkerBackend>(&loop_, timeouts_, info, settings);
+  upstream::WorkerBackend* raw = backend.get();
+  backends_.emplace(info->id, std::move(backend));
+  return raw;
+}
+
+void Worker::rebuildPools(const routing::ConfigSnapshot& snapshot) {
+  absl::flat_hash_map<uint64_t, std::unique_ptr<WorkerPool>> next;
+  absl::flat_hash_set<uint64_t> live_backends;
+  pools_by_index_.clear();
+  for (const auto& pool : snapshot.pools) {
+    std::unique_ptr<WorkerPool> worker_pool;
+    auto it = pools_.find(pool->id);
+    if (it != pools_.end() && it->second->snapshotPtr() == pool) {
+      worker_pool = std::move(it->second);  // unchanged: keep the balancer's position
+    } else {
+      std::vector<upstream::WorkerBackend*> backends;
+      backends.reserve(pool->backends.size());
+      for (const auto& entry : pool->backends) {
+        backends.push_back(backendFor(entry.info, pool->settings));
+      }
+      worker_pool = std::make_unique<WorkerPool>(pool, std::move(backends), nextRandom());
+    }
+    for (const auto& entry : pool->backends) live_backends.insert(entry.info->id);
+    pools_by_index_.push_back(worker_pool.get());
+    next[pool->id] = std::move(worker_pool);
+  }
+  pools_ = std::move(next);
+
+  // Backends that left the configuration finish their requests, then go.
+  for (auto it = backends_.begin(); it != backends_.end();) {
+    if (live_backends.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    upstream::WorkerBackend* raw = it->second.get();
+    retired_backends_.push_back(std::move(it->second));
+    backends_.erase(it++);
+    raw->retire([this](upstream::WorkerBackend* unused) {
+      for (auto r = retired_backends_.begin(); r != retired_backends_.end(); ++r) {
+        if (r->get() == unused) {
+          retired_backends_.erase(r);
+          return;
+        }
+      }
+    });
+  }
+}
+
+void Worker::connectionOpened(DownstreamConnection* connection) {
+  connection->prev = nullptr;
+  connection->next = connections_;
+  if (connections_ != nullptr) connections_->prev = connection;
+  connections_ = connection;
+  stats_.connections_open.add();
+}
+
+void Worker::connectionClosed(DownstreamConnection* connection) {
+  if (connection->prev != nullptr) {
+    connection->prev->next = connection->next;
+  } else {
+    connections_ = connection->next;
+  }
+  if (connection->next != nullptr) connection->next->prev = connection->prev;
+  stats_.connections_open.sub();
+  checkDrained();
+}
+
+void Worker::defer(DownstreamConnection* connection) {
+  if (connection->deferred) return;
+  connection->deferred = true;
+  deferred_.push_back(connection);
+  if (deferred_.size() == 1) uv_idle_start(&idle_, &Worker::onIdle);
+}
+
+void Worker::cancelDeferred(DownstreamConnection* connection) {
+  connection->deferred = false;
+  for (auto it = deferred_.begin(); it != deferred_.end(); ++it) {
+    if (*it == connection) {
+      deferred_.erase(it);
+      break;
+    }
+  }
+  if (deferred_.empty()) uv_idle_stop(&idle_);
+}
+
+void Worker::onIdle(uv_idle_t* handle) {
+  auto* self = static_cast<Worker*>(handle->data);
+  std::vector<DownstreamConnection*> batch;
+  batch.swap(self->deferred_);
+  uv_idle_stop(&self->idle_);
+  for (DownstreamConnection* connection : batch) {
+    if (!connection->deferred) continue;  // cancelled meanwhile
+    connection->deferred = false;
+    connection->runDeferred();
+  }
+}
+
+uint64_t Worker::nextRandom() {
+  random_state_ += 0x9e3779b97f4a7c15ULL;
+  return core::mix64(random_state_);
+}
+
+void Worker::drain() {
+  if (draining_) return;
+  draining_ = true;
+  for (auto& listener : listeners_) listener->close();
+  listeners_.clear();
+  for (DownstreamConnection* c = connections_; c != nullptr;) {
+    DownstreamConnection* next = c->next;  // closing frees nothing before the close callback
+    c->drain();
+    c = next;
+  }
+  for (auto& [id, backend] : backends_) backend->closeIdleConnections();
+  checkDrained();
+}
+
+void Worker::checkDrained() {
+  if (!draining_ || drained_reported_ || connections_ != nullptr) return;
+  drained_reported_ = true;
+  if (hooks_.drained) hooks_.drained(index_);
+}
+
+void Worker::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  draining_ = true;
+  for (auto& listener : listeners_) listener->close();
+  listeners_.clear();
+  for (DownstreamConnection* c = connections_; c != nullptr;) {
+    DownstreamConnection* next = c->next;
+    c->forceClose();
+    c = next;
+  }
+  for (auto& [id, backend] : backends_) backend->closeIdleConnections();
+  for (auto& backend : retired_backends_) backend->closeIdleConnections();
+  deferred_.clear();
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);
+  timeouts_.close();
+  dispatcher_.close();
+  loop_context_->stopFlushing();
+}
+
+}  // namespace sy::proxy

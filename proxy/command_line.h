@@ -1,0 +1,25 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/core/log.h"
+
+namespace sy::proxy {
+
+struct CommandLine {
+  enum class Mode { kServe, kCheck, kBackend, kHelp, kVersion };
+  Mode mode = Mode::kServe;
+  std::string config_path;  // empty: the embedded default (conf/demo.toml)
+  core::LogFormat log_format = core::LogFormat::kJson;
+  core::LogLevel log_level = core::LogLevel::kInfo;
+  std::vector<char*> backend_args;  // after "backend"
+};
+
+// Parses argv. On a usage error returns nullopt and sets *error.
+std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string* error);
+
+const char* usageText();
+
+}  // namespace sy::proxy

@@ -1,0 +1,149 @@
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/container/inlined_vector.h"
+#include "proxy/core/tcp_transport.h"
+#include "proxy/core/timeout_queue.h"
+#include "proxy/http/http1_parser.h"
+#include "routing/route_table.h"
+#include "routing/snapshot.h"
+#include "upstream/upstream_connection.h"
+
+namespace sy::proxy {
+
+class Worker;
+struct PinnedSnapshot;
+
+// One client connection and the request it is serving (HTTP/1.1: one at a time; pipelined
+// requests wait their turn). It parses the request, routes it with the snapshot current at the
+// request's start, picks a backend, streams the request body up and the response down with
+// backpressure both ways, retries what may be retried, and answers errors itself.
+//
+// Lifetime: created by the listener, freed only from the transport's close callback, so any
+// callback may decide to close. An idle connection holds no buffers: the parser's head storage
+// and all strings are released between requests.
+class DownstreamConnection final : public core::TransportCallbacks,
+                                   public http::ParserCallbacks,
+                                   public upstream::UpstreamHandler,
+                                   public core::TimeoutEntry {
+ public:
+  DownstreamConnection(Worker& worker, uint32_t listener_index);
+  ~DownstreamConnection();
+
+  // Accepts from the listening socket and starts serving. On error the object frees itself.
+  int accept(uv_stream_t* server);
+
+  // Graceful shutdown: close now if idle, else after the current response.
+  void drain();
+  // Close now, whatever is in flight.
+  void forceClose();
+  // Continues with pipelined requests (scheduled by Worker::defer).
+  void runDeferred();
+
+  // Intrusive list of the worker's connections.
+  DownstreamConnection* prev = nullptr;
+  DownstreamConnection* next = nullptr;
+  bool deferred = false;
+
+ private:
+  enum class State {
+    kIdle,       // between requests (keep-alive) or before the first one
+    kActive,     // a request is being read, forwarded or answered
+    kTunnel,     // after 101 Switching Protocols: raw bytes both ways
+    kLingering,  // response sent, FIN sent, waiting briefly for the client to go
+    kClosed,
+  };
+
+  // core::TransportCallbacks
+  void onTransportData(const char* data, size_t length) override;
+  void onTransportEof() override;
+  void onTransportError(int uv_status) override;
+  void onTransportWritable() override;
+  void onTransportClosed() override;
+  // http::ParserCallbacks (the request)
+  HeadAction onHeadComplete() override;
+  void onBody(const char* data, size_t length) override;
+  void onMessageComplete() override;
+  // upstream::UpstreamHandler
+  void onUpstreamConnected() override;
+  HeadAction onUpstreamHead(const http::Http1Parser& response) override;
+  void onUpstreamBody(const char* data, size_t length) override;
+  void onUpstreamComplete() override;
+  void onUpstreamTunnelData(const char* data, size_t length) override;
+  void onUpstreamTunnelEof() override;
+  void onUpstreamFailure(upstream::UpstreamFailure failure, int uv_status,
+                         bool response_started) override;
+  void onUpstreamWritable() override;
+  // core::TimeoutEntry
+  void onTimeout() override;
+
+  void parseInput(const char* data, size_t length);
+  void startUpstream();
+  void forwardRequestBody(const char* data, size_t length);
+  void writeUpstream(const char* data, size_t length);
+  void writeClient(const char* data, size_t length);
+  void writeClientCopy(const char* data, size_t length);
+  void writeUpstreamCopy(const char* data, size_t length);
+  const routing::ListenerSettings& listenerSettings() const;
+  void respondLocally(int status, std::string_view detail);
+  void finishRequest();
+  void resetExchange();
+  void closeAfterResponse();
+  void close();
+  void abortUpstream();
+  void releaseBackend();
+  void resumeClientReading();
+  bool idempotent() const;
+  const std::string& clientIp();
+  std::optional<uint64_t> hashKey(const upstream::PoolSnapshot& pool);
+
+  Worker& worker_;
+  const uint32_t listener_index_;
+  core::TcpTransport transport_;
+  http::Http1Parser parser_;
+  State state_ = State::kIdle;
+
+  // The exchange in progress (reset by resetExchange()).
+  PinnedSnapshot* pinned_ = nullptr;
+  const routing::Route* route_ = nullptr;
+  uint64_t pool_id_ = 0;
+  upstream::WorkerBackend* backend_ = nullptr;
+  upstream::UpstreamConnection* upstream_ = nullptr;
+  // The request head for the backend, kept to replay on a retry; once the response starts, it
+  // holds the response head instead.
+  std::string head_;
+  // Request body bytes as sent (framing included), kept for a retry while small.
+  std::string replay_;
+  // Bytes the client sent after the current request (pipelining, or tunnel data after Upgrade).
+  std::string pending_input_;
+  absl::InlinedVector<uint32_t, 4> tried_;
+  int local_status_ = 0;  // answer locally once the request is complete
+  std::string_view local_detail_;
+  uint32_t tries_ = 0;
+  bool keep_alive_ = true;
+  bool client_http11_ = true;
+  bool head_request_ = false;
+  bool upgrade_request_ = false;
+  bool request_chunked_ = false;
+  bool request_complete_ = false;
+  bool response_started_ = false;  // response bytes went to the client
+  bool chunk_response_ = false;
+  bool replayable_ = true;
+  bool upstream_reused_ = false;
+  bool waiting_for_connect_ = false;  // client reads paused until the backend answers connect
+  bool client_paused_ = false;        // client reads paused for upstream backpressure
+  bool upstream_paused_ = false;      // backend reads paused for client backpressure
+  bool parsing_ = false;              // inside parser_.execute()
+  bool client_eof_ = false;
+  bool upstream_eof_ = false;  // tunnel half-close
+  bool first_request_ = true;
+
+  std::string client_ip_;
+};
+
+}  // namespace sy::proxy

@@ -1,0 +1,147 @@
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "proxy/core/dispatcher.h"
+#include "proxy/core/loop_context.h"
+#include "proxy/core/timeout_queue.h"
+#include "proxy/worker_stats.h"
+#include "routing/snapshot.h"
+#include "upstream/balancer.h"
+#include "upstream/connection_pool.h"
+
+namespace sy::proxy {
+
+class DownstreamConnection;
+class Listener;
+
+// A snapshot as one worker holds it. Requests pin the current one for their whole life; when a
+// newer snapshot is adopted the old one is freed as soon as its last request ends. The count is
+// a plain integer: only this worker's thread touches it.
+struct PinnedSnapshot {
+  routing::ConfigSnapshotPtr snapshot;
+  uint32_t users = 0;
+  bool current = true;
+};
+
+// One pool as one worker sees it: the pool's immutable description, this worker's balancer for
+// it, and this worker's per-backend state in the pool's backend order.
+class WorkerPool final : public upstream::LoadSource {
+ public:
+  WorkerPool(std::shared_ptr<const upstream::PoolSnapshot> pool,
+             std::vector<upstream::WorkerBackend*> backends, uint64_t seed);
+  const upstream::PoolSnapshot& snapshot() const { return *pool_; }
+  const std::shared_ptr<const upstream::PoolSnapshot>& snapshotPtr() const { return pool_; }
+  upstream::Balancer& balancer() { return *balancer_; }
+  upstream::WorkerBackend* backend(uint32_t index) const { return backends_[index]; }
+  uint32_t activeRequests(uint32_t backend_index) const override {
+    return backends_[backend_index]->activeRequests();
+  }
+
+ private:
+  std::shared_ptr<const upstream::PoolSnapshot> pool_;
+  std::vector<upstream::WorkerBackend*> backends_;
+  std::unique_ptr<upstream::Balancer> balancer_;
+};
+
+// One worker thread with its own libuv loop and its own SO_REUSEPORT listeners. Connections
+// accepted here stay here for life; nothing on the request path is shared with another thread.
+class Worker {
+ public:
+  // Reports from the worker to the control thread; both run on the worker thread and must only
+  // post to the control loop.
+  struct Hooks {
+    std::function<void(uint32_t worker)> started;
+    std::function<void(uint32_t worker)> drained;  // no client connection left after drain()
+    std::function<void(uint32_t worker)> stopped;
+  };
+
+  Worker(uint32_t index, Hooks hooks);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Control thread. `listen_fds[i]` is a bound, listening socket for snapshot listener i; the
+  // worker owns them from here. Returns a libuv error code.
+  int start(std::vector<int> listen_fds, routing::ConfigSnapshotPtr initial);
+  void join();
+
+  // Control thread: run `task` on this worker's loop. False once the worker stopped.
+  bool post(core::Dispatcher::Task task) { return dispatcher_.post(std::move(task)); }
+
+  // ---- Worker thread only from here on. ----
+  uint32_t index() const { return index_; }
+  uv_loop_t* loop() { return &loop_; }
+  core::TimeoutQueue& timeouts() { return timeouts_; }
+  core::LoopContext& loopContext() { return *loop_context_; }
+  WorkerStats& stats() { return stats_; }
+  const WorkerStats& stats() const { return stats_; }
+
+  // Switches new requests to `snapshot`; requests in flight keep theirs.
+  void adopt(routing::ConfigSnapshotPtr snapshot);
+  uint64_t generation() const { return current_->snapshot->generation; }
+  const routing::ConfigSnapshot& currentSnapshot() const { return *current_->snapshot; }
+  PinnedSnapshot* pinCurrent() {
+    ++current_->users;
+    return current_;
+  }
+  void unpin(PinnedSnapshot* pinned);
+  // The current snapshot's pools by index, and any current pool by its stable id (retries).
+  WorkerPool* poolAt(uint32_t index) { return pools_by_index_[index]; }
+  WorkerPool* poolById(uint64_t id);
+
+  // Stops accepting, closes idle connections, and lets busy ones close after their response.
+  void drain();
+  bool draining() const { return draining_; }
+  // Closes every connection now and stops the loop.
+  void stop();
+
+  // Connection bookkeeping.
+  void connectionOpened(DownstreamConnection* connection);
+  void connectionClosed(DownstreamConnection* connection);
+  // Runs connection->runDeferred() soon, outside the current callback stack.
+  void defer(DownstreamConnection* connection);
+  void cancelDeferred(DownstreamConnection* connection);
+
+  uint64_t nextRandom();
+
+ private:
+  void run();
+  void rebuildPools(const routing::ConfigSnapshot& snapshot);
+  upstream::WorkerBackend* backendFor(const std::shared_ptr<const upstream::BackendInfo>& info,
+                                      const upstream::PoolSettings& settings);
+  void checkDrained();
+  static void onIdle(uv_idle_t* handle);
+
+  const uint32_t index_;
+  Hooks hooks_;
+  std::thread thread_;
+  uv_loop_t loop_{};
+  std::unique_ptr<core::LoopContext> loop_context_;
+  core::Dispatcher dispatcher_;
+  core::TimeoutQueue timeouts_;
+  uv_idle_t idle_{};
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  PinnedSnapshot* current_ = nullptr;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<WorkerPool>> pools_;  // current, by pool id
+  std::vector<WorkerPool*> pools_by_index_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<upstream::WorkerBackend>> backends_;  // by id
+  std::vector<std::unique_ptr<upstream::WorkerBackend>> retired_backends_;
+  DownstreamConnection* connections_ = nullptr;  // intrusive list of every client connection
+  std::vector<DownstreamConnection*> deferred_;
+  WorkerStats stats_;
+  uint64_t random_state_;
+  bool draining_ = false;
+  bool drained_reported_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace sy::proxy
