@@ -45,10 +45,20 @@ int HashRing::lookup(uint64_t hash, absl::Span<const uint32_t> exclude) const {
   if (points_.empty()) {
     return -1;
   }
-  // The key belongs to the first point at or after it, clockwise.
-  const auto it = std::lower_bound(points_.begin(), points_.end(), hash,
-                                   [](const Point& p, uint64_t h) { return p.hash < h; });
-  const size_t start = it == points_.end() ? 0 : static_cast<size_t>(it - points_.begin());
+  // The key belongs to the first point at or after it, clockwise. A branch-free lower bound:
+  // the comparisons are unpredictable, and mispredictions cost std::lower_bound about half its
+  // time on large rings.
+  const Point* base = points_.data();
+  size_t length = points_.size();
+  while (length > 1) {
+    const size_t half = length / 2;
+    base = base[half].hash < hash ? base + half : base;
+    length -= half;
+  }
+  size_t start = static_cast<size_t>(base - points_.data()) + (base->hash < hash ? 1 : 0);
+  if (start == points_.size()) {
+    start = 0;  // past the last point: wrap around
+  }
   if (exclude.empty()) {
     return static_cast<int>(points_[start].backend_index);
   }

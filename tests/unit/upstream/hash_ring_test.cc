@@ -1,6 +1,8 @@
 // Consistent hashing: HashRing and the hash balancer.
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -44,6 +46,32 @@ const std::vector<BackendSpec> kThree = {{"10.0.0.1:8080"}, {"10.0.0.2:8080"}, {
 TEST(HashRingTest, PointsPerUnitOfWeight) {
   auto pool = makePool({{"a", 1}, {"b", 2}, {"c", 1}, {"d", 5, false}});
   EXPECT_EQ(HashRing::build(*pool)->pointCount(), 4u * kRingPointsPerWeight);
+}
+
+// Against a ring built here straight from the definition (160 x weight points per backend,
+// point hash = stableHash(address, point number)), probing at, just before and just after every
+// point, and past both ends.
+TEST(HashRingTest, LookupMatchesReferenceRing) {
+  auto pool = makePool({{"10.0.0.1:8080", 1}, {"10.0.0.2:8080", 3}, {"10.0.0.3:8080", 2}});
+  std::vector<std::pair<uint64_t, int>> reference;
+  for (int b = 0; b < 3; ++b) {
+    const BackendInfo& info = *pool->backends[static_cast<size_t>(b)].info;
+    for (uint64_t point = 0; point < kRingPointsPerWeight * info.weight; ++point) {
+      reference.push_back({core::stableHash(info.address_text, point), b});
+    }
+  }
+  std::sort(reference.begin(), reference.end());
+  auto expected = [&](uint64_t hash) {
+    auto it = std::lower_bound(reference.begin(), reference.end(), std::make_pair(hash, -1));
+    return it == reference.end() ? reference.front().second : it->second;
+  };
+  const auto ring = HashRing::build(*pool);
+  ASSERT_EQ(ring->pointCount(), reference.size());
+  std::vector<uint64_t> probes = {0, 1, ~uint64_t{0}, ~uint64_t{0} - 1};
+  for (const auto& [hash, backend] : reference) {
+    probes.insert(probes.end(), {hash - 1, hash, hash + 1});
+  }
+  for (uint64_t probe : probes) ASSERT_EQ(ring->lookup(probe), expected(probe)) << probe;
 }
 
 TEST(HashRingTest, IndependentlyBuiltRingsAgree) {
