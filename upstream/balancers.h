@@ -110,8 +110,10 @@ class RoundRobinBalancer : public Balancer {
   // Bound on the construction work (period x backends), which runs on the worker's loop.
   static constexpr size_t kMaxScheduleBuildSteps = size_t{1} << 20;
 
+  // `start` offsets the first pick within the cycle: each worker gets its own, so that after a
+  // new snapshot the workers do not all send their first request to the same backend.
   explicit RoundRobinBalancer(std::shared_ptr<const PoolSnapshot> pool,
-                              size_t max_schedule_length = kMaxScheduleLength);
+                              size_t max_schedule_length = kMaxScheduleLength, uint64_t start = 0);
   int pick(const PickContext& ctx) override;
 
   bool usesSchedule() const { return !schedule_.empty(); }

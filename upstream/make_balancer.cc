@@ -62,7 +62,8 @@ std::unique_ptr<Balancer> makeBalancer(std::shared_ptr<const PoolSnapshot> pool,
     case BalancerKind::kHash:
       return std::make_unique<HashBalancer>(std::move(pool), seed);
   }
-  return std::make_unique<RoundRobinBalancer>(std::move(pool));
+  return std::make_unique<RoundRobinBalancer>(std::move(pool),
+                                              RoundRobinBalancer::kMaxScheduleLength, seed);
 }
 
 }  // namespace sy::upstream

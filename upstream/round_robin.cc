@@ -8,7 +8,7 @@
 namespace sy::upstream {
 
 RoundRobinBalancer::RoundRobinBalancer(std::shared_ptr<const PoolSnapshot> pool,
-                                       size_t max_schedule_length)
+                                       size_t max_schedule_length, uint64_t start)
     : pool_(std::move(pool)), candidates_(*pool_) {
   const size_t n = candidates_.size();
   uint32_t divisor = 0;
@@ -36,7 +36,9 @@ RoundRobinBalancer::RoundRobinBalancer(std::shared_ptr<const PoolSnapshot> pool,
     schedule_.clear();
     schedule_.shrink_to_fit();
     std::fill(current_.begin(), current_.end(), 0);
+    return;
   }
+  cursor_ = static_cast<size_t>(start % schedule_.size());
 }
 
 uint32_t RoundRobinBalancer::step(bool with_exclusions) {

@@ -71,12 +71,19 @@ void TimeoutQueue::schedule(TimeoutEntry* entry, uint64_t duration_ms) {
 void TimeoutQueue::cancel(TimeoutEntry* entry) { unlink(entry); }
 
 void TimeoutQueue::expire(uint64_t now_ms) {
-  for (auto& list : lists_) {
-    while (list->head != nullptr && list->head->deadline_ms_ <= now_ms) {
-      TimeoutEntry* entry = list->head;
-      unlink(entry);
-      entry->onTimeout();  // may schedule or cancel other entries, or this one again
+  // Earliest deadline first across the lists (there are only a handful of lists).
+  while (true) {
+    TimeoutEntry* due = nullptr;
+    for (auto& list : lists_) {
+      TimeoutEntry* head = list->head;
+      if (head != nullptr && head->deadline_ms_ <= now_ms &&
+          (due == nullptr || head->deadline_ms_ < due->deadline_ms_)) {
+        due = head;
+      }
     }
+    if (due == nullptr) return;
+    unlink(due);
+    due->onTimeout();  // may schedule or cancel other entries, or this one again
   }
 }
 

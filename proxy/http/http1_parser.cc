@@ -38,6 +38,9 @@ std::string_view Http1Parser::methodName() const {
 Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t* consumed) {
   buffer_begin_ = data;
   buffer_end_ = data + length;
+  // A value still open when a buffer starts with CR or LF has reached its line end: a further
+  // piece of it can only be a folded continuation line (reads of one byte show this).
+  if (value_open_ && length > 0 && (data[0] == '\r' || data[0] == '\n')) value_line_ended_ = true;
   const llhttp_errno_t err = llhttp_execute(&parser_, data, length);
   switch (err) {
     case HPE_OK:
@@ -89,6 +92,7 @@ int Http1Parser::onMessageBegin(llhttp_t* parser) {
   p->header_bytes_ = 0;
   p->content_length_ = 0;
   p->value_open_ = false;
+  p->value_line_ended_ = false;
   p->last_value_end_ = nullptr;
   p->in_message_ = true;
   p->head_complete_ = false;
@@ -137,12 +141,14 @@ int Http1Parser::onHeaderField(llhttp_t* parser, const char* at, size_t length) 
 
 int Http1Parser::onHeaderValue(llhttp_t* parser, const char* at, size_t length) {
   Http1Parser* p = self(parser);
+  // llhttp reports an empty value as an empty piece, positioned anywhere; it carries nothing.
+  if (length == 0) return 0;
   const int malformed = p->type_ == Type::kRequest ? 400 : 502;
   // llhttp reports an obs-fold continuation as a second value span of the same field. A value
   // may also arrive in pieces because it straddles two reads; that case is the only one where
   // the previous piece ended exactly at the end of its buffer and this one starts a new buffer.
   if (p->value_open_) {
-    if (p->last_value_end_ != nullptr || at != p->buffer_begin_) {
+    if (p->last_value_end_ != nullptr || at != p->buffer_begin_ || p->value_line_ended_) {
       return p->fail(malformed, "obsolete line folding in a header value");
     }
   } else {
@@ -173,12 +179,19 @@ int Http1Parser::onHeaderValueComplete(llhttp_t* parser) {
   Http1Parser* p = self(parser);
   p->headers_.finishValue();
   p->value_open_ = false;
+  p->value_line_ended_ = false;
   p->last_value_end_ = nullptr;
   return 0;
 }
 
 bool Http1Parser::validateHead() {
   if (type_ != Type::kRequest) return true;
+  // llhttp only rejects a request whose last transfer coding is not chunked after the head
+  // callback; catch it before the request is routed anywhere.
+  if ((parser_.flags & F_TRANSFER_ENCODING) != 0 && (parser_.flags & F_CHUNKED) == 0) {
+    fail(400, "Transfer-Encoding without chunked as the final coding");
+    return false;
+  }
   const size_t hosts = headers_.countOf("host");
   if (hosts > 1) {
     fail(400, "more than one Host header");

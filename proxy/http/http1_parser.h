@@ -120,6 +120,7 @@ class Http1Parser {
   int error_status_ = 0;
   const char* error_reason_ = "";
   bool value_open_ = false;
+  bool value_line_ended_ = false;
   bool in_message_ = false;
   bool head_complete_ = false;
   bool until_eof_ = false;

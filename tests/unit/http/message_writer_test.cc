@@ -8,7 +8,7 @@
 namespace sy::http {
 namespace {
 
-class HeadOnly : public ParserCallbacks {
+class HeadOnly final : public ParserCallbacks {
  public:
   explicit HeadOnly(Http1Parser::Type type) : parser(type, this) {}
   HeadAction onHeadComplete() override { return kProceed; }

@@ -40,6 +40,12 @@ TEST(RoundRobinTest, FiveOneOneIsNginxSmoothSequence) {
             "aabacaa");
 }
 
+TEST(RoundRobinTest, StartOffsetRotatesTheSameCycle) {
+  auto pool = makePool({{"a", 5}, {"b", 1}, {"c", 1}});
+  RoundRobinBalancer balancer(pool, RoundRobinBalancer::kMaxScheduleLength, /*start=*/9);
+  EXPECT_EQ(pickSequence(balancer, *pool, 7), "bacaaaa");  // "aabacaa" from 9 % 7 = 2
+}
+
 TEST(RoundRobinTest, StepModeGivesTheSameFiveOneOneSequence) {
   auto pool = makePool({{"a", 5}, {"b", 1}, {"c", 1}});
   RoundRobinBalancer balancer(pool, /*max_schedule_length=*/0);
