@@ -36,7 +36,7 @@ SourcePosition positionOf(const toml::source_region& region) {
 }
 
 std::string childKey(std::string_view parent, std::string_view key) {
-  const std::string name = isBareKey(key) ? std::string(key) : quoted(key);
+  std::string name = isBareKey(key) ? std::string(key) : quoted(key);
   if (parent.empty()) return name;
   return absl::StrCat(core::toAbsl(parent), ".", name);
 }

@@ -83,8 +83,9 @@ absl::StatusOr<std::string> checkPathPrefix(std::string_view text) {
 
 absl::StatusOr<std::string> checkEnvName(std::string_view text) {
   bool ok = text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(text.front()));
-  for (const char c : text)
+  for (const char c : text) {
     ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_');
+  }
   if (!ok) return invalid("an environment variable name made of letters, digits and '_'", text);
   return std::string(text);
 }
