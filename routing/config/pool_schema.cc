@@ -1,0 +1,147 @@
+#include <iterator>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "routing/config/schemas.h"
+#include "routing/config/value_rules.h"
+
+namespace sy::routing::config {
+namespace {
+
+// The first one is the default.
+constexpr std::pair<std::string_view, BalancerKind> kBalancers[] = {
+    {"round_robin", BalancerKind::kRoundRobin},
+    {"least_request", BalancerKind::kLeastRequest},
+    {"hash", BalancerKind::kHash},
+};
+
+constexpr std::string_view kBackendForms =
+    "\"host:port\" or { address = \"host:port\", weight = N }";
+
+// Reads one element of `backends`: a plain "host:port" string or a table with address and
+// weight. Returns the node holding the address, for the duplicate check, or null on error.
+const toml::node* readBackend(const toml::node& element, const std::string& key, size_t index,
+                              BackendConfig& out, ErrorSink& sink) {
+  out.position = positionOf(element);
+  if (element.is_string()) {
+    std::optional<AddressValue> address = readAddress(element, key, PortZero::kRejected, sink);
+    if (!address) return nullptr;
+    out.address_text = std::move(address->text);
+    out.address = address->address;
+    return &element;
+  }
+  if (const toml::table* table = element.as_table()) {
+    readTable(*table, key, index, backendSchema(), out, sink);
+    return out.address.valid() ? table->get("address") : nullptr;
+  }
+  sink.add(
+      positionOf(element), key,
+      absl::StrCat("expected ", core::toAbsl(kBackendForms), ", got ", describeValue(element)));
+  return nullptr;
+}
+
+void readBackends(const toml::node& node, const std::string& key, PoolConfig& out,
+                  ErrorSink& sink) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr) {
+    sink.add(positionOf(node), key,
+             absl::StrCat("expected an array of backends, each ", core::toAbsl(kBackendForms),
+                          ", got ", describeValue(node)));
+    return;
+  }
+  if (array->empty()) {
+    sink.add(positionOf(node), key, "expected at least one backend, got an empty array");
+    return;
+  }
+  std::vector<BackendConfig> backends;
+  for (size_t i = 0; i < array->size(); ++i) {
+    const std::string element_key = indexKey(key, i);
+    BackendConfig backend;
+    const toml::node* address_node = readBackend((*array)[i], element_key, i, backend, sink);
+    if (address_node == nullptr) continue;
+    // The same backend twice would silently double its share of the traffic.
+    for (size_t j = 0; j < backends.size(); ++j) {
+      if (backends[j].address == backend.address) {
+        sink.add(positionOf(*address_node),
+                 address_node == &(*array)[i] ? element_key : childKey(element_key, "address"),
+                 absl::StrCat("duplicate backend ", quoted(backend.address_text),
+                              ": same address as ", quoted(backends[j].address_text), " on line ",
+                              backends[j].position.line, "; use weight to give it more traffic"));
+        break;
+      }
+    }
+    backends.push_back(std::move(backend));
+  }
+  out.backends = std::move(backends);
+}
+
+// For the hash_key rule: the balancer as written (absent means round_robin), or null when it is
+// not one we know and has already been reported.
+const std::pair<std::string_view, BalancerKind>* writtenBalancer(const toml::table& table) {
+  const toml::node* node = table.get("balancer");
+  const std::string_view text =
+      node == nullptr ? kBalancers[0].first : node->value_or(std::string_view());
+  for (const auto& balancer : kBalancers) {
+    if (balancer.first == text) return &balancer;
+  }
+  return nullptr;
+}
+
+void checkHashKey(const toml::table& table, const std::string& key, PoolConfig&, ErrorSink& sink) {
+  const auto* balancer = writtenBalancer(table);
+  if (balancer == nullptr) return;
+  const toml::node* hash_key = table.get("hash_key");
+  const std::string hash_key_key = childKey(key, "hash_key");
+  const bool is_hash = balancer->second == BalancerKind::kHash;
+  if (is_hash && hash_key == nullptr) {
+    sink.add(positionOf(table), hash_key_key,
+             "required when balancer = \"hash\": expected \"header:NAME\", \"cookie:NAME\" or "
+             "\"client_ip\"");
+  } else if (!is_hash && hash_key != nullptr) {
+    // Accepting it silently would let someone believe requests are sticky when they are not.
+    sink.add(positionOf(*hash_key), hash_key_key,
+             absl::StrCat("only used with balancer = \"hash\", but this pool's balancer is ",
+                          quoted(balancer->first)));
+  }
+}
+
+}  // namespace
+
+const TableSchema<BackendConfig>& backendSchema() {
+  static const TableSchema<BackendConfig> schema{
+      .fields = {
+          required(addressField("address", &BackendConfig::address_text, &BackendConfig::address,
+                                PortZero::kRejected)),
+          integerField("weight", &BackendConfig::weight, 1, 1000),
+      }};
+  return schema;
+}
+
+const TableSchema<PoolConfig>& poolSchema() {
+  using P = PoolConfig;
+  static const TableSchema<P> schema{
+      .fields =
+          {
+              required(parsedField("name", &P::name, checkName)),
+              choiceField("balancer", &P::balancer,
+                          std::vector(std::begin(kBalancers), std::end(kBalancers))),
+              parsedField("hash_key", &P::hash_key, parseHashKey),
+              durationField("connect_timeout", &P::connect_timeout, absl::Milliseconds(1),
+                            absl::Hours(1)),
+              durationField("response_timeout", &P::response_timeout, absl::Milliseconds(1),
+                            absl::Hours(24)),
+              durationField("idle_timeout", &P::idle_timeout, absl::Milliseconds(1),
+                            absl::Hours(24)),
+              durationField("keepalive_timeout", &P::keepalive_timeout, absl::Milliseconds(1),
+                            absl::Hours(1)),
+              integerField("keepalive_max_idle", &P::keepalive_max_idle, 0, 10000),
+              required(Field<P>{"backends", readBackends}),
+          },
+      .prepare = [](const toml::table& table, size_t, P& out) { out.position = positionOf(table); },
+      .check = checkHashKey,
+  };
+  return schema;
+}
+
+}  // namespace sy::routing::config

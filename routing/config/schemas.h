@@ -1,0 +1,20 @@
+#pragma once
+
+// The schema of every table in a Switchyard configuration (conf/REFERENCE.md documents each key).
+// configSchema() is the root: it names the sections, and its check runs the rules that span
+// sections (document_checks.h).
+
+#include "routing/config/model.h"
+#include "routing/config/table_schema.h"
+
+namespace sy::routing::config {
+
+const TableSchema<Config>& configSchema();
+const TableSchema<ServerConfig>& serverSchema();
+const TableSchema<AdminConfig>& adminSchema();
+const TableSchema<ListenerConfig>& listenerSchema();
+const TableSchema<PoolConfig>& poolSchema();
+const TableSchema<BackendConfig>& backendSchema();
+const TableSchema<RouteConfig>& routeSchema();
+
+}  // namespace sy::routing::config

@@ -1,0 +1,46 @@
+#include "routing/config/schemas.h"
+#include "routing/config/value_rules.h"
+
+namespace sy::routing::config {
+
+const TableSchema<ServerConfig>& serverSchema() {
+  static const TableSchema<ServerConfig> schema{
+      .fields = {
+          integerField("workers", &ServerConfig::workers, 0, 256),
+          durationField("shutdown_timeout", &ServerConfig::shutdown_timeout, absl::ZeroDuration(),
+                        absl::Hours(1)),
+          stringField("state_file", &ServerConfig::state_file),
+      }};
+  return schema;
+}
+
+const TableSchema<AdminConfig>& adminSchema() {
+  static const TableSchema<AdminConfig> schema{
+      .fields =
+          {
+              addressField("listen", &AdminConfig::listen_text, &AdminConfig::listen,
+                           PortZero::kAllowed),
+              stringField("token", &AdminConfig::token),
+              parsedField("token_env", &AdminConfig::token_env, checkEnvName),
+          },
+      .check =
+          [](const toml::table& table, const std::string& key, AdminConfig& out, ErrorSink& sink) {
+            // The admin API can switch traffic and drain backends: anyone who can reach it
+            // controls the proxy, so beyond loopback it must ask for a token.
+            const toml::node* listen = table.get("listen");
+            const std::string listen_key = childKey(key, "listen");
+            if (listen == nullptr || out.listen.isLoopback() || sink.hasErrorAt(listen_key) ||
+                sink.hasErrorAt(childKey(key, "token_env"))) {
+              return;
+            }
+            if (out.token.empty() && out.token_env.empty()) {
+              sink.add(positionOf(*listen), listen_key,
+                       "binding the admin API to a non-loopback address requires token or "
+                       "token_env");
+            }
+          },
+  };
+  return schema;
+}
+
+}  // namespace sy::routing::config

@@ -1,0 +1,123 @@
+#include "routing/config/value_rules.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "proxy/core/strings.h"
+#include "routing/config/quoted.h"
+
+namespace sy::routing::config {
+namespace {
+
+bool isNameChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+}
+
+// RFC 9110 token characters: header field names and cookie names are tokens.
+bool isTokenChar(char c) {
+  if (absl::ascii_isalnum(static_cast<unsigned char>(c))) return true;
+  constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return kSpecials.find(c) != std::string_view::npos;
+}
+
+bool isToken(std::string_view text) {
+  if (text.empty()) return false;
+  for (const char c : text) {
+    if (!isTokenChar(c)) return false;
+  }
+  return true;
+}
+
+absl::Status invalid(std::string_view expected, std::string_view got) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("expected ", core::toAbsl(expected), ", got ", quoted(got)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> checkName(std::string_view text) {
+  bool ok = !text.empty();
+  for (const char c : text) ok = ok && isNameChar(c);
+  if (!ok) return invalid("a name made of letters, digits, '_', '.' and '-'", text);
+  return std::string(text);
+}
+
+absl::StatusOr<std::string> normalizeHostPattern(std::string_view text) {
+  constexpr std::string_view kExpected =
+      "a host such as \"example.com\", \"*.example.com\" or \"*\"";
+  if (text.empty()) return invalid(kExpected, text);
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (absl::ascii_isspace(byte) || absl::ascii_iscntrl(byte)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(quoted(text), " contains whitespace or a control character"));
+    }
+    if (c == ':') {
+      // Routing compares the Host header without its port, so a pattern with one never matches.
+      return absl::InvalidArgumentError(absl::StrCat(
+          quoted(text), " contains a port or ':': host patterns match the host without its port"));
+    }
+    if (c == '/') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(quoted(text), " contains '/': put paths in path_prefix"));
+    }
+  }
+  const size_t star = text.find('*');
+  if (star != std::string_view::npos && text != "*") {
+    const std::string_view suffix = text.substr(1);
+    const bool wildcard = star == 0 && suffix.size() > 1 && suffix.front() == '.' &&
+                          suffix.find('*') == std::string_view::npos;
+    if (!wildcard) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          quoted(text),
+          " has '*' in the wrong place: it may only be the whole pattern (\"*\") or the first "
+          "label (\"*.example.com\")"));
+    }
+  }
+  return absl::AsciiStrToLower(core::toAbsl(text));
+}
+
+absl::StatusOr<std::string> checkPathPrefix(std::string_view text) {
+  if (text.empty() || text.front() != '/') return invalid("a path starting with \"/\"", text);
+  return std::string(text);
+}
+
+absl::StatusOr<std::string> checkEnvName(std::string_view text) {
+  bool ok = text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(text.front()));
+  for (const char c : text) {
+    ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_');
+  }
+  if (!ok) return invalid("an environment variable name made of letters, digits and '_'", text);
+  return std::string(text);
+}
+
+absl::StatusOr<HashKeyConfig> parseHashKey(std::string_view text) {
+  HashKeyConfig out;
+  out.text = std::string(text);
+  if (text == "client_ip") {
+    out.source = HashKeyConfig::Source::kClientIp;
+    return out;
+  }
+  const size_t colon = text.find(':');
+  const std::string_view kind = text.substr(0, colon);
+  const std::string_view name =
+      colon == std::string_view::npos ? std::string_view() : text.substr(colon + 1);
+  if (colon != std::string_view::npos && (kind == "header" || kind == "cookie")) {
+    if (!isToken(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(quoted(text), ": expected a ", core::toAbsl(kind), " name after \"",
+                       core::toAbsl(kind), ":\" made of letters, digits and !#$%&'*+-.^_`|~"));
+    }
+    if (kind == "header") {
+      out.source = HashKeyConfig::Source::kHeader;
+      // Header names are case-insensitive; storing them lower-case lets lookups compare bytes.
+      out.name = absl::AsciiStrToLower(core::toAbsl(name));
+    } else {
+      out.source = HashKeyConfig::Source::kCookie;
+      out.name = std::string(name);  // cookie names are case-sensitive
+    }
+    return out;
+  }
+  return invalid("\"header:NAME\", \"cookie:NAME\" or \"client_ip\"", text);
+}
+
+}  // namespace sy::routing::config

@@ -1,0 +1,32 @@
+#pragma once
+
+// Rules for string values that have a syntax of their own. They know nothing about TOML, so they
+// can be tested directly; each returns the value to store (normalised where the rule says so) or
+// an InvalidArgument status whose message says what was expected.
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "routing/config/model.h"
+
+namespace sy::routing::config {
+
+// Names of listeners, pools and routes: [A-Za-z0-9_.-]+. They appear in metrics labels, logs and
+// admin API paths, which is why the alphabet is so small.
+absl::StatusOr<std::string> checkName(std::string_view text);
+
+// "example.com", "*.example.com" (any subdomain, not the bare domain) or "*"; lower-cased.
+absl::StatusOr<std::string> normalizeHostPattern(std::string_view text);
+
+// A path prefix must start with '/': it is compared with the request path, which always does.
+absl::StatusOr<std::string> checkPathPrefix(std::string_view text);
+
+// The name of an environment variable ([A-Za-z_][A-Za-z0-9_]*), or "" for none. Catches the
+// secret itself pasted where its variable name belongs.
+absl::StatusOr<std::string> checkEnvName(std::string_view text);
+
+// "header:NAME" (NAME lower-cased), "cookie:NAME" or "client_ip".
+absl::StatusOr<HashKeyConfig> parseHashKey(std::string_view text);
+
+}  // namespace sy::routing::config

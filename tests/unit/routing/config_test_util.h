@@ -1,0 +1,60 @@
+#pragma once
+
+// Shared by the config loader tests: parse a TOML snippet and match the errors it produces.
+
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "gmock/gmock.h"
+#include "routing/config/toml_loader.h"
+
+namespace sy::routing::config {
+
+// gtest prints failing ConfigErrors the way --check shows them.
+inline void PrintTo(const ConfigError& error, std::ostream* out) { *out << error.toString(); }
+
+namespace testing_util {
+
+// Raw strings in the tests start with a newline after R"( so that the TOML reads naturally;
+// dropping it makes the first TOML line line 1, as the expected positions assume.
+inline LoadResult parse(std::string_view text) {
+  if (!text.empty() && text.front() == '\n') text.remove_prefix(1);
+  return parseConfigText(text, "test.toml");
+}
+
+MATCHER_P3(IsError, line, key, message_part, "") {
+  return arg.line == line && arg.key == key &&
+         arg.message.find(message_part) != std::string::npos && arg.file == "test.toml";
+}
+
+// The single error `result` must contain, with its line, key and a part of its message.
+#define EXPECT_ONLY_ERROR(result, line, key, message_part)                                   \
+  do {                                                                                       \
+    const ::sy::routing::config::LoadResult& only_error_result = (result);                   \
+    EXPECT_FALSE(only_error_result.config.has_value());                                      \
+    EXPECT_THAT(only_error_result.errors,                                                    \
+                ::testing::ElementsAre(                                                      \
+                    ::sy::routing::config::testing_util::IsError(line, key, message_part))); \
+  } while (0)
+
+// A configuration with one listener, pool and route; tests append what they exercise. It has
+// kMinimalLines lines, so appended lines start at kMinimalLines + 1.
+inline constexpr std::string_view kMinimal = R"([[listeners]]
+listen = "127.0.0.1:8080"
+[[pools]]
+name = "blue"
+backends = ["127.0.0.1:8081"]
+[[routes]]
+name = "default"
+pool = "blue"
+)";
+inline constexpr int kMinimalLines = 8;
+
+inline LoadResult parseWithMinimal(std::string_view extra) {
+  if (!extra.empty() && extra.front() == '\n') extra.remove_prefix(1);
+  return parseConfigText(std::string(kMinimal) + std::string(extra), "test.toml");
+}
+
+}  // namespace testing_util
+}  // namespace sy::routing::config
