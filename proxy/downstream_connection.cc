@@ -339,7 +339,6 @@ void DownstreamConnection::startUpstream() {
     }
     worker_.stats().retries.add();
   }
-  upstream_reused_ = upstream_->reused();
   upstream_->attach(this, head_request_, upgrade_request_);
   writeUpstream(head_.data(), head_.size());
   if (!replay_.empty()) writeUpstreamCopy(replay_.data(), replay_.size());
@@ -488,10 +487,13 @@ void DownstreamConnection::onUpstreamFailure(upstream::UpstreamFailure failure, 
   if (state_ != State::kActive) return;
   const bool nothing_sent = failure == upstream::UpstreamFailure::kConnectFailed ||
                             failure == upstream::UpstreamFailure::kConnectTimeout;
-  const bool stale_keepalive =
-      failure == upstream::UpstreamFailure::kClosedEarly && upstream_reused_ && idempotent();
+  // Like nginx's proxy_next_upstream error: a connection that broke before any response byte
+  // (a stale keep-alive connection, a backend that died) is retried elsewhere when repeating
+  // the request is harmless.
+  const bool broke_before_response =
+      failure == upstream::UpstreamFailure::kClosedEarly && idempotent();
   if (route_ != nullptr && tries_ <= route_->retries && replayable_ &&
-      (nothing_sent || stale_keepalive)) {
+      (nothing_sent || broke_before_response)) {
     worker_.stats().retries.add();
     startUpstream();
     return;
@@ -556,7 +558,6 @@ void DownstreamConnection::resetExchange() {
   response_started_ = false;
   chunk_response_ = false;
   replayable_ = true;
-  upstream_reused_ = false;
   waiting_for_connect_ = false;
   upstream_paused_ = false;
 }

@@ -134,7 +134,6 @@ class DownstreamConnection final : public core::TransportCallbacks,
   bool response_started_ = false;  // response bytes went to the client
   bool chunk_response_ = false;
   bool replayable_ = true;
-  bool upstream_reused_ = false;
   bool waiting_for_connect_ = false;  // client reads paused until the backend answers connect
   bool client_paused_ = false;        // client reads paused for upstream backpressure
   bool upstream_paused_ = false;      // backend reads paused for client backpressure
