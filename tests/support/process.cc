@@ -344,11 +344,12 @@ std::string switchyardBinary() { return SY_BINARY_PATH; }
 
 absl::StatusOr<DemoBackendProcess> startDemoBackend(std::string_view name,
                                                     const std::vector<std::string>& extra_args,
+                                                    const ChildProcess::Env& extra_env,
                                                     std::chrono::milliseconds timeout) {
   std::vector<std::string> argv = {switchyardBinary(), "backend",  "--name",
                                    std::string(name),  "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::start(argv);
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::start(argv, extra_env);
   if (!child.ok()) return child.status();
   const std::optional<nlohmann::json> listening =
       waitForLogEvent(**child, "backend_listening", timeout);

@@ -106,11 +106,12 @@ struct DemoBackendProcess {
   std::string name;
 };
 
-// Runs `switchyard backend --name NAME --listen 127.0.0.1:0 EXTRA_ARGS...` and waits (at most
-// `timeout`) for its backend_listening log line to learn the port. On failure, the status
-// message includes the child's output.
+// Runs `switchyard backend --name NAME --listen 127.0.0.1:0 EXTRA_ARGS...` (with `extra_env`
+// added to its environment) and waits, at most `timeout`, for its backend_listening log line to
+// learn the port. On failure, the status message includes the child's output.
 absl::StatusOr<DemoBackendProcess> startDemoBackend(
     std::string_view name, const std::vector<std::string>& extra_args = {},
+    const ChildProcess::Env& extra_env = {},
     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 }  // namespace sy::testing
