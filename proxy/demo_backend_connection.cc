@@ -380,9 +380,6 @@ void DemoConnection::onBody(const char* data, size_t length) {
 void DemoConnection::onMessageComplete() {
   ++messages_completed_;
   keep_alive_ = parser_.keepAlive();
-  // Upgrade and CONNECT requests that are not tunnelled end the connection: llhttp cannot parse
-  // another request after them (see processInput).
-  if (parser_.upgrade() && route_ != Route::kWebSocket) keep_alive_ = false;
   const bool control =
       route_ == Route::kHealth || route_ == Route::kControlHealth || route_ == Route::kControlFail;
   fails_ = false;
@@ -393,6 +390,9 @@ void DemoConnection::onMessageComplete() {
     delay_ms = worker_->state().delayMs();
     if (route_ == Route::kDelay) delay_ms += number_;
   }
+  // Upgrade and CONNECT requests that are not tunnelled end the connection: llhttp cannot parse
+  // another request after them (see processInput).
+  if (parser_.upgrade() && (route_ != Route::kWebSocket || fails_)) keep_alive_ = false;
   if (delay_ms > 0) {
     state_ = State::kResponding;
     // The loop's clock was read at the start of this iteration: refresh it so that the delay

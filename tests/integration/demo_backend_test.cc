@@ -737,5 +737,19 @@ TEST_F(DemoBackendTest, SigtermFinishesInFlightResponses) {
       << backend_.process->output();
 }
 
+TEST_F(DemoBackendTest, SigtermClosesStalledConnectionsAfterTheGrace) {
+  ASSERT_NO_FATAL_FAILURE(start({"--shutdown-grace", "300ms"}));
+  // A client that stops reading in the middle of a large answer.
+  HttpClient stalled;
+  ASSERT_NO_FATAL_FAILURE(connect(&stalled));
+  ASSERT_TRUE(stalled.sendRaw(stalled.buildRequest("GET", "/bytes/1073741824")));
+  std::this_thread::sleep_for(milliseconds(200));
+  const Clock::time_point begin = Clock::now();
+  ASSERT_TRUE(backend_.process->signal(SIGTERM));
+  EXPECT_EQ(backend_.process->waitExit(milliseconds(2000)), std::optional<int>(0))
+      << backend_.process->output();
+  EXPECT_GE(elapsedMs(begin), 250);
+}
+
 }  // namespace
 }  // namespace sy::testing
