@@ -178,7 +178,10 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   client_http11_ = parser_.isHttp11OrLater();
   keep_alive_ = parser_.keepAlive() && !worker_.draining();
   head_request_ = parser_.method() == HTTP_HEAD;
-  upgrade_request_ = parser_.upgrade();
+  // Only WebSocket upgrades become tunnels; others (h2c) are plain requests to the backend.
+  upgrade_request_ = parser_.upgrade() && parser_.method() != HTTP_CONNECT &&
+                     core::equalsIgnoreCase(
+                         parser_.headers().find("upgrade").value_or(std::string_view()), "websocket");
   request_chunked_ = parser_.chunked();
   first_request_ = false;
   if (parser_.hasBody()) {
@@ -187,6 +190,13 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
     worker_.timeouts().cancel(this);
   }
 
+  if (parser_.method() == HTTP_CONNECT) {
+    // A reverse proxy does not open tunnels to arbitrary hosts.
+    keep_alive_ = false;
+    local_status_ = 405;
+    local_detail_ = "CONNECT is not supported";
+    return kProceed;
+  }
   const std::string_view host = parser_.headers().find("host").value_or(std::string_view());
   route_ = snapshot.routes.match(host, parser_.url());
   if (route_ == nullptr) {
@@ -524,6 +534,8 @@ void DownstreamConnection::respondLocally(int status, std::string_view detail) {
 }
 
 void DownstreamConnection::finishRequest() {
+  // The batch may still point at head_, which is released below.
+  worker_.loopContext().writeBatch().flush();
   const bool keep = keep_alive_ && !client_eof_ && !worker_.draining();
   resetExchange();
   if (!keep) {

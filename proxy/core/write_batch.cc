@@ -6,7 +6,9 @@ namespace sy::core {
 
 void WriteBatch::add(Transport* transport, const char* data, size_t length) {
   if (length == 0) return;
-  if (transport != target_ || count_ == kMaxBuffers) flush();
+  // Only flush when there is something to flush: flushing rewinds the scratch area, which
+  // addCopy() may have just written into.
+  if ((target_ != nullptr && transport != target_) || count_ == kMaxBuffers) flush();
   target_ = transport;
   buffers_[count_++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(length));
   bytes_ += length;

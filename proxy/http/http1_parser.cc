@@ -63,7 +63,15 @@ Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t
   }
 }
 
-void Http1Parser::resume() { llhttp_resume(&parser_); }
+void Http1Parser::resume() {
+  // After an Upgrade (or CONNECT) request that was not tunnelled, llhttp waits in its own pause
+  // state, which plain llhttp_resume() leaves alone.
+  if (llhttp_get_errno(&parser_) == HPE_PAUSED_UPGRADE) {
+    llhttp_resume_after_upgrade(&parser_);
+  } else {
+    llhttp_resume(&parser_);
+  }
+}
 
 Http1Parser::Result Http1Parser::finish() {
   const bool was_in_message = in_message_;

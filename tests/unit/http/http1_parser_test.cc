@@ -235,6 +235,14 @@ TEST(Http1ParserTest, InterimResponsesAreSeparateMessages) {
   EXPECT_EQ(r.body, "ok");
 }
 
+TEST(Http1ParserTest, ContinuesAfterAnUpgradeThatWasNotTunnelled) {
+  Recorder r(Http1Parser::Type::kRequest);
+  EXPECT_NE(r.feed("GET /a HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+                   "GET /b HTTP/1.1\r\nHost: h\r\n\r\n"),
+            Http1Parser::Result::kError);
+  EXPECT_EQ(r.urls, (std::vector<std::string>{"/a", "/b"}));
+}
+
 TEST(Http1ParserTest, UpgradeRequestStopsAtTheHead) {
   Recorder r(Http1Parser::Type::kRequest);
   const std::string input =
