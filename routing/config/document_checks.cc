@@ -85,18 +85,41 @@ std::vector<std::string> writtenPoolNames(const toml::table& root) {
   return out;
 }
 
+// Reports `pool` at `key` (whose node is `node`) unless it is one of `defined`.
+void checkPoolName(const toml::node* node, const std::string& key, const std::string& pool,
+                   const std::vector<std::string>& defined, ErrorSink& sink) {
+  if (node == nullptr || sink.hasErrorAt(key)) return;
+  if (std::find(defined.begin(), defined.end(), pool) != defined.end()) return;
+  sink.add(positionOf(*node), key,
+           absl::StrCat("unknown pool ", quoted(pool), " (defined: ", absl::StrJoin(defined, ", "),
+                        ")"));
+}
+
 void checkRoutePools(const toml::table& root, const Config& config, ErrorSink& sink) {
   const toml::array* pools = root["pools"].as_array();
   if (pools == nullptr || pools->empty()) return;  // reported as missing pools already
   const std::vector<std::string> defined = writtenPoolNames(root);
   for (size_t i = 0; i < config.routes.size(); ++i) {
     const RouteConfig& route = config.routes[i];
-    const std::string key = childKey(indexKey("routes", i), "pool");
-    if (sink.hasErrorAt(key) || root["routes"][i]["pool"].node() == nullptr) continue;
-    if (std::find(defined.begin(), defined.end(), route.pool) != defined.end()) continue;
-    sink.add(positionIn(root, "routes", i, "pool"), key,
-             absl::StrCat("unknown pool ", quoted(route.pool),
-                          " (defined: ", absl::StrJoin(defined, ", "), ")"));
+    const std::string route_key = indexKey("routes", i);
+    const auto route_node = root["routes"][i];
+    checkPoolName(route_node["pool"].node(), childKey(route_key, "pool"), route.pool, defined,
+                  sink);
+    for (size_t r = 0; r < route.rules.size(); ++r) {
+      checkPoolName(route_node["rules"][r]["pool"].node(),
+                    childKey(indexKey(childKey(route_key, "rules"), r), "pool"),
+                    route.rules[r].pool, defined, sink);
+    }
+    if (route.canary) {
+      const std::string key = childKey(childKey(route_key, "canary"), "pool");
+      const toml::node* node = route_node["canary"]["pool"].node();
+      checkPoolName(node, key, route.canary->pool, defined, sink);
+      if (node != nullptr && !sink.hasErrorAt(key) && route.canary->pool == route.pool) {
+        sink.add(positionOf(*node), key,
+                 absl::StrCat("the canary pool ", quoted(route.canary->pool),
+                              " is the route's own pool: name another pool"));
+      }
+    }
   }
 }
 

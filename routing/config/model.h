@@ -77,12 +77,35 @@ struct PoolConfig {
   SourcePosition position;
 };
 
+// A request attribute that sends matching requests to a fixed pool, before any weighted split
+// (A/B tests, "x-version: canary" for testers).
+struct MatchRuleConfig {
+  enum class Source { kHeader, kCookie, kQuery };
+  enum class Op { kEquals, kPrefix, kPresent };
+  Source source = Source::kHeader;
+  std::string name;   // header (lower-cased), cookie or query parameter name
+  Op op = Op::kEquals;
+  std::string value;  // for kEquals and kPrefix
+  std::string pool;
+  SourcePosition position;
+};
+
+// A share of the route's traffic for a second pool.
+struct CanaryConfig {
+  std::string pool;
+  double weight = 0;  // percent of the route's traffic, 0..100, decimals allowed
+};
+
 struct RouteConfig {
   std::string name;
   std::vector<std::string> hosts;  // "example.com" or "*.example.com"; empty = any host
   std::string path_prefix = "/";
   std::string pool;
   uint32_t retries = 2;  // further tries on other backends (idempotent requests)
+  std::vector<MatchRuleConfig> rules;     // first match wins, before the canary split
+  std::optional<CanaryConfig> canary;     // initial canary (the admin API changes it live)
+  std::optional<HashKeyConfig> sticky;    // what the canary split hashes; none: per request
+  std::string pool_header;                // response header naming the pool; empty: none
   SourcePosition position;
 };
 

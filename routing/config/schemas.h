@@ -16,5 +16,7 @@ const TableSchema<ListenerConfig>& listenerSchema();
 const TableSchema<PoolConfig>& poolSchema();
 const TableSchema<BackendConfig>& backendSchema();
 const TableSchema<RouteConfig>& routeSchema();
+const TableSchema<MatchRuleConfig>& matchRuleSchema();
+const TableSchema<CanaryConfig>& canarySchema();
 
 }  // namespace sy::routing::config

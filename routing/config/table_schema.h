@@ -108,6 +108,21 @@ Field<T> durationField(std::string_view name, absl::Duration T::*member, absl::D
 }
 
 template <class T>
+Field<T> numberField(std::string_view name, double T::*member, double min, double max) {
+  return {name, [member, min, max](const toml::node& node, const std::string& key, T& out,
+                                   ErrorSink& sink) {
+            if (auto value = readNumber(node, key, min, max, sink)) out.*member = *value;
+          }};
+}
+
+template <class T>
+Field<T> boolField(std::string_view name, bool T::*member) {
+  return {name, [member](const toml::node& node, const std::string& key, T& out, ErrorSink& sink) {
+            if (auto value = readBool(node, key, sink)) out.*member = *value;
+          }};
+}
+
+template <class T>
 Field<T> stringField(std::string_view name, std::string T::*member) {
   return {name, [member](const toml::node& node, const std::string& key, T& out, ErrorSink& sink) {
             if (auto value = readString(node, key, sink)) out.*member = *std::move(value);

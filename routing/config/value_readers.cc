@@ -39,6 +39,31 @@ std::optional<int64_t> readInteger(const toml::node& node, const std::string& ke
   return value;
 }
 
+std::optional<double> readNumber(const toml::node& node, const std::string& key, double min,
+                                 double max, ErrorSink& sink) {
+  std::optional<double> value;
+  if (node.is_integer()) value = static_cast<double>(*node.value<int64_t>());
+  if (node.is_floating_point()) value = *node.value<double>();
+  const std::string expected = absl::StrCat("a number between ", min, " and ", max);
+  if (!value) {
+    sink.add(positionOf(node), key, expectedGot(expected, describeValue(node)));
+    return std::nullopt;
+  }
+  if (!(*value >= min && *value <= max)) {  // also rejects nan
+    sink.add(positionOf(node), key, expectedGot(expected, absl::StrCat(*value)));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> readBool(const toml::node& node, const std::string& key, ErrorSink& sink) {
+  if (!node.is_boolean()) {
+    sink.add(positionOf(node), key, expectedGot("true or false", describeValue(node)));
+    return std::nullopt;
+  }
+  return node.value<bool>();
+}
+
 std::optional<absl::Duration> readDuration(const toml::node& node, const std::string& key,
                                            absl::Duration min, absl::Duration max,
                                            ErrorSink& sink) {

@@ -24,6 +24,13 @@ namespace sy::routing::config {
 std::optional<int64_t> readInteger(const toml::node& node, const std::string& key, int64_t min,
                                    int64_t max, ErrorSink& sink);
 
+// A TOML integer or float within [min, max].
+std::optional<double> readNumber(const toml::node& node, const std::string& key, double min,
+                                 double max, ErrorSink& sink);
+
+// true or false.
+std::optional<bool> readBool(const toml::node& node, const std::string& key, ErrorSink& sink);
+
 // A string such as "250ms", "5s" or "1m30s" (absl::ParseDuration) within [min, max].
 std::optional<absl::Duration> readDuration(const toml::node& node, const std::string& key,
                                            absl::Duration min, absl::Duration max, ErrorSink& sink);

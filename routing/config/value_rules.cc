@@ -90,6 +90,11 @@ absl::StatusOr<std::string> checkEnvName(std::string_view text) {
   return std::string(text);
 }
 
+absl::StatusOr<std::string> checkHeaderName(std::string_view text) {
+  if (!isToken(text)) return invalid("a header name made of letters, digits and !#$%&'*+-.^_`|~", text);
+  return std::string(text);
+}
+
 absl::StatusOr<HashKeyConfig> parseHashKey(std::string_view text) {
   HashKeyConfig out;
   out.text = std::string(text);

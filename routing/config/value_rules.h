@@ -26,6 +26,9 @@ absl::StatusOr<std::string> checkPathPrefix(std::string_view text);
 // secret itself pasted where its variable name belongs.
 absl::StatusOr<std::string> checkEnvName(std::string_view text);
 
+// An HTTP field name (a token: letters, digits and !#$%&'*+-.^_`|~), kept as written.
+absl::StatusOr<std::string> checkHeaderName(std::string_view text);
+
 // "header:NAME" (NAME lower-cased), "cookie:NAME" or "client_ip".
 absl::StatusOr<HashKeyConfig> parseHashKey(std::string_view text);
 
