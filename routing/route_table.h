@@ -1,9 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "routing/config/model.h"
 
 namespace sy::routing {
 
@@ -17,12 +20,29 @@ struct HostMatcher {
   static HostMatcher parse(std::string_view pattern);
 };
 
+// A rule resolved against the snapshot's pools.
+struct MatchRule {
+  config::MatchRuleConfig::Source source = config::MatchRuleConfig::Source::kHeader;
+  config::MatchRuleConfig::Op op = config::MatchRuleConfig::Op::kEquals;
+  std::string name;
+  std::string value;
+  uint32_t pool_index = 0;
+};
+
+inline constexpr uint32_t kMillion = 1000000;
+
 struct Route {
   std::string name;
   std::vector<HostMatcher> hosts;  // empty: any host
   std::string path_prefix = "/";
   uint32_t pool_index = 0;  // the active pool, an index into ConfigSnapshot::pools
   uint32_t retries = 2;
+  std::vector<MatchRule> rules;  // evaluated in order before the canary split
+  int32_t canary_pool_index = -1;  // -1: no canary
+  uint32_t canary_ppm = 0;         // share of the canary, in parts per million
+  std::optional<config::HashKeyConfig> sticky;
+  uint64_t split_seed = 0;  // makes each route's sticky split independent of the others
+  std::string pool_header;  // "X-Switchyard-Pool" style header; empty: none
 
   bool matchesHost(std::string_view host) const;
 };

@@ -11,6 +11,7 @@
 #include "proxy/http/http1_parser.h"
 #include "routing/config/model.h"
 #include "routing/route_table.h"
+#include "routing/traffic_state.h"
 #include "upstream/pool.h"
 
 namespace sy::routing {
@@ -43,14 +44,31 @@ using ConfigSnapshotPtr = std::shared_ptr<const ConfigSnapshot>;
 // Turns configurations into snapshots on the control thread, keeping pool and backend ids
 // stable across reloads (same pool name -> same pool id; same pool and address -> same
 // backend id), so that workers keep their connection pools for backends that did not change.
+//
+// Pools are rebuilt only when something about them changed: a switch or canary change reuses
+// every PoolSnapshot of the configuration in force, so workers keep their balancers as they are
+// and a flip costs one pointer swap per worker.
 class SnapshotBuilder {
  public:
-  ConfigSnapshotPtr build(std::shared_ptr<const config::Config> config);
+  // Backend stats get one slot per worker.
+  void setWorkerCount(size_t workers) { workers_ = workers; }
+
+  // Routes start from `traffic` (active pool, canary); without it, from the file.
+  ConfigSnapshotPtr build(std::shared_ptr<const config::Config> config,
+                          const TrafficState* traffic = nullptr);
   uint64_t lastGeneration() const { return generation_; }
 
  private:
   std::shared_ptr<const upstream::PoolSnapshot> buildPool(const config::PoolConfig& pool);
+  std::shared_ptr<const upstream::PoolSnapshot> poolFor(
+      const std::shared_ptr<const config::Config>& config, const config::PoolConfig& pool);
 
+  // The pools built for the configuration object `pools_config_` (a reload always creates a new
+  // Config object; holding it keeps its address from being reused).
+  std::shared_ptr<const config::Config> pools_config_;
+  core::StringMap<std::shared_ptr<const upstream::PoolSnapshot>> pools_;
+
+  size_t workers_ = 1;
   uint64_t generation_ = 0;
   uint64_t next_id_ = 1;
   core::StringMap<uint64_t> pool_ids_;

@@ -1,6 +1,9 @@
 #include "routing/snapshot.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
+#include "proxy/core/stable_hash.h"
 #include "upstream/balancer.h"
 
 namespace sy::routing {
@@ -59,6 +62,8 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
       info->address_text = backend.address_text;
       info->address = backend.address;
       info->weight = backend.weight;
+      // Counters outlive weight changes: same backend, same figures.
+      info->stats = known != nullptr ? known->stats : std::make_shared<upstream::BackendStats>(workers_);
       known = std::move(info);
     }
     pool->eligible.push_back(static_cast<uint32_t>(pool->backends.size()));
@@ -68,25 +73,62 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
   return pool;
 }
 
-ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> config) {
+std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::poolFor(
+    const std::shared_ptr<const config::Config>& config, const config::PoolConfig& pool) {
+  if (pools_config_ != config) {
+    pools_config_ = config;
+    pools_.clear();
+  }
+  std::shared_ptr<const upstream::PoolSnapshot>& cached = pools_[pool.name];
+  if (cached == nullptr) cached = buildPool(pool);
+  return cached;
+}
+
+ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> config,
+                                         const TrafficState* traffic) {
   auto snapshot = std::make_shared<ConfigSnapshot>();
   snapshot->generation = ++generation_;
   for (const config::ListenerConfig& listener : config->listeners) {
     snapshot->listeners.push_back(listenerSettings(listener));
   }
   for (const config::PoolConfig& pool : config->pools) {
-    snapshot->pools.push_back(buildPool(pool));
+    snapshot->pools.push_back(poolFor(config, pool));
   }
+  // The loader guarantees that every pool a route or rule names exists; the traffic state only
+  // names pools of the configuration it was reconciled with.
+  auto indexOf = [&snapshot](const std::string& pool) {
+    const int index = snapshot->poolIndex(pool);
+    return index >= 0 ? static_cast<uint32_t>(index) : 0;
+  };
   std::vector<Route> routes;
   for (const config::RouteConfig& route_config : config->routes) {
     Route route;
     route.name = route_config.name;
     for (const std::string& host : route_config.hosts) route.hosts.push_back(HostMatcher::parse(host));
     route.path_prefix = route_config.path_prefix;
-    // The loader guarantees that every route names a defined pool.
-    const int pool_index = snapshot->poolIndex(route_config.pool);
-    route.pool_index = pool_index >= 0 ? static_cast<uint32_t>(pool_index) : 0;
     route.retries = route_config.retries;
+    const RouteTraffic* state = traffic != nullptr ? traffic->find(route_config.name) : nullptr;
+    route.pool_index = indexOf(state != nullptr ? state->active : route_config.pool);
+    std::string canary_pool;
+    double canary_weight = 0;
+    if (state != nullptr) {
+      canary_pool = state->canary_pool;
+      canary_weight = state->canary_weight;
+    } else if (route_config.canary) {
+      canary_pool = route_config.canary->pool;
+      canary_weight = route_config.canary->weight;
+    }
+    if (!canary_pool.empty() && canary_weight > 0) {
+      route.canary_pool_index = static_cast<int32_t>(indexOf(canary_pool));
+      route.canary_ppm = static_cast<uint32_t>(std::llround(canary_weight * 10000.0));
+    }
+    for (const config::MatchRuleConfig& rule : route_config.rules) {
+      route.rules.push_back(
+          MatchRule{rule.source, rule.op, rule.name, rule.value, indexOf(rule.pool)});
+    }
+    route.sticky = route_config.sticky;
+    route.split_seed = core::stableHash(route_config.name);
+    route.pool_header = route_config.pool_header;
     routes.push_back(std::move(route));
   }
   snapshot->routes = RouteTable(std::move(routes));

@@ -1,0 +1,241 @@
+#include "routing/traffic_state.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace sy::routing {
+namespace {
+
+RouteTraffic fromConfig(const config::RouteConfig& route) {
+  RouteTraffic traffic;
+  traffic.active = traffic.base_pool = route.pool;
+  if (route.canary && route.canary->weight > 0) {
+    traffic.canary_pool = traffic.base_canary_pool = route.canary->pool;
+    traffic.canary_weight = traffic.base_canary_weight = route.canary->weight;
+  }
+  return traffic;
+}
+
+bool sameBase(const RouteTraffic& a, const RouteTraffic& b) {
+  return a.base_pool == b.base_pool && a.base_canary_pool == b.base_canary_pool &&
+         a.base_canary_weight == b.base_canary_weight;
+}
+
+bool poolsExist(const RouteTraffic& traffic, const config::Config& config) {
+  return config.findPool(traffic.active) != nullptr &&
+         (traffic.canary_pool.empty() || config.findPool(traffic.canary_pool) != nullptr);
+}
+
+}  // namespace
+
+std::vector<std::string> TrafficState::reconcile(const config::Config& config) {
+  std::vector<std::string> dropped;
+  std::map<std::string, RouteTraffic> next;
+  for (const config::RouteConfig& route : config.routes) {
+    RouteTraffic fresh = fromConfig(route);
+    auto it = routes_.find(route.name);
+    if (it != routes_.end() && it->second != fresh) {
+      RouteTraffic kept = it->second;
+      if (sameBase(kept, fresh) && poolsExist(kept, config)) {
+        if (!kept.previous.empty() && config.findPool(kept.previous) == nullptr) {
+          kept.previous.clear();
+        }
+        next[route.name] = kept;
+        continue;
+      }
+      dropped.push_back(absl::StrCat(
+          "route ", route.name, ": runtime state (active ", it->second.active,
+          ") replaced by the file's (pool ", route.pool, ")",
+          sameBase(kept, fresh) ? " because a pool it names is gone" : " because the file changed"));
+    }
+    next[route.name] = fresh;
+  }
+  routes_ = std::move(next);
+  return dropped;
+}
+
+const RouteTraffic* TrafficState::find(const std::string& route) const {
+  auto it = routes_.find(route);
+  return it == routes_.end() ? nullptr : &it->second;
+}
+
+absl::StatusOr<RouteTraffic*> TrafficState::mutableRoute(const std::string& route) {
+  auto it = routes_.find(route);
+  if (it == routes_.end()) return absl::NotFoundError(absl::StrCat("unknown route \"", route, "\""));
+  return &it->second;
+}
+
+absl::Status TrafficState::switchTo(const std::string& route, const std::string& pool,
+                                    const config::Config& config) {
+  auto traffic = mutableRoute(route);
+  if (!traffic.ok()) return traffic.status();
+  if (config.findPool(pool) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("unknown pool \"", pool, "\""));
+  }
+  RouteTraffic& t = **traffic;
+  if (t.active == pool) return absl::OkStatus();  // already there: nothing to remember
+  t.previous = t.active;
+  t.active = pool;
+  // Switching everything to the canary makes the canary moot.
+  if (t.canary_pool == pool) {
+    t.canary_pool.clear();
+    t.canary_weight = 0;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TrafficState::rollback(const std::string& route) {
+  auto traffic = mutableRoute(route);
+  if (!traffic.ok()) return traffic.status();
+  RouteTraffic& t = **traffic;
+  if (t.previous.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("route \"", route, "\" has no previous pool to roll back to"));
+  }
+  std::swap(t.active, t.previous);
+  if (t.canary_pool == t.active) {
+    t.canary_pool.clear();
+    t.canary_weight = 0;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TrafficState::setCanary(const std::string& route, const std::string& pool,
+                                     double weight, const config::Config& config) {
+  auto traffic = mutableRoute(route);
+  if (!traffic.ok()) return traffic.status();
+  if (!(weight >= 0 && weight <= 100)) {
+    return absl::InvalidArgumentError("weight must be a number from 0 to 100");
+  }
+  RouteTraffic& t = **traffic;
+  if (weight == 0) {  // ends the canary, whatever pool was named
+    t.canary_pool.clear();
+    t.canary_weight = 0;
+    return absl::OkStatus();
+  }
+  if (config.findPool(pool) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("unknown pool \"", pool, "\""));
+  }
+  if (pool == t.active) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("pool \"", pool, "\" is the route's active pool; name another pool"));
+  }
+  t.canary_pool = pool;
+  t.canary_weight = weight;
+  return absl::OkStatus();
+}
+
+absl::Status TrafficState::promote(const std::string& route) {
+  auto traffic = mutableRoute(route);
+  if (!traffic.ok()) return traffic.status();
+  RouteTraffic& t = **traffic;
+  if (t.canary_pool.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("route \"", route, "\" has no canary to promote"));
+  }
+  t.previous = t.active;
+  t.active = t.canary_pool;
+  t.canary_pool.clear();
+  t.canary_weight = 0;
+  return absl::OkStatus();
+}
+
+nlohmann::json TrafficState::toJson() const {
+  nlohmann::json routes = nlohmann::json::object();
+  for (const auto& [name, t] : routes_) {
+    routes[name] = {{"active", t.active},
+                    {"previous", t.previous},
+                    {"canary_pool", t.canary_pool},
+                    {"canary_weight", t.canary_weight},
+                    {"base",
+                     {{"pool", t.base_pool},
+                      {"canary_pool", t.base_canary_pool},
+                      {"canary_weight", t.base_canary_weight}}}};
+  }
+  return {{"version", 1}, {"routes", routes}};
+}
+
+absl::StatusOr<std::vector<std::string>> TrafficState::restore(const nlohmann::json& state,
+                                                               const config::Config& config) {
+  if (!state.is_object() || state.value("version", 0) != 1 || !state.contains("routes") ||
+      !state["routes"].is_object()) {
+    return absl::InvalidArgumentError("not a Switchyard state file (version 1)");
+  }
+  std::vector<std::string> restored;
+  try {
+    for (const auto& [name, saved] : state["routes"].items()) {
+      auto it = routes_.find(name);
+      if (it == routes_.end()) continue;
+      RouteTraffic candidate;
+      candidate.active = saved.at("active").get<std::string>();
+      candidate.previous = saved.value("previous", "");
+      candidate.canary_pool = saved.value("canary_pool", "");
+      candidate.canary_weight = saved.value("canary_weight", 0.0);
+      const nlohmann::json& base = saved.at("base");
+      candidate.base_pool = base.at("pool").get<std::string>();
+      candidate.base_canary_pool = base.value("canary_pool", "");
+      candidate.base_canary_weight = base.value("canary_weight", 0.0);
+      if (!sameBase(candidate, it->second) || !poolsExist(candidate, config)) continue;
+      if (!candidate.previous.empty() && config.findPool(candidate.previous) == nullptr) {
+        candidate.previous.clear();
+      }
+      if (!(candidate.canary_weight >= 0 && candidate.canary_weight <= 100)) continue;
+      it->second = candidate;
+      restored.push_back(name);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed state file: ", e.what()));
+  }
+  return restored;
+}
+
+absl::Status TrafficState::save(const std::string& path) const {
+  const std::string temporary = absl::StrCat(path, ".tmp.", ::getpid());
+  const std::string text = toJson().dump(2) + "\n";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
+  }
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      return absl::UnavailableError(absl::StrCat("cannot write ", temporary, ": ", std::strerror(err)));
+    }
+    written += static_cast<size_t>(n);
+  }
+  // The rename must not expose a file whose contents are still in the page cache only.
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(temporary.c_str());
+    return absl::UnavailableError(absl::StrCat("cannot sync ", temporary, ": ", std::strerror(errno)));
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temporary.c_str());
+    return absl::UnavailableError(absl::StrCat("cannot rename to ", path, ": ", std::strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<nlohmann::json> TrafficState::readFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  nlohmann::json parsed = nlohmann::json::parse(buffer.str(), nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(path, " is not JSON"));
+  return parsed;
+}
+
+}  // namespace sy::routing
