@@ -97,7 +97,8 @@ upstream::WorkerBackend* Worker::backendFor(
     it->second->update(info, settings);
     return it->second.get();
   }
-  auto backend = std::make_unique<upstream::WorkerBackend>(&loop_, timeouts_, info, settings);
+  auto backend =
+      std::make_unique<upstream::WorkerBackend>(&loop_, timeouts_, info, settings, index_);
   upstream::WorkerBackend* raw = backend.get();
   backends_.emplace(info->id, std::move(backend));
   return raw;

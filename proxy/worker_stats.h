@@ -1,22 +1,12 @@
 #pragma once
 
-#include <atomic>
 #include <cstdint>
+
+#include "proxy/core/local_counter.h"
 
 namespace sy::proxy {
 
-// A counter written by exactly one worker thread and read by the control thread at scrape
-// time. The owner does a relaxed load and store (no read-modify-write: there is no other
-// writer), so the request path pays for a plain add.
-class LocalCounter {
- public:
-  void add(uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-  void sub(uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
-  uint64_t get() const { return value_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> value_{0};
-};
+using core::LocalCounter;
 
 // Per-worker counters; cache-line aligned so that workers never share a line.
 struct alignas(64) WorkerStats {

@@ -5,8 +5,15 @@
 namespace sy::upstream {
 
 WorkerBackend::WorkerBackend(uv_loop_t* loop, core::TimeoutQueue& timeouts,
-                             std::shared_ptr<const BackendInfo> info, const PoolSettings& settings)
-    : loop_(loop), timeouts_(timeouts), info_(std::move(info)), settings_(settings) {}
+                             std::shared_ptr<const BackendInfo> info, const PoolSettings& settings,
+                             uint32_t worker)
+    : loop_(loop),
+      timeouts_(timeouts),
+      info_(std::move(info)),
+      settings_(settings),
+      worker_(worker),
+      stats_owner_(info_->stats != nullptr ? info_->stats : std::make_shared<BackendStats>(1)),
+      stats_(&stats_owner_->slot(worker)) {}
 
 WorkerBackend::~WorkerBackend() = default;
 
@@ -19,6 +26,7 @@ UpstreamConnection* WorkerBackend::acquire(int* uv_error) {
   }
   auto* connection = new UpstreamConnection(*this);
   ++open_connections_;
+  stats_->open_connections.add();
   const int rc = connection->connect();
   if (rc != 0) {
     *uv_error = rc;
@@ -30,11 +38,21 @@ UpstreamConnection* WorkerBackend::acquire(int* uv_error) {
 
 void WorkerBackend::requestFinished() {
   --active_requests_;
+  stats_->active_requests.sub();
   checkUnused();
 }
 
 void WorkerBackend::update(std::shared_ptr<const BackendInfo> info, const PoolSettings& settings) {
   info_ = std::move(info);
+  // The builder carries the stats object over while the backend stays configured.
+  if (info_->stats != nullptr && info_->stats != stats_owner_) {
+    BackendWorkerStats& next = info_->stats->slot(worker_);
+    next.active_requests.set(active_requests_);
+    next.open_connections.set(open_connections_);
+    next.idle_connections.set(idle_count_);
+    stats_owner_ = info_->stats;
+    stats_ = &next;
+  }
   settings_ = settings;
   while (idle_count_ > settings_.keepalive_max_idle && idle_head_ != nullptr) {
     idle_head_->close();
@@ -51,6 +69,7 @@ void WorkerBackend::connectionIdle(UpstreamConnection* connection) {
   if (idle_head_ != nullptr) idle_head_->idle_prev_ = connection;
   idle_head_ = connection;
   ++idle_count_;
+  stats_->idle_connections.add();
   timeouts_.schedule(connection, settings_.keepalive_timeout_ms);
 }
 
@@ -65,6 +84,7 @@ void WorkerBackend::unlinkIdle(UpstreamConnection* connection) {
   if (connection->idle_next_ != nullptr) connection->idle_next_->idle_prev_ = connection->idle_prev_;
   connection->idle_prev_ = connection->idle_next_ = nullptr;
   --idle_count_;
+  stats_->idle_connections.sub();
 }
 
 void WorkerBackend::closeIdleConnections() {
@@ -73,6 +93,7 @@ void WorkerBackend::closeIdleConnections() {
 
 void WorkerBackend::connectionClosed() {
   --open_connections_;
+  stats_->open_connections.sub();
   checkUnused();
 }
 

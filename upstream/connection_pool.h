@@ -17,8 +17,10 @@ namespace sy::upstream {
 // worker; never shared with another thread.
 class WorkerBackend {
  public:
+  // `worker` selects this worker's slot in the backend's shared stats.
   WorkerBackend(uv_loop_t* loop, core::TimeoutQueue& timeouts,
-                std::shared_ptr<const BackendInfo> info, const PoolSettings& settings);
+                std::shared_ptr<const BackendInfo> info, const PoolSettings& settings,
+                uint32_t worker);
   ~WorkerBackend();
   WorkerBackend(const WorkerBackend&) = delete;
   WorkerBackend& operator=(const WorkerBackend&) = delete;
@@ -35,11 +37,17 @@ class WorkerBackend {
   UpstreamConnection* acquire(int* uv_error);
 
   // Request accounting for least-request balancing and for the lifetime of this object.
-  void requestStarted() { ++active_requests_; }
+  void requestStarted() {
+    ++active_requests_;
+    stats_->active_requests.add();
+    stats_->requests.add();
+  }
   void requestFinished();
   uint32_t activeRequests() const { return active_requests_; }
   uint32_t openConnections() const { return open_connections_; }
   uint32_t idleConnections() const { return idle_count_; }
+  // This worker's slot of the backend's shared figures.
+  BackendWorkerStats& stats() { return *stats_; }
 
   // A newer snapshot changed the pool's settings or the backend's weight.
   void update(std::shared_ptr<const BackendInfo> info, const PoolSettings& settings);
@@ -62,6 +70,9 @@ class WorkerBackend {
   core::TimeoutQueue& timeouts_;
   std::shared_ptr<const BackendInfo> info_;
   PoolSettings settings_;
+  const uint32_t worker_;
+  std::shared_ptr<BackendStats> stats_owner_;  // keeps stats_ alive
+  BackendWorkerStats* stats_;
   UpstreamConnection* idle_head_ = nullptr;
   uint32_t idle_count_ = 0;
   uint32_t open_connections_ = 0;

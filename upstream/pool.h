@@ -13,6 +13,7 @@
 
 #include "proxy/core/net_address.h"
 #include "routing/config/model.h"
+#include "upstream/backend_stats.h"
 
 namespace sy::upstream {
 
@@ -21,6 +22,8 @@ struct BackendInfo {
   std::string address_text;
   core::NetAddress address;
   uint32_t weight = 1;  // 1..1000
+  // Mutable figures shared with every worker (one slot each); never null in a snapshot.
+  std::shared_ptr<BackendStats> stats;
 };
 
 struct PoolSettings {
