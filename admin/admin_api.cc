@@ -1,0 +1,189 @@
+#include "admin/admin_api.h"
+
+#include <openssl/crypto.h>
+
+#include <cmath>
+#include <initializer_list>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "proxy/core/strings.h"
+
+namespace sy::admin {
+namespace {
+
+constexpr std::string_view kBearer = "Bearer ";
+
+// Unknown parameters are refused: a typo such as `too=green` must not look like success.
+bool onlyKnownParams(const AdminRequest& request, std::initializer_list<std::string_view> known,
+                     Responder& respond) {
+  if (request.malformed_query) {
+    respond(errorReply(400, "malformed query string (bad percent-encoding)"));
+    return false;
+  }
+  for (const auto& [name, value] : request.query) {
+    bool found = false;
+    for (std::string_view k : known) found = found || name == k;
+    if (!found) {
+      std::vector<std::string> list(known.begin(), known.end());
+      respond(errorReply(400, absl::StrCat("unknown parameter \"", name, "\"",
+                                           list.empty() ? " (this call takes none)"
+                                                        : absl::StrCat(" (expected: ",
+                                                                       absl::StrJoin(list, ", "),
+                                                                       ")"))));
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> requiredParam(const AdminRequest& request, std::string_view name,
+                                         Responder& respond) {
+  auto value = request.param(name);
+  if (!value || value->empty()) {
+    respond(errorReply(400, absl::StrCat("missing parameter \"", core::toAbsl(name), "\"")));
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
+
+Reply jsonReply(int status, nlohmann::json body) {
+  Reply reply;
+  reply.status = status;
+  reply.body = std::move(body);
+  return reply;
+}
+
+Reply errorReply(int status, std::string message) {
+  Reply reply;
+  reply.status = status;
+  reply.body = {{"error", std::move(message)}};
+  return reply;
+}
+
+bool AdminApi::authorized(const AdminRequest& request) const {
+  if (token_.empty()) return true;
+  const std::string& header = request.authorization;
+  if (header.size() != kBearer.size() + token_.size() || header.compare(0, kBearer.size(), kBearer) != 0) {
+    return false;
+  }
+  // Constant time, so that the answer time does not leak how much of a guess was right.
+  return CRYPTO_memcmp(header.data() + kBearer.size(), token_.data(), token_.size()) == 0;
+}
+
+bool AdminApi::resolveRoute(const AdminRequest& request, std::string* route,
+                            Responder& respond) const {
+  if (auto named = request.param("route")) {
+    if (named->empty()) {
+      respond(errorReply(400, "parameter \"route\" is empty"));
+      return false;
+    }
+    *route = *named;
+    return true;
+  }
+  const std::vector<std::string> routes = control_.routeNames();
+  if (routes.size() == 1) {
+    *route = routes.front();
+    return true;
+  }
+  respond(errorReply(400, absl::StrCat("missing parameter \"route\": the configuration has ",
+                                       routes.size(), " routes (", absl::StrJoin(routes, ", "),
+                                       ")")));
+  return false;
+}
+
+void AdminApi::handle(const AdminRequest& request, Responder respond) {
+  const std::string& path = request.path;
+  auto method_is = [&](std::string_view wanted) {
+    if (request.method == wanted) return true;
+    Reply reply = errorReply(405, absl::StrCat("use ", core::toAbsl(wanted), " for ", path));
+    reply.headers.emplace_back("Allow", std::string(wanted));
+    respond(std::move(reply));
+    return false;
+  };
+
+  if (path == "/healthz") {
+    if (!method_is("GET")) return;
+    respond(jsonReply(200, {{"status", "ok"}}));
+    return;
+  }
+  if (path == "/readyz") {
+    if (!method_is("GET")) return;
+    const bool ready = control_.ready();
+    respond(jsonReply(ready ? 200 : 503, {{"status", ready ? "ready" : "shutting down"}}));
+    return;
+  }
+  if (path.rfind("/admin/", 0) != 0) {
+    respond(errorReply(404, absl::StrCat("no such endpoint: ", path)));
+    return;
+  }
+  if (!authorized(request)) {
+    Reply reply = errorReply(401, "missing or wrong bearer token (Authorization: Bearer ...)");
+    reply.headers.emplace_back("WWW-Authenticate", "Bearer");
+    respond(std::move(reply));
+    return;
+  }
+
+  std::string route;
+  if (path == "/admin/switch") {
+    if (!method_is("POST") || !onlyKnownParams(request, {"to", "route", "force"}, respond)) return;
+    auto pool = requiredParam(request, "to", respond);
+    if (!pool || !resolveRoute(request, &route, respond)) return;
+    bool force = false;
+    if (auto f = request.param("force")) {
+      if (*f == "1" || *f == "true") {
+        force = true;
+      } else if (*f != "0" && *f != "false") {
+        respond(errorReply(400, "parameter \"force\" must be 1, 0, true or false"));
+        return;
+      }
+    }
+    control_.switchPool(route, *pool, force, std::move(respond));
+  } else if (path == "/admin/rollback") {
+    if (!method_is("POST") || !onlyKnownParams(request, {"route"}, respond)) return;
+    if (!resolveRoute(request, &route, respond)) return;
+    control_.rollback(route, std::move(respond));
+  } else if (path == "/admin/canary") {
+    if (!method_is("POST") || !onlyKnownParams(request, {"pool", "weight", "route"}, respond)) {
+      return;
+    }
+    auto weight_text = requiredParam(request, "weight", respond);
+    if (!weight_text) return;
+    double weight = 0;
+    if (!absl::SimpleAtod(*weight_text, &weight) || !std::isfinite(weight) || weight < 0 ||
+        weight > 100) {
+      respond(errorReply(400, absl::StrCat("parameter \"weight\" must be a number from 0 to 100 "
+                                           "(decimals allowed), got \"",
+                                           *weight_text, "\"")));
+      return;
+    }
+    // weight=0 ends the canary: the pool may then be left out.
+    std::string pool;
+    if (weight > 0) {
+      auto named = requiredParam(request, "pool", respond);
+      if (!named) return;
+      pool = *named;
+    } else {
+      pool = request.param("pool").value_or("");
+    }
+    if (!resolveRoute(request, &route, respond)) return;
+    control_.setCanary(route, pool, weight, std::move(respond));
+  } else if (path == "/admin/promote") {
+    if (!method_is("POST") || !onlyKnownParams(request, {"route"}, respond)) return;
+    if (!resolveRoute(request, &route, respond)) return;
+    control_.promote(route, std::move(respond));
+  } else if (path == "/admin/status") {
+    if (!method_is("GET") || !onlyKnownParams(request, {}, respond)) return;
+    respond(jsonReply(200, control_.status()));
+  } else if (path == "/admin/reload") {
+    if (!method_is("POST") || !onlyKnownParams(request, {}, respond)) return;
+    control_.reload(std::move(respond));
+  } else {
+    respond(errorReply(404, absl::StrCat("no such endpoint: ", path)));
+  }
+}
+
+}  // namespace sy::admin

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sy::admin {
+
+// An admin request reduced to what the API looks at.
+struct AdminRequest {
+  std::string method;
+  std::string path;                          // without the query
+  std::map<std::string, std::string> query;  // percent-decoded; a repeated name keeps the last
+  std::string authorization;                 // the Authorization header, if any
+  bool malformed_query = false;              // bad percent-encoding
+
+  std::optional<std::string> param(std::string_view name) const;
+};
+
+// Splits "/admin/switch?to=green&route=web" into path and parameters.
+AdminRequest parseAdminTarget(std::string_view method, std::string_view target);
+
+}  // namespace sy::admin

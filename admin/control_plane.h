@@ -1,0 +1,48 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+
+namespace sy::admin {
+
+// What an admin call answers: a status and a JSON body, or a text body (metrics).
+struct Reply {
+  int status = 200;
+  nlohmann::json body;
+  std::string text;  // when set, sent as is with `content_type`
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
+};
+
+using Responder = std::function<void(Reply)>;
+
+// Reply {"error": message} with a 4xx/5xx status.
+Reply errorReply(int status, std::string message);
+// Reply `body` with `status`.
+Reply jsonReply(int status, nlohmann::json body);
+
+// The operations the admin API drives. Implemented by the control thread's server; every call
+// runs on the control loop. Calls that change routing answer through `respond` only once every
+// worker has adopted the change, so the first request sent after the answer is routed by it.
+class ControlPlane {
+ public:
+  virtual ~ControlPlane() = default;
+
+  virtual std::vector<std::string> routeNames() const = 0;
+  virtual void switchPool(const std::string& route, const std::string& pool, bool force,
+                          Responder respond) = 0;
+  virtual void rollback(const std::string& route, Responder respond) = 0;
+  virtual void setCanary(const std::string& route, const std::string& pool, double weight,
+                         Responder respond) = 0;
+  virtual void promote(const std::string& route, Responder respond) = 0;
+  virtual void reload(Responder respond) = 0;
+  virtual nlohmann::json status() const = 0;
+  // False while shutting down: /readyz turns 503 so that load balancers stop sending.
+  virtual bool ready() const = 0;
+};
+
+}  // namespace sy::admin
