@@ -6,6 +6,7 @@
 #include "proxy/http/local_reply.h"
 #include "proxy/http/message_writer.h"
 #include "proxy/worker.h"
+#include "routing/traffic_split.h"
 #include "upstream/connection_pool.h"
 
 namespace sy::proxy {
@@ -206,7 +207,17 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
     if (parser_.hasBody()) respondLocally(local_status_, local_detail_);
     return kProceed;
   }
-  pool_id_ = worker_.poolAt(route_->pool_index)->snapshot().id;
+  routing::SplitInput split;
+  split.headers = &parser_.headers();
+  split.target = parser_.url();
+  if (route_->sticky &&
+      route_->sticky->source == routing::config::HashKeyConfig::Source::kClientIp) {
+    split.client_ip = clientIp();
+  }
+  if (route_->canary_pool_index >= 0) split.random = worker_.nextRandom();
+  const routing::PoolChoice choice = routing::choosePool(*route_, split);
+  pool_ = &worker_.poolAt(choice.pool_index)->snapshot();
+  pool_id_ = pool_->id;
 
   // Expect: 100-continue is answered here: the body is read as it comes anyway, and a backend
   // that ignores Expect would otherwise leave the client waiting.
@@ -341,6 +352,7 @@ void DownstreamConnection::startUpstream() {
     if (upstream_ != nullptr) break;
     core::logDebug("upstream_connect_failed",
                    {{"backend", backend_->info().address_text}, {"error", uv_strerror(error)}});
+    backend_->stats().connect_failures.add();
     releaseBackend();
     worker_.stats().upstream_failures.add();
     if (tries_ > route_->retries) {
@@ -390,6 +402,7 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onUpstreamHead(
   replayable_ = false;
   const int status = response.statusCode();
   countStatus(worker_.stats(), status);
+  if (status >= 500 && backend_ != nullptr) backend_->stats().responses_5xx.add();
 
   http::DownstreamResponseOptions options;
   options.client_http11 = client_http11_;
@@ -423,6 +436,11 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onUpstreamHead(
   if (worker_.draining()) keep_alive_ = false;
   options.keep_alive = keep_alive_;
   options.chunked_body = chunk_response_;
+  std::string pool_header;
+  if (route_ != nullptr && !route_->pool_header.empty() && pool_ != nullptr) {
+    pool_header = route_->pool_header + ": " + pool_->name + "\r\n";
+    options.extra_headers = pool_header;
+  }
   http::buildDownstreamResponseHead(response, options, &head_);
   writeClient(head_.data(), head_.size());
   response_started_ = true;
@@ -485,6 +503,25 @@ void DownstreamConnection::onUpstreamFailure(upstream::UpstreamFailure failure, 
   upstream_paused_ = false;
   const std::string backend_address =
       backend_ != nullptr ? backend_->info().address_text : std::string();
+  if (backend_ != nullptr) {
+    upstream::BackendWorkerStats& stats = backend_->stats();
+    switch (failure) {
+      case upstream::UpstreamFailure::kConnectFailed:
+        stats.connect_failures.add();
+        break;
+      case upstream::UpstreamFailure::kConnectTimeout:
+      case upstream::UpstreamFailure::kResponseTimeout:
+      case upstream::UpstreamFailure::kIdleTimeout:
+        stats.timeouts.add();
+        break;
+      case upstream::UpstreamFailure::kClosedEarly:
+        stats.resets.add();
+        break;
+      case upstream::UpstreamFailure::kProtocolError:
+        stats.protocol_errors.add();
+        break;
+    }
+  }
   releaseBackend();
   worker_.stats().upstream_failures.add();
   core::logDebug("upstream_failure", {{"backend", backend_address},
@@ -557,6 +594,7 @@ void DownstreamConnection::resetExchange() {
     pinned_ = nullptr;
   }
   route_ = nullptr;
+  pool_ = nullptr;
   pool_id_ = 0;
   tried_.clear();
   std::string().swap(replay_);

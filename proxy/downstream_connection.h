@@ -111,6 +111,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // The exchange in progress (reset by resetExchange()).
   PinnedSnapshot* pinned_ = nullptr;
   const routing::Route* route_ = nullptr;
+  const upstream::PoolSnapshot* pool_ = nullptr;  // chosen for this request (pinned)
   uint64_t pool_id_ = 0;
   upstream::WorkerBackend* backend_ = nullptr;
   upstream::UpstreamConnection* upstream_ = nullptr;

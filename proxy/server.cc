@@ -6,6 +6,8 @@
 #include <csignal>
 #include <cstring>
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "proxy/core/log.h"
 
@@ -33,6 +35,55 @@ std::string listenerChange(const Config& running, const Config& next) {
     }
   }
   return "";
+}
+
+int httpStatusOf(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kFailedPrecondition:
+      return 409;
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+const char* balancerName(routing::config::BalancerKind kind) {
+  switch (kind) {
+    case routing::config::BalancerKind::kRoundRobin:
+      return "round_robin";
+    case routing::config::BalancerKind::kLeastRequest:
+      return "least_request";
+    case routing::config::BalancerKind::kHash:
+      return "hash";
+  }
+  return "round_robin";
+}
+
+nlohmann::json ruleJson(const routing::config::MatchRuleConfig& rule) {
+  using routing::config::MatchRuleConfig;
+  nlohmann::json out = nlohmann::json::object();
+  const char* source = rule.source == MatchRuleConfig::Source::kHeader   ? "header"
+                       : rule.source == MatchRuleConfig::Source::kCookie ? "cookie"
+                                                                          : "query";
+  out[source] = rule.name;
+  switch (rule.op) {
+    case MatchRuleConfig::Op::kEquals:
+      out["equals"] = rule.value;
+      break;
+    case MatchRuleConfig::Op::kPrefix:
+      out["prefix"] = rule.value;
+      break;
+    case MatchRuleConfig::Op::kPresent:
+      out["present"] = true;
+      break;
+  }
+  out["pool"] = rule.pool;
+  return out;
 }
 
 }  // namespace
@@ -100,10 +151,38 @@ int Server::run() {
     return 1;
   }
   config_ = std::make_shared<const Config>(std::move(*loaded.config));
-  snapshot_ = builder_.build(config_);
-
   uint32_t workers = config_->server.workers;
   if (workers == 0) workers = static_cast<uint32_t>(uv_available_parallelism());
+  worker_count_ = workers;
+  builder_.setWorkerCount(workers);
+  traffic_.reconcile(*config_);
+  if (!config_->server.state_file.empty()) {
+    auto saved = routing::TrafficState::readFile(config_->server.state_file);
+    if (saved.ok()) {
+      auto restored = traffic_.restore(*saved, *config_);
+      if (restored.ok()) {
+        if (!restored->empty()) {
+          core::logInfo("state_restored",
+                        {{"state_file", config_->server.state_file}, {"routes", *restored}});
+        }
+      } else {
+        core::logWarn("state_file_ignored", {{"state_file", config_->server.state_file},
+                                             {"error", restored.status().message()}});
+      }
+    } else if (saved.status().code() != absl::StatusCode::kNotFound) {
+      core::logWarn("state_file_ignored", {{"state_file", config_->server.state_file},
+                                           {"error", saved.status().message()}});
+    }
+  }
+  snapshot_ = builder_.build(config_, &traffic_);
+  auto token = adminToken(*config_);
+  if (!token.ok()) {
+    core::logError("config_invalid", {{"config", source_.name()},
+                                      {"errors", {std::string(token.status().message())}}});
+    return 1;
+  }
+  admin_api_.setToken(*token);
+
   std::vector<std::vector<int>> fds_by_worker;
   if (!openListeners(*config_, workers, &fds_by_worker)) return 1;
 
@@ -122,6 +201,15 @@ int Server::run() {
   uv_signal_start(&sighup_, &Server::onSignal, SIGHUP);
   uv_signal_start(&sigterm_, &Server::onSignal, SIGTERM);
   uv_signal_start(&sigint_, &Server::onSignal, SIGINT);
+  if (!startAdmin()) {
+    for (auto& fds : fds_by_worker) {
+      for (int fd : fds) ::close(fd);
+    }
+    closeControlHandles();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+    return 1;
+  }
 
   for (uint32_t i = 0; i < workers; ++i) {
     Worker::Hooks hooks;
@@ -164,42 +252,235 @@ void Server::onWorkerStarted() {
 void Server::onSignal(uv_signal_t* handle, int signum) {
   auto* self = static_cast<Server*>(handle->data);
   if (signum == SIGHUP) {
-    self->reload("SIGHUP");
+    // Failures are logged by reloadConfig; a signal has nobody to answer.
+    self->reloadConfig("SIGHUP", nullptr).status().IgnoreError();
   } else {
     self->beginShutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
   }
 }
 
-void Server::reload(const char* trigger) {
-  if (shutting_down_) return;
-  routing::config::LoadResult loaded = source_.load();
-  if (!loaded.ok()) {
+absl::StatusOr<std::string> Server::adminToken(const Config& config) const {
+  if (!config.admin.token.empty()) return config.admin.token;
+  if (config.admin.token_env.empty()) return std::string();
+  const char* value = std::getenv(config.admin.token_env.c_str());
+  if (value == nullptr || *value == '\0') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("admin.token_env names ", config.admin.token_env,
+                     ", which is not set (or empty) in the environment"));
+  }
+  return std::string(value);
+}
+
+bool Server::startAdmin() {
+  admin_server_ = std::make_unique<admin::AdminServer>(&loop_, admin_api_);
+  const int rc = admin_server_->listen(config_->admin.listen);
+  if (rc != 0) {
+    core::logError("listen_failed", {{"listener", "admin"},
+                                     {"address", config_->admin.listen.toString()},
+                                     {"error", uv_strerror(rc)}});
+    admin_server_.reset();
+    return false;
+  }
+  core::logInfo("admin_listening", {{"address", admin_server_->address().toString()}});
+  return true;
+}
+
+absl::StatusOr<uint64_t> Server::reloadConfig(const char* trigger,
+                                              std::function<void(uint64_t)> done) {
+  auto fail = [&](const nlohmann::json& errors) -> absl::Status {
     core::logError("config_reload_failed", {{"trigger", trigger},
                                             {"config", source_.name()},
-                                            {"errors", errorsJson(loaded.errors)},
+                                            {"errors", errors},
                                             {"kept_generation", snapshot_->generation}});
-    return;
-  }
+    return absl::InvalidArgumentError(errors.dump());
+  };
+  if (shutting_down_) return absl::UnavailableError("shutting down");
+  routing::config::LoadResult loaded = source_.load();
+  if (!loaded.ok()) return fail(errorsJson(loaded.errors));
   const std::string change = listenerChange(*config_, *loaded.config);
-  if (!change.empty()) {
-    core::logError("config_reload_failed",
-                   {{"trigger", trigger},
-                    {"config", source_.name()},
-                    {"errors", {change + ": listeners only change with a restart"}},
-                    {"kept_generation", snapshot_->generation}});
-    return;
-  }
+  if (!change.empty()) return fail({change + ": listeners only change with a restart"});
+  auto token = adminToken(*loaded.config);
+  if (!token.ok()) return fail({std::string(token.status().message())});
   if (loaded.config->server.workers != config_->server.workers) {
     core::logWarn("config_reload_partial",
                   {{"detail", "server.workers takes effect at the next restart"}});
   }
+  if (loaded.config->admin.listen_text != config_->admin.listen_text) {
+    core::logWarn("config_reload_partial",
+                  {{"detail", "admin.listen takes effect at the next restart"}});
+  }
+  admin_api_.setToken(*token);
   config_ = std::make_shared<const Config>(std::move(*loaded.config));
-  snapshot_ = builder_.build(config_);
+  for (const std::string& note : traffic_.reconcile(*config_)) {
+    core::logWarn("traffic_state_reset", {{"detail", note}});
+  }
+  snapshot_ = builder_.build(config_, &traffic_);
   const uint64_t generation = snapshot_->generation;
   const std::string trigger_name = trigger;
-  publish(snapshot_, [generation, trigger_name] {
+  publish(snapshot_, [generation, trigger_name, done = std::move(done)] {
     core::logInfo("config_reloaded", {{"trigger", trigger_name}, {"generation", generation}});
+    if (done) done(generation);
   });
+  saveState();
+  return generation;
+}
+
+void Server::reload(admin::Responder respond) {
+  // The answer comes once every worker runs the new configuration, like every admin change.
+  const std::string config_name = source_.name();
+  auto result = reloadConfig("admin", [respond, config_name](uint64_t generation) {
+    respond(admin::jsonReply(200, {{"generation", generation}, {"config", config_name}}));
+  });
+  if (!result.ok()) {
+    if (result.status().code() == absl::StatusCode::kUnavailable) {
+      respond(admin::errorReply(503, "shutting down"));
+      return;
+    }
+    admin::Reply reply = admin::errorReply(400, "the configuration is invalid; the running one is kept");
+    reply.body["errors"] = nlohmann::json::parse(std::string(result.status().message()), nullptr, false);
+    respond(std::move(reply));
+  }
+}
+
+std::vector<std::string> Server::routeNames() const {
+  std::vector<std::string> names;
+  for (const auto& route : config_->routes) names.push_back(route.name);
+  return names;
+}
+
+bool Server::changeTraffic(const absl::Status& status, const admin::Responder& respond) {
+  if (status.ok()) return true;
+  respond(admin::errorReply(httpStatusOf(status), std::string(status.message())));
+  return false;
+}
+
+void Server::saveState() {
+  if (config_->server.state_file.empty()) return;
+  const absl::Status saved = traffic_.save(config_->server.state_file);
+  if (!saved.ok()) {
+    core::logError("state_file_write_failed",
+                   {{"state_file", config_->server.state_file}, {"error", saved.message()}});
+  }
+}
+
+void Server::applyTrafficChange(const char* event, const std::string& route, nlohmann::json body,
+                                admin::Responder respond) {
+  snapshot_ = builder_.build(config_, &traffic_);
+  const uint64_t generation = snapshot_->generation;
+  body["route"] = route;
+  body["generation"] = generation;
+  nlohmann::json log_fields = body;
+  publish(snapshot_, [respond = std::move(respond), body = std::move(body)]() mutable {
+    respond(admin::jsonReply(200, std::move(body)));
+  });
+  core::logInfo(event, log_fields);
+  saveState();
+}
+
+void Server::switchPool(const std::string& route, const std::string& pool, bool /*force*/,
+                        admin::Responder respond) {
+  if (shutting_down_) return respond(admin::errorReply(503, "shutting down"));
+  const routing::RouteTraffic* before = traffic_.find(route);
+  const std::string previous_active = before != nullptr ? before->active : "";
+  if (!changeTraffic(traffic_.switchTo(route, pool, *config_), respond)) return;
+  const routing::RouteTraffic& now = *traffic_.find(route);
+  if (now.active == previous_active && previous_active == pool &&
+      before->previous == now.previous) {
+    // Already there: nothing to publish.
+    respond(admin::jsonReply(200, {{"route", route},
+                                   {"previous", now.previous},
+                                   {"active", now.active},
+                                   {"generation", snapshot_->generation},
+                                   {"changed", false}}));
+    return;
+  }
+  applyTrafficChange("switch", route,
+                     {{"previous", previous_active}, {"active", now.active}, {"changed", true}},
+                     std::move(respond));
+}
+
+void Server::rollback(const std::string& route, admin::Responder respond) {
+  if (shutting_down_) return respond(admin::errorReply(503, "shutting down"));
+  if (!changeTraffic(traffic_.rollback(route), respond)) return;
+  const routing::RouteTraffic& now = *traffic_.find(route);
+  applyTrafficChange("rollback", route, {{"previous", now.previous}, {"active", now.active}},
+                     std::move(respond));
+}
+
+void Server::setCanary(const std::string& route, const std::string& pool, double weight,
+                       admin::Responder respond) {
+  if (shutting_down_) return respond(admin::errorReply(503, "shutting down"));
+  if (!changeTraffic(traffic_.setCanary(route, pool, weight, *config_), respond)) return;
+  const routing::RouteTraffic& now = *traffic_.find(route);
+  applyTrafficChange("canary", route,
+                     {{"active", now.active},
+                      {"canary_pool", now.canary_pool},
+                      {"canary_weight", now.canary_weight}},
+                     std::move(respond));
+}
+
+void Server::promote(const std::string& route, admin::Responder respond) {
+  if (shutting_down_) return respond(admin::errorReply(503, "shutting down"));
+  if (!changeTraffic(traffic_.promote(route), respond)) return;
+  const routing::RouteTraffic& now = *traffic_.find(route);
+  applyTrafficChange("promote", route, {{"previous", now.previous}, {"active", now.active}},
+                     std::move(respond));
+}
+
+nlohmann::json Server::status() const {
+  nlohmann::json routes = nlohmann::json::array();
+  for (const auto& route : config_->routes) {
+    const routing::RouteTraffic* t = traffic_.find(route.name);
+    nlohmann::json rules = nlohmann::json::array();
+    for (const auto& rule : route.rules) rules.push_back(ruleJson(rule));
+    nlohmann::json canary = nullptr;
+    if (t != nullptr && !t->canary_pool.empty()) {
+      canary = {{"pool", t->canary_pool}, {"weight", t->canary_weight}};
+    }
+    routes.push_back({{"name", route.name},
+                      {"hosts", route.hosts},
+                      {"path_prefix", route.path_prefix},
+                      {"active", t != nullptr ? t->active : route.pool},
+                      {"previous", t != nullptr && !t->previous.empty() ? nlohmann::json(t->previous)
+                                                                         : nlohmann::json(nullptr)},
+                      {"canary", canary},
+                      {"rules", rules},
+                      {"sticky", route.sticky ? nlohmann::json(route.sticky->text)
+                                              : nlohmann::json(nullptr)},
+                      {"pool_header", route.pool_header.empty() ? nlohmann::json(nullptr)
+                                                                : nlohmann::json(route.pool_header)},
+                      {"retries", route.retries}});
+  }
+  nlohmann::json pools = nlohmann::json::array();
+  for (const auto& pool : snapshot_->pools) {
+    nlohmann::json backends = nlohmann::json::array();
+    for (const auto& entry : pool->backends) {
+      const upstream::BackendStats& stats = *entry.info->stats;
+      backends.push_back({{"address", entry.info->address_text},
+                          {"weight", entry.info->weight},
+                          {"health", "unchecked"},
+                          {"admin_state", "ready"},
+                          {"eligible", entry.eligible},
+                          {"in_flight", stats.sum(&upstream::BackendWorkerStats::active_requests)},
+                          {"open_connections",
+                           stats.sum(&upstream::BackendWorkerStats::open_connections)},
+                          {"idle_connections",
+                           stats.sum(&upstream::BackendWorkerStats::idle_connections)},
+                          {"requests", stats.sum(&upstream::BackendWorkerStats::requests)}});
+    }
+    pools.push_back({{"name", pool->name},
+                     {"balancer", balancerName(pool->settings.balancer)},
+                     {"backends", backends}});
+  }
+  return {{"version", SY_VERSION},
+          {"commit", SY_GIT_COMMIT},
+          {"uptime_seconds", absl::ToDoubleSeconds(absl::Now() - started_at_)},
+          {"generation", snapshot_->generation},
+          {"config", source_.name()},
+          {"workers", worker_count_},
+          {"ready", ready()},
+          {"routes", routes},
+          {"pools", pools}};
 }
 
 void Server::publish(routing::ConfigSnapshotPtr snapshot, std::function<void()> done) {
@@ -268,6 +549,7 @@ void Server::onWorkerStopped() {
 }
 
 void Server::closeControlHandles() {
+  if (admin_server_ != nullptr) admin_server_->close();
   uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);

@@ -7,11 +7,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "admin/admin_api.h"
+#include "admin/admin_server.h"
+#include "admin/control_plane.h"
 #include "proxy/core/dispatcher.h"
 #include "proxy/core/loop_context.h"
 #include "proxy/worker.h"
 #include "routing/config/toml_loader.h"
 #include "routing/snapshot.h"
+#include "routing/traffic_state.h"
 
 namespace sy::proxy {
 
@@ -25,23 +31,45 @@ struct ConfigSource {
   std::string name() const { return path.empty() ? embedded_name : path; }
 };
 
-// The control thread: owns the configuration, builds snapshots and publishes them to every
-// worker, handles signals (SIGHUP reload, SIGTERM/SIGINT graceful shutdown) and, later, the
-// admin API and health checks. Never on the request path.
-class Server {
+// The control thread: owns the configuration and the runtime traffic state, builds snapshots
+// and publishes them to every worker, serves the admin API, handles signals (SIGHUP reload,
+// SIGTERM/SIGINT graceful shutdown). Never on the request path.
+class Server final : public admin::ControlPlane {
  public:
   explicit Server(ConfigSource source);
-  ~Server();
+  ~Server() override;
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
   // Runs until shutdown. Returns the process exit code.
   int run();
 
+  // admin::ControlPlane (control loop).
+  std::vector<std::string> routeNames() const override;
+  void switchPool(const std::string& route, const std::string& pool, bool force,
+                  admin::Responder respond) override;
+  void rollback(const std::string& route, admin::Responder respond) override;
+  void setCanary(const std::string& route, const std::string& pool, double weight,
+                 admin::Responder respond) override;
+  void promote(const std::string& route, admin::Responder respond) override;
+  void reload(admin::Responder respond) override;
+  nlohmann::json status() const override;
+  bool ready() const override { return !shutting_down_; }
+
  private:
   bool openListeners(const routing::config::Config& config, uint32_t workers,
                      std::vector<std::vector<int>>* fds_by_worker);
-  void reload(const char* trigger);
+  // Re-reads the configuration. Returns the generation published, or the errors.
+  absl::StatusOr<uint64_t> reloadConfig(const char* trigger, std::function<void(uint64_t)> done);
+  // Publishes the current traffic state; `respond` gets `body` plus the generation once every
+  // worker adopted it. `event` names the change in the log.
+  void applyTrafficChange(const char* event, const std::string& route, nlohmann::json body,
+                          admin::Responder respond);
+  // Applies an admin change to the traffic state (and answers its error if it fails).
+  bool changeTraffic(const absl::Status& status, const admin::Responder& respond);
+  void saveState();
+  bool startAdmin();
+  absl::StatusOr<std::string> adminToken(const routing::config::Config& config) const;
   // Hands `snapshot` to every worker; `done` runs on the control loop once all adopted it.
   void publish(routing::ConfigSnapshotPtr snapshot, std::function<void()> done);
   void beginShutdown(const char* reason);
@@ -64,6 +92,11 @@ class Server {
   std::shared_ptr<const routing::config::Config> config_;
   routing::SnapshotBuilder builder_;
   routing::ConfigSnapshotPtr snapshot_;
+  routing::TrafficState traffic_;
+  admin::AdminApi admin_api_{*this};
+  std::unique_ptr<admin::AdminServer> admin_server_;
+  absl::Time started_at_ = absl::Now();
+  uint32_t worker_count_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::string> listening_addresses_;
   uint32_t workers_started_ = 0;
