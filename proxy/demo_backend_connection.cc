@@ -97,7 +97,9 @@ void DemoConnection::start(uv_stream_t* server) {
   if (rc != 0) {
     core::logDebug("backend_accept_failed", {{"error", uv_strerror(rc)}});
     close();
+    return;
   }
+  worker_->state().countConnection();
 }
 
 void DemoConnection::drain() {
@@ -267,6 +269,9 @@ void DemoConnection::onTransportClosed() {
 http::ParserCallbacks::HeadAction DemoConnection::onHeadComplete() {
   head_request_ = parser_.method() == HTTP_HEAD;
   routeRequest();
+  // Counted as soon as the head is here, so that a test sees what reached the backend even
+  // when the body never completes.
+  if (!startsWith(parser_.url(), "/control/")) worker_->state().countRequest();
   if (parser_.isHttp11OrLater() && parser_.hasBody()) {
     const std::optional<std::string_view> expect = parser_.headers().find("expect");
     if (expect.has_value() && core::equalsIgnoreCase(*expect, "100-continue")) {
@@ -330,6 +335,8 @@ void DemoConnection::routeRequest() {
       if (status.has_value()) control_status_ = static_cast<int>(status_value);
       route_ = Route::kControlFail;
     }
+  } else if (path == "/control/stats") {
+    route_ = parser_.method() == HTTP_GET ? Route::kControlStats : Route::kMethodNotAllowed;
   } else if (startsWith(path, "/control/")) {
     route_ = Route::kNotFound;
   } else if (startsWith(path, "/delay/")) {
@@ -380,11 +387,18 @@ void DemoConnection::onBody(const char* data, size_t length) {
 void DemoConnection::onMessageComplete() {
   ++messages_completed_;
   keep_alive_ = parser_.keepAlive();
-  const bool control =
-      route_ == Route::kHealth || route_ == Route::kControlHealth || route_ == Route::kControlFail;
+  const bool control = route_ == Route::kHealth || route_ == Route::kControlHealth ||
+                       route_ == Route::kControlFail || route_ == Route::kControlStats;
   fails_ = false;
+  resets_ = false;
   uint64_t delay_ms = 0;
   if (!control) {
+    resets_ = worker_->nextRequestResets();
+    if (resets_) {
+      route_ = Route::kReset;
+      respond();
+      return;
+    }
     fail_status_ = worker_->state().failPolicy().status;
     fails_ = worker_->nextRequestFails();
     delay_ms = worker_->state().delayMs();
@@ -434,6 +448,9 @@ void DemoConnection::respond() {
           {{"name", state.name()}, {"fail_rate", control_rate_}, {"fail_status", control_status_}});
       sendSimple(200, absl::StrCat("fail rate ", control_rate_, " status ", control_status_, "\n"));
       break;
+    case Route::kControlStats:
+      sendStats();
+      break;
     case Route::kStatus:
       sendSimple(static_cast<int>(number_), state.defaultBody());
       break;
@@ -459,7 +476,11 @@ void DemoConnection::respond() {
       sendSimple(404, "no such control endpoint: see switchyard backend --help\n");
       break;
     case Route::kMethodNotAllowed:
-      sendSimple(405, "control endpoints take POST\n", "text/plain", "Allow: POST\r\n");
+      if (startsWith(parser_.url(), "/control/stats")) {
+        sendSimple(405, "/control/stats takes GET\n", "text/plain", "Allow: GET\r\n");
+      } else {
+        sendSimple(405, "control endpoints take POST\n", "text/plain", "Allow: POST\r\n");
+      }
       break;
   }
   finishResponse();
@@ -542,6 +563,13 @@ void DemoConnection::sendEcho() {
   std::string body = answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   body.push_back('\n');
   sendSimple(200, body, "application/json");
+}
+
+void DemoConnection::sendStats() {
+  const DemoBackendState& state = worker_->state();
+  const nlohmann::json answer = {{"requests", state.requests()},
+                                 {"connections", state.connections()}};
+  sendSimple(200, absl::StrCat(answer.dump(), "\n"), "application/json");
 }
 
 void DemoConnection::sendBytesHead() {

@@ -58,6 +58,7 @@ class DemoConnection final : public core::TransportCallbacks, public http::Parse
     kHealth,
     kControlHealth,
     kControlFail,
+    kControlStats,
     kDelay,
     kStatus,
     kBytes,
@@ -89,6 +90,7 @@ class DemoConnection final : public core::TransportCallbacks, public http::Parse
   void sendUpgrade();
   void controlHealth();
   void controlFail();
+  void sendStats();
   void sendParseError();
 
   // Decides whether the connection closes after this answer and says so in its head.
@@ -129,6 +131,7 @@ class DemoConnection final : public core::TransportCallbacks, public http::Parse
   bool head_request_ = false;
   bool keep_alive_ = true;
   bool fails_ = false;
+  bool resets_ = false;  // --reset-rate picked this request
   bool chunked_ = false;
   bool close_after_ = false;  // decided when the answer's head is written
   bool streaming_ = false;    // /bytes body in progress

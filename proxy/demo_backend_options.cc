@@ -33,6 +33,9 @@ Flags:
                           fourth request of a loop fails (default 0)
   --fail-status CODE      status of the injected failures (default 500)
   --health-status CODE    status /health answers (default 200)
+  --reset-rate P          close this share (0..1) of the requests except /health and
+                          /control/* with a TCP RST instead of an answer, once the request was
+                          read; deterministic like --fail-rate (default 0)
   --shutdown-grace DUR    on SIGINT/SIGTERM, how long in-flight responses may take before the
                           remaining connections are closed (default 5s)
   --help                  this text
@@ -42,6 +45,9 @@ Endpoints:
   POST /control/health?status=CODE   change the /health status at run time (all loops)
   POST /control/fail?rate=P&status=CODE
                                      change the failure injection at run time (all loops)
+  GET /control/stats                 JSON {"requests": N, "connections": M}: request heads
+                                     received (any path but /control/*, counted before the
+                                     body is read) and connections accepted, over all loops
   /delay/MS                          answer after MS milliseconds (plus --delay)
   /status/CODE                       answer CODE (200-599), body "NAME\n" (none for 204, 304)
   /bytes/N                           N bytes of a repeating 64-byte pattern, Content-Length;
@@ -119,7 +125,8 @@ absl::StatusOr<DemoBackendOptions> parseDemoBackendArgs(const std::vector<std::s
     }
     const bool known = flag == "--name" || flag == "--listen" || flag == "--threads" ||
                        flag == "--delay" || flag == "--fail-rate" || flag == "--fail-status" ||
-                       flag == "--health-status" || flag == "--shutdown-grace";
+                       flag == "--health-status" || flag == "--shutdown-grace" ||
+                       flag == "--reset-rate";
     if (!known) return absl::InvalidArgumentError(absl::StrCat("unknown flag ", toAbsl(flag)));
     std::string_view value;
     if (inline_value.has_value()) {
@@ -146,13 +153,13 @@ absl::StatusOr<DemoBackendOptions> parseDemoBackendArgs(const std::vector<std::s
       status = parseDuration(flag, value, &options.delay);
     } else if (flag == "--shutdown-grace") {
       status = parseDuration(flag, value, &options.shutdown_grace);
-    } else if (flag == "--fail-rate") {
+    } else if (flag == "--fail-rate" || flag == "--reset-rate") {
       double rate = 0;
       if (!absl::SimpleAtod(toAbsl(value), &rate) || !std::isfinite(rate) || rate < 0 || rate > 1) {
         return absl::InvalidArgumentError(
-            absl::StrCat("--fail-rate: \"", toAbsl(value), "\" is not a number in 0..1"));
+            absl::StrCat(toAbsl(flag), ": \"", toAbsl(value), "\" is not a number in 0..1"));
       }
-      options.fail_rate = rate;
+      (flag == "--fail-rate" ? options.fail_rate : options.reset_rate) = rate;
     } else if (flag == "--fail-status") {
       status = parseInt(flag, value, 200, 599, &options.fail_status);
     } else if (flag == "--health-status") {

@@ -18,6 +18,8 @@ struct DemoBackendOptions {
   double fail_rate = 0;
   int fail_status = 500;
   int health_status = 200;
+  // Share of requests (except /health and /control/*) answered with a TCP RST and nothing else.
+  double reset_rate = 0;
   // How long a stop waits for in-flight responses before closing what is left.
   absl::Duration shutdown_grace = absl::Seconds(5);
   bool help = false;

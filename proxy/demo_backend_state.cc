@@ -37,7 +37,8 @@ DemoBackendState::DemoBackendState(const DemoBackendOptions& options)
       delay_ms_(static_cast<uint64_t>(
           absl::ToInt64Milliseconds(absl::Ceil(options.delay, absl::Milliseconds(1))))),
       health_status_(options.health_status),
-      fail_policy_(packFailPolicy(toPpm(options.fail_rate), options.fail_status)) {
+      fail_policy_(packFailPolicy(toPpm(options.fail_rate), options.fail_status)),
+      reset_rate_ppm_(toPpm(options.reset_rate)) {
   for (ConnectionHeader connection :
        {ConnectionHeader::kNone, ConnectionHeader::kKeepAlive, ConnectionHeader::kClose}) {
     default_heads_[static_cast<int>(connection)] =

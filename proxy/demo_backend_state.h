@@ -43,6 +43,15 @@ class DemoBackendState {
   FailPolicy failPolicy() const;
   void setFailPolicy(double rate, int status);
 
+  // Totals over all loops for GET /control/stats.
+  void countRequest() { requests_.fetch_add(1, std::memory_order_relaxed); }
+  void countConnection() { connections_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+  uint64_t connections() const { return connections_.load(std::memory_order_relaxed); }
+
+  // --reset-rate in parts per million (fixed at startup).
+  uint32_t resetRatePpm() const { return reset_rate_ppm_; }
+
   // The precomputed "200 NAME\n" answer, split around the Date value that changes every second:
   // head + date + tail (+ body unless HEAD). Writing the three pieces with one writev allocates
   // nothing.
@@ -62,6 +71,9 @@ class DemoBackendState {
   std::string default_tail_;
   std::atomic<int> health_status_;
   std::atomic<uint64_t> fail_policy_;
+  std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> connections_{0};
+  const uint32_t reset_rate_ppm_;
 };
 
 std::string_view statusReason(int status);

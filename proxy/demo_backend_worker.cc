@@ -113,6 +113,13 @@ bool DemoWorker::nextRequestFails() {
   return (n + 1) * policy.rate_ppm / 1000000 != n * policy.rate_ppm / 1000000;
 }
 
+bool DemoWorker::nextRequestResets() {
+  const uint64_t rate_ppm = state_->resetRatePpm();
+  if (rate_ppm == 0) return false;
+  const uint64_t n = reset_requests_++;
+  return (n + 1) * rate_ppm / 1000000 != n * rate_ppm / 1000000;
+}
+
 void DemoWorker::onConnection(uv_stream_t* server, int status) {
   auto* self = static_cast<DemoWorker*>(server->data);
   if (status < 0) {

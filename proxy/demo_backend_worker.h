@@ -47,6 +47,8 @@ class DemoWorker {
   bool stopping() const { return stopping_; }
   // Counter-based failure injection: deterministic and without cross-thread traffic.
   bool nextRequestFails();
+  // The same for --reset-rate, with its own counter.
+  bool nextRequestResets();
 
   void remove(DemoConnection* connection);
 
@@ -72,6 +74,7 @@ class DemoWorker {
   // Connections, as an intrusive list (see DemoConnection::prev_/next_).
   DemoConnection* connections_ = nullptr;
   uint64_t requests_ = 0;
+  uint64_t reset_requests_ = 0;
   bool loop_ready_ = false;
   bool handles_ready_ = false;
   bool thread_started_ = false;

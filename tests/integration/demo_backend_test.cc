@@ -110,10 +110,10 @@ class DemoBackendTest : public ::testing::Test {
 // --- Flags -------------------------------------------------------------------------------------
 
 TEST(DemoBackendFlagsTest, ParsesValidFlags) {
-  const absl::StatusOr<proxy::DemoBackendOptions> options =
-      proxy::parseDemoBackendArgs({"--name", "blue", "--listen=127.0.0.1:0", "--threads", "3",
-                                   "--delay", "150ms", "--fail-rate", "0.25", "--fail-status=503",
-                                   "--health-status", "503", "--shutdown-grace", "2s"});
+  const absl::StatusOr<proxy::DemoBackendOptions> options = proxy::parseDemoBackendArgs(
+      {"--name", "blue", "--listen=127.0.0.1:0", "--threads", "3", "--delay", "150ms",
+       "--fail-rate", "0.25", "--fail-status=503", "--health-status", "503", "--shutdown-grace",
+       "2s", "--reset-rate=0.5"});
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->name, "blue");
   EXPECT_EQ(options->listen.toString(), "127.0.0.1:0");
@@ -123,6 +123,7 @@ TEST(DemoBackendFlagsTest, ParsesValidFlags) {
   EXPECT_EQ(options->fail_status, 503);
   EXPECT_EQ(options->health_status, 503);
   EXPECT_EQ(options->shutdown_grace, absl::Seconds(2));
+  EXPECT_DOUBLE_EQ(options->reset_rate, 0.5);
 }
 
 TEST(DemoBackendFlagsTest, RejectsBadFlags) {
@@ -134,6 +135,7 @@ TEST(DemoBackendFlagsTest, RejectsBadFlags) {
       {"--name", "blue", "--listen", "127.0.0.1:0", "--delay", "soon"},
       {"--name", "blue", "--listen", "127.0.0.1:0", "--fail-rate", "1.5"},
       {"--name", "blue", "--listen", "127.0.0.1:0", "--fail-status", "99"},
+      {"--name", "blue", "--listen", "127.0.0.1:0", "--reset-rate", "-0.1"},
       {"--name", "blue", "--listen", "127.0.0.1:0", "--bogus", "1"},
       {"--name", "blue", "--listen", "127.0.0.1:0", "stray"},
       {"--name", "bl\r\nue", "--listen", "127.0.0.1:0"},  // header injection
@@ -316,6 +318,77 @@ TEST_F(DemoBackendTest, FailRateIsDeterministicAndControllable) {
   std::optional<Response> bad = client.request("POST", "/control/fail?rate=2");
   ASSERT_TRUE(bad.has_value()) << client.lastError();
   EXPECT_EQ(bad->status, 400);
+}
+
+// Counts over all loops: request heads that arrived (not /control/*) and accepted connections.
+TEST_F(DemoBackendTest, StatsCountRequestsAndConnections) {
+  ASSERT_NO_FATAL_FAILURE(start({"--threads", "2"}));
+  auto stats = [&](HttpClient& client) -> nlohmann::json {
+    std::optional<Response> response = client.request("GET", "/control/stats");
+    EXPECT_TRUE(response.has_value()) << client.lastError();
+    if (!response.has_value()) return {};
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->header("Content-Type"), "application/json");
+    return parseJson(response->body).value_or(nlohmann::json());
+  };
+  HttpClient observer;
+  ASSERT_NO_FATAL_FAILURE(connect(&observer));
+  const nlohmann::json before = stats(observer);
+  EXPECT_EQ(before["requests"], 0) << before.dump();
+  EXPECT_EQ(before["connections"], 1) << before.dump();  // the observer itself
+
+  HttpClient keep_alive;
+  ASSERT_NO_FATAL_FAILURE(connect(&keep_alive));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(keep_alive.request("GET", "/").has_value());
+  ASSERT_TRUE(keep_alive.request("GET", "/health").has_value());
+  for (int i = 0; i < 4; ++i) {
+    std::string error;
+    ASSERT_TRUE(httpGet(port(), "/status/204", {}, &error).has_value()) << error;
+  }
+  // A head whose body never arrives still counts; a malformed one does not.
+  HttpClient partial;
+  ASSERT_NO_FATAL_FAILURE(connect(&partial));
+  ASSERT_TRUE(partial.sendRaw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"));
+  HttpClient malformed;
+  ASSERT_NO_FATAL_FAILURE(connect(&malformed));
+  ASSERT_TRUE(malformed.sendRaw("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"));
+  ASSERT_TRUE(malformed.readResponse().has_value()) << malformed.lastError();
+  // Control endpoints are not counted, whatever the method.
+  ASSERT_TRUE(observer.request("POST", "/control/health?status=200").has_value());
+  std::optional<Response> wrong = observer.request("POST", "/control/stats");
+  ASSERT_TRUE(wrong.has_value()) << observer.lastError();
+  EXPECT_EQ(wrong->status, 405);
+  EXPECT_EQ(wrong->header("Allow"), "GET");
+
+  // The other loop may not have read the partial request yet: poll until it is counted.
+  nlohmann::json after;
+  const Clock::time_point deadline = Clock::now() + milliseconds(5000);
+  do {
+    after = stats(observer);
+  } while (after["requests"] != 9 && Clock::now() < deadline);
+  EXPECT_EQ(after["requests"], 9) << after.dump();
+  EXPECT_EQ(after["connections"], 1 + 1 + 4 + 1 + 1) << after.dump();
+}
+
+TEST_F(DemoBackendTest, ResetRateResetsThatShareWithoutAnswering) {
+  ASSERT_NO_FATAL_FAILURE(start({"--reset-rate", "0.5"}));
+  std::vector<bool> reset;
+  for (int i = 0; i < 6; ++i) {
+    HttpClient client;
+    ASSERT_NO_FATAL_FAILURE(connect(&client));
+    // /health is exempt and does not advance the sequence.
+    std::optional<Response> health = client.request("GET", "/health");
+    ASSERT_TRUE(health.has_value()) << client.lastError();
+    EXPECT_EQ(health->status, 200);
+    std::optional<Response> response = client.request("GET", "/");
+    reset.push_back(!response.has_value());
+    if (response.has_value()) {
+      EXPECT_EQ(response->status, 200);
+    } else {
+      EXPECT_TRUE(client.peerReset()) << client.lastError();
+    }
+  }
+  EXPECT_THAT(reset, ::testing::ElementsAre(false, true, false, true, false, true));
 }
 
 // --- Connection handling -----------------------------------------------------------------------

@@ -1,0 +1,149 @@
+#pragma once
+
+// The switchyard proxy as a child process, and what the proxy integration tests share: a small
+// configuration builder, a fixture that starts backends and the proxy and checks that both exit
+// cleanly, and test data helpers.
+//
+//   absl::StatusOr<SwitchyardProcess> proxy = startSwitchyard(simpleConfig({.backends = {port}}));
+//   ASSERT_TRUE(proxy.ok()) << proxy.status();
+//   std::optional<Response> response = httpGet(proxy->port(), "/");
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/http_client.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace sy::testing {
+
+using Clock = std::chrono::steady_clock;
+
+// A running proxy: `switchyard -c CONFIG` with its configuration file in its own TempDir.
+struct SwitchyardProcess {
+  std::unique_ptr<ChildProcess> process;
+  std::unique_ptr<TempDir> dir;
+  std::string config_path;
+  // Listener name -> port, from the `listening` log events.
+  std::map<std::string, uint16_t> ports;
+  uint16_t first_port = 0;
+
+  // The port of the first listener.
+  uint16_t port() const { return first_port; }
+
+  // Rewrites the configuration file (with the same [admin] rule as startSwitchyard) and sends
+  // SIGHUP. Returns the event that answered it, `config_reloaded` or `config_reload_failed`
+  // (its "event" says which), or an error when neither came within `timeout`.
+  absl::StatusOr<nlohmann::json> reload(
+      std::string_view new_toml, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+};
+
+// Writes `config_toml` into a fresh TempDir, runs `SY_BINARY_PATH -c FILE EXTRA_ARGS...` with
+// `extra_env`, waits up to `timeout` for the `ready` event, and collects every `listening`
+// event. A configuration without an `[admin]` table gets `[admin] listen = "127.0.0.1:0"`
+// appended, so that parallel tests never fight over the admin API's default port. On failure,
+// the status carries the child's output.
+absl::StatusOr<SwitchyardProcess> startSwitchyard(
+    std::string config_toml, std::vector<std::string> extra_args = {},
+    std::chrono::milliseconds timeout = std::chrono::seconds(10),
+    const ChildProcess::Env& extra_env = {});
+
+// `toml` with `[admin]\nlisten = "127.0.0.1:0"\n` appended unless it has an [admin] table.
+std::string withTestAdmin(std::string toml);
+
+// --- Configuration ---------------------------------------------------------------------------
+
+// One listener "http" on 127.0.0.1:0, one pool "app" with `backends` (127.0.0.1 ports), one
+// route "default" to it. The string members are extra TOML lines for each table.
+struct SimpleConfig {
+  std::vector<uint16_t> backends = {};
+  int workers = 1;
+  std::string server = {};    // e.g. "shutdown_timeout = \"500ms\""
+  std::string listener = {};  // e.g. "header_timeout = \"300ms\""
+  std::string pool = {};      // e.g. "response_timeout = \"300ms\""
+  std::string route = {};     // e.g. "retries = 0"
+};
+std::string simpleConfig(const SimpleConfig& config);
+
+// `["127.0.0.1:P1", "127.0.0.1:P2"]`.
+std::string backendList(const std::vector<uint16_t>& ports);
+
+// A port on 127.0.0.1 that nothing listens on (bound once to pick it, then released).
+uint16_t unusedPort();
+
+// --- Observing backends ----------------------------------------------------------------------
+
+struct BackendStats {
+  uint64_t requests = 0;     // request heads received, /control/* excluded
+  uint64_t connections = 0;  // connections accepted
+};
+// GET /control/stats from a demo backend on a fresh connection.
+absl::StatusOr<BackendStats> backendStats(uint16_t port);
+
+// --- Data ------------------------------------------------------------------------------------
+
+// /bytes/N of the demo backend, computed here independently of it.
+std::string patternBytes(size_t n);
+std::string patternDigest(uint64_t n);
+// Deterministic, non-repeating bytes.
+std::string testBody(size_t n, uint32_t seed = 1);
+std::optional<nlohmann::json> parseJson(std::string_view text);
+// The values of every header named `name` (case-insensitive) in an /echo answer, in order.
+std::vector<std::string> echoedHeader(const nlohmann::json& echo, std::string_view name);
+
+// For memory measurements: under ASan, freed blocks wait in a quarantine of up to 256 MB that
+// shows as resident memory; a small quarantine makes RSS mean what it means in release.
+ChildProcess::Env memoryTestEnv();
+// Whether this is the sanitizer build (slower: tests shrink their large transfers).
+constexpr bool kSanitizerBuild =
+#if defined(__SANITIZE_ADDRESS__)
+    true;
+#else
+    false;
+#endif
+
+long elapsedMs(Clock::time_point since);
+// Polls `condition` every few milliseconds until it holds (true) or `timeout` passes (false).
+bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// --- Fixture ---------------------------------------------------------------------------------
+
+// Starts demo backends and the proxy for a test. TearDown() stops the proxy with SIGTERM and
+// expects exit code 0 within 10 s: a crash, a hang, a sanitizer report or a leak anywhere in
+// the test fails it.
+class ProxyTest : public ::testing::Test {
+ protected:
+  void TearDown() override;
+
+  // Starts a demo backend named `name` (appended to backends_); fails the test (fatally) when it
+  // cannot: call with ASSERT_NO_FATAL_FAILURE.
+  void startBackend(std::string_view name, const std::vector<std::string>& args = {},
+                    const ChildProcess::Env& env = {});
+  uint16_t backendPort(size_t index) const { return backends_.at(index)->port; }
+  // Starts the proxy; fails the test (fatally) when it cannot.
+  void startProxyToml(const std::string& toml, const ChildProcess::Env& env = {});
+  // simpleConfig() over the given backends.
+  void startProxy(const SimpleConfig& config, const ChildProcess::Env& env = {}) {
+    startProxyToml(simpleConfig(config), env);
+  }
+
+  uint16_t port() const { return proxy_.port(); }
+  void connect(HttpClient* client) { ASSERT_TRUE(client->connect(port())) << client->lastError(); }
+  // Stats of backend `index` (in start order), failing the test on error.
+  BackendStats stats(size_t index);
+
+  std::vector<std::unique_ptr<DemoBackendProcess>> backends_;
+  SwitchyardProcess proxy_;
+};
+
+}  // namespace sy::testing
