@@ -18,7 +18,7 @@ build/switchyard backend --name blue --listen 127.0.0.1:8081 & pids+=($!)
 build/switchyard backend --name blue --listen 127.0.0.1:8082 & pids+=($!)
 build/switchyard backend --name green --listen 127.0.0.1:8083 & pids+=($!)
 build/switchyard backend --name green --listen 127.0.0.1:8084 & pids+=($!)
-build/switchyard -c conf/demo.toml --log-format text & pids+=($!)
+build/switchyard --log-format text & pids+=($!)   # the embedded conf/demo.toml
 
 # Ready when the proxy answers; then say how to use it.
 for _ in $(seq 1 100); do
