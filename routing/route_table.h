@@ -6,7 +6,10 @@
 #include <string_view>
 #include <vector>
 
+#include <memory>
+
 #include "routing/config/model.h"
+#include "routing/route_stats.h"
 
 namespace sy::routing {
 
@@ -43,6 +46,8 @@ struct Route {
   std::optional<config::HashKeyConfig> sticky;
   uint64_t split_seed = 0;  // makes each route's sticky split independent of the others
   std::string pool_header;  // "X-Switchyard-Pool" style header; empty: none
+  // Figures per pool this route may send to, indexed like ConfigSnapshot::pools.
+  std::vector<std::shared_ptr<RoutePoolStats>> stats_by_pool;
 
   bool matchesHost(std::string_view host) const;
 };

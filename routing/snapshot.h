@@ -60,6 +60,7 @@ class SnapshotBuilder {
 
  private:
   std::shared_ptr<const upstream::PoolSnapshot> buildPool(const config::PoolConfig& pool);
+  void prune(const ConfigSnapshot& snapshot);
   std::shared_ptr<const upstream::PoolSnapshot> poolFor(
       const std::shared_ptr<const config::Config>& config, const config::PoolConfig& pool);
 
@@ -74,6 +75,9 @@ class SnapshotBuilder {
   core::StringMap<uint64_t> pool_ids_;
   // Keyed by "pool\naddress".
   core::StringMap<std::shared_ptr<const upstream::BackendInfo>> backends_;
+  // Figures that outlive snapshots, by pool name and by "route\npool".
+  core::StringMap<std::shared_ptr<upstream::PoolStats>> pool_stats_;
+  core::StringMap<std::shared_ptr<RoutePoolStats>> route_stats_;
 };
 
 }  // namespace sy::routing

@@ -70,6 +70,9 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
     pool->backends.push_back(upstream::BackendEntry{known, true});
   }
   if (settings.balancer == config::BalancerKind::kHash) pool->ring = upstream::HashRing::build(*pool);
+  std::shared_ptr<upstream::PoolStats>& stats = pool_stats_[pool_config.name];
+  if (stats == nullptr) stats = std::make_shared<upstream::PoolStats>(workers_);
+  pool->stats = stats;
   return pool;
 }
 
@@ -82,6 +85,28 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::poolFor(
   std::shared_ptr<const upstream::PoolSnapshot>& cached = pools_[pool.name];
   if (cached == nullptr) cached = buildPool(pool);
   return cached;
+}
+
+void SnapshotBuilder::prune(const ConfigSnapshot& snapshot) {
+  // What the latest snapshot does not use is forgotten, so that renamed or removed pools,
+  // routes and backends do not accumulate over reloads.
+  core::StringMap<std::shared_ptr<const upstream::BackendInfo>> backends;
+  core::StringMap<std::shared_ptr<upstream::PoolStats>> pool_stats;
+  core::StringMap<std::shared_ptr<RoutePoolStats>> route_stats;
+  for (const auto& pool : snapshot.pools) {
+    pool_stats[pool->name] = pool->stats;
+    for (const auto& entry : pool->backends) {
+      backends[absl::StrCat(pool->name, "\n", entry.info->address_text)] = entry.info;
+    }
+  }
+  for (const Route& route : snapshot.routes.routes()) {
+    for (size_t i = 0; i < snapshot.pools.size(); ++i) {
+      route_stats[absl::StrCat(route.name, "\n", snapshot.pools[i]->name)] = route.stats_by_pool[i];
+    }
+  }
+  backends_.swap(backends);
+  pool_stats_.swap(pool_stats);
+  route_stats_.swap(route_stats);
 }
 
 ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> config,
@@ -129,9 +154,16 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
     route.sticky = route_config.sticky;
     route.split_seed = core::stableHash(route_config.name);
     route.pool_header = route_config.pool_header;
+    for (const auto& pool : snapshot->pools) {
+      std::shared_ptr<RoutePoolStats>& stats =
+          route_stats_[absl::StrCat(route_config.name, "\n", pool->name)];
+      if (stats == nullptr) stats = std::make_shared<RoutePoolStats>(workers_);
+      route.stats_by_pool.push_back(stats);
+    }
     routes.push_back(std::move(route));
   }
   snapshot->routes = RouteTable(std::move(routes));
+  prune(*snapshot);
   snapshot->config = std::move(config);
   return snapshot;
 }

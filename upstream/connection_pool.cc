@@ -36,6 +36,12 @@ UpstreamConnection* WorkerBackend::acquire(int* uv_error) {
   return connection;
 }
 
+void WorkerBackend::setPoolStats(std::shared_ptr<PoolStats> pool_stats) {
+  if (pool_stats == pool_stats_owner_) return;
+  pool_stats_owner_ = std::move(pool_stats);
+  pool_stats_ = pool_stats_owner_ != nullptr ? &pool_stats_owner_->slot(worker_) : nullptr;
+}
+
 void WorkerBackend::requestFinished() {
   --active_requests_;
   stats_->active_requests.sub();

@@ -48,6 +48,9 @@ class WorkerBackend {
   uint32_t idleConnections() const { return idle_count_; }
   // This worker's slot of the backend's shared figures.
   BackendWorkerStats& stats() { return *stats_; }
+  // This worker's slot of the pool's timings (set by the worker from the pool snapshot).
+  void setPoolStats(std::shared_ptr<PoolStats> pool_stats);
+  PoolWorkerStats* poolStats() { return pool_stats_; }
 
   // A newer snapshot changed the pool's settings or the backend's weight.
   void update(std::shared_ptr<const BackendInfo> info, const PoolSettings& settings);
@@ -73,6 +76,8 @@ class WorkerBackend {
   const uint32_t worker_;
   std::shared_ptr<BackendStats> stats_owner_;  // keeps stats_ alive
   BackendWorkerStats* stats_;
+  std::shared_ptr<PoolStats> pool_stats_owner_;
+  PoolWorkerStats* pool_stats_ = nullptr;
   UpstreamConnection* idle_head_ = nullptr;
   uint32_t idle_count_ = 0;
   uint32_t open_connections_ = 0;

@@ -14,6 +14,7 @@
 #include "proxy/core/net_address.h"
 #include "routing/config/model.h"
 #include "upstream/backend_stats.h"
+#include "upstream/pool_stats.h"
 
 namespace sy::upstream {
 
@@ -50,6 +51,7 @@ struct PoolSnapshot {
   std::vector<BackendEntry> backends;
   std::vector<uint32_t> eligible;         // indices into `backends`
   std::shared_ptr<const HashRing> ring;   // set for the hash balancer, over `eligible`
+  std::shared_ptr<PoolStats> stats;        // never null in a snapshot
 };
 
 }  // namespace sy::upstream

@@ -42,6 +42,7 @@ UpstreamConnection::~UpstreamConnection() { backend_.timeouts().cancel(this); }
 
 int UpstreamConnection::connect() {
   state_ = State::kConnecting;
+  connect_started_ns_ = uv_hrtime();
   const int rc = transport_.connect(backend_.info().address);
   if (rc == 0) scheduleTimeout(backend_.settings().connect_timeout_ms);
   return rc;
@@ -154,6 +155,9 @@ void UpstreamConnection::finishExchange() {
 void UpstreamConnection::onTransportConnected() {
   if (state_ != State::kConnecting) return;
   state_ = State::kActive;
+  if (upstream::PoolWorkerStats* pool_stats = backend_.poolStats()) {
+    pool_stats->connect_duration.observeNanos(uv_hrtime() - connect_started_ns_);
+  }
   const int rc = transport_.startReading();
   if (rc != 0) {
     fail(UpstreamFailure::kConnectFailed, rc);

@@ -122,6 +122,7 @@ class UpstreamConnection final : public core::TransportCallbacks,
   UpstreamConnection* idle_prev_ = nullptr;
   UpstreamConnection* idle_next_ = nullptr;
   uint32_t exchanges_ = 0;  // completed exchanges on this connection
+  uint64_t connect_started_ns_ = 0;
   State state_ = State::kConnecting;
   bool head_request_ = false;
   bool upgrade_requested_ = false;

@@ -4,11 +4,10 @@
 
 #include "proxy/core/local_counter.h"
 
-namespace sy::proxy {
+namespace sy::core {
 
-using core::LocalCounter;
-
-// Per-worker counters; cache-line aligned so that workers never share a line.
+// One worker's client-side counters; cache-line aligned so that workers never share a line.
+// Only the worker writes them; the control thread sums them at scrape time.
 struct alignas(64) WorkerStats {
   LocalCounter connections_accepted;
   LocalCounter connections_open;
@@ -25,4 +24,4 @@ struct alignas(64) WorkerStats {
   LocalCounter bytes_out;
 };
 
-}  // namespace sy::proxy
+}  // namespace sy::core
