@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "admin/metrics.h"
 #include "proxy/core/strings.h"
 
 namespace sy::admin {
@@ -114,6 +115,14 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
     if (!method_is("GET")) return;
     const bool ready = control_.ready();
     respond(jsonReply(ready ? 200 : 503, {{"status", ready ? "ready" : "shutting down"}}));
+    return;
+  }
+  if (path == "/metrics") {
+    if (!method_is("GET")) return;
+    Reply reply;
+    reply.text = control_.metrics();
+    reply.content_type = kMetricsContentType;
+    respond(std::move(reply));
     return;
   }
   if (path.rfind("/admin/", 0) != 0) {

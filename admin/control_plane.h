@@ -43,6 +43,8 @@ class ControlPlane {
   virtual nlohmann::json status() const = 0;
   // False while shutting down: /readyz turns 503 so that load balancers stop sending.
   virtual bool ready() const = 0;
+  // The Prometheus text exposition.
+  virtual std::string metrics() const = 0;
 };
 
 }  // namespace sy::admin

@@ -38,7 +38,7 @@ const char* failureDetail(upstream::UpstreamFailure failure) {
   return "upstream error";
 }
 
-void countStatus(WorkerStats& stats, int status) {
+void countStatus(core::WorkerStats& stats, int status) {
   switch (status / 100) {
     case 1:
       stats.responses_1xx.add();
@@ -174,6 +174,7 @@ void DownstreamConnection::runDeferred() {
 
 http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   worker_.stats().requests.add();
+  request_started_ns_ = uv_hrtime();
   pinned_ = worker_.pinCurrent();
   const routing::ConfigSnapshot& snapshot = *pinned_->snapshot;
   client_http11_ = parser_.isHttp11OrLater();
@@ -217,6 +218,7 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   if (route_->canary_pool_index >= 0) split.random = worker_.nextRandom();
   const routing::PoolChoice choice = routing::choosePool(*route_, split);
   pool_ = &worker_.poolAt(choice.pool_index)->snapshot();
+  pool_index_ = choice.pool_index;
   pool_id_ = pool_->id;
 
   // Expect: 100-continue is answered here: the body is read as it comes anyway, and a backend
@@ -402,7 +404,12 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onUpstreamHead(
   replayable_ = false;
   const int status = response.statusCode();
   countStatus(worker_.stats(), status);
+  response_status_ = status;
   if (status >= 500 && backend_ != nullptr) backend_->stats().responses_5xx.add();
+  if (pool_ != nullptr) {
+    pool_->stats->slot(worker_.index())
+        .response_header_duration.observeNanos(uv_hrtime() - request_started_ns_);
+  }
 
   http::DownstreamResponseOptions options;
   options.client_http11 = client_http11_;
@@ -562,6 +569,7 @@ void DownstreamConnection::respondLocally(int status, std::string_view detail) {
   }
   worker_.stats().local_replies.add();
   countStatus(worker_.stats(), status);
+  response_status_ = status;
   keep_alive_ = keep_alive_ && request_complete_ && !worker_.draining();
   const std::string reply = http::makeLocalReply(status, detail, !keep_alive_,
                                                  worker_.loopContext().httpDate(), head_request_);
@@ -570,9 +578,19 @@ void DownstreamConnection::respondLocally(int status, std::string_view detail) {
   finishRequest();
 }
 
+void DownstreamConnection::recordRequest() {
+  // Requests without a route (404) or refused before routing count in the worker totals only.
+  if (route_ == nullptr || pool_ == nullptr || response_status_ < 100) return;
+  routing::RoutePoolWorkerStats& stats =
+      route_->stats_by_pool[pool_index_]->slot(worker_.index());
+  stats.responses[std::min(response_status_ / 100, 5) - 1].add();
+  stats.duration.observeNanos(uv_hrtime() - request_started_ns_);
+}
+
 void DownstreamConnection::finishRequest() {
   // The batch may still point at head_, which is released below.
   worker_.loopContext().writeBatch().flush();
+  recordRequest();
   const bool keep = keep_alive_ && !client_eof_ && !worker_.draining();
   resetExchange();
   if (!keep) {
@@ -595,7 +613,9 @@ void DownstreamConnection::resetExchange() {
   }
   route_ = nullptr;
   pool_ = nullptr;
+  pool_index_ = 0;
   pool_id_ = 0;
+  response_status_ = 0;
   tried_.clear();
   std::string().swap(replay_);
   local_status_ = 0;

@@ -92,6 +92,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   const routing::ListenerSettings& listenerSettings() const;
   void respondLocally(int status, std::string_view detail);
   void finishRequest();
+  void recordRequest();
   void resetExchange();
   void closeAfterResponse();
   void close();
@@ -112,6 +113,9 @@ class DownstreamConnection final : public core::TransportCallbacks,
   PinnedSnapshot* pinned_ = nullptr;
   const routing::Route* route_ = nullptr;
   const upstream::PoolSnapshot* pool_ = nullptr;  // chosen for this request (pinned)
+  uint32_t pool_index_ = 0;                        // its index in the pinned snapshot
+  uint64_t request_started_ns_ = 0;
+  int response_status_ = 0;
   uint64_t pool_id_ = 0;
   upstream::WorkerBackend* backend_ = nullptr;
   upstream::UpstreamConnection* upstream_ = nullptr;

@@ -288,6 +288,7 @@ bool Server::startAdmin() {
 absl::StatusOr<uint64_t> Server::reloadConfig(const char* trigger,
                                               std::function<void(uint64_t)> done) {
   auto fail = [&](const nlohmann::json& errors) -> absl::Status {
+    control_metrics_.reloaded(false);
     core::logError("config_reload_failed", {{"trigger", trigger},
                                             {"config", source_.name()},
                                             {"errors", errors},
@@ -310,6 +311,7 @@ absl::StatusOr<uint64_t> Server::reloadConfig(const char* trigger,
                   {{"detail", "admin.listen takes effect at the next restart"}});
   }
   admin_api_.setToken(*token);
+  control_metrics_.reloaded(true);
   config_ = std::make_shared<const Config>(std::move(*loaded.config));
   for (const std::string& note : traffic_.reconcile(*config_)) {
     core::logWarn("traffic_state_reset", {{"detail", note}});
@@ -340,6 +342,14 @@ void Server::reload(admin::Responder respond) {
     reply.body["errors"] = nlohmann::json::parse(std::string(result.status().message()), nullptr, false);
     respond(std::move(reply));
   }
+}
+
+std::string Server::metrics() const {
+  admin::DataPlaneView view;
+  view.snapshot = snapshot_.get();
+  view.traffic = &traffic_;
+  for (const auto& worker : workers_) view.workers.push_back(&worker->stats());
+  return control_metrics_.render(view);
 }
 
 std::vector<std::string> Server::routeNames() const {
@@ -394,6 +404,7 @@ void Server::switchPool(const std::string& route, const std::string& pool, bool 
                                    {"changed", false}}));
     return;
   }
+  control_metrics_.switched(route);
   applyTrafficChange("switch", route,
                      {{"previous", previous_active}, {"active", now.active}, {"changed", true}},
                      std::move(respond));
@@ -403,6 +414,7 @@ void Server::rollback(const std::string& route, admin::Responder respond) {
   if (shutting_down_) return respond(admin::errorReply(503, "shutting down"));
   if (!changeTraffic(traffic_.rollback(route), respond)) return;
   const routing::RouteTraffic& now = *traffic_.find(route);
+  control_metrics_.rolledBack(route);
   applyTrafficChange("rollback", route, {{"previous", now.previous}, {"active", now.active}},
                      std::move(respond));
 }
@@ -412,6 +424,7 @@ void Server::setCanary(const std::string& route, const std::string& pool, double
   if (shutting_down_) return respond(admin::errorReply(503, "shutting down"));
   if (!changeTraffic(traffic_.setCanary(route, pool, weight, *config_), respond)) return;
   const routing::RouteTraffic& now = *traffic_.find(route);
+  control_metrics_.canaryChanged(route);
   applyTrafficChange("canary", route,
                      {{"active", now.active},
                       {"canary_pool", now.canary_pool},
@@ -423,6 +436,7 @@ void Server::promote(const std::string& route, admin::Responder respond) {
   if (shutting_down_) return respond(admin::errorReply(503, "shutting down"));
   if (!changeTraffic(traffic_.promote(route), respond)) return;
   const routing::RouteTraffic& now = *traffic_.find(route);
+  control_metrics_.promoted(route);
   applyTrafficChange("promote", route, {{"previous", now.previous}, {"active", now.active}},
                      std::move(respond));
 }

@@ -12,6 +12,7 @@
 #include "admin/admin_api.h"
 #include "admin/admin_server.h"
 #include "admin/control_plane.h"
+#include "admin/metrics.h"
 #include "proxy/core/dispatcher.h"
 #include "proxy/core/loop_context.h"
 #include "proxy/worker.h"
@@ -55,6 +56,7 @@ class Server final : public admin::ControlPlane {
   void reload(admin::Responder respond) override;
   nlohmann::json status() const override;
   bool ready() const override { return !shutting_down_; }
+  std::string metrics() const override;
 
  private:
   bool openListeners(const routing::config::Config& config, uint32_t workers,
@@ -94,6 +96,7 @@ class Server final : public admin::ControlPlane {
   routing::ConfigSnapshotPtr snapshot_;
   routing::TrafficState traffic_;
   admin::AdminApi admin_api_{*this};
+  admin::ControlMetrics control_metrics_;
   std::unique_ptr<admin::AdminServer> admin_server_;
   absl::Time started_at_ = absl::Now();
   uint32_t worker_count_ = 0;

@@ -118,6 +118,7 @@ void Worker::rebuildPools(const routing::ConfigSnapshot& snapshot) {
       backends.reserve(pool->backends.size());
       for (const auto& entry : pool->backends) {
         backends.push_back(backendFor(entry.info, pool->settings));
+        backends.back()->setPoolStats(pool->stats);
       }
       worker_pool = std::make_unique<WorkerPool>(pool, std::move(backends), nextRandom());
     }

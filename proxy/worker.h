@@ -13,7 +13,7 @@
 #include "proxy/core/dispatcher.h"
 #include "proxy/core/loop_context.h"
 #include "proxy/core/timeout_queue.h"
-#include "proxy/worker_stats.h"
+#include "proxy/core/worker_stats.h"
 #include "routing/snapshot.h"
 #include "upstream/balancer.h"
 #include "upstream/connection_pool.h"
@@ -82,8 +82,8 @@ class Worker {
   uv_loop_t* loop() { return &loop_; }
   core::TimeoutQueue& timeouts() { return timeouts_; }
   core::LoopContext& loopContext() { return *loop_context_; }
-  WorkerStats& stats() { return stats_; }
-  const WorkerStats& stats() const { return stats_; }
+  core::WorkerStats& stats() { return stats_; }
+  const core::WorkerStats& stats() const { return stats_; }
 
   // Switches new requests to `snapshot`; requests in flight keep theirs.
   void adopt(routing::ConfigSnapshotPtr snapshot);
@@ -137,7 +137,7 @@ class Worker {
   std::vector<std::unique_ptr<upstream::WorkerBackend>> retired_backends_;
   DownstreamConnection* connections_ = nullptr;  // intrusive list of every client connection
   std::vector<DownstreamConnection*> deferred_;
-  WorkerStats stats_;
+  core::WorkerStats stats_;
   uint64_t random_state_;
   bool draining_ = false;
   bool drained_reported_ = false;

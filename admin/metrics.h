@@ -1,0 +1,81 @@
+#pragma once
+
+// Prometheus exposition for /metrics, serialized with prometheus-cpp's TextSerializer.
+//
+// Two sources: request-path figures live in per-worker, single-writer slots (core::WorkerStats,
+// the stats objects of routes, pools and backends in the snapshot) and are summed here at scrape
+// time by a custom Collectable, so the request path never touches a shared atomic or a mutex;
+// control-plane events (switches, reloads, health checks) are rare and use a normal
+// prometheus::Registry owned by the control thread. Control thread only.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prometheus/collectable.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/registry.h"
+#include "proxy/core/worker_stats.h"
+#include "routing/snapshot.h"
+#include "routing/traffic_state.h"
+
+namespace sy::admin {
+
+// Health and admin state of one backend, as the health checker knows it.
+struct BackendState {
+  std::string health = "unknown";  // healthy | unhealthy | unknown
+  std::string admin = "ready";     // ready | draining | drained | disabled
+};
+
+// Everything the data-plane collector reads; all pointers stay valid during the scrape.
+struct DataPlaneView {
+  const routing::ConfigSnapshot* snapshot = nullptr;
+  const routing::TrafficState* traffic = nullptr;
+  std::vector<const core::WorkerStats*> workers;
+  // By backend id; backends without an entry are reported as unknown/ready.
+  std::map<uint64_t, BackendState> backend_states;
+};
+
+class DataPlaneCollector final : public prometheus::Collectable {
+ public:
+  explicit DataPlaneCollector(const DataPlaneView& view) : view_(view) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const DataPlaneView& view_;
+};
+
+// Control-plane event counters.
+class ControlMetrics {
+ public:
+  ControlMetrics();
+
+  void switched(const std::string& route) { switches_.Add({{"route", route}}).Increment(); }
+  void rolledBack(const std::string& route) { rollbacks_.Add({{"route", route}}).Increment(); }
+  void promoted(const std::string& route) { promotions_.Add({{"route", route}}).Increment(); }
+  void canaryChanged(const std::string& route) {
+    canary_changes_.Add({{"route", route}}).Increment();
+  }
+  void reloaded(bool success) {
+    reloads_.Add({{"result", success ? "success" : "failure"}}).Increment();
+  }
+  prometheus::Registry& registry() { return *registry_; }
+
+  // The whole /metrics text: control-plane families, then the data plane's.
+  std::string render(const DataPlaneView& view) const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& switches_;
+  prometheus::Family<prometheus::Counter>& rollbacks_;
+  prometheus::Family<prometheus::Counter>& promotions_;
+  prometheus::Family<prometheus::Counter>& canary_changes_;
+  prometheus::Family<prometheus::Counter>& reloads_;
+  double start_time_seconds_;
+};
+
+inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+}  // namespace sy::admin
