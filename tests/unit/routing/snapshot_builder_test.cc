@@ -132,7 +132,8 @@ TEST(SnapshotBuilderTest, AnEndedCanaryOverridesTheFilesCanary) {
   traffic.reconcile(*config);
   ASSERT_TRUE(traffic.setCanary("web", "", 0, *config).ok());
   SnapshotBuilder builder;
-  const Route& web = routeOf(*builder.build(config, &traffic), "web");
+  const ConfigSnapshotPtr snapshot = builder.build(config, &traffic);
+  const Route& web = routeOf(*snapshot, "web");
   EXPECT_EQ(web.pool_index, 1u);
   EXPECT_EQ(web.canary_pool_index, -1);
   EXPECT_EQ(web.canary_ppm, 0u);
@@ -150,7 +151,8 @@ TEST(SnapshotBuilderTest, CanaryPartsPerMillionAreRoundedFromTheWeight) {
                 {99.9999, 999999}, {100, 1000000}, {0.00004, 0}};
   for (const auto& c : kCases) {
     ASSERT_TRUE(traffic.setCanary("api", "green", c.weight, *config).ok());
-    const Route& api = routeOf(*builder.build(config, &traffic), "api");
+    const ConfigSnapshotPtr snapshot = builder.build(config, &traffic);
+    const Route& api = routeOf(*snapshot, "api");
     EXPECT_EQ(api.canary_ppm, c.ppm) << c.weight;
   }
 }
