@@ -312,6 +312,15 @@ TEST_F(TrafficStateTest, ReloadWithChangedPoolResetsTheRouteAndSaysSo) {
   EXPECT_EQ(route("api").active, "gray");  // its file values did not change
 }
 
+// REFERENCE.md (state_file): an edited `pool` makes the route start from the file again, logged
+// as traffic_state_reset, whether or not the admin API had changed it.
+TEST_F(TrafficStateTest, ReloadWithChangedPoolOfAnUntouchedRouteIsReportedToo) {
+  const config::Config reloaded =
+      makeConfig({"blue", "green", "gray"}, {{"web", "green"}, {"api", "blue", "green", 10}});
+  EXPECT_THAT(state_.reconcile(reloaded), ElementsAre(HasSubstr("web")));
+  EXPECT_EQ(route("web").active, "green");
+}
+
 TEST_F(TrafficStateTest, ReloadWithChangedCanaryResetsTheRoute) {
   ASSERT_TRUE(state_.setCanary("api", "gray", 50, config_).ok());
   const config::Config reloaded =
