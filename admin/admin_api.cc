@@ -16,6 +16,21 @@ namespace {
 
 constexpr std::string_view kBearer = "Bearer ";
 
+// A plain decimal number: digits with an optional fraction. strtod (behind SimpleAtod) would
+// also take "0x10", "1e2", " 5" or "inf", none of which an operator means as a percentage.
+bool isPlainDecimal(std::string_view text) {
+  size_t digits = 0;
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i, ++digits;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    size_t fraction = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i, ++fraction;
+    if (fraction == 0) return false;
+  }
+  return digits > 0 && i == text.size();
+}
+
 // Unknown parameters are refused: a typo such as `too=green` must not look like success.
 bool onlyKnownParams(const AdminRequest& request, std::initializer_list<std::string_view> known,
                      Responder& respond) {
@@ -68,7 +83,9 @@ Reply errorReply(int status, std::string message) {
 bool AdminApi::authorized(const AdminRequest& request) const {
   if (token_.empty()) return true;
   const std::string& header = request.authorization;
-  if (header.size() != kBearer.size() + token_.size() || header.compare(0, kBearer.size(), kBearer) != 0) {
+  // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+  if (header.size() != kBearer.size() + token_.size() ||
+      !core::equalsIgnoreCase(std::string_view(header).substr(0, kBearer.size()), kBearer)) {
     return false;
   }
   // Constant time, so that the answer time does not leak how much of a guess was right.
@@ -162,8 +179,8 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
     auto weight_text = requiredParam(request, "weight", respond);
     if (!weight_text) return;
     double weight = 0;
-    if (!absl::SimpleAtod(*weight_text, &weight) || !std::isfinite(weight) || weight < 0 ||
-        weight > 100) {
+    if (!isPlainDecimal(*weight_text) || !absl::SimpleAtod(*weight_text, &weight) ||
+        !std::isfinite(weight) || weight < 0 || weight > 100) {
       respond(errorReply(400, absl::StrCat("parameter \"weight\" must be a number from 0 to 100 "
                                            "(decimals allowed), got \"",
                                            *weight_text, "\"")));

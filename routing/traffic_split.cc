@@ -36,26 +36,33 @@ bool ruleMatches(const MatchRule& rule, const SplitInput& input) {
 }
 
 std::optional<std::string_view> stickyKey(const HashKeyConfig& key, const SplitInput& input) {
+  std::optional<std::string_view> value;
   switch (key.source) {
     case HashKeyConfig::Source::kHeader:
-      return input.headers->find(key.name);
+      value = input.headers->find(key.name);
+      break;
     case HashKeyConfig::Source::kCookie:
-      return http::findCookie(*input.headers, key.name);
+      value = http::findCookie(*input.headers, key.name);
+      break;
     case HashKeyConfig::Source::kClientIp:
-      return input.client_ip.empty() ? std::nullopt : std::optional(input.client_ip);
+      value = input.client_ip;
+      break;
   }
-  return std::nullopt;
+  // An empty key would put every such user in one bucket: treat it as no key (random split).
+  if (value && value->empty()) return std::nullopt;
+  return value;
 }
 
 }  // namespace
 
 std::optional<std::string_view> findQueryParameter(std::string_view target,
                                                    std::string_view name) {
+  // A '?' inside the fragment does not start a query.
+  const size_t fragment = target.find('#');
+  if (fragment != std::string_view::npos) target = target.substr(0, fragment);
   const size_t question = target.find('?');
   if (question == std::string_view::npos) return std::nullopt;
   std::string_view query = target.substr(question + 1);
-  const size_t fragment = query.find('#');
-  if (fragment != std::string_view::npos) query = query.substr(0, fragment);
   while (!query.empty()) {
     const size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);

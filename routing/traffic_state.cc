@@ -164,11 +164,13 @@ nlohmann::json TrafficState::toJson() const {
 
 absl::StatusOr<std::vector<std::string>> TrafficState::restore(const nlohmann::json& state,
                                                                const config::Config& config) {
-  if (!state.is_object() || state.value("version", 0) != 1 || !state.contains("routes") ||
-      !state["routes"].is_object()) {
+  const auto version = state.is_object() ? state.find("version") : state.end();
+  if (!state.is_object() || version == state.end() || !version->is_number_integer() ||
+      *version != 1 || !state.contains("routes") || !state["routes"].is_object()) {
     return absl::InvalidArgumentError("not a Switchyard state file (version 1)");
   }
-  std::vector<std::string> restored;
+  // All or nothing: a malformed entry leaves every route as it was.
+  std::map<std::string, RouteTraffic> accepted;
   try {
     for (const auto& [name, saved] : state["routes"].items()) {
       auto it = routes_.find(name);
@@ -187,11 +189,15 @@ absl::StatusOr<std::vector<std::string>> TrafficState::restore(const nlohmann::j
         candidate.previous.clear();
       }
       if (!(candidate.canary_weight >= 0 && candidate.canary_weight <= 100)) continue;
-      it->second = candidate;
-      restored.push_back(name);
+      accepted[name] = candidate;
     }
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("malformed state file: ", e.what()));
+  }
+  std::vector<std::string> restored;
+  for (auto& [name, traffic] : accepted) {
+    routes_[name] = std::move(traffic);
+    restored.push_back(name);
   }
   return restored;
 }
@@ -216,9 +222,12 @@ absl::Status TrafficState::save(const std::string& path) const {
     written += static_cast<size_t>(n);
   }
   // The rename must not expose a file whose contents are still in the page cache only.
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  int sync_error = ::fsync(fd) != 0 ? errno : 0;
+  if (::close(fd) != 0 && sync_error == 0) sync_error = errno;
+  if (sync_error != 0) {
     ::unlink(temporary.c_str());
-    return absl::UnavailableError(absl::StrCat("cannot sync ", temporary, ": ", std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot sync ", temporary, ": ", std::strerror(sync_error)));
   }
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     const int err = errno;
