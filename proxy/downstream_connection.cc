@@ -175,6 +175,7 @@ void DownstreamConnection::runDeferred() {
 http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   worker_.stats().requests.add();
   request_started_ns_ = uv_hrtime();
+  request_bytes_ = parser_.headers().byteSize();
   pinned_ = worker_.pinCurrent();
   const routing::ConfigSnapshot& snapshot = *pinned_->snapshot;
   client_http11_ = parser_.isHttp11OrLater();
@@ -240,6 +241,7 @@ void DownstreamConnection::onBody(const char* data, size_t length) {
 }
 
 void DownstreamConnection::forwardRequestBody(const char* data, size_t length) {
+  request_bytes_ += length;
   char chunk_header[24];
   size_t header_length = 0;
   if (request_chunked_) {
@@ -338,6 +340,7 @@ void DownstreamConnection::startUpstream() {
       return;
     }
     backend_ = pool->backend(static_cast<uint32_t>(index));
+    last_backend_ = pool->snapshot().backends[static_cast<size_t>(index)].info.get();
     backend_->requestStarted();
     ++tries_;
     tried_.push_back(static_cast<uint32_t>(index));
@@ -405,6 +408,7 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onUpstreamHead(
   const int status = response.statusCode();
   countStatus(worker_.stats(), status);
   response_status_ = status;
+  upstream_head_ns_ = uv_hrtime();
   if (status >= 500 && backend_ != nullptr) backend_->stats().responses_5xx.add();
   if (pool_ != nullptr) {
     pool_->stats->slot(worker_.index())
@@ -579,12 +583,34 @@ void DownstreamConnection::respondLocally(int status, std::string_view detail) {
 }
 
 void DownstreamConnection::recordRequest() {
+  if (response_status_ < 100 || request_started_ns_ == 0) return;
+  const uint64_t elapsed_ns = uv_hrtime() - request_started_ns_;
   // Requests without a route (404) or refused before routing count in the worker totals only.
-  if (route_ == nullptr || pool_ == nullptr || response_status_ < 100) return;
-  routing::RoutePoolWorkerStats& stats =
-      route_->stats_by_pool[pool_index_]->slot(worker_.index());
-  stats.responses[std::min(response_status_ / 100, 5) - 1].add();
-  stats.duration.observeNanos(uv_hrtime() - request_started_ns_);
+  if (route_ != nullptr && pool_ != nullptr) {
+    routing::RoutePoolWorkerStats& stats =
+        route_->stats_by_pool[pool_index_]->slot(worker_.index());
+    stats.responses[std::min(response_status_ / 100, 5) - 1].add();
+    stats.duration.observeNanos(elapsed_ns);
+  }
+  if (AccessLogWriter* log = worker_.accessLog()) {
+    AccessLogRecord record;
+    record.client = clientIp();
+    record.method = parser_.methodName();
+    record.target = parser_.url();
+    record.status = response_status_;
+    record.bytes_in = request_bytes_;
+    record.bytes_out = response_bytes_;
+    record.duration_ms = static_cast<double>(elapsed_ns) / 1e6;
+    if (route_ != nullptr) record.route = route_->name;
+    if (pool_ != nullptr) record.pool = pool_->name;
+    if (last_backend_ != nullptr) record.backend = last_backend_->address_text;
+    if (upstream_head_ns_ != 0) {
+      record.upstream_ms = static_cast<double>(upstream_head_ns_ - request_started_ns_) / 1e6;
+    }
+    record.retries = tries_ > 0 ? tries_ - 1 : 0;
+    log->append(record);
+  }
+  request_started_ns_ = 0;  // recorded once, even if the connection then closes
 }
 
 void DownstreamConnection::finishRequest() {
@@ -616,6 +642,10 @@ void DownstreamConnection::resetExchange() {
   pool_index_ = 0;
   pool_id_ = 0;
   response_status_ = 0;
+  upstream_head_ns_ = 0;
+  request_bytes_ = 0;
+  response_bytes_ = 0;
+  last_backend_ = nullptr;
   tried_.clear();
   std::string().swap(replay_);
   local_status_ = 0;
@@ -661,6 +691,8 @@ void DownstreamConnection::releaseBackend() {
 
 void DownstreamConnection::close() {
   if (state_ == State::kClosed) return;
+  // An exchange cut short still counts, with the status the client saw (if any).
+  if (state_ == State::kActive || state_ == State::kTunnel) recordRequest();
   state_ = State::kClosed;
   abortUpstream();
   releaseBackend();
@@ -734,11 +766,13 @@ void DownstreamConnection::onTimeout() {
 
 void DownstreamConnection::writeClient(const char* data, size_t length) {
   worker_.stats().bytes_out.add(length);
+  response_bytes_ += length;
   worker_.loopContext().writeBatch().add(&transport_, data, length);
 }
 
 void DownstreamConnection::writeClientCopy(const char* data, size_t length) {
   worker_.stats().bytes_out.add(length);
+  response_bytes_ += length;
   worker_.loopContext().writeBatch().addCopy(&transport_, data, length);
 }
 

@@ -115,6 +115,10 @@ class DownstreamConnection final : public core::TransportCallbacks,
   const upstream::PoolSnapshot* pool_ = nullptr;  // chosen for this request (pinned)
   uint32_t pool_index_ = 0;                        // its index in the pinned snapshot
   uint64_t request_started_ns_ = 0;
+  uint64_t upstream_head_ns_ = 0;  // when the backend's response head arrived
+  uint64_t request_bytes_ = 0;
+  uint64_t response_bytes_ = 0;
+  const upstream::BackendInfo* last_backend_ = nullptr;  // pinned with the snapshot
   int response_status_ = 0;
   uint64_t pool_id_ = 0;
   upstream::WorkerBackend* backend_ = nullptr;

@@ -197,6 +197,19 @@ void Worker::onIdle(uv_idle_t* handle) {
   }
 }
 
+void Worker::setAccessLog(std::shared_ptr<AccessLogSink> sink, uint64_t flush_interval_ms,
+                          size_t buffer_bytes) {
+  if (sink == nullptr) {
+    access_log_.reset();  // flushes what is buffered
+  } else if (access_log_ == nullptr) {
+    access_log_ =
+        std::make_unique<AccessLogWriter>(&loop_, std::move(sink), flush_interval_ms, buffer_bytes);
+  } else {
+    access_log_->setSink(std::move(sink));
+    access_log_->configure(flush_interval_ms, buffer_bytes);
+  }
+}
+
 uint64_t Worker::nextRandom() {
   random_state_ += 0x9e3779b97f4a7c15ULL;
   return core::mix64(random_state_);
@@ -236,6 +249,7 @@ void Worker::stop() {
   for (auto& [id, backend] : backends_) backend->closeIdleConnections();
   for (auto& backend : retired_backends_) backend->closeIdleConnections();
   deferred_.clear();
+  access_log_.reset();  // the last lines reach the log before the worker ends
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);
   timeouts_.close();
   dispatcher_.close();

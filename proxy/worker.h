@@ -13,6 +13,7 @@
 #include "proxy/core/dispatcher.h"
 #include "proxy/core/loop_context.h"
 #include "proxy/core/timeout_queue.h"
+#include "proxy/access_log.h"
 #include "proxy/core/worker_stats.h"
 #include "routing/snapshot.h"
 #include "upstream/balancer.h"
@@ -113,6 +114,11 @@ class Worker {
 
   uint64_t nextRandom();
 
+  // The access log: null when off. setAccessLog(nullptr, ...) turns it off.
+  AccessLogWriter* accessLog() { return access_log_.get(); }
+  void setAccessLog(std::shared_ptr<AccessLogSink> sink, uint64_t flush_interval_ms,
+                    size_t buffer_bytes);
+
  private:
   void run();
   void rebuildPools(const routing::ConfigSnapshot& snapshot);
@@ -138,6 +144,7 @@ class Worker {
   DownstreamConnection* connections_ = nullptr;  // intrusive list of every client connection
   std::vector<DownstreamConnection*> deferred_;
   core::WorkerStats stats_;
+  std::unique_ptr<AccessLogWriter> access_log_;
   uint64_t random_state_;
   bool draining_ = false;
   bool drained_reported_ = false;

@@ -33,6 +33,13 @@ struct AdminConfig {
   std::string token_env;  // name of an environment variable holding the token
 };
 
+// JSON access log: one line per request, off unless the [access_log] table is present.
+struct AccessLogConfig {
+  std::string path = "-";  // "-": standard output; else a file opened for appending
+  absl::Duration flush_interval = absl::Seconds(1);
+  uint32_t buffer_bytes = 64 * 1024;  // per worker; a full buffer is written at once
+};
+
 struct ListenerConfig {
   std::string name;
   std::string listen_text;
@@ -113,6 +120,7 @@ struct Config {
   std::string path;  // file it was read from
   ServerConfig server;
   AdminConfig admin;
+  std::optional<AccessLogConfig> access_log;
   std::vector<ListenerConfig> listeners;
   std::vector<PoolConfig> pools;
   std::vector<RouteConfig> routes;

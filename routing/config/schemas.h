@@ -12,6 +12,7 @@ namespace sy::routing::config {
 const TableSchema<Config>& configSchema();
 const TableSchema<ServerConfig>& serverSchema();
 const TableSchema<AdminConfig>& adminSchema();
+const TableSchema<AccessLogConfig>& accessLogSchema();
 const TableSchema<ListenerConfig>& listenerSchema();
 const TableSchema<PoolConfig>& poolSchema();
 const TableSchema<BackendConfig>& backendSchema();

@@ -43,4 +43,18 @@ const TableSchema<AdminConfig>& adminSchema() {
   return schema;
 }
 
+const TableSchema<AccessLogConfig>& accessLogSchema() {
+  using A = AccessLogConfig;
+  static const TableSchema<A> schema{
+      .fields =
+          {
+              parsedField("path", &A::path, checkLogPath),
+              durationField("flush_interval", &A::flush_interval, absl::Milliseconds(10),
+                            absl::Minutes(1)),
+              integerField("buffer_bytes", &A::buffer_bytes, 1024, 16 * 1024 * 1024),
+          },
+  };
+  return schema;
+}
+
 }  // namespace sy::routing::config

@@ -90,6 +90,11 @@ absl::StatusOr<std::string> checkEnvName(std::string_view text) {
   return std::string(text);
 }
 
+absl::StatusOr<std::string> checkLogPath(std::string_view text) {
+  if (text.empty()) return invalid("\"-\" (standard output) or a file path", text);
+  return std::string(text);
+}
+
 absl::StatusOr<std::string> checkHeaderName(std::string_view text) {
   if (!isToken(text)) return invalid("a header name made of letters, digits and !#$%&'*+-.^_`|~", text);
   return std::string(text);

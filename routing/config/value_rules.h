@@ -29,6 +29,9 @@ absl::StatusOr<std::string> checkEnvName(std::string_view text);
 // An HTTP field name (a token: letters, digits and !#$%&'*+-.^_`|~), kept as written.
 absl::StatusOr<std::string> checkHeaderName(std::string_view text);
 
+// "-" (standard output) or a file path, not empty.
+absl::StatusOr<std::string> checkLogPath(std::string_view text);
+
 // "header:NAME" (NAME lower-cased), "cookie:NAME" or "client_ip".
 absl::StatusOr<HashKeyConfig> parseHashKey(std::string_view text);
 

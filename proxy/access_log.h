@@ -1,0 +1,84 @@
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace sy::proxy {
+
+// An open access log destination, shared by every worker. The descriptor closes when the last
+// user lets go, so a reopen (SIGUSR1, logrotate) never pulls a file from under a worker.
+class AccessLogSink {
+ public:
+  // "-" is standard output; anything else is a file opened for appending (created 0644).
+  static absl::StatusOr<std::shared_ptr<AccessLogSink>> open(const std::string& path);
+  ~AccessLogSink();
+  AccessLogSink(const AccessLogSink&) = delete;
+  AccessLogSink& operator=(const AccessLogSink&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Writes all of `data` (O_APPEND: lines of different workers never interleave inside a line).
+  // Returns false on an error, which the caller counts; the lines are lost, the proxy goes on.
+  bool write(std::string_view data);
+
+ private:
+  AccessLogSink(int fd, bool owned, std::string path) : fd_(fd), owned_(owned), path_(std::move(path)) {}
+  int fd_;
+  bool owned_;
+  std::string path_;
+};
+
+// What one access log line says about a request.
+struct AccessLogRecord {
+  std::string_view client;
+  std::string_view method;
+  std::string_view target;
+  int status = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  double duration_ms = 0;
+  std::string_view route;
+  std::string_view pool;
+  std::string_view backend;
+  double upstream_ms = -1;  // time to the response head; -1 when no backend answered
+  uint32_t retries = 0;
+  bool mirrored = false;
+};
+
+// One worker's access log: lines are formatted into a buffer on the request path and written
+// when the buffer fills, on a timer, and when the worker stops, so a request never waits for
+// the disk. Worker thread only.
+class AccessLogWriter {
+ public:
+  AccessLogWriter(uv_loop_t* loop, std::shared_ptr<AccessLogSink> sink, uint64_t flush_interval_ms,
+                  size_t buffer_bytes);
+  ~AccessLogWriter();
+  AccessLogWriter(const AccessLogWriter&) = delete;
+  AccessLogWriter& operator=(const AccessLogWriter&) = delete;
+
+  void append(const AccessLogRecord& record);
+  void flush();
+  // Flushes to the old destination, then writes to `sink` (reopen, reload).
+  void setSink(std::shared_ptr<AccessLogSink> sink);
+  void configure(uint64_t flush_interval_ms, size_t buffer_bytes);
+  uint64_t writeErrors() const { return write_errors_; }
+
+  // Formats one line (no trailing newline); exposed for tests.
+  static std::string formatLine(const AccessLogRecord& record, std::string_view timestamp);
+
+ private:
+  static void onTimer(uv_timer_t* timer);
+
+  std::shared_ptr<AccessLogSink> sink_;
+  uv_timer_t* timer_;  // freed by its close callback
+  std::string buffer_;
+  size_t buffer_bytes_;
+  uint64_t write_errors_ = 0;
+};
+
+}  // namespace sy::proxy
