@@ -62,7 +62,7 @@ void AccessLogWriter::configure(uint64_t flush_interval_ms, size_t buffer_bytes)
 }
 
 std::string AccessLogWriter::formatLine(const AccessLogRecord& r, std::string_view timestamp) {
-  nlohmann::json line = {
+  nlohmann::ordered_json line = {
       {"time", timestamp},
       {"client", r.client},
       {"method", r.method},
@@ -71,15 +71,15 @@ std::string AccessLogWriter::formatLine(const AccessLogRecord& r, std::string_vi
       {"bytes_in", r.bytes_in},
       {"bytes_out", r.bytes_out},
       {"duration_ms", r.duration_ms},
-      {"route", r.route.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.route)},
-      {"pool", r.pool.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.pool)},
-      {"backend", r.backend.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.backend)},
-      {"upstream_ms", r.upstream_ms < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.upstream_ms)},
+      {"route", r.route.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.route)},
+      {"pool", r.pool.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.pool)},
+      {"backend", r.backend.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.backend)},
+      {"upstream_ms", r.upstream_ms < 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.upstream_ms)},
       {"retries", r.retries},
       {"mirrored", r.mirrored},
   };
   // A request target may carry anything; never let bad UTF-8 throw out of the request path.
-  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 void AccessLogWriter::append(const AccessLogRecord& record) {

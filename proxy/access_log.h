@@ -33,6 +33,13 @@ class AccessLogSink {
   std::string path_;
 };
 
+// Where and how the workers write the access log; a null sink means off.
+struct AccessLogSettings {
+  std::shared_ptr<AccessLogSink> sink;
+  uint64_t flush_interval_ms = 1000;
+  size_t buffer_bytes = 64 * 1024;
+};
+
 // What one access log line says about a request.
 struct AccessLogRecord {
   std::string_view client;

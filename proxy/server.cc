@@ -182,6 +182,13 @@ int Server::run() {
     return 1;
   }
   admin_api_.setToken(*token);
+  auto access_log = accessLogFor(*config_, false);
+  if (!access_log.ok()) {
+    core::logError("config_invalid", {{"config", source_.name()},
+                                      {"errors", {std::string(access_log.status().message())}}});
+    return 1;
+  }
+  access_log_ = *access_log;
 
   std::vector<std::vector<int>> fds_by_worker;
   if (!openListeners(*config_, workers, &fds_by_worker)) return 1;
@@ -196,11 +203,13 @@ int Server::run() {
   uv_signal_init(&loop_, &sighup_);
   uv_signal_init(&loop_, &sigterm_);
   uv_signal_init(&loop_, &sigint_);
+  uv_signal_init(&loop_, &sigusr1_);
   uv_timer_init(&loop_, &shutdown_timer_);
-  sighup_.data = sigterm_.data = sigint_.data = shutdown_timer_.data = this;
+  sighup_.data = sigterm_.data = sigint_.data = sigusr1_.data = shutdown_timer_.data = this;
   uv_signal_start(&sighup_, &Server::onSignal, SIGHUP);
   uv_signal_start(&sigterm_, &Server::onSignal, SIGTERM);
   uv_signal_start(&sigint_, &Server::onSignal, SIGINT);
+  uv_signal_start(&sigusr1_, &Server::onSignal, SIGUSR1);
   if (!startAdmin()) {
     for (auto& fds : fds_by_worker) {
       for (int fd : fds) ::close(fd);
@@ -217,7 +226,7 @@ int Server::run() {
     hooks.drained = [this](uint32_t) { dispatcher_.post([this] { onWorkerDrained(); }); };
     hooks.stopped = [this](uint32_t) { dispatcher_.post([this] { onWorkerStopped(); }); };
     workers_.push_back(std::make_unique<Worker>(i, std::move(hooks)));
-    rc = workers_.back()->start(std::move(fds_by_worker[i]), snapshot_);
+    rc = workers_.back()->start(std::move(fds_by_worker[i]), snapshot_, access_log_);
     if (rc != 0) {
       core::logError("worker_start_failed", {{"worker", i}, {"error", uv_strerror(rc)}});
       workers_.pop_back();
@@ -254,6 +263,17 @@ void Server::onSignal(uv_signal_t* handle, int signum) {
   if (signum == SIGHUP) {
     // Failures are logged by reloadConfig; a signal has nobody to answer.
     self->reloadConfig("SIGHUP", nullptr).status().IgnoreError();
+  } else if (signum == SIGUSR1) {
+    // logrotate moved the file away: write to a fresh one with the same name.
+    auto reopened = self->accessLogFor(*self->config_, true);
+    if (!reopened.ok()) {
+      core::logError("access_log_reopen_failed", {{"error", reopened.status().message()}});
+      return;
+    }
+    self->applyAccessLog(*reopened);
+    if (self->access_log_.sink != nullptr) {
+      core::logInfo("access_log_reopened", {{"path", self->access_log_.sink->path()}});
+    }
   } else {
     self->beginShutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
   }
@@ -269,6 +289,34 @@ absl::StatusOr<std::string> Server::adminToken(const Config& config) const {
                      ", which is not set (or empty) in the environment"));
   }
   return std::string(value);
+}
+
+absl::StatusOr<AccessLogSettings> Server::accessLogFor(const Config& config,
+                                                               bool force_reopen) const {
+  AccessLogSettings settings;
+  if (!config.access_log) return settings;  // off
+  const routing::config::AccessLogConfig& wanted = *config.access_log;
+  settings.flush_interval_ms =
+      static_cast<uint64_t>(absl::ToInt64Milliseconds(wanted.flush_interval));
+  settings.buffer_bytes = wanted.buffer_bytes;
+  if (!force_reopen && access_log_.sink != nullptr && access_log_.sink->path() == wanted.path) {
+    settings.sink = access_log_.sink;
+    return settings;
+  }
+  auto sink = AccessLogSink::open(wanted.path);
+  if (!sink.ok()) return sink.status();
+  settings.sink = *sink;
+  return settings;
+}
+
+void Server::applyAccessLog(const AccessLogSettings& settings) {
+  access_log_ = settings;
+  for (auto& worker : workers_) {
+    Worker* target = worker.get();
+    target->post([target, settings] {
+      target->setAccessLog(settings.sink, settings.flush_interval_ms, settings.buffer_bytes);
+    });
+  }
 }
 
 bool Server::startAdmin() {
@@ -310,7 +358,10 @@ absl::StatusOr<uint64_t> Server::reloadConfig(const char* trigger,
     core::logWarn("config_reload_partial",
                   {{"detail", "admin.listen takes effect at the next restart"}});
   }
+  auto access_log = accessLogFor(*loaded.config, false);
+  if (!access_log.ok()) return fail({std::string(access_log.status().message())});
   admin_api_.setToken(*token);
+  applyAccessLog(*access_log);
   control_metrics_.reloaded(true);
   config_ = std::make_shared<const Config>(std::move(*loaded.config));
   for (const std::string& note : traffic_.reconcile(*config_)) {
@@ -567,6 +618,7 @@ void Server::closeControlHandles() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&shutdown_timer_), nullptr);
   dispatcher_.close();
 }

@@ -70,6 +70,10 @@ class Server final : public admin::ControlPlane {
   // Applies an admin change to the traffic state (and answers its error if it fails).
   bool changeTraffic(const absl::Status& status, const admin::Responder& respond);
   void saveState();
+  // The access log settings `config` asks for; opens a new sink unless `reuse` serves.
+  absl::StatusOr<AccessLogSettings> accessLogFor(const routing::config::Config& config,
+                                                         bool force_reopen) const;
+  void applyAccessLog(const AccessLogSettings& settings);
   bool startAdmin();
   absl::StatusOr<std::string> adminToken(const routing::config::Config& config) const;
   // Hands `snapshot` to every worker; `done` runs on the control loop once all adopted it.
@@ -90,6 +94,7 @@ class Server final : public admin::ControlPlane {
   uv_signal_t sighup_{};
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
+  uv_signal_t sigusr1_{};
   uv_timer_t shutdown_timer_{};
   std::shared_ptr<const routing::config::Config> config_;
   routing::SnapshotBuilder builder_;
@@ -97,6 +102,7 @@ class Server final : public admin::ControlPlane {
   routing::TrafficState traffic_;
   admin::AdminApi admin_api_{*this};
   admin::ControlMetrics control_metrics_;
+  AccessLogSettings access_log_;
   std::unique_ptr<admin::AdminServer> admin_server_;
   absl::Time started_at_ = absl::Now();
   uint32_t worker_count_ = 0;

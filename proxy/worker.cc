@@ -21,7 +21,8 @@ Worker::Worker(uint32_t index, Hooks hooks)
 
 Worker::~Worker() { join(); }
 
-int Worker::start(std::vector<int> listen_fds, routing::ConfigSnapshotPtr initial) {
+int Worker::start(std::vector<int> listen_fds, routing::ConfigSnapshotPtr initial,
+                  const AccessLogSettings& access_log) {
   // Handles are initialised here, before the thread exists; from then on only the worker
   // thread touches the loop (thread creation orders these writes before its first read).
   int rc = uv_loop_init(&loop_);
@@ -37,6 +38,9 @@ int Worker::start(std::vector<int> listen_fds, routing::ConfigSnapshotPtr initia
   }
   idle_.data = this;
   adopt(std::move(initial));
+  if (access_log.sink != nullptr) {
+    setAccessLog(access_log.sink, access_log.flush_interval_ms, access_log.buffer_bytes);
+  }
   const auto& listeners = currentSnapshot().config->listeners;
   for (size_t i = 0; i < listen_fds.size(); ++i) {
     auto listener = std::make_unique<Listener>(*this, static_cast<uint32_t>(i));

@@ -72,7 +72,9 @@ class Worker {
 
   // Control thread. `listen_fds[i]` is a bound, listening socket for snapshot listener i; the
   // worker owns them from here. Returns a libuv error code.
-  int start(std::vector<int> listen_fds, routing::ConfigSnapshotPtr initial);
+  // `access_log` (may be off) is in place before the first connection is accepted.
+  int start(std::vector<int> listen_fds, routing::ConfigSnapshotPtr initial,
+            const AccessLogSettings& access_log = {});
   void join();
 
   // Control thread: run `task` on this worker's loop. False once the worker stopped.
