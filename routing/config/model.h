@@ -24,6 +24,9 @@ struct ServerConfig {
   uint32_t workers = 0;  // 0 = one per core
   absl::Duration shutdown_timeout = absl::Seconds(30);
   std::string state_file;  // runtime switch state survives restarts when set
+  // After a switch, a pool that no route sends traffic to any more has its idle backend
+  // connections closed after this delay.
+  absl::Duration switch_drain_delay = absl::Seconds(10);
 };
 
 struct AdminConfig {
@@ -71,6 +74,34 @@ struct HashKeyConfig {
   std::string text;  // as written: "header:x-user", "cookie:sid", "client_ip"
 };
 
+// Active health checks of a pool's backends, run by the control thread.
+struct HealthCheckConfig {
+  enum class Type { kHttp, kTcp };
+  Type type = Type::kHttp;
+  std::string path = "/health";
+  std::string method = "GET";
+  std::string host;  // Host header; empty: the backend's address
+  // Expected statuses as inclusive ranges; default 200-399.
+  std::vector<std::pair<int, int>> statuses = {{200, 399}};
+  std::string body_contains;  // empty: any body
+  absl::Duration interval = absl::Seconds(5);
+  absl::Duration timeout = absl::Seconds(2);
+  absl::Duration jitter = absl::ZeroDuration();  // up to this much added to each interval
+  uint32_t healthy_threshold = 2;    // consecutive passes: unhealthy -> healthy (rise)
+  uint32_t unhealthy_threshold = 3;  // consecutive failures: healthy -> unhealthy (fall)
+  bool traffic_before_first_check = true;  // a backend in state unknown gets traffic
+};
+
+// Passive health: backends that fail live requests are ejected for a while.
+struct OutlierDetectionConfig {
+  uint32_t consecutive_failures = 5;  // 0 disables passive ejection
+  absl::Duration base_ejection_time = absl::Seconds(30);
+  absl::Duration max_ejection_time = absl::Seconds(300);
+  uint32_t max_ejection_percent = 50;
+};
+
+enum class AllDownPolicy { kFail, kPanic };
+
 struct PoolConfig {
   std::string name;
   BalancerKind balancer = BalancerKind::kRoundRobin;
@@ -81,6 +112,9 @@ struct PoolConfig {
   absl::Duration idle_timeout = absl::Seconds(60);      // no progress mid-exchange
   absl::Duration keepalive_timeout = absl::Seconds(60);  // pooled idle connections
   uint32_t keepalive_max_idle = 32;                      // per worker and backend
+  std::optional<HealthCheckConfig> health_check;         // none: backends are not checked
+  OutlierDetectionConfig outlier_detection;
+  AllDownPolicy when_all_down = AllDownPolicy::kFail;    // no usable backend: 503, or all
   SourcePosition position;
 };
 

@@ -106,7 +106,111 @@ void checkHashKey(const toml::table& table, const std::string& key, PoolConfig&,
   }
 }
 
+
+constexpr std::pair<std::string_view, HealthCheckConfig::Type> kCheckTypes[] = {
+    {"http", HealthCheckConfig::Type::kHttp},
+    {"tcp", HealthCheckConfig::Type::kTcp},
+};
+
+constexpr std::pair<std::string_view, AllDownPolicy> kAllDownPolicies[] = {
+    {"fail", AllDownPolicy::kFail},
+    {"panic", AllDownPolicy::kPanic},
+};
+
+// "200", "200-399": each element of expected_statuses.
+void readStatuses(const toml::node& node, const std::string& key, HealthCheckConfig& out,
+                  ErrorSink& sink) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr || array->empty()) {
+    sink.add(positionOf(node), key,
+             absl::StrCat("expected a non-empty array of statuses such as [200, \"300-399\"], got ",
+                          describeValue(node)));
+    return;
+  }
+  std::vector<std::pair<int, int>> ranges;
+  for (size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = (*array)[i];
+    const std::string element_key = indexKey(key, i);
+    if (element.is_integer()) {
+      if (auto code = readInteger(element, element_key, 100, 599, sink)) {
+        ranges.emplace_back(static_cast<int>(*code), static_cast<int>(*code));
+      }
+      continue;
+    }
+    auto text = readString(element, element_key, sink, "a status (200) or a range (\"200-399\")");
+    if (!text) continue;
+    auto range = parseStatusRange(*text);
+    if (!range.ok()) {
+      sink.add(positionOf(element), element_key, std::string(range.status().message()));
+      continue;
+    }
+    ranges.push_back(*range);
+  }
+  out.statuses = std::move(ranges);
+}
+
 }  // namespace
+
+const TableSchema<HealthCheckConfig>& healthCheckSchema() {
+  using H = HealthCheckConfig;
+  static const TableSchema<H> schema{
+      .fields =
+          {
+              choiceField("type", &H::type, std::vector(std::begin(kCheckTypes), std::end(kCheckTypes))),
+              parsedField("path", &H::path, checkPathPrefix),
+              parsedField("method", &H::method, checkMethod),
+              stringField("host", &H::host),
+              Field<H>{"expected_statuses", readStatuses},
+              stringField("body_contains", &H::body_contains),
+              durationField("interval", &H::interval, absl::Milliseconds(10), absl::Hours(1)),
+              durationField("timeout", &H::timeout, absl::Milliseconds(1), absl::Minutes(10)),
+              durationField("jitter", &H::jitter, absl::ZeroDuration(), absl::Hours(1)),
+              integerField("healthy_threshold", &H::healthy_threshold, 1, 100),
+              integerField("unhealthy_threshold", &H::unhealthy_threshold, 1, 100),
+              boolField("traffic_before_first_check", &H::traffic_before_first_check),
+          },
+      .check =
+          [](const toml::table& table, const std::string& key, H& out, ErrorSink& sink) {
+            if (out.type == H::Type::kTcp) {
+              // Settings of the HTTP probe do nothing for a TCP check: say so instead of
+              // letting someone believe their path is being checked.
+              for (std::string_view http_only :
+                   {"path", "method", "host", "expected_statuses", "body_contains"}) {
+                if (const toml::node* node = table.get(http_only)) {
+                  sink.add(positionOf(*node), childKey(key, http_only),
+                           "only used by type = \"http\" checks; this one is \"tcp\"");
+                }
+              }
+            }
+          },
+  };
+  return schema;
+}
+
+const TableSchema<OutlierDetectionConfig>& outlierDetectionSchema() {
+  using O = OutlierDetectionConfig;
+  static const TableSchema<O> schema{
+      .fields =
+          {
+              integerField("consecutive_failures", &O::consecutive_failures, 0, 1000),
+              durationField("base_ejection_time", &O::base_ejection_time, absl::Milliseconds(1),
+                            absl::Hours(24)),
+              durationField("max_ejection_time", &O::max_ejection_time, absl::Milliseconds(1),
+                            absl::Hours(24)),
+              integerField("max_ejection_percent", &O::max_ejection_percent, 0, 100),
+          },
+      .check =
+          [](const toml::table& table, const std::string& key, O& out, ErrorSink& sink) {
+            if (out.max_ejection_time < out.base_ejection_time && !sink.hasErrorAt(childKey(key, "max_ejection_time"))) {
+              const toml::node* node = table.get("max_ejection_time");
+              sink.add(node != nullptr ? positionOf(*node) : positionOf(table),
+                       childKey(key, "max_ejection_time"),
+                       "must be at least base_ejection_time");
+            }
+          },
+  };
+  return schema;
+}
 
 const TableSchema<BackendConfig>& backendSchema() {
   static const TableSchema<BackendConfig> schema{
@@ -137,6 +241,10 @@ const TableSchema<PoolConfig>& poolSchema() {
                             absl::Hours(1)),
               integerField("keepalive_max_idle", &P::keepalive_max_idle, 0, 10000),
               required(Field<P>{"backends", readBackends}),
+              tableField("health_check", &P::health_check, healthCheckSchema),
+              tableField("outlier_detection", &P::outlier_detection, outlierDetectionSchema),
+              choiceField("when_all_down", &P::when_all_down,
+                          std::vector(std::begin(kAllDownPolicies), std::end(kAllDownPolicies))),
           },
       .prepare = [](const toml::table& table, size_t, P& out) { out.position = positionOf(table); },
       .check = checkHashKey,

@@ -16,6 +16,8 @@ const TableSchema<AccessLogConfig>& accessLogSchema();
 const TableSchema<ListenerConfig>& listenerSchema();
 const TableSchema<PoolConfig>& poolSchema();
 const TableSchema<BackendConfig>& backendSchema();
+const TableSchema<HealthCheckConfig>& healthCheckSchema();
+const TableSchema<OutlierDetectionConfig>& outlierDetectionSchema();
 const TableSchema<RouteConfig>& routeSchema();
 const TableSchema<MatchRuleConfig>& matchRuleSchema();
 const TableSchema<CanaryConfig>& canarySchema();

@@ -10,6 +10,8 @@ const TableSchema<ServerConfig>& serverSchema() {
           durationField("shutdown_timeout", &ServerConfig::shutdown_timeout, absl::ZeroDuration(),
                         absl::Hours(1)),
           stringField("state_file", &ServerConfig::state_file),
+          durationField("switch_drain_delay", &ServerConfig::switch_drain_delay,
+                        absl::ZeroDuration(), absl::Hours(1)),
       }};
   return schema;
 }

@@ -1,6 +1,7 @@
 #include "routing/config/value_rules.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "proxy/core/strings.h"
 #include "routing/config/quoted.h"
@@ -88,6 +89,28 @@ absl::StatusOr<std::string> checkEnvName(std::string_view text) {
   }
   if (!ok) return invalid("an environment variable name made of letters, digits and '_'", text);
   return std::string(text);
+}
+
+absl::StatusOr<std::string> checkMethod(std::string_view text) {
+  bool ok = !text.empty();
+  for (const char c : text) ok = ok && c >= 'A' && c <= 'Z';
+  if (!ok) return invalid("an HTTP method in upper case, such as \"GET\" or \"HEAD\"", text);
+  return std::string(text);
+}
+
+absl::StatusOr<std::pair<int, int>> parseStatusRange(std::string_view text) {
+  const size_t dash = text.find('-');
+  int low = 0;
+  int high = 0;
+  const bool parsed =
+      dash == std::string_view::npos
+          ? absl::SimpleAtoi(core::toAbsl(text), &low) && (high = low, true)
+          : absl::SimpleAtoi(core::toAbsl(text.substr(0, dash)), &low) &&
+                absl::SimpleAtoi(core::toAbsl(text.substr(dash + 1)), &high);
+  if (!parsed || low < 100 || high > 599 || low > high) {
+    return invalid("a status (\"204\") or an inclusive range (\"200-399\") within 100-599", text);
+  }
+  return std::make_pair(low, high);
 }
 
 absl::StatusOr<std::string> checkLogPath(std::string_view text) {

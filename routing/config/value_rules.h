@@ -29,6 +29,12 @@ absl::StatusOr<std::string> checkEnvName(std::string_view text);
 // An HTTP field name (a token: letters, digits and !#$%&'*+-.^_`|~), kept as written.
 absl::StatusOr<std::string> checkHeaderName(std::string_view text);
 
+// An HTTP method token in upper case: GET, HEAD, OPTIONS...
+absl::StatusOr<std::string> checkMethod(std::string_view text);
+
+// "200-399" or "204": an inclusive range of statuses within 100..599.
+absl::StatusOr<std::pair<int, int>> parseStatusRange(std::string_view text);
+
 // "-" (standard output) or a file path, not empty.
 absl::StatusOr<std::string> checkLogPath(std::string_view text);
 
