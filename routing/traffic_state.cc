@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "proxy/core/atomic_file.h"
 
 namespace sy::routing {
 namespace {
@@ -203,38 +204,7 @@ absl::StatusOr<std::vector<std::string>> TrafficState::restore(const nlohmann::j
 }
 
 absl::Status TrafficState::save(const std::string& path) const {
-  const std::string temporary = absl::StrCat(path, ".tmp.", ::getpid());
-  const std::string text = toJson().dump(2) + "\n";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot write ", temporary, ": ", std::strerror(errno)));
-  }
-  size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      return absl::UnavailableError(absl::StrCat("cannot write ", temporary, ": ", std::strerror(err)));
-    }
-    written += static_cast<size_t>(n);
-  }
-  // The rename must not expose a file whose contents are still in the page cache only.
-  int sync_error = ::fsync(fd) != 0 ? errno : 0;
-  if (::close(fd) != 0 && sync_error == 0) sync_error = errno;
-  if (sync_error != 0) {
-    ::unlink(temporary.c_str());
-    return absl::UnavailableError(
-        absl::StrCat("cannot sync ", temporary, ": ", std::strerror(sync_error)));
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(temporary.c_str());
-    return absl::UnavailableError(absl::StrCat("cannot rename to ", path, ": ", std::strerror(err)));
-  }
-  return absl::OkStatus();
+  return core::writeFileAtomically(path, toJson().dump(2) + "\n");
 }
 
 absl::StatusOr<nlohmann::json> TrafficState::readFile(const std::string& path) {
