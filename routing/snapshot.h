@@ -10,6 +10,7 @@
 #include "proxy/core/strings.h"
 #include "proxy/http/http1_parser.h"
 #include "routing/config/model.h"
+#include "routing/backend_state.h"
 #include "routing/route_table.h"
 #include "routing/traffic_state.h"
 #include "upstream/pool.h"
@@ -53,21 +54,29 @@ class SnapshotBuilder {
   // Backend stats get one slot per worker.
   void setWorkerCount(size_t workers) { workers_ = workers; }
 
-  // Routes start from `traffic` (active pool, canary); without it, from the file.
+  // Routes start from `traffic` (active pool, canary); without it, from the file. Backends
+  // are eligible according to `states`; without it, all are.
   ConfigSnapshotPtr build(std::shared_ptr<const config::Config> config,
-                          const TrafficState* traffic = nullptr);
+                          const TrafficState* traffic = nullptr,
+                          const BackendStateView* states = nullptr);
   uint64_t lastGeneration() const { return generation_; }
 
  private:
-  std::shared_ptr<const upstream::PoolSnapshot> buildPool(const config::PoolConfig& pool);
+  std::shared_ptr<const upstream::PoolSnapshot> buildPool(const config::PoolConfig& pool,
+                                                          const BackendStateView* states);
   void prune(const ConfigSnapshot& snapshot);
   std::shared_ptr<const upstream::PoolSnapshot> poolFor(
-      const std::shared_ptr<const config::Config>& config, const config::PoolConfig& pool);
+      const std::shared_ptr<const config::Config>& config, const config::PoolConfig& pool,
+      const BackendStateView* states);
 
   // The pools built for the configuration object `pools_config_` (a reload always creates a new
   // Config object; holding it keeps its address from being reused).
   std::shared_ptr<const config::Config> pools_config_;
-  core::StringMap<std::shared_ptr<const upstream::PoolSnapshot>> pools_;
+  struct CachedPool {
+    std::shared_ptr<const upstream::PoolSnapshot> pool;
+    uint64_t state_version = 0;
+  };
+  core::StringMap<CachedPool> pools_;
 
   size_t workers_ = 1;
   uint64_t generation_ = 0;

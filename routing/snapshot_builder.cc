@@ -36,8 +36,34 @@ int ConfigSnapshot::poolIndex(std::string_view name) const {
   return -1;
 }
 
+const char* healthStateName(HealthState state) {
+  switch (state) {
+    case HealthState::kUnchecked:
+      return "unchecked";
+    case HealthState::kUnknown:
+      return "unknown";
+    case HealthState::kHealthy:
+      return "healthy";
+    case HealthState::kUnhealthy:
+      return "unhealthy";
+  }
+  return "unknown";
+}
+
+const char* adminStateName(AdminState state) {
+  switch (state) {
+    case AdminState::kReady:
+      return "ready";
+    case AdminState::kDraining:
+      return "draining";
+    case AdminState::kDisabled:
+      return "disabled";
+  }
+  return "ready";
+}
+
 std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
-    const config::PoolConfig& pool_config) {
+    const config::PoolConfig& pool_config, const BackendStateView* states) {
   auto pool = std::make_shared<upstream::PoolSnapshot>();
   auto [id_it, inserted] = pool_ids_.try_emplace(pool_config.name, next_id_);
   if (inserted) ++next_id_;
@@ -51,6 +77,9 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
   settings.idle_timeout_ms = toMs(pool_config.idle_timeout);
   settings.keepalive_timeout_ms = toMs(pool_config.keepalive_timeout);
   settings.keepalive_max_idle = pool_config.keepalive_max_idle;
+  settings.outlier_consecutive_failures = pool_config.outlier_detection.consecutive_failures;
+  const bool unknown_gets_traffic =
+      !pool_config.health_check || pool_config.health_check->traffic_before_first_check;
 
   for (const config::BackendConfig& backend : pool_config.backends) {
     const std::string key = absl::StrCat(pool_config.name, "\n", backend.address_text);
@@ -59,6 +88,7 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
         known->address.toString() != backend.address.toString()) {
       auto info = std::make_shared<upstream::BackendInfo>();
       info->id = known != nullptr ? known->id : next_id_++;
+      info->pool = pool_config.name;
       info->address_text = backend.address_text;
       info->address = backend.address;
       info->weight = backend.weight;
@@ -66,8 +96,25 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
       info->stats = known != nullptr ? known->stats : std::make_shared<upstream::BackendStats>(workers_);
       known = std::move(info);
     }
-    pool->eligible.push_back(static_cast<uint32_t>(pool->backends.size()));
-    pool->backends.push_back(upstream::BackendEntry{known, true});
+    BackendRuntime runtime;
+    if (states != nullptr) runtime = states->stateOf(pool_config.name, backend.address_text);
+    const bool ready = runtime.admin == AdminState::kReady;
+    const bool healthy = runtime.health == HealthState::kHealthy ||
+                         runtime.health == HealthState::kUnchecked ||
+                         (runtime.health == HealthState::kUnknown && unknown_gets_traffic);
+    const bool eligible = ready && healthy && !runtime.ejected;
+    if (eligible) pool->eligible.push_back(static_cast<uint32_t>(pool->backends.size()));
+    pool->backends.push_back(upstream::BackendEntry{known, eligible, !ready});
+  }
+  // Nobody is usable. "panic" sends to every backend an operator has not taken out, healthy or
+  // not: better a chance than a certain 503.
+  if (pool->eligible.empty() && pool_config.when_all_down == config::AllDownPolicy::kPanic) {
+    for (size_t i = 0; i < pool->backends.size(); ++i) {
+      if (pool->backends[i].draining) continue;
+      pool->backends[i].eligible = true;
+      pool->eligible.push_back(static_cast<uint32_t>(i));
+    }
+    pool->panic = !pool->eligible.empty();
   }
   if (settings.balancer == config::BalancerKind::kHash) pool->ring = upstream::HashRing::build(*pool);
   std::shared_ptr<upstream::PoolStats>& stats = pool_stats_[pool_config.name];
@@ -77,14 +124,19 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
 }
 
 std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::poolFor(
-    const std::shared_ptr<const config::Config>& config, const config::PoolConfig& pool) {
+    const std::shared_ptr<const config::Config>& config, const config::PoolConfig& pool,
+    const BackendStateView* states) {
   if (pools_config_ != config) {
     pools_config_ = config;
     pools_.clear();
   }
-  std::shared_ptr<const upstream::PoolSnapshot>& cached = pools_[pool.name];
-  if (cached == nullptr) cached = buildPool(pool);
-  return cached;
+  const uint64_t version = states != nullptr ? states->poolVersion(pool.name) : 0;
+  CachedPool& cached = pools_[pool.name];
+  if (cached.pool == nullptr || cached.state_version != version) {
+    cached.pool = buildPool(pool, states);
+    cached.state_version = version;
+  }
+  return cached.pool;
 }
 
 void SnapshotBuilder::prune(const ConfigSnapshot& snapshot) {
@@ -110,14 +162,15 @@ void SnapshotBuilder::prune(const ConfigSnapshot& snapshot) {
 }
 
 ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> config,
-                                         const TrafficState* traffic) {
+                                         const TrafficState* traffic,
+                                         const BackendStateView* states) {
   auto snapshot = std::make_shared<ConfigSnapshot>();
   snapshot->generation = ++generation_;
   for (const config::ListenerConfig& listener : config->listeners) {
     snapshot->listeners.push_back(listenerSettings(listener));
   }
   for (const config::PoolConfig& pool : config->pools) {
-    snapshot->pools.push_back(poolFor(config, pool));
+    snapshot->pools.push_back(poolFor(config, pool, states));
   }
   // The loader guarantees that every pool a route or rule names exists; the traffic state only
   // names pools of the configuration it was reconciled with.

@@ -20,6 +20,7 @@ namespace sy::upstream {
 
 struct BackendInfo {
   uint64_t id = 0;  // stable across snapshots for the same pool name and address
+  std::string pool;
   std::string address_text;
   core::NetAddress address;
   uint32_t weight = 1;  // 1..1000
@@ -35,11 +36,17 @@ struct PoolSettings {
   uint64_t idle_timeout_ms = 60000;
   uint64_t keepalive_timeout_ms = 60000;
   uint32_t keepalive_max_idle = 32;
+  // Consecutive failures one worker sees on a backend before it reports it (passive health);
+  // 0 disables the reports.
+  uint32_t outlier_consecutive_failures = 0;
 };
 
 struct BackendEntry {
   std::shared_ptr<const BackendInfo> info;
   bool eligible = true;  // may receive new requests (healthy and not drained)
+  // Drained or disabled by an operator: workers close its idle connections and stop pooling
+  // new ones, so that it empties.
+  bool draining = false;
 };
 
 class HashRing;
@@ -50,6 +57,7 @@ struct PoolSnapshot {
   PoolSettings settings;
   std::vector<BackendEntry> backends;
   std::vector<uint32_t> eligible;         // indices into `backends`
+  bool panic = false;  // no backend was usable: `eligible` holds every ready one anyway
   std::shared_ptr<const HashRing> ring;   // set for the hash balancer, over `eligible`
   std::shared_ptr<PoolStats> stats;        // never null in a snapshot
 };
