@@ -1,0 +1,42 @@
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "proxy/core/net_address.h"
+#include "proxy/core/timeout_queue.h"
+#include "routing/config/model.h"
+
+namespace sy::health {
+
+struct ProbeResult {
+  bool passed = false;
+  std::string error;  // why it failed; empty when it passed
+  uint64_t duration_ns = 0;
+};
+
+// Runs one health check against `address` on the control loop over a connection of its own
+// (never one of the workers' pooled connections): TCP connect only, or an HTTP request whose
+// status must be in the expected ranges and whose body must contain `body_contains`. `done`
+// runs exactly once, within the check's timeout, unless cancelled first.
+class Probe {
+ public:
+  using Done = std::function<void(const ProbeResult&)>;
+
+  // Returns a handle; calling cancel() on it guarantees `done` will not run.
+  static std::shared_ptr<Probe> start(uv_loop_t* loop, core::TimeoutQueue& timeouts,
+                                      const core::NetAddress& address,
+                                      const routing::config::HealthCheckConfig& check,
+                                      const std::string& host_header, Done done);
+  virtual ~Probe() = default;
+  virtual void cancel() = 0;
+
+  // The request an HTTP check sends (exposed for tests).
+  static std::string buildRequest(const routing::config::HealthCheckConfig& check,
+                                  const std::string& host_header);
+};
+
+}  // namespace sy::health
