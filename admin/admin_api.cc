@@ -64,6 +64,27 @@ std::optional<std::string> requiredParam(const AdminRequest& request, std::strin
   return value;
 }
 
+bool percentDecodeSegment(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out->push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    auto hex = [](char c) {
+      return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    };
+    const int high = hex(in[i + 1]);
+    const int low = hex(in[i + 2]);
+    if (high < 0 || low < 0) return false;
+    out->push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  return true;
+}
+
 }  // namespace
 
 Reply jsonReply(int status, nlohmann::json body) {
@@ -90,6 +111,75 @@ bool AdminApi::authorized(const AdminRequest& request) const {
   }
   // Constant time, so that the answer time does not leak how much of a guess was right.
   return CRYPTO_memcmp(header.data() + kBearer.size(), token_.data(), token_.size()) == 0;
+}
+
+void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond) {
+  // /admin/pools/POOL/drain|enable|disable
+  // /admin/pools/POOL/backends/ADDRESS/drain|enable|disable
+  std::vector<std::string> parts;
+  std::string_view rest = std::string_view(request.path).substr(std::string_view("/admin/pools/").size());
+  while (!rest.empty()) {
+    const size_t slash = rest.find('/');
+    std::string segment;
+    if (!percentDecodeSegment(rest.substr(0, slash), &segment)) {
+      respond(errorReply(400, "malformed path (bad percent-encoding)"));
+      return;
+    }
+    parts.push_back(std::move(segment));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  std::string pool;
+  std::string address;
+  std::string action;
+  if (parts.size() == 2) {
+    pool = parts[0];
+    action = parts[1];
+  } else if (parts.size() == 4 && parts[1] == "backends") {
+    pool = parts[0];
+    address = parts[2];
+    action = parts[3];
+  } else {
+    respond(errorReply(404, absl::StrCat("no such endpoint: ", request.path,
+                                         " (expected /admin/pools/POOL/ACTION or "
+                                         "/admin/pools/POOL/backends/ADDRESS/ACTION)")));
+    return;
+  }
+  routing::AdminState state;
+  if (action == "drain") {
+    state = routing::AdminState::kDraining;
+  } else if (action == "disable") {
+    state = routing::AdminState::kDisabled;
+  } else if (action == "enable") {
+    state = routing::AdminState::kReady;
+  } else {
+    respond(errorReply(404, absl::StrCat("unknown action \"", action,
+                                         "\" (expected drain, disable or enable)")));
+    return;
+  }
+  if (request.method != "POST") {
+    Reply reply = errorReply(405, absl::StrCat("use POST for ", request.path));
+    reply.headers.emplace_back("Allow", "POST");
+    respond(std::move(reply));
+    return;
+  }
+  if (state == routing::AdminState::kReady) {
+    if (!onlyKnownParams(request, {}, respond)) return;
+  } else if (!onlyKnownParams(request, {"wait"}, respond)) {
+    return;
+  }
+  absl::Duration wait = absl::ZeroDuration();
+  if (auto text = request.param("wait")) {
+    double seconds = 0;
+    if (!isPlainDecimal(*text) || !absl::SimpleAtod(*text, &seconds) || seconds > 3600) {
+      respond(errorReply(400, absl::StrCat("parameter \"wait\" must be a number of seconds from 0 "
+                                           "to 3600, got \"",
+                                           *text, "\"")));
+      return;
+    }
+    wait = absl::Seconds(seconds);
+  }
+  control_.setBackendAdmin(pool, address, state, wait, std::move(respond));
 }
 
 bool AdminApi::resolveRoute(const AdminRequest& request, std::string* route,
@@ -204,6 +294,8 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
   } else if (path == "/admin/status") {
     if (!method_is("GET") || !onlyKnownParams(request, {}, respond)) return;
     respond(jsonReply(200, control_.status()));
+  } else if (path.rfind("/admin/pools/", 0) == 0) {
+    handleBackendAdmin(request, std::move(respond));
   } else if (path == "/admin/reload") {
     if (!method_is("POST") || !onlyKnownParams(request, {}, respond)) return;
     control_.reload(std::move(respond));

@@ -17,6 +17,8 @@ namespace sy::admin {
 //   POST /admin/promote[?route=NAME]
 //   GET  /admin/status
 //   POST /admin/reload
+//   POST /admin/pools/POOL[/backends/ADDRESS]/drain|disable[?wait=SECONDS]
+//   POST /admin/pools/POOL[/backends/ADDRESS]/enable
 //   GET  /healthz, /readyz   (never need the token: probes carry none)
 class AdminApi {
  public:
@@ -29,6 +31,7 @@ class AdminApi {
 
  private:
   bool authorized(const AdminRequest& request) const;
+  void handleBackendAdmin(const AdminRequest& request, Responder respond);
   // The route a call applies to: `route=` or, when the configuration has one route, that one.
   bool resolveRoute(const AdminRequest& request, std::string* route, Responder& respond) const;
 

@@ -5,7 +5,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "routing/backend_state.h"
 
 namespace sy::admin {
 
@@ -40,6 +42,13 @@ class ControlPlane {
                          Responder respond) = 0;
   virtual void promote(const std::string& route, Responder respond) = 0;
   virtual void reload(Responder respond) = 0;
+  // Sets the admin state of one backend (`address` as configured), or of every backend of the
+  // pool when `address` is empty. With `wait` > 0 and a draining or disabled state, answers once
+  // the backends are drained (nothing in flight, no connection open), or 504 when `wait` ran
+  // out; the state stays set either way.
+  virtual void setBackendAdmin(const std::string& pool, const std::string& address,
+                               routing::AdminState state, absl::Duration wait,
+                               Responder respond) = 0;
   virtual nlohmann::json status() const = 0;
   // False while shutting down: /readyz turns 503 so that load balancers stop sending.
   virtual bool ready() const = 0;

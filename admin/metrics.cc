@@ -249,6 +249,18 @@ ControlMetrics::ControlMetrics()
                    .Name("switchyard_config_reloads_total")
                    .Help("Configuration reloads, by result.")
                    .Register(*registry_)),
+      health_checks_(prometheus::BuildCounter()
+                         .Name("switchyard_health_checks_total")
+                         .Help("Active health check results, by backend and result.")
+                         .Register(*registry_)),
+      health_check_duration_(prometheus::BuildHistogram()
+                                 .Name("switchyard_health_check_duration_seconds")
+                                 .Help("Duration of active health checks.")
+                                 .Register(*registry_)),
+      ejections_(prometheus::BuildCounter()
+                     .Name("switchyard_passive_ejections_total")
+                     .Help("Backends ejected by passive outlier detection.")
+                     .Register(*registry_)),
       start_time_seconds_(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch())) {
   auto& build_info = prometheus::BuildGauge()
                          .Name("switchyard_build_info")
@@ -263,6 +275,15 @@ ControlMetrics::ControlMetrics()
   // Both results exist from the start, so that rate() works before the first failure.
   reloads_.Add({{"result", "success"}});
   reloads_.Add({{"result", "failure"}});
+}
+
+void ControlMetrics::healthChecked(const std::string& pool, const std::string& backend,
+                                   bool passed, double seconds) {
+  health_checks_.Add({{"pool", pool}, {"backend", backend}, {"result", passed ? "passed" : "failed"}})
+      .Increment();
+  static const prometheus::Histogram::BucketBoundaries kBounds(
+      core::LocalHistogram::kBoundsSeconds.begin(), core::LocalHistogram::kBoundsSeconds.end());
+  health_check_duration_.Add({{"pool", pool}}, kBounds).Observe(seconds);
 }
 
 std::string ControlMetrics::render(const DataPlaneView& view) const {

@@ -16,6 +16,7 @@
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "proxy/core/worker_stats.h"
 #include "routing/snapshot.h"
@@ -61,6 +62,11 @@ class ControlMetrics {
   void reloaded(bool success) {
     reloads_.Add({{"result", success ? "success" : "failure"}}).Increment();
   }
+  void healthChecked(const std::string& pool, const std::string& backend, bool passed,
+                     double seconds);
+  void ejected(const std::string& pool, const std::string& backend) {
+    ejections_.Add({{"pool", pool}, {"backend", backend}}).Increment();
+  }
   prometheus::Registry& registry() { return *registry_; }
 
   // The whole /metrics text: control-plane families, then the data plane's.
@@ -73,6 +79,9 @@ class ControlMetrics {
   prometheus::Family<prometheus::Counter>& promotions_;
   prometheus::Family<prometheus::Counter>& canary_changes_;
   prometheus::Family<prometheus::Counter>& reloads_;
+  prometheus::Family<prometheus::Counter>& health_checks_;
+  prometheus::Family<prometheus::Histogram>& health_check_duration_;
+  prometheus::Family<prometheus::Counter>& ejections_;
   double start_time_seconds_;
 };
 

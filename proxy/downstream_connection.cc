@@ -358,6 +358,7 @@ void DownstreamConnection::startUpstream() {
     core::logDebug("upstream_connect_failed",
                    {{"backend", backend_->info().address_text}, {"error", uv_strerror(error)}});
     backend_->stats().connect_failures.add();
+    if (backend_->noteFailure()) worker_.reportOutlier(*last_backend_);
     releaseBackend();
     worker_.stats().upstream_failures.add();
     if (tries_ > route_->retries) {
@@ -409,7 +410,14 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onUpstreamHead(
   countStatus(worker_.stats(), status);
   response_status_ = status;
   upstream_head_ns_ = uv_hrtime();
-  if (status >= 500 && backend_ != nullptr) backend_->stats().responses_5xx.add();
+  if (backend_ != nullptr) {
+    if (status >= 500) {
+      backend_->stats().responses_5xx.add();
+      if (backend_->noteFailure() && last_backend_ != nullptr) worker_.reportOutlier(*last_backend_);
+    } else {
+      backend_->noteSuccess();
+    }
+  }
   if (pool_ != nullptr) {
     pool_->stats->slot(worker_.index())
         .response_header_duration.observeNanos(uv_hrtime() - request_started_ns_);
@@ -515,6 +523,10 @@ void DownstreamConnection::onUpstreamFailure(upstream::UpstreamFailure failure, 
   const std::string backend_address =
       backend_ != nullptr ? backend_->info().address_text : std::string();
   if (backend_ != nullptr) {
+    if (failure != upstream::UpstreamFailure::kProtocolError && backend_->noteFailure() &&
+        last_backend_ != nullptr) {
+      worker_.reportOutlier(*last_backend_);
+    }
     upstream::BackendWorkerStats& stats = backend_->stats();
     switch (failure) {
       case upstream::UpstreamFailure::kConnectFailed:

@@ -9,6 +9,9 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "proxy/core/atomic_file.h"
 #include "proxy/core/log.h"
 
 namespace sy::proxy {
@@ -156,9 +159,13 @@ int Server::run() {
   worker_count_ = workers;
   builder_.setWorkerCount(workers);
   traffic_.reconcile(*config_);
+  backend_states_.reconcile(*config_);
   if (!config_->server.state_file.empty()) {
     auto saved = routing::TrafficState::readFile(config_->server.state_file);
     if (saved.ok()) {
+      if (saved->is_object() && saved->contains("backends")) {
+        backend_states_.restoreAdminStates((*saved)["backends"]);
+      }
       auto restored = traffic_.restore(*saved, *config_);
       if (restored.ok()) {
         if (!restored->empty()) {
@@ -174,7 +181,7 @@ int Server::run() {
                                            {"error", saved.status().message()}});
     }
   }
-  snapshot_ = builder_.build(config_, &traffic_);
+  snapshot_ = builder_.build(config_, &traffic_, &backend_states_);
   auto token = adminToken(*config_);
   if (!token.ok()) {
     core::logError("config_invalid", {{"config", source_.name()},
@@ -205,6 +212,9 @@ int Server::run() {
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sigusr1_);
   uv_timer_init(&loop_, &shutdown_timer_);
+  uv_timer_init(&loop_, &switch_drain_timer_);
+  uv_timer_init(&loop_, &drain_poll_timer_);
+  switch_drain_timer_.data = drain_poll_timer_.data = this;
   sighup_.data = sigterm_.data = sigint_.data = sigusr1_.data = shutdown_timer_.data = this;
   uv_signal_start(&sighup_, &Server::onSignal, SIGHUP);
   uv_signal_start(&sigterm_, &Server::onSignal, SIGTERM);
@@ -225,6 +235,13 @@ int Server::run() {
     hooks.started = [this](uint32_t) { dispatcher_.post([this] { onWorkerStarted(); }); };
     hooks.drained = [this](uint32_t) { dispatcher_.post([this] { onWorkerDrained(); }); };
     hooks.stopped = [this](uint32_t) { dispatcher_.post([this] { onWorkerStopped(); }); };
+    hooks.outlier = [this](const std::string& pool, const std::string& address) {
+      dispatcher_.post([this, pool, address] {
+        if (const routing::config::PoolConfig* config = config_->findPool(pool)) {
+          if (outliers_ != nullptr) outliers_->reportFailures(pool, address, config->outlier_detection);
+        }
+      });
+    };
     workers_.push_back(std::make_unique<Worker>(i, std::move(hooks)));
     rc = workers_.back()->start(std::move(fds_by_worker[i]), snapshot_, access_log_);
     if (rc != 0) {
@@ -235,6 +252,7 @@ int Server::run() {
       break;
     }
   }
+  startHealth();
   for (size_t i = 0; i < config_->listeners.size(); ++i) {
     core::logInfo("listening",
                   {{"listener", config_->listeners[i].name}, {"address", listening_addresses_[i]}});
@@ -367,7 +385,9 @@ absl::StatusOr<uint64_t> Server::reloadConfig(const char* trigger,
   for (const std::string& note : traffic_.reconcile(*config_)) {
     core::logWarn("traffic_state_reset", {{"detail", note}});
   }
-  snapshot_ = builder_.build(config_, &traffic_);
+  backend_states_.reconcile(*config_);
+  if (checker_ != nullptr) checker_->configure(*config_);
+  snapshot_ = builder_.build(config_, &traffic_, &backend_states_);
   const uint64_t generation = snapshot_->generation;
   const std::string trigger_name = trigger;
   publish(snapshot_, [generation, trigger_name, done = std::move(done)] {
@@ -400,6 +420,19 @@ std::string Server::metrics() const {
   view.snapshot = snapshot_.get();
   view.traffic = &traffic_;
   for (const auto& worker : workers_) view.workers.push_back(&worker->stats());
+  for (const auto& pool : snapshot_->pools) {
+    for (const auto& entry : pool->backends) {
+      const health::BackendRecord* record =
+          backend_states_.find(pool->name, entry.info->address_text);
+      if (record == nullptr) continue;
+      admin::BackendState state;
+      state.health = record->health == routing::HealthState::kUnchecked
+                         ? "healthy"
+                         : routing::healthStateName(record->health);
+      state.admin = drained(*record) ? "drained" : routing::adminStateName(record->admin);
+      view.backend_states[entry.info->id] = state;
+    }
+  }
   return control_metrics_.render(view);
 }
 
@@ -417,7 +450,10 @@ bool Server::changeTraffic(const absl::Status& status, const admin::Responder& r
 
 void Server::saveState() {
   if (config_->server.state_file.empty()) return;
-  const absl::Status saved = traffic_.save(config_->server.state_file);
+  nlohmann::json state = traffic_.toJson();
+  state["backends"] = backend_states_.adminStatesJson();
+  const absl::Status saved =
+      core::writeFileAtomically(config_->server.state_file, state.dump(2) + "\n");
   if (!saved.ok()) {
     core::logError("state_file_write_failed",
                    {{"state_file", config_->server.state_file}, {"error", saved.message()}});
@@ -426,7 +462,7 @@ void Server::saveState() {
 
 void Server::applyTrafficChange(const char* event, const std::string& route, nlohmann::json body,
                                 admin::Responder respond) {
-  snapshot_ = builder_.build(config_, &traffic_);
+  snapshot_ = builder_.build(config_, &traffic_, &backend_states_);
   const uint64_t generation = snapshot_->generation;
   body["route"] = route;
   body["generation"] = generation;
@@ -436,11 +472,18 @@ void Server::applyTrafficChange(const char* event, const std::string& route, nlo
   });
   core::logInfo(event, log_fields);
   saveState();
+  scheduleSwitchDrain();
 }
 
-void Server::switchPool(const std::string& route, const std::string& pool, bool /*force*/,
+void Server::switchPool(const std::string& route, const std::string& pool, bool force,
                         admin::Responder respond) {
   if (shutting_down_) return respond(admin::errorReply(503, "shutting down"));
+  if (!force && config_->findPool(pool) != nullptr && traffic_.find(route) != nullptr &&
+      !poolHasHealthyBackend(pool)) {
+    return respond(admin::errorReply(
+        409, absl::StrCat("pool \"", pool,
+                          "\" has no healthy backend ready for traffic; add force=1 to switch anyway")));
+  }
   const routing::RouteTraffic* before = traffic_.find(route);
   const std::string previous_active = before != nullptr ? before->active : "";
   if (!changeTraffic(traffic_.switchTo(route, pool, *config_), respond)) return;
@@ -492,6 +535,246 @@ void Server::promote(const std::string& route, admin::Responder respond) {
                      std::move(respond));
 }
 
+struct Server::DrainWait {
+  std::vector<std::pair<std::string, std::string>> backends;  // pool, address
+  absl::Time deadline;
+  admin::Responder respond;
+  nlohmann::json body;
+};
+
+void Server::republish(const char* reason) {
+  snapshot_ = builder_.build(config_, &traffic_, &backend_states_);
+  const uint64_t generation = snapshot_->generation;
+  const std::string why = reason;
+  publish(snapshot_, [generation, why] {
+    core::logDebug("snapshot_published", {{"generation", generation}, {"reason", why}});
+  });
+}
+
+Server::BackendLoad Server::loadOf(const std::string& pool, const std::string& address) const {
+  BackendLoad load;
+  if (snapshot_ == nullptr) return load;
+  const int index = snapshot_->poolIndex(pool);
+  if (index < 0) return load;
+  for (const auto& entry : snapshot_->pools[static_cast<size_t>(index)]->backends) {
+    if (entry.info->address_text != address) continue;
+    load.in_flight = entry.info->stats->sum(&upstream::BackendWorkerStats::active_requests);
+    load.open_connections = entry.info->stats->sum(&upstream::BackendWorkerStats::open_connections);
+  }
+  return load;
+}
+
+bool Server::drained(const health::BackendRecord& record) const {
+  if (record.admin == routing::AdminState::kReady) return false;
+  const BackendLoad load = loadOf(record.pool, record.address);
+  return load.in_flight == 0 && load.open_connections == 0;
+}
+
+nlohmann::json Server::backendJson(const health::BackendRecord& record) const {
+  const BackendLoad load = loadOf(record.pool, record.address);
+  const bool is_drained = drained(record);
+  nlohmann::json last_check = nullptr;
+  if (record.last_check != absl::InfinitePast()) {
+    last_check = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", record.last_check, absl::UTCTimeZone());
+  }
+  return {{"address", record.address},
+          {"health", routing::healthStateName(record.health)},
+          {"admin_state", is_drained ? "drained" : routing::adminStateName(record.admin)},
+          {"ejected", record.ejected},
+          {"in_flight", load.in_flight},
+          {"open_connections", load.open_connections},
+          {"last_check", last_check},
+          {"last_check_ms", record.last_check_ms},
+          {"last_error", record.last_error.empty() ? nlohmann::json(nullptr)
+                                                   : nlohmann::json(record.last_error)},
+          {"consecutive_successes", record.counters.successes},
+          {"consecutive_failures", record.counters.failures}};
+}
+
+bool Server::poolHasHealthyBackend(const std::string& pool) const {
+  const int index = snapshot_->poolIndex(pool);
+  if (index < 0) return false;
+  const upstream::PoolSnapshot& snapshot = *snapshot_->pools[static_cast<size_t>(index)];
+  return !snapshot.eligible.empty() && !snapshot.panic;
+}
+
+void Server::startHealth() {
+  health::HealthChecker::Callbacks callbacks;
+  callbacks.on_transition = [this](const health::HealthChecker::Transition& t) {
+    core::logInfo("health_transition", {{"pool", t.backend->pool},
+                                        {"backend", t.backend->address},
+                                        {"from", routing::healthStateName(t.from)},
+                                        {"to", routing::healthStateName(t.to)},
+                                        {"reason", t.reason}});
+    republish("health");
+  };
+  callbacks.on_result = [this](const health::BackendRecord& record,
+                               const health::ProbeResult& result) {
+    control_metrics_.healthChecked(record.pool, record.address, result.passed,
+                                   static_cast<double>(result.duration_ns) / 1e9);
+  };
+  checker_ = std::make_unique<health::HealthChecker>(&loop_, backend_states_, std::move(callbacks));
+  checker_->configure(*config_);
+  outliers_ = std::make_unique<health::OutlierDetector>(
+      &loop_, backend_states_,
+      [this](const health::BackendRecord& record, health::OutlierDetector::Event event,
+             absl::Duration ejection) {
+        switch (event) {
+          case health::OutlierDetector::Event::kEjected:
+            control_metrics_.ejected(record.pool, record.address);
+            core::logWarn("backend_ejected", {{"pool", record.pool},
+                                              {"backend", record.address},
+                                              {"for_ms", absl::ToInt64Milliseconds(ejection)},
+                                              {"ejections", record.ejections}});
+            republish("ejection");
+            break;
+          case health::OutlierDetector::Event::kReturned:
+            core::logInfo("backend_returned", {{"pool", record.pool}, {"backend", record.address}});
+            republish("ejection ended");
+            break;
+          case health::OutlierDetector::Event::kSkipped:
+            core::logWarn("backend_ejection_skipped",
+                          {{"pool", record.pool},
+                           {"backend", record.address},
+                           {"reason", "max_ejection_percent of the pool is already ejected"}});
+            break;
+        }
+      });
+}
+
+void Server::scheduleSwitchDrain() {
+  const int64_t delay_ms = absl::ToInt64Milliseconds(config_->server.switch_drain_delay);
+  uv_timer_start(
+      &switch_drain_timer_,
+      [](uv_timer_t* timer) { static_cast<Server*>(timer->data)->closeIdleOfUnusedPools(); },
+      static_cast<uint64_t>(std::max<int64_t>(0, delay_ms)), 0);
+}
+
+void Server::closeIdleOfUnusedPools() {
+  // Pools that no route sends traffic to any more (not active, not canary, not in a rule):
+  // their keep-alive connections would only idle out.
+  std::vector<bool> used(snapshot_->pools.size(), false);
+  for (const routing::Route& route : snapshot_->routes.routes()) {
+    used[route.pool_index] = true;
+    if (route.canary_pool_index >= 0) used[static_cast<size_t>(route.canary_pool_index)] = true;
+    for (const routing::MatchRule& rule : route.rules) used[rule.pool_index] = true;
+  }
+  std::vector<uint64_t> unused_ids;
+  for (size_t i = 0; i < used.size(); ++i) {
+    if (!used[i]) unused_ids.push_back(snapshot_->pools[i]->id);
+  }
+  if (unused_ids.empty()) return;
+  for (auto& worker : workers_) {
+    Worker* target = worker.get();
+    target->post([target, unused_ids] { target->closeIdleConnections(unused_ids); });
+  }
+}
+
+void Server::setBackendAdmin(const std::string& pool, const std::string& address,
+                             routing::AdminState state, absl::Duration wait,
+                             admin::Responder respond) {
+  if (shutting_down_) return respond(admin::errorReply(503, "shutting down"));
+  if (!backend_states_.hasPool(pool)) {
+    return respond(admin::errorReply(404, absl::StrCat("unknown pool \"", pool, "\"")));
+  }
+  std::vector<health::BackendRecord*> targets;
+  if (address.empty()) {
+    targets = backend_states_.poolBackends(pool);
+  } else if (health::BackendRecord* record = backend_states_.find(pool, address)) {
+    targets.push_back(record);
+  } else {
+    std::vector<std::string> known;
+    for (const health::BackendRecord* r : backend_states_.poolBackends(pool)) known.push_back(r->address);
+    std::sort(known.begin(), known.end());
+    return respond(admin::errorReply(
+        404, absl::StrCat("pool \"", pool, "\" has no backend \"", address,
+                          "\" (configured: ", absl::StrJoin(known, ", "), ")")));
+  }
+  bool changed = false;
+  for (health::BackendRecord* record : targets) {
+    if (record->admin == state) continue;
+    core::logInfo("backend_admin_state", {{"pool", record->pool},
+                                          {"backend", record->address},
+                                          {"from", routing::adminStateName(record->admin)},
+                                          {"to", routing::adminStateName(state)}});
+    record->admin = state;
+    changed = true;
+  }
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const health::BackendRecord* record : targets) keys.emplace_back(record->pool, record->address);
+  // By key, not by pointer: a reload may rebuild the table before the answer goes out.
+  auto describe = [this, pool, keys] {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [p, a] : keys) {
+      if (const health::BackendRecord* record = backend_states_.find(p, a)) {
+        list.push_back(backendJson(*record));
+      }
+    }
+    return nlohmann::json{{"pool", pool}, {"backends", list}};
+  };
+  auto answer = [this, respond, describe, keys, state, wait]() mutable {
+    if (state == routing::AdminState::kReady || wait <= absl::ZeroDuration()) {
+      nlohmann::json body = describe();
+      body["generation"] = snapshot_->generation;
+      respond(admin::jsonReply(200, std::move(body)));
+      return;
+    }
+    auto pending = std::make_unique<DrainWait>();
+    pending->backends = keys;
+    pending->deadline = absl::Now() + wait;
+    pending->respond = std::move(respond);
+    drain_waits_.push_back(std::move(pending));
+    pollDrainWaits();
+  };
+  if (!changed) {
+    answer();
+    return;
+  }
+  backend_states_.touch(pool);
+  snapshot_ = builder_.build(config_, &traffic_, &backend_states_);
+  saveState();
+  // Answer once every worker stopped sending new requests there.
+  publish(snapshot_, std::move(answer));
+}
+
+void Server::pollDrainWaits() {
+  const absl::Time now = absl::Now();
+  for (auto it = drain_waits_.begin(); it != drain_waits_.end();) {
+    DrainWait& wait = **it;
+    bool all_drained = true;
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [pool, address] : wait.backends) {
+      const health::BackendRecord* record = backend_states_.find(pool, address);
+      if (record == nullptr) continue;  // removed by a reload meanwhile: nothing left to drain
+      all_drained = all_drained && drained(*record);
+      list.push_back(backendJson(*record));
+    }
+    if (all_drained || now >= wait.deadline) {
+      nlohmann::json body = {{"pool", wait.backends.empty() ? "" : wait.backends.front().first},
+                             {"backends", list},
+                             {"drained", all_drained}};
+      if (all_drained) {
+        wait.respond(admin::jsonReply(200, std::move(body)));
+      } else {
+        admin::Reply reply = admin::errorReply(504, "not drained before the wait ran out");
+        reply.body["backends"] = list;
+        reply.body["drained"] = false;
+        wait.respond(std::move(reply));
+      }
+      it = drain_waits_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (drain_waits_.empty()) {
+    uv_timer_stop(&drain_poll_timer_);
+  } else if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&drain_poll_timer_))) {
+    uv_timer_start(
+        &drain_poll_timer_,
+        [](uv_timer_t* timer) { static_cast<Server*>(timer->data)->pollDrainWaits(); }, 50, 50);
+  }
+}
+
 nlohmann::json Server::status() const {
   nlohmann::json routes = nlohmann::json::array();
   for (const auto& route : config_->routes) {
@@ -520,21 +803,24 @@ nlohmann::json Server::status() const {
   for (const auto& pool : snapshot_->pools) {
     nlohmann::json backends = nlohmann::json::array();
     for (const auto& entry : pool->backends) {
+      nlohmann::json backend;
+      if (const health::BackendRecord* record =
+              backend_states_.find(pool->name, entry.info->address_text)) {
+        backend = backendJson(*record);
+      }
       const upstream::BackendStats& stats = *entry.info->stats;
-      backends.push_back({{"address", entry.info->address_text},
-                          {"weight", entry.info->weight},
-                          {"health", "unchecked"},
-                          {"admin_state", "ready"},
-                          {"eligible", entry.eligible},
-                          {"in_flight", stats.sum(&upstream::BackendWorkerStats::active_requests)},
-                          {"open_connections",
-                           stats.sum(&upstream::BackendWorkerStats::open_connections)},
-                          {"idle_connections",
-                           stats.sum(&upstream::BackendWorkerStats::idle_connections)},
-                          {"requests", stats.sum(&upstream::BackendWorkerStats::requests)}});
+      backend["weight"] = entry.info->weight;
+      backend["eligible"] = entry.eligible;
+      backend["idle_connections"] = stats.sum(&upstream::BackendWorkerStats::idle_connections);
+      backend["requests"] = stats.sum(&upstream::BackendWorkerStats::requests);
+      backends.push_back(std::move(backend));
     }
+    const routing::config::PoolConfig* pool_config = config_->findPool(pool->name);
     pools.push_back({{"name", pool->name},
                      {"balancer", balancerName(pool->settings.balancer)},
+                     {"health_check", pool_config != nullptr && pool_config->health_check.has_value()},
+                     {"panic", pool->panic},
+                     {"eligible_backends", pool->eligible.size()},
                      {"backends", backends}});
   }
   return {{"version", SY_VERSION},
@@ -615,6 +901,12 @@ void Server::onWorkerStopped() {
 
 void Server::closeControlHandles() {
   if (admin_server_ != nullptr) admin_server_->close();
+  if (checker_ != nullptr) checker_->stop();
+  if (outliers_ != nullptr) outliers_->stop();
+  for (auto& wait : drain_waits_) wait->respond(admin::errorReply(503, "shutting down"));
+  drain_waits_.clear();
+  uv_close(reinterpret_cast<uv_handle_t*>(&switch_drain_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&drain_poll_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);

@@ -9,6 +9,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "health/backend_state_table.h"
+#include "health/health_checker.h"
+#include "health/outlier_detector.h"
 #include "admin/admin_api.h"
 #include "admin/admin_server.h"
 #include "admin/control_plane.h"
@@ -54,6 +57,9 @@ class Server final : public admin::ControlPlane {
                  admin::Responder respond) override;
   void promote(const std::string& route, admin::Responder respond) override;
   void reload(admin::Responder respond) override;
+  void setBackendAdmin(const std::string& pool, const std::string& address,
+                       routing::AdminState state, absl::Duration wait,
+                       admin::Responder respond) override;
   nlohmann::json status() const override;
   bool ready() const override { return !shutting_down_; }
   std::string metrics() const override;
@@ -70,6 +76,23 @@ class Server final : public admin::ControlPlane {
   // Applies an admin change to the traffic state (and answers its error if it fails).
   bool changeTraffic(const absl::Status& status, const admin::Responder& respond);
   void saveState();
+  // Rebuilds the snapshot from config, traffic and backend state, and publishes it.
+  void republish(const char* reason);
+  // Figures of one backend summed over the workers.
+  struct BackendLoad {
+    uint64_t in_flight = 0;
+    uint64_t open_connections = 0;
+  };
+  BackendLoad loadOf(const std::string& pool, const std::string& address) const;
+  bool drained(const health::BackendRecord& record) const;
+  nlohmann::json backendJson(const health::BackendRecord& record) const;
+  // Whether `pool` has a backend that may take traffic (not in panic).
+  bool poolHasHealthyBackend(const std::string& pool) const;
+  void startHealth();
+  void scheduleSwitchDrain();
+  void closeIdleOfUnusedPools();
+  struct DrainWait;
+  void pollDrainWaits();
   // The access log settings `config` asks for; opens a new sink unless `reuse` serves.
   absl::StatusOr<AccessLogSettings> accessLogFor(const routing::config::Config& config,
                                                          bool force_reopen) const;
@@ -96,10 +119,16 @@ class Server final : public admin::ControlPlane {
   uv_signal_t sigint_{};
   uv_signal_t sigusr1_{};
   uv_timer_t shutdown_timer_{};
+  uv_timer_t switch_drain_timer_{};
+  uv_timer_t drain_poll_timer_{};
   std::shared_ptr<const routing::config::Config> config_;
   routing::SnapshotBuilder builder_;
   routing::ConfigSnapshotPtr snapshot_;
   routing::TrafficState traffic_;
+  health::BackendStateTable backend_states_;
+  std::unique_ptr<health::HealthChecker> checker_;
+  std::unique_ptr<health::OutlierDetector> outliers_;
+  std::vector<std::unique_ptr<DrainWait>> drain_waits_;
   admin::AdminApi admin_api_{*this};
   admin::ControlMetrics control_metrics_;
   AccessLogSettings access_log_;

@@ -123,6 +123,7 @@ void Worker::rebuildPools(const routing::ConfigSnapshot& snapshot) {
       for (const auto& entry : pool->backends) {
         backends.push_back(backendFor(entry.info, pool->settings));
         backends.back()->setPoolStats(pool->stats);
+        backends.back()->setDraining(entry.draining);
       }
       worker_pool = std::make_unique<WorkerPool>(pool, std::move(backends), nextRandom());
     }
@@ -199,6 +200,20 @@ void Worker::onIdle(uv_idle_t* handle) {
     connection->deferred = false;
     connection->runDeferred();
   }
+}
+
+void Worker::closeIdleConnections(const std::vector<uint64_t>& pool_ids) {
+  for (uint64_t id : pool_ids) {
+    WorkerPool* pool = poolById(id);
+    if (pool == nullptr) continue;
+    for (size_t i = 0; i < pool->snapshot().backends.size(); ++i) {
+      pool->backend(static_cast<uint32_t>(i))->closeIdleConnections();
+    }
+  }
+}
+
+void Worker::reportOutlier(const upstream::BackendInfo& backend) {
+  if (hooks_.outlier) hooks_.outlier(backend.pool, backend.address_text);
 }
 
 void Worker::setAccessLog(std::shared_ptr<AccessLogSink> sink, uint64_t flush_interval_ms,

@@ -63,6 +63,8 @@ class Worker {
     std::function<void(uint32_t worker)> started;
     std::function<void(uint32_t worker)> drained;  // no client connection left after drain()
     std::function<void(uint32_t worker)> stopped;
+    // A backend failed `outlier_consecutive_failures` live requests in a row on this worker.
+    std::function<void(const std::string& pool, const std::string& address)> outlier;
   };
 
   Worker(uint32_t index, Hooks hooks);
@@ -115,6 +117,9 @@ class Worker {
   void cancelDeferred(DownstreamConnection* connection);
 
   uint64_t nextRandom();
+  void reportOutlier(const upstream::BackendInfo& backend);
+  // Closes the idle backend connections of these pools (a switch left them without traffic).
+  void closeIdleConnections(const std::vector<uint64_t>& pool_ids);
 
   // The access log: null when off. setAccessLog(nullptr, ...) turns it off.
   AccessLogWriter* accessLog() { return access_log_.get(); }

@@ -42,6 +42,19 @@ void WorkerBackend::setPoolStats(std::shared_ptr<PoolStats> pool_stats) {
   pool_stats_ = pool_stats_owner_ != nullptr ? &pool_stats_owner_->slot(worker_) : nullptr;
 }
 
+bool WorkerBackend::noteFailure() {
+  const uint32_t threshold = settings_.outlier_consecutive_failures;
+  if (threshold == 0) return false;
+  if (++consecutive_failures_ < threshold) return false;
+  consecutive_failures_ = 0;
+  return true;
+}
+
+void WorkerBackend::setDraining(bool draining) {
+  draining_ = draining;
+  if (draining_) closeIdleConnections();
+}
+
 void WorkerBackend::requestFinished() {
   --active_requests_;
   stats_->active_requests.sub();
@@ -66,7 +79,7 @@ void WorkerBackend::update(std::shared_ptr<const BackendInfo> info, const PoolSe
 }
 
 void WorkerBackend::connectionIdle(UpstreamConnection* connection) {
-  if (retired_ || idle_count_ >= settings_.keepalive_max_idle) {
+  if (retired_ || draining_ || idle_count_ >= settings_.keepalive_max_idle) {
     connection->close();
     return;
   }

@@ -52,6 +52,17 @@ class WorkerBackend {
   void setPoolStats(std::shared_ptr<PoolStats> pool_stats);
   PoolWorkerStats* poolStats() { return pool_stats_; }
 
+  // Passive health: outcomes of live exchanges. noteFailure() returns true when this worker has
+  // just seen the pool's `outlier_consecutive_failures` failures in a row (and starts counting
+  // again), which is when the backend should be reported.
+  bool noteFailure();
+  void noteSuccess() { consecutive_failures_ = 0; }
+
+  // Drained or disabled by an operator: idle connections close now, busy ones after their
+  // exchange, none is pooled.
+  void setDraining(bool draining);
+  bool draining() const { return draining_; }
+
   // A newer snapshot changed the pool's settings or the backend's weight.
   void update(std::shared_ptr<const BackendInfo> info, const PoolSettings& settings);
   // Closes every idle connection (drain, shutdown, backend removed).
@@ -83,6 +94,8 @@ class WorkerBackend {
   uint32_t open_connections_ = 0;
   uint32_t active_requests_ = 0;
   bool retired_ = false;
+  bool draining_ = false;
+  uint32_t consecutive_failures_ = 0;
   std::function<void(WorkerBackend*)> on_unused_;
 };
 
