@@ -48,6 +48,11 @@ struct Route {
   std::string pool_header;  // "X-Switchyard-Pool" style header; empty: none
   // Figures per pool this route may send to, indexed like ConfigSnapshot::pools.
   std::vector<std::shared_ptr<RoutePoolStats>> stats_by_pool;
+  // Mirroring: a copy of mirror_ppm per million requests goes to the mirror pool.
+  int32_t mirror_pool_index = -1;  // -1: no mirroring
+  uint32_t mirror_ppm = 0;
+  std::shared_ptr<const config::MirrorConfig> mirror;  // settings; set when mirroring
+  std::shared_ptr<MirrorStats> mirror_stats;           // for the current mirror pool
 
   bool matchesHost(std::string_view host) const;
 };

@@ -87,6 +87,7 @@ class SnapshotBuilder {
   // Figures that outlive snapshots, by pool name and by "route\npool".
   core::StringMap<std::shared_ptr<upstream::PoolStats>> pool_stats_;
   core::StringMap<std::shared_ptr<RoutePoolStats>> route_stats_;
+  core::StringMap<std::shared_ptr<MirrorStats>> mirror_stats_;
 };
 
 }  // namespace sy::routing

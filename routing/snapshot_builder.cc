@@ -145,6 +145,7 @@ void SnapshotBuilder::prune(const ConfigSnapshot& snapshot) {
   core::StringMap<std::shared_ptr<const upstream::BackendInfo>> backends;
   core::StringMap<std::shared_ptr<upstream::PoolStats>> pool_stats;
   core::StringMap<std::shared_ptr<RoutePoolStats>> route_stats;
+  core::StringMap<std::shared_ptr<MirrorStats>> mirror_stats;
   for (const auto& pool : snapshot.pools) {
     pool_stats[pool->name] = pool->stats;
     for (const auto& entry : pool->backends) {
@@ -152,6 +153,9 @@ void SnapshotBuilder::prune(const ConfigSnapshot& snapshot) {
     }
   }
   for (const Route& route : snapshot.routes.routes()) {
+    if (route.mirror_stats != nullptr) {
+      mirror_stats[absl::StrCat(route.name, "\n", route.mirror->pool)] = route.mirror_stats;
+    }
     for (size_t i = 0; i < snapshot.pools.size(); ++i) {
       route_stats[absl::StrCat(route.name, "\n", snapshot.pools[i]->name)] = route.stats_by_pool[i];
     }
@@ -159,6 +163,7 @@ void SnapshotBuilder::prune(const ConfigSnapshot& snapshot) {
   backends_.swap(backends);
   pool_stats_.swap(pool_stats);
   route_stats_.swap(route_stats);
+  mirror_stats_.swap(mirror_stats);
 }
 
 ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> config,
@@ -207,6 +212,28 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
     route.sticky = route_config.sticky;
     route.split_seed = core::stableHash(route_config.name);
     route.pool_header = route_config.pool_header;
+    std::string mirror_pool;
+    double mirror_percent = 0;
+    if (state != nullptr) {
+      mirror_pool = state->mirror_pool;
+      mirror_percent = state->mirror_percent;
+    } else if (route_config.mirror) {
+      mirror_pool = route_config.mirror->pool;
+      mirror_percent = route_config.mirror->percent;
+    }
+    if (!mirror_pool.empty() && mirror_percent > 0) {
+      auto mirror = std::make_shared<config::MirrorConfig>(
+          route_config.mirror ? *route_config.mirror : config::MirrorConfig{});
+      mirror->pool = mirror_pool;
+      mirror->percent = mirror_percent;
+      route.mirror = std::move(mirror);
+      route.mirror_pool_index = static_cast<int32_t>(indexOf(mirror_pool));
+      route.mirror_ppm = static_cast<uint32_t>(std::llround(mirror_percent * 10000.0));
+      std::shared_ptr<MirrorStats>& stats =
+          mirror_stats_[absl::StrCat(route_config.name, "\n", mirror_pool)];
+      if (stats == nullptr) stats = std::make_shared<MirrorStats>(workers_);
+      route.mirror_stats = stats;
+    }
     for (const auto& pool : snapshot->pools) {
       std::shared_ptr<RoutePoolStats>& stats =
           route_stats_[absl::StrCat(route_config.name, "\n", pool->name)];

@@ -80,6 +80,18 @@ uint32_t stickyBucket(std::string_view key, uint64_t seed) {
   return static_cast<uint32_t>(core::stableHash(key, seed) % kMillion);
 }
 
+bool sampleMirror(const Route& route, const SplitInput& input) {
+  if (route.mirror_pool_index < 0 || route.mirror_ppm == 0) return false;
+  uint32_t bucket = static_cast<uint32_t>(input.random % kMillion);
+  if (route.sticky) {
+    // Another seed than the canary split's: who is mirrored does not follow who is in the canary.
+    if (auto key = stickyKey(*route.sticky, input)) {
+      bucket = stickyBucket(*key, route.split_seed ^ 0x6d6972726f72ULL);
+    }
+  }
+  return bucket < route.mirror_ppm;
+}
+
 PoolChoice choosePool(const Route& route, const SplitInput& input) {
   for (const MatchRule& rule : route.rules) {
     if (ruleMatches(rule, input)) return {rule.pool_index, PoolChoice::Reason::kRule};

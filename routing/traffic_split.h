@@ -29,6 +29,11 @@ struct PoolChoice {
 // lacks the key, by `random`. Worker thread, per request; no allocation.
 PoolChoice choosePool(const Route& route, const SplitInput& input);
 
+// Whether this request is copied to the route's mirror pool: by the sticky key's bucket when the
+// route has a sticky key and the request carries it (so a user is mirrored always or never),
+// else by `random`.
+bool sampleMirror(const Route& route, const SplitInput& input);
+
 // The value of query parameter `name` in `target` ("/p?a=1&b=2"), compared raw (no
 // percent-decoding); an empty value for a parameter without '='.
 std::optional<std::string_view> findQueryParameter(std::string_view target, std::string_view name);

@@ -21,17 +21,31 @@ RouteTraffic fromConfig(const config::RouteConfig& route) {
     traffic.canary_pool = traffic.base_canary_pool = route.canary->pool;
     traffic.canary_weight = traffic.base_canary_weight = route.canary->weight;
   }
+  if (route.mirror && route.mirror->percent > 0) {
+    traffic.mirror_pool = traffic.base_mirror_pool = route.mirror->pool;
+    traffic.mirror_percent = traffic.base_mirror_percent = route.mirror->percent;
+  }
   return traffic;
+}
+
+// Mirroring to the pool that serves the traffic anyway only doubles its load.
+void dropMirrorOnActive(RouteTraffic& t) {
+  if (t.mirror_pool == t.active) {
+    t.mirror_pool.clear();
+    t.mirror_percent = 0;
+  }
 }
 
 bool sameBase(const RouteTraffic& a, const RouteTraffic& b) {
   return a.base_pool == b.base_pool && a.base_canary_pool == b.base_canary_pool &&
-         a.base_canary_weight == b.base_canary_weight;
+         a.base_canary_weight == b.base_canary_weight && a.base_mirror_pool == b.base_mirror_pool &&
+         a.base_mirror_percent == b.base_mirror_percent;
 }
 
 bool poolsExist(const RouteTraffic& traffic, const config::Config& config) {
   return config.findPool(traffic.active) != nullptr &&
-         (traffic.canary_pool.empty() || config.findPool(traffic.canary_pool) != nullptr);
+         (traffic.canary_pool.empty() || config.findPool(traffic.canary_pool) != nullptr) &&
+         (traffic.mirror_pool.empty() || config.findPool(traffic.mirror_pool) != nullptr);
 }
 
 }  // namespace
@@ -89,6 +103,7 @@ absl::Status TrafficState::switchTo(const std::string& route, const std::string&
     t.canary_pool.clear();
     t.canary_weight = 0;
   }
+  dropMirrorOnActive(t);
   return absl::OkStatus();
 }
 
@@ -105,6 +120,7 @@ absl::Status TrafficState::rollback(const std::string& route) {
     t.canary_pool.clear();
     t.canary_weight = 0;
   }
+  dropMirrorOnActive(t);
   return absl::OkStatus();
 }
 
@@ -145,6 +161,32 @@ absl::Status TrafficState::promote(const std::string& route) {
   t.active = t.canary_pool;
   t.canary_pool.clear();
   t.canary_weight = 0;
+  dropMirrorOnActive(t);
+  return absl::OkStatus();
+}
+
+absl::Status TrafficState::setMirror(const std::string& route, const std::string& pool,
+                                     double percent, const config::Config& config) {
+  auto traffic = mutableRoute(route);
+  if (!traffic.ok()) return traffic.status();
+  if (!(percent >= 0 && percent <= 100)) {
+    return absl::InvalidArgumentError("percent must be a number from 0 to 100");
+  }
+  RouteTraffic& t = **traffic;
+  if (percent == 0) {
+    t.mirror_pool.clear();
+    t.mirror_percent = 0;
+    return absl::OkStatus();
+  }
+  if (config.findPool(pool) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("unknown pool \"", pool, "\""));
+  }
+  if (pool == t.active) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("pool \"", pool, "\" is the route's active pool: mirror to another pool"));
+  }
+  t.mirror_pool = pool;
+  t.mirror_percent = percent;
   return absl::OkStatus();
 }
 
@@ -155,10 +197,14 @@ nlohmann::json TrafficState::toJson() const {
                     {"previous", t.previous},
                     {"canary_pool", t.canary_pool},
                     {"canary_weight", t.canary_weight},
+                    {"mirror_pool", t.mirror_pool},
+                    {"mirror_percent", t.mirror_percent},
                     {"base",
                      {{"pool", t.base_pool},
                       {"canary_pool", t.base_canary_pool},
-                      {"canary_weight", t.base_canary_weight}}}};
+                      {"canary_weight", t.base_canary_weight},
+                      {"mirror_pool", t.base_mirror_pool},
+                      {"mirror_percent", t.base_mirror_percent}}}};
   }
   return {{"version", 1}, {"routes", routes}};
 }
@@ -181,15 +227,20 @@ absl::StatusOr<std::vector<std::string>> TrafficState::restore(const nlohmann::j
       candidate.previous = saved.value("previous", "");
       candidate.canary_pool = saved.value("canary_pool", "");
       candidate.canary_weight = saved.value("canary_weight", 0.0);
+      candidate.mirror_pool = saved.value("mirror_pool", "");
+      candidate.mirror_percent = saved.value("mirror_percent", 0.0);
       const nlohmann::json& base = saved.at("base");
       candidate.base_pool = base.at("pool").get<std::string>();
       candidate.base_canary_pool = base.value("canary_pool", "");
       candidate.base_canary_weight = base.value("canary_weight", 0.0);
+      candidate.base_mirror_pool = base.value("mirror_pool", "");
+      candidate.base_mirror_percent = base.value("mirror_percent", 0.0);
       if (!sameBase(candidate, it->second) || !poolsExist(candidate, config)) continue;
       if (!candidate.previous.empty() && config.findPool(candidate.previous) == nullptr) {
         candidate.previous.clear();
       }
       if (!(candidate.canary_weight >= 0 && candidate.canary_weight <= 100)) continue;
+      if (!(candidate.mirror_percent >= 0 && candidate.mirror_percent <= 100)) continue;
       accepted[name] = candidate;
     }
   } catch (const nlohmann::json::exception& e) {

@@ -6,7 +6,7 @@
 // The configuration file gives each route its starting point (`pool`, `canary`). Runtime changes
 // are kept across a reload, and across a restart through the state file, for as long as that
 // starting point is unchanged in the file: editing a route's `pool` or `canary` in the file
-// declares a new intent and wins over earlier runtime changes. A runtime state that names a pool
+// declares a new intent and wins over earlier runtime changes. The same holds for `mirror`. A runtime state that names a pool
 // the new file no longer defines is dropped too.
 
 #include <map>
@@ -26,11 +26,15 @@ struct RouteTraffic {
   std::string previous;     // empty: nothing to roll back to
   std::string canary_pool;  // empty: no canary
   double canary_weight = 0;  // percent
+  std::string mirror_pool;   // empty: no mirroring
+  double mirror_percent = 0;
 
   // The configuration file's values this state grew from.
   std::string base_pool;
   std::string base_canary_pool;
   double base_canary_weight = 0;
+  std::string base_mirror_pool;
+  double base_mirror_percent = 0;
 
   friend bool operator==(const RouteTraffic&, const RouteTraffic&) = default;
 };
@@ -54,6 +58,9 @@ class TrafficState {
   absl::Status setCanary(const std::string& route, const std::string& pool, double weight,
                          const config::Config& config);
   absl::Status promote(const std::string& route);
+  // percent 0 stops mirroring (the pool may then be empty).
+  absl::Status setMirror(const std::string& route, const std::string& pool, double percent,
+                         const config::Config& config);
 
   // State file: {"version":1,"routes":{NAME:{active,previous,canary_pool,canary_weight,base:{...}}}}
   nlohmann::json toJson() const;

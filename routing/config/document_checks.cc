@@ -110,6 +110,11 @@ void checkRoutePools(const toml::table& root, const Config& config, ErrorSink& s
                     childKey(indexKey(childKey(route_key, "rules"), r), "pool"),
                     route.rules[r].pool, defined, sink);
     }
+    if (route.mirror) {
+      const std::string key = childKey(childKey(route_key, "mirror"), "pool");
+      const toml::node* node = route_node["mirror"]["pool"].node();
+      checkPoolName(node, key, route.mirror->pool, defined, sink);
+    }
     if (route.canary) {
       const std::string key = childKey(childKey(route_key, "canary"), "pool");
       const toml::node* node = route_node["canary"]["pool"].node();

@@ -137,6 +137,20 @@ struct CanaryConfig {
   double weight = 0;  // percent of the route's traffic, 0..100, decimals allowed
 };
 
+// Shadow traffic: a copy of a share of the route's requests goes to another pool; its answers
+// are read and thrown away.
+struct MirrorConfig {
+  std::string pool;
+  double percent = 0;                // share of requests copied, 0..100
+  std::vector<std::string> methods;  // empty: every method
+  uint64_t max_body_bytes = 1024 * 1024;  // larger bodies are not copied
+  std::string host_suffix;           // appended to Host for the copy; empty keeps it
+  std::string header = "X-Switchyard-Mirror";  // added to the copy with value 1; empty: none
+  absl::Duration timeout = absl::Seconds(10);  // a whole mirrored exchange
+  uint32_t max_in_flight = 100;      // per worker; more copies are dropped
+  uint64_t max_buffer_bytes = 1024 * 1024;  // per copy, unsent bytes; beyond: dropped
+};
+
 struct RouteConfig {
   std::string name;
   std::vector<std::string> hosts;  // "example.com" or "*.example.com"; empty = any host
@@ -147,6 +161,7 @@ struct RouteConfig {
   std::optional<CanaryConfig> canary;     // initial canary (the admin API changes it live)
   std::optional<HashKeyConfig> sticky;    // what the canary split hashes; none: per request
   std::string pool_header;                // response header naming the pool; empty: none
+  std::optional<MirrorConfig> mirror;
   SourcePosition position;
 };
 

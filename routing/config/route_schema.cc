@@ -108,6 +108,36 @@ const TableSchema<CanaryConfig>& canarySchema() {
   return schema;
 }
 
+const TableSchema<MirrorConfig>& mirrorSchema() {
+  using M = MirrorConfig;
+  static const TableSchema<M> schema{
+      .fields =
+          {
+              required(stringField("pool", &M::pool)),
+              required(numberField("percent", &M::percent, 0.0, 100.0)),
+              stringListField("methods", &M::methods, checkMethod),
+              integerField("max_body_bytes", &M::max_body_bytes, 0, int64_t{1} << 40),
+              stringField("host_suffix", &M::host_suffix),
+              Field<M>{"header",
+                       [](const toml::node& node, const std::string& key, M& out, ErrorSink& sink) {
+                         auto value = readString(node, key, sink);
+                         if (!value) return;
+                         if (!value->empty() && !checkHeaderName(*value).ok()) {
+                           sink.add(positionOf(node), key,
+                                    absl::StrCat("expected a header name or \"\" for none, got ",
+                                                 quoted(*value)));
+                           return;
+                         }
+                         out.header = *value;
+                       }},
+              durationField("timeout", &M::timeout, absl::Milliseconds(1), absl::Hours(1)),
+              integerField("max_in_flight", &M::max_in_flight, 1, 100000),
+              integerField("max_buffer_bytes", &M::max_buffer_bytes, 1024, int64_t{1} << 30),
+          },
+  };
+  return schema;
+}
+
 const TableSchema<RouteConfig>& routeSchema() {
   using R = RouteConfig;
   static const TableSchema<R> schema{
@@ -123,6 +153,7 @@ const TableSchema<RouteConfig>& routeSchema() {
               tableField("canary", &R::canary, canarySchema),
               parsedField("sticky", &R::sticky, parseHashKey),
               parsedField("pool_header", &R::pool_header, checkHeaderName),
+              tableField("mirror", &R::mirror, mirrorSchema),
           },
       .prepare = [](const toml::table& table, size_t, R& out) { out.position = positionOf(table); },
   };

@@ -21,5 +21,6 @@ const TableSchema<OutlierDetectionConfig>& outlierDetectionSchema();
 const TableSchema<RouteConfig>& routeSchema();
 const TableSchema<MatchRuleConfig>& matchRuleSchema();
 const TableSchema<CanaryConfig>& canarySchema();
+const TableSchema<MirrorConfig>& mirrorSchema();
 
 }  // namespace sy::routing::config
