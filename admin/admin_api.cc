@@ -287,6 +287,30 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
     }
     if (!resolveRoute(request, &route, respond)) return;
     control_.setCanary(route, pool, weight, std::move(respond));
+  } else if (path == "/admin/mirror") {
+    if (!method_is("POST") || !onlyKnownParams(request, {"pool", "percent", "route"}, respond)) {
+      return;
+    }
+    auto percent_text = requiredParam(request, "percent", respond);
+    if (!percent_text) return;
+    double percent = 0;
+    if (!isPlainDecimal(*percent_text) || !absl::SimpleAtod(*percent_text, &percent) ||
+        percent > 100) {
+      respond(errorReply(400, absl::StrCat("parameter \"percent\" must be a number from 0 to 100 "
+                                           "(decimals allowed), got \"",
+                                           *percent_text, "\"")));
+      return;
+    }
+    std::string pool;
+    if (percent > 0) {
+      auto named = requiredParam(request, "pool", respond);
+      if (!named) return;
+      pool = *named;
+    } else {
+      pool = request.param("pool").value_or("");
+    }
+    if (!resolveRoute(request, &route, respond)) return;
+    control_.setMirror(route, pool, percent, std::move(respond));
   } else if (path == "/admin/promote") {
     if (!method_is("POST") || !onlyKnownParams(request, {"route"}, respond)) return;
     if (!resolveRoute(request, &route, respond)) return;

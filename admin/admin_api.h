@@ -15,6 +15,7 @@ namespace sy::admin {
 //   POST /admin/rollback[?route=NAME]
 //   POST /admin/canary?pool=POOL&weight=W[&route=NAME]
 //   POST /admin/promote[?route=NAME]
+//   POST /admin/mirror?pool=POOL&percent=P[&route=NAME]
 //   GET  /admin/status
 //   POST /admin/reload
 //   POST /admin/pools/POOL[/backends/ADDRESS]/drain|disable[?wait=SECONDS]

@@ -41,6 +41,9 @@ class ControlPlane {
   virtual void setCanary(const std::string& route, const std::string& pool, double weight,
                          Responder respond) = 0;
   virtual void promote(const std::string& route, Responder respond) = 0;
+  // percent 0 stops mirroring (pool may then be empty).
+  virtual void setMirror(const std::string& route, const std::string& pool, double percent,
+                         Responder respond) = 0;
   virtual void reload(Responder respond) = 0;
   // Sets the admin state of one backend (`address` as configured), or of every backend of the
   // pool when `address` is empty. With `wait` > 0 and a draining or disabled state, answers once

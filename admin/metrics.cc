@@ -205,6 +205,49 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
     out.push_back(std::move(*f));
   }
 
+  // Mirroring.
+  MetricFamily mirror_requests = family(
+      "switchyard_mirror_requests_total",
+      "Copies of requests for a mirror pool, by result: sent (started), dropped (cap, slow "
+      "shadow, body too large), failed (connect, timeout, reset, invalid response).",
+      MetricType::Counter);
+  MetricFamily mirror_responses = family("switchyard_mirror_responses_total",
+                                         "Answers of the mirror pool (thrown away), by status class.",
+                                         MetricType::Counter);
+  MetricFamily mirror_duration = family("switchyard_mirror_duration_seconds",
+                                        "Time from the start of a copy to the end of its answer.",
+                                        MetricType::Histogram);
+  for (const routing::Route& route : snapshot.routes.routes()) {
+    if (route.mirror_stats == nullptr) continue;
+    uint64_t sent = 0, dropped = 0, failed = 0;
+    uint64_t by_class[5] = {0, 0, 0, 0, 0};
+    core::HistogramTotals totals;
+    for (const routing::MirrorWorkerStats& slot : route.mirror_stats->slots()) {
+      sent += slot.sent.get();
+      dropped += slot.dropped.get();
+      failed += slot.failed.get();
+      for (size_t c = 0; c < 5; ++c) by_class[c] += slot.responses[c].get();
+      totals.add(slot.duration);
+    }
+    const std::string& pool = route.mirror->pool;
+    auto labels = [&](std::vector<ClientMetric::Label> extra) {
+      std::vector<ClientMetric::Label> l = {label("route", route.name), label("pool", pool)};
+      l.insert(l.end(), extra.begin(), extra.end());
+      return l;
+    };
+    addValue(mirror_requests, labels({label("result", "sent")}), static_cast<double>(sent));
+    addValue(mirror_requests, labels({label("result", "dropped")}), static_cast<double>(dropped));
+    addValue(mirror_requests, labels({label("result", "failed")}), static_cast<double>(failed));
+    for (size_t c = 0; c < 5; ++c) {
+      addValue(mirror_responses, labels({label("class", kClasses[c])}),
+               static_cast<double>(by_class[c]));
+    }
+    addHistogram(mirror_duration, labels({}), totals);
+  }
+  out.push_back(std::move(mirror_requests));
+  out.push_back(std::move(mirror_responses));
+  out.push_back(std::move(mirror_duration));
+
   // Switching state.
   MetricFamily active = family("switchyard_route_active_pool",
                                "1 for the pool that is active on a route.", MetricType::Gauge);
@@ -249,6 +292,10 @@ ControlMetrics::ControlMetrics()
                    .Name("switchyard_config_reloads_total")
                    .Help("Configuration reloads, by result.")
                    .Register(*registry_)),
+      mirror_changes_(prometheus::BuildCounter()
+                          .Name("switchyard_mirror_changes_total")
+                          .Help("Changes of a route's mirror pool or percentage.")
+                          .Register(*registry_)),
       health_checks_(prometheus::BuildCounter()
                          .Name("switchyard_health_checks_total")
                          .Help("Active health check results, by backend and result.")

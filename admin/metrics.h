@@ -59,6 +59,9 @@ class ControlMetrics {
   void canaryChanged(const std::string& route) {
     canary_changes_.Add({{"route", route}}).Increment();
   }
+  void mirrorChanged(const std::string& route) {
+    mirror_changes_.Add({{"route", route}}).Increment();
+  }
   void reloaded(bool success) {
     reloads_.Add({{"result", success ? "success" : "failure"}}).Increment();
   }
@@ -79,6 +82,7 @@ class ControlMetrics {
   prometheus::Family<prometheus::Counter>& promotions_;
   prometheus::Family<prometheus::Counter>& canary_changes_;
   prometheus::Family<prometheus::Counter>& reloads_;
+  prometheus::Family<prometheus::Counter>& mirror_changes_;
   prometheus::Family<prometheus::Counter>& health_checks_;
   prometheus::Family<prometheus::Histogram>& health_check_duration_;
   prometheus::Family<prometheus::Counter>& ejections_;

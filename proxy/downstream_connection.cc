@@ -5,6 +5,7 @@
 #include "proxy/core/strings.h"
 #include "proxy/http/local_reply.h"
 #include "proxy/http/message_writer.h"
+#include "proxy/mirror_exchange.h"
 #include "proxy/worker.h"
 #include "routing/traffic_split.h"
 #include "upstream/connection_pool.h"
@@ -216,7 +217,9 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
       route_->sticky->source == routing::config::HashKeyConfig::Source::kClientIp) {
     split.client_ip = clientIp();
   }
-  if (route_->canary_pool_index >= 0) split.random = worker_.nextRandom();
+  if (route_->canary_pool_index >= 0 || route_->mirror_pool_index >= 0) {
+    split.random = worker_.nextRandom();
+  }
   const routing::PoolChoice choice = routing::choosePool(*route_, split);
   pool_ = &worker_.poolAt(choice.pool_index)->snapshot();
   pool_index_ = choice.pool_index;
@@ -230,8 +233,51 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
       writeClient(http::kContinueResponse.data(), http::kContinueResponse.size());
     }
   }
+  if (route_->mirror_pool_index >= 0) {
+    split.random = worker_.nextRandom();  // independent of the canary draw
+    maybeMirror(split);
+  }
   startUpstream();
   return kProceed;
+}
+
+void DownstreamConnection::maybeMirror(const routing::SplitInput& split) {
+  const routing::config::MirrorConfig& config = *route_->mirror;
+  if (upgrade_request_ || !routing::sampleMirror(*route_, split)) return;
+  if (!config.methods.empty()) {
+    bool listed = false;
+    for (const std::string& method : config.methods) listed = listed || method == parser_.methodName();
+    if (!listed) return;
+  }
+  routing::MirrorWorkerStats& stats = route_->mirror_stats->slot(worker_.index());
+  if ((parser_.hasContentLength() && parser_.contentLength() > config.max_body_bytes) ||
+      worker_.mirrorsInFlight() >= config.max_in_flight) {
+    stats.dropped.add();
+    return;
+  }
+  WorkerPool* pool = worker_.poolAt(static_cast<uint32_t>(route_->mirror_pool_index));
+  http::UpstreamRequestOptions options;
+  options.client_ip = clientIp();
+  options.host_fallback = pool->snapshot().name;
+  options.drop_expect = true;
+  options.host_suffix = config.host_suffix;
+  std::string marker;
+  if (!config.header.empty()) {
+    marker = config.header + ": 1\r\n";
+    options.extra_headers = marker;
+  }
+  std::string head;
+  http::buildUpstreamRequestHead(parser_, options, &head);
+  MirrorExchange::Settings settings;
+  settings.timeout_ms = static_cast<uint64_t>(absl::ToInt64Milliseconds(config.timeout));
+  settings.max_buffer_bytes = config.max_buffer_bytes;
+  settings.max_body_bytes = config.max_body_bytes;
+  mirror_ = MirrorExchange::start(worker_, *pool, std::move(head), settings, route_->mirror_stats);
+  mirrored_ = mirror_ != nullptr;
+}
+
+void DownstreamConnection::mirrorBody(const char* data, size_t length, uint64_t payload_bytes) {
+  if (mirror_ != nullptr) mirror_->body(data, length, payload_bytes);
 }
 
 void DownstreamConnection::onBody(const char* data, size_t length) {
@@ -249,8 +295,14 @@ void DownstreamConnection::forwardRequestBody(const char* data, size_t length) {
     writeUpstreamCopy(chunk_header, header_length);
     writeUpstream(data, length);
     writeUpstream(http::kChunkTrailer.data(), http::kChunkTrailer.size());
+    if (mirror_ != nullptr) {
+      mirrorBody(chunk_header, header_length, 0);
+      mirrorBody(data, length, length);
+      mirrorBody(http::kChunkTrailer.data(), http::kChunkTrailer.size(), 0);
+    }
   } else {
     writeUpstream(data, length);
+    mirrorBody(data, length, length);
   }
   if (replayable_) {
     const size_t framed = header_length + length + (request_chunked_ ? 2 : 0);
@@ -273,6 +325,12 @@ void DownstreamConnection::onMessageComplete() {
   if (state_ != State::kActive) return;
   request_complete_ = true;
   worker_.timeouts().cancel(this);  // from now on the backend is the one we wait for
+  if (mirror_ != nullptr) {
+    if (request_chunked_) mirrorBody(http::kLastChunk.data(), http::kLastChunk.size(), 0);
+    mirror_->requestComplete();
+    mirror_->detach();
+    mirror_ = nullptr;
+  }
   if (local_status_ != 0) {
     respondLocally(local_status_, local_detail_);
     return;
@@ -620,6 +678,7 @@ void DownstreamConnection::recordRequest() {
       record.upstream_ms = static_cast<double>(upstream_head_ns_ - request_started_ns_) / 1e6;
     }
     record.retries = tries_ > 0 ? tries_ - 1 : 0;
+    record.mirrored = mirrored_;
     log->append(record);
   }
   request_started_ns_ = 0;  // recorded once, even if the connection then closes
@@ -645,6 +704,11 @@ void DownstreamConnection::finishRequest() {
 }
 
 void DownstreamConnection::resetExchange() {
+  if (mirror_ != nullptr) {
+    mirror_->detach();  // an unfinished copy is dropped; a finished one runs on alone
+    mirror_ = nullptr;
+  }
+  mirrored_ = false;
   if (pinned_ != nullptr) {
     worker_.unpin(pinned_);
     pinned_ = nullptr;

@@ -12,10 +12,12 @@
 #include "proxy/http/http1_parser.h"
 #include "routing/route_table.h"
 #include "routing/snapshot.h"
+#include "routing/traffic_split.h"
 #include "upstream/upstream_connection.h"
 
 namespace sy::proxy {
 
+class MirrorExchange;
 class Worker;
 struct PinnedSnapshot;
 
@@ -93,6 +95,8 @@ class DownstreamConnection final : public core::TransportCallbacks,
   void respondLocally(int status, std::string_view detail);
   void finishRequest();
   void recordRequest();
+  void maybeMirror(const routing::SplitInput& split);
+  void mirrorBody(const char* data, size_t length, uint64_t payload_bytes);
   void resetExchange();
   void closeAfterResponse();
   void close();
@@ -120,6 +124,8 @@ class DownstreamConnection final : public core::TransportCallbacks,
   uint64_t response_bytes_ = 0;
   const upstream::BackendInfo* last_backend_ = nullptr;  // pinned with the snapshot
   int response_status_ = 0;
+  MirrorExchange* mirror_ = nullptr;  // while the request body streams to a copy
+  bool mirrored_ = false;
   uint64_t pool_id_ = 0;
   upstream::WorkerBackend* backend_ = nullptr;
   upstream::UpstreamConnection* upstream_ = nullptr;

@@ -775,6 +775,17 @@ void Server::pollDrainWaits() {
   }
 }
 
+void Server::setMirror(const std::string& route, const std::string& pool, double percent,
+                       admin::Responder respond) {
+  if (shutting_down_) return respond(admin::errorReply(503, "shutting down"));
+  if (!changeTraffic(traffic_.setMirror(route, pool, percent, *config_), respond)) return;
+  const routing::RouteTraffic& now = *traffic_.find(route);
+  control_metrics_.mirrorChanged(route);
+  applyTrafficChange("mirror", route,
+                     {{"mirror_pool", now.mirror_pool}, {"mirror_percent", now.mirror_percent}},
+                     std::move(respond));
+}
+
 nlohmann::json Server::status() const {
   nlohmann::json routes = nlohmann::json::array();
   for (const auto& route : config_->routes) {
@@ -785,6 +796,10 @@ nlohmann::json Server::status() const {
     if (t != nullptr && !t->canary_pool.empty()) {
       canary = {{"pool", t->canary_pool}, {"weight", t->canary_weight}};
     }
+    nlohmann::json mirror = nullptr;
+    if (t != nullptr && !t->mirror_pool.empty()) {
+      mirror = {{"pool", t->mirror_pool}, {"percent", t->mirror_percent}};
+    }
     routes.push_back({{"name", route.name},
                       {"hosts", route.hosts},
                       {"path_prefix", route.path_prefix},
@@ -792,6 +807,7 @@ nlohmann::json Server::status() const {
                       {"previous", t != nullptr && !t->previous.empty() ? nlohmann::json(t->previous)
                                                                          : nlohmann::json(nullptr)},
                       {"canary", canary},
+                      {"mirror", mirror},
                       {"rules", rules},
                       {"sticky", route.sticky ? nlohmann::json(route.sticky->text)
                                               : nlohmann::json(nullptr)},

@@ -56,6 +56,8 @@ class Server final : public admin::ControlPlane {
   void setCanary(const std::string& route, const std::string& pool, double weight,
                  admin::Responder respond) override;
   void promote(const std::string& route, admin::Responder respond) override;
+  void setMirror(const std::string& route, const std::string& pool, double percent,
+                 admin::Responder respond) override;
   void reload(admin::Responder respond) override;
   void setBackendAdmin(const std::string& pool, const std::string& address,
                        routing::AdminState state, absl::Duration wait,

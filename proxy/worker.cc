@@ -7,6 +7,7 @@
 #include "proxy/core/stable_hash.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/listener.h"
+#include "proxy/mirror_exchange.h"
 
 namespace sy::proxy {
 
@@ -212,6 +213,24 @@ void Worker::closeIdleConnections(const std::vector<uint64_t>& pool_ids) {
   }
 }
 
+void Worker::mirrorStarted(MirrorExchange* mirror) {
+  mirror->prev = nullptr;
+  mirror->next = mirrors_;
+  if (mirrors_ != nullptr) mirrors_->prev = mirror;
+  mirrors_ = mirror;
+  ++mirrors_in_flight_;
+}
+
+void Worker::mirrorFinished(MirrorExchange* mirror) {
+  if (mirror->prev != nullptr) {
+    mirror->prev->next = mirror->next;
+  } else {
+    mirrors_ = mirror->next;
+  }
+  if (mirror->next != nullptr) mirror->next->prev = mirror->prev;
+  --mirrors_in_flight_;
+}
+
 void Worker::reportOutlier(const upstream::BackendInfo& backend) {
   if (hooks_.outlier) hooks_.outlier(backend.pool, backend.address_text);
 }
@@ -265,6 +284,7 @@ void Worker::stop() {
     c->forceClose();
     c = next;
   }
+  while (mirrors_ != nullptr) mirrors_->abort();  // frees itself and unlinks
   for (auto& [id, backend] : backends_) backend->closeIdleConnections();
   for (auto& backend : retired_backends_) backend->closeIdleConnections();
   deferred_.clear();

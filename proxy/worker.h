@@ -23,6 +23,7 @@ namespace sy::proxy {
 
 class DownstreamConnection;
 class Listener;
+class MirrorExchange;
 
 // A snapshot as one worker holds it. Requests pin the current one for their whole life; when a
 // newer snapshot is adopted the old one is freed as soon as its last request ends. The count is
@@ -118,6 +119,11 @@ class Worker {
 
   uint64_t nextRandom();
   void reportOutlier(const upstream::BackendInfo& backend);
+
+  // Mirror copies in flight on this worker.
+  void mirrorStarted(MirrorExchange* mirror);
+  void mirrorFinished(MirrorExchange* mirror);
+  uint32_t mirrorsInFlight() const { return mirrors_in_flight_; }
   // Closes the idle backend connections of these pools (a switch left them without traffic).
   void closeIdleConnections(const std::vector<uint64_t>& pool_ids);
 
@@ -150,6 +156,8 @@ class Worker {
   std::vector<std::unique_ptr<upstream::WorkerBackend>> retired_backends_;
   DownstreamConnection* connections_ = nullptr;  // intrusive list of every client connection
   std::vector<DownstreamConnection*> deferred_;
+  MirrorExchange* mirrors_ = nullptr;  // intrusive list
+  uint32_t mirrors_in_flight_ = 0;
   core::WorkerStats stats_;
   std::unique_ptr<AccessLogWriter> access_log_;
   uint64_t random_state_;

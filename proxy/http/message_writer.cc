@@ -73,7 +73,13 @@ void buildUpstreamRequestHead(const Http1Parser& request, const UpstreamRequestO
     }
     if (options.drop_expect && equalsIgnoreCase(name, "expect")) continue;
     if (check_connection_names && namedByConnection(headers, name)) continue;
-    if (!has_host && equalsIgnoreCase(name, "host")) has_host = true;
+    if (!has_host && equalsIgnoreCase(name, "host")) {
+      has_host = true;
+      if (!options.host_suffix.empty()) {
+        out->append(name).append(": ").append(value).append(options.host_suffix).append("\r\n");
+        continue;
+      }
+    }
     appendHeader(out, name, value);
   }
   if (!has_host && !options.host_fallback.empty()) appendHeader(out, "Host", options.host_fallback);

@@ -20,6 +20,7 @@ struct UpstreamRequestOptions {
   std::string_view host_fallback;   // Host to send when the client sent none (HTTP/1.0)
   bool tunnel = false;              // forward Upgrade + Connection: upgrade
   bool drop_expect = false;         // we answered "100 Continue" ourselves
+  std::string_view host_suffix;     // appended to the Host value (shadow traffic)
   std::string_view extra_headers;   // complete "Name: value\r\n" lines appended as they are
 };
 

@@ -48,6 +48,20 @@ class FakeControlPlane final : public ControlPlane {
     calls.push_back("reload");
     respond(canned);
   }
+  void setMirror(const std::string& route, const std::string& pool, double percent,
+                 Responder respond) override {
+    calls.push_back("mirror " + route + " " + pool);
+    weights.push_back(percent);
+    respond(canned);
+  }
+  void setBackendAdmin(const std::string& pool, const std::string& address,
+                       routing::AdminState state, absl::Duration wait,
+                       Responder respond) override {
+    calls.push_back(std::string("backend ") + pool + " " + address + " " +
+                    routing::adminStateName(state) + " " +
+                    std::to_string(absl::ToInt64Milliseconds(wait)));
+    respond(canned);
+  }
   nlohmann::json status() const override {
     ++status_queries;
     return {{"routes", routes}};
