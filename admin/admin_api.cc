@@ -64,27 +64,6 @@ std::optional<std::string> requiredParam(const AdminRequest& request, std::strin
   return value;
 }
 
-bool percentDecodeSegment(std::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out->push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    auto hex = [](char c) {
-      return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    };
-    const int high = hex(in[i + 1]);
-    const int low = hex(in[i + 2]);
-    if (high < 0 || low < 0) return false;
-    out->push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return true;
-}
-
 }  // namespace
 
 Reply jsonReply(int status, nlohmann::json body) {
@@ -121,7 +100,7 @@ void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond
   while (!rest.empty()) {
     const size_t slash = rest.find('/');
     std::string segment;
-    if (!percentDecodeSegment(rest.substr(0, slash), &segment)) {
+    if (!percentDecode(rest.substr(0, slash), &segment, /*plus_is_space=*/false)) {
       respond(errorReply(400, "malformed path (bad percent-encoding)"));
       return;
     }

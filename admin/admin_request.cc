@@ -10,11 +10,12 @@ int hexValue(char c) {
   return -1;
 }
 
-// "%2F" -> "/", "+" -> " " (form encoding, which curl --data-urlencode produces).
-bool percentDecode(std::string_view in, std::string* out) {
+}  // namespace
+
+bool percentDecode(std::string_view in, std::string* out, bool plus_is_space) {
   out->clear();
   for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
+    if (in[i] == '+' && plus_is_space) {
       out->push_back(' ');
     } else if (in[i] == '%') {
       if (i + 2 >= in.size()) return false;
@@ -29,8 +30,6 @@ bool percentDecode(std::string_view in, std::string* out) {
   }
   return true;
 }
-
-}  // namespace
 
 std::optional<std::string> AdminRequest::param(std::string_view name) const {
   auto it = query.find(std::string(name));
@@ -52,8 +51,10 @@ AdminRequest parseAdminTarget(std::string_view method, std::string_view target) 
       const size_t equals = pair.find('=');
       std::string name;
       std::string value;
-      if (!percentDecode(pair.substr(0, equals), &name) ||
-          (equals != std::string_view::npos && !percentDecode(pair.substr(equals + 1), &value))) {
+      // Form encoding ("+" for a space), as curl --data-urlencode produces.
+      if (!percentDecode(pair.substr(0, equals), &name, true) ||
+          (equals != std::string_view::npos &&
+           !percentDecode(pair.substr(equals + 1), &value, true))) {
         request.malformed_query = true;
       } else {
         request.query[name] = value;

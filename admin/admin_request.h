@@ -18,6 +18,10 @@ struct AdminRequest {
   std::optional<std::string> param(std::string_view name) const;
 };
 
+// Decodes %XX escapes; with `plus_is_space` (query strings) also "+" -> " ". False on a
+// malformed escape.
+bool percentDecode(std::string_view in, std::string* out, bool plus_is_space);
+
 // Splits "/admin/switch?to=green&route=web" into path and parameters.
 AdminRequest parseAdminTarget(std::string_view method, std::string_view target);
 
