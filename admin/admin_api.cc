@@ -64,6 +64,30 @@ std::optional<std::string> requiredParam(const AdminRequest& request, std::strin
   return value;
 }
 
+// A share of traffic (canary weight, mirror percent) and its pool: "W" from 0 to 100, decimals
+// allowed; 0 ends the canary or the mirroring, and then the pool may be left out.
+bool sharedPoolParams(const AdminRequest& request, std::string_view share_param, double* share,
+                      std::string* pool, Responder& respond) {
+  auto text = requiredParam(request, share_param, respond);
+  if (!text) return false;
+  if (!isPlainDecimal(*text) || !absl::SimpleAtod(*text, share) || !std::isfinite(*share) ||
+      *share > 100) {
+    respond(errorReply(400, absl::StrCat("parameter \"", core::toAbsl(share_param),
+                                         "\" must be a number from 0 to 100 (decimals allowed), "
+                                         "got \"",
+                                         *text, "\"")));
+    return false;
+  }
+  if (*share == 0) {
+    *pool = request.param("pool").value_or("");
+    return true;
+  }
+  auto named = requiredParam(request, "pool", respond);
+  if (!named) return false;
+  *pool = *named;
+  return true;
+}
+
 }  // namespace
 
 Reply jsonReply(int status, nlohmann::json body) {
@@ -241,55 +265,24 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
     if (!method_is("POST") || !onlyKnownParams(request, {"route"}, respond)) return;
     if (!resolveRoute(request, &route, respond)) return;
     control_.rollback(route, std::move(respond));
-  } else if (path == "/admin/canary") {
-    if (!method_is("POST") || !onlyKnownParams(request, {"pool", "weight", "route"}, respond)) {
+  } else if (path == "/admin/canary" || path == "/admin/mirror") {
+    const bool canary = path == "/admin/canary";
+    const char* share_param = canary ? "weight" : "percent";
+    if (!method_is("POST") ||
+        !onlyKnownParams(request, {"pool", share_param, "route"}, respond)) {
       return;
     }
-    auto weight_text = requiredParam(request, "weight", respond);
-    if (!weight_text) return;
-    double weight = 0;
-    if (!isPlainDecimal(*weight_text) || !absl::SimpleAtod(*weight_text, &weight) ||
-        !std::isfinite(weight) || weight < 0 || weight > 100) {
-      respond(errorReply(400, absl::StrCat("parameter \"weight\" must be a number from 0 to 100 "
-                                           "(decimals allowed), got \"",
-                                           *weight_text, "\"")));
-      return;
-    }
-    // weight=0 ends the canary: the pool may then be left out.
+    double share = 0;
     std::string pool;
-    if (weight > 0) {
-      auto named = requiredParam(request, "pool", respond);
-      if (!named) return;
-      pool = *named;
-    } else {
-      pool = request.param("pool").value_or("");
-    }
-    if (!resolveRoute(request, &route, respond)) return;
-    control_.setCanary(route, pool, weight, std::move(respond));
-  } else if (path == "/admin/mirror") {
-    if (!method_is("POST") || !onlyKnownParams(request, {"pool", "percent", "route"}, respond)) {
+    if (!sharedPoolParams(request, share_param, &share, &pool, respond) ||
+        !resolveRoute(request, &route, respond)) {
       return;
     }
-    auto percent_text = requiredParam(request, "percent", respond);
-    if (!percent_text) return;
-    double percent = 0;
-    if (!isPlainDecimal(*percent_text) || !absl::SimpleAtod(*percent_text, &percent) ||
-        percent > 100) {
-      respond(errorReply(400, absl::StrCat("parameter \"percent\" must be a number from 0 to 100 "
-                                           "(decimals allowed), got \"",
-                                           *percent_text, "\"")));
-      return;
-    }
-    std::string pool;
-    if (percent > 0) {
-      auto named = requiredParam(request, "pool", respond);
-      if (!named) return;
-      pool = *named;
+    if (canary) {
+      control_.setCanary(route, pool, share, std::move(respond));
     } else {
-      pool = request.param("pool").value_or("");
+      control_.setMirror(route, pool, share, std::move(respond));
     }
-    if (!resolveRoute(request, &route, respond)) return;
-    control_.setMirror(route, pool, percent, std::move(respond));
   } else if (path == "/admin/promote") {
     if (!method_is("POST") || !onlyKnownParams(request, {"route"}, respond)) return;
     if (!resolveRoute(request, &route, respond)) return;
