@@ -228,6 +228,17 @@ TEST_F(AccessLogTest, EveryLineIsJsonWithTheDocumentedFieldsAndMatchesTheRequest
        "/a\\b?q=\"x\"",
        "",
        {"GET", "/a\\b?q=\"x\"", 200, "blue", "blue", backend(0)}},
+      // UTF-8 stays as is; bytes that are not UTF-8 become U+FFFD rather than break the line.
+      {"GET",
+       "blue.test",
+       "/caf\xc3\xa9",
+       "",
+       {"GET", "/caf\xc3\xa9", 200, "blue", "blue", backend(0)}},
+      {"GET",
+       "blue.test",
+       "/bad\xff",
+       "",
+       {"GET", "/bad\xef\xbf\xbd", 200, "blue", "blue", backend(0)}},
       {"GET", "nowhere.test", "/missing", "", {"GET", "/missing", 404, "", "", ""}},
   };
   // One connection: one worker, whose lines keep the order of the requests.
