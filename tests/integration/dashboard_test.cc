@@ -1,7 +1,7 @@
 // conf/grafana-dashboard.json must stay usable: well-formed Grafana JSON with the variables and
 // panels a release needs, PromQL that promtool accepts, and only metric names (and labels) that
 // a running switchyard exposes on /metrics. The mirror metrics are the one, explicit exception
-// until mirroring lands.
+// until mirroring lands. The PromQL examples of README.md get the same checks.
 
 #include <signal.h>
 
@@ -81,6 +81,29 @@ std::vector<Query> queriesOf(const nlohmann::json& dashboard) {
     } else {
       ADD_FAILURE() << "variable " << variable.value("name", "?")
                     << ": expected label_values(SELECTOR, LABEL), got " << query;
+    }
+  }
+  return queries;
+}
+
+// The PromQL examples of README.md: each ```promql block is one expression, after its comment
+// lines.
+std::vector<Query> readmeQueries() {
+  std::ifstream file(std::string(SY_SOURCE_DIR) + "/README.md");
+  EXPECT_TRUE(file.good()) << "README.md is missing";
+  std::vector<Query> queries;
+  std::string line;
+  std::string expr;
+  bool inside = false;
+  while (std::getline(file, line)) {
+    if (!inside && line == "```promql") {
+      inside = true;
+      expr.clear();
+    } else if (inside && line == "```") {
+      inside = false;
+      queries.push_back({absl::StrCat("README.md example ", queries.size() + 1), expr});
+    } else if (inside && line.rfind("#", 0) != 0) {
+      expr += line + "\n";
     }
   }
   return queries;
@@ -195,11 +218,14 @@ TEST(DashboardTest, IsWellFormedGrafanaJsonWithTheVariablesAndPanelsOfARelease) 
                                    "mirroring is configured";
 }
 
-TEST(DashboardTest, EveryQueryIsValidPromQl) {
+TEST(DashboardTest, EveryQueryAndReadmeExampleIsValidPromQl) {
   const nlohmann::json dashboard = loadDashboard();
   ASSERT_TRUE(dashboard.is_object());
-  const std::vector<Query> queries = queriesOf(dashboard);
+  std::vector<Query> queries = queriesOf(dashboard);
   ASSERT_GE(queries.size(), 20u);
+  const std::vector<Query> readme = readmeQueries();
+  EXPECT_GE(readme.size(), 4u) << "README.md has the example queries in ```promql blocks";
+  queries.insert(queries.end(), readme.begin(), readme.end());
   // promtool checks PromQL offline as the expressions of recording rules; a JSON string is a
   // valid YAML double-quoted scalar.
   std::string rules = "groups:\n  - name: grafana-dashboard\n    rules:\n";
@@ -213,7 +239,7 @@ TEST(DashboardTest, EveryQueryIsValidPromQl) {
 
 class DashboardMetricsTest : public ProxyTest {};
 
-TEST_F(DashboardMetricsTest, EveryMetricAndLabelItQueriesIsExposed) {
+TEST_F(DashboardMetricsTest, EveryMetricAndLabelQueriedIsExposed) {
   // A proxy where every family has samples: traffic on two pools, a switch, a canary change, a
   // promotion, a rollback and a reload.
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
@@ -272,7 +298,10 @@ TEST_F(DashboardMetricsTest, EveryMetricAndLabelItQueriesIsExposed) {
   static const std::regex kMatcher(R"(([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*")");
   static const std::regex kBy(R"(\b(?:by|without)\s*\(([^)]*)\))");
   std::set<std::string> pending_used;
-  for (const Query& query : queriesOf(dashboard)) {
+  std::vector<Query> queries = queriesOf(dashboard);
+  const std::vector<Query> readme = readmeQueries();
+  queries.insert(queries.end(), readme.begin(), readme.end());
+  for (const Query& query : queries) {
     SCOPED_TRACE(query.where + ": " + query.expr);
     const std::string& expr = query.expr;
     std::set<std::string> labels_in_expr = kTargetLabels;
