@@ -93,7 +93,7 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
     addValue(local, {}, sumWorkers(&core::WorkerStats::local_replies));
     out.push_back(std::move(local));
     MetricFamily retries = family("switchyard_upstream_retries_total",
-                                  "Requests tried again on another backend.", MetricType::Counter);
+                                  "Requests tried again (on another backend when the pool has one not tried yet).", MetricType::Counter);
     addValue(retries, {}, sumWorkers(&core::WorkerStats::retries));
     out.push_back(std::move(retries));
   }
@@ -158,8 +158,10 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
   MetricFamily connections = family("switchyard_backend_connections",
                                     "Connections to a backend: open (idle included) and idle.",
                                     MetricType::Gauge);
-  MetricFamily health = family("switchyard_backend_health",
-                               "1 for the backend's current health state.", MetricType::Gauge);
+  MetricFamily health = family(
+      "switchyard_backend_health",
+      "1 for the backend's current health state (unchecked: its pool has no health check).",
+      MetricType::Gauge);
   MetricFamily admin_state = family("switchyard_backend_admin_state",
                                     "1 for the backend's current admin state.", MetricType::Gauge);
   using upstream::BackendWorkerStats;
@@ -193,7 +195,7 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
       if (auto it = view_.backend_states.find(entry.info->id); it != view_.backend_states.end()) {
         state = it->second;
       }
-      for (const char* h : {"healthy", "unhealthy", "unknown"}) {
+      for (const char* h : {"healthy", "unhealthy", "unknown", "unchecked"}) {
         addValue(health, with("state", h), state.health == h ? 1 : 0);
       }
       for (const char* a : {"ready", "draining", "drained", "disabled"}) {
@@ -322,6 +324,14 @@ ControlMetrics::ControlMetrics()
   // Both results exist from the start, so that rate() works before the first failure.
   reloads_.Add({{"result", "success"}});
   reloads_.Add({{"result", "failure"}});
+}
+
+void ControlMetrics::declareRoutes(const std::vector<std::string>& routes) {
+  for (const std::string& route : routes) {
+    for (auto* family : {&switches_, &rollbacks_, &promotions_, &canary_changes_, &mirror_changes_}) {
+      family->Add({{"route", route}});
+    }
+  }
 }
 
 void ControlMetrics::healthChecked(const std::string& pool, const std::string& backend,

@@ -26,7 +26,7 @@ namespace sy::admin {
 
 // Health and admin state of one backend, as the health checker knows it.
 struct BackendState {
-  std::string health = "unknown";  // healthy | unhealthy | unknown
+  std::string health = "unchecked";  // healthy | unhealthy | unknown | unchecked
   std::string admin = "ready";     // ready | draining | drained | disabled
 };
 
@@ -53,6 +53,9 @@ class ControlMetrics {
  public:
   ControlMetrics();
 
+  // Creates the per-route event series at zero, so that rate() and increase() have data before
+  // the first event. Call at startup and after each reload.
+  void declareRoutes(const std::vector<std::string>& routes);
   void switched(const std::string& route) { switches_.Add({{"route", route}}).Increment(); }
   void rolledBack(const std::string& route) { rollbacks_.Add({{"route", route}}).Increment(); }
   void promoted(const std::string& route) { promotions_.Add({{"route", route}}).Increment(); }

@@ -1,5 +1,7 @@
 #include "proxy/downstream_connection.h"
 
+#include <algorithm>
+
 #include "proxy/core/log.h"
 #include "proxy/core/stable_hash.h"
 #include "proxy/core/strings.h"
@@ -130,6 +132,7 @@ void DownstreamConnection::parseInput(const char* data, size_t length) {
   while (length > 0) {
     if (state_ == State::kIdle) {
       state_ = State::kActive;
+      request_started_ns_ = uv_hrtime();  // the first byte: logs time refused requests too
       parser_.setLimits(listenerSettings().limits);
       worker_.timeouts().schedule(this, listenerSettings().header_timeout_ms);
     }
@@ -149,6 +152,11 @@ void DownstreamConnection::parseInput(const char* data, size_t length) {
     // The request is complete.
     data += consumed;
     length -= consumed;
+    if (local_status_ != 0 && state_ == State::kActive) {
+      // Answered here rather than from inside the parser, so that the request's size is known.
+      respondLocally(local_status_, local_detail_);
+      if (state_ == State::kLingering || state_ == State::kClosed) return;
+    }
     if (state_ == State::kIdle) {
       parser_.resume();  // answered already: go on with the next pipelined request
       continue;
@@ -175,8 +183,6 @@ void DownstreamConnection::runDeferred() {
 
 http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   worker_.stats().requests.add();
-  request_started_ns_ = uv_hrtime();
-  request_bytes_ = parser_.headers().byteSize();
   pinned_ = worker_.pinCurrent();
   const routing::ConfigSnapshot& snapshot = *pinned_->snapshot;
   client_http11_ = parser_.isHttp11OrLater();
@@ -287,7 +293,6 @@ void DownstreamConnection::onBody(const char* data, size_t length) {
 }
 
 void DownstreamConnection::forwardRequestBody(const char* data, size_t length) {
-  request_bytes_ += length;
   char chunk_header[24];
   size_t header_length = 0;
   if (request_chunked_) {
@@ -331,10 +336,7 @@ void DownstreamConnection::onMessageComplete() {
     mirror_->detach();
     mirror_ = nullptr;
   }
-  if (local_status_ != 0) {
-    respondLocally(local_status_, local_detail_);
-    return;
-  }
+  if (local_status_ != 0) return;  // answered by parseInput once the parser returns
   if (upstream_ == nullptr) return;
   if (request_chunked_) {
     writeUpstream(http::kLastChunk.data(), http::kLastChunk.size());
@@ -397,6 +399,15 @@ void DownstreamConnection::startUpstream() {
       respondLocally(503, "no available backend");
       return;
     }
+    // The balancer offers a backend already tried only when every one was. After a refused
+    // connection that is pointless; after a broken keep-alive connection a fresh one may work.
+    if (last_failure_connect_ &&
+        std::find(tried_.begin(), tried_.end(), static_cast<uint32_t>(index)) != tried_.end()) {
+      respondLocally(last_failure_timeout_ ? 504 : 502,
+                     last_failure_timeout_ ? "timed out connecting to every backend"
+                                           : "cannot connect to any backend");
+      return;
+    }
     backend_ = pool->backend(static_cast<uint32_t>(index));
     last_backend_ = pool->snapshot().backends[static_cast<size_t>(index)].info.get();
     backend_->requestStarted();
@@ -419,6 +430,8 @@ void DownstreamConnection::startUpstream() {
     if (backend_->noteFailure()) worker_.reportOutlier(*last_backend_);
     releaseBackend();
     worker_.stats().upstream_failures.add();
+    last_failure_connect_ = true;
+    last_failure_timeout_ = false;
     if (tries_ > route_->retries) {
       respondLocally(502, "cannot connect to the backend");
       return;
@@ -620,6 +633,8 @@ void DownstreamConnection::onUpstreamFailure(upstream::UpstreamFailure failure, 
   // the request is harmless.
   const bool broke_before_response =
       failure == upstream::UpstreamFailure::kClosedEarly && idempotent();
+  last_failure_connect_ = nothing_sent;
+  last_failure_timeout_ = failure == upstream::UpstreamFailure::kConnectTimeout;
   if (route_ != nullptr && tries_ <= route_->retries && replayable_ &&
       (nothing_sent || broke_before_response)) {
     worker_.stats().retries.add();
@@ -665,10 +680,11 @@ void DownstreamConnection::recordRequest() {
   if (AccessLogWriter* log = worker_.accessLog()) {
     AccessLogRecord record;
     record.client = clientIp();
-    record.method = parser_.methodName();
+    // Before the request line was parsed, llhttp's method is a default, not what was sent.
+    if (parser_.headComplete()) record.method = parser_.methodName();
     record.target = parser_.url();
     record.status = response_status_;
-    record.bytes_in = request_bytes_;
+    record.bytes_in = parser_.messageBytes();
     record.bytes_out = response_bytes_;
     record.duration_ms = static_cast<double>(elapsed_ns) / 1e6;
     if (route_ != nullptr) record.route = route_->name;
@@ -719,7 +735,6 @@ void DownstreamConnection::resetExchange() {
   pool_id_ = 0;
   response_status_ = 0;
   upstream_head_ns_ = 0;
-  request_bytes_ = 0;
   response_bytes_ = 0;
   last_backend_ = nullptr;
   tried_.clear();
@@ -727,6 +742,8 @@ void DownstreamConnection::resetExchange() {
   local_status_ = 0;
   local_detail_ = {};
   tries_ = 0;
+  last_failure_connect_ = false;
+  last_failure_timeout_ = false;
   head_request_ = false;
   upgrade_request_ = false;
   request_chunked_ = false;
@@ -767,8 +784,12 @@ void DownstreamConnection::releaseBackend() {
 
 void DownstreamConnection::close() {
   if (state_ == State::kClosed) return;
-  // An exchange cut short still counts, with the status the client saw (if any).
-  if (state_ == State::kActive || state_ == State::kTunnel) recordRequest();
+  // An exchange cut short still counts: with the status the client saw, or 499 (nginx's "client
+  // closed the request") when it left before any response.
+  if (state_ == State::kActive || state_ == State::kTunnel) {
+    if (response_status_ == 0 && parser_.headComplete() && client_eof_) response_status_ = 499;
+    recordRequest();
+  }
   state_ = State::kClosed;
   abortUpstream();
   releaseBackend();
@@ -811,7 +832,10 @@ void DownstreamConnection::onTransportEof() {
   }
 }
 
-void DownstreamConnection::onTransportError(int /*uv_status*/) { close(); }
+void DownstreamConnection::onTransportError(int /*uv_status*/) {
+  client_eof_ = true;  // the client is gone, as far as the exchange goes
+  close();
+}
 
 void DownstreamConnection::onTransportClosed() { delete this; }
 

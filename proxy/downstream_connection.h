@@ -120,7 +120,6 @@ class DownstreamConnection final : public core::TransportCallbacks,
   uint32_t pool_index_ = 0;                        // its index in the pinned snapshot
   uint64_t request_started_ns_ = 0;
   uint64_t upstream_head_ns_ = 0;  // when the backend's response head arrived
-  uint64_t request_bytes_ = 0;
   uint64_t response_bytes_ = 0;
   const upstream::BackendInfo* last_backend_ = nullptr;  // pinned with the snapshot
   int response_status_ = 0;
@@ -140,6 +139,8 @@ class DownstreamConnection final : public core::TransportCallbacks,
   int local_status_ = 0;  // answer locally once the request is complete
   std::string_view local_detail_;
   uint32_t tries_ = 0;
+  bool last_failure_connect_ = false;  // the last try could not connect
+  bool last_failure_timeout_ = false;  // ... because connecting timed out
   bool keep_alive_ = true;
   bool client_http11_ = true;
   bool head_request_ = false;

@@ -253,6 +253,7 @@ int Server::run() {
     }
   }
   startHealth();
+  control_metrics_.declareRoutes(routeNames());
   for (size_t i = 0; i < config_->listeners.size(); ++i) {
     core::logInfo("listening",
                   {{"listener", config_->listeners[i].name}, {"address", listening_addresses_[i]}});
@@ -387,6 +388,7 @@ absl::StatusOr<uint64_t> Server::reloadConfig(const char* trigger,
   }
   backend_states_.reconcile(*config_);
   if (checker_ != nullptr) checker_->configure(*config_);
+  control_metrics_.declareRoutes(routeNames());
   snapshot_ = builder_.build(config_, &traffic_, &backend_states_);
   const uint64_t generation = snapshot_->generation;
   const std::string trigger_name = trigger;
@@ -426,9 +428,7 @@ std::string Server::metrics() const {
           backend_states_.find(pool->name, entry.info->address_text);
       if (record == nullptr) continue;
       admin::BackendState state;
-      state.health = record->health == routing::HealthState::kUnchecked
-                         ? "healthy"
-                         : routing::healthStateName(record->health);
+      state.health = routing::healthStateName(record->health);
       state.admin = drained(*record) ? "drained" : routing::adminStateName(record->admin);
       view.backend_states[entry.info->id] = state;
     }

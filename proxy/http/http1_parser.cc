@@ -45,14 +45,20 @@ Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t
   switch (err) {
     case HPE_OK:
       *consumed = length;
+      if (counting_bytes_) message_bytes_ += length;
       return Result::kNeedMore;
     case HPE_PAUSED:
     case HPE_PAUSED_UPGRADE:
       *consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - data);
+      // Counted until the message's end; bytes before its start in this buffer can only be the
+      // empty lines llhttp skips between messages.
+      if (counting_bytes_) message_bytes_ += *consumed;
+      counting_bytes_ = false;
       return Result::kPaused;
     default: {
       const char* pos = llhttp_get_error_pos(&parser_);
       *consumed = pos != nullptr ? static_cast<size_t>(pos - data) : 0;
+      if (counting_bytes_) message_bytes_ += *consumed;
       if (error_status_ == 0) {
         error_status_ = type_ == Type::kRequest ? 400 : 502;
         error_reason_ = llhttp_get_error_reason(&parser_);
@@ -99,6 +105,8 @@ int Http1Parser::onMessageBegin(llhttp_t* parser) {
   p->reason_offset_ = p->reason_length_ = 0;
   p->header_bytes_ = 0;
   p->content_length_ = 0;
+  p->message_bytes_ = 0;
+  p->counting_bytes_ = true;
   p->value_open_ = false;
   p->value_line_ended_ = false;
   p->last_value_end_ = nullptr;

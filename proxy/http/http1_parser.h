@@ -61,6 +61,10 @@ class Http1Parser {
   // Forgets the current head and frees its memory (the connection is idle).
   void releaseHead() { headers_.release(); }
 
+  // Bytes of the current (or just completed) message as received, framing included; complete
+  // once execute() has returned.
+  uint64_t messageBytes() const { return message_bytes_; }
+
   // True once the first byte of a message was seen and until it completes.
   bool inMessage() const { return in_message_; }
   bool headComplete() const { return head_complete_; }
@@ -108,6 +112,8 @@ class Http1Parser {
   ParserLimits limits_;
   HeaderBlock headers_;
   uint64_t content_length_ = 0;
+  uint64_t message_bytes_ = 0;
+  bool counting_bytes_ = false;
   // Where the current execute() buffer ends, to tell a value split across reads from obs-fold.
   const char* buffer_begin_ = nullptr;
   const char* buffer_end_ = nullptr;

@@ -274,12 +274,8 @@ TEST_F(AccessLogTest, EveryLineIsJsonWithTheDocumentedFieldsAndMatchesTheRequest
             std::optional<double>(static_cast<double>(bytes_out)));
 }
 
-// BUG (see the report of branch `observe`): bytes_in is computed as the parser's header storage
-// (header names and values and the target, HeaderBlock::byteSize()) plus the body, not the
-// bytes received: the method, the version, ": " and every CRLF are missing, so the figure is
-// well below what the client sent (50 instead of 79 bytes for curl's GET /). Enable once
-// DownstreamConnection counts the bytes llhttp consumed for the request.
-TEST_F(AccessLogTest, DISABLED_BytesInIsTheRequestSizeAsReceived) {
+// bytes_in is what the client sent for the request: request line, headers, every CRLF, body.
+TEST_F(AccessLogTest, BytesInIsTheRequestSizeAsReceived) {
   ASSERT_NO_FATAL_FAILURE(startBackends());
   const std::string log = logs_.file("access.log");
   ASSERT_NO_FATAL_FAILURE(startProxyToml(config(accessLogTable(log))));

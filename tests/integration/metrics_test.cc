@@ -36,10 +36,14 @@ const std::vector<double> kBucketBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01,  
                                            0.05,   0.1,   0.25,   0.5,   1,       2.5,
                                            5,      10,    30,     60,    INFINITY};
 
-// Every family /metrics has from the start, whatever the traffic. The per-route event counters
-// (switchyard_switches_total, _rollbacks_total, _promotions_total, _canary_changes_total) only
-// appear with their first event: SwitchingStateAndControlCountersFollowTheAdminApi checks them.
+// Every family /metrics has from the start, whatever the traffic (the per-route event counters
+// exist at zero from startup, so that increase() has data before the first event).
 const std::vector<std::pair<std::string, std::string>> kFamilies = {
+    {"switchyard_switches_total", "counter"},
+    {"switchyard_rollbacks_total", "counter"},
+    {"switchyard_promotions_total", "counter"},
+    {"switchyard_canary_changes_total", "counter"},
+    {"switchyard_mirror_changes_total", "counter"},
     {"switchyard_build_info", "gauge"},
     {"switchyard_process_start_time_seconds", "gauge"},
     {"switchyard_config_reloads_total", "counter"},
@@ -458,9 +462,10 @@ TEST_F(MetricsTest, FiguresEqualTheTrafficSentAcrossPoolsRoutesAndClasses) {
               std::optional<double>(static_cast<double>(requests)))
         << pools[i];
     // Nobody checks health or drains backends in this configuration.
-    Labels unknown = labels;
-    unknown["state"] = "unknown";
-    EXPECT_EQ(after.value("switchyard_backend_health", unknown), std::optional<double>(1));
+    // These pools have no health check: the backends are "unchecked".
+    Labels unchecked = labels;
+    unchecked["state"] = "unchecked";
+    EXPECT_EQ(after.value("switchyard_backend_health", unchecked), std::optional<double>(1));
     EXPECT_EQ(after.sum("switchyard_backend_health", labels), 1) << "one state at a time";
     Labels ready = labels;
     ready["state"] = "ready";
@@ -492,12 +497,15 @@ TEST_F(MetricsTest, DeadBackendCountsConnectFailuresRetriesAndLocalReplies) {
   const uint16_t dead_alone = unusedPort();
   ASSERT_NE(dead, 0);
   ASSERT_NE(dead_alone, 0);
-  // One worker: its round robin alternates between the dead and the live backend.
+  // One worker: its round robin alternates between the dead and the live backend. Passive
+  // ejection is off, or it would take the dead backend out and change the counts.
   ASSERT_NO_FATAL_FAILURE(startProxyToml(absl::StrCat(
       "[server]\nworkers = 1\n\n[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n\n",
       "[[pools]]\nname = \"mixed\"\nbackends = [\"", backendAddress(dead), "\", \"",
-      backendAddress(backendPort(0)), "\"]\n\n", "[[pools]]\nname = \"dead\"\nbackends = [\"",
-      backendAddress(dead_alone), "\"]\n\n",
+      backendAddress(backendPort(0)),
+      "\"]\noutlier_detection = { consecutive_failures = 0 }\n\n",
+      "[[pools]]\nname = \"dead\"\nbackends = [\"", backendAddress(dead_alone),
+      "\"]\noutlier_detection = { consecutive_failures = 0 }\n\n",
       "[[routes]]\nname = \"mixed\"\nhosts = [\"mixed.test\"]\npool = \"mixed\"\n\n",
       "[[routes]]\nname = \"dead\"\nhosts = [\"dead.test\"]\npool = \"dead\"\nretries = 0\n")));
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());
