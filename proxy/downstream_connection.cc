@@ -787,7 +787,10 @@ void DownstreamConnection::close() {
   // An exchange cut short still counts: with the status the client saw, or 499 (nginx's "client
   // closed the request") when it left before any response.
   if (state_ == State::kActive || state_ == State::kTunnel) {
-    if (response_status_ == 0 && parser_.headComplete() && client_eof_) response_status_ = 499;
+    if (response_status_ == 0 && parser_.headComplete() && client_eof_) {
+      response_status_ = 499;
+      countStatus(worker_.stats(), 499);
+    }
     recordRequest();
   }
   state_ = State::kClosed;
@@ -824,7 +827,10 @@ void DownstreamConnection::onTransportEof() {
       if (!request_complete_) {
         close();  // the client gave up before finishing its request
       } else {
-        keep_alive_ = false;  // a half-closed client still gets its response
+        // EOF may be a half-close (`printf ... | nc`): the client may still read, and at this
+        // point nobody can tell, so it gets its response (as with HAProxy); a client that is
+        // really gone shows up as a reset when we write, and is logged as 499.
+        keep_alive_ = false;
       }
       return;
     case State::kClosed:

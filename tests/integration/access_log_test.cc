@@ -4,6 +4,7 @@
 // that turn it on, move it and turn it off.
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -301,6 +302,48 @@ TEST_F(AccessLogTest, BytesInIsTheRequestSizeAsReceived) {
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   EXPECT_EQ(metrics->value("switchyard_downstream_received_bytes_total"),
             std::optional<double>(static_cast<double>(get.size() + post.size())));
+}
+
+// Requests the parser refused, and requests whose client left before an answer, are logged too
+// (status 400 with no route; status 499 like nginx).
+TEST_F(AccessLogTest, RefusedAndAbandonedRequestsAreLogged) {
+  ASSERT_NO_FATAL_FAILURE(startBackends());
+  const std::string log = logs_.file("access.log");
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(config(accessLogTable(log))));
+
+  HttpClient refused;
+  ASSERT_NO_FATAL_FAILURE(connect(&refused));
+  ASSERT_TRUE(refused.sendRaw("GET /bad HTTP/1.1\r\nHost: blue.test\r\nX-A: one\r\n two\r\n\r\n"));
+  std::optional<Response> answer = refused.readResponse();
+  ASSERT_TRUE(answer.has_value()) << refused.lastError();
+  EXPECT_EQ(answer->status, 400);
+
+  HttpClient impatient;
+  ASSERT_NO_FATAL_FAILURE(connect(&impatient));
+  ASSERT_TRUE(impatient.sendRaw("GET /delay/2000 HTTP/1.1\r\nHost: blue.test\r\n\r\n"));
+  ASSERT_TRUE(waitUntil([&] { return stats(0).requests + stats(1).requests >= 1; }, seconds(5)));
+  // Gone for good: a reset, not a half-close (a half-closed client still gets its answer).
+  const linger abort_on_close{1, 0};
+  ASSERT_EQ(::setsockopt(impatient.fd(), SOL_SOCKET, SO_LINGER, &abort_on_close,
+                         sizeof abort_on_close),
+            0);
+  impatient.close();
+
+  const std::vector<std::string> lines = waitForLines(log, 2);
+  ASSERT_EQ(lines.size(), 2u);
+  std::map<int, OrderedJson> by_status;
+  for (const std::string& line : lines) {
+    OrderedJson json = OrderedJson::parse(line);
+    by_status[json["status"].get<int>()] = json;
+  }
+  ASSERT_EQ(by_status.count(400), 1u) << lines[0] << "\n" << lines[1];
+  EXPECT_TRUE(by_status[400]["route"].is_null());
+  EXPECT_TRUE(by_status[400]["pool"].is_null());
+  EXPECT_GT(by_status[400]["bytes_in"].get<uint64_t>(), 0u);
+  ASSERT_EQ(by_status.count(499), 1u) << lines[0] << "\n" << lines[1];
+  EXPECT_EQ(by_status[499]["method"], "GET");
+  EXPECT_EQ(by_status[499]["path"], "/delay/2000");
+  EXPECT_FALSE(by_status[499]["pool"].is_null());
 }
 
 TEST_F(AccessLogTest, DashWritesToStandardOutput) {
