@@ -128,8 +128,7 @@ TEST_F(ProxyMemoryTest, StalledClientDoesNotGrowMemory) {
   EXPECT_EQ(response->body_bytes, kStalledBody);
   EXPECT_EQ(response->body_sha256, patternDigest(kStalledBody));
   EXPECT_LT(sampler.maxKiB() - baseline_kib_, kMaxGrowthKiB)
-      << "baseline " << baseline_kib_ << " KiB, peak while reading " << sampler.maxKiB()
-      << " KiB";
+      << "baseline " << baseline_kib_ << " KiB, peak while reading " << sampler.maxKiB() << " KiB";
 }
 
 }  // namespace

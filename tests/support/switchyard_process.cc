@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -168,6 +170,24 @@ absl::StatusOr<BackendStats> backendStats(uint16_t port) {
         absl::StrCat("/control/stats answered ", response->status, ": ", response->body));
   }
   return BackendStats{(*json)["requests"].get<uint64_t>(), (*json)["connections"].get<uint64_t>()};
+}
+
+int openConnections(uint16_t port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the column titles
+  int count = 0;
+  while (std::getline(table, line)) {
+    // "  0: 0100007F:1F90 0100007F:C350 01 ..." (addresses in hex, state in hex)
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    const size_t colon = local.find(':');
+    if (colon == std::string::npos) continue;
+    const unsigned long local_port = std::strtoul(local.c_str() + colon + 1, nullptr, 16);
+    if (local_port == port && (state == "01" || state == "08")) ++count;
+  }
+  return count;
 }
 
 // --- Data ------------------------------------------------------------------------------------

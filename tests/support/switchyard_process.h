@@ -90,6 +90,11 @@ struct BackendStats {
 // GET /control/stats from a demo backend on a fresh connection.
 absl::StatusOr<BackendStats> backendStats(uint16_t port);
 
+// Sockets on 127.0.0.1 whose local port is `port` and that are open in the sending direction
+// (ESTABLISHED or CLOSE_WAIT), from /proc/net/tcp: for a server's port, its accepted connections
+// that it has not closed yet.
+int openConnections(uint16_t port);
+
 // --- Data ------------------------------------------------------------------------------------
 
 // /bytes/N of the demo backend, computed here independently of it.
