@@ -230,12 +230,13 @@ int Http1Parser::onHeadersComplete(llhttp_t* parser) {
   p->head_complete_ = true;
   p->content_length_ = parser->content_length;
   if (!p->validateHead()) return HPE_USER;
+  // Known before the callback, which decides the framing of what it forwards from it.
+  p->until_eof_ = p->type_ == Type::kResponse && llhttp_message_needs_eof(parser) != 0;
   const ParserCallbacks::HeadAction action = p->callbacks_->onHeadComplete();
   if (action == ParserCallbacks::kNoBody) {
     p->until_eof_ = false;
     return 1;
   }
-  p->until_eof_ = p->type_ == Type::kResponse && llhttp_message_needs_eof(parser) != 0;
   return 0;
 }
 
