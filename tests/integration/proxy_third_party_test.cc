@@ -178,6 +178,17 @@ server.serve_forever()
     EXPECT_TRUE(response->body == expected);
     EXPECT_TRUE(response->keep_alive);
   }
+  // An HTTP/1.0 client knows no chunked encoding: the proxy's close ends the body for it.
+  HttpClient old_client;
+  ASSERT_NO_FATAL_FAILURE(connect(&old_client));
+  ASSERT_TRUE(old_client.sendRaw("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  std::optional<Response> response = old_client.readResponse();
+  ASSERT_TRUE(response.has_value()) << old_client.lastError();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_FALSE(response->header("Transfer-Encoding").has_value());
+  EXPECT_EQ(response->header("Connection"), "close");
+  EXPECT_TRUE(response->body == expected);
+  EXPECT_TRUE(old_client.peerClosed());
 }
 
 TEST_F(ProxyThirdPartyTest, Nginx) {
