@@ -32,22 +32,6 @@ constexpr long kTimeoutMs = 300;
 constexpr long kEarlyMs = 50;
 constexpr long kLateMs = 1500;
 
-int listenOnLoopback(int backlog, uint16_t* port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(fd, backlog) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    if (fd >= 0) ::close(fd);
-    return -1;
-  }
-  *port = ntohs(address.sin_port);
-  return fd;
-}
-
 // A listening socket that never accepts, with its accept queue full: the kernel drops further
 // SYNs, so a connection attempt hangs until the connecting side gives up.
 class FullBacklogListener {
@@ -80,72 +64,6 @@ class FullBacklogListener {
   uint16_t port_ = 0;
   bool full_ = false;
   std::vector<int> fillers_;
-};
-
-// A backend that reads a request head, answers with `response` and then goes silent: it keeps
-// the connection open (reading and dropping) until the client closes it or the server stops.
-class StallingServer {
- public:
-  explicit StallingServer(std::string response) : response_(std::move(response)) {
-    listen_fd_ = listenOnLoopback(16, &port_);
-    if (::pipe2(wake_, O_CLOEXEC) != 0) wake_[0] = wake_[1] = -1;
-    if (listen_fd_ >= 0 && wake_[0] >= 0) thread_ = std::thread([this] { run(); });
-  }
-  ~StallingServer() {
-    if (wake_[1] >= 0) ::close(wake_[1]);  // wakes every poll below
-    if (thread_.joinable()) thread_.join();
-    if (wake_[0] >= 0) ::close(wake_[0]);
-    if (listen_fd_ >= 0) ::close(listen_fd_);
-  }
-  uint16_t port() const { return port_; }
-  bool ready() const { return thread_.joinable(); }
-  int connections() const { return connections_.load(); }
-  // The client closed the last connection (FIN or RST) while we stalled.
-  bool clientClosed() const { return client_closed_.load(); }
-
- private:
-  // Waits for `fd` to be readable; false when the server stops.
-  bool waitReadable(int fd) {
-    pollfd entries[2] = {{fd, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-    while (::poll(entries, 2, -1) < 0) {
-    }
-    return entries[1].revents == 0;
-  }
-
-  void run() {
-    while (waitReadable(listen_fd_)) {
-      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;
-      ++connections_;
-      client_closed_ = false;
-      std::string head;
-      char buffer[4096];
-      bool open = true;
-      while (open && head.find("\r\n\r\n") == std::string::npos) {
-        const ssize_t n = waitReadable(fd) ? ::recv(fd, buffer, sizeof buffer, 0) : 0;
-        if (n <= 0) open = false;
-        if (n > 0) head.append(buffer, static_cast<size_t>(n));
-      }
-      if (open) (void)!::send(fd, response_.data(), response_.size(), MSG_NOSIGNAL);
-      while (open) {
-        const ssize_t n = waitReadable(fd) ? ::recv(fd, buffer, sizeof buffer, 0) : -2;
-        if (n == -2) break;  // stopping
-        if (n <= 0) {
-          client_closed_ = true;
-          open = false;
-        }
-      }
-      ::close(fd);
-    }
-  }
-
-  std::string response_;
-  int listen_fd_ = -1;
-  int wake_[2] = {-1, -1};
-  uint16_t port_ = 0;
-  std::atomic<int> connections_{0};
-  std::atomic<bool> client_closed_{false};
-  std::thread thread_;
 };
 
 class ProxyTimeoutTest : public ProxyTest {
@@ -210,8 +128,7 @@ TEST_F(ProxyTimeoutTest, ResponseTimeoutGives504AndIsNotRetried) {
 }
 
 TEST_F(ProxyTimeoutTest, IdleTimeoutCutsAStalledResponse) {
-  StallingServer backend(
-      "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nX-Stall: yes\r\n\r\n0123456789");
+  RawServer backend("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nX-Stall: yes\r\n\r\n0123456789");
   ASSERT_TRUE(backend.ready());
   ASSERT_NO_FATAL_FAILURE(
       startProxy({.backends = {backend.port()}, .pool = "idle_timeout = \"300ms\""}));
