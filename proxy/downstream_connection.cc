@@ -7,6 +7,7 @@
 #include "proxy/core/strings.h"
 #include "proxy/http/local_reply.h"
 #include "proxy/http/message_writer.h"
+#include "proxy/http/request_target.h"
 #include "proxy/mirror_exchange.h"
 #include "proxy/worker.h"
 #include "routing/traffic_split.h"
@@ -207,7 +208,13 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
     local_detail_ = "CONNECT is not supported";
     return kProceed;
   }
-  const std::string_view host = parser_.headers().find("host").value_or(std::string_view());
+  // An absolute-form target names the host itself, and then Host is ignored (RFC 9112 §3.2.2):
+  // routing and the backend must both see that host, or a route's host restriction could be
+  // bypassed by a Host header that disagrees with the target.
+  absolute_target_ = http::splitAbsoluteForm(parser_.url());
+  const std::string_view host =
+      absolute_target_ ? absolute_target_->authority
+                       : parser_.headers().find("host").value_or(std::string_view());
   route_ = snapshot.routes.match(host, parser_.url());
   if (route_ == nullptr) {
     local_status_ = 404;
@@ -265,6 +272,10 @@ void DownstreamConnection::maybeMirror(const routing::SplitInput& split) {
   http::UpstreamRequestOptions options;
   options.client_ip = clientIp();
   options.host_fallback = pool->snapshot().name;
+  if (absolute_target_) {
+    options.target = absolute_target_->origin_form;
+    options.host = absolute_target_->authority;
+  }
   options.drop_expect = true;
   options.host_suffix = config.host_suffix;
   std::string marker;
@@ -417,6 +428,10 @@ void DownstreamConnection::startUpstream() {
       http::UpstreamRequestOptions options;
       options.client_ip = clientIp();
       options.host_fallback = backend_->info().address_text;
+      if (absolute_target_) {
+        options.target = absolute_target_->origin_form;
+        options.host = absolute_target_->authority;
+      }
       options.tunnel = upgrade_request_;
       options.drop_expect = true;
       http::buildUpstreamRequestHead(parser_, options, &head_);
@@ -730,6 +745,7 @@ void DownstreamConnection::resetExchange() {
     pinned_ = nullptr;
   }
   route_ = nullptr;
+  absolute_target_.reset();
   pool_ = nullptr;
   pool_index_ = 0;
   pool_id_ = 0;

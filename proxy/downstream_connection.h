@@ -10,6 +10,7 @@
 #include "proxy/core/tcp_transport.h"
 #include "proxy/core/timeout_queue.h"
 #include "proxy/http/http1_parser.h"
+#include "proxy/http/request_target.h"
 #include "routing/route_table.h"
 #include "routing/snapshot.h"
 #include "routing/traffic_split.h"
@@ -116,6 +117,8 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // The exchange in progress (reset by resetExchange()).
   PinnedSnapshot* pinned_ = nullptr;
   const routing::Route* route_ = nullptr;
+  // The request target in absolute form ("http://h/p"), split; points into the parser's head.
+  std::optional<http::AbsoluteTarget> absolute_target_;
   const upstream::PoolSnapshot* pool_ = nullptr;  // chosen for this request (pinned)
   uint32_t pool_index_ = 0;                        // its index in the pinned snapshot
   uint64_t request_started_ns_ = 0;

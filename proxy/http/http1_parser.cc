@@ -1,5 +1,7 @@
 #include "proxy/http/http1_parser.h"
 
+#include <algorithm>
+
 namespace sy::http {
 namespace {
 
@@ -19,6 +21,7 @@ const llhttp_settings_t* Http1Parser::settings() {
     s.on_header_value_complete = &Http1Parser::onHeaderValueComplete;
     s.on_headers_complete = &Http1Parser::onHeadersComplete;
     s.on_body = &Http1Parser::onBody;
+    s.on_chunk_header = &Http1Parser::onChunkHeader;
     s.on_message_complete = &Http1Parser::onMessageCompleteCb;
     return s;
   }();
@@ -41,6 +44,14 @@ Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t
   // A value still open when a buffer starts with CR or LF has reached its line end: a further
   // piece of it can only be a folded continuation line (reads of one byte show this).
   if (value_open_ && length > 0 && (data[0] == '\r' || data[0] == '\n')) value_line_ended_ = true;
+  // The previous buffer ended within chunk data or its CRLF: the rest of the CRLF starts here.
+  if (chunk_crlf_pending_ > 0 && llhttp_get_errno(&parser_) == HPE_OK && !checkChunkDataEnd(data)) {
+    fail(type_ == Type::kRequest ? 400 : 502, "chunk data not followed by CRLF");
+    parser_.error = HPE_USER;  // llhttp refuses any further input, as after its own errors
+    parser_.reason = error_reason_;
+    *consumed = 0;
+    return Result::kError;
+  }
   const llhttp_errno_t err = llhttp_execute(&parser_, data, length);
   switch (err) {
     case HPE_OK:
@@ -107,6 +118,8 @@ int Http1Parser::onMessageBegin(llhttp_t* parser) {
   p->content_length_ = 0;
   p->message_bytes_ = 0;
   p->counting_bytes_ = true;
+  p->chunk_remaining_ = 0;
+  p->chunk_crlf_pending_ = 0;
   p->value_open_ = false;
   p->value_line_ended_ = false;
   p->last_value_end_ = nullptr;
@@ -225,18 +238,44 @@ int Http1Parser::onHeadersComplete(llhttp_t* parser) {
   p->head_complete_ = true;
   p->content_length_ = parser->content_length;
   if (!p->validateHead()) return HPE_USER;
+  // Known before the callback, which decides the framing of what it forwards from it.
+  p->until_eof_ = p->type_ == Type::kResponse && llhttp_message_needs_eof(parser) != 0;
   const ParserCallbacks::HeadAction action = p->callbacks_->onHeadComplete();
   if (action == ParserCallbacks::kNoBody) {
     p->until_eof_ = false;
     return 1;
   }
-  p->until_eof_ = p->type_ == Type::kResponse && llhttp_message_needs_eof(parser) != 0;
   return 0;
 }
 
 int Http1Parser::onBody(llhttp_t* parser, const char* at, size_t length) {
-  self(parser)->callbacks_->onBody(at, length);
+  Http1Parser* p = self(parser);
+  if ((parser->flags & F_CHUNKED) != 0 && p->chunk_remaining_ > 0) {
+    p->chunk_remaining_ -= std::min<uint64_t>(length, p->chunk_remaining_);
+    if (p->chunk_remaining_ == 0) {
+      p->chunk_crlf_pending_ = 2;
+      if (!p->checkChunkDataEnd(at + length)) {
+        return p->fail(p->type_ == Type::kRequest ? 400 : 502, "chunk data not followed by CRLF");
+      }
+    }
+  }
+  p->callbacks_->onBody(at, length);
   return 0;
+}
+
+int Http1Parser::onChunkHeader(llhttp_t* parser) {
+  Http1Parser* p = self(parser);
+  p->chunk_remaining_ = parser->content_length;  // this chunk's size
+  p->chunk_crlf_pending_ = 0;
+  return 0;
+}
+
+bool Http1Parser::checkChunkDataEnd(const char* at) {
+  for (const char* c = at; chunk_crlf_pending_ > 0 && c < buffer_end_; ++c) {
+    if (*c != (chunk_crlf_pending_ == 2 ? '\r' : '\n')) return false;
+    --chunk_crlf_pending_;
+  }
+  return true;
 }
 
 int Http1Parser::onMessageCompleteCb(llhttp_t* parser) {

@@ -35,10 +35,11 @@ class ParserCallbacks {
 // HTTP/1.x message parser over llhttp, for requests (downstream) or responses (upstream).
 //
 // On top of llhttp it enforces size limits and rejects what llhttp accepts but a proxy must not
-// forward: obs-fold continuation lines, whitespace in field names, and (for requests) a missing
+// forward: obs-fold continuation lines, whitespace in field names, chunk data not followed by
+// CRLF (llhttp outside its strict mode skips any two bytes there), and (for requests) a missing
 // or repeated Host in HTTP/1.1. llhttp itself rejects Content-Length together with
 // Transfer-Encoding, duplicate Content-Length, unknown transfer codings, bare CR and malformed
-// chunks.
+// chunk sizes.
 class Http1Parser {
  public:
   enum class Type { kRequest, kResponse };
@@ -101,11 +102,15 @@ class Http1Parser {
   static int onHeaderValueComplete(llhttp_t* parser);
   static int onHeadersComplete(llhttp_t* parser);
   static int onBody(llhttp_t* parser, const char* at, size_t length);
+  static int onChunkHeader(llhttp_t* parser);
   static int onMessageCompleteCb(llhttp_t* parser);
   static const llhttp_settings_t* settings();
 
   int fail(int status, const char* reason);
   bool validateHead();
+  // Checks the bytes from `at` to the end of the current buffer against the CRLF still expected
+  // after chunk data; false on a mismatch.
+  bool checkChunkDataEnd(const char* at);
 
   llhttp_t parser_;
   ParserCallbacks* callbacks_;
@@ -114,6 +119,8 @@ class Http1Parser {
   uint64_t content_length_ = 0;
   uint64_t message_bytes_ = 0;
   bool counting_bytes_ = false;
+  uint64_t chunk_remaining_ = 0;     // data bytes of the current chunk not delivered yet
+  uint32_t chunk_crlf_pending_ = 0;  // bytes of the CRLF after chunk data not checked yet
   // Where the current execute() buffer ends, to tell a value split across reads from obs-fold.
   const char* buffer_begin_ = nullptr;
   const char* buffer_end_ = nullptr;

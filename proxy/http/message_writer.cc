@@ -55,7 +55,8 @@ void buildUpstreamRequestHead(const Http1Parser& request, const UpstreamRequestO
   const HeaderBlock& headers = request.headers();
   out->clear();
   out->reserve(headers.byteSize() + request.url().size() + 4 * headers.size() + 160);
-  out->append(request.methodName()).append(" ").append(request.url()).append(" HTTP/1.1\r\n");
+  const std::string_view target = options.target.empty() ? request.url() : options.target;
+  out->append(request.methodName()).append(" ").append(target).append(" HTTP/1.1\r\n");
   const bool check_connection_names = hasConnectionHeader(headers);
   std::string forwarded_for;
   bool has_host = false;
@@ -75,14 +76,18 @@ void buildUpstreamRequestHead(const Http1Parser& request, const UpstreamRequestO
     if (check_connection_names && namedByConnection(headers, name)) continue;
     if (!has_host && equalsIgnoreCase(name, "host")) {
       has_host = true;
-      if (!options.host_suffix.empty()) {
-        out->append(name).append(": ").append(value).append(options.host_suffix).append("\r\n");
-        continue;
-      }
+      const std::string_view host = options.host.empty() ? value : options.host;
+      out->append(name).append(": ").append(host).append(options.host_suffix).append("\r\n");
+      continue;
     }
     appendHeader(out, name, value);
   }
-  if (!has_host && !options.host_fallback.empty()) appendHeader(out, "Host", options.host_fallback);
+  if (!has_host) {
+    const std::string_view host = !options.host.empty() ? options.host : options.host_fallback;
+    if (!host.empty()) {
+      out->append("Host: ").append(host).append(options.host_suffix).append("\r\n");
+    }
+  }
   if (!forwarded_for.empty()) forwarded_for.append(", ");
   forwarded_for.append(options.client_ip);
   appendHeader(out, "X-Forwarded-For", forwarded_for);

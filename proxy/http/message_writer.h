@@ -21,6 +21,8 @@ struct UpstreamRequestOptions {
   bool tunnel = false;              // forward Upgrade + Connection: upgrade
   bool drop_expect = false;         // we answered "100 Continue" ourselves
   std::string_view host_suffix;     // appended to the Host value (shadow traffic)
+  std::string_view target;          // request target to send; empty: the one received
+  std::string_view host;            // replaces the Host value; empty: the one received
   std::string_view extra_headers;   // complete "Name: value\r\n" lines appended as they are
 };
 

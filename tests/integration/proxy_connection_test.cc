@@ -1,6 +1,8 @@
 // Connection handling through the proxy: keep-alive on both sides, pipelining, and responses
 // without a body (HEAD, 204, 304) that must leave the connection in sync.
 
+#include <sys/socket.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +85,43 @@ TEST_F(ProxyConnectionTest, PipelinedRequestsAreAnsweredInOrder) {
   std::optional<Response> after = client.request("GET", "/status/202");
   ASSERT_TRUE(after.has_value()) << client.lastError();
   EXPECT_EQ(after->status, 202);
+}
+
+TEST_F(ProxyConnectionTest, ManyPipelinedRequestsInOneWrite) {
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxy({.backends = {backendPort(0)}}));
+  HttpClient client;
+  ASSERT_NO_FATAL_FAILURE(connect(&client));
+  // Far more than the proxy holds for a busy connection (64 KiB): it must pause reading, not
+  // drop or reorder anything, and go on as answers leave.
+  constexpr int kCount = 3000;
+  std::string batch;
+  for (int i = 0; i < kCount; ++i) {
+    batch += client.buildRequest("GET", "/status/" + std::to_string(200 + i % 7));
+  }
+  ASSERT_GT(batch.size(), 128u * 1024);
+  ASSERT_TRUE(client.sendRaw(batch)) << client.lastError();
+  for (int i = 0; i < kCount; ++i) {
+    std::optional<Response> response = client.readResponse();
+    ASSERT_TRUE(response.has_value()) << "response " << i << ": " << client.lastError();
+    ASSERT_EQ(response->status, 200 + i % 7) << "response " << i;
+  }
+  EXPECT_EQ(stats(0).requests, static_cast<uint64_t>(kCount));
+}
+
+TEST_F(ProxyConnectionTest, HalfClosedClientStillGetsItsResponse) {
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxy({.backends = {backendPort(0)}}));
+  HttpClient client;
+  ASSERT_NO_FATAL_FAILURE(connect(&client));
+  // Like `printf 'GET ...' | nc`: the request, then FIN, then read.
+  ASSERT_TRUE(client.sendRaw(client.buildRequest("GET", "/delay/100")));
+  ASSERT_EQ(::shutdown(client.fd(), SHUT_WR), 0);
+  std::optional<Response> response = client.readResponse();
+  ASSERT_TRUE(response.has_value()) << client.lastError();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "blue\n");
+  EXPECT_TRUE(client.waitForPeerClose(milliseconds(2000))) << client.lastError();
 }
 
 TEST_F(ProxyConnectionTest, ResponsesWithoutBodyKeepTheConnectionInSync) {

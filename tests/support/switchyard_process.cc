@@ -1,12 +1,16 @@
 #include "tests/support/switchyard_process.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -155,6 +159,69 @@ uint16_t unusedPort() {
   return port;
 }
 
+int listenOnLoopback(int backlog, uint16_t* port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(fd, backlog) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  *port = ntohs(address.sin_port);
+  return fd;
+}
+
+RawServer::RawServer(std::string response, bool close_after)
+    : response_(std::move(response)), close_after_(close_after) {
+  listen_fd_ = listenOnLoopback(16, &port_);
+  if (::pipe2(wake_, O_CLOEXEC) != 0) wake_[0] = wake_[1] = -1;
+  if (listen_fd_ >= 0 && wake_[0] >= 0) thread_ = std::thread([this] { run(); });
+}
+
+RawServer::~RawServer() {
+  if (wake_[1] >= 0) ::close(wake_[1]);  // wakes every poll of the thread
+  if (thread_.joinable()) thread_.join();
+  if (wake_[0] >= 0) ::close(wake_[0]);
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+bool RawServer::waitReadable(int fd) {
+  pollfd entries[2] = {{fd, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+  while (::poll(entries, 2, -1) < 0) {
+  }
+  return entries[1].revents == 0;
+}
+
+void RawServer::run() {
+  while (waitReadable(listen_fd_)) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    ++connections_;
+    client_closed_ = false;
+    std::string head;
+    char buffer[4096];
+    bool open = true;
+    while (open && head.find("\r\n\r\n") == std::string::npos) {
+      const ssize_t n = waitReadable(fd) ? ::recv(fd, buffer, sizeof buffer, 0) : 0;
+      if (n <= 0) open = false;
+      if (n > 0) head.append(buffer, static_cast<size_t>(n));
+    }
+    if (open) (void)!::send(fd, response_.data(), response_.size(), MSG_NOSIGNAL);
+    while (open && !close_after_) {
+      if (!waitReadable(fd)) break;  // stopping
+      if (::recv(fd, buffer, sizeof buffer, 0) <= 0) {
+        client_closed_ = true;
+        open = false;
+      }
+    }
+    ::close(fd);
+  }
+}
+
 // --- Observing backends ----------------------------------------------------------------------
 
 absl::StatusOr<BackendStats> backendStats(uint16_t port) {
@@ -168,6 +235,24 @@ absl::StatusOr<BackendStats> backendStats(uint16_t port) {
         absl::StrCat("/control/stats answered ", response->status, ": ", response->body));
   }
   return BackendStats{(*json)["requests"].get<uint64_t>(), (*json)["connections"].get<uint64_t>()};
+}
+
+int openConnections(uint16_t port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the column titles
+  int count = 0;
+  while (std::getline(table, line)) {
+    // "  0: 0100007F:1F90 0100007F:C350 01 ..." (addresses in hex, state in hex)
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    const size_t colon = local.find(':');
+    if (colon == std::string::npos) continue;
+    const unsigned long local_port = std::strtoul(local.c_str() + colon + 1, nullptr, 16);
+    if (local_port == port && (state == "01" || state == "08")) ++count;
+  }
+  return count;
 }
 
 // --- Data ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 //   ASSERT_TRUE(proxy.ok()) << proxy.status();
 //   std::optional<Response> response = httpGet(proxy->port(), "/");
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -81,6 +83,42 @@ std::string backendList(const std::vector<uint16_t>& ports);
 // A port on 127.0.0.1 that nothing listens on (bound once to pick it, then released).
 uint16_t unusedPort();
 
+// --- Hand-made backends ----------------------------------------------------------------------
+
+// A socket bound to 127.0.0.1 with a kernel-chosen port, listening with `backlog`; -1 on error.
+int listenOnLoopback(int backlog, uint16_t* port);
+
+// A backend on its own thread that serves one connection at a time: it reads a request head,
+// sends `response`, then either closes (`close_after`) or goes silent, reading and dropping
+// until the client closes or the server is destroyed.
+class RawServer {
+ public:
+  explicit RawServer(std::string response, bool close_after = false);
+  ~RawServer();
+  RawServer(const RawServer&) = delete;
+  RawServer& operator=(const RawServer&) = delete;
+
+  uint16_t port() const { return port_; }
+  bool ready() const { return thread_.joinable(); }
+  int connections() const { return connections_.load(); }
+  // The client closed the current connection (FIN or RST) while the server stalled.
+  bool clientClosed() const { return client_closed_.load(); }
+
+ private:
+  // Waits for `fd` to be readable; false when the server is stopping.
+  bool waitReadable(int fd);
+  void run();
+
+  const std::string response_;
+  const bool close_after_;
+  int listen_fd_ = -1;
+  int wake_[2] = {-1, -1};
+  uint16_t port_ = 0;
+  std::atomic<int> connections_{0};
+  std::atomic<bool> client_closed_{false};
+  std::thread thread_;
+};
+
 // --- Observing backends ----------------------------------------------------------------------
 
 struct BackendStats {
@@ -89,6 +127,11 @@ struct BackendStats {
 };
 // GET /control/stats from a demo backend on a fresh connection.
 absl::StatusOr<BackendStats> backendStats(uint16_t port);
+
+// Sockets on 127.0.0.1 whose local port is `port` and that are open in the sending direction
+// (ESTABLISHED or CLOSE_WAIT), from /proc/net/tcp: for a server's port, its accepted connections
+// that it has not closed yet.
+int openConnections(uint16_t port);
 
 // --- Data ------------------------------------------------------------------------------------
 

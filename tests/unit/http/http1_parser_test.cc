@@ -17,6 +17,7 @@ class Recorder final : public ParserCallbacks {
   HeadAction onHeadComplete() override {
     ++heads;
     urls.push_back(std::string(parser.url()));
+    until_eof_at_head = parser.bodyUntilEof();
     return no_body ? kNoBody : kProceed;
   }
   void onBody(const char* data, size_t length) override { body.append(data, length); }
@@ -40,6 +41,7 @@ class Recorder final : public ParserCallbacks {
 
   Http1Parser parser;
   bool no_body = false;
+  bool until_eof_at_head = false;
   int heads = 0;
   int messages = 0;
   std::string body;
@@ -149,6 +151,35 @@ TEST(Http1ParserTest, MalformedChunksAreRejectedMidBody) {
   EXPECT_EQ(r.messages, 0);
 }
 
+TEST(Http1ParserTest, ChunkDataMustEndWithCrlfWhereverTheReadsSplit) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (const std::string bad : {"5\r\nhelloXX0\r\n\r\n", "5\r\nhello\n\n0\r\n\r\n",
+                                "5\r\nhello\rX0\r\n\r\n", "3\r\nabc0\r\n\r\n"}) {
+    const std::string input = head + bad;
+    for (size_t step = 1; step <= input.size(); ++step) {
+      Recorder r(Http1Parser::Type::kRequest);
+      EXPECT_EQ(r.feed(input, step), Http1Parser::Result::kError) << bad << " step " << step;
+      EXPECT_EQ(r.parser.errorStatus(), 400);
+      EXPECT_EQ(r.messages, 0) << bad << " step " << step;
+    }
+  }
+  // Responses too (a backend's framing error is a 502).
+  Recorder response(Http1Parser::Type::kResponse);
+  EXPECT_EQ(
+      response.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX0\r\n\r\n"),
+      Http1Parser::Result::kError);
+  EXPECT_EQ(response.parser.errorStatus(), 502);
+  // Well-formed chunks, extensions and trailers, split anywhere, still parse.
+  const std::string good =
+      head + "5;x=1\r\nhello\r\n1\r\n \r\na\r\n0123456789\r\n0\r\nT: v\r\n\r\n";
+  for (size_t step = 1; step <= good.size(); ++step) {
+    Recorder r(Http1Parser::Type::kRequest);
+    EXPECT_NE(r.feed(good, step), Http1Parser::Result::kError) << "step " << step;
+    EXPECT_EQ(r.body, "hello 0123456789") << "step " << step;
+    EXPECT_EQ(r.messages, 1) << "step " << step;
+  }
+}
+
 TEST(Http1ParserTest, Http10WithoutHostIsFine) {
   Recorder r(Http1Parser::Type::kRequest);
   EXPECT_NE(r.feed("GET / HTTP/1.0\r\n\r\n"), Http1Parser::Result::kError);
@@ -210,6 +241,8 @@ TEST(Http1ParserTest, ResponseDelimitedByClose) {
   EXPECT_EQ(r.parser.execute(input.data(), input.size(), &consumed),
             Http1Parser::Result::kNeedMore);
   EXPECT_TRUE(r.parser.bodyUntilEof());
+  // Already known when the head is reported: the proxy frames the body it forwards from there.
+  EXPECT_TRUE(r.until_eof_at_head);
   EXPECT_EQ(r.parser.finish(), Http1Parser::Result::kPaused);
   EXPECT_EQ(r.messages, 1);
   EXPECT_EQ(r.body, "part one ");
