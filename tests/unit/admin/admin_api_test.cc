@@ -48,6 +48,13 @@ class FakeControlPlane final : public ControlPlane {
     calls.push_back("reload");
     respond(canned);
   }
+  void setBackendAdmin(const std::string& pool, const std::string& address,
+                       routing::AdminState state, absl::Duration wait,
+                       Responder respond) override {
+    calls.push_back("backend " + pool + " " + address + " " + routing::adminStateName(state) +
+                    " " + absl::FormatDuration(wait));
+    respond(canned);
+  }
   nlohmann::json status() const override {
     ++status_queries;
     return {{"routes", routes}};
