@@ -147,7 +147,8 @@ void AdminProxyTest::startProxyWithAdmin(const std::string& toml) {
 
 AdminResult AdminProxyTest::admin(std::string_view method, std::string_view target,
                                   const Headers& headers) {
-  AdminResult result = adminCall(admin_port_, method, target, headers);
+  AdminResult result =
+      adminCall(admin_port_, method, target, headers.empty() ? admin_headers_ : headers);
   if (result.status == 0) ADD_FAILURE() << result.error;
   return result;
 }

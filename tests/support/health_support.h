@@ -129,6 +129,8 @@ class AdminProxyTest : public ProxyTest {
   void killBackend(size_t index);
 
   uint16_t admin_port_ = 0;
+  // Sent with every admin() call that brings no headers of its own (a bearer token).
+  Headers admin_headers_;
 };
 
 }  // namespace sy::testing
