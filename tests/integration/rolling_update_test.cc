@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -19,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/health_support.h"
+#include "tests/support/http_client.h"
 #include "tests/support/process.h"
 #include "tests/support/switchyard_process.h"
 #include "tests/support/temp_dir.h"
@@ -217,8 +219,10 @@ TEST_F(RollingUpdateTest, ReplacesEveryBackendOneAtATimeWithoutAFailedRequest) {
 TEST_F(RollingUpdateTest, StopsAtTheFirstFailureAndLeavesThatBackendDrained) {
   ASSERT_NO_FATAL_FAILURE(startBackend("b0"));
   ASSERT_NO_FATAL_FAILURE(startBackend("b1"));
-  ASSERT_NO_FATAL_FAILURE(startProxyWithAdmin(
-      simpleConfig({.backends = {backendPort(0), backendPort(1)}, .workers = 1, .pool = kCheck})));
+  ASSERT_NO_FATAL_FAILURE(
+      startProxyWithAdmin(simpleConfig({.backends = {backendPort(0), backendPort(1)},
+                                        .workers = 1,
+                                        .pool = "response_timeout = \"4s\"\n" + kCheck})));
   for (size_t i = 0; i < 2; ++i) {
     ASSERT_TRUE(waitForBackend(
         "app", i, [](const nlohmann::json& b) { return b["eligible"] == true; },
@@ -267,9 +271,12 @@ TEST_F(RollingUpdateTest, StopsAtTheFirstFailureAndLeavesThatBackendDrained) {
   ASSERT_EQ(admin("POST", b1_path + "/enable").status, 200);
 
   // Not drained in time: a slow request on each backend (one worker: round robin alternates).
+  // They end with a 504 at the pool's response_timeout (4 s), however long the script took to
+  // get to its drain. (Closing the clients would not end them: see DrainTest's
+  // ClientThatGaveUpDoesNotKeepADrainWaiting.)
   std::vector<std::thread> slow;
   for (int i = 0; i < 2; ++i) {
-    slow.emplace_back([this] { httpGet(port(), "/delay/1500"); });
+    slow.emplace_back([this] { httpGet(port(), "/delay/5000"); });
   }
   ASSERT_TRUE(waitForBackend(
       "app", 0, [](const nlohmann::json& b) { return b["in_flight"] == 1; },
