@@ -429,7 +429,10 @@ std::string Server::metrics() const {
       if (record == nullptr) continue;
       admin::BackendState state;
       state.health = routing::healthStateName(record->health);
-      state.admin = drained(*record) ? "drained" : routing::adminStateName(record->admin);
+      // "drained" is the end of draining; a disabled backend stays "disabled".
+      state.admin = record->admin == routing::AdminState::kDraining && drained(*record)
+                        ? "drained"
+                        : routing::adminStateName(record->admin);
       view.backend_states[entry.info->id] = state;
     }
   }
@@ -572,7 +575,8 @@ bool Server::drained(const health::BackendRecord& record) const {
 
 nlohmann::json Server::backendJson(const health::BackendRecord& record) const {
   const BackendLoad load = loadOf(record.pool, record.address);
-  const bool is_drained = drained(record);
+  // "drained" is the end of draining; a disabled backend stays "disabled".
+  const bool is_drained = record.admin == routing::AdminState::kDraining && drained(record);
   nlohmann::json last_check = nullptr;
   if (record.last_check != absl::InfinitePast()) {
     last_check = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", record.last_check, absl::UTCTimeZone());

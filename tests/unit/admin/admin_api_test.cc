@@ -57,9 +57,8 @@ class FakeControlPlane final : public ControlPlane {
   void setBackendAdmin(const std::string& pool, const std::string& address,
                        routing::AdminState state, absl::Duration wait,
                        Responder respond) override {
-    calls.push_back(std::string("backend ") + pool + " " + address + " " +
-                    routing::adminStateName(state) + " " +
-                    std::to_string(absl::ToInt64Milliseconds(wait)));
+    calls.push_back("backend " + pool + " " + address + " " + routing::adminStateName(state) +
+                    " " + absl::FormatDuration(wait));
     respond(canned);
   }
   nlohmann::json status() const override {
