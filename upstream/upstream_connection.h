@@ -74,6 +74,7 @@ class UpstreamConnection final : public core::TransportCallbacks,
   void write(const char* data, size_t length);
   void writeCopy(const char* data, size_t length);
   bool aboveHighWatermark() const { return transport_.aboveHighWatermark(); }
+  size_t pendingWriteBytes() const { return transport_.pendingWriteBytes(); }
 
   // The whole request was written: the response timeout starts.
   void requestComplete();
