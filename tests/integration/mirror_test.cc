@@ -415,15 +415,21 @@ std::vector<double> pacedLoad(uint16_t port, int clients, milliseconds duration,
 // The bound: mirrored p50 and p95 within 10% of the unmirrored ones, plus 1 ms. The absolute
 // floor is there because loopback latencies are a fraction of a millisecond, where 10% is a few
 // microseconds of scheduling noise; 1 ms is still far below anything a wait for the shadow
-// (2 s) or for its connection would cost.
+// (2 s) or for its connection would cost. The mirror runs with its default caps: with
+// max_in_flight raised to 400, some 700 new shadow connections a second (CPU in the proxy and
+// in the shadow process, on the same two cores as everything else) moved p95 by up to 6 ms on
+// a machine at load 12. That is shared CPU, not waiting, and it is what the caps are for.
 TEST_F(MirrorTest, PrimaryLatencyIsUnaffectedByASlowShadow) {
-  ASSERT_NO_FATAL_FAILURE(startPair(
-      {"--delay", "2s"},
-      // Copies stay in flight for 2 s: let up to 400 per worker run before the cap drops some.
-      "mirror = { pool = \"shadow\", percent = 0, max_in_flight = 400 }\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      startPair({"--delay", "2s"},
+                // The default caps: with copies in flight for 2 s, max_in_flight (100 per worker)
+                // is reached at once and most copies are dropped, as they would be in production.
+                "mirror = { pool = \"shadow\", percent = 0 }\n"));
   constexpr int kClients = 4;
   constexpr microseconds kPeriod{2000};  // 500 requests per second per client
-  const milliseconds phase = kSanitizerBuild ? milliseconds(800) : milliseconds(600);
+  // Many short phases: a burst of load from elsewhere on the machine falls on both sides.
+  constexpr int kRounds = 8;
+  constexpr milliseconds kPhase{300};
   std::vector<double> without;
   std::vector<double> with;
   std::atomic<uint64_t> failures{0};
@@ -432,9 +438,9 @@ TEST_F(MirrorTest, PrimaryLatencyIsUnaffectedByASlowShadow) {
   pacedLoad(port(), kClients, milliseconds(200), kPeriod, &failures, &why);
   uint64_t sent = 0;
   uint64_t dropped = 0;
-  for (int round = 0; round < 3; ++round) {
+  for (int round = 0; round < kRounds; ++round) {
     ASSERT_NO_FATAL_FAILURE(setMirror("pool=shadow&percent=0"));
-    std::vector<double> off = pacedLoad(port(), kClients, phase, kPeriod, &failures, &why);
+    std::vector<double> off = pacedLoad(port(), kClients, kPhase, kPeriod, &failures, &why);
     without.insert(without.end(), off.begin(), off.end());
     ASSERT_NO_FATAL_FAILURE(setMirror("pool=shadow&percent=100"));
     // Counted per phase: the counters restart when mirroring restarts (see
@@ -442,7 +448,7 @@ TEST_F(MirrorTest, PrimaryLatencyIsUnaffectedByASlowShadow) {
     std::string text = metrics();
     const uint64_t sent_before = mirrorCount(text, kSent);
     const uint64_t dropped_before = mirrorCount(text, kDropped);
-    std::vector<double> on = pacedLoad(port(), kClients, phase, kPeriod, &failures, &why);
+    std::vector<double> on = pacedLoad(port(), kClients, kPhase, kPeriod, &failures, &why);
     with.insert(with.end(), on.begin(), on.end());
     text = metrics();
     sent += mirrorCount(text, kSent) - sent_before;
@@ -460,9 +466,11 @@ TEST_F(MirrorTest, PrimaryLatencyIsUnaffectedByASlowShadow) {
       static_cast<unsigned long>(dropped));
   ASSERT_GT(base.count, 1000u);
   ASSERT_GT(mirrored.count, 1000u);
-  // The copies really went out and really reached the slow shadow.
-  EXPECT_GT(sent, 500u);
-  EXPECT_GT(shadowRequests(), 500u);
+  // The copies really went out and reached the slow shadow (at least one worker's in-flight
+  // cap of them), and the cap dropped the rest.
+  EXPECT_GE(sent, 100u);
+  EXPECT_GE(shadowRequests(), 100u);
+  EXPECT_GT(dropped, 0u);
 
   constexpr double kFloorMs = 1.0;
   EXPECT_LE(mirrored.p50_ms, base.p50_ms * 1.10 + kFloorMs)
