@@ -652,6 +652,31 @@ TEST_F(MirrorCopyTest, DISABLED_HostSuffixGoesBeforeThePort) {
   EXPECT_THAT(loggedHeader(*copy, "Host"), ElementsAre("app.test.shadow:8080"));
 }
 
+// BUG (disabled until fixed): a HEAD request's copy fails. MirrorExchange::start()
+// (proxy/mirror_exchange.cc) attaches the shadow connection with head_request = false, so the
+// shadow's answer to HEAD (a Content-Length and, rightly, no body) is read as a response whose
+// body never comes: the copy holds its max_in_flight slot until `timeout` and is then counted
+// as `failed` (and its connection closed), though the shadow answered 200 at once. Suggested
+// fix: pass the request's HEAD-ness to MirrorExchange::start() (maybeMirror() has it in
+// head_request_) and on to UpstreamConnection::attach().
+TEST_F(MirrorTest, DISABLED_HeadRequestCopiesComplete) {
+  ASSERT_NO_FATAL_FAILURE(startPair(
+      {"--log-requests"}, "mirror = { pool = \"shadow\", percent = 100, timeout = \"3s\" }\n"));
+  HttpClient client;
+  ASSERT_NO_FATAL_FAILURE(connect(&client));
+  ASSERT_TRUE(client.sendRaw(client.buildRequest("HEAD", "/head")));
+  std::optional<Response> response = client.readResponse(/*head_request=*/true);
+  ASSERT_TRUE(response.has_value()) << client.lastError();
+  EXPECT_EQ(response->status, 200);
+  RequestLog shadow(backends_[1]->process.get());
+  ASSERT_TRUE(shadow.waitForTarget("/head").has_value());  // it reached the shadow
+  // The shadow answered at once: the copy completes well before its timeout.
+  EXPECT_TRUE(
+      waitUntil([&] { return mirrorResponses(metrics(), "2xx") == 1; }, std::chrono::seconds(2)))
+      << metrics();
+  EXPECT_EQ(mirrorCount(kFailed), 0u);
+}
+
 // ---- 3. The share -----------------------------------------------------------------------------
 
 TEST_F(MirrorTest, TenPercentOf5000RequestsLandsWithinTwoPoints) {
