@@ -78,6 +78,15 @@ bool startsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
+// [[name, value], ...] in received order, as /echo answers and --log-requests logs them.
+nlohmann::json headerArray(const http::HeaderBlock& block) {
+  nlohmann::json headers = nlohmann::json::array();
+  for (size_t i = 0; i < block.size(); ++i) {
+    headers.push_back({std::string(block.name(i)), std::string(block.value(i))});
+  }
+  return headers;
+}
+
 }  // namespace
 
 DemoConnection::DemoConnection(DemoWorker* worker)
@@ -364,8 +373,6 @@ void DemoConnection::routeRequest() {
     }
   } else if (path == "/echo") {
     route_ = Route::kEcho;
-    if (sha_ == nullptr) sha_ = EVP_MD_CTX_new();
-    digest_failed_ = sha_ == nullptr || EVP_DigestInit_ex(sha_, EVP_sha256(), nullptr) != 1;
   } else if (path == "/close") {
     route_ = Route::kClose;
   } else if (path == "/reset") {
@@ -376,16 +383,53 @@ void DemoConnection::routeRequest() {
       route_ = Route::kWebSocket;
     }
   }
+  // /echo answers the body's SHA-256, --log-requests logs it: both stream it through here.
+  hash_body_ = route_ == Route::kEcho || worker_->state().logRequests();
+  body_sha256_.clear();
+  if (hash_body_) {
+    if (sha_ == nullptr) sha_ = EVP_MD_CTX_new();
+    digest_failed_ = sha_ == nullptr || EVP_DigestInit_ex(sha_, EVP_sha256(), nullptr) != 1;
+  }
 }
 
 void DemoConnection::onBody(const char* data, size_t length) {
-  if (route_ != Route::kEcho) return;  // other endpoints read and drop request bodies
+  if (!hash_body_) return;  // other endpoints read and drop request bodies
   body_bytes_ += length;
   if (!digest_failed_ && EVP_DigestUpdate(sha_, data, length) != 1) digest_failed_ = true;
 }
 
+void DemoConnection::finishDigest() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_length = 0;
+  if (digest_failed_ || EVP_DigestFinal_ex(sha_, digest, &digest_length) != 1) {
+    digest_failed_ = true;
+    return;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  body_sha256_.clear();
+  body_sha256_.reserve(digest_length * 2);
+  for (unsigned int i = 0; i < digest_length; ++i) {
+    body_sha256_.push_back(kHex[digest[i] >> 4]);
+    body_sha256_.push_back(kHex[digest[i] & 0xf]);
+  }
+}
+
+void DemoConnection::logRequest() {
+  core::logInfo(
+      "request_received",
+      {{"backend", worker_->state().name()},
+       {"method", std::string(parser_.methodName())},
+       {"target", std::string(parser_.url())},
+       {"version", absl::StrCat(parser_.versionMajor(), ".", parser_.versionMinor())},
+       {"headers", headerArray(parser_.headers())},
+       {"body_bytes", body_bytes_},
+       {"body_sha256", digest_failed_ ? nlohmann::json(nullptr) : nlohmann::json(body_sha256_)}});
+}
+
 void DemoConnection::onMessageComplete() {
   ++messages_completed_;
+  if (hash_body_) finishDigest();
+  if (worker_->state().logRequests()) logRequest();
   keep_alive_ = parser_.keepAlive();
   const bool control = route_ == Route::kHealth || route_ == Route::kControlHealth ||
                        route_ == Route::kControlFail || route_ == Route::kControlStats;
@@ -532,32 +576,18 @@ void DemoConnection::sendSimple(int status, std::string_view body, std::string_v
 }
 
 void DemoConnection::sendEcho() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_length = 0;
-  if (digest_failed_ || EVP_DigestFinal_ex(sha_, digest, &digest_length) != 1) {
+  if (digest_failed_) {
     sendSimple(500, "SHA-256 failed\n");
     return;
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(digest_length * 2);
-  for (unsigned int i = 0; i < digest_length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
-  }
-  nlohmann::json headers = nlohmann::json::array();
-  const http::HeaderBlock& block = parser_.headers();
-  for (size_t i = 0; i < block.size(); ++i) {
-    headers.push_back({std::string(block.name(i)), std::string(block.value(i))});
   }
   const nlohmann::json answer = {
       {"backend", worker_->state().name()},
       {"method", std::string(parser_.methodName())},
       {"path", std::string(parser_.url())},
       {"version", absl::StrCat(parser_.versionMajor(), ".", parser_.versionMinor())},
-      {"headers", std::move(headers)},
+      {"headers", headerArray(parser_.headers())},
       {"body_bytes", body_bytes_},
-      {"body_sha256", std::move(hex)},
+      {"body_sha256", body_sha256_},
   };
   // Peers may send bytes that are not UTF-8: replace them rather than throw.
   std::string body = answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

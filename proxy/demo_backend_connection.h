@@ -85,6 +85,10 @@ class DemoConnection final : public core::TransportCallbacks, public http::Parse
   void sendSimple(int status, std::string_view body, std::string_view content_type = "text/plain",
                   std::string_view extra_headers = {});
   void sendEcho();
+  // Ends the body's SHA-256 into body_sha256_ (or sets digest_failed_).
+  void finishDigest();
+  // --log-requests: the request_received event.
+  void logRequest();
   void sendBytesHead();
   void pumpBytes();
   void sendUpgrade();
@@ -137,9 +141,11 @@ class DemoConnection final : public core::TransportCallbacks, public http::Parse
   bool streaming_ = false;    // /bytes body in progress
   bool digest_failed_ = false;
 
-  // /echo: a streaming SHA-256 of the request body.
+  // /echo, and every request with --log-requests: a streaming SHA-256 of the request body.
+  bool hash_body_ = false;
   evp_md_ctx_st* sha_ = nullptr;
   uint64_t body_bytes_ = 0;
+  std::string body_sha256_;  // lowercase hex, once the request is complete
 
   // /bytes: what is left to send.
   uint64_t bytes_sent_ = 0;

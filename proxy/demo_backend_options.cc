@@ -38,6 +38,11 @@ Flags:
                           read; deterministic like --fail-rate (default 0)
   --shutdown-grace DUR    on SIGINT/SIGTERM, how long in-flight responses may take before the
                           remaining connections are closed (default 5s)
+  --log-requests          for every request read completely (any path), log one line on stderr:
+                          {"event":"request_received","backend","method","target","version",
+                          "headers":[[name,value],...],"body_bytes","body_sha256"}; every
+                          request body is hashed (SHA-256, streamed; the hash of nothing when
+                          there is no body). Takes no value (default off)
   --help                  this text
 
 Endpoints:
@@ -122,6 +127,13 @@ absl::StatusOr<DemoBackendOptions> parseDemoBackendArgs(const std::vector<std::s
     if (const size_t eq = flag.find('='); eq != std::string_view::npos) {
       inline_value = flag.substr(eq + 1);
       flag = flag.substr(0, eq);
+    }
+    if (flag == "--log-requests") {
+      if (inline_value.has_value()) {
+        return absl::InvalidArgumentError("--log-requests takes no value");
+      }
+      options.log_requests = true;
+      continue;
     }
     const bool known = flag == "--name" || flag == "--listen" || flag == "--threads" ||
                        flag == "--delay" || flag == "--fail-rate" || flag == "--fail-status" ||

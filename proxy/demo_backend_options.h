@@ -22,6 +22,9 @@ struct DemoBackendOptions {
   double reset_rate = 0;
   // How long a stop waits for in-flight responses before closing what is left.
   absl::Duration shutdown_grace = absl::Seconds(5);
+  // Log one `request_received` event per request read completely (method, target, headers,
+  // body size and SHA-256); every request body is hashed then.
+  bool log_requests = false;
   bool help = false;
 };
 

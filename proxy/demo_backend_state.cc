@@ -38,7 +38,8 @@ DemoBackendState::DemoBackendState(const DemoBackendOptions& options)
           absl::ToInt64Milliseconds(absl::Ceil(options.delay, absl::Milliseconds(1))))),
       health_status_(options.health_status),
       fail_policy_(packFailPolicy(toPpm(options.fail_rate), options.fail_status)),
-      reset_rate_ppm_(toPpm(options.reset_rate)) {
+      reset_rate_ppm_(toPpm(options.reset_rate)),
+      log_requests_(options.log_requests) {
   for (ConnectionHeader connection :
        {ConnectionHeader::kNone, ConnectionHeader::kKeepAlive, ConnectionHeader::kClose}) {
     default_heads_[static_cast<int>(connection)] =

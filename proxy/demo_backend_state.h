@@ -51,6 +51,8 @@ class DemoBackendState {
 
   // --reset-rate in parts per million (fixed at startup).
   uint32_t resetRatePpm() const { return reset_rate_ppm_; }
+  // --log-requests.
+  bool logRequests() const { return log_requests_; }
 
   // The precomputed "200 NAME\n" answer, split around the Date value that changes every second:
   // head + date + tail (+ body unless HEAD). Writing the three pieces with one writev allocates
@@ -74,6 +76,7 @@ class DemoBackendState {
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> connections_{0};
   const uint32_t reset_rate_ppm_;
+  const bool log_requests_;
 };
 
 std::string_view statusReason(int status);
