@@ -99,10 +99,14 @@ std::vector<Query> readmeQueries() {
     if (!inside && line == "```promql") {
       inside = true;
       expr.clear();
-    } else if (inside && line == "```") {
-      inside = false;
-      queries.push_back({absl::StrCat("README.md example ", queries.size() + 1), expr});
-    } else if (inside && line.rfind("#", 0) != 0) {
+    } else if (inside && (line == "```" || line.rfind("#", 0) == 0)) {
+      // A comment line starts the next query of the same block.
+      if (!expr.empty()) {
+        queries.push_back({absl::StrCat("README.md example ", queries.size() + 1), expr});
+      }
+      expr.clear();
+      inside = line != "```";
+    } else if (inside) {
       expr += line + "\n";
     }
   }
@@ -240,15 +244,18 @@ TEST(DashboardTest, EveryQueryAndReadmeExampleIsValidPromQl) {
 class DashboardMetricsTest : public ProxyTest {};
 
 TEST_F(DashboardMetricsTest, EveryMetricAndLabelQueriedIsExposed) {
-  // A proxy where every family has samples: traffic on two pools, a switch, a canary change, a
-  // promotion, a rollback and a reload.
+  // A proxy where every family has samples: traffic on two pools mirrored to a third, a
+  // switch, a canary change, a promotion, a rollback and a reload.
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startBackend("green"));
+  ASSERT_NO_FATAL_FAILURE(startBackend("shadow"));
   const std::string config = absl::StrCat(
       "[server]\nworkers = 1\n\n[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n\n",
       "[[pools]]\nname = \"blue\"\nbackends = [\"127.0.0.1:", backendPort(0), "\"]\n\n",
       "[[pools]]\nname = \"green\"\nbackends = [\"127.0.0.1:", backendPort(1), "\"]\n\n",
-      "[[routes]]\nname = \"web\"\npool = \"blue\"\n");
+      "[[pools]]\nname = \"shadow\"\nbackends = [\"127.0.0.1:", backendPort(2), "\"]\n\n",
+      "[[routes]]\nname = \"web\"\npool = \"blue\"\n",
+      "mirror = { pool = \"shadow\", percent = 100 }\n");
   ASSERT_NO_FATAL_FAILURE(startProxyToml(config));
   absl::StatusOr<uint16_t> admin_port = adminPortOf(*proxy_.process);
   ASSERT_TRUE(admin_port.ok()) << admin_port.status();
