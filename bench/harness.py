@@ -48,6 +48,15 @@ class Interrupted(Exception):
 # Processes: everything started here, so that everything can be stopped.
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the harness dies, even by SIGKILL."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Processes:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
@@ -62,7 +71,8 @@ class Processes:
             kwargs["stdout"] = out
             kwargs.setdefault("stderr", subprocess.STDOUT)
         kwargs.setdefault("stdin", subprocess.DEVNULL)
-        proc = subprocess.Popen(argv, start_new_session=True, env=env, **kwargs)
+        proc = subprocess.Popen(argv, start_new_session=True, env=env,
+                                preexec_fn=_die_with_parent, **kwargs)
         proc.bench_name = name  # type: ignore[attr-defined]
         self.running.append(proc)
         return proc
@@ -422,7 +432,8 @@ class Bench:
         backend_cpu0 = cpu_seconds(self.backends[0].pid)
         wall0 = time.monotonic()
         out = subprocess.run(argv, capture_output=True, text=True, env=env,
-                             timeout=duration + 30, start_new_session=True)
+                             timeout=duration + 30, start_new_session=True,
+                             preexec_fn=_die_with_parent)
         wall = time.monotonic() - wall0
         proxy_cpu = (cpu_seconds(target.pid) - proxy_cpu0) if target.proc else 0.0
         backend_cpu = cpu_seconds(self.backends[0].pid) - backend_cpu0
@@ -529,7 +540,7 @@ class Bench:
             if self.client_cpus:
                 argv = ["taskset", "-c", self.client_cpus] + argv
             out = subprocess.run(argv, capture_output=True, text=True, timeout=300,
-                                 start_new_session=True)
+                                 start_new_session=True, preexec_fn=_die_with_parent)
             if out.returncode != 0:
                 raise RuntimeError(f"flip_load against {name} failed: {out.stderr}")
             result = json.loads(out.stdout)
@@ -1058,7 +1069,7 @@ def main(argv: list[str]) -> int:
             f"{(output.with_suffix('.json') if output else bench.run_dir / 'RESULTS.json')}")
         code = 0
     except Interrupted as why:
-        log(f"interrupted ({why}); stopping everything")
+        log(f"interrupted ({why}); stopping everything (logs in {bench.run_dir})")
         code = 130
     except Exception as error:  # noqa: BLE001 - report, clean up, fail
         log(f"FAILED: {error}")
