@@ -431,10 +431,14 @@ class Bench:
         proxy_cpu0 = cpu_seconds(target.pid) if target.proc else 0.0
         backend_cpu0 = cpu_seconds(self.backends[0].pid)
         wall0 = time.monotonic()
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(argv, capture_output=True, text=True, env=env,
                              timeout=duration + 30, start_new_session=True,
                              preexec_fn=_die_with_parent)
         wall = time.monotonic() - wall0
+        children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wrk_cpu = (children1.ru_utime + children1.ru_stime -
+                   children0.ru_utime - children0.ru_stime)
         proxy_cpu = (cpu_seconds(target.pid) - proxy_cpu0) if target.proc else 0.0
         backend_cpu = cpu_seconds(self.backends[0].pid) - backend_cpu0
         match = re.search(r"^WRK_JSON (.*)$", out.stdout, re.M)
@@ -447,6 +451,7 @@ class Bench:
                             result["status"] + result["timeout"])
         result["wall_s"] = wall
         result["backend_cpu"] = backend_cpu / seconds
+        result["wrk_cpu"] = wrk_cpu / seconds
         if target.proc:
             result["proxy_cpu"] = proxy_cpu / seconds
             result["per_core"] = result["rps"] / result["proxy_cpu"] if proxy_cpu > 0 else 0.0
@@ -803,6 +808,7 @@ def summarize(runs: list[dict]) -> dict:
         "errors": sum(r["errors"] for r in runs),
         "requests": sum(r["requests"] for r in runs),
         "backend_cpu": median([r["backend_cpu"] for r in runs]),
+        "wrk_cpu": median([r.get("wrk_cpu", float("nan")) for r in runs]),
     }
     if runs and "proxy_cpu" in runs[0]:
         out["cpu"] = median([r["proxy_cpu"] for r in runs])
@@ -873,8 +879,9 @@ def report(results: dict) -> tuple[str, list[tuple[str, str, str]]]:
         add("")
         rounds = " · ".join(
             f"{name} " + "/".join(fmt_rate(r["rps"]) for r in runs[name]) for name in runs)
-        add(f"<sub>req/s per round: {rounds}; backend CPU (median): "
-            + ", ".join(f"{n} {sm[n]['backend_cpu']:.2f}" for n in runs) + "</sub>")
+        add(f"<sub>req/s per round: {rounds}. CPU of the client side (median, cores) — "
+            "backend: " + ", ".join(f"{n} {sm[n]['backend_cpu']:.2f}" for n in runs) +
+            "; wrk: " + ", ".join(f"{n} {sm[n]['wrk_cpu']:.2f}" for n in runs) + "</sub>")
         add("")
 
     if results["idle"]:
