@@ -92,11 +92,20 @@ class Processes:
                 except ProcessLookupError:
                     pass
                 proc.wait(5)
-        # Workers of a master (nginx) that outlived it.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        # Workers of a master (nginx) that are still exiting (or writing a valgrind report): give
+        # them the same time, then kill what is left of the group.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)
+            except (ProcessLookupError, PermissionError):
+                break
+            time.sleep(0.05)
+        else:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         if proc in self.running:
             self.running.remove(proc)
 
@@ -262,9 +271,10 @@ class Switchyard(Target):
         fill(BENCH / "conf/switchyard.toml.in", conf, {
             "WORKERS": b.args.workers, "PORT": self.port, "ADMIN_PORT": self.admin_port,
             "BLUE_PORT": b.blue_port, "GREEN_PORT": b.green_port})
-        self.proc = b.procs.start("switchyard", [str(b.build_dir / "switchyard"), "-c", str(conf)],
-                                  cpus=b.proxy_cpus)
-        wait_http(self.port, self.proc, "blue")
+        self.proc = b.procs.start(
+            "switchyard", b.wrapper + [str(b.build_dir / "switchyard"), "-c", str(conf)],
+            cpus=b.proxy_cpus)
+        wait_http(self.port, self.proc, "blue", timeout=60 if b.wrapper else 15)
 
     def switch_spec(self) -> str:
         return f"http:127.0.0.1:{self.admin_port}:/admin/switch?to={{pool}}"
@@ -284,14 +294,16 @@ class Nginx(Target):
         conf = b.run_dir / "nginx.conf"
         fill(BENCH / "conf/nginx.conf.in", conf,
              {"WORKERS": b.args.workers, "PORT": self.port, "RUN_DIR": b.run_dir,
-              "NOFILE": min(b.nofile, 65536), "MAXCONN": b.maxconn})
+              "NOFILE": min(b.nofile, 65536), "MAXCONN": b.maxconn,
+              # Under valgrind one process: callgrind_control cannot reach forked workers.
+              "MASTER_PROCESS": "off" if b.wrapper else "on"})
         argv = [b.tools["nginx"], "-p", str(b.run_dir), "-e", str(b.run_dir / "nginx_error.log"),
                 "-c", str(conf)]
         check = subprocess.run(argv + ["-t"], capture_output=True, text=True, timeout=20)
         if check.returncode != 0:
             raise RuntimeError(f"nginx -t failed:\n{check.stderr}")
-        self.proc = b.procs.start("nginx", argv, cpus=b.proxy_cpus)
-        wait_http(self.port, self.proc, "blue")
+        self.proc = b.procs.start("nginx", b.wrapper + argv, cpus=b.proxy_cpus)
+        wait_http(self.port, self.proc, "blue", timeout=60 if b.wrapper else 15)
 
     def switch_spec(self) -> str:
         d = self.bench.run_dir
@@ -313,9 +325,9 @@ class Haproxy(Target):
                                capture_output=True, text=True, timeout=20)
         if check.returncode != 0:
             raise RuntimeError(f"haproxy -c failed:\n{check.stdout}{check.stderr}")
-        self.proc = b.procs.start("haproxy", [b.tools["haproxy"], "-db", "-f", str(conf)],
+        self.proc = b.procs.start("haproxy", b.wrapper + [b.tools["haproxy"], "-db", "-f", str(conf)],
                                   cpus=b.proxy_cpus)
-        wait_http(self.port, self.proc, "blue")
+        wait_http(self.port, self.proc, "blue", timeout=60 if b.wrapper else 15)
 
     def switch_spec(self) -> str:
         d = self.bench.run_dir
@@ -390,6 +402,7 @@ class Bench:
         self.blue_port = free_port()
         self.green_port = free_port()
         self.backends: list[subprocess.Popen] = []
+        self.wrapper: list[str] = []  # e.g. valgrind, prepended to the proxies' commands
         self.targets: dict[str, Target] = {}
         self.results: dict = {"scenarios": {}, "idle": {}, "flips": {}}
         self.started = time.monotonic()
@@ -779,6 +792,102 @@ class Profiler:
 
 
 # ----------------------------------------------------------------------------------------------
+# Callgrind mode (--callgrind): user-space instructions per request, repeatable on a busy machine.
+
+
+def backend_requests(port: int) -> int:
+    _, _, body = http_get(port, "/control/stats", timeout=5)
+    return int(json.loads(body)["requests"])
+
+
+class Callgrind:
+    """Each proxy under valgrind --tool=callgrind with instrumentation off; switched on for a
+    wrk run only, so start-up and configuration parsing are not counted. Instructions are
+    user space only: the kernel's share (most of a proxy's CPU on loopback) is not in them."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.bench = bench
+        for tool in ("valgrind", "callgrind_control", "callgrind_annotate"):
+            if not shutil.which(tool):
+                raise RuntimeError(f"{tool} not found: apt-get install valgrind")
+
+    def measure(self, key: str, name: str, path: str, env: dict) -> dict:
+        b = self.bench
+        out_dir = b.run_dir / f"callgrind-{key}-{name}"
+        out_dir.mkdir(exist_ok=True)
+        # nginx's workers run as an unprivileged user and write their own report.
+        os.chmod(b.run_dir, 0o755)
+        os.chmod(out_dir, 0o777)
+        b.wrapper = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                     f"--callgrind-out-file={out_dir}/callgrind.%p.out"]
+        target = b.targets[name]
+        target.restart()
+        b.wrapper = []
+        pids = [str(p) for p in process_tree(target.pid)]
+        self.bench.wrk(target, path, env, 1, b.args.connections)  # warm-up, not counted
+        for pid in pids:
+            subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, timeout=30)
+        before = backend_requests(b.blue_port)
+        self.bench.wrk(target, path, env, b.args.duration, b.args.connections)
+        requests = backend_requests(b.blue_port) - before
+        for pid in pids:
+            subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, timeout=30)
+        b.procs.stop(target.proc, timeout=60)  # valgrind writes its files at exit
+        target.proc = None
+        total = 0
+        functions: dict[str, int] = {}
+        for f in out_dir.glob("callgrind.*.out*"):
+            report = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100", str(f)],
+                                    capture_output=True, text=True, timeout=300).stdout
+            for line in report.splitlines():
+                m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(PROGRAM TOTALS|\S.*)$", line)
+                if not m:
+                    continue
+                count = int(m.group(1).replace(",", ""))
+                if m.group(2) == "PROGRAM TOTALS":
+                    total += count
+                else:
+                    fn = re.sub(r"\s*\[.*\]$", "", m.group(2)).split(":", 1)[-1]
+                    functions[fn] = functions.get(fn, 0) + count
+        top = sorted(functions.items(), key=lambda kv: -kv[1])[:b.args.profile_top]
+        return {"requests": requests, "instructions": total,
+                "per_request": total / max(requests, 1),
+                "top": [(fn, count / max(requests, 1)) for fn, count in top]}
+
+    def run(self) -> str:
+        b = self.bench
+        lines = ["# User-space instructions per request (callgrind)", "",
+                 f"`bench/run.sh --callgrind` on "
+                 f"{datetime.datetime.now().astimezone().isoformat(timespec='seconds')}: each "
+                 f"proxy under callgrind, instrumentation on for one {b.args.duration} s wrk run "
+                 f"(-c{b.args.connections}) after a warm-up; requests counted by the backend. "
+                 "User space only (the kernel is most of the CPU on loopback); repeatable on a "
+                 "busy machine.", ""]
+        for key, title, path, env in SCENARIOS:
+            if b.args.only and key not in b.args.only:
+                continue
+            results = {}
+            for name in PROXIES:
+                log(f"callgrind {key} {name}")
+                results[name] = self.measure(key, name, path, env)
+                log(f"  {name}: {results[name]['per_request']:.0f} instructions per request "
+                    f"({results[name]['requests']} requests)")
+            nginx = results["nginx"]["per_request"]
+            lines += [f"## {title}", "", "| proxy | requests | instructions per request | ×nginx |",
+                      "|---|---:|---:|---:|"]
+            for name in PROXIES:
+                r = results[name]
+                lines.append(f"| {name} | {r['requests']:,} | {r['per_request']:,.0f} | "
+                             f"{r['per_request'] / nginx:.2f}× |")
+            lines.append("")
+            for name in PROXIES:
+                lines += [f"Top functions, {name} (self instructions per request):", "", "```"]
+                lines += [f"{count:8.0f}  {fn[:150]}" for fn, count in results[name]["top"]]
+                lines += ["```", ""]
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
 # Report
 
 
@@ -1022,6 +1131,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="instead of the comparison: per-request CPU, syscalls and perf samples of "
                         "each proxy for the scenarios in --only (default: small); needs perf")
     p.add_argument("--profile-top", type=int, default=25, help="symbols listed per proxy")
+    p.add_argument("--callgrind", action="store_true",
+                   help="instead of the comparison: user-space instructions per request of each "
+                        "proxy under callgrind (repeatable on a busy machine); --only as above")
     args = p.parse_args(argv)
     if args.quick:
         args.duration = min(args.duration, 2)
@@ -1052,6 +1164,17 @@ def main(argv: list[str]) -> int:
     bench = Bench(args)
     code = 1
     try:
+        if args.callgrind:
+            if not args.only:
+                args.only = ["small"]
+            bench.start_backends()
+            bench.start_proxies()
+            markdown = Callgrind(bench).run()
+            (bench.run_dir / "CALLGRIND.md").write_text(markdown + "\n")
+            print(markdown)
+            log(f"callgrind: {bench.run_dir / 'CALLGRIND.md'} (callgrind files kept there)")
+            args.keep = True
+            return 0
         if args.profile:
             if not args.only:
                 args.only = ["small"]
