@@ -937,6 +937,10 @@ def report(results: dict) -> tuple[str, list[tuple[str, str, str]]]:
         f"in {results['elapsed_s']} s. Load average (1 min) before: "
         f"{results['load_before'][0]:.2f}, after: {results['load_after'][0]:.2f}.")
     add("")
+    if max(results["load_before"][0], results["load_after"][0]) > 1.0:
+        add("**Warning: the machine was busy during this run (load average above 1.0); the "
+            "figures are noisy. Re-run when `uptime` shows a low load.**")
+        add("")
     add("| machine | |")
     add("|---|---|")
     add(f"| CPU | {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB |")
