@@ -74,6 +74,7 @@ routing::BackendRuntime BackendStateTable::stateOf(std::string_view pool,
     runtime.health = record->health;
     runtime.admin = record->admin;
     runtime.ejected = record->ejected;
+    runtime.awaiting_check = record->awaiting_check;
   }
   return runtime;
 }

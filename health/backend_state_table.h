@@ -20,6 +20,9 @@ struct BackendRecord {
   std::string address;
   routing::HealthState health = routing::HealthState::kUnchecked;
   routing::AdminState admin = routing::AdminState::kReady;
+  // Back from maintenance: its health from before is stale, so no traffic until a check ran,
+  // whatever traffic_before_first_check says.
+  bool awaiting_check = false;
   // Active checks.
   CheckCounters counters;
   absl::Time last_check = absl::InfinitePast();

@@ -15,7 +15,7 @@ struct HealthChecker::Session {
   std::string address_text;
   core::NetAddress address;
   HealthCheckConfig check;
-  uv_timer_t* timer = nullptr;  // freed by its close callback
+  uv_timer_t* timer = nullptr;   // freed by its close callback
   std::shared_ptr<Probe> probe;  // the check in flight, if any
 
   ~Session() {
@@ -67,8 +67,22 @@ void HealthChecker::configure(const routing::config::Config& config) {
   sessions_.swap(next);  // sessions left in `next` were removed: destroying them stops them
 }
 
+void HealthChecker::checkNow(const std::string& pool, const std::string& address) {
+  if (stopped_) return;
+  auto it = sessions_.find(absl::StrCat(pool, "\n", address));
+  if (it == sessions_.end()) return;
+  Session& session = *it->second;
+  if (session.probe) {
+    session.probe->cancel();
+    session.probe.reset();
+  }
+  uv_timer_stop(session.timer);
+  runCheck(session);
+}
+
 void HealthChecker::schedule(Session& session, bool first) {
-  uint64_t delay_ms = first ? 0 : static_cast<uint64_t>(absl::ToInt64Milliseconds(session.check.interval));
+  uint64_t delay_ms =
+      first ? 0 : static_cast<uint64_t>(absl::ToInt64Milliseconds(session.check.interval));
   const int64_t jitter_ms = absl::ToInt64Milliseconds(session.check.jitter);
   if (jitter_ms > 0) {
     delay_ms += static_cast<uint64_t>(random_() % static_cast<uint64_t>(jitter_ms + 1));
@@ -101,6 +115,7 @@ void HealthChecker::runCheck(Session& session) {
           current->last_check_ms = static_cast<double>(result.duration_ns) / 1e6;
           current->last_error = result.error;
           (result.passed ? current->checks_passed : current->checks_failed) += 1;
+          current->awaiting_check = false;  // the verdict below is fresh: unknown always moves
           const HealthState from = current->health;
           const HealthState to =
               nextHealth(from, result.passed, current->counters, session.check.healthy_threshold,

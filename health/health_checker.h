@@ -41,6 +41,8 @@ class HealthChecker {
   // (Re)starts checking for `config`: sessions of backends that stay keep their schedule; new
   // ones check at once; removed ones stop. Call after table.reconcile(config).
   void configure(const routing::config::Config& config);
+  // Checks the backend now (dropping a check in flight), then on its usual schedule.
+  void checkNow(const std::string& pool, const std::string& address);
   // Stops every check; no callback runs afterwards.
   void stop();
 

@@ -190,9 +190,10 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   keep_alive_ = parser_.keepAlive() && !worker_.draining();
   head_request_ = parser_.method() == HTTP_HEAD;
   // Only WebSocket upgrades become tunnels; others (h2c) are plain requests to the backend.
-  upgrade_request_ = parser_.upgrade() && parser_.method() != HTTP_CONNECT &&
-                     core::equalsIgnoreCase(
-                         parser_.headers().find("upgrade").value_or(std::string_view()), "websocket");
+  upgrade_request_ =
+      parser_.upgrade() && parser_.method() != HTTP_CONNECT &&
+      core::equalsIgnoreCase(parser_.headers().find("upgrade").value_or(std::string_view()),
+                             "websocket");
   request_chunked_ = parser_.chunked();
   first_request_ = false;
   if (parser_.hasBody()) {
@@ -212,9 +213,9 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   // routing and the backend must both see that host, or a route's host restriction could be
   // bypassed by a Host header that disagrees with the target.
   absolute_target_ = http::splitAbsoluteForm(parser_.url());
-  const std::string_view host =
-      absolute_target_ ? absolute_target_->authority
-                       : parser_.headers().find("host").value_or(std::string_view());
+  const std::string_view host = absolute_target_
+                                    ? absolute_target_->authority
+                                    : parser_.headers().find("host").value_or(std::string_view());
   route_ = snapshot.routes.match(host, parser_.url());
   if (route_ == nullptr) {
     local_status_ = 404;
@@ -259,7 +260,8 @@ void DownstreamConnection::maybeMirror(const routing::SplitInput& split) {
   if (upgrade_request_ || !routing::sampleMirror(*route_, split)) return;
   if (!config.methods.empty()) {
     bool listed = false;
-    for (const std::string& method : config.methods) listed = listed || method == parser_.methodName();
+    for (const std::string& method : config.methods)
+      listed = listed || method == parser_.methodName();
     if (!listed) return;
   }
   routing::MirrorWorkerStats& stats = route_->mirror_stats->slot(worker_.index());
@@ -278,6 +280,7 @@ void DownstreamConnection::maybeMirror(const routing::SplitInput& split) {
   }
   options.drop_expect = true;
   options.host_suffix = config.host_suffix;
+  options.drop_header = config.header;
   std::string marker;
   if (!config.header.empty()) {
     marker = config.header + ": 1\r\n";
@@ -289,7 +292,8 @@ void DownstreamConnection::maybeMirror(const routing::SplitInput& split) {
   settings.timeout_ms = static_cast<uint64_t>(absl::ToInt64Milliseconds(config.timeout));
   settings.max_buffer_bytes = config.max_buffer_bytes;
   settings.max_body_bytes = config.max_body_bytes;
-  mirror_ = MirrorExchange::start(worker_, *pool, std::move(head), settings, route_->mirror_stats);
+  mirror_ = MirrorExchange::start(worker_, *pool, std::move(head), head_request_, settings,
+                                  route_->mirror_stats);
   mirrored_ = mirror_ != nullptr;
 }
 
@@ -434,6 +438,8 @@ void DownstreamConnection::startUpstream() {
       }
       options.tunnel = upgrade_request_;
       options.drop_expect = true;
+      // Only the proxy marks copies: a client's marker would pass a real request off as one.
+      if (route_->mirror != nullptr) options.drop_header = route_->mirror->header;
       http::buildUpstreamRequestHead(parser_, options, &head_);
     }
     int error = 0;
@@ -499,7 +505,8 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onUpstreamHead(
   if (backend_ != nullptr) {
     if (status >= 500) {
       backend_->stats().responses_5xx.add();
-      if (backend_->noteFailure() && last_backend_ != nullptr) worker_.reportOutlier(*last_backend_);
+      if (backend_->noteFailure() && last_backend_ != nullptr)
+        worker_.reportOutlier(*last_backend_);
     } else {
       backend_->noteSuccess();
     }
@@ -872,8 +879,8 @@ void DownstreamConnection::onTimeout() {
         keep_alive_ = false;
         abortUpstream();
         releaseBackend();
-        respondLocally(408, parser_.headComplete() ? "request body timeout"
-                                                   : "request header timeout");
+        respondLocally(408,
+                       parser_.headComplete() ? "request body timeout" : "request header timeout");
         return;
       }
       close();  // the client stopped reading the response

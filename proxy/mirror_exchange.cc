@@ -5,7 +5,7 @@
 namespace sy::proxy {
 
 MirrorExchange* MirrorExchange::start(Worker& worker, WorkerPool& pool, std::string head,
-                                      const Settings& settings,
+                                      bool head_request, const Settings& settings,
                                       std::shared_ptr<routing::MirrorStats> stats) {
   routing::MirrorWorkerStats& slot = stats->slot(worker.index());
   const int index = pool.balancer().pick({});
@@ -26,7 +26,7 @@ MirrorExchange* MirrorExchange::start(Worker& worker, WorkerPool& pool, std::str
     return nullptr;
   }
   mirror->head_ = std::move(head);
-  mirror->upstream_->attach(mirror, /*head_request=*/false, /*upgrade_requested=*/false);
+  mirror->upstream_->attach(mirror, head_request, /*upgrade_requested=*/false);
   mirror->upstream_->writeCopy(mirror->head_.data(), mirror->head_.size());
   worker.timeouts().schedule(mirror, settings.timeout_ms);
   return mirror;

@@ -29,10 +29,11 @@ class MirrorExchange final : public upstream::UpstreamHandler, public core::Time
     uint64_t max_body_bytes = 1024 * 1024;
   };
 
-  // Starts a copy with `head` (the request head for the shadow). Returns null when the copy was
-  // dropped or failed at once (counted in `stats`).
+  // Starts a copy with `head` (the request head for the shadow; `head_request`: its method is
+  // HEAD, so the answer has no body). Returns null when the copy was dropped or failed at once
+  // (counted in `stats`).
   static MirrorExchange* start(Worker& worker, WorkerPool& pool, std::string head,
-                               const Settings& settings,
+                               bool head_request, const Settings& settings,
                                std::shared_ptr<routing::MirrorStats> stats);
 
   // The primary's body bytes, framed as sent upstream (chunk framing included).

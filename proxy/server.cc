@@ -4,9 +4,8 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <cstring>
-
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -72,7 +71,7 @@ nlohmann::json ruleJson(const routing::config::MatchRuleConfig& rule) {
   nlohmann::json out = nlohmann::json::object();
   const char* source = rule.source == MatchRuleConfig::Source::kHeader   ? "header"
                        : rule.source == MatchRuleConfig::Source::kCookie ? "cookie"
-                                                                          : "query";
+                                                                         : "query";
   out[source] = rule.name;
   switch (rule.op) {
     case MatchRuleConfig::Op::kEquals:
@@ -238,7 +237,8 @@ int Server::run() {
     hooks.outlier = [this](const std::string& pool, const std::string& address) {
       dispatcher_.post([this, pool, address] {
         if (const routing::config::PoolConfig* config = config_->findPool(pool)) {
-          if (outliers_ != nullptr) outliers_->reportFailures(pool, address, config->outlier_detection);
+          if (outliers_ != nullptr)
+            outliers_->reportFailures(pool, address, config->outlier_detection);
         }
       });
     };
@@ -311,7 +311,7 @@ absl::StatusOr<std::string> Server::adminToken(const Config& config) const {
 }
 
 absl::StatusOr<AccessLogSettings> Server::accessLogFor(const Config& config,
-                                                               bool force_reopen) const {
+                                                       bool force_reopen) const {
   AccessLogSettings settings;
   if (!config.access_log) return settings;  // off
   const routing::config::AccessLogConfig& wanted = *config.access_log;
@@ -411,8 +411,10 @@ void Server::reload(admin::Responder respond) {
       respond(admin::errorReply(503, "shutting down"));
       return;
     }
-    admin::Reply reply = admin::errorReply(400, "the configuration is invalid; the running one is kept");
-    reply.body["errors"] = nlohmann::json::parse(std::string(result.status().message()), nullptr, false);
+    admin::Reply reply =
+        admin::errorReply(400, "the configuration is invalid; the running one is kept");
+    reply.body["errors"] =
+        nlohmann::json::parse(std::string(result.status().message()), nullptr, false);
     respond(std::move(reply));
   }
 }
@@ -484,8 +486,9 @@ void Server::switchPool(const std::string& route, const std::string& pool, bool 
   if (!force && config_->findPool(pool) != nullptr && traffic_.find(route) != nullptr &&
       !poolHasHealthyBackend(pool)) {
     return respond(admin::errorReply(
-        409, absl::StrCat("pool \"", pool,
-                          "\" has no healthy backend ready for traffic; add force=1 to switch anyway")));
+        409,
+        absl::StrCat("pool \"", pool,
+                     "\" has no healthy backend ready for traffic; add force=1 to switch anyway")));
   }
   const routing::RouteTraffic* before = traffic_.find(route);
   const std::string previous_active = before != nullptr ? before->active : "";
@@ -589,8 +592,8 @@ nlohmann::json Server::backendJson(const health::BackendRecord& record) const {
           {"open_connections", load.open_connections},
           {"last_check", last_check},
           {"last_check_ms", record.last_check_ms},
-          {"last_error", record.last_error.empty() ? nlohmann::json(nullptr)
-                                                   : nlohmann::json(record.last_error)},
+          {"last_error",
+           record.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(record.last_error)},
           {"consecutive_successes", record.counters.successes},
           {"consecutive_failures", record.counters.failures}};
 }
@@ -688,24 +691,41 @@ void Server::setBackendAdmin(const std::string& pool, const std::string& address
     targets.push_back(record);
   } else {
     std::vector<std::string> known;
-    for (const health::BackendRecord* r : backend_states_.poolBackends(pool)) known.push_back(r->address);
+    for (const health::BackendRecord* r : backend_states_.poolBackends(pool))
+      known.push_back(r->address);
     std::sort(known.begin(), known.end());
-    return respond(admin::errorReply(
-        404, absl::StrCat("pool \"", pool, "\" has no backend \"", address,
-                          "\" (configured: ", absl::StrJoin(known, ", "), ")")));
+    return respond(
+        admin::errorReply(404, absl::StrCat("pool \"", pool, "\" has no backend \"", address,
+                                            "\" (configured: ", absl::StrJoin(known, ", "), ")")));
   }
   bool changed = false;
+  std::vector<const health::BackendRecord*> to_recheck;
   for (health::BackendRecord* record : targets) {
     if (record->admin == state) continue;
     core::logInfo("backend_admin_state", {{"pool", record->pool},
                                           {"backend", record->address},
                                           {"from", routing::adminStateName(record->admin)},
                                           {"to", routing::adminStateName(state)}});
+    if (record->admin == routing::AdminState::kDisabled &&
+        record->health != routing::HealthState::kUnchecked) {
+      // Not checked during the maintenance: what it was before says nothing about it now.
+      core::logInfo("health_transition",
+                    {{"pool", record->pool},
+                     {"backend", record->address},
+                     {"from", routing::healthStateName(record->health)},
+                     {"to", routing::healthStateName(routing::HealthState::kUnknown)},
+                     {"reason", "back from maintenance"}});
+      record->health = routing::HealthState::kUnknown;
+      record->counters = {};
+      record->awaiting_check = true;
+      to_recheck.push_back(record);
+    }
     record->admin = state;
     changed = true;
   }
   std::vector<std::pair<std::string, std::string>> keys;
-  for (const health::BackendRecord* record : targets) keys.emplace_back(record->pool, record->address);
+  for (const health::BackendRecord* record : targets)
+    keys.emplace_back(record->pool, record->address);
   // By key, not by pointer: a reload may rebuild the table before the answer goes out.
   auto describe = [this, pool, keys] {
     nlohmann::json list = nlohmann::json::array();
@@ -737,6 +757,9 @@ void Server::setBackendAdmin(const std::string& pool, const std::string& address
   backend_states_.touch(pool);
   snapshot_ = builder_.build(config_, &traffic_, &backend_states_);
   saveState();
+  for (const health::BackendRecord* record : to_recheck) {
+    checker_->checkNow(record->pool, record->address);
+  }
   // Answer once every worker stopped sending new requests there.
   publish(snapshot_, std::move(answer));
 }
@@ -804,20 +827,20 @@ nlohmann::json Server::status() const {
     if (t != nullptr && !t->mirror_pool.empty()) {
       mirror = {{"pool", t->mirror_pool}, {"percent", t->mirror_percent}};
     }
-    routes.push_back({{"name", route.name},
-                      {"hosts", route.hosts},
-                      {"path_prefix", route.path_prefix},
-                      {"active", t != nullptr ? t->active : route.pool},
-                      {"previous", t != nullptr && !t->previous.empty() ? nlohmann::json(t->previous)
-                                                                         : nlohmann::json(nullptr)},
-                      {"canary", canary},
-                      {"mirror", mirror},
-                      {"rules", rules},
-                      {"sticky", route.sticky ? nlohmann::json(route.sticky->text)
-                                              : nlohmann::json(nullptr)},
-                      {"pool_header", route.pool_header.empty() ? nlohmann::json(nullptr)
-                                                                : nlohmann::json(route.pool_header)},
-                      {"retries", route.retries}});
+    routes.push_back(
+        {{"name", route.name},
+         {"hosts", route.hosts},
+         {"path_prefix", route.path_prefix},
+         {"active", t != nullptr ? t->active : route.pool},
+         {"previous", t != nullptr && !t->previous.empty() ? nlohmann::json(t->previous)
+                                                           : nlohmann::json(nullptr)},
+         {"canary", canary},
+         {"mirror", mirror},
+         {"rules", rules},
+         {"sticky", route.sticky ? nlohmann::json(route.sticky->text) : nlohmann::json(nullptr)},
+         {"pool_header",
+          route.pool_header.empty() ? nlohmann::json(nullptr) : nlohmann::json(route.pool_header)},
+         {"retries", route.retries}});
   }
   nlohmann::json pools = nlohmann::json::array();
   for (const auto& pool : snapshot_->pools) {
@@ -836,12 +859,13 @@ nlohmann::json Server::status() const {
       backends.push_back(std::move(backend));
     }
     const routing::config::PoolConfig* pool_config = config_->findPool(pool->name);
-    pools.push_back({{"name", pool->name},
-                     {"balancer", balancerName(pool->settings.balancer)},
-                     {"health_check", pool_config != nullptr && pool_config->health_check.has_value()},
-                     {"panic", pool->panic},
-                     {"eligible_backends", pool->eligible.size()},
-                     {"backends", backends}});
+    pools.push_back(
+        {{"name", pool->name},
+         {"balancer", balancerName(pool->settings.balancer)},
+         {"health_check", pool_config != nullptr && pool_config->health_check.has_value()},
+         {"panic", pool->panic},
+         {"eligible_backends", pool->eligible.size()},
+         {"backends", backends}});
   }
   return {{"version", SY_VERSION},
           {"commit", SY_GIT_COMMIT},

@@ -26,7 +26,8 @@ const char* adminStateName(AdminState state);
 struct BackendRuntime {
   HealthState health = HealthState::kUnchecked;
   AdminState admin = AdminState::kReady;
-  bool ejected = false;  // passive outlier detection took it out for a while
+  bool ejected = false;         // passive outlier detection took it out for a while
+  bool awaiting_check = false;  // unknown after maintenance: no traffic before a check ran
 };
 
 // The runtime state of backends, as the snapshot builder reads it (control thread). Keyed by

@@ -1,12 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <memory>
 
 #include "routing/config/model.h"
 #include "routing/route_stats.h"
@@ -40,7 +39,7 @@ struct Route {
   std::string path_prefix = "/";
   uint32_t pool_index = 0;  // the active pool, an index into ConfigSnapshot::pools
   uint32_t retries = 2;
-  std::vector<MatchRule> rules;  // evaluated in order before the canary split
+  std::vector<MatchRule> rules;    // evaluated in order before the canary split
   int32_t canary_pool_index = -1;  // -1: no canary
   uint32_t canary_ppm = 0;         // share of the canary, in parts per million
   std::optional<config::HashKeyConfig> sticky;
@@ -53,6 +52,9 @@ struct Route {
   uint32_t mirror_ppm = 0;
   std::shared_ptr<const config::MirrorConfig> mirror;  // settings; set when mirroring
   std::shared_ptr<MirrorStats> mirror_stats;           // for the current mirror pool
+  // Per pool (indexed like stats_by_pool), null for a pool this route never mirrored to: kept
+  // while route and pool exist, so counters survive stopping and restarting a mirror.
+  std::vector<std::shared_ptr<MirrorStats>> mirror_stats_by_pool;
 
   bool matchesHost(std::string_view host) const;
 };

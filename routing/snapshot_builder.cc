@@ -1,9 +1,8 @@
-#include "routing/snapshot.h"
-
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "proxy/core/stable_hash.h"
+#include "routing/snapshot.h"
 #include "upstream/balancer.h"
 
 namespace sy::routing {
@@ -93,7 +92,8 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
       info->address = backend.address;
       info->weight = backend.weight;
       // Counters outlive weight changes: same backend, same figures.
-      info->stats = known != nullptr ? known->stats : std::make_shared<upstream::BackendStats>(workers_);
+      info->stats =
+          known != nullptr ? known->stats : std::make_shared<upstream::BackendStats>(workers_);
       known = std::move(info);
     }
     BackendRuntime runtime;
@@ -101,7 +101,8 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
     const bool ready = runtime.admin == AdminState::kReady;
     const bool healthy = runtime.health == HealthState::kHealthy ||
                          runtime.health == HealthState::kUnchecked ||
-                         (runtime.health == HealthState::kUnknown && unknown_gets_traffic);
+                         (runtime.health == HealthState::kUnknown && unknown_gets_traffic &&
+                          !runtime.awaiting_check);
     const bool eligible = ready && healthy && !runtime.ejected;
     if (eligible) pool->eligible.push_back(static_cast<uint32_t>(pool->backends.size()));
     pool->backends.push_back(upstream::BackendEntry{known, eligible, !ready});
@@ -116,7 +117,8 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
     }
     pool->panic = !pool->eligible.empty();
   }
-  if (settings.balancer == config::BalancerKind::kHash) pool->ring = upstream::HashRing::build(*pool);
+  if (settings.balancer == config::BalancerKind::kHash)
+    pool->ring = upstream::HashRing::build(*pool);
   std::shared_ptr<upstream::PoolStats>& stats = pool_stats_[pool_config.name];
   if (stats == nullptr) stats = std::make_shared<upstream::PoolStats>(workers_);
   pool->stats = stats;
@@ -153,11 +155,11 @@ void SnapshotBuilder::prune(const ConfigSnapshot& snapshot) {
     }
   }
   for (const Route& route : snapshot.routes.routes()) {
-    if (route.mirror_stats != nullptr) {
-      mirror_stats[absl::StrCat(route.name, "\n", route.mirror->pool)] = route.mirror_stats;
-    }
     for (size_t i = 0; i < snapshot.pools.size(); ++i) {
-      route_stats[absl::StrCat(route.name, "\n", snapshot.pools[i]->name)] = route.stats_by_pool[i];
+      const std::string key = absl::StrCat(route.name, "\n", snapshot.pools[i]->name);
+      route_stats[key] = route.stats_by_pool[i];
+      if (route.mirror_stats_by_pool[i] != nullptr)
+        mirror_stats[key] = route.mirror_stats_by_pool[i];
     }
   }
   backends_.swap(backends);
@@ -187,7 +189,8 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
   for (const config::RouteConfig& route_config : config->routes) {
     Route route;
     route.name = route_config.name;
-    for (const std::string& host : route_config.hosts) route.hosts.push_back(HostMatcher::parse(host));
+    for (const std::string& host : route_config.hosts)
+      route.hosts.push_back(HostMatcher::parse(host));
     route.path_prefix = route_config.path_prefix;
     route.retries = route_config.retries;
     const RouteTraffic* state = traffic != nullptr ? traffic->find(route_config.name) : nullptr;
@@ -239,6 +242,9 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
           route_stats_[absl::StrCat(route_config.name, "\n", pool->name)];
       if (stats == nullptr) stats = std::make_shared<RoutePoolStats>(workers_);
       route.stats_by_pool.push_back(stats);
+      auto mirror_stats = mirror_stats_.find(absl::StrCat(route_config.name, "\n", pool->name));
+      route.mirror_stats_by_pool.push_back(
+          mirror_stats == mirror_stats_.end() ? nullptr : mirror_stats->second);
     }
     routes.push_back(std::move(route));
   }

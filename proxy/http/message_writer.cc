@@ -14,7 +14,8 @@ using core::equalsIgnoreCase;
 // Whether the Connection header of `headers` names `field` (so that it is hop-by-hop too).
 bool namedByConnection(const HeaderBlock& headers, std::string_view field) {
   for (size_t i = 0; i < headers.size(); ++i) {
-    if (equalsIgnoreCase(headers.name(i), "connection") && headerHasToken(headers.value(i), field)) {
+    if (equalsIgnoreCase(headers.name(i), "connection") &&
+        headerHasToken(headers.value(i), field)) {
       return true;
     }
   }
@@ -30,6 +31,22 @@ bool hasConnectionHeader(const HeaderBlock& headers) {
 
 void appendHeader(std::string* out, std::string_view name, std::string_view value) {
   out->append(name).append(": ").append(value).append("\r\n");
+}
+
+// "app.test:8080" + ".shadow" -> "app.test.shadow:8080": a suffix after the port would make the
+// Host invalid. An IPv6 literal's colons are inside its brackets.
+void appendHostLine(std::string* out, std::string_view name, std::string_view host,
+                    std::string_view suffix) {
+  size_t name_end = host.size();
+  const size_t colon = host.rfind(':');
+  const size_t bracket = host.rfind(']');
+  if (!suffix.empty() && colon != std::string_view::npos &&
+      (bracket == std::string_view::npos || bracket < colon) &&
+      (host.front() == '[' || host.find(':') == colon)) {
+    name_end = colon;
+  }
+  out->append(name).append(": ").append(host.substr(0, name_end)).append(suffix);
+  out->append(host.substr(name_end)).append("\r\n");
 }
 
 }  // namespace
@@ -73,20 +90,19 @@ void buildUpstreamRequestHead(const Http1Parser& request, const UpstreamRequestO
       continue;
     }
     if (options.drop_expect && equalsIgnoreCase(name, "expect")) continue;
+    if (!options.drop_header.empty() && equalsIgnoreCase(name, options.drop_header)) continue;
     if (check_connection_names && namedByConnection(headers, name)) continue;
     if (!has_host && equalsIgnoreCase(name, "host")) {
       has_host = true;
       const std::string_view host = options.host.empty() ? value : options.host;
-      out->append(name).append(": ").append(host).append(options.host_suffix).append("\r\n");
+      appendHostLine(out, name, host, options.host_suffix);
       continue;
     }
     appendHeader(out, name, value);
   }
   if (!has_host) {
     const std::string_view host = !options.host.empty() ? options.host : options.host_fallback;
-    if (!host.empty()) {
-      out->append("Host: ").append(host).append(options.host_suffix).append("\r\n");
-    }
+    if (!host.empty()) appendHostLine(out, "Host", host, options.host_suffix);
   }
   if (!forwarded_for.empty()) forwarded_for.append(", ");
   forwarded_for.append(options.client_ip);

@@ -114,6 +114,11 @@ void checkRoutePools(const toml::table& root, const Config& config, ErrorSink& s
       const std::string key = childKey(childKey(route_key, "mirror"), "pool");
       const toml::node* node = route_node["mirror"]["pool"].node();
       checkPoolName(node, key, route.mirror->pool, defined, sink);
+      if (node != nullptr && !sink.hasErrorAt(key) && route.mirror->pool == route.pool) {
+        sink.add(positionOf(*node), key,
+                 absl::StrCat("the mirror pool ", quoted(route.mirror->pool),
+                              " is the route's own pool: name another pool"));
+      }
     }
     if (route.canary) {
       const std::string key = childKey(childKey(route_key, "canary"), "pool");

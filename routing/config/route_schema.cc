@@ -117,7 +117,7 @@ const TableSchema<MirrorConfig>& mirrorSchema() {
               required(numberField("percent", &M::percent, 0.0, 100.0)),
               stringListField("methods", &M::methods, checkMethod),
               integerField("max_body_bytes", &M::max_body_bytes, 0, int64_t{1} << 40),
-              stringField("host_suffix", &M::host_suffix),
+              parsedField("host_suffix", &M::host_suffix, checkHostSuffix),
               Field<M>{"header",
                        [](const toml::node& node, const std::string& key, M& out, ErrorSink& sink) {
                          auto value = readString(node, key, sink);

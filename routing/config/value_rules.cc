@@ -102,11 +102,10 @@ absl::StatusOr<std::pair<int, int>> parseStatusRange(std::string_view text) {
   const size_t dash = text.find('-');
   int low = 0;
   int high = 0;
-  const bool parsed =
-      dash == std::string_view::npos
-          ? absl::SimpleAtoi(core::toAbsl(text), &low) && (high = low, true)
-          : absl::SimpleAtoi(core::toAbsl(text.substr(0, dash)), &low) &&
-                absl::SimpleAtoi(core::toAbsl(text.substr(dash + 1)), &high);
+  const bool parsed = dash == std::string_view::npos
+                          ? absl::SimpleAtoi(core::toAbsl(text), &low) && (high = low, true)
+                          : absl::SimpleAtoi(core::toAbsl(text.substr(0, dash)), &low) &&
+                                absl::SimpleAtoi(core::toAbsl(text.substr(dash + 1)), &high);
   if (!parsed || low < 100 || high > 599 || low > high) {
     return invalid("a status (\"204\") or an inclusive range (\"200-399\") within 100-599", text);
   }
@@ -119,7 +118,17 @@ absl::StatusOr<std::string> checkLogPath(std::string_view text) {
 }
 
 absl::StatusOr<std::string> checkHeaderName(std::string_view text) {
-  if (!isToken(text)) return invalid("a header name made of letters, digits and !#$%&'*+-.^_`|~", text);
+  if (!isToken(text))
+    return invalid("a header name made of letters, digits and !#$%&'*+-.^_`|~", text);
+  return std::string(text);
+}
+
+absl::StatusOr<std::string> checkHostSuffix(std::string_view text) {
+  for (const char c : text) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') {
+      return invalid("a host name suffix of letters, digits, '-' and '.' (e.g. \"-shadow\")", text);
+    }
+  }
   return std::string(text);
 }
 

@@ -29,6 +29,10 @@ absl::StatusOr<std::string> checkEnvName(std::string_view text);
 // An HTTP field name (a token: letters, digits and !#$%&'*+-.^_`|~), kept as written.
 absl::StatusOr<std::string> checkHeaderName(std::string_view text);
 
+// What a mirror appends to the Host name: letters, digits, '-' and '.', or "" for none (it is
+// written into the copy's head).
+absl::StatusOr<std::string> checkHostSuffix(std::string_view text);
+
 // An HTTP method token in upper case: GET, HEAD, OPTIONS...
 absl::StatusOr<std::string> checkMethod(std::string_view text);
 

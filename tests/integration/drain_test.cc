@@ -338,23 +338,17 @@ TEST_F(DrainTest, DrainedBackendsAreStillCheckedAndDisabledOnesAreNot) {
   EXPECT_EQ(load.failed(), 0u) << load.failureSummary();
 }
 
-// A disabled backend is not checked, so its health is whatever it was before the maintenance.
-// Re-enabled, it should not take traffic on that stale verdict: here its /health fails by the
-// time it is enabled, and it must not get requests.
-// DISABLED: product bug. Server::setBackendAdmin leaves `health` as it was when the backend was
-// disabled, so on enable a backend that was healthy before the maintenance is eligible at once
-// and takes requests until `unhealthy_threshold` fresh checks have failed (here ~200 requests in
-// 0.6 s). Suggested fix: leaving kDisabled resets health to kUnknown (counters cleared), so the
-// first-verdict rule and traffic_before_first_check apply as to a new backend, and the
-// HealthChecker checks it at once (e.g. HealthChecker::checkNow(pool, address)).
-TEST_F(DrainTest, DISABLED_ReenabledBackendDoesNotServeOnItsHealthFromBeforeTheMaintenance) {
+// A disabled backend is not checked, so its health from before the maintenance is stale.
+// Re-enabled, it must not take traffic on that verdict: here its /health fails by the time it
+// is enabled, and it gets no request, even with traffic_before_first_check = true (default).
+TEST_F(DrainTest, ReenabledBackendDoesNotServeOnItsHealthFromBeforeTheMaintenance) {
   ASSERT_NO_FATAL_FAILURE(startBackend("b0"));
   ASSERT_NO_FATAL_FAILURE(startBackend("b1"));
   ASSERT_NO_FATAL_FAILURE(startProxyWithAdmin(
       simpleConfig({.backends = {backendPort(0), backendPort(1)},
                     .workers = 1,
                     .pool = "[pools.health_check]\ninterval = \"200ms\"\ntimeout = \"200ms\"\n"
-                            "unhealthy_threshold = 3\ntraffic_before_first_check = false\n"})));
+                            "unhealthy_threshold = 3\n"})));
   ASSERT_NO_FATAL_FAILURE(waitReady({0, 1}));
   ASSERT_EQ(admin("POST", backendPath(0, "disable?wait=5")).status, 200);
   // During the maintenance the backend breaks (here: its health check fails).

@@ -458,8 +458,7 @@ TEST_F(MirrorTest, PrimaryLatencyIsUnaffectedByASlowShadow) {
       std::vector<double> off = pacedLoad(port(), kClients, kPhase, kPeriod, &failures, &why);
       without.insert(without.end(), off.begin(), off.end());
       ASSERT_NO_FATAL_FAILURE(setMirror("pool=shadow&percent=100"));
-      // Counted per phase: the counters restart when mirroring restarts (see
-      // DISABLED_CountersSurviveStoppingAndRestarting).
+      // Counted per phase: the counters run on over the whole test.
       std::string text = metrics();
       const uint64_t sent_before = mirrorCount(text, kSent);
       const uint64_t dropped_before = mirrorCount(text, kDropped);
@@ -651,15 +650,9 @@ TEST_F(MirrorCopyTest, ShadowGetsTheWholeChunkedUpload) {
   EXPECT_TRUE(shadow.waitForTarget("/after-chunked").has_value());
 }
 
-// BUG (disabled until fixed): clients can forge the mirror marker. A client's own
-// "X-Switchyard-Mirror" header goes to the serving pool as it is, so a client can make the
-// primary believe a real request is a copy (and skip its side effects, if the application
-// trusts the header as the documentation suggests a shadow may); and the copy then carries the
-// header twice ("0" from the client, "1" from the proxy), which is ambiguous to the shadow.
-// Suggested fix: on a route with a mirror `header`, drop the client's fields of that name when
-// building both heads (a `drop_header` in http::UpstreamRequestOptions, honoured in
-// buildUpstreamRequestHead() next to `drop_expect`).
-TEST_F(MirrorCopyTest, DISABLED_ClientCannotForgeTheMirrorHeader) {
+// Clients cannot forge the mirror marker: a client's own "X-Switchyard-Mirror" would make the
+// primary take a real request for a copy, and give the copy the header twice.
+TEST_F(MirrorCopyTest, ClientCannotForgeTheMirrorHeader) {
   RequestLog shadow(backends_[1]->process.get());
   HttpClient client;
   ASSERT_NO_FATAL_FAILURE(connect(&client));
@@ -674,14 +667,9 @@ TEST_F(MirrorCopyTest, DISABLED_ClientCannotForgeTheMirrorHeader) {
   EXPECT_THAT(loggedHeader(*copy, "X-Switchyard-Mirror"), ElementsAre("1"));
 }
 
-// BUG (disabled until fixed): host_suffix is appended after the port. A client that sends
-// "Host: app.test:8080" (curl does, for any port other than 80) makes the copy carry
-// "Host: app.test:8080.shadow", which is not a valid Host (the port is not a number): a strict
-// shadow answers every such copy 400, and a virtual-host setup cannot match it. Envoy inserts
-// its "-shadow" suffix before the port for this reason. Fix (proxy/http/message_writer.cc,
-// buildUpstreamRequestHead): when the Host value ends in ":DIGITS" and is not an IPv6 literal
-// without a port ("[::1]"), append the suffix to the part before the colon and then the port.
-TEST_F(MirrorCopyTest, DISABLED_HostSuffixGoesBeforeThePort) {
+// host_suffix goes before the port: "app.test:8080" becomes "app.test.shadow:8080", not the
+// invalid "app.test:8080.shadow" (Envoy does the same with its "-shadow").
+TEST_F(MirrorCopyTest, HostSuffixGoesBeforeThePort) {
   RequestLog shadow(backends_[1]->process.get());
   HttpClient client;
   ASSERT_NO_FATAL_FAILURE(connect(&client));
@@ -693,14 +681,9 @@ TEST_F(MirrorCopyTest, DISABLED_HostSuffixGoesBeforeThePort) {
   EXPECT_THAT(loggedHeader(*copy, "Host"), ElementsAre("app.test.shadow:8080"));
 }
 
-// BUG (disabled until fixed): a HEAD request's copy fails. MirrorExchange::start()
-// (proxy/mirror_exchange.cc) attaches the shadow connection with head_request = false, so the
-// shadow's answer to HEAD (a Content-Length and, rightly, no body) is read as a response whose
-// body never comes: the copy holds its max_in_flight slot until `timeout` and is then counted
-// as `failed` (and its connection closed), though the shadow answered 200 at once. Suggested
-// fix: pass the request's HEAD-ness to MirrorExchange::start() (maybeMirror() has it in
-// head_request_) and on to UpstreamConnection::attach().
-TEST_F(MirrorTest, DISABLED_HeadRequestCopiesComplete) {
+// A HEAD request's copy is read as an answer without a body: it completes at once instead of
+// waiting for a body until its timeout and counting as failed.
+TEST_F(MirrorTest, HeadRequestCopiesComplete) {
   ASSERT_NO_FATAL_FAILURE(startPair(
       {"--log-requests"}, "mirror = { pool = \"shadow\", percent = 100, timeout = \"3s\" }\n"));
   HttpClient client;
@@ -1088,19 +1071,9 @@ TEST_F(MirrorAdminTest, OnOffAndPercentApplyToTheNextRequest) {
   EXPECT_EQ(webRoute()["mirror"]["percent"], 0.5);
 }
 
-// BUG (disabled until fixed): the mirror counters start from zero again each time mirroring
-// is stopped and restarted, and what copies in flight at the stop do afterwards is never
-// counted. SnapshotBuilder::prune() (routing/snapshot_builder.cc) forgets the MirrorStats of a
-// route as soon as a snapshot has no mirror for it; the next start creates a fresh one, and the
-// copies still running report into the forgotten one, which /metrics no longer shows. So
-// `increase(switchyard_mirror_requests_total[...])` over a stop/start undercounts, the
-// `switchyard_mirror_responses_total` and `_duration_seconds` of the last copies before a stop
-// are lost, and the series vanish while mirroring is off. Suggested fix: keep mirror stats per
-// (route, pool) for as long as both exist in the configuration, as `route_stats_` is kept for
-// every pool (e.g. a `mirror_stats_by_pool` vector on Route next to `stats_by_pool`, with
-// `mirror_stats` pointing into it), and have admin/metrics.cc export every one that has counted
-// something, mirrored now or not.
-TEST_F(MirrorAdminTest, DISABLED_CountersSurviveStoppingAndRestarting) {
+// Mirror counters are kept per (route, pool) while both exist: stopping and restarting a mirror
+// continues the same series, so increase() over a stop/start counts every copy.
+TEST_F(MirrorAdminTest, CountersSurviveStoppingAndRestarting) {
   ASSERT_NO_FATAL_FAILURE(setMirror("pool=shadow&percent=100"));
   EXPECT_TRUE(mirrored("/c/1"));
   EXPECT_TRUE(
@@ -1284,26 +1257,18 @@ TEST(MirrorConfigTest, ExampleFileLoadsAndBadMirrorsAreRefused) {
   }
 }
 
-// BUG (disabled until fixed): a file may mirror a route to its own pool. The admin API refuses
-// that (409, "mirror to another pool"), a switch to the mirror pool ends the mirror, and the
-// file refuses the same mistake for `canary`; but `mirror = { pool = <the route's pool> }`
-// passes --check and doubles the load on that pool with copies of its own traffic. Suggested
-// fix: in checkRoutePools() (routing/config/document_checks.cc), refuse a mirror pool equal to
-// the route's pool, as it does for the canary pool.
-TEST(MirrorConfigTest, DISABLED_MirrorToTheRoutesOwnPoolIsRefused) {
+// A file may not mirror a route to its own pool (the admin API refuses it too): that would
+// double the pool's load with copies of its own traffic.
+TEST(MirrorConfigTest, MirrorToTheRoutesOwnPoolIsRefused) {
   std::string output;
   EXPECT_EQ(checkConfig(mirrorRoute("mirror = { pool = \"primary\", percent = 10 }"), &output),
             std::optional<int>(1))
       << output;
 }
 
-// BUG (disabled until fixed): host_suffix takes any string, CR and LF included, and is written
-// into the copy's head as it is: `host_suffix = "\r\nX-Injected: 1"` passes --check and gives
-// every copy an extra header (checked by hand with the demo backend's --log-requests: the
-// shadow logged Host "app.test" and a header "X-Injected: 1"), or a malformed head. Suggested
-// fix: in mirrorSchema() (routing/config/route_schema.cc), accept only host characters
-// (letters, digits, '-', '.').
-TEST(MirrorConfigTest, DISABLED_HostSuffixMustBeHostCharacters) {
+// host_suffix is written into the copy's head: only host characters, so no header can be
+// injected through it.
+TEST(MirrorConfigTest, HostSuffixMustBeHostCharacters) {
   std::string output;
   for (const char* suffix : {"\\r\\nX-Injected: 1", "has space", "a/b"}) {
     EXPECT_EQ(checkConfig(mirrorRoute(absl::StrCat(

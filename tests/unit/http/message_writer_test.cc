@@ -43,8 +43,8 @@ TEST(MessageWriterTest, RequestHeadDropsHopByHopAndAddsForwardingHeaders) {
   EXPECT_TRUE(contains(head, "X-Forwarded-For: 10.0.0.1, 192.0.2.7\r\n"));
   EXPECT_TRUE(contains(head, "X-Forwarded-Proto: http\r\n"));
   EXPECT_TRUE(contains(head, "X-Real-IP: 192.0.2.7\r\n"));
-  for (const char* dropped : {"Connection", "Keep-Alive", "X-Secret", "TE:", "Proxy-Authorization",
-                              "https", "6.6.6.6"}) {
+  for (const char* dropped :
+       {"Connection", "Keep-Alive", "X-Secret", "TE:", "Proxy-Authorization", "https", "6.6.6.6"}) {
     EXPECT_FALSE(contains(head, dropped)) << dropped << " leaked into:\n" << head;
   }
   EXPECT_TRUE(head.size() >= 4 && head.substr(head.size() - 4) == "\r\n\r\n");
@@ -73,6 +73,43 @@ TEST(MessageWriterTest, RequestHeadKeepsFramingAndUpgrade) {
   buildUpstreamRequestHead(old.parser, options, &head);
   EXPECT_EQ(head.rfind("GET / HTTP/1.1\r\n", 0), 0u);
   EXPECT_TRUE(contains(head, "Host: 10.1.1.1:80\r\n"));
+}
+
+TEST(MessageWriterTest, HostSuffixGoesBeforeThePort) {
+  struct Case {
+    const char* host;
+    const char* expected;
+  } cases[] = {
+      {"app.test", "Host: app.test-shadow\r\n"},
+      {"app.test:8080", "Host: app.test-shadow:8080\r\n"},
+      {"[::1]:8080", "Host: [::1]-shadow:8080\r\n"},
+      {"[::1]", "Host: [::1]-shadow\r\n"},
+  };
+  for (const Case& c : cases) {
+    HeadOnly request(Http1Parser::Type::kRequest);
+    request.parse(std::string("GET / HTTP/1.1\r\nHost: ") + c.host + "\r\n\r\n");
+    std::string head;
+    UpstreamRequestOptions options;
+    options.client_ip = "127.0.0.1";
+    options.host_suffix = "-shadow";
+    buildUpstreamRequestHead(request.parser, options, &head);
+    EXPECT_TRUE(contains(head, c.expected)) << c.host << " gave:\n" << head;
+  }
+}
+
+TEST(MessageWriterTest, DropHeaderRemovesEveryFieldOfThatName) {
+  HeadOnly request(Http1Parser::Type::kRequest);
+  request.parse(
+      "GET / HTTP/1.1\r\nHost: h\r\nX-Switchyard-Mirror: 1\r\nx-switchyard-mirror: 0\r\n"
+      "X-Switchyard-Mirrored: kept\r\n\r\n");
+  std::string head;
+  UpstreamRequestOptions options;
+  options.client_ip = "127.0.0.1";
+  options.drop_header = "X-Switchyard-Mirror";
+  buildUpstreamRequestHead(request.parser, options, &head);
+  EXPECT_FALSE(contains(head, "X-Switchyard-Mirror:")) << head;
+  EXPECT_FALSE(contains(head, "x-switchyard-mirror:")) << head;
+  EXPECT_TRUE(contains(head, "X-Switchyard-Mirrored: kept\r\n")) << head;
 }
 
 TEST(MessageWriterTest, ResponseHeadFraming) {
@@ -119,7 +156,8 @@ TEST(MessageWriterTest, ChunkHeader) {
 }
 
 TEST(LocalReplyTest, ShortReplyWithServerHeaderAndLength) {
-  const std::string reply = makeLocalReply(502, "cannot connect", true, "Sun, 06 Nov 1994 08:49:37 GMT");
+  const std::string reply =
+      makeLocalReply(502, "cannot connect", true, "Sun, 06 Nov 1994 08:49:37 GMT");
   EXPECT_EQ(reply.rfind("HTTP/1.1 502 Bad Gateway\r\n", 0), 0u);
   EXPECT_TRUE(contains(reply, "Server: switchyard\r\n"));
   EXPECT_TRUE(contains(reply, "Connection: close\r\n"));
@@ -133,7 +171,8 @@ TEST(LocalReplyTest, ShortReplyWithServerHeaderAndLength) {
 
 TEST(HeaderBlockTest, CookieLookup) {
   HeadOnly request(Http1Parser::Type::kRequest);
-  request.parse("GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1; session=abc; b=2\r\nCookie: c=3\r\n\r\n");
+  request.parse(
+      "GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1; session=abc; b=2\r\nCookie: c=3\r\n\r\n");
   EXPECT_EQ(findCookie(request.parser.headers(), "session").value_or(""), "abc");
   EXPECT_EQ(findCookie(request.parser.headers(), "c").value_or(""), "3");
   EXPECT_FALSE(findCookie(request.parser.headers(), "sess").has_value());

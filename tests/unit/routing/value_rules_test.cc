@@ -43,6 +43,15 @@ TEST(ValueRulesTest, PathPrefix) {
   EXPECT_FALSE(checkPathPrefix("api").ok());
 }
 
+TEST(ValueRulesTest, HostSuffix) {
+  for (const char* ok : {"", "-shadow", ".shadow.internal", "v2"}) {
+    EXPECT_TRUE(checkHostSuffix(ok).ok()) << ok;
+  }
+  for (const char* bad : {"\r\nX-Injected: 1", "has space", "a/b", ":8080", "a_b"}) {
+    EXPECT_FALSE(checkHostSuffix(bad).ok()) << bad;
+  }
+}
+
 TEST(ValueRulesTest, EnvNames) {
   EXPECT_EQ(*checkEnvName(""), "");
   EXPECT_EQ(*checkEnvName("SY_ADMIN_TOKEN2"), "SY_ADMIN_TOKEN2");
