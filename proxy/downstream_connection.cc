@@ -849,10 +849,14 @@ void DownstreamConnection::onTransportEof() {
     case State::kActive:
       if (!request_complete_) {
         close();  // the client gave up before finishing its request
+      } else if (!response_started_ && listenerSettings().abort_on_client_close) {
+        // Nobody will read the answer: free the backend now (a drain waits for it) and log 499,
+        // as nginx does. A half-close (`printf ... | nc`) looks the same; such clients need
+        // abort_on_client_close = false.
+        close();
       } else {
-        // EOF may be a half-close (`printf ... | nc`): the client may still read, and at this
-        // point nobody can tell, so it gets its response (as with HAProxy); a client that is
-        // really gone shows up as a reset when we write, and is logged as 499.
+        // A half-close: the client may still read, so it gets its response (HAProxy's default);
+        // a client that is really gone shows up as a reset when we write, and is logged as 499.
         keep_alive_ = false;
       }
       return;

@@ -24,6 +24,7 @@ struct ListenerSettings {
   uint64_t header_timeout_ms = 10000;
   uint64_t keepalive_timeout_ms = 75000;
   uint64_t client_timeout_ms = 60000;
+  bool abort_on_client_close = true;
 };
 
 // Everything a worker needs to route and forward a request, frozen at one generation. Built on

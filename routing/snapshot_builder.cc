@@ -23,6 +23,7 @@ ListenerSettings listenerSettings(const config::ListenerConfig& listener) {
   settings.header_timeout_ms = toMs(listener.header_timeout);
   settings.keepalive_timeout_ms = toMs(listener.keepalive_timeout);
   settings.client_timeout_ms = toMs(listener.client_timeout);
+  settings.abort_on_client_close = listener.abort_on_client_close;
   return settings;
 }
 

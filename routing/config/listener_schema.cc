@@ -21,6 +21,7 @@ const TableSchema<ListenerConfig>& listenerSchema() {
               integerField("max_header_bytes", &L::max_header_bytes, 1024, 1048576),
               integerField("max_headers", &L::max_headers, 1, 1000),
               integerField("backlog", &L::backlog, 1, 65535),
+              boolField("abort_on_client_close", &L::abort_on_client_close),
           },
       .prepare =
           [](const toml::table& table, size_t index, L& out) {

@@ -50,6 +50,7 @@ struct ListenerConfig {
   absl::Duration header_timeout = absl::Seconds(10);     // whole request head (slowloris)
   absl::Duration keepalive_timeout = absl::Seconds(75);  // idle between requests
   absl::Duration client_timeout = absl::Seconds(60);     // client inactivity mid-request
+  bool abort_on_client_close = true;  // client EOF before the response: give the request up
   uint32_t max_url_bytes = 8 * 1024;
   uint32_t max_header_bytes = 32 * 1024;
   uint32_t max_headers = 100;

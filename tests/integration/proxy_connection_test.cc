@@ -109,9 +109,10 @@ TEST_F(ProxyConnectionTest, ManyPipelinedRequestsInOneWrite) {
   EXPECT_EQ(stats(0).requests, static_cast<uint64_t>(kCount));
 }
 
-TEST_F(ProxyConnectionTest, HalfClosedClientStillGetsItsResponse) {
+TEST_F(ProxyConnectionTest, HalfClosedClientStillGetsItsResponseWithoutAbortOnClientClose) {
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-  ASSERT_NO_FATAL_FAILURE(startProxy({.backends = {backendPort(0)}}));
+  ASSERT_NO_FATAL_FAILURE(
+      startProxy({.backends = {backendPort(0)}, .listener = "abort_on_client_close = false"}));
   HttpClient client;
   ASSERT_NO_FATAL_FAILURE(connect(&client));
   // Like `printf 'GET ...' | nc`: the request, then FIN, then read.
@@ -122,6 +123,19 @@ TEST_F(ProxyConnectionTest, HalfClosedClientStillGetsItsResponse) {
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(response->body, "blue\n");
   EXPECT_TRUE(client.waitForPeerClose(milliseconds(2000))) << client.lastError();
+}
+
+TEST_F(ProxyConnectionTest, ClientClosingBeforeTheResponseAbortsTheRequest) {
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxy({.backends = {backendPort(0)}}));
+  HttpClient client;
+  ASSERT_NO_FATAL_FAILURE(connect(&client));
+  ASSERT_TRUE(client.sendRaw(client.buildRequest("GET", "/delay/5000")));
+  ASSERT_EQ(::shutdown(client.fd(), SHUT_WR), 0);
+  // The default (nginx's): the request is given up at once, nothing is sent back.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client.waitForPeerClose(milliseconds(2000))) << client.lastError();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(2000));
 }
 
 TEST_F(ProxyConnectionTest, ResponsesWithoutBodyKeepTheConnectionInSync) {
