@@ -1168,26 +1168,18 @@ def main(argv: list[str]) -> int:
     bench = Bench(args)
     code = 1
     try:
-        if args.callgrind:
+        analysis = ((Callgrind, "CALLGRIND.md", "callgrind files") if args.callgrind else
+                    (Profiler, "PROFILE.md", "perf data") if args.profile else None)
+        if analysis is not None:
+            kind, file_name, kept = analysis
             if not args.only:
                 args.only = ["small"]
             bench.start_backends()
             bench.start_proxies()
-            markdown = Callgrind(bench).run()
-            (bench.run_dir / "CALLGRIND.md").write_text(markdown + "\n")
+            markdown = kind(bench).run()
+            (bench.run_dir / file_name).write_text(markdown + "\n")
             print(markdown)
-            log(f"callgrind: {bench.run_dir / 'CALLGRIND.md'} (callgrind files kept there)")
-            args.keep = True
-            return 0
-        if args.profile:
-            if not args.only:
-                args.only = ["small"]
-            bench.start_backends()
-            bench.start_proxies()
-            markdown = Profiler(bench).run()
-            (bench.run_dir / "PROFILE.md").write_text(markdown + "\n")
-            print(markdown)
-            log(f"profile: {bench.run_dir / 'PROFILE.md'} (perf data kept there)")
+            log(f"{file_name}: {bench.run_dir / file_name} ({kept} kept there)")
             args.keep = True
             return 0
         bench.run()
