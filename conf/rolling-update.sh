@@ -16,8 +16,8 @@ Updates the backends of pool NAME one at a time, so that the others keep serving
      closed (POST /admin/pools/NAME/backends/ADDRESS/drain?wait=SECONDS);
   2. run the update command (restart, deploy, reboot ... whatever updates that backend);
   3. enable it (POST .../enable);
-  4. wait until /admin/status shows it "healthy" (by a check run after the update) and
-     eligible for traffic, then go on with the next backend.
+  4. wait until /admin/status shows it "healthy" with the latest check, run after the update,
+     passed, and eligible for traffic; then go on with the next backend.
 
 Options:
   --pool NAME              pool to update (required)
@@ -293,7 +293,10 @@ for address in "${BACKENDS[@]}"; do
     if [ "$eligible" = True ] && [ "$admin_state" = ready ]; then
       if [ "$health" = unchecked ]; then
         break
-      elif [ "$health" = healthy ] && [ "$last_check" != "$check_before" ]; then
+      elif [ "$health" = healthy ] && [ "$last_check" != "$check_before" ] &&
+        [ "$last_error" = None ]; then
+        # A check after the update, and the latest one passed: "healthy" alone may be the
+        # verdict from before the update while fewer than unhealthy_threshold checks failed.
         break
       fi
     fi

@@ -272,8 +272,8 @@ TEST_F(RollingUpdateTest, StopsAtTheFirstFailureAndLeavesThatBackendDrained) {
 
   // Not drained in time: a slow request on each backend (one worker: round robin alternates).
   // They end with a 504 at the pool's response_timeout (4 s), however long the script took to
-  // get to its drain. (Closing the clients would not end them: see DrainTest's
-  // ClientThatGaveUpDoesNotKeepADrainWaiting.)
+  // get to its drain. (The clients stay connected: a client that closes gives its request up,
+  // see DrainTest's ClientThatGaveUpDoesNotKeepADrainWaiting.)
   std::vector<std::thread> slow;
   for (int i = 0; i < 2; ++i) {
     slow.emplace_back([this] { httpGet(port(), "/delay/5000"); });
