@@ -187,7 +187,8 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   pinned_ = worker_.pinCurrent();
   const routing::ConfigSnapshot& snapshot = *pinned_->snapshot;
   client_http11_ = parser_.isHttp11OrLater();
-  keep_alive_ = parser_.keepAlive() && !worker_.draining();
+  client_closes_ = !parser_.keepAlive();
+  keep_alive_ = !client_closes_ && !worker_.draining();
   head_request_ = parser_.method() == HTTP_HEAD;
   // Only WebSocket upgrades become tunnels; others (h2c) are plain requests to the backend.
   upgrade_request_ =
@@ -727,8 +728,18 @@ void DownstreamConnection::finishRequest() {
   worker_.loopContext().writeBatch().flush();
   recordRequest();
   const bool keep = keep_alive_ && !client_eof_ && !worker_.draining();
+  const bool whole_request_read = request_complete_;
   resetExchange();
   if (!keep) {
+    if (client_closes_ && whole_request_read && pending_input_.empty() &&
+        transport_.pendingWriteBytes() == 0) {
+      // The client announced its last request, so it sends nothing more (RFC 9112 9.6) and the
+      // whole response is in the kernel: a plain close delivers it, as nginx does. Lingering
+      // (shutdown, wait for the client's FIN) is for closes the client did not ask for.
+      state_ = State::kLingering;
+      close();
+      return;
+    }
     closeAfterResponse();
     return;
   }

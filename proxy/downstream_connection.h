@@ -145,6 +145,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   bool last_failure_connect_ = false;  // the last try could not connect
   bool last_failure_timeout_ = false;  // ... because connecting timed out
   bool keep_alive_ = true;
+  bool client_closes_ = false;  // the client said this request is its last one
   bool client_http11_ = true;
   bool head_request_ = false;
   bool upgrade_request_ = false;
