@@ -185,6 +185,8 @@ int AdminServer::listen(const core::NetAddress& address) {
   }
   tcp_->data = this;
   rc = uv_tcp_bind(tcp_, address.sockaddr_ptr(), 0);
+  // Accepted sockets inherit TCP_NODELAY from the listener (TcpTransport::accept does not set it).
+  if (rc == 0) rc = uv_tcp_nodelay(tcp_, 1);
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp_), 128, &AdminServer::onConnection);
   if (rc != 0) {
     close();

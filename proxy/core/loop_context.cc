@@ -1,5 +1,7 @@
 #include "proxy/core/loop_context.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,8 +79,11 @@ int openReusePortSocket(const NetAddress& address) {
   const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   const int one = 1;
+  // Linux copies TCP_NODELAY to every accepted socket: one setsockopt per listener instead of
+  // one per connection.
   if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
       ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
       ::bind(fd, address.sockaddr_ptr(), address.length()) != 0) {
     const int err = errno;
     ::close(fd);

@@ -22,9 +22,8 @@ TcpTransport::TcpTransport(uv_loop_t* loop) {
 TcpTransport::~TcpTransport() = default;
 
 int TcpTransport::accept(uv_stream_t* server) {
-  const int rc = uv_accept(server, asStream(&tcp_));
-  if (rc == 0) uv_tcp_nodelay(&tcp_, 1);
-  return rc;
+  // No TCP_NODELAY here: accepted sockets inherit it from the listener (openReusePortSocket).
+  return uv_accept(server, asStream(&tcp_));
 }
 
 int TcpTransport::connect(const NetAddress& address) {
