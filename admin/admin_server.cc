@@ -111,12 +111,12 @@ class AdminServer::Connection final : public core::TransportCallbacks,
   void send(Reply reply) {
     if (closed_ || lingering_) return;
     const std::string body = reply.text.empty() ? reply.body.dump(2) + "\n" : reply.text;
-    std::string head = absl::StrCat("HTTP/1.1 ", reply.status, " ",
-                                    core::toAbsl(http::reasonPhrase(reply.status)),
-                                    "\r\nServer: switchyard\r\nContent-Type: ",
-                                    reply.content_type, "\r\nContent-Length: ", body.size(),
-                                    "\r\nCache-Control: no-store\r\n");
-    for (const auto& [name, value] : reply.headers) absl::StrAppend(&head, name, ": ", value, "\r\n");
+    std::string head =
+        absl::StrCat("HTTP/1.1 ", reply.status, " ", core::toAbsl(http::reasonPhrase(reply.status)),
+                     "\r\nServer: switchyard\r\nContent-Type: ", reply.content_type,
+                     "\r\nContent-Length: ", body.size(), "\r\nCache-Control: no-store\r\n");
+    for (const auto& [name, value] : reply.headers)
+      absl::StrAppend(&head, name, ": ", value, "\r\n");
     if (!keep_alive_) head.append("Connection: close\r\n");
     head.append("\r\n");
     const bool head_only = request_.method == "HEAD";
@@ -187,7 +187,8 @@ int AdminServer::listen(const core::NetAddress& address) {
   rc = uv_tcp_bind(tcp_, address.sockaddr_ptr(), 0);
   // Accepted sockets inherit TCP_NODELAY from the listener (TcpTransport::accept does not set it).
   if (rc == 0) rc = uv_tcp_nodelay(tcp_, 1);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp_), 128, &AdminServer::onConnection);
+  if (rc == 0)
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp_), 128, &AdminServer::onConnection);
   if (rc != 0) {
     close();
     return rc;

@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "prometheus/text_serializer.h"
+#include "proxy/core/build_info.h"
 
 namespace sy::admin {
 namespace {
@@ -327,7 +328,7 @@ ControlMetrics::ControlMetrics()
                          .Name("switchyard_build_info")
                          .Help("Version and commit of the running binary (always 1).")
                          .Register(*registry_);
-  build_info.Add({{"version", SY_VERSION}, {"commit", SY_GIT_COMMIT}}).Set(1);
+  build_info.Add({{"version", core::versionString()}, {"commit", core::gitCommit()}}).Set(1);
   auto& start_time = prometheus::BuildGauge()
                          .Name("switchyard_process_start_time_seconds")
                          .Help("Start time of the process, in seconds since the Unix epoch.")

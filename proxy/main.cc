@@ -2,6 +2,7 @@
 #include <string>
 
 #include "proxy/command_line.h"
+#include "proxy/core/build_info.h"
 #include "proxy/core/log.h"
 #include "proxy/demo_backend.h"
 #include "proxy/embedded_config.h"
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
       std::fputs(sy::proxy::usageText(), stdout);
       return 0;
     case CommandLine::Mode::kVersion:
-      std::printf("switchyard %s (%s)\n", SY_VERSION, SY_GIT_COMMIT);
+      std::printf("switchyard %s (%s)\n", sy::core::versionString(), sy::core::gitCommit());
       return 0;
     case CommandLine::Mode::kBackend: {
       std::vector<char*> args = command_line->backend_args;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "proxy/core/atomic_file.h"
+#include "proxy/core/build_info.h"
 #include "proxy/core/log.h"
 
 namespace sy::proxy {
@@ -273,7 +274,7 @@ void Server::onWorkerStarted() {
     core::logInfo("ready", {{"workers", workers_.size()},
                             {"config", source_.name()},
                             {"generation", snapshot_->generation},
-                            {"version", SY_VERSION}});
+                            {"version", core::versionString()}});
   }
 }
 
@@ -867,8 +868,8 @@ nlohmann::json Server::status() const {
          {"eligible_backends", pool->eligible.size()},
          {"backends", backends}});
   }
-  return {{"version", SY_VERSION},
-          {"commit", SY_GIT_COMMIT},
+  return {{"version", core::versionString()},
+          {"commit", core::gitCommit()},
           {"uptime_seconds", absl::ToDoubleSeconds(absl::Now() - started_at_)},
           {"generation", snapshot_->generation},
           {"config", source_.name()},

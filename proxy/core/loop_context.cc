@@ -10,8 +10,7 @@
 
 namespace sy::core {
 
-LoopContext::LoopContext(uv_loop_t* loop)
-    : loop_(loop), read_buffer_(new char[kReadBufferSize]) {
+LoopContext::LoopContext(uv_loop_t* loop) : loop_(loop), read_buffer_(new char[kReadBufferSize]) {
   loop_->data = this;
 }
 

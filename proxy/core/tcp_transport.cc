@@ -58,7 +58,8 @@ void TcpTransport::write(const uv_buf_t* buffers, size_t count) {
     for (size_t i = 0; i < count; ++i) total += buffers[i].len;
     // EAGAIN (socket full, or still connecting) and hard errors both fall through to uv_write,
     // which queues the bytes or reports the error from its callback.
-    const int written_or_error = uv_try_write(asStream(&tcp_), buffers, static_cast<unsigned>(count));
+    const int written_or_error =
+        uv_try_write(asStream(&tcp_), buffers, static_cast<unsigned>(count));
     size_t skip = written_or_error > 0 ? static_cast<size_t>(written_or_error) : 0;
     if (skip == total) return;
     in_flight_.reserve(total - skip);
@@ -111,8 +112,8 @@ void TcpTransport::onWrite(uv_write_t* request, int status) {
     std::string().swap(self->queued_);
     self->maybeShutdown();
   }
-  if (self->above_high_watermark_ && self->in_flight_.size() + self->queued_.size() <= kLowWatermark &&
-      !self->closing_) {
+  if (self->above_high_watermark_ &&
+      self->in_flight_.size() + self->queued_.size() <= kLowWatermark && !self->closing_) {
     self->above_high_watermark_ = false;
     if (self->callbacks_ != nullptr) self->callbacks_->onTransportWritable();
   }
@@ -148,7 +149,9 @@ void TcpTransport::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* bu
 
 size_t TcpTransport::pendingWriteBytes() const {
   return in_flight_.size() + queued_.size() +
-         LoopContext::of(reinterpret_cast<const uv_handle_t*>(&tcp_))->writeBatch().pendingFor(this);
+         LoopContext::of(reinterpret_cast<const uv_handle_t*>(&tcp_))
+             ->writeBatch()
+             .pendingFor(this);
 }
 
 void TcpTransport::shutdownWrite() {
