@@ -117,8 +117,12 @@ absl::StatusOr<nlohmann::json> SwitchyardProcess::reload(std::string_view new_to
   if (!process->signal(SIGHUP)) return absl::FailedPreconditionError("switchyard is not running");
   const std::optional<std::string> line = process->waitForLine(
       [](const std::string& text) {
+        // Only the SIGHUP's own event: a line an earlier admin reload logged may still be on its
+        // way through the pipe when from_line is taken.
         const std::string event = eventOf(text);
-        return event == "config_reloaded" || event == "config_reload_failed";
+        if (event != "config_reloaded" && event != "config_reload_failed") return false;
+        const std::optional<nlohmann::json> fields = parseJsonLogLine(text);
+        return fields.has_value() && fields->value("trigger", "") == "SIGHUP";
       },
       timeout, from_line);
   if (!line.has_value()) {
