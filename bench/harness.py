@@ -256,6 +256,16 @@ class Target:
     def switch_spec(self) -> str:
         raise NotImplementedError
 
+    def check_and_launch(self, check_argv: list[str], run_argv: list[str]) -> None:
+        """Validates the configuration (nginx -t, haproxy -c), then starts and waits for it."""
+        b = self.bench
+        check = subprocess.run(check_argv, capture_output=True, text=True, timeout=20)
+        if check.returncode != 0:
+            raise RuntimeError(f"{self.name} configuration check failed:\n"
+                               f"{check.stdout}{check.stderr}")
+        self.proc = b.procs.start(self.name, b.wrapper + run_argv, cpus=b.proxy_cpus)
+        wait_http(self.port, self.proc, "blue", timeout=60 if b.wrapper else 15)
+
 
 class Switchyard(Target):
     name = "switchyard"
@@ -299,11 +309,7 @@ class Nginx(Target):
               "MASTER_PROCESS": "off" if b.wrapper else "on"})
         argv = [b.tools["nginx"], "-p", str(b.run_dir), "-e", str(b.run_dir / "nginx_error.log"),
                 "-c", str(conf)]
-        check = subprocess.run(argv + ["-t"], capture_output=True, text=True, timeout=20)
-        if check.returncode != 0:
-            raise RuntimeError(f"nginx -t failed:\n{check.stderr}")
-        self.proc = b.procs.start("nginx", b.wrapper + argv, cpus=b.proxy_cpus)
-        wait_http(self.port, self.proc, "blue", timeout=60 if b.wrapper else 15)
+        self.check_and_launch(argv + ["-t"], argv)
 
     def switch_spec(self) -> str:
         d = self.bench.run_dir
@@ -321,13 +327,8 @@ class Haproxy(Target):
         fill(BENCH / "conf/haproxy.cfg.in", conf, {
             "WORKERS": b.args.workers, "PORT": self.port, "RUN_DIR": b.run_dir,
             "BLUE_PORT": b.blue_port, "GREEN_PORT": b.green_port, "MAXCONN": b.maxconn})
-        check = subprocess.run([b.tools["haproxy"], "-c", "-q", "-f", str(conf)],
-                               capture_output=True, text=True, timeout=20)
-        if check.returncode != 0:
-            raise RuntimeError(f"haproxy -c failed:\n{check.stdout}{check.stderr}")
-        self.proc = b.procs.start("haproxy", b.wrapper + [b.tools["haproxy"], "-db", "-f", str(conf)],
-                                  cpus=b.proxy_cpus)
-        wait_http(self.port, self.proc, "blue", timeout=60 if b.wrapper else 15)
+        self.check_and_launch([b.tools["haproxy"], "-c", "-q", "-f", str(conf)],
+                              [b.tools["haproxy"], "-db", "-f", str(conf)])
 
     def switch_spec(self) -> str:
         d = self.bench.run_dir
