@@ -956,6 +956,9 @@ void Server::closeControlHandles() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
+  // Closing the last handle of a signal restores its default action, which for these is to die
+  // (exit status 143 for SIGTERM): a signal that arrives while we exit is ignored instead.
+  for (const int signum : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) ::signal(signum, SIG_IGN);
   uv_close(reinterpret_cast<uv_handle_t*>(&shutdown_timer_), nullptr);
   dispatcher_.close();
 }

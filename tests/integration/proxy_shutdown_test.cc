@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "tests/support/http_client.h"
@@ -102,6 +103,24 @@ TEST_F(ProxyShutdownTest, IdleProxyExitsAtOnce) {
       << proxy_.process->output();
   EXPECT_LT(elapsedMs(begin), 1000);
   EXPECT_TRUE(idle.waitForPeerClose(milliseconds(1000)));
+}
+
+// A process manager may repeat its SIGTERM while the proxy is already on its way out; closing
+// the signal handles must not hand those signals back to their default action (death, 143).
+TEST_F(ProxyShutdownTest, SignalsRepeatedDuringTheExitDoNotKillTheProcess) {
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxy({.backends = {backendPort(0)}, .workers = 2}));
+  ASSERT_TRUE(proxy_.process->signal(SIGTERM));
+  std::optional<int> code;
+  const Clock::time_point begin = Clock::now();
+  while (!code.has_value() && elapsedMs(begin) < 3000) {
+    proxy_.process->signal(SIGTERM);
+    proxy_.process->signal(SIGHUP);
+    code = proxy_.process->waitExit(milliseconds(0));
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  if (!code.has_value()) code = proxy_.process->waitExit(milliseconds(3000));
+  EXPECT_EQ(code, std::optional<int>(0)) << proxy_.process->output();
 }
 
 }  // namespace
