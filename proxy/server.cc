@@ -13,6 +13,7 @@
 #include "proxy/core/atomic_file.h"
 #include "proxy/core/build_info.h"
 #include "proxy/core/log.h"
+#include "proxy/core/signals.h"
 
 namespace sy::proxy {
 namespace {
@@ -952,13 +953,15 @@ void Server::closeControlHandles() {
   drain_waits_.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(&switch_drain_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_poll_timer_), nullptr);
+  // Blocked here and in every worker: none can take its default action (death) between the
+  // closes, which restore it, and the ignore.
+  const sigset_t previous = core::blockControlSignals();
   uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
-  // Closing the last handle of a signal restores its default action, which for these is to die
-  // (exit status 143 for SIGTERM): a signal that arrives while we exit is ignored instead.
-  for (const int signum : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) ::signal(signum, SIG_IGN);
+  core::ignoreControlSignals();
+  core::restoreSignalMask(previous);
   uv_close(reinterpret_cast<uv_handle_t*>(&shutdown_timer_), nullptr);
   dispatcher_.close();
 }

@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "proxy/core/log.h"
+#include "proxy/core/signals.h"
 #include "proxy/core/stable_hash.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/listener.h"
@@ -52,7 +53,10 @@ int Worker::start(std::vector<int> listen_fds, routing::ConfigSnapshotPtr initia
     }
     listeners_.push_back(std::move(listener));
   }
+  // The thread inherits the mask: control signals are for the control thread only.
+  const sigset_t previous = core::blockControlSignals();
   thread_ = std::thread([this] { run(); });
+  core::restoreSignalMask(previous);
   return 0;
 }
 
@@ -71,7 +75,8 @@ void Worker::run() {
   if (current_ != nullptr && current_->users == 0) delete current_;
   current_ = nullptr;
   const int rc = uv_loop_close(&loop_);
-  if (rc != 0) core::logError("worker_loop_close_failed", {{"worker", index_}, {"error", uv_strerror(rc)}});
+  if (rc != 0)
+    core::logError("worker_loop_close_failed", {{"worker", index_}, {"error", uv_strerror(rc)}});
   loop_context_.reset();
   if (hooks_.stopped) hooks_.stopped(index_);
 }
