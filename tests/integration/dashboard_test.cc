@@ -18,6 +18,7 @@
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/admin_client.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
 #include "tests/support/prometheus_text.h"

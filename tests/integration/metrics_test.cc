@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/health_support.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
 #include "tests/support/prometheus_text.h"
@@ -160,36 +161,8 @@ void expectFamilies(const Exposition& metrics) {
   }
 }
 
-struct AdminResult {
-  int status = 0;
-  nlohmann::json body;
-};
-
-class MetricsTest : public ProxyTest {
+class MetricsTest : public AdminProxyTest {
  protected:
-  void learnAdminPort() {
-    absl::StatusOr<uint16_t> port = adminPortOf(*proxy_.process);
-    ASSERT_TRUE(port.ok()) << port.status();
-    admin_port_ = *port;
-  }
-
-  AdminResult admin(std::string_view method, std::string_view target) {
-    HttpClient client;
-    AdminResult result;
-    if (!client.connect(admin_port_)) {
-      ADD_FAILURE() << "admin connect: " << client.lastError();
-      return result;
-    }
-    std::optional<Response> response = client.request(method, target);
-    if (!response.has_value()) {
-      ADD_FAILURE() << "admin " << target << ": " << client.lastError();
-      return result;
-    }
-    result.status = response->status;
-    result.body = parseJson(response->body).value_or(nlohmann::json());
-    return result;
-  }
-
   // A scrape that must parse, pass promtool and have consistent histograms; fails the test
   // (fatally, through ASSERT_NO_FATAL_FAILURE at the caller) otherwise.
   void scrape(Exposition* out) {
@@ -218,8 +191,6 @@ class MetricsTest : public ProxyTest {
       std::this_thread::sleep_for(milliseconds(20));
     }
   }
-
-  uint16_t admin_port_ = 0;
 };
 
 // --- Traffic ----------------------------------------------------------------------------------
@@ -502,8 +473,7 @@ TEST_F(MetricsTest, DeadBackendCountsConnectFailuresRetriesAndLocalReplies) {
   ASSERT_NO_FATAL_FAILURE(startProxyToml(absl::StrCat(
       "[server]\nworkers = 1\n\n[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n\n",
       "[[pools]]\nname = \"mixed\"\nbackends = [\"", backendAddress(dead), "\", \"",
-      backendAddress(backendPort(0)),
-      "\"]\noutlier_detection = { consecutive_failures = 0 }\n\n",
+      backendAddress(backendPort(0)), "\"]\noutlier_detection = { consecutive_failures = 0 }\n\n",
       "[[pools]]\nname = \"dead\"\nbackends = [\"", backendAddress(dead_alone),
       "\"]\noutlier_detection = { consecutive_failures = 0 }\n\n",
       "[[routes]]\nname = \"mixed\"\nhosts = [\"mixed.test\"]\npool = \"mixed\"\n\n",

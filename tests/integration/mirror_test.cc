@@ -33,6 +33,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/digest.h"
+#include "tests/support/health_support.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
 #include "tests/support/switchyard_process.h"
@@ -267,13 +268,7 @@ std::string describe(const LatencySummary& s) {
   return text;
 }
 
-struct AdminResult {
-  int status = 0;
-  nlohmann::json body;
-  std::string text;
-};
-
-class MirrorTest : public ProxyTest {
+class MirrorTest : public AdminProxyTest {
  protected:
   // Starts backend "primary", then backend "shadow" with `shadow_args`, then the proxy with
   // mirrorConfig(); the shadow is backends_[1].
@@ -288,38 +283,10 @@ class MirrorTest : public ProxyTest {
     ASSERT_NO_FATAL_FAILURE(learnAdminPort());
   }
 
-  void learnAdminPort() {
-    std::optional<nlohmann::json> event =
-        waitForLogEvent(*proxy_.process, "admin_listening", std::chrono::seconds(5));
-    ASSERT_TRUE(event.has_value()) << proxy_.process->output();
-    const std::string address = (*event)["address"].get<std::string>();
-    uint32_t port = 0;
-    ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port)) << address;
-    admin_port_ = static_cast<uint16_t>(port);
-  }
-
-  AdminResult admin(std::string_view method, std::string_view target) {
-    HttpClient client;
-    AdminResult result;
-    if (!client.connect(admin_port_)) {
-      ADD_FAILURE() << "admin connect: " << client.lastError();
-      return result;
-    }
-    std::optional<Response> response = client.request(method, target);
-    if (!response.has_value()) {
-      ADD_FAILURE() << "admin " << target << ": " << client.lastError();
-      return result;
-    }
-    result.status = response->status;
-    result.text = response->body;
-    result.body = parseJson(response->body).value_or(nlohmann::json());
-    return result;
-  }
-
   // POST /admin/mirror?QUERY, expecting 200.
   void setMirror(const std::string& query) {
     const AdminResult result = admin("POST", "/admin/mirror?" + query);
-    ASSERT_EQ(result.status, 200) << query << " -> " << result.text;
+    ASSERT_EQ(result.status, 200) << query << " -> " << result.text();
   }
 
   // The route "web" in /admin/status.
@@ -329,14 +296,14 @@ class MirrorTest : public ProxyTest {
     for (const nlohmann::json& route : status.body["routes"]) {
       if (route["name"] == "web") return route;
     }
-    ADD_FAILURE() << "no route web in " << status.text;
+    ADD_FAILURE() << "no route web in " << status.text();
     return nlohmann::json();
   }
 
   std::string metrics() {
     const AdminResult result = admin("GET", "/metrics");
     EXPECT_EQ(result.status, 200);
-    return result.text;
+    return result.text();
   }
   // switchyard_mirror_requests_total{route="web",pool="shadow",result=...}
   uint64_t mirrorCount(const std::string& text, const char* result) {
@@ -355,7 +322,6 @@ class MirrorTest : public ProxyTest {
   uint64_t shadowRequests() { return stats(1).requests; }
 
   std::string config_;
-  uint16_t admin_port_ = 0;
 };
 
 // ---- 1. The primary never waits for the shadow ------------------------------------------------
@@ -1037,7 +1003,7 @@ TEST_F(MirrorAdminTest, OnOffAndPercentApplyToTheNextRequest) {
   EXPECT_TRUE(notMirrored("/r/0"));
 
   const AdminResult on = admin("POST", "/admin/mirror?pool=shadow&percent=100");
-  ASSERT_EQ(on.status, 200) << on.text;
+  ASSERT_EQ(on.status, 200) << on.text();
   EXPECT_EQ(on.body["mirror_pool"], "shadow");
   EXPECT_EQ(on.body["mirror_percent"], 100.0);
   EXPECT_TRUE(mirrored("/r/1"));
@@ -1110,9 +1076,9 @@ TEST_F(MirrorAdminTest, InvalidCallsChangeNothing) {
   for (const Call& call : calls) {
     const AdminResult result = admin(call.method, call.target);
     EXPECT_EQ(result.status, call.status)
-        << call.method << " " << call.target << " -> " << result.text;
+        << call.method << " " << call.target << " -> " << result.text();
     EXPECT_TRUE(result.body.is_object() && result.body["error"].is_string())
-        << call.target << " answered " << result.text;
+        << call.target << " answered " << result.text();
   }
   EXPECT_EQ(webRoute(), before);
   EXPECT_EQ(before["mirror"]["percent"], 25.0);
@@ -1131,7 +1097,7 @@ TEST_F(MirrorAdminTest, InvalidCallsChangeNothing) {
 TEST_F(MirrorAdminTest, RuntimeMirrorSurvivesAReloadOfAnUnchangedFile) {
   ASSERT_NO_FATAL_FAILURE(setMirror("pool=shadow&percent=100"));
   const AdminResult reloaded = admin("POST", "/admin/reload");
-  ASSERT_EQ(reloaded.status, 200) << reloaded.text;
+  ASSERT_EQ(reloaded.status, 200) << reloaded.text();
   EXPECT_EQ(webRoute()["mirror"]["percent"], 100.0);
   EXPECT_TRUE(mirrored("/after-reload"));
 

@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/health_support.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
 #include "tests/support/switchyard_process.h"
@@ -22,12 +22,6 @@ namespace sy::testing {
 namespace {
 
 using std::chrono::milliseconds;
-
-struct AdminResult {
-  int status = 0;
-  nlohmann::json body;
-  std::optional<Response> response;
-};
 
 // Two pools, blue and green, one demo backend each, and route "web" to blue; `route_extra` and
 // `tail` are TOML appended to the route table and to the file.
@@ -41,7 +35,7 @@ std::string blueGreenConfig(uint16_t blue, uint16_t green, const std::string& ro
                       tail);
 }
 
-class SwitchingTest : public ProxyTest {
+class SwitchingTest : public AdminProxyTest {
  protected:
   // Starts backends "blue" and "green" and the proxy with blueGreenConfig().
   void startBlueGreen(const std::string& route_extra = "", const std::string& tail = "",
@@ -51,34 +45,6 @@ class SwitchingTest : public ProxyTest {
     ASSERT_NO_FATAL_FAILURE(startProxyToml(
         blueGreenConfig(backendPort(0), backendPort(1), route_extra, tail, workers)));
     ASSERT_NO_FATAL_FAILURE(learnAdminPort());
-  }
-
-  void learnAdminPort() {
-    std::optional<nlohmann::json> event =
-        waitForLogEvent(*proxy_.process, "admin_listening", std::chrono::seconds(5));
-    ASSERT_TRUE(event.has_value()) << proxy_.process->output();
-    const std::string address = (*event)["address"].get<std::string>();
-    uint32_t port = 0;
-    ASSERT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port)) << address;
-    admin_port_ = static_cast<uint16_t>(port);
-  }
-
-  AdminResult admin(std::string_view method, std::string_view target,
-                    const Headers& headers = {}) {
-    HttpClient client;
-    AdminResult result;
-    if (!client.connect(admin_port_)) {
-      ADD_FAILURE() << "admin connect: " << client.lastError();
-      return result;
-    }
-    result.response = client.request(method, target, headers);
-    if (!result.response.has_value()) {
-      ADD_FAILURE() << "admin " << target << ": " << client.lastError();
-      return result;
-    }
-    result.status = result.response->status;
-    result.body = parseJson(result.response->body).value_or(nlohmann::json());
-    return result;
   }
 
   // The route part of /admin/status: what must not change after a refused call.
@@ -93,8 +59,6 @@ class SwitchingTest : public ProxyTest {
     if (!response.has_value() || response->status != 200) return "(failed)";
     return response->body.substr(0, response->body.find('\n'));
   }
-
-  uint16_t admin_port_ = 0;
 };
 
 TEST_F(SwitchingTest, HundredFlipsUnderLoadFailNothingAndApplyToTheNextRequest) {
@@ -122,8 +86,8 @@ TEST_F(SwitchingTest, HundredFlipsUnderLoadFailNothingAndApplyToTheNextRequest) 
           served.fetch_add(1);
         } else {
           failed.fetch_add(1);
-          failures[i] = response.has_value() ? absl::StrCat("status ", response->status)
-                                             : client.lastError();
+          failures[i] =
+              response.has_value() ? absl::StrCat("status ", response->status) : client.lastError();
           if (!client.connect(port())) return;
         }
       }
@@ -161,10 +125,10 @@ TEST_F(SwitchingTest, HundredFlipsUnderLoadFailNothingAndApplyToTheNextRequest) 
   EXPECT_GT(served.load(), 1000u);
   long worst = 0;
   for (long ms : flip_ms) worst = std::max(worst, ms);
-  std::printf("100 flips under load: %lu requests served, 0 expected failures (%lu seen), "
-              "slowest admin answer %ld ms\n",
-              static_cast<unsigned long>(served.load()), static_cast<unsigned long>(failed.load()),
-              worst);
+  std::printf(
+      "100 flips under load: %lu requests served, 0 expected failures (%lu seen), "
+      "slowest admin answer %ld ms\n",
+      static_cast<unsigned long>(served.load()), static_cast<unsigned long>(failed.load()), worst);
 }
 
 TEST_F(SwitchingTest, RollbackAndPromote) {
@@ -311,8 +275,8 @@ TEST_F(SwitchingTest, EveryInvalidCallIsRefusedWithJsonAndChangesNothing) {
   };
   for (const Call& call : calls) {
     AdminResult result = admin(call.method, call.target);
-    EXPECT_EQ(result.status, call.status) << call.method << " " << call.target << " -> "
-                                          << result.body.dump();
+    EXPECT_EQ(result.status, call.status)
+        << call.method << " " << call.target << " -> " << result.body.dump();
     EXPECT_TRUE(result.body.is_object() && result.body["error"].is_string())
         << call.target << " answered " << (result.response ? result.response->body : "");
     ASSERT_TRUE(result.response.has_value());
@@ -385,8 +349,8 @@ TEST_F(SwitchingTest, StateFileBringsARestartBackOnTheSameColour) {
   const std::string state_file = state_dir.file("state.json");
   const std::string config =
       absl::StrCat("[server]\nworkers = 1\nstate_file = \"", state_file, "\"\n",
-                   blueGreenConfig(backendPort(0), backendPort(1)).substr(
-                       std::string("[server]\nworkers = 2\n").size()));
+                   blueGreenConfig(backendPort(0), backendPort(1))
+                       .substr(std::string("[server]\nworkers = 2\n").size()));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(config));
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());
   ASSERT_EQ(admin("POST", "/admin/switch?to=green").status, 200);
@@ -408,9 +372,9 @@ TEST_F(SwitchingTest, StateFileBringsARestartBackOnTheSameColour) {
 TEST_F(SwitchingTest, RouteNameIsRequiredWhenThereAreSeveral) {
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startBackend("green"));
-  ASSERT_NO_FATAL_FAILURE(startProxyToml(blueGreenConfig(
-      backendPort(0), backendPort(1), "hosts = [\"web.test\"]\n",
-      "[[routes]]\nname = \"api\"\nhosts = [\"api.test\"]\npool = \"blue\"\n")));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(
+      blueGreenConfig(backendPort(0), backendPort(1), "hosts = [\"web.test\"]\n",
+                      "[[routes]]\nname = \"api\"\nhosts = [\"api.test\"]\npool = \"blue\"\n")));
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());
   AdminResult ambiguous = admin("POST", "/admin/switch?to=green");
   EXPECT_EQ(ambiguous.status, 400);
@@ -430,8 +394,8 @@ TEST_F(SwitchingTest, ReadyzTurnsUnavailableWhileShuttingDown) {
   ASSERT_TRUE(slow.sendRaw("GET /delay/1500 HTTP/1.1\r\nHost: t\r\n\r\n"));
   ASSERT_TRUE(waitUntil([&] { return stats(0).requests >= 1; }, std::chrono::seconds(5)));
   proxy_.process->signal(SIGTERM);
-  EXPECT_TRUE(waitUntil([&] { return admin("GET", "/readyz").status == 503; },
-                        std::chrono::seconds(2)));
+  EXPECT_TRUE(
+      waitUntil([&] { return admin("GET", "/readyz").status == 503; }, std::chrono::seconds(2)));
   EXPECT_EQ(admin("POST", "/admin/switch?to=green").status, 503);
   std::optional<Response> finished = slow.readResponse();
   ASSERT_TRUE(finished.has_value()) << slow.lastError();

@@ -2,40 +2,11 @@
 
 #include <signal.h>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace sy::testing {
 
 using std::chrono::milliseconds;
-
-AdminResult adminCall(uint16_t admin_port, std::string_view method, std::string_view target,
-                      const Headers& headers) {
-  HttpClient client(std::chrono::seconds(30));
-  AdminResult result;
-  if (!client.connect(admin_port)) {
-    result.error = absl::StrCat("admin connect: ", client.lastError());
-    return result;
-  }
-  result.response = client.request(method, target, headers);
-  if (!result.response.has_value()) {
-    result.error = absl::StrCat("admin ", std::string(target), ": ", client.lastError());
-    return result;
-  }
-  result.status = result.response->status;
-  result.body = parseJson(result.response->body).value_or(nlohmann::json());
-  return result;
-}
-
-uint16_t adminPortOf(ChildProcess& proxy) {
-  std::optional<nlohmann::json> event =
-      waitForLogEvent(proxy, "admin_listening", std::chrono::seconds(5));
-  if (!event.has_value() || !(*event)["address"].is_string()) return 0;
-  const std::string address = (*event)["address"].get<std::string>();
-  uint32_t port = 0;
-  if (!absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port) || port > 65535) return 0;
-  return static_cast<uint16_t>(port);
-}
 
 nlohmann::json backendStatus(const nlohmann::json& status, std::string_view pool,
                              std::string_view address) {
@@ -141,8 +112,13 @@ bool LoadGenerator::waitForMoreFrom(const std::string& name, uint64_t count,
 
 void AdminProxyTest::startProxyWithAdmin(const std::string& toml) {
   ASSERT_NO_FATAL_FAILURE(startProxyToml(toml));
-  admin_port_ = adminPortOf(*proxy_.process);
-  ASSERT_NE(admin_port_, 0) << proxy_.process->output();
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+}
+
+void AdminProxyTest::learnAdminPort() {
+  absl::StatusOr<uint16_t> port = adminPortOf(*proxy_.process);
+  ASSERT_TRUE(port.ok()) << port.status();
+  admin_port_ = *port;
 }
 
 AdminResult AdminProxyTest::admin(std::string_view method, std::string_view target,

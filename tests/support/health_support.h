@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "tests/support/admin_client.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
 #include "tests/support/switchyard_process.h"
@@ -30,21 +31,6 @@
 namespace sy::testing {
 
 // --- Admin API -------------------------------------------------------------------------------
-
-struct AdminResult {
-  int status = 0;  // 0: no answer (the error is in `error`)
-  nlohmann::json body;
-  std::optional<Response> response;
-  std::string error;
-};
-
-// One request to the admin API on a fresh connection (timeout 30 s: drains with wait answer
-// late on purpose).
-AdminResult adminCall(uint16_t admin_port, std::string_view method, std::string_view target,
-                      const Headers& headers = {});
-
-// The admin port from the proxy's `admin_listening` event (waits up to 5 s); 0 if none.
-uint16_t adminPortOf(ChildProcess& proxy);
 
 // The backend `address` of pool `pool` in an /admin/status answer; null when absent.
 nlohmann::json backendStatus(const nlohmann::json& status, std::string_view pool,
@@ -112,10 +98,13 @@ class LoadGenerator {
 
 // --- Fixture ---------------------------------------------------------------------------------
 
-// ProxyTest plus the admin API: startProxyToml() also learns the admin port.
+// ProxyTest plus the admin API: startProxyWithAdmin() also learns the admin port.
 class AdminProxyTest : public ProxyTest {
  protected:
   void startProxyWithAdmin(const std::string& toml);
+  // Reads the admin port of the running proxy (after a startProxyToml() of one's own).
+  void learnAdminPort();
+  // A call on a fresh connection; no answer at all fails the test.
   AdminResult admin(std::string_view method, std::string_view target, const Headers& headers = {});
   // GET /admin/status (a failed call fails the test and returns null).
   nlohmann::json status();

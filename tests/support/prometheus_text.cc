@@ -270,22 +270,6 @@ absl::StatusOr<Exposition> scrapeMetrics(uint16_t admin_port, std::string* raw) 
   return Exposition::parse(response->body);
 }
 
-absl::StatusOr<uint16_t> adminPortOf(ChildProcess& switchyard, std::chrono::milliseconds timeout) {
-  const std::optional<nlohmann::json> event =
-      waitForLogEvent(switchyard, "admin_listening", timeout);
-  if (!event.has_value() || !event->contains("address") || !(*event)["address"].is_string()) {
-    return absl::UnavailableError(
-        absl::StrCat("no admin_listening event; output:\n", switchyard.output()));
-  }
-  const std::string address = (*event)["address"].get<std::string>();
-  uint32_t port = 0;
-  if (!absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port) || port == 0 ||
-      port > 65535) {
-    return absl::InternalError(absl::StrCat("admin_listening without a port: ", address));
-  }
-  return static_cast<uint16_t>(port);
-}
-
 std::string findPromtool() {
   const char* path = std::getenv("PATH");
   std::string_view dirs = path != nullptr ? path : "/usr/bin:/bin";

@@ -69,10 +69,6 @@ class Exposition {
 // body (also when parsing fails).
 absl::StatusOr<Exposition> scrapeMetrics(uint16_t admin_port, std::string* raw = nullptr);
 
-// The admin API's port, from the `admin_listening` event of a running switchyard.
-absl::StatusOr<uint16_t> adminPortOf(ChildProcess& switchyard,
-                                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
-
 // The full path of `promtool` found in PATH, or "" when it is not installed.
 std::string findPromtool();
 // Writes `text` to a temporary file FILE and runs `promtool ARGS...`, where an argument "{file}"
