@@ -449,7 +449,7 @@ void DownstreamConnection::startUpstream() {
     core::logDebug("upstream_connect_failed",
                    {{"backend", backend_->info().address_text}, {"error", uv_strerror(error)}});
     backend_->stats().connect_failures.add();
-    if (backend_->noteFailure()) worker_.reportOutlier(*last_backend_);
+    noteBackendFailure();
     releaseBackend();
     worker_.stats().upstream_failures.add();
     last_failure_connect_ = true;
@@ -506,15 +506,14 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onUpstreamHead(
   if (backend_ != nullptr) {
     if (status >= 500) {
       backend_->stats().responses_5xx.add();
-      if (backend_->noteFailure() && last_backend_ != nullptr)
-        worker_.reportOutlier(*last_backend_);
+      noteBackendFailure();
     } else {
       backend_->noteSuccess();
     }
   }
   if (pool_ != nullptr) {
     pool_->stats->slot(worker_.index())
-        .response_header_duration.observeNanos(uv_hrtime() - request_started_ns_);
+        .response_header_duration.observeNanos(upstream_head_ns_ - request_started_ns_);
   }
 
   http::DownstreamResponseOptions options;
@@ -617,10 +616,7 @@ void DownstreamConnection::onUpstreamFailure(upstream::UpstreamFailure failure, 
   const std::string backend_address =
       backend_ != nullptr ? backend_->info().address_text : std::string();
   if (backend_ != nullptr) {
-    if (failure != upstream::UpstreamFailure::kProtocolError && backend_->noteFailure() &&
-        last_backend_ != nullptr) {
-      worker_.reportOutlier(*last_backend_);
-    }
+    if (failure != upstream::UpstreamFailure::kProtocolError) noteBackendFailure();
     upstream::BackendWorkerStats& stats = backend_->stats();
     switch (failure) {
       case upstream::UpstreamFailure::kConnectFailed:
@@ -807,6 +803,10 @@ void DownstreamConnection::abortUpstream() {
     upstream_ = nullptr;
   }
   upstream_paused_ = false;
+}
+
+void DownstreamConnection::noteBackendFailure() {
+  if (backend_->noteFailure()) worker_.reportOutlier(backend_->info());
 }
 
 void DownstreamConnection::releaseBackend() {

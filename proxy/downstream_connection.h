@@ -102,6 +102,8 @@ class DownstreamConnection final : public core::TransportCallbacks,
   void closeAfterResponse();
   void close();
   void abortUpstream();
+  // Passive health: one more failure of backend_; enough in a row reports it for ejection.
+  void noteBackendFailure();
   void releaseBackend();
   void resumeClientReading();
   bool idempotent() const;
@@ -120,7 +122,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // The request target in absolute form ("http://h/p"), split; points into the parser's head.
   std::optional<http::AbsoluteTarget> absolute_target_;
   const upstream::PoolSnapshot* pool_ = nullptr;  // chosen for this request (pinned)
-  uint32_t pool_index_ = 0;                        // its index in the pinned snapshot
+  uint32_t pool_index_ = 0;                       // its index in the pinned snapshot
   uint64_t request_started_ns_ = 0;
   uint64_t upstream_head_ns_ = 0;  // when the backend's response head arrived
   uint64_t response_bytes_ = 0;
