@@ -90,6 +90,16 @@ nlohmann::json ruleJson(const routing::config::MatchRuleConfig& rule) {
   return out;
 }
 
+// One line per health state change, whoever made it (a check, or the end of a maintenance).
+void logHealthTransition(const health::BackendRecord& backend, routing::HealthState from,
+                         routing::HealthState to, const std::string& reason) {
+  core::logInfo("health_transition", {{"pool", backend.pool},
+                                      {"backend", backend.address},
+                                      {"from", routing::healthStateName(from)},
+                                      {"to", routing::healthStateName(to)},
+                                      {"reason", reason}});
+}
+
 }  // namespace
 
 routing::config::LoadResult ConfigSource::load() const {
@@ -610,11 +620,7 @@ bool Server::poolHasHealthyBackend(const std::string& pool) const {
 void Server::startHealth() {
   health::HealthChecker::Callbacks callbacks;
   callbacks.on_transition = [this](const health::HealthChecker::Transition& t) {
-    core::logInfo("health_transition", {{"pool", t.backend->pool},
-                                        {"backend", t.backend->address},
-                                        {"from", routing::healthStateName(t.from)},
-                                        {"to", routing::healthStateName(t.to)},
-                                        {"reason", t.reason}});
+    logHealthTransition(*t.backend, t.from, t.to, t.reason);
     republish("health");
   };
   callbacks.on_result = [this](const health::BackendRecord& record,
@@ -711,12 +717,8 @@ void Server::setBackendAdmin(const std::string& pool, const std::string& address
     if (record->admin == routing::AdminState::kDisabled &&
         record->health != routing::HealthState::kUnchecked) {
       // Not checked during the maintenance: what it was before says nothing about it now.
-      core::logInfo("health_transition",
-                    {{"pool", record->pool},
-                     {"backend", record->address},
-                     {"from", routing::healthStateName(record->health)},
-                     {"to", routing::healthStateName(routing::HealthState::kUnknown)},
-                     {"reason", "back from maintenance"}});
+      logHealthTransition(*record, record->health, routing::HealthState::kUnknown,
+                          "back from maintenance");
       record->health = routing::HealthState::kUnknown;
       record->counters = {};
       record->awaiting_check = true;
