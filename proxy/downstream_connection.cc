@@ -265,7 +265,9 @@ void DownstreamConnection::maybeMirror(const routing::SplitInput& split) {
       listed = listed || method == parser_.methodName();
     if (!listed) return;
   }
-  routing::MirrorWorkerStats& stats = route_->mirror_stats->slot(worker_.index());
+  const std::shared_ptr<routing::MirrorStats>& mirror_stats =
+      route_->mirror_stats_by_pool[static_cast<size_t>(route_->mirror_pool_index)];
+  routing::MirrorWorkerStats& stats = mirror_stats->slot(worker_.index());
   if ((parser_.hasContentLength() && parser_.contentLength() > config.max_body_bytes) ||
       worker_.mirrorsInFlight() >= config.max_in_flight) {
     stats.dropped.add();
@@ -293,8 +295,8 @@ void DownstreamConnection::maybeMirror(const routing::SplitInput& split) {
   settings.timeout_ms = static_cast<uint64_t>(absl::ToInt64Milliseconds(config.timeout));
   settings.max_buffer_bytes = config.max_buffer_bytes;
   settings.max_body_bytes = config.max_body_bytes;
-  mirror_ = MirrorExchange::start(worker_, *pool, std::move(head), head_request_, settings,
-                                  route_->mirror_stats);
+  mirror_ =
+      MirrorExchange::start(worker_, *pool, std::move(head), head_request_, settings, mirror_stats);
   mirrored_ = mirror_ != nullptr;
 }
 

@@ -51,9 +51,9 @@ struct Route {
   int32_t mirror_pool_index = -1;  // -1: no mirroring
   uint32_t mirror_ppm = 0;
   std::shared_ptr<const config::MirrorConfig> mirror;  // settings; set when mirroring
-  std::shared_ptr<MirrorStats> mirror_stats;           // for the current mirror pool
   // Per pool (indexed like stats_by_pool), null for a pool this route never mirrored to: kept
-  // while route and pool exist, so counters survive stopping and restarting a mirror.
+  // while route and pool exist, so counters survive stopping and restarting a mirror. The
+  // current mirror's are at mirror_pool_index.
   std::vector<std::shared_ptr<MirrorStats>> mirror_stats_by_pool;
 
   bool matchesHost(std::string_view host) const;

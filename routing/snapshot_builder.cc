@@ -233,10 +233,10 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
       route.mirror = std::move(mirror);
       route.mirror_pool_index = static_cast<int32_t>(indexOf(mirror_pool));
       route.mirror_ppm = static_cast<uint32_t>(std::llround(mirror_percent * 10000.0));
+      // Picked up by the per-pool loop below, as mirror_stats_by_pool[mirror_pool_index].
       std::shared_ptr<MirrorStats>& stats =
           mirror_stats_[absl::StrCat(route_config.name, "\n", mirror_pool)];
       if (stats == nullptr) stats = std::make_shared<MirrorStats>(workers_);
-      route.mirror_stats = stats;
     }
     for (const auto& pool : snapshot->pools) {
       std::shared_ptr<RoutePoolStats>& stats =
