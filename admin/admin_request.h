@@ -13,6 +13,7 @@ struct AdminRequest {
   std::string path;                          // without the query
   std::map<std::string, std::string> query;  // percent-decoded; a repeated name keeps the last
   std::string authorization;                 // the Authorization header, if any
+  std::string body;                          // up to AdminServer::kMaxBodyBytes
   bool malformed_query = false;              // bad percent-encoding
 
   std::optional<std::string> param(std::string_view name) const;

@@ -11,21 +11,27 @@
 namespace sy::admin {
 namespace {
 
-constexpr uint64_t kIdleTimeoutMs = 60000;
 constexpr uint64_t kLingerMs = 2000;
-constexpr size_t kMaxBodyBytes = 64 * 1024;
+// Pipelined input kept while a reply is awaited; beyond it the connection stops reading.
 constexpr size_t kMaxPendingBytes = 64 * 1024;
 constexpr http::ParserLimits kLimits{/*max_url_bytes=*/4096, /*max_header_bytes=*/16384,
                                      /*max_header_count=*/64};
+constexpr uint64_t kRefusalLogIntervalMs = 1000;
 
 }  // namespace
 
+// One admin client connection. Requests are handled strictly one at a time, in the order they
+// arrived: parser callbacks only record what they saw, and the request is dispatched from
+// process() once the parser has returned, so a reply given synchronously by the API never runs
+// inside the parser and never resumes it from within (which once left it paused with input
+// pending: the control thread spun forever).
 class AdminServer::Connection final : public core::TransportCallbacks,
                                       public http::ParserCallbacks,
                                       public core::TimeoutEntry {
  public:
   Connection(AdminServer& server)
       : server_(server),
+        limits_(server.limits_),
         transport_(server.loop_),
         parser_(http::Http1Parser::Type::kRequest, this, kLimits),
         alive_(std::make_shared<bool>(true)) {
@@ -43,7 +49,7 @@ class AdminServer::Connection final : public core::TransportCallbacks,
       close();
       return rc;
     }
-    server_.timeouts_.schedule(this, kIdleTimeoutMs);
+    armTimer();
     return 0;
   }
 
@@ -59,56 +65,117 @@ class AdminServer::Connection final : public core::TransportCallbacks,
 
  private:
   void onTransportData(const char* data, size_t length) override {
+    // A lingering connection only waits for the client to go; what it still sends is dropped.
     if (closed_ || lingering_) return;
-    server_.timeouts_.schedule(this, kIdleTimeoutMs);
-    if (busy_) {
-      pending_.append(data, length);
-      if (pending_.size() > kMaxPendingBytes) transport_.stopReading();
-      return;
-    }
-    parse(data, length);
+    input_.append(data, length);
+    process();
   }
 
-  void parse(const char* data, size_t length) {
-    while (length > 0 && !busy_ && !closed_ && !lingering_) {
-      size_t consumed = 0;
-      const http::Http1Parser::Result result = parser_.execute(data, length, &consumed);
-      if (result == http::Http1Parser::Result::kNeedMore) return;
+  // Parses buffered input and dispatches complete requests until a reply must be awaited or the
+  // input runs out. Not re-entrant: a synchronous reply inside dispatch() returns here and the
+  // loop goes on with the next pipelined request.
+  void process() {
+    if (processing_) return;
+    processing_ = true;
+    while (!closed_ && !lingering_ && !awaiting_reply_ && consumed_ < input_.size()) {
+      size_t used = 0;
+      const http::Http1Parser::Result result =
+          parser_.execute(input_.data() + consumed_, input_.size() - consumed_, &used);
+      consumed_ += used;
+      if (refusal_status_ != 0) {
+        keep_alive_ = false;
+        send(errorReply(refusal_status_, refusal_reason_));
+        break;
+      }
       if (result == http::Http1Parser::Result::kError) {
         keep_alive_ = false;
         send(errorReply(parser_.errorStatus(), std::string(parser_.errorReason())));
-        return;
+        break;
       }
-      data += consumed;
-      length -= consumed;
-      if (busy_ && length > 0) pending_.append(data, length);
+      if (result == http::Http1Parser::Result::kNeedMore) break;
+      dispatch();  // kPaused: a request is complete
+    }
+    input_.erase(0, consumed_);
+    consumed_ = 0;
+    if (!closed_ && !lingering_) {
+      if (client_eof_ && !awaiting_reply_) {
+        close();  // every complete request was answered; a partial one never will be
+      } else if (input_.size() > kMaxPendingBytes) {
+        transport_.stopReading();
+      } else if (!client_eof_ && !transport_.isReading()) {
+        transport_.startReading();
+      }
+    }
+    armTimer();
+    processing_ = false;
+  }
+
+  void dispatch() {
+    awaiting_reply_ = true;
+    request_started_ = false;
+    request_.body.swap(body_);
+    body_.clear();
+    std::weak_ptr<bool> alive = alive_;
+    server_.api_.handle(request_, [this, alive](Reply reply) {
+      if (auto flag = alive.lock(); flag && *flag) onReply(std::move(reply));
+    });
+  }
+
+  void onReply(Reply reply) {
+    if (!awaiting_reply_) return;
+    send(std::move(reply));
+    if (closed_ || lingering_) return;
+    parser_.resume();  // outside execute(): dispatch() runs after the parser returned
+    process();         // a no-op when the reply came synchronously from process() itself
+  }
+
+  // Timers: idle between requests, one deadline for a whole request from its first byte (data
+  // arriving does not extend it, so a slow sender cannot hold the connection), none while the
+  // API works on a reply (it bounds its own waits), and the linger period once closing.
+  void armTimer() {
+    if (closed_ || lingering_) return;
+    if (awaiting_reply_) {
+      server_.timeouts_.cancel(this);
+    } else if (parser_.inMessage()) {
+      if (!request_started_) {
+        request_started_ = true;
+        server_.timeouts_.schedule(this, limits_.request_timeout_ms);
+      }
+    } else {
+      request_started_ = false;
+      server_.timeouts_.schedule(this, limits_.idle_timeout_ms);
     }
   }
 
   HeadAction onHeadComplete() override {
-    body_bytes_ = 0;
-    keep_alive_ = parser_.keepAlive();
+    body_.clear();
+    keep_alive_ = parser_.keepAlive() && !parser_.upgrade();
     request_ = parseAdminTarget(parser_.methodName(), parser_.url());
     request_.authorization = std::string(parser_.headers().find("authorization").value_or(""));
+    if (parser_.hasContentLength() && parser_.contentLength() > kMaxBodyBytes) {
+      refuse(413, "admin request bodies are limited to 64 KiB");
+    }
     return kProceed;
   }
 
-  void onBody(const char*, size_t length) override { body_bytes_ += length; }
-
-  void onMessageComplete() override {
-    busy_ = true;
-    if (body_bytes_ > kMaxBodyBytes) {
-      keep_alive_ = false;
-      send(errorReply(413, "admin requests take their parameters in the query string"));
+  void onBody(const char* data, size_t length) override {
+    if (refusal_status_ != 0) return;
+    if (body_.size() + length > kMaxBodyBytes) {
+      refuse(413, "admin request bodies are limited to 64 KiB");
       return;
     }
-    std::weak_ptr<bool> alive = alive_;
-    server_.api_.handle(request_, [this, alive](Reply reply) {
-      if (auto flag = alive.lock(); flag && *flag) send(std::move(reply));
-    });
+    body_.append(data, length);
+  }
+
+  void onMessageComplete() override {}
+
+  void refuse(int status, std::string reason) {
+    refusal_status_ = status;
+    refusal_reason_ = std::move(reason);
   }
 
   void send(Reply reply) {
+    awaiting_reply_ = false;
     if (closed_ || lingering_) return;
     const std::string body = reply.text.empty() ? reply.body.dump(2) + "\n" : reply.text;
     std::string head =
@@ -124,30 +191,25 @@ class AdminServer::Connection final : public core::TransportCallbacks,
                            uv_buf_init(const_cast<char*>(body.data()),
                                        static_cast<unsigned>(head_only ? 0 : body.size()))};
     transport_.write(buffers, 2);
-    busy_ = false;
+    request_.body.clear();
     if (!keep_alive_) {
+      // Lingering close: FIN after the reply, then read and drop until the client goes, so its
+      // unread input does not turn our close into a reset that destroys the reply in flight.
       lingering_ = true;
       transport_.shutdownWrite();
       server_.timeouts_.schedule(this, kLingerMs);
-      transport_.startReading();
-      return;
-    }
-    parser_.resume();
-    server_.timeouts_.schedule(this, kIdleTimeoutMs);
-    if (!pending_.empty()) {
-      std::string input;
-      input.swap(pending_);
-      transport_.startReading();
-      parse(input.data(), input.size());
+      if (!client_eof_) transport_.startReading();
     }
   }
 
   void onTransportEof() override {
-    if (busy_) {
-      keep_alive_ = false;  // answer the request in flight, then close
+    // Requests already received are still answered in order; then the connection closes.
+    client_eof_ = true;
+    if (lingering_) {
+      close();
       return;
     }
-    close();
+    process();
   }
   void onTransportError(int) override { close(); }
   void onTransportClosed() override {
@@ -157,19 +219,27 @@ class AdminServer::Connection final : public core::TransportCallbacks,
   void onTimeout() override { close(); }
 
   AdminServer& server_;
+  const AdminServerLimits limits_;
   core::TcpTransport transport_;
   http::Http1Parser parser_;
   std::shared_ptr<bool> alive_;
   AdminRequest request_;
-  std::string pending_;
-  size_t body_bytes_ = 0;
-  bool busy_ = false;
+  std::string input_;    // received, not yet parsed (pipelined requests wait here)
+  size_t consumed_ = 0;  // bytes of input_ the parser has used
+  std::string body_;     // the current request's body
+  std::string refusal_reason_;
+  int refusal_status_ = 0;  // refuse the current request (413) as soon as the parser returns
+  bool processing_ = false;
+  bool awaiting_reply_ = false;
+  bool request_started_ = false;  // the request deadline runs
   bool keep_alive_ = true;
+  bool client_eof_ = false;
   bool lingering_ = false;
   bool closed_ = false;
 };
 
-AdminServer::AdminServer(uv_loop_t* loop, AdminApi& api) : loop_(loop), api_(api) {}
+AdminServer::AdminServer(uv_loop_t* loop, AdminApi& api, const AdminServerLimits& limits)
+    : loop_(loop), api_(api), limits_(limits) {}
 
 AdminServer::~AdminServer() { close(); }
 
@@ -216,14 +286,37 @@ void AdminServer::onConnection(uv_stream_t* listener, int status) {
     core::logWarn("admin_accept_failed", {{"error", uv_strerror(status)}});
     return;
   }
+  if (self->connection_count_ >= self->limits_.max_connections) {
+    self->refuseConnection(listener);
+    return;
+  }
   auto* connection = new Connection(*self);
+  ++self->connection_count_;
   connection->next = self->connections_;
   if (self->connections_ != nullptr) self->connections_->prev = connection;
   self->connections_ = connection;
   connection->start(listener);
 }
 
+void AdminServer::refuseConnection(uv_stream_t* listener) {
+  // Accepted and closed at once: left in the backlog, it would be retried forever and would
+  // hide new clients behind it once a slot frees up.
+  auto* tcp = new uv_tcp_t;
+  uv_tcp_init(loop_, tcp);
+  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(tcp)) == 0) ++refused_connections_;
+  uv_close(reinterpret_cast<uv_handle_t*>(tcp),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_tcp_t*>(handle); });
+  const uint64_t now = uv_now(loop_);
+  if (refused_connections_ > 0 && now - last_refusal_log_ms_ >= kRefusalLogIntervalMs) {
+    last_refusal_log_ms_ = now;
+    core::logWarn("admin_connections_refused", {{"refused", refused_connections_},
+                                                {"max_connections", limits_.max_connections}});
+    refused_connections_ = 0;
+  }
+}
+
 void AdminServer::forget(Connection* connection) {
+  --connection_count_;
   if (connection->prev != nullptr) {
     connection->prev->next = connection->next;
   } else {

@@ -2,6 +2,8 @@
 
 #include <uv.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "admin/admin_api.h"
@@ -10,13 +12,22 @@
 
 namespace sy::admin {
 
+// Bounds that keep one admin client from holding the control thread or its memory.
+struct AdminServerLimits {
+  uint32_t max_connections = 64;        // more are accepted and closed at once
+  uint64_t request_timeout_ms = 10000;  // from a request's first byte to its last
+  uint64_t idle_timeout_ms = 60000;     // keep-alive connection with no request
+};
+
 // The admin API's own HTTP/1.1 listener, served by the control loop (never by a worker, so a
 // saturated data plane cannot lock operators out, and admin traffic never competes with it).
-// Keep-alive; one request at a time per connection; request bodies are not used (up to 64 KiB is
-// read and dropped).
+// Keep-alive; pipelined requests are answered one at a time, in order; request bodies are kept
+// up to kMaxBodyBytes (a larger declared Content-Length is refused from the head, with 413).
 class AdminServer {
  public:
-  AdminServer(uv_loop_t* loop, AdminApi& api);
+  static constexpr size_t kMaxBodyBytes = 64 * 1024;
+
+  AdminServer(uv_loop_t* loop, AdminApi& api, const AdminServerLimits& limits = {});
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -27,18 +38,26 @@ class AdminServer {
   const core::NetAddress& address() const { return bound_; }
   // Stops listening and closes every connection; pending replies are dropped.
   void close();
+  // Applies to connections accepted from now on (and the cap to all).
+  void setLimits(const AdminServerLimits& limits) { limits_ = limits; }
+  size_t connectionCount() const { return connection_count_; }
 
  private:
   class Connection;
   static void onConnection(uv_stream_t* server, int status);
+  void refuseConnection(uv_stream_t* listener);
   void forget(Connection* connection);
 
   uv_loop_t* loop_;
   AdminApi& api_;
+  AdminServerLimits limits_;
   core::TimeoutQueue timeouts_;
   uv_tcp_t* tcp_ = nullptr;
   core::NetAddress bound_;
   Connection* connections_ = nullptr;
+  size_t connection_count_ = 0;
+  uint64_t refused_connections_ = 0;  // over max_connections, for the rate-limited log line
+  uint64_t last_refusal_log_ms_ = 0;
 };
 
 }  // namespace sy::admin

@@ -41,6 +41,13 @@ std::string listenerChange(const Config& running, const Config& next) {
   return "";
 }
 
+admin::AdminServerLimits adminLimits(const routing::config::AdminConfig& admin) {
+  return {
+      .max_connections = admin.max_connections,
+      .request_timeout_ms = static_cast<uint64_t>(absl::ToInt64Milliseconds(admin.request_timeout)),
+      .idle_timeout_ms = static_cast<uint64_t>(absl::ToInt64Milliseconds(admin.idle_timeout))};
+}
+
 int httpStatusOf(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kNotFound:
@@ -351,7 +358,8 @@ void Server::applyAccessLog(const AccessLogSettings& settings) {
 }
 
 bool Server::startAdmin() {
-  admin_server_ = std::make_unique<admin::AdminServer>(&loop_, admin_api_);
+  admin_server_ =
+      std::make_unique<admin::AdminServer>(&loop_, admin_api_, adminLimits(config_->admin));
   const int rc = admin_server_->listen(config_->admin.listen);
   if (rc != 0) {
     core::logError("listen_failed", {{"listener", "admin"},
@@ -392,6 +400,7 @@ absl::StatusOr<uint64_t> Server::reloadConfig(const char* trigger,
   auto access_log = accessLogFor(*loaded.config, false);
   if (!access_log.ok()) return fail({std::string(access_log.status().message())});
   admin_api_.setToken(*token);
+  if (admin_server_ != nullptr) admin_server_->setLimits(adminLimits(loaded.config->admin));
   applyAccessLog(*access_log);
   control_metrics_.reloaded(true);
   config_ = std::make_shared<const Config>(std::move(*loaded.config));

@@ -34,6 +34,9 @@ struct AdminConfig {
   core::NetAddress listen;
   std::string token;      // bearer token; empty = none
   std::string token_env;  // name of an environment variable holding the token
+  uint32_t max_connections = 64;                       // more are accepted and closed at once
+  absl::Duration request_timeout = absl::Seconds(10);  // first byte to last of one request
+  absl::Duration idle_timeout = absl::Seconds(60);     // keep-alive with no request
 };
 
 // JSON access log: one line per request, off unless the [access_log] table is present.

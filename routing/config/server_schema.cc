@@ -24,6 +24,11 @@ const TableSchema<AdminConfig>& adminSchema() {
                            PortZero::kAllowed),
               stringField("token", &AdminConfig::token),
               parsedField("token_env", &AdminConfig::token_env, checkEnvName),
+              integerField("max_connections", &AdminConfig::max_connections, 1, 10000),
+              durationField("request_timeout", &AdminConfig::request_timeout,
+                            absl::Milliseconds(100), absl::Hours(1)),
+              durationField("idle_timeout", &AdminConfig::idle_timeout, absl::Milliseconds(100),
+                            absl::Hours(1)),
           },
       .check =
           [](const toml::table& table, const std::string& key, AdminConfig& out, ErrorSink& sink) {
