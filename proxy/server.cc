@@ -657,10 +657,14 @@ void Server::startHealth() {
             republish("ejection ended");
             break;
           case health::OutlierDetector::Event::kSkipped:
-            core::logWarn("backend_ejection_skipped",
-                          {{"pool", record.pool},
-                           {"backend", record.address},
-                           {"reason", "max_ejection_percent of the pool is already ejected"}});
+            if (std::optional<uint64_t> suppressed = ejection_skipped_log_.admit(
+                    absl::StrCat(record.pool, "/", record.address), uv_now(&loop_))) {
+              core::logWarn("backend_ejection_skipped",
+                            {{"pool", record.pool},
+                             {"backend", record.address},
+                             {"reason", "max_ejection_percent of the pool is already ejected"},
+                             {"suppressed_since_last", *suppressed}});
+            }
             break;
         }
       });

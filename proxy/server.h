@@ -17,6 +17,7 @@
 #include "admin/control_plane.h"
 #include "admin/metrics.h"
 #include "proxy/core/dispatcher.h"
+#include "proxy/core/log_throttle.h"
 #include "proxy/core/loop_context.h"
 #include "proxy/worker.h"
 #include "routing/config/toml_loader.h"
@@ -130,6 +131,8 @@ class Server final : public admin::ControlPlane {
   health::BackendStateTable backend_states_;
   std::unique_ptr<health::HealthChecker> checker_;
   std::unique_ptr<health::OutlierDetector> outliers_;
+  // backend_ejection_skipped repeats with every failed request of a pool at its ejection cap.
+  core::LogThrottle ejection_skipped_log_;
   std::vector<std::unique_ptr<DrainWait>> drain_waits_;
   admin::AdminApi admin_api_{*this};
   admin::ControlMetrics control_metrics_;
