@@ -80,6 +80,16 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
                                    "Client connections accepted.", MetricType::Counter);
     addValue(accepted, {}, sumWorkers(&core::WorkerStats::connections_accepted));
     out.push_back(std::move(accepted));
+    MetricFamily accept_failures =
+        family("switchyard_downstream_accept_failures_total",
+               "Client connections that could not be accepted; reason fd_limit: the process or "
+               "the system ran out of file descriptors.",
+               MetricType::Counter);
+    addValue(accept_failures, {{"reason", "fd_limit"}},
+             sumWorkers(&core::WorkerStats::accept_fd_limit));
+    addValue(accept_failures, {{"reason", "other"}},
+             sumWorkers(&core::WorkerStats::accept_failed_other));
+    out.push_back(std::move(accept_failures));
     MetricFamily received = family("switchyard_downstream_received_bytes_total",
                                    "Bytes received from clients.", MetricType::Counter);
     addValue(received, {}, sumWorkers(&core::WorkerStats::bytes_in));

@@ -83,8 +83,8 @@ const routing::ListenerSettings& DownstreamConnection::listenerSettings() const 
   return worker_.currentSnapshot().listeners[listener_index_];
 }
 
-int DownstreamConnection::accept(uv_stream_t* server) {
-  int rc = transport_.accept(server);
+int DownstreamConnection::accept(int fd) {
+  int rc = transport_.adopt(fd);
   if (rc == 0) rc = transport_.startReading();
   if (rc != 0) {
     close();

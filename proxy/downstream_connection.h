@@ -38,8 +38,9 @@ class DownstreamConnection final : public core::TransportCallbacks,
   DownstreamConnection(Worker& worker, uint32_t listener_index);
   ~DownstreamConnection();
 
-  // Accepts from the listening socket and starts serving. On error the object frees itself.
-  int accept(uv_stream_t* server);
+  // Starts serving a socket the listener accepted. On error the object frees itself (and the
+  // socket is closed).
+  int accept(int fd);
 
   // Graceful shutdown: close now if idle, else after the current response.
   void drain();

@@ -43,10 +43,9 @@ int Worker::start(std::vector<int> listen_fds, routing::ConfigSnapshotPtr initia
   if (access_log.sink != nullptr) {
     setAccessLog(access_log.sink, access_log.flush_interval_ms, access_log.buffer_bytes);
   }
-  const auto& listeners = currentSnapshot().config->listeners;
   for (size_t i = 0; i < listen_fds.size(); ++i) {
     auto listener = std::make_unique<Listener>(*this, static_cast<uint32_t>(i));
-    rc = listener->open(listen_fds[i], static_cast<int>(listeners[i].backlog));
+    rc = listener->open(listen_fds[i]);
     if (rc != 0) {
       for (size_t j = i + 1; j < listen_fds.size(); ++j) ::close(listen_fds[j]);
       return rc;

@@ -1,5 +1,7 @@
 #include "proxy/core/tcp_transport.h"
 
+#include <unistd.h>
+
 #include <utility>
 
 #include "proxy/core/log.h"
@@ -24,6 +26,13 @@ TcpTransport::~TcpTransport() = default;
 int TcpTransport::accept(uv_stream_t* server) {
   // No TCP_NODELAY here: accepted sockets inherit it from the listener (openReusePortSocket).
   return uv_accept(server, asStream(&tcp_));
+}
+
+int TcpTransport::adopt(int fd) {
+  // No TCP_NODELAY here either: accept4() gives the socket the listener's options.
+  const int rc = uv_tcp_open(&tcp_, fd);
+  if (rc != 0) ::close(fd);
+  return rc;
 }
 
 int TcpTransport::connect(const NetAddress& address) {

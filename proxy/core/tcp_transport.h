@@ -22,6 +22,9 @@ class TcpTransport final : public Transport {
 
   // Accepts a pending connection from `server`. Returns a libuv error code.
   int accept(uv_stream_t* server);
+  // Takes over a connected socket accepted elsewhere (non-blocking). On error the socket is
+  // closed here.
+  int adopt(int fd);
   // Starts connecting; onTransportConnected or onTransportError follows. Writes issued before the
   // connection completes are queued.
   int connect(const NetAddress& address);

@@ -22,6 +22,8 @@ struct alignas(64) WorkerStats {
   LocalCounter retries;
   LocalCounter bytes_in;
   LocalCounter bytes_out;
+  LocalCounter accept_fd_limit;      // accept failed: out of file descriptors
+  LocalCounter accept_failed_other;  // accept failed for another reason
 };
 
 }  // namespace sy::core
