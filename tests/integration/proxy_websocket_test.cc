@@ -87,6 +87,11 @@ TEST_F(ProxyWebSocketTest, BackendClosingClosesTheClient) {
   // A stopping demo backend closes its tunnels.
   ASSERT_TRUE(backends_[0]->process->signal(SIGTERM));
   EXPECT_TRUE(client.waitForPeerClose(milliseconds(3000))) << client.lastError();
+  // Reaped here: TearDown's own SIGTERM would reach a backend still exiting, and a second
+  // signal kills a demo backend at once (Ctrl-C twice), exit 143.
+  EXPECT_EQ(backends_[0]->process->waitExit(std::chrono::seconds(10)), std::optional<int>(0))
+      << backends_[0]->process->output();
+  backends_[0]->process.reset();
 }
 
 }  // namespace
