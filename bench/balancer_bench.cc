@@ -12,8 +12,6 @@
 namespace sy::upstream {
 namespace {
 
-using routing::config::BalancerKind;
-
 // `count` backends with weights 1..5.
 std::shared_ptr<PoolSnapshot> makePool(int count, BalancerKind kind) {
   auto pool = std::make_shared<PoolSnapshot>();

@@ -53,7 +53,6 @@ uint32_t Candidates::markExcluded(absl::Span<const uint32_t> exclude) {
 
 std::unique_ptr<Balancer> makeBalancer(std::shared_ptr<const PoolSnapshot> pool,
                                        const LoadSource* load, uint64_t seed) {
-  using routing::config::BalancerKind;
   switch (pool->settings.balancer) {
     case BalancerKind::kRoundRobin:
       break;

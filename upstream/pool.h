@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "proxy/core/net_address.h"
-#include "routing/config/model.h"
 #include "upstream/backend_stats.h"
+#include "upstream/balancer_kind.h"
 #include "upstream/pool_stats.h"
 
 namespace sy::upstream {
@@ -29,8 +29,8 @@ struct BackendInfo {
 };
 
 struct PoolSettings {
-  routing::config::BalancerKind balancer = routing::config::BalancerKind::kRoundRobin;
-  std::optional<routing::config::HashKeyConfig> hash_key;
+  BalancerKind balancer = BalancerKind::kRoundRobin;
+  std::optional<HashKeyConfig> hash_key;
   uint64_t connect_timeout_ms = 5000;
   uint64_t response_timeout_ms = 60000;
   uint64_t idle_timeout_ms = 60000;
@@ -56,10 +56,10 @@ struct PoolSnapshot {
   std::string name;
   PoolSettings settings;
   std::vector<BackendEntry> backends;
-  std::vector<uint32_t> eligible;         // indices into `backends`
-  bool panic = false;  // no backend was usable: `eligible` holds every ready one anyway
-  std::shared_ptr<const HashRing> ring;   // set for the hash balancer, over `eligible`
-  std::shared_ptr<PoolStats> stats;        // never null in a snapshot
+  std::vector<uint32_t> eligible;  // indices into `backends`
+  bool panic = false;              // no backend was usable: `eligible` holds every ready one anyway
+  std::shared_ptr<const HashRing> ring;  // set for the hash balancer, over `eligible`
+  std::shared_ptr<PoolStats> stats;      // never null in a snapshot
 };
 
 }  // namespace sy::upstream

@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "proxy/core/net_address.h"
+#include "upstream/balancer_kind.h"
 
 namespace sy::routing::config {
 
@@ -68,15 +69,9 @@ struct BackendConfig {
   SourcePosition position;
 };
 
-enum class BalancerKind { kRoundRobin, kLeastRequest, kHash };
-
-// What a hash balancer (or a sticky split) hashes.
-struct HashKeyConfig {
-  enum class Source { kHeader, kCookie, kClientIp };
-  Source source = Source::kClientIp;
-  std::string name;  // header or cookie name; empty for kClientIp
-  std::string text;  // as written: "header:x-user", "cookie:sid", "client_ip"
-};
+// The balancers own these types (upstream/ sits below routing/); the config names them here.
+using BalancerKind = upstream::BalancerKind;
+using HashKeyConfig = upstream::HashKeyConfig;
 
 // Active health checks of a pool's backends, run by the control thread.
 struct HealthCheckConfig {

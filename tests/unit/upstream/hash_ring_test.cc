@@ -13,7 +13,6 @@
 namespace sy::upstream {
 namespace {
 
-using routing::config::BalancerKind;
 using testing::BackendSpec;
 using testing::makeEqualPool;
 using testing::makePool;

@@ -18,9 +18,8 @@ struct BackendSpec {
   bool eligible = true;
 };
 
-inline std::shared_ptr<PoolSnapshot> makePool(
-    const std::vector<BackendSpec>& specs,
-    routing::config::BalancerKind kind = routing::config::BalancerKind::kRoundRobin) {
+inline std::shared_ptr<PoolSnapshot> makePool(const std::vector<BackendSpec>& specs,
+                                              BalancerKind kind = BalancerKind::kRoundRobin) {
   auto pool = std::make_shared<PoolSnapshot>();
   pool->name = "test";
   pool->settings.balancer = kind;
@@ -37,8 +36,8 @@ inline std::shared_ptr<PoolSnapshot> makePool(
 }
 
 // `count` backends "10.0.0.<i>:8080" of weight 1.
-inline std::shared_ptr<PoolSnapshot> makeEqualPool(
-    int count, routing::config::BalancerKind kind = routing::config::BalancerKind::kRoundRobin) {
+inline std::shared_ptr<PoolSnapshot> makeEqualPool(int count,
+                                                   BalancerKind kind = BalancerKind::kRoundRobin) {
   std::vector<BackendSpec> specs;
   for (int i = 0; i < count; ++i) {
     specs.push_back(
