@@ -1,0 +1,107 @@
+// The layering of the tree, checked: each folder may include only folders at its own rank or
+// below, along the chain
+//   proxy/core -> proxy/http -> upstream -> routing -> health -> admin -> proxy
+// so a lower layer never learns about a higher one (and could be built, tested and reused
+// without it). Folders outside the chain (tests, bench, fuzz, ...) sit on top and may include
+// anything. A new top-level folder with sources must be given a rank here: the test fails on
+// a folder it does not know.
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace sy {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Ranks of the layers; a file may include a project header of rank <= its own.
+const std::map<std::string, int>& layerRanks() {
+  static const auto* ranks = new std::map<std::string, int>{
+      {"proxy/core", 0}, {"proxy/http", 1}, {"upstream", 2}, {"routing", 3},
+      {"health", 4},     {"admin", 5},      {"proxy", 6},
+  };
+  return *ranks;
+}
+
+// Folders that only consume the layers (nothing in the chain may include them).
+const std::vector<std::string>& topFolders() {
+  static const auto* folders = new std::vector<std::string>{"tests", "bench", "fuzz"};
+  return *folders;
+}
+
+// The layer a repository-relative path belongs to: the longest matching layer prefix.
+std::optional<std::string> layerOf(const std::string& path) {
+  std::optional<std::string> best;
+  for (const auto& [layer, rank] : layerRanks()) {
+    if (path.rfind(layer + "/", 0) == 0 && (!best || layer.size() > best->size())) best = layer;
+  }
+  return best;
+}
+
+bool isTopFolder(const std::string& path) {
+  for (const std::string& folder : topFolders()) {
+    if (path.rfind(folder + "/", 0) == 0) return true;
+  }
+  return false;
+}
+
+bool isSource(const fs::path& path) {
+  const std::string extension = path.extension().string();
+  return extension == ".h" || extension == ".cc";
+}
+
+TEST(LayeringTest, NoIncludeRunsAgainstTheChain) {
+  const fs::path root(SY_SOURCE_DIR);
+  const std::regex include_line(R"re(^\s*#\s*include\s*"([^"]+)")re");
+  std::vector<std::string> violations;
+  size_t files_checked = 0;
+  for (const fs::directory_entry& top : fs::directory_iterator(root)) {
+    const std::string name = top.path().filename().string();
+    if (!top.is_directory() || name.front() == '.' || name.rfind("build", 0) == 0) continue;
+    for (const fs::directory_entry& entry : fs::recursive_directory_iterator(top.path())) {
+      if (!entry.is_regular_file() || !isSource(entry.path())) continue;
+      const std::string path = fs::relative(entry.path(), root).generic_string();
+      if (isTopFolder(path)) continue;
+      const std::optional<std::string> layer = layerOf(path);
+      if (!layer) {
+        violations.push_back(path + ": its folder has no rank in layering_test.cc");
+        continue;
+      }
+      ++files_checked;
+      std::ifstream file(entry.path());
+      std::string line;
+      while (std::getline(file, line)) {
+        std::smatch match;
+        if (!std::regex_search(line, match, include_line)) continue;
+        const std::string included = match[1].str();
+        const std::optional<std::string> included_layer = layerOf(included);
+        if (!included_layer) continue;  // a library header (absl/, nlohmann/, ...)
+        if (layerRanks().at(*included_layer) > layerRanks().at(*layer)) {
+          violations.push_back(path + " (" + *layer + ") includes " + included + " (" +
+                               *included_layer + ")");
+        }
+      }
+    }
+  }
+  EXPECT_GT(files_checked, 50u) << "the walk found too few sources under " << root;
+  for (const std::string& violation : violations) ADD_FAILURE() << violation;
+}
+
+TEST(LayeringTest, LayerOfPicksTheLongestPrefix) {
+  EXPECT_EQ(layerOf("proxy/core/log.h"), "proxy/core");
+  EXPECT_EQ(layerOf("proxy/http/http1_parser.h"), "proxy/http");
+  EXPECT_EQ(layerOf("proxy/server.h"), "proxy");
+  EXPECT_EQ(layerOf("upstream/pool.h"), "upstream");
+  EXPECT_EQ(layerOf("absl/strings/str_cat.h"), std::nullopt);
+  EXPECT_EQ(layerOf("proxy_like/x.h"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace sy
