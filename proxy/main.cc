@@ -4,7 +4,7 @@
 #include "proxy/command_line.h"
 #include "proxy/core/build_info.h"
 #include "proxy/core/log.h"
-#include "proxy/demo_backend.h"
+#include "proxy/demo/demo_backend.h"
 #include "proxy/embedded_config.h"
 #include "proxy/server.h"
 #include "routing/config/toml_loader.h"

@@ -1,6 +1,6 @@
 // The demo backend (`switchyard backend`), driven through the real binary.
 
-#include "proxy/demo_backend.h"
+#include "proxy/demo/demo_backend.h"
 
 #include <signal.h>
 
@@ -15,7 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "proxy/demo_backend_options.h"
+#include "proxy/demo/demo_backend_options.h"
 #include "tests/support/digest.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"

@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "proxy/core/strings.h"
-#include "proxy/demo_backend.h"
+#include "proxy/demo/demo_backend.h"
 #include "tests/support/digest.h"
 
 namespace sy::testing {

@@ -1,4 +1,4 @@
-#include "proxy/demo_backend.h"
+#include "proxy/demo/demo_backend.h"
 
 #include <uv.h>
 
@@ -12,9 +12,9 @@
 #include "proxy/core/log.h"
 #include "proxy/core/loop_context.h"
 #include "proxy/core/strings.h"
-#include "proxy/demo_backend_options.h"
-#include "proxy/demo_backend_state.h"
-#include "proxy/demo_backend_worker.h"
+#include "proxy/demo/demo_backend_options.h"
+#include "proxy/demo/demo_backend_state.h"
+#include "proxy/demo/demo_backend_worker.h"
 
 namespace sy::proxy {
 namespace {

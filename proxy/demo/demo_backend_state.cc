@@ -1,4 +1,4 @@
-#include "proxy/demo_backend_state.h"
+#include "proxy/demo/demo_backend_state.h"
 
 #include <cmath>
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "proxy/core/tcp_transport.h"
-#include "proxy/demo_backend_state.h"
+#include "proxy/demo/demo_backend_state.h"
 #include "proxy/http/http1_parser.h"
 
 // OpenSSL's digest context, declared here so the header stays free of OpenSSL includes.

@@ -1,4 +1,4 @@
-#include "proxy/demo_backend_connection.h"
+#include "proxy/demo/demo_backend_connection.h"
 
 #include <openssl/evp.h>
 
@@ -11,8 +11,8 @@
 #include "nlohmann/json.hpp"
 #include "proxy/core/log.h"
 #include "proxy/core/strings.h"
-#include "proxy/demo_backend.h"
-#include "proxy/demo_backend_worker.h"
+#include "proxy/demo/demo_backend.h"
+#include "proxy/demo/demo_backend_worker.h"
 #include "proxy/http/local_reply.h"
 #include "proxy/http/message_writer.h"
 

@@ -1,11 +1,11 @@
-#include "proxy/demo_backend_worker.h"
+#include "proxy/demo/demo_backend_worker.h"
 
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "proxy/core/log.h"
 #include "proxy/core/strings.h"
-#include "proxy/demo_backend_connection.h"
+#include "proxy/demo/demo_backend_connection.h"
 
 namespace sy::proxy {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/demo_backend_options.h"
+#include "proxy/demo/demo_backend_options.h"
 
 namespace sy::proxy {
 

@@ -1,4 +1,4 @@
-#include "proxy/demo_backend_options.h"
+#include "proxy/demo/demo_backend_options.h"
 
 #include <cmath>
 #include <cstdint>
