@@ -1,6 +1,9 @@
 #include "proxy/http/http1_parser.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include "proxy/http/head_rules.h"
 
 namespace sy::http {
 namespace {
@@ -15,6 +18,7 @@ const llhttp_settings_t* Http1Parser::settings() {
     llhttp_settings_init(&s);
     s.on_message_begin = &Http1Parser::onMessageBegin;
     s.on_url = &Http1Parser::onUrl;
+    s.on_version = &Http1Parser::onVersion;
     s.on_status = &Http1Parser::onStatus;
     s.on_header_field = &Http1Parser::onHeaderField;
     s.on_header_value = &Http1Parser::onHeaderValue;
@@ -53,6 +57,7 @@ Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t
     return Result::kError;
   }
   const llhttp_errno_t err = llhttp_execute(&parser_, data, length);
+  rememberLineTail(data, length);
   switch (err) {
     case HPE_OK:
       *consumed = length;
@@ -78,6 +83,19 @@ Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t
       return Result::kError;
     }
   }
+}
+
+void Http1Parser::rememberLineTail(const char* data, size_t length) {
+  // Only the start line needs a look back across reads (onVersion); keep the last bytes.
+  if (length >= sizeof line_tail_) {
+    std::memcpy(line_tail_, data + length - sizeof line_tail_, sizeof line_tail_);
+    line_tail_length_ = sizeof line_tail_;
+    return;
+  }
+  const size_t keep = std::min<size_t>(line_tail_length_, sizeof line_tail_ - length);
+  std::memmove(line_tail_, line_tail_ + line_tail_length_ - keep, keep);
+  std::memcpy(line_tail_ + keep, data, length);
+  line_tail_length_ = keep + length;
 }
 
 void Http1Parser::resume() {
@@ -126,6 +144,28 @@ int Http1Parser::onMessageBegin(llhttp_t* parser) {
   p->in_message_ = true;
   p->head_complete_ = false;
   p->until_eof_ = false;
+  p->http_protocol_ = false;
+  p->version_seen_ = false;
+  p->close_after_ = false;
+  return 0;
+}
+
+int Http1Parser::onVersion(llhttp_t* parser, const char* at, size_t /*length*/) {
+  // The protocol name ends right before the version ("HTTP/" + "1.1"); it may have arrived at
+  // the end of the previous buffer, kept in line_tail_.
+  Http1Parser* p = self(parser);
+  // A version split across reads comes in pieces; the protocol precedes the first one only.
+  if (p->version_seen_) return 0;
+  p->version_seen_ = true;
+  char before[5] = {0, 0, 0, 0, 0};
+  const size_t in_buffer = std::min<size_t>(5, static_cast<size_t>(at - p->buffer_begin_));
+  const size_t from_tail = std::min<size_t>(5 - in_buffer, p->line_tail_length_);
+  for (size_t i = 0; i < from_tail; ++i) {
+    before[5 - in_buffer - from_tail + i] = p->line_tail_[p->line_tail_length_ - from_tail + i];
+  }
+  for (size_t i = 0; i < in_buffer; ++i)
+    before[5 - in_buffer + i] = at[-static_cast<long>(in_buffer) + static_cast<long>(i)];
+  p->http_protocol_ = std::string_view(before, 5) == "HTTP/";
   return 0;
 }
 
@@ -214,11 +254,52 @@ int Http1Parser::onHeaderValueComplete(llhttp_t* parser) {
 }
 
 bool Http1Parser::validateHead() {
-  if (type_ != Type::kRequest) return true;
+  const bool request = type_ == Type::kRequest;
+  const int malformed = request ? 400 : 502;
+  // llhttp also parses RTSP/ and ICE/ messages; only HTTP/1.0 and HTTP/1.1 may pass (a proxy
+  // that forwarded "HTTP/2.0" or "HTTP/0.9" as HTTP/1.1 would change what the sender meant).
+  if (!http_protocol_) {
+    fail(malformed, request ? "not an HTTP request line" : "not an HTTP status line");
+    return false;
+  }
+  if (versionMajor() != 1 || versionMinor() > 1) {
+    fail(request ? 505 : 502, "HTTP version not supported");
+    return false;
+  }
+  if (hasEmptyFieldName(headers_)) {
+    fail(malformed, "empty header field name");
+    return false;
+  }
+  const TransferCodings codings = readTransferCodings(headers_);
+  if (codings.empty_member) {
+    fail(malformed, "empty Transfer-Encoding");
+    return false;
+  }
+  if (codings.chunked_count > 1) {
+    // RFC 9112 §6.1: chunked is never applied twice; re-framing such a body would guess.
+    fail(malformed, "chunked applied more than once");
+    return false;
+  }
+  if (connectionListsClose(headers_)) close_after_ = true;
+  if (!request) {
+    // RFC 9110 §15: a status code is three digits, 100 to 599.
+    if (statusCode() < 100 || statusCode() > 599) {
+      fail(502, "status code outside 100-599");
+      return false;
+    }
+    return true;
+  }
   // llhttp only rejects a request whose last transfer coding is not chunked after the head
   // callback; catch it before the request is routed anywhere.
   if ((parser_.flags & F_TRANSFER_ENCODING) != 0 && (parser_.flags & F_CHUNKED) == 0) {
     fail(400, "Transfer-Encoding without chunked as the final coding");
+    return false;
+  }
+  // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 request is faulty framing; the body is
+  // read as chunked (the only safe reading) but the connection ends after it.
+  if (codings.present && !isHttp11OrLater()) close_after_ = true;
+  if (url() == "*" && method() != HTTP_OPTIONS) {
+    fail(400, "asterisk-form is for OPTIONS only");  // RFC 9112 §3.2.4
     return false;
   }
   const size_t hosts = headers_.countOf("host");
@@ -228,6 +309,10 @@ bool Http1Parser::validateHead() {
   }
   if (hosts == 0 && isHttp11OrLater()) {
     fail(400, "HTTP/1.1 request without a Host header");
+    return false;
+  }
+  if (hosts == 1 && !isValidHostValue(*headers_.find("host"))) {
+    fail(400, "invalid Host header");
     return false;
   }
   return true;
@@ -240,7 +325,14 @@ int Http1Parser::onHeadersComplete(llhttp_t* parser) {
   if (!p->validateHead()) return HPE_USER;
   // Known before the callback, which decides the framing of what it forwards from it.
   p->until_eof_ = p->type_ == Type::kResponse && llhttp_message_needs_eof(parser) != 0;
-  const ParserCallbacks::HeadAction action = p->callbacks_->onHeadComplete();
+  ParserCallbacks::HeadAction action = p->callbacks_->onHeadComplete();
+  // RFC 9112 §6.3: 1xx, 204 and 304 responses end at the empty line whatever their headers say
+  // (a 304 may carry the Content-Length of the representation, RFC 9110 §8.6). Bytes after them
+  // belong to no response: the owner must not reuse the connection.
+  const int status = parser->status_code;
+  if (p->type_ == Type::kResponse && (status < 200 || status == 204 || status == 304)) {
+    action = ParserCallbacks::kNoBody;
+  }
   if (action == ParserCallbacks::kNoBody) {
     p->until_eof_ = false;
     return 1;

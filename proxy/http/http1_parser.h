@@ -11,9 +11,9 @@
 namespace sy::http {
 
 struct ParserLimits {
-  uint32_t max_url_bytes = 8 * 1024;        // longer request targets: 414
-  uint32_t max_header_bytes = 32 * 1024;    // names + values: 431
-  uint32_t max_header_count = 100;          // more fields: 431
+  uint32_t max_url_bytes = 8 * 1024;      // longer request targets: 414
+  uint32_t max_header_bytes = 32 * 1024;  // names + values: 431
+  uint32_t max_header_count = 100;        // more fields: 431
 };
 
 // What the owner of a parser hears about. All calls happen inside Http1Parser::execute().
@@ -80,14 +80,18 @@ class Http1Parser {
   int versionMinor() const { return parser_.http_minor; }
   bool isHttp11OrLater() const { return versionMajor() > 1 || versionMinor() >= 1; }
   const HeaderBlock& headers() const { return headers_; }
-  bool keepAlive() const { return llhttp_should_keep_alive(&parser_) != 0; }
+  // False also when a Connection field lists "close" with whitespace llhttp does not trim, or
+  // for an HTTP/1.0 request framed with Transfer-Encoding (RFC 9112 §6.1).
+  bool keepAlive() const { return !close_after_ && llhttp_should_keep_alive(&parser_) != 0; }
   bool chunked() const { return (parser_.flags & F_CHUNKED) != 0; }
   bool hasContentLength() const { return (parser_.flags & F_CONTENT_LENGTH) != 0; }
   uint64_t contentLength() const { return content_length_; }
   // The body runs until the connection closes (responses without length or chunking).
   bool bodyUntilEof() const { return until_eof_; }
   bool upgrade() const { return parser_.upgrade != 0; }
-  bool hasBody() const { return chunked() || until_eof_ || (hasContentLength() && content_length_ > 0); }
+  bool hasBody() const {
+    return chunked() || until_eof_ || (hasContentLength() && content_length_ > 0);
+  }
 
   // After kError: the status to answer with (400, 414, 431; 502 for responses) and why.
   int errorStatus() const { return error_status_; }
@@ -96,6 +100,7 @@ class Http1Parser {
  private:
   static int onMessageBegin(llhttp_t* parser);
   static int onUrl(llhttp_t* parser, const char* at, size_t length);
+  static int onVersion(llhttp_t* parser, const char* at, size_t length);
   static int onStatus(llhttp_t* parser, const char* at, size_t length);
   static int onHeaderField(llhttp_t* parser, const char* at, size_t length);
   static int onHeaderValue(llhttp_t* parser, const char* at, size_t length);
@@ -107,6 +112,7 @@ class Http1Parser {
   static const llhttp_settings_t* settings();
 
   int fail(int status, const char* reason);
+  void rememberLineTail(const char* data, size_t length);
   bool validateHead();
   // Checks the bytes from `at` to the end of the current buffer against the CRLF still expected
   // after chunk data; false on a mismatch.
@@ -137,6 +143,11 @@ class Http1Parser {
   bool in_message_ = false;
   bool head_complete_ = false;
   bool until_eof_ = false;
+  bool http_protocol_ = false;  // the start line said "HTTP/" (not RTSP/ or ICE/)
+  bool version_seen_ = false;
+  bool close_after_ = false;
+  char line_tail_[8] = {};
+  size_t line_tail_length_ = 0;
   Type type_;
 };
 

@@ -230,17 +230,12 @@ TEST_F(AccessLogTest, EveryLineIsJsonWithTheDocumentedFieldsAndMatchesTheRequest
        "/a\\b?q=\"x\"",
        "",
        {"GET", "/a\\b?q=\"x\"", 200, "blue", "blue", backend(0)}},
-      // UTF-8 stays as is; bytes that are not UTF-8 become U+FFFD rather than break the line.
+      // Non-ASCII travels percent-encoded (raw bytes are refused: RawBytesInTheTarget...).
       {"GET",
        "blue.test",
-       "/caf\xc3\xa9",
+       "/caf%C3%A9",
        "",
-       {"GET", "/caf\xc3\xa9", 200, "blue", "blue", backend(0)}},
-      {"GET",
-       "blue.test",
-       "/bad\xff",
-       "",
-       {"GET", "/bad\xef\xbf\xbd", 200, "blue", "blue", backend(0)}},
+       {"GET", "/caf%C3%A9", 200, "blue", "blue", backend(0)}},
       {"GET", "nowhere.test", "/missing", "", {"GET", "/missing", 404, "", "", ""}},
   };
   // One connection: one worker, whose lines keep the order of the requests.
@@ -325,9 +320,9 @@ TEST_F(AccessLogTest, RefusedAndAbandonedRequestsAreLogged) {
   ASSERT_TRUE(waitUntil([&] { return stats(0).requests + stats(1).requests >= 1; }, seconds(5)));
   // Gone for good: a reset, not a half-close (a half-closed client still gets its answer).
   const linger abort_on_close{1, 0};
-  ASSERT_EQ(::setsockopt(impatient.fd(), SOL_SOCKET, SO_LINGER, &abort_on_close,
-                         sizeof abort_on_close),
-            0);
+  ASSERT_EQ(
+      ::setsockopt(impatient.fd(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close),
+      0);
   impatient.close();
 
   const std::vector<std::string> lines = waitForLines(log, 2);
@@ -345,6 +340,29 @@ TEST_F(AccessLogTest, RefusedAndAbandonedRequestsAreLogged) {
   EXPECT_EQ(by_status[499]["method"], "GET");
   EXPECT_EQ(by_status[499]["path"], "/delay/2000");
   EXPECT_FALSE(by_status[499]["pool"].is_null());
+}
+
+// A request-target is ASCII (RFC 9112 §3.2, RFC 3986 §2): raw UTF-8 or other bytes above 0x7F
+// are refused with 400 (as HAProxy does), and the refusal still logs one valid JSON line.
+TEST_F(AccessLogTest, RawBytesInTheTargetAreRefusedAndLoggedAsValidJson) {
+  ASSERT_NO_FATAL_FAILURE(startBackends());
+  const std::string log = logs_.file("access.log");
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(config(accessLogTable(log))));
+  for (const std::string target : {"/caf\xc3\xa9", "/bad\xff"}) {
+    HttpClient client;
+    ASSERT_NO_FATAL_FAILURE(connect(&client));
+    ASSERT_TRUE(client.sendRaw("GET " + target + " HTTP/1.1\r\nHost: blue.test\r\n\r\n"));
+    std::optional<Response> answer = client.readResponse();
+    ASSERT_TRUE(answer.has_value()) << client.lastError();
+    EXPECT_EQ(answer->status, 400);
+  }
+  const std::vector<std::string> lines = waitForLines(log, 2);
+  ASSERT_EQ(lines.size(), 2u);
+  for (const std::string& line : lines) {
+    const OrderedJson json = OrderedJson::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(json.is_discarded()) << line;
+    EXPECT_EQ(json["status"], 400) << line;
+  }
 }
 
 TEST_F(AccessLogTest, DashWritesToStandardOutput) {

@@ -1,0 +1,235 @@
+// The parser's edge-safety rules (issue 10), each fed whole and split at every byte boundary:
+// bare CR never ends a line, only HTTP/1.0 and 1.1 pass, 1xx/204/304 responses end at the head,
+// and fields a proxy would otherwise forward verbatim (empty names, bad Host, doubled chunked)
+// are refused.
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "proxy/http/head_rules.h"
+#include "proxy/http/http1_parser.h"
+
+namespace sy::http {
+namespace {
+
+struct Outcome {
+  Http1Parser::Result result = Http1Parser::Result::kNeedMore;
+  int error_status = 0;
+  int heads = 0;
+  int messages = 0;
+  bool keep_alive = true;
+  std::string body;
+  std::string consumed_tail;  // input left after the first complete message
+};
+
+class Collector final : public ParserCallbacks {
+ public:
+  explicit Collector(Http1Parser::Type type) : parser(type, this) {}
+  HeadAction onHeadComplete() override {
+    ++heads;
+    keep_alive = parser.keepAlive();
+    return kProceed;
+  }
+  void onBody(const char* data, size_t length) override { body.append(data, length); }
+  void onMessageComplete() override { ++messages; }
+  Http1Parser parser;
+  int heads = 0;
+  int messages = 0;
+  bool keep_alive = true;
+  std::string body;
+};
+
+// Feeds `input` in pieces cut at `cuts` (offsets), stopping at the first complete message or
+// error; returns what the parser made of it.
+Outcome parseFirst(Http1Parser::Type type, const std::string& input, std::vector<size_t> cuts) {
+  Collector c(type);
+  cuts.push_back(input.size());
+  Outcome out;
+  size_t offset = 0;
+  for (size_t cut : cuts) {
+    while (offset < cut) {
+      size_t consumed = 0;
+      out.result = c.parser.execute(input.data() + offset, cut - offset, &consumed);
+      offset += consumed;
+      if (out.result == Http1Parser::Result::kError) {
+        out.error_status = c.parser.errorStatus();
+        out.heads = c.heads;
+        return out;
+      }
+      if (out.result == Http1Parser::Result::kPaused) {
+        out.heads = c.heads;
+        out.messages = c.messages;
+        out.keep_alive = c.keep_alive;
+        out.body = c.body;
+        out.consumed_tail = input.substr(offset);
+        return out;
+      }
+    }
+  }
+  out.heads = c.heads;
+  out.messages = c.messages;
+  out.body = c.body;
+  return out;
+}
+
+// Every way to cut the input in two, plus whole and one byte at a time.
+std::vector<std::vector<size_t>> everySplit(const std::string& input) {
+  std::vector<std::vector<size_t>> splits = {{}};
+  for (size_t i = 1; i < input.size(); ++i) splits.push_back({i});
+  std::vector<size_t> bytewise;
+  for (size_t i = 1; i < input.size(); ++i) bytewise.push_back(i);
+  splits.push_back(bytewise);
+  return splits;
+}
+
+void expectRefusedEverywhere(Http1Parser::Type type, const std::string& input, int status) {
+  for (const std::vector<size_t>& cuts : everySplit(input)) {
+    const Outcome out = parseFirst(type, input, cuts);
+    ASSERT_EQ(out.result, Http1Parser::Result::kError)
+        << "accepted: " << testing::PrintToString(input) << " cut at "
+        << (cuts.empty() ? 0 : cuts[0]);
+    EXPECT_EQ(out.error_status, status) << testing::PrintToString(input);
+  }
+}
+
+constexpr auto kRequest = Http1Parser::Type::kRequest;
+constexpr auto kResponse = Http1Parser::Type::kResponse;
+
+TEST(EdgeRulesTest, BareCrIsNeverALineEndingInARequest) {
+  for (const std::string input : {
+           "GET /1 HTTP/1.1\r\nHost: a\r\n\rXGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nx:\rTransfer-Encoding: chunked\r\nContent-Length: 3\r\n"
+           "\r\nabc",
+           "GET / HTTP/1.1\rHost: a\r\n\r\n",
+           "GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+           "chunked\r\n\r\n3\rX\r\nabc\r\n0\r\n\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\rX\r\n",
+           "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nx: "
+           "y\r\n"
+           "\rX",
+       }) {
+    expectRefusedEverywhere(kRequest, input, 400);
+  }
+}
+
+TEST(EdgeRulesTest, BareCrIsNeverALineEndingInAResponse) {
+  for (const std::string input : {
+           "HTTP/1.1 200 OK\rXContent-Length: 2\r\n\r\nok",
+           "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\rXok",
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\rX\r\nok\r\n0\r\n\r\n",
+       }) {
+    expectRefusedEverywhere(kResponse, input, 502);
+  }
+}
+
+TEST(EdgeRulesTest, OnlyHttp10And11RequestLinesPass) {
+  expectRefusedEverywhere(kRequest, "GET / HTTP/0.9\r\nHost: a\r\n\r\n", 505);
+  expectRefusedEverywhere(kRequest, "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505);
+  // llhttp's strict parser knows no HTTP/1.2 at all: a malformed line, 400.
+  expectRefusedEverywhere(kRequest, "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 400);
+  expectRefusedEverywhere(kRequest, "GET / RTSP/1.0\r\nHost: a\r\n\r\n", 400);
+  expectRefusedEverywhere(kRequest, "GET /\r\n\r\n", 400);
+  expectRefusedEverywhere(kResponse, "RTSP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 502);
+  expectRefusedEverywhere(kResponse, "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", 502);
+  for (const std::string input : {"GET / HTTP/1.0\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n"}) {
+    for (const std::vector<size_t>& cuts : everySplit(input)) {
+      EXPECT_EQ(parseFirst(kRequest, input, cuts).result, Http1Parser::Result::kPaused) << input;
+    }
+  }
+}
+
+TEST(EdgeRulesTest, ControlCharactersInTheTargetAreRefused) {
+  expectRefusedEverywhere(kRequest, "GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  expectRefusedEverywhere(kRequest, "GET /a\fb HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+}
+
+TEST(EdgeRulesTest, AsteriskFormIsForOptionsOnly) {
+  expectRefusedEverywhere(kRequest, "GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  const std::string options = "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n";
+  EXPECT_EQ(parseFirst(kRequest, options, {}).result, Http1Parser::Result::kPaused);
+}
+
+TEST(EdgeRulesTest, ConnectionCloseWithTrailingTabEndsTheConnection) {
+  const std::string input =
+      "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\t\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (const std::vector<size_t>& cuts : everySplit(input)) {
+    const Outcome out = parseFirst(kRequest, input, cuts);
+    ASSERT_EQ(out.result, Http1Parser::Result::kPaused);
+    EXPECT_FALSE(out.keep_alive);
+  }
+}
+
+TEST(EdgeRulesTest, Http10WithTransferEncodingIsReadChunkedThenClosed) {
+  const std::string input =
+      "POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+  const Outcome out = parseFirst(kRequest, input, {});
+  ASSERT_EQ(out.result, Http1Parser::Result::kPaused);
+  EXPECT_EQ(out.body, "hello");
+  EXPECT_FALSE(out.keep_alive);
+}
+
+TEST(EdgeRulesTest, InvalidFieldsAreRefused) {
+  expectRefusedEverywhere(
+      kRequest,
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\nContent-Length: 5\r\n\r\nhello", 400);
+  expectRefusedEverywhere(kRequest, "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n", 400);
+  expectRefusedEverywhere(kRequest, "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400);
+  expectRefusedEverywhere(kRequest, "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400);
+  expectRefusedEverywhere(kRequest, "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400);
+  expectRefusedEverywhere(
+      kRequest,
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400);
+  expectRefusedEverywhere(
+      kResponse, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 502);
+}
+
+// Optional whitespace after a framing value: trailing SP is read as the RFC says; a trailing
+// HTAB is refused by llhttp (documented in REFERENCE.md §4.1 as deliberately strict).
+TEST(EdgeRulesTest, TrailingWhitespaceAfterFramingValues) {
+  const Outcome spaced = parseFirst(
+      kRequest, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5 \r\n\r\nhello", {});
+  ASSERT_EQ(spaced.result, Http1Parser::Result::kPaused);
+  EXPECT_EQ(spaced.body, "hello");
+  expectRefusedEverywhere(
+      kRequest, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\t\r\n\r\nhello", 400);
+}
+
+TEST(EdgeRulesTest, StatusOutside100To599IsRefused) {
+  expectRefusedEverywhere(kResponse, "HTTP/1.1 999 Weird\r\nContent-Length: 0\r\n\r\n", 502);
+  expectRefusedEverywhere(kResponse, "HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n", 502);
+}
+
+TEST(EdgeRulesTest, ResponsesWithoutBodiesEndAtTheHeadWhateverTheirHeaders) {
+  // A 304 may carry the representation's Content-Length (RFC 9110 §8.6); what follows it is not
+  // its body.
+  const std::string forged =
+      "HTTP/1.1 304 Not Modified\r\nContent-Length: 44\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil";
+  for (const std::vector<size_t>& cuts : everySplit(forged)) {
+    const Outcome out = parseFirst(kResponse, forged, cuts);
+    ASSERT_EQ(out.result, Http1Parser::Result::kPaused);
+    EXPECT_EQ(out.body, "");
+    EXPECT_EQ(out.consumed_tail.rfind("HTTP/1.1 200 OK", 0), 0u) << out.consumed_tail;
+  }
+  const Outcome no_content = parseFirst(
+      kResponse, "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", {});
+  ASSERT_EQ(no_content.result, Http1Parser::Result::kPaused);
+  EXPECT_EQ(no_content.body, "");
+  EXPECT_EQ(no_content.consumed_tail, "5\r\nhello\r\n");
+}
+
+TEST(HeadRulesTest, HostValues) {
+  for (std::string_view good : {"a", "example.com", "example.com:8080", "[::1]", "[::1]:80",
+                                "a-b.c_d~e", "xn--bcher-kva.example", "", "a:"}) {
+    EXPECT_TRUE(isValidHostValue(good)) << good;
+  }
+  for (std::string_view bad :
+       {"a b", "a/b", "a@b", "[::1", "[]", "[::1]x", "a:8x", "a\tb", "a?b", "a#b", "\"a\""}) {
+    EXPECT_FALSE(isValidHostValue(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace sy::http
