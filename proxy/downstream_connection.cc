@@ -496,6 +496,17 @@ void DownstreamConnection::resumeClientReading() {
 
 // ---- The response ----
 
+void DownstreamConnection::onUpstreamInformational(const http::Http1Parser& response) {
+  // HTTP/1.0 clients cannot take interim responses (RFC 9110 §15.2); after a response has
+  // started there is no place for one.
+  if (state_ != State::kActive || !client_http11_ || response_started_) return;
+  http::DownstreamResponseOptions options;
+  options.interim = true;
+  std::string head;
+  http::buildDownstreamResponseHead(response, options, &head);
+  writeClientCopy(head.data(), head.size());  // head_ is reused for the final head
+}
+
 http::ParserCallbacks::HeadAction DownstreamConnection::onUpstreamHead(
     const http::Http1Parser& response) {
   if (state_ != State::kActive) return kProceed;
@@ -642,6 +653,12 @@ void DownstreamConnection::onUpstreamFailure(upstream::UpstreamFailure failure, 
   core::logDebug("upstream_failure", {{"backend", backend_address},
                                       {"failure", upstream::failureName(failure)},
                                       {"error", uv_status != 0 ? uv_strerror(uv_status) : ""}});
+  if (state_ == State::kActive && response_started_ && withdrawUnsentResponse()) {
+    // The head and the bad framing came in one read: nothing reached the client yet, so it
+    // gets the 502 it is owed instead of an empty reply.
+    respondLocally(502, failureDetail(failure));
+    return;
+  }
   if (state_ == State::kTunnel || response_started_ || response_started) {
     close();  // part of the response is out: all that is left is to cut the client off
     return;
@@ -666,6 +683,21 @@ void DownstreamConnection::onUpstreamFailure(upstream::UpstreamFailure failure, 
                          failure == upstream::UpstreamFailure::kResponseTimeout ||
                          failure == upstream::UpstreamFailure::kIdleTimeout;
   respondLocally(timed_out ? 504 : 502, failureDetail(failure));
+}
+
+bool DownstreamConnection::withdrawUnsentResponse() {
+  core::WriteBatch& batch = worker_.loopContext().writeBatch();
+  // Every byte of this response still waits in the loop's batch (it is flushed after each read)
+  // and none went to the socket: it can be taken back.
+  if (response_bytes_ == 0 || batch.pendingFor(&transport_) != response_bytes_ ||
+      transport_.pendingWriteBytes() != response_bytes_) {
+    return false;
+  }
+  batch.forget(&transport_);
+  response_bytes_ = 0;
+  response_started_ = false;
+  chunk_response_ = false;
+  return true;
 }
 
 // ---- Ending exchanges and connections ----

@@ -75,6 +75,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   void onMessageComplete() override;
   // upstream::UpstreamHandler
   void onUpstreamConnected() override;
+  void onUpstreamInformational(const http::Http1Parser& response) override;
   HeadAction onUpstreamHead(const http::Http1Parser& response) override;
   void onUpstreamBody(const char* data, size_t length) override;
   void onUpstreamComplete() override;
@@ -94,6 +95,9 @@ class DownstreamConnection final : public core::TransportCallbacks,
   void writeClientCopy(const char* data, size_t length);
   void writeUpstreamCopy(const char* data, size_t length);
   const routing::ListenerSettings& listenerSettings() const;
+  // Takes back a response head (and body bytes) not yet handed to the socket; false if any
+  // byte of it may have left.
+  bool withdrawUnsentResponse();
   void respondLocally(int status, std::string_view detail);
   void finishRequest();
   void recordRequest();

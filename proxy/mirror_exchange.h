@@ -55,6 +55,7 @@ class MirrorExchange final : public upstream::UpstreamHandler, public core::Time
 
   // upstream::UpstreamHandler
   void onUpstreamConnected() override {}
+  void onUpstreamInformational(const http::Http1Parser& /*response*/) override {}  // dropped
   http::ParserCallbacks::HeadAction onUpstreamHead(const http::Http1Parser& response) override;
   void onUpstreamBody(const char*, size_t) override {}
   void onUpstreamComplete() override;

@@ -198,6 +198,10 @@ void UpstreamConnection::onTransportData(const char* data, size_t length) {
     offset += consumed;
     if (interim_response_) {  // a 100 Continue or 103: the final response follows
       interim_response_ = false;
+      if (parser_.statusCode() != 100 && handler_ != nullptr) {
+        handler_->onUpstreamInformational(parser_);
+        if (state_ == State::kClosing) return;
+      }
       parser_.resume();
       continue;
     }

@@ -28,8 +28,11 @@ const char* failureName(UpstreamFailure failure);
 class UpstreamHandler {
  public:
   virtual void onUpstreamConnected() = 0;
-  // The final response head arrived (interim 1xx other than 101 are absorbed). Return kNoBody
-  // for the answer to HEAD.
+  // An interim 1xx response other than 100 and 101 (103 Early Hints, 102): forwarded to HTTP/1.1
+  // clients (RFC 9110 §15.2). Head accessors are valid during the call only.
+  virtual void onUpstreamInformational(const http::Http1Parser& response) = 0;
+  // The final response head arrived (100 Continue is absorbed: the proxy answers it). Return
+  // kNoBody for the answer to HEAD.
   virtual http::ParserCallbacks::HeadAction onUpstreamHead(const http::Http1Parser& response) = 0;
   virtual void onUpstreamBody(const char* data, size_t length) = 0;
   // The response ended. The connection is already back in its pool or closing: the handler has

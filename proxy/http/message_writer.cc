@@ -134,6 +134,13 @@ void buildDownstreamResponseHead(const Http1Parser& response,
     if (check_connection_names && namedByConnection(headers, name)) continue;
     appendHeader(out, name, headers.value(i));
   }
+  if (options.interim) {
+    // RFC 9110 §15.2: an interim response ends at its empty line and says nothing about the
+    // connection; the final response that follows carries the framing.
+    out->append(options.extra_headers);
+    out->append("\r\n");
+    return;
+  }
   if (options.chunked_body) out->append("Transfer-Encoding: chunked\r\n");
   if (options.tunnel) {
     if (auto upgrade = headers.find("upgrade")) appendHeader(out, "Upgrade", *upgrade);

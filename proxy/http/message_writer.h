@@ -39,6 +39,7 @@ struct DownstreamResponseOptions {
   bool client_http11 = true;       // the client spoke HTTP/1.1 (else 1.0: no chunking)
   bool chunked_body = false;       // we send the body with chunked framing
   bool tunnel = false;             // 101 Switching Protocols: keep Upgrade
+  bool interim = false;            // a 1xx other than 101: no framing or connection headers
   std::string_view extra_headers;  // complete "Name: value\r\n" lines appended as they are
 };
 

@@ -15,6 +15,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 class ProxyUpstreamTest : public ProxyTest {
@@ -59,7 +60,9 @@ TEST_F(ProxyUpstreamTest, UnrequestedSwitchingProtocolsIs502) {
       "Connection: Upgrade\r\n\r\nraw bytes");
 }
 
-TEST_F(ProxyUpstreamTest, InterimResponsesAreAbsorbed) {
+// RFC 9110 §15.2: a proxy forwards interim responses (103 Early Hints) to HTTP/1.1 clients, then
+// the final response; an HTTP/1.0 client gets only the final one.
+TEST_F(ProxyUpstreamTest, InterimResponsesAreForwardedToHttp11Clients) {
   RawServer backend(
       "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal",
@@ -69,10 +72,17 @@ TEST_F(ProxyUpstreamTest, InterimResponsesAreAbsorbed) {
   HttpClient client;
   ASSERT_NO_FATAL_FAILURE(connect(&client));
   ASSERT_TRUE(client.sendRaw(client.buildRequest("GET", "/")));
-  std::optional<Response> response = client.readResponse();
-  ASSERT_TRUE(response.has_value()) << client.lastError();
-  EXPECT_EQ(response->status, 200);
-  EXPECT_EQ(response->body, "final");
+  const std::string received = client.readRaw(1 << 16, milliseconds(3000));
+  EXPECT_THAT(received, StartsWith("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; "
+                                   "rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(received, HasSubstr("\r\n\r\nfinal"));
+
+  HttpClient old_client;
+  ASSERT_NO_FATAL_FAILURE(connect(&old_client));
+  ASSERT_TRUE(old_client.sendRaw("GET / HTTP/1.0\r\n\r\n"));
+  const std::string old_received = old_client.readRaw(1 << 16, milliseconds(3000));
+  EXPECT_THAT(old_received, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(old_received, Not(HasSubstr("103")));
 }
 
 TEST_F(ProxyUpstreamTest, TruncatedResponseCutsTheClient) {
