@@ -7,6 +7,7 @@
 #include "proxy/core/strings.h"
 #include "proxy/http/local_reply.h"
 #include "proxy/http/message_writer.h"
+#include "proxy/http/path_normalizer.h"
 #include "proxy/http/request_target.h"
 #include "proxy/mirror_exchange.h"
 #include "proxy/worker.h"
@@ -214,10 +215,12 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   // routing and the backend must both see that host, or a route's host restriction could be
   // bypassed by a Host header that disagrees with the target.
   absolute_target_ = http::splitAbsoluteForm(parser_.url());
+  if (!normalizeTarget()) return kProceed;
   const std::string_view host = absolute_target_
                                     ? absolute_target_->authority
                                     : parser_.headers().find("host").value_or(std::string_view());
-  route_ = snapshot.routes.match(host, parser_.url());
+  const std::string_view target = forward_target_.empty() ? parser_.url() : forward_target_;
+  route_ = snapshot.routes.match(host, target);
   if (route_ == nullptr) {
     local_status_ = 404;
     local_detail_ = "no route for this host and path";
@@ -227,7 +230,7 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   }
   routing::SplitInput split;
   split.headers = &parser_.headers();
-  split.target = parser_.url();
+  split.target = target;
   if (route_->sticky &&
       route_->sticky->source == routing::config::HashKeyConfig::Source::kClientIp) {
     split.client_ip = clientIp();
@@ -256,6 +259,30 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   return kProceed;
 }
 
+bool DownstreamConnection::normalizeTarget() {
+  const std::string_view received =
+      absolute_target_ ? absolute_target_->origin_form : parser_.url();
+  forward_target_ = absolute_target_ ? received : std::string_view();
+  // A route chosen by path prefix must see the path the backend will resolve: "/public/../admin"
+  // and "/public/%2e%2e/admin" are "/admin" to any backend that follows RFC 3986.
+  http::NormalizedPath normalized = http::normalizeRequestPath(received, listenerSettings().path);
+  using Outcome = http::NormalizedPath::Outcome;
+  if (normalized.outcome == Outcome::kUnchanged) return true;
+  if (normalized.outcome == Outcome::kInvalid ||
+      (normalized.outcome == Outcome::kResolved && listenerSettings().reject_unnormalized_paths)) {
+    keep_alive_ = false;
+    local_status_ = 400;
+    local_detail_ = normalized.outcome == Outcome::kInvalid ? normalized.error
+                                                            : "the path is not in normal form";
+    // With a body still to come, answer now and close rather than read it all.
+    if (parser_.hasBody()) respondLocally(local_status_, local_detail_);
+    return false;
+  }
+  normalized_target_ = std::move(normalized.target);
+  forward_target_ = normalized_target_;
+  return true;
+}
+
 void DownstreamConnection::maybeMirror(const routing::SplitInput& split) {
   const routing::config::MirrorConfig& config = *route_->mirror;
   if (upgrade_request_ || !routing::sampleMirror(*route_, split)) return;
@@ -277,10 +304,8 @@ void DownstreamConnection::maybeMirror(const routing::SplitInput& split) {
   http::UpstreamRequestOptions options;
   options.client_ip = clientIp();
   options.host_fallback = pool->snapshot().name;
-  if (absolute_target_) {
-    options.target = absolute_target_->origin_form;
-    options.host = absolute_target_->authority;
-  }
+  options.target = forward_target_;
+  if (absolute_target_) options.host = absolute_target_->authority;
   options.drop_expect = true;
   options.host_suffix = config.host_suffix;
   options.drop_header = config.header;
@@ -435,10 +460,8 @@ void DownstreamConnection::startUpstream() {
       http::UpstreamRequestOptions options;
       options.client_ip = clientIp();
       options.host_fallback = backend_->info().address_text;
-      if (absolute_target_) {
-        options.target = absolute_target_->origin_form;
-        options.host = absolute_target_->authority;
-      }
+      options.target = forward_target_;
+      if (absolute_target_) options.host = absolute_target_->authority;
       options.tunnel = upgrade_request_;
       options.drop_expect = true;
       // Only the proxy marks copies: a client's marker would pass a real request off as one.
@@ -794,6 +817,8 @@ void DownstreamConnection::resetExchange() {
   }
   route_ = nullptr;
   absolute_target_.reset();
+  forward_target_ = {};
+  std::string().swap(normalized_target_);
   pool_ = nullptr;
   pool_index_ = 0;
   pool_id_ = 0;

@@ -114,6 +114,8 @@ class DownstreamConnection final : public core::TransportCallbacks,
   bool idempotent() const;
   const std::string& clientIp();
   std::optional<uint64_t> hashKey(const upstream::PoolSnapshot& pool);
+  // Brings the request path to normal form; false when the request was refused (400).
+  bool normalizeTarget();
 
   Worker& worker_;
   const uint32_t listener_index_;
@@ -126,6 +128,10 @@ class DownstreamConnection final : public core::TransportCallbacks,
   const routing::Route* route_ = nullptr;
   // The request target in absolute form ("http://h/p"), split; points into the parser's head.
   std::optional<http::AbsoluteTarget> absolute_target_;
+  // The target routed on and sent to the backend when it is not the one received: the path in
+  // normal form (http/path_normalizer.h), or the origin-form of an absolute-form target.
+  std::string_view forward_target_;
+  std::string normalized_target_;  // holds forward_target_ when the path was normalised
   const upstream::PoolSnapshot* pool_ = nullptr;  // chosen for this request (pinned)
   uint32_t pool_index_ = 0;                       // its index in the pinned snapshot
   uint64_t request_started_ns_ = 0;

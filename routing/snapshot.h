@@ -9,8 +9,9 @@
 #include "proxy/core/net_address.h"
 #include "proxy/core/strings.h"
 #include "proxy/http/http1_parser.h"
-#include "routing/config/model.h"
+#include "proxy/http/path_normalizer.h"
 #include "routing/backend_state.h"
+#include "routing/config/model.h"
 #include "routing/route_table.h"
 #include "routing/traffic_state.h"
 #include "upstream/pool.h"
@@ -25,6 +26,8 @@ struct ListenerSettings {
   uint64_t keepalive_timeout_ms = 75000;
   uint64_t client_timeout_ms = 60000;
   bool abort_on_client_close = true;
+  http::PathOptions path;
+  bool reject_unnormalized_paths = false;  // path_normalization = "reject"
 };
 
 // Everything a worker needs to route and forward a request, frozen at one generation. Built on

@@ -24,6 +24,10 @@ ListenerSettings listenerSettings(const config::ListenerConfig& listener) {
   settings.keepalive_timeout_ms = toMs(listener.keepalive_timeout);
   settings.client_timeout_ms = toMs(listener.client_timeout);
   settings.abort_on_client_close = listener.abort_on_client_close;
+  settings.path.merge_slashes = listener.merge_slashes;
+  settings.path.allow_encoded_slash = listener.allow_encoded_slash;
+  settings.reject_unnormalized_paths =
+      listener.path_normalization == config::PathNormalization::kReject;
   return settings;
 }
 

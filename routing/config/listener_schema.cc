@@ -3,6 +3,14 @@
 #include "routing/config/value_rules.h"
 
 namespace sy::routing::config {
+namespace {
+
+constexpr std::pair<std::string_view, PathNormalization> kPathNormalizations[] = {
+    {"forward", PathNormalization::kForward},
+    {"reject", PathNormalization::kReject},
+};
+
+}  // namespace
 
 const TableSchema<ListenerConfig>& listenerSchema() {
   using L = ListenerConfig;
@@ -22,6 +30,11 @@ const TableSchema<ListenerConfig>& listenerSchema() {
               integerField("max_headers", &L::max_headers, 1, 1000),
               integerField("backlog", &L::backlog, 1, 65535),
               boolField("abort_on_client_close", &L::abort_on_client_close),
+              choiceField(
+                  "path_normalization", &L::path_normalization,
+                  std::vector(std::begin(kPathNormalizations), std::end(kPathNormalizations))),
+              boolField("merge_slashes", &L::merge_slashes),
+              boolField("allow_encoded_slash", &L::allow_encoded_slash),
           },
       .prepare =
           [](const toml::table& table, size_t index, L& out) {

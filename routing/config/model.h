@@ -47,6 +47,12 @@ struct AccessLogConfig {
   uint32_t buffer_bytes = 64 * 1024;  // per worker; a full buffer is written at once
 };
 
+// What happens to a request whose path is not in normal form ("/a/../b", "/a//b").
+enum class PathNormalization {
+  kForward,  // routed on the normal form, which is also what the backend gets
+  kReject,   // answered with 400
+};
+
 struct ListenerConfig {
   std::string name;
   std::string listen_text;
@@ -59,6 +65,9 @@ struct ListenerConfig {
   uint32_t max_header_bytes = 32 * 1024;
   uint32_t max_headers = 100;
   uint32_t backlog = 511;
+  PathNormalization path_normalization = PathNormalization::kForward;
+  bool merge_slashes = true;         // "//" counts as "/"
+  bool allow_encoded_slash = false;  // %2F, %5C and "\" in paths accepted, kept as they are
   SourcePosition position;
 };
 

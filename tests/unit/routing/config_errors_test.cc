@@ -547,6 +547,27 @@ pool = "blue"
                     "expected one of \"round_robin\", \"least_request\", \"hash\", got \"random\"");
 }
 
+TEST(ConfigErrorsTest, PathSettingsOfTheWrongKind) {
+  const LoadResult result = parse(R"(
+[[listeners]]
+listen = "127.0.0.1:8080"
+path_normalization = "decode"
+merge_slashes = "on"
+[[pools]]
+name = "blue"
+backends = ["127.0.0.1:8081"]
+[[routes]]
+name = "default"
+pool = "blue"
+)");
+  EXPECT_THAT(
+      result.errors,
+      ElementsAre(IsError(3, "listeners[0].path_normalization",
+                          "expected one of \"forward\", \"reject\", got \"decode\""),
+                  IsError(4, "listeners[0].merge_slashes",
+                          "expected true or false, got string \"on\"")));
+}
+
 TEST(ConfigErrorsTest, NoListenersPoolsOrRoutes) {
   const LoadResult result = parse(R"(
 [server]

@@ -46,6 +46,9 @@ TEST(ConfigLoaderTest, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(listener.max_header_bytes, 32768u);
   EXPECT_EQ(listener.max_headers, 100u);
   EXPECT_EQ(listener.backlog, 511u);
+  EXPECT_EQ(listener.path_normalization, PathNormalization::kForward);
+  EXPECT_TRUE(listener.merge_slashes);
+  EXPECT_FALSE(listener.allow_encoded_slash);
   EXPECT_EQ(listener.position.line, 1);
   EXPECT_EQ(listener.position.column, 1);
 
@@ -103,6 +106,9 @@ TEST(ConfigLoaderTest, FullFixtureSetsEveryKey) {
   EXPECT_EQ(tls.max_header_bytes, 16384u);
   EXPECT_EQ(tls.max_headers, 50u);
   EXPECT_EQ(tls.backlog, 1024u);
+  EXPECT_EQ(tls.path_normalization, PathNormalization::kReject);
+  EXPECT_FALSE(tls.merge_slashes);
+  EXPECT_TRUE(tls.allow_encoded_slash);
   EXPECT_EQ(tls.position.line, 12);
   // Unnamed listeners are named after their index, not after their position among the unnamed.
   EXPECT_EQ(config.listeners[1].name, "listener1");
@@ -122,11 +128,11 @@ TEST(ConfigLoaderTest, FullFixtureSetsEveryKey) {
   EXPECT_EQ(blue.keepalive_max_idle, 0u);
   ASSERT_EQ(blue.backends.size(), 2u);
   EXPECT_EQ(blue.backends[0].weight, 1u);
-  EXPECT_EQ(blue.backends[0].position.line, 36);
+  EXPECT_EQ(blue.backends[0].position.line, 39);
   EXPECT_EQ(blue.backends[1].address_text, "[::1]:8082");
   EXPECT_EQ(blue.backends[1].address.toString(), "[::1]:8082");
   EXPECT_EQ(blue.backends[1].weight, 3u);
-  EXPECT_EQ(blue.backends[1].position.line, 37);
+  EXPECT_EQ(blue.backends[1].position.line, 40);
   EXPECT_EQ(blue.backends[1].position.column, 3);
 
   const PoolConfig& green = config.pools[1];
