@@ -8,14 +8,14 @@ int Dispatcher::init(uv_loop_t* loop) {
   const int rc = uv_async_init(loop, &async_, &Dispatcher::onAsync);
   if (rc != 0) return rc;
   async_.data = this;
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   open_ = true;
   return 0;
 }
 
 void Dispatcher::close() {
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (!open_) return;
     open_ = false;
   }
@@ -25,7 +25,7 @@ void Dispatcher::close() {
 
 bool Dispatcher::post(Task task) {
   // The wake-up is sent under the lock so that close() cannot free the handle in between.
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   if (!open_) return false;
   const bool wake = queue_.empty();
   queue_.push_back(std::move(task));
@@ -36,12 +36,14 @@ bool Dispatcher::post(Task task) {
   return true;
 }
 
-void Dispatcher::onAsync(uv_async_t* handle) { static_cast<Dispatcher*>(handle->data)->runQueued(); }
+void Dispatcher::onAsync(uv_async_t* handle) {
+  static_cast<Dispatcher*>(handle->data)->runQueued();
+}
 
 void Dispatcher::runQueued() {
   std::vector<Task> tasks;
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     tasks.swap(queue_);
   }
   for (Task& task : tasks) task();

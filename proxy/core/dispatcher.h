@@ -3,10 +3,10 @@
 #include <uv.h>
 
 #include <functional>
+#include <mutex>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 
 namespace sy::core {
 
@@ -38,7 +38,9 @@ class Dispatcher {
   void runQueued();
 
   uv_async_t async_{};
-  absl::Mutex mutex_;
+  // std::mutex, not absl::Mutex: ThreadSanitizer sees pthread locks, while Debian's absl is built
+  // without TSan annotations and its Mutex looked like no lock at all (false races on queue_).
+  std::mutex mutex_;
   std::vector<Task> queue_ ABSL_GUARDED_BY(mutex_);
   bool open_ ABSL_GUARDED_BY(mutex_) = false;
 };
