@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "proxy/core/log.h"
 #include "proxy/core/stable_hash.h"
 #include "proxy/core/strings.h"
@@ -218,6 +219,7 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
                                     ? absolute_target_->authority
                                     : parser_.headers().find("host").value_or(std::string_view());
   route_ = snapshot.routes.match(host, parser_.url());
+  if (refuseOverRateLimit()) return kProceed;
   if (route_ == nullptr) {
     local_status_ = 404;
     local_detail_ = "no route for this host and path";
@@ -377,6 +379,20 @@ bool DownstreamConnection::idempotent() const {
     default:
       return false;
   }
+}
+
+bool DownstreamConnection::refuseOverRateLimit() {
+  const RateVerdict verdict = worker_.clientLimits().checkRequest(
+      listener_index_, listenerSettings(), route_, transport_.peerAddress().sockaddr_ptr(),
+      parser_.headers(), uv_now(worker_.loop()) * 1000000);
+  if (verdict.allowed) return false;
+  local_status_ = 429;  // RFC 6585 §4
+  local_detail_ = "request rate limit exceeded";
+  local_headers_ = absl::StrCat("Retry-After: ", verdict.retry_after_seconds, "\r\n");
+  limited_by_ = routing::limitReasonName(routing::LimitReason::kRateLimit);
+  // With a body still to come, answer now and close rather than read it all.
+  if (parser_.hasBody()) respondLocally(local_status_, local_detail_);
+  return true;
 }
 
 const std::string& DownstreamConnection::clientIp() {
@@ -681,8 +697,9 @@ void DownstreamConnection::respondLocally(int status, std::string_view detail) {
   countStatus(worker_.stats(), status);
   response_status_ = status;
   keep_alive_ = keep_alive_ && request_complete_ && !worker_.draining();
-  const std::string reply = http::makeLocalReply(status, detail, !keep_alive_,
-                                                 worker_.loopContext().httpDate(), head_request_);
+  const std::string reply =
+      http::makeLocalReply(status, detail, !keep_alive_, worker_.loopContext().httpDate(),
+                           head_request_, local_headers_);
   writeClientCopy(reply.data(), reply.size());
   response_started_ = true;
   finishRequest();
@@ -716,6 +733,7 @@ void DownstreamConnection::recordRequest() {
     }
     record.retries = tries_ > 0 ? tries_ - 1 : 0;
     record.mirrored = mirrored_;
+    record.limited_by = limited_by_;
     log->append(record);
   }
   request_started_ns_ = 0;  // recorded once, even if the connection then closes
@@ -773,6 +791,8 @@ void DownstreamConnection::resetExchange() {
   std::string().swap(replay_);
   local_status_ = 0;
   local_detail_ = {};
+  std::string().swap(local_headers_);
+  limited_by_ = {};
   tries_ = 0;
   last_failure_connect_ = false;
   last_failure_timeout_ = false;

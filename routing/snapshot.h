@@ -9,8 +9,9 @@
 #include "proxy/core/net_address.h"
 #include "proxy/core/strings.h"
 #include "proxy/http/http1_parser.h"
-#include "routing/config/model.h"
 #include "routing/backend_state.h"
+#include "routing/client_limit_settings.h"
+#include "routing/config/model.h"
 #include "routing/route_table.h"
 #include "routing/traffic_state.h"
 #include "upstream/pool.h"
@@ -25,6 +26,8 @@ struct ListenerSettings {
   uint64_t keepalive_timeout_ms = 75000;
   uint64_t client_timeout_ms = 60000;
   bool abort_on_client_close = true;
+  ClientLimitSettings client_limits;
+  std::shared_ptr<ListenerLimitState> limit_state;  // never null in a built snapshot
 };
 
 // Everything a worker needs to route and forward a request, frozen at one generation. Built on
@@ -89,6 +92,8 @@ class SnapshotBuilder {
   core::StringMap<std::shared_ptr<upstream::PoolStats>> pool_stats_;
   core::StringMap<std::shared_ptr<RoutePoolStats>> route_stats_;
   core::StringMap<std::shared_ptr<MirrorStats>> mirror_stats_;
+  // By listener name (listeners only change with a restart).
+  core::StringMap<std::shared_ptr<ListenerLimitState>> listener_limits_;
 };
 
 }  // namespace sy::routing
