@@ -112,6 +112,51 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
     out.push_back(std::move(retries));
   }
 
+  // Client limits, per listener (routing/client_limit_settings.h).
+  {
+    MetricFamily limited = family(
+        "switchyard_limited_total",
+        "Connections and requests refused by a client limit: conn_limit (the listener's "
+        "max_connections; closed at accept), ip_conn_limit (max_connections_per_ip; closed at "
+        "accept), rate_limit (answered 429).",
+        MetricType::Counter);
+    MetricFamily entries =
+        family("switchyard_client_table_entries",
+               "Client addresses held in the limit tables, all workers together: rate (token "
+               "buckets, at most client_table_size) and connections (addresses with open "
+               "connections counted for max_connections_per_ip).",
+               MetricType::Gauge);
+    MetricFamily open = family("switchyard_listener_connections_open",
+                               "Client connections open now, per listener (what max_connections "
+                               "compares with).",
+                               MetricType::Gauge);
+    for (const routing::ListenerSettings& listener : snapshot.listeners) {
+      if (listener.limit_state == nullptr) continue;
+      uint64_t by_reason[routing::kLimitReasons] = {};
+      uint64_t rate_entries = 0, connection_entries = 0;
+      for (const routing::ListenerLimitWorkerStats& slot : listener.limit_state->slots()) {
+        for (size_t r = 0; r < routing::kLimitReasons; ++r) by_reason[r] += slot.limited[r].get();
+        rate_entries += slot.rate_table_entries.get();
+        connection_entries += slot.connection_table_entries.get();
+      }
+      for (size_t r = 0; r < routing::kLimitReasons; ++r) {
+        addValue(limited,
+                 {label("listener", listener.name),
+                  label("reason", routing::limitReasonName(static_cast<routing::LimitReason>(r)))},
+                 static_cast<double>(by_reason[r]));
+      }
+      addValue(entries, {label("listener", listener.name), label("table", "rate")},
+               static_cast<double>(rate_entries));
+      addValue(entries, {label("listener", listener.name), label("table", "connections")},
+               static_cast<double>(connection_entries));
+      addValue(open, {label("listener", listener.name)},
+               listener.limit_state->open_connections.load(std::memory_order_relaxed));
+    }
+    out.push_back(std::move(limited));
+    out.push_back(std::move(entries));
+    out.push_back(std::move(open));
+  }
+
   // Per route and pool.
   MetricFamily requests =
       family("switchyard_requests_total",

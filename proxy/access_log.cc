@@ -71,12 +71,17 @@ std::string AccessLogWriter::formatLine(const AccessLogRecord& r, std::string_vi
       {"bytes_in", r.bytes_in},
       {"bytes_out", r.bytes_out},
       {"duration_ms", r.duration_ms},
-      {"route", r.route.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.route)},
+      {"route",
+       r.route.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.route)},
       {"pool", r.pool.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.pool)},
-      {"backend", r.backend.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.backend)},
-      {"upstream_ms", r.upstream_ms < 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.upstream_ms)},
+      {"backend",
+       r.backend.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.backend)},
+      {"upstream_ms",
+       r.upstream_ms < 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.upstream_ms)},
       {"retries", r.retries},
       {"mirrored", r.mirrored},
+      {"limited_by", r.limited_by.empty() ? nlohmann::ordered_json(nullptr)
+                                          : nlohmann::ordered_json(r.limited_by)},
   };
   // A request target may carry anything; never let bad UTF-8 throw out of the request path.
   return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);

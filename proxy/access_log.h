@@ -55,6 +55,8 @@ struct AccessLogRecord {
   double upstream_ms = -1;  // time to the response head; -1 when no backend answered
   uint32_t retries = 0;
   bool mirrored = false;
+  // The limit that refused the request ("rate_limit"); empty when none did.
+  std::string_view limited_by;
 };
 
 // One worker's access log: lines are formatted into a buffer on the request path and written

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "proxy/core/log.h"
 #include "proxy/core/stable_hash.h"
 #include "proxy/core/strings.h"
@@ -221,6 +222,7 @@ http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
                                     : parser_.headers().find("host").value_or(std::string_view());
   const std::string_view target = forward_target_.empty() ? parser_.url() : forward_target_;
   route_ = snapshot.routes.match(host, target);
+  if (refuseOverRateLimit()) return kProceed;
   if (route_ == nullptr) {
     local_status_ = 404;
     local_detail_ = "no route for this host and path";
@@ -402,6 +404,20 @@ bool DownstreamConnection::idempotent() const {
     default:
       return false;
   }
+}
+
+bool DownstreamConnection::refuseOverRateLimit() {
+  const RateVerdict verdict = worker_.clientLimits().checkRequest(
+      listener_index_, listenerSettings(), route_, transport_.peerAddress().sockaddr_ptr(),
+      parser_.headers(), uv_now(worker_.loop()) * 1000000);
+  if (verdict.allowed) return false;
+  local_status_ = 429;  // RFC 6585 §4
+  local_detail_ = "request rate limit exceeded";
+  local_headers_ = absl::StrCat("Retry-After: ", verdict.retry_after_seconds, "\r\n");
+  limited_by_ = routing::limitReasonName(routing::LimitReason::kRateLimit);
+  // With a body still to come, answer now and close rather than read it all.
+  if (parser_.hasBody()) respondLocally(local_status_, local_detail_);
+  return true;
 }
 
 const std::string& DownstreamConnection::clientIp() {
@@ -736,8 +752,9 @@ void DownstreamConnection::respondLocally(int status, std::string_view detail) {
   countStatus(worker_.stats(), status);
   response_status_ = status;
   keep_alive_ = keep_alive_ && request_complete_ && !worker_.draining();
-  const std::string reply = http::makeLocalReply(status, detail, !keep_alive_,
-                                                 worker_.loopContext().httpDate(), head_request_);
+  const std::string reply =
+      http::makeLocalReply(status, detail, !keep_alive_, worker_.loopContext().httpDate(),
+                           head_request_, local_headers_);
   writeClientCopy(reply.data(), reply.size());
   response_started_ = true;
   finishRequest();
@@ -771,6 +788,7 @@ void DownstreamConnection::recordRequest() {
     }
     record.retries = tries_ > 0 ? tries_ - 1 : 0;
     record.mirrored = mirrored_;
+    record.limited_by = limited_by_;
     log->append(record);
   }
   request_started_ns_ = 0;  // recorded once, even if the connection then closes
@@ -830,6 +848,8 @@ void DownstreamConnection::resetExchange() {
   std::string().swap(replay_);
   local_status_ = 0;
   local_detail_ = {};
+  std::string().swap(local_headers_);
+  limited_by_ = {};
   tries_ = 0;
   last_failure_connect_ = false;
   last_failure_timeout_ = false;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/container/inlined_vector.h"
+#include "proxy/client_limits.h"
 #include "proxy/core/tcp_transport.h"
 #include "proxy/core/timeout_queue.h"
 #include "proxy/http/http1_parser.h"
@@ -41,6 +42,9 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // Starts serving a socket the listener accepted. On error the object frees itself (and the
   // socket is closed).
   int accept(int fd);
+
+  // What the listener's limits counted for this connection, given back when it is freed.
+  void holdTicket(ConnectionTicket ticket) { ticket_ = std::move(ticket); }
 
   // Graceful shutdown: close now if idle, else after the current response.
   void drain();
@@ -113,6 +117,9 @@ class DownstreamConnection final : public core::TransportCallbacks,
   void resumeClientReading();
   bool idempotent() const;
   const std::string& clientIp();
+  // The client's request rate (proxy/client_limits.h): true when this request is refused with
+  // 429 Too Many Requests.
+  bool refuseOverRateLimit();
   std::optional<uint64_t> hashKey(const upstream::PoolSnapshot& pool);
   // Brings the request path to normal form; false when the request was refused (400).
   bool normalizeTarget();
@@ -176,6 +183,11 @@ class DownstreamConnection final : public core::TransportCallbacks,
   bool first_request_ = true;
 
   std::string client_ip_;
+  ConnectionTicket ticket_;
+  // Extra header lines for a local reply ("Retry-After: 3\r\n"), and the limit that refused
+  // the request (access log); both reset with the exchange.
+  std::string local_headers_;
+  std::string_view limited_by_;
 };
 
 }  // namespace sy::proxy

@@ -60,7 +60,10 @@ void Listener::onReadable(uv_poll_t* poll, int status, int /*events*/) {
 void Listener::acceptPending() {
   for (int i = 0; i < kMaxAcceptsPerWakeup && fd_ >= 0; ++i) {
     // Accepted sockets get the listener's TCP_NODELAY (set once on the listening socket).
-    const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_length = sizeof peer;
+    const int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &peer_length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -70,7 +73,17 @@ void Listener::acceptPending() {
       pauseAccepting();
       return;
     }
+    // Over a connection limit: accepted and closed at once, counted in
+    // switchyard_limited_total. (HAProxy's maxconn leaves them in the backlog instead, where
+    // a flood's connections would sit in front of everyone else's.)
+    ConnectionTicket ticket;
+    if (worker_.clientLimits().admit(index_, worker_.currentSnapshot().listeners[index_],
+                                     reinterpret_cast<const sockaddr*>(&peer), &ticket)) {
+      ::close(fd);
+      continue;
+    }
     auto* connection = new DownstreamConnection(worker_, index_);
+    connection->holdTicket(std::move(ticket));
     const int rc = connection->accept(fd);
     if (rc != 0) acceptFailed(rc);
   }

@@ -19,7 +19,10 @@ WorkerPool::WorkerPool(std::shared_ptr<const upstream::PoolSnapshot> pool,
 }
 
 Worker::Worker(uint32_t index, Hooks hooks)
-    : index_(index), hooks_(std::move(hooks)), random_state_(core::mix64(index + 1)) {}
+    : index_(index),
+      hooks_(std::move(hooks)),
+      client_limits_(index),
+      random_state_(core::mix64(index + 1)) {}
 
 Worker::~Worker() { join(); }
 

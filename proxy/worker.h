@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "proxy/access_log.h"
+#include "proxy/client_limits.h"
 #include "proxy/core/dispatcher.h"
 #include "proxy/core/loop_context.h"
 #include "proxy/core/timeout_queue.h"
-#include "proxy/access_log.h"
 #include "proxy/core/worker_stats.h"
 #include "routing/snapshot.h"
 #include "upstream/balancer.h"
@@ -89,6 +90,7 @@ class Worker {
   core::TimeoutQueue& timeouts() { return timeouts_; }
   core::LoopContext& loopContext() { return *loop_context_; }
   core::WorkerStats& stats() { return stats_; }
+  ClientLimits& clientLimits() { return client_limits_; }
   const core::WorkerStats& stats() const { return stats_; }
 
   // Switches new requests to `snapshot`; requests in flight keep theirs.
@@ -159,6 +161,9 @@ class Worker {
   MirrorExchange* mirrors_ = nullptr;  // intrusive list
   uint32_t mirrors_in_flight_ = 0;
   core::WorkerStats stats_;
+  // Declared before any connection can exist and destroyed after the loop ends, so the
+  // connections' tickets always find it.
+  ClientLimits client_limits_;
   std::unique_ptr<AccessLogWriter> access_log_;
   uint64_t random_state_;
   bool draining_ = false;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "routing/client_limit_settings.h"
 #include "routing/config/model.h"
 #include "routing/route_stats.h"
 
@@ -55,6 +56,8 @@ struct Route {
   // while route and pool exist, so counters survive stopping and restarting a mirror. The
   // current mirror's are at mirror_pool_index.
   std::vector<std::shared_ptr<MirrorStats>> mirror_stats_by_pool;
+  // Replaces the listener's rate limit for this route (rate 0: the route is exempt).
+  std::optional<RateLimit> rate_limit;
 
   bool matchesHost(std::string_view host) const;
 };

@@ -11,6 +11,7 @@
 #include "proxy/http/http1_parser.h"
 #include "proxy/http/path_normalizer.h"
 #include "routing/backend_state.h"
+#include "routing/client_limit_settings.h"
 #include "routing/config/model.h"
 #include "routing/route_table.h"
 #include "routing/traffic_state.h"
@@ -28,6 +29,8 @@ struct ListenerSettings {
   bool abort_on_client_close = true;
   http::PathOptions path;
   bool reject_unnormalized_paths = false;  // path_normalization = "reject"
+  ClientLimitSettings client_limits;
+  std::shared_ptr<ListenerLimitState> limit_state;  // never null in a built snapshot
 };
 
 // Everything a worker needs to route and forward a request, frozen at one generation. Built on
@@ -92,6 +95,8 @@ class SnapshotBuilder {
   core::StringMap<std::shared_ptr<upstream::PoolStats>> pool_stats_;
   core::StringMap<std::shared_ptr<RoutePoolStats>> route_stats_;
   core::StringMap<std::shared_ptr<MirrorStats>> mirror_stats_;
+  // By listener name (listeners only change with a restart).
+  core::StringMap<std::shared_ptr<ListenerLimitState>> listener_limits_;
 };
 
 }  // namespace sy::routing

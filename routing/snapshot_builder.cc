@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -13,7 +14,16 @@ uint64_t toMs(absl::Duration duration) {
   return ms > 0 ? static_cast<uint64_t>(ms) : 0;
 }
 
-ListenerSettings listenerSettings(const config::ListenerConfig& listener) {
+// Unset burst: one second's worth of requests, at least one.
+RateLimit rateLimit(double rate, uint32_t burst, uint64_t zone) {
+  RateLimit limit;
+  limit.rate = rate;
+  limit.burst = burst > 0 ? burst : std::max(1.0, std::ceil(rate));
+  limit.zone = zone;
+  return limit;
+}
+
+ListenerSettings listenerSettings(const config::ListenerConfig& listener, size_t workers) {
   ListenerSettings settings;
   settings.name = listener.name;
   settings.address = listener.listen;
@@ -28,6 +38,21 @@ ListenerSettings listenerSettings(const config::ListenerConfig& listener) {
   settings.path.allow_encoded_slash = listener.allow_encoded_slash;
   settings.reject_unnormalized_paths =
       listener.path_normalization == config::PathNormalization::kReject;
+  ClientLimitSettings& limits = settings.client_limits;
+  limits.max_connections = listener.max_connections;
+  limits.max_connections_per_ip = listener.max_connections_per_ip;
+  if (listener.rate_limit > 0) {
+    limits.rate = rateLimit(listener.rate_limit, listener.rate_limit_burst, 0);
+  }
+  // The table size bounds the memory of the whole process, so it is split over the workers.
+  limits.table_entries_per_worker =
+      std::max<size_t>(1, listener.client_table_size / std::max<size_t>(1, workers));
+  for (const std::string& cidr : listener.trusted_proxies) {
+    // Checked by the loader (normalizeCidr), so parsing cannot fail here.
+    if (auto prefix = core::IpPrefix::parse(cidr); prefix.ok()) {
+      limits.trusted_proxies.push_back(*prefix);
+    }
+  }
   return settings;
 }
 
@@ -179,7 +204,11 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
   auto snapshot = std::make_shared<ConfigSnapshot>();
   snapshot->generation = ++generation_;
   for (const config::ListenerConfig& listener : config->listeners) {
-    snapshot->listeners.push_back(listenerSettings(listener));
+    ListenerSettings settings = listenerSettings(listener, workers_);
+    std::shared_ptr<ListenerLimitState>& state = listener_limits_[listener.name];
+    if (state == nullptr) state = std::make_shared<ListenerLimitState>(workers_);
+    settings.limit_state = state;
+    snapshot->listeners.push_back(std::move(settings));
   }
   for (const config::PoolConfig& pool : config->pools) {
     snapshot->pools.push_back(poolFor(config, pool, states));
@@ -220,6 +249,11 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
     route.sticky = route_config.sticky;
     route.split_seed = core::stableHash(route_config.name);
     route.pool_header = route_config.pool_header;
+    if (route_config.rate_limit) {
+      // The zone keeps this route's buckets apart from the listener's (zone 0).
+      route.rate_limit =
+          rateLimit(*route_config.rate_limit, route_config.rate_limit_burst, route.split_seed | 1);
+    }
     std::string mirror_pool;
     double mirror_percent = 0;
     if (state != nullptr) {

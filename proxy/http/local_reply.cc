@@ -27,6 +27,8 @@ std::string_view reasonPhrase(int status) {
       return "Content Too Large";
     case 414:
       return "URI Too Long";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 500:
@@ -47,7 +49,8 @@ std::string_view reasonPhrase(int status) {
 }
 
 std::string makeLocalReply(int status, std::string_view detail, bool close,
-                           std::string_view http_date, bool head_request) {
+                           std::string_view http_date, bool head_request,
+                           std::string_view extra_headers) {
   using core::toAbsl;
   const std::string_view reason = reasonPhrase(status);
   std::string body = absl::StrCat(status, " ", toAbsl(reason));
@@ -58,6 +61,7 @@ std::string makeLocalReply(int status, std::string_view detail, bool close,
                                  "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ",
                                  body.size(), "\r\n");
   if (close) out.append("Connection: close\r\n");
+  out.append(extra_headers);
   out.append("\r\n");
   if (!head_request) out.append(body);
   return out;

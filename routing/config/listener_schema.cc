@@ -12,6 +12,17 @@ constexpr std::pair<std::string_view, PathNormalization> kPathNormalizations[] =
 
 }  // namespace
 
+void checkRateLimitBurst(const toml::table& table, const std::string& key, bool rate_limited,
+                         ErrorSink& sink) {
+  const toml::node* burst = table.get("rate_limit_burst");
+  if (burst == nullptr || rate_limited || sink.hasErrorAt(childKey(key, "rate_limit")) ||
+      sink.hasErrorAt(childKey(key, "rate_limit_burst"))) {
+    return;
+  }
+  sink.add(positionOf(*burst), childKey(key, "rate_limit_burst"),
+           "rate_limit_burst needs rate_limit above 0 in the same table");
+}
+
 const TableSchema<ListenerConfig>& listenerSchema() {
   using L = ListenerConfig;
   static const TableSchema<L> schema{
@@ -35,12 +46,20 @@ const TableSchema<ListenerConfig>& listenerSchema() {
                   std::vector(std::begin(kPathNormalizations), std::end(kPathNormalizations))),
               boolField("merge_slashes", &L::merge_slashes),
               boolField("allow_encoded_slash", &L::allow_encoded_slash),
+              integerField("max_connections", &L::max_connections, 0, 10000000),
+              integerField("max_connections_per_ip", &L::max_connections_per_ip, 0, 1000000),
+              numberField("rate_limit", &L::rate_limit, 0.0, 1000000.0),
+              integerField("rate_limit_burst", &L::rate_limit_burst, 1, 1000000),
+              integerField("client_table_size", &L::client_table_size, 1024, 100000000),
+              stringListField("trusted_proxies", &L::trusted_proxies, normalizeCidr),
           },
       .prepare =
           [](const toml::table& table, size_t index, L& out) {
             out.position = positionOf(table);
             out.name = absl::StrCat("listener", index);
           },
+      .check = [](const toml::table& table, const std::string& key, L& out,
+                  ErrorSink& sink) { checkRateLimitBurst(table, key, out.rate_limit > 0, sink); },
   };
   return schema;
 }

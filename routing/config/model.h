@@ -68,6 +68,14 @@ struct ListenerConfig {
   PathNormalization path_normalization = PathNormalization::kForward;
   bool merge_slashes = true;         // "//" counts as "/"
   bool allow_encoded_slash = false;  // %2F, %5C and "\" in paths accepted, kept as they are
+  // Limits against abusive clients (conf/REFERENCE.md, "Client limits"). 0 = no limit.
+  uint32_t max_connections = 0;         // open client connections, all workers together
+  uint32_t max_connections_per_ip = 0;  // per client address, per worker
+  double rate_limit = 0;                // requests per second per client address, per worker
+  uint32_t rate_limit_burst = 0;        // bucket size; 0: one second's worth (at least 1)
+  uint32_t client_table_size = 100000;  // addresses remembered for rate limits, all workers
+  // Peers whose X-Forwarded-For names the client ("10.0.0.0/8"); canonical text.
+  std::vector<std::string> trusted_proxies;
   SourcePosition position;
 };
 
@@ -170,6 +178,9 @@ struct RouteConfig {
   std::optional<HashKeyConfig> sticky;    // what the canary split hashes; none: per request
   std::string pool_header;                // response header naming the pool; empty: none
   std::optional<MirrorConfig> mirror;
+  // Replaces the listener's rate limit for this route's requests; 0 exempts the route.
+  std::optional<double> rate_limit;
+  uint32_t rate_limit_burst = 0;  // 0: one second's worth (at least 1)
   SourcePosition position;
 };
 

@@ -154,8 +154,19 @@ const TableSchema<RouteConfig>& routeSchema() {
               parsedField("sticky", &R::sticky, parseHashKey),
               parsedField("pool_header", &R::pool_header, checkHeaderName),
               tableField("mirror", &R::mirror, mirrorSchema),
+              Field<R>{"rate_limit",
+                       [](const toml::node& node, const std::string& key, R& out, ErrorSink& sink) {
+                         if (auto value = readNumber(node, key, 0.0, 1000000.0, sink)) {
+                           out.rate_limit = *value;
+                         }
+                       }},
+              integerField("rate_limit_burst", &R::rate_limit_burst, 1, 1000000),
           },
       .prepare = [](const toml::table& table, size_t, R& out) { out.position = positionOf(table); },
+      .check =
+          [](const toml::table& table, const std::string& key, R& out, ErrorSink& sink) {
+            checkRateLimitBurst(table, key, out.rate_limit.value_or(0) > 0, sink);
+          },
   };
   return schema;
 }

@@ -23,4 +23,8 @@ const TableSchema<MatchRuleConfig>& matchRuleSchema();
 const TableSchema<CanaryConfig>& canarySchema();
 const TableSchema<MirrorConfig>& mirrorSchema();
 
+// A rate_limit_burst without a rate_limit above 0 would do nothing: reported at the burst.
+void checkRateLimitBurst(const toml::table& table, const std::string& key, bool rate_limited,
+                         ErrorSink& sink);
+
 }  // namespace sy::routing::config

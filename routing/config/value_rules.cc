@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "proxy/core/ip_address.h"
 #include "proxy/core/strings.h"
 #include "routing/config/quoted.h"
 
@@ -115,6 +116,12 @@ absl::StatusOr<std::pair<int, int>> parseStatusRange(std::string_view text) {
 absl::StatusOr<std::string> checkLogPath(std::string_view text) {
   if (text.empty()) return invalid("\"-\" (standard output) or a file path", text);
   return std::string(text);
+}
+
+absl::StatusOr<std::string> normalizeCidr(std::string_view text) {
+  absl::StatusOr<core::IpPrefix> prefix = core::IpPrefix::parse(text);
+  if (!prefix.ok()) return prefix.status();
+  return prefix->toString();
 }
 
 absl::StatusOr<std::string> checkHeaderName(std::string_view text) {

@@ -42,6 +42,10 @@ absl::StatusOr<std::pair<int, int>> parseStatusRange(std::string_view text);
 // "-" (standard output) or a file path, not empty.
 absl::StatusOr<std::string> checkLogPath(std::string_view text);
 
+// "10.0.0.0/8", "2001:db8::/32" or one address ("192.0.2.7", stored as "192.0.2.7/32"). Host
+// bits beyond the prefix are an error ("10.0.0.1/8"), not silently masked.
+absl::StatusOr<std::string> normalizeCidr(std::string_view text);
+
 // "header:NAME" (NAME lower-cased), "cookie:NAME" or "client_ip".
 absl::StatusOr<HashKeyConfig> parseHashKey(std::string_view text);
 

@@ -89,6 +89,24 @@ bool HttpClient::connect(uint16_t port, std::string_view host) {
   port_ = port;
   const int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!source_address_.empty()) {
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    if (storage.ss_family != AF_INET ||
+        inet_pton(AF_INET, source_address_.c_str(), &source.sin_addr) != 1 ||
+        (ntohl(source.sin_addr.s_addr) >> 24) != 127) {
+      close();
+      return fail(
+          absl::StrCat("connect: the source address must be an IPv4 loopback address "
+                       "for an IPv4 peer, not ",
+                       source_address_));
+    }
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
+      const std::string error = std::strerror(errno);
+      close();
+      return fail(absl::StrCat("bind to ", source_address_, ": ", error));
+    }
+  }
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     if (errno != EINPROGRESS) {
       const std::string error = std::strerror(errno);

@@ -61,6 +61,10 @@ class HttpClient final : private http::ParserCallbacks {
   // Connects to host:port; `host` must be "127.0.0.1" or "::1". Closes a previous connection.
   bool connect(uint16_t port, std::string_view host = "127.0.0.1");
   bool connected() const { return fd_ >= 0; }
+  // Later IPv4 connects leave from this loopback address ("127.0.0.2": all of 127.0.0.0/8 is
+  // on the loopback interface), so one test can be many clients. "" (default): the kernel's
+  // choice.
+  void setSourceAddress(std::string address) { source_address_ = std::move(address); }
   void close();
   void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
   std::chrono::milliseconds timeout() const { return timeout_; }
@@ -121,6 +125,7 @@ class HttpClient final : private http::ParserCallbacks {
   int fd_ = -1;
   uint16_t port_ = 0;
   std::string host_header_;
+  std::string source_address_;
   std::string last_error_;
   std::unique_ptr<http::Http1Parser> parser_;
   std::vector<char> read_buffer_;
