@@ -128,8 +128,15 @@ std::optional<std::string> backendAddress(std::string_view text, int default_por
     return std::string(text);
   }
   const size_t colon = text.find(':');
-  if (colon == std::string_view::npos)
+  // A host name or IPv4 address: nothing else (variables, paths) makes an address.
+  for (char c : text.substr(0, colon)) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') {
+      return std::nullopt;
+    }
+  }
+  if (colon == std::string_view::npos) {
     return std::string(text) + ":" + std::to_string(default_port);
+  }
   if (text.find(':', colon + 1) != std::string_view::npos) return std::nullopt;  // bare IPv6
   if (!allDigits(text.substr(colon + 1))) return std::nullopt;
   return std::string(text);

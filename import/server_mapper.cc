@@ -285,6 +285,12 @@ class ServerMapper {
         hosts.push_back(name);
       }
     }
+    // server_name example.com .example.com lists example.com twice.
+    std::vector<std::string> unique;
+    for (const std::string& host : hosts) {
+      if (std::find(unique.begin(), unique.end(), host) == unique.end()) unique.push_back(host);
+    }
+    hosts = std::move(unique);
   }
 
   // --- location ---------------------------------------------------------------------------

@@ -48,6 +48,19 @@ TEST(ServerMappingTest, HostAndPathRoutingAcrossTwoServersInNginxOrder) {
   ASSERT_NE(imported.pool("127.0.0.1-8083"), nullptr);
 }
 
+TEST(ServerMappingTest, RepeatedServerNamesAreListedOnce) {
+  ImportedText imported = importText(R"(http {
+  server { server_name www.example.com; location / { proxy_pass http://127.0.0.1:9000; } }
+  server {
+    server_name example.com .example.com EXAMPLE.com;
+    location / { proxy_pass http://127.0.0.1:9001; }
+  }
+})");
+  SY_ASSERT_IMPORTED(imported);
+  EXPECT_EQ(imported.route("example.com")->hosts,
+            (std::vector<std::string>{"example.com", "*.example.com"}));
+}
+
 TEST(ServerMappingTest, ListenForms) {
   ImportedText imported = importText(R"(http {
   server {

@@ -98,6 +98,20 @@ TEST(TrafficMappingTest, ProxyPassToAnUnknownVariableIsWarned) {
   EXPECT_EQ(imported.config->routes.size(), 1u);
 }
 
+TEST(TrafficMappingTest, MapValueThatIsAVariableIsWarned) {
+  ImportedText imported = importText(R"(http {
+  map $http_x_pool $p { default $upstream_choice; a 127.0.0.1:8081; }
+  server {
+    location /x/ { proxy_pass http://$p; }
+    location / { proxy_pass http://127.0.0.1:8082; }
+  }
+})");
+  SY_ASSERT_IMPORTED(imported);
+  EXPECT_TRUE(
+      imported.warned(4, WarningKind::kUnsupported, "cannot proxy to \"$upstream_choice\""));
+  EXPECT_EQ(imported.config->routes.size(), 1u);
+}
+
 TEST(TrafficMappingTest, MirrorWithItsInternalLocation) {
   ImportedText imported = importText(R"(http {
   upstream production { server 127.0.0.1:8081; }
