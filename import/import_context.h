@@ -5,6 +5,8 @@
 // `map` and `split_clients`, `log_format`s) that server blocks refer to.
 
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,7 @@ struct ImportContext {
   Warnings warnings;
   std::map<std::string, VariableSource> variables;  // by name, without '$'
   std::map<std::string, bool> log_format_is_json;   // log_format name -> escape=json
+  std::set<std::string> dropped_upstreams;          // upstreams that gave no pool (warned)
 };
 
 }  // namespace sy::importer

@@ -117,6 +117,16 @@ bool readProxySetting(const NginxDirective& directive, Level level, ProxySetting
   if (name == "proxy_read_timeout") return readTime(directive, settings.read_timeout_ms, warnings);
   if (name == "proxy_send_timeout") return readTime(directive, settings.send_timeout_ms, warnings);
   if (name == "keepalive_timeout") {
+    if (directive.args.size() == 2) {
+      // keepalive_timeout 65 60: the second value is announced in a Keep-Alive header.
+      NginxDirective first = directive;
+      first.args.resize(1);
+      readTime(first, settings.keepalive_timeout_ms, warnings);
+      warnings.unsupported(directive,
+                           "Switchyard sends no Keep-Alive: timeout= header; the "
+                           "first value is carried");
+      return true;
+    }
     readTime(directive, settings.keepalive_timeout_ms, warnings);
     if (level == Level::kLocation) {
       warnings.approximated(directive, "keepalive_timeout of the listener");

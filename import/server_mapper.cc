@@ -193,9 +193,22 @@ class ServerMapper {
       warnings_.unsupported(directive, "only host:port addresses (no unix: sockets); left out");
       return std::nullopt;
     }
+    std::optional<int> backlog;
     for (size_t i = 1; i < directive.args.size(); ++i) {
       const std::string& param = directive.args[i].text;
       if (param == "default_server" || param == "default") continue;
+      if (param.rfind("backlog=", 0) == 0) {
+        const std::string value = param.substr(8);
+        const bool valid = !value.empty() && value.size() <= 5 &&
+                           std::all_of(value.begin(), value.end(), ::isdigit) &&
+                           std::stoi(value) >= 1 && std::stoi(value) <= 65535;
+        if (valid) {
+          backlog = std::stoi(value);
+        } else {
+          warnings_.unsupported(directive, "backlog takes 1 to 65535; default used");
+        }
+        continue;
+      }
       if (param == "ssl") {
         warnings_.approximated(directive,
                                "TLS not yet supported: listens for plain HTTP on " + *address);
@@ -205,7 +218,13 @@ class ServerMapper {
         warnings_.ignored(directive, "listen parameter " + param + " has no Switchyard meaning");
       }
     }
-    return addListener(*address, directive);
+    addListener(*address, directive);
+    if (backlog) {
+      for (ImportedListener& listener : context_.config.listeners) {
+        if (listener.listen == *address) listener.backlog = backlog;
+      }
+    }
+    return *address;
   }
 
   std::string addListener(const std::string& address, const NginxDirective& origin) {
@@ -417,6 +436,10 @@ class ServerMapper {
   std::string resolvePool(const std::string& host, const NginxDirective& directive) {
     const std::string upstream = switchyardName(host);
     if (context_.config.findPool(upstream) != nullptr) return upstream;
+    if (context_.dropped_upstreams.count(host) != 0) {
+      warnings_.unsupported(directive, "upstream " + host + " was left out; so is this route");
+      return "";
+    }
     const std::optional<std::string> address = backendAddress(host);
     if (!address) {
       warnings_.unsupported(directive, "cannot proxy to \"" + host + "\"; left out");

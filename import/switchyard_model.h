@@ -17,6 +17,7 @@ struct ImportedListener {
   std::optional<std::string> keepalive_timeout;
   std::optional<std::string> header_timeout;
   std::optional<std::string> client_timeout;
+  std::optional<int> backlog;
   std::string origin;
 };
 

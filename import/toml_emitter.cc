@@ -40,6 +40,7 @@ void writeListeners(const ImportedConfig& config, Writer& w) {
     w.optionalString("keepalive_timeout", listener.keepalive_timeout);
     w.optionalString("header_timeout", listener.header_timeout);
     w.optionalString("client_timeout", listener.client_timeout);
+    if (listener.backlog) w.key("backlog", std::to_string(*listener.backlog));
   }
 }
 
@@ -159,9 +160,9 @@ std::string emitToml(const ImportedConfig& config, size_t warning_count) {
   w.comment("by `switchyard import nginx`. Every key is described in conf/REFERENCE.md.");
   w.comment("Check it with `switchyard --check -c FILE` before using it.");
   if (warning_count > 0) {
-    w.comment(std::to_string(warning_count) +
-              " nginx directive(s) were not carried over exactly: see the warnings the import");
-    w.comment("printed (FILE:LINE: DIRECTIVE: unsupported|approximated|ignored: WHY).");
+    w.comment("Not everything carried over exactly: the import printed " +
+              std::to_string(warning_count) + " warning(s),");
+    w.comment("FILE:LINE: DIRECTIVE: unsupported|approximated|ignored: WHY.");
   }
   w.comment("Routes are tried in order, first match wins: the import orders them so that the");
   w.comment("same server and location as in nginx answers (named servers first, the default");

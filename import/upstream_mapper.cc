@@ -55,6 +55,7 @@ class UpstreamMapper {
     finishBackends();
     if (pool_.backends.empty()) {
       warnings_.unsupported(upstream_, "no usable server in the upstream; pool left out");
+      context_.dropped_upstreams.insert(upstream_.args[0].text);
       return;
     }
     finishOutlierDetection();

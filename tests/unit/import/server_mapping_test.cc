@@ -61,6 +61,35 @@ TEST(ServerMappingTest, RepeatedServerNamesAreListedOnce) {
             (std::vector<std::string>{"example.com", "*.example.com"}));
 }
 
+TEST(ServerMappingTest, ListenBacklogAndKeepaliveHeaderTimeout) {
+  ImportedText imported = importText(R"(http {
+  keepalive_timeout 65 60;
+  server {
+    listen 127.0.0.1:8080 backlog=1024 reuseport;
+    location / { proxy_pass http://127.0.0.1:9000; }
+  }
+})");
+  SY_ASSERT_IMPORTED(imported);
+  EXPECT_EQ(imported.config->listeners[0].backlog, 1024u);
+  EXPECT_EQ(imported.config->listeners[0].keepalive_timeout, absl::Seconds(65));
+  EXPECT_TRUE(imported.warned(2, WarningKind::kUnsupported, "Keep-Alive"));
+  EXPECT_TRUE(imported.warned(4, WarningKind::kIgnored, "reuseport"));
+}
+
+TEST(ServerMappingTest, ProxyPassToAnUpstreamThatWasLeftOut) {
+  ImportedText imported = importText(R"(http {
+  upstream sockets { server unix:/run/app.sock; }
+  server {
+    location /app/ { proxy_pass http://sockets; }
+    location / { proxy_pass http://127.0.0.1:9000; }
+  }
+})");
+  SY_ASSERT_IMPORTED(imported);
+  EXPECT_TRUE(imported.warned(4, WarningKind::kUnsupported, "upstream sockets was left out"));
+  EXPECT_EQ(imported.config->routes.size(), 1u);
+  EXPECT_EQ(imported.config->pools.size(), 1u);
+}
+
 TEST(ServerMappingTest, ListenForms) {
   ImportedText imported = importText(R"(http {
   server {
