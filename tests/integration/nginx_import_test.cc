@@ -251,7 +251,7 @@ double share(const std::vector<std::string>& answers, const std::string& backend
          static_cast<double>(answers.size());
 }
 
-// The seeds' canary: one upstream, weights 90/10, keepalive 32 (seed002, lines 1317-1356).
+// The seeds' canary: one upstream, weights 90/10, keepalive 32 (seed002, lines 1317-1355).
 TEST_F(NginxDifferentialTest, Canary9010WithKeepalive) {
   ASSERT_NO_FATAL_FAILURE(startBackends({"v1", "v2"}));
   ASSERT_NO_FATAL_FAILURE(startBoth(R"(
