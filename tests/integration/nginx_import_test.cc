@@ -345,6 +345,46 @@ server {
   }
 }
 
+// The seeds' shadow deployment (seed002, lines 2058-2099): every request copied to the shadow.
+TEST_F(NginxDifferentialTest, MirrorToAShadow) {
+  ASSERT_NO_FATAL_FAILURE(startBackends({"production", "shadow"}));
+  ASSERT_NO_FATAL_FAILURE(startBoth(R"(
+upstream production { server 127.0.0.1:@production@; }
+upstream shadow { server 127.0.0.1:@shadow@; }
+server {
+    listen 127.0.0.1:@PORT@;
+    location / {
+        proxy_pass http://production;
+        mirror /mirror;
+        mirror_request_body on;
+    }
+    location = /mirror {
+        internal;
+        proxy_pass http://shadow$request_uri;
+    }
+}
+)"));
+  const uint16_t shadow_port = backends_[1]->port;
+  constexpr uint64_t kRequests = 20;
+  auto shadowRequests = [&] {
+    absl::StatusOr<BackendStats> stats = backendStats(shadow_port);
+    return stats.ok() ? stats->requests : 0;
+  };
+  for (const uint16_t proxy_port : {nginx_port_, proxy_.port()}) {
+    SCOPED_TRACE(proxy_port == nginx_port_ ? "nginx" : "switchyard");
+    const uint64_t before = shadowRequests();
+    for (uint64_t i = 0; i < kRequests; ++i) {
+      const Answer answer = ask(proxy_port, "/page/" + std::to_string(i), {});
+      EXPECT_EQ(answer.status, 200);
+      EXPECT_EQ(answer.backend, "production");  // clients only ever see production
+    }
+    // Copies are sent asynchronously by both: wait for all of them.
+    EXPECT_TRUE(
+        waitUntil([&] { return shadowRequests() - before >= kRequests; }, milliseconds(10000)))
+        << "shadow got " << shadowRequests() - before << " of " << kRequests;
+  }
+}
+
 // An A/B split with split_clients on a cookie: the same shares, each user sticky on one side.
 TEST_F(NginxDifferentialTest, SplitClientsAB) {
   ASSERT_NO_FATAL_FAILURE(startBackends({"a", "b"}));
