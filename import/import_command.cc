@@ -20,6 +20,10 @@ const char* importUsageText() {
 int runImportCommand(const std::vector<std::string>& args) {
   std::string file;
   std::string prefix;
+  if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
+    std::fputs(importUsageText(), stdout);
+    return 0;
+  }
   bool usage_error = args.empty() || args[0] != "nginx";
   for (size_t i = 1; i < args.size() && !usage_error; ++i) {
     if (args[i] == "-p" || args[i] == "--prefix") {

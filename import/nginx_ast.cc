@@ -21,6 +21,7 @@ std::string NginxDirective::summary() const {
 }
 
 std::string NginxSyntaxError::format() const {
+  if (position.line == 0) return position.file + ": " + message;  // a file that cannot be read
   return position.file + ":" + std::to_string(position.line) + ":" +
          std::to_string(position.column) + ": " + message;
 }

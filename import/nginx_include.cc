@@ -2,6 +2,8 @@
 
 #include <glob.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -28,7 +30,7 @@ class IncludeExpander {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
       SourcePosition where = included_from ? *included_from : SourcePosition{path, 0, 0};
-      out_.error = NginxSyntaxError{where, "cannot read \"" + path + "\""};
+      out_.error = NginxSyntaxError{where, "cannot read \"" + path + "\": " + std::strerror(errno)};
       return false;
     }
     std::ostringstream text;

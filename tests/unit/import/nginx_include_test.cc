@@ -55,6 +55,14 @@ TEST(NginxIncludeTest, MissingPlainFileIsAnErrorAtTheInclude) {
   EXPECT_EQ(loaded.error->position.column, 3);
 }
 
+TEST(NginxIncludeTest, MissingMainFileHasNoPosition) {
+  TempDir dir;
+  LoadedNginxConfig loaded = loadNginxConfig(dir.file("none.conf"), "");
+  ASSERT_TRUE(loaded.error);
+  EXPECT_EQ(loaded.error->format(), dir.file("none.conf") + ": cannot read \"" +
+                                        dir.file("none.conf") + "\": No such file or directory");
+}
+
 TEST(NginxIncludeTest, SyntaxErrorInIncludedFileNamesThatFile) {
   TempDir dir;
   const std::string main = dir.writeFile("nginx.conf", "include bad.conf;");
