@@ -65,6 +65,11 @@ class ServerMapper {
                        });
       for (RouteDraft& draft : group.drafts) context_.config.routes.push_back(draft.route);
     }
+    // A standby pool (the other colour of a blue/green pair) gets the http-level timeouts, the
+    // ones a location switched to it would most likely have.
+    for (ImportedPool& pool : context_.config.pools) {
+      if (!pool.timeouts_set) applyTimeouts(pool, http_, nullptr);
+    }
   }
 
  private:
@@ -383,7 +388,7 @@ class ServerMapper {
       if (route.pool.empty()) return std::nullopt;
     }
     ImportedPool* pool = context_.config.findPool(route.pool);
-    applyTimeouts(*pool, settings, directive);
+    applyTimeouts(*pool, settings, &directive);
     route.retries = retriesOf(settings, *pool);
     route.pool_header = settings.pool_header;
     if (!settings.mirror_uri.empty()) {
@@ -456,17 +461,19 @@ class ServerMapper {
     return name;
   }
 
+  // `directive`: the proxy_pass the timeouts apply to, where warnings go; null for a pool no
+  // location names, which takes the http-level values silently.
   void applyTimeouts(ImportedPool& pool, const ProxySettings& settings,
-                     const NginxDirective& directive) {
+                     const NginxDirective* directive) {
     std::optional<std::string> connect;
     std::optional<std::string> response;
     std::optional<std::string> idle;
     auto in_range = [&](std::optional<int64_t> ms, int64_t max, const char* what) {
       if (ms && (*ms < 1 || *ms > max)) {
-        if (warned_timeouts_.insert(&directive).second) {
-          warnings_.unsupported(directive, std::string(what) +
-                                               " out of Switchyard's range; "
-                                               "the default is used");
+        if (directive != nullptr && warned_timeouts_.insert(directive).second) {
+          warnings_.unsupported(*directive, std::string(what) +
+                                                " out of Switchyard's range; "
+                                                "the default is used");
         }
         return false;
       }
@@ -489,10 +496,11 @@ class ServerMapper {
     }
     if (!connect && !response && !idle) return;
     if (pool.timeouts_set) {
-      if (pool.connect_timeout != connect || pool.response_timeout != response ||
-          pool.idle_timeout != idle) {
-        warnings_.approximated(directive, "timeouts are per pool in Switchyard: pool " + pool.name +
-                                              " keeps those of its first location");
+      if (directive != nullptr &&
+          (pool.connect_timeout != connect || pool.response_timeout != response ||
+           pool.idle_timeout != idle)) {
+        warnings_.approximated(*directive, "timeouts are per pool in Switchyard: pool " +
+                                               pool.name + " keeps those of its first location");
       }
       return;
     }

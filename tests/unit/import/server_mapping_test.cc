@@ -201,6 +201,20 @@ TEST(ServerMappingTest, TimeoutsGoToThePoolAndKeepaliveToTheListener) {
   EXPECT_TRUE(imported.warned(15, WarningKind::kApproximated, "per pool"));
 }
 
+TEST(ServerMappingTest, AStandbyPoolTakesTheHttpLevelTimeouts) {
+  ImportedText imported = importText(R"(http {
+  proxy_connect_timeout 2s;
+  proxy_read_timeout 20s;
+  upstream blue { server 127.0.0.1:8081; }
+  upstream green { server 127.0.0.1:8082; }
+  server { location / { proxy_read_timeout 30s; proxy_pass http://blue; } }
+})");
+  SY_ASSERT_IMPORTED(imported);
+  EXPECT_EQ(imported.pool("blue")->response_timeout, absl::Seconds(30));
+  EXPECT_EQ(imported.pool("green")->connect_timeout, absl::Seconds(2));
+  EXPECT_EQ(imported.pool("green")->response_timeout, absl::Seconds(20));
+}
+
 TEST(ServerMappingTest, NextUpstreamBecomesRetries) {
   ImportedText imported = importText(R"(http {
   upstream app { server 127.0.0.1:8081; server 127.0.0.1:8082; server 127.0.0.1:8083; }
