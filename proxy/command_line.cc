@@ -13,6 +13,9 @@ const char* usageText() {
       Validates FILE and exits 0 if it is valid, 1 with every error otherwise.
   switchyard backend --name NAME --listen HOST:PORT [options]
       Runs the built-in demo backend (see `switchyard backend --help`).
+  switchyard import nginx FILE [-p PREFIX] > switchyard.toml
+      Converts an nginx configuration; what did not carry over is listed on stderr
+      (see `switchyard import --help`).
   switchyard --version | --help
 
 signals: SIGHUP reloads the configuration file (an invalid file is refused and the running
@@ -25,6 +28,11 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string* 
   if (argc >= 2 && std::string_view(argv[1]) == "backend") {
     cl.mode = CommandLine::Mode::kBackend;
     for (int i = 2; i < argc; ++i) cl.backend_args.push_back(argv[i]);
+    return cl;
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "import") {
+    cl.mode = CommandLine::Mode::kImport;
+    for (int i = 2; i < argc; ++i) cl.import_args.emplace_back(argv[i]);
     return cl;
   }
   for (int i = 1; i < argc; ++i) {

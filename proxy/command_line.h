@@ -9,12 +9,13 @@
 namespace sy::proxy {
 
 struct CommandLine {
-  enum class Mode { kServe, kCheck, kBackend, kHelp, kVersion };
+  enum class Mode { kServe, kCheck, kBackend, kImport, kHelp, kVersion };
   Mode mode = Mode::kServe;
   std::string config_path;  // empty: the embedded default (conf/demo.toml)
   core::LogFormat log_format = core::LogFormat::kJson;
   core::LogLevel log_level = core::LogLevel::kInfo;
-  std::vector<char*> backend_args;  // after "backend"
+  std::vector<char*> backend_args;       // after "backend"
+  std::vector<std::string> import_args;  // after "import"
 };
 
 // Parses argv. On a usage error returns nullopt and sets *error.

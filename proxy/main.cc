@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <string>
 
+#include "import/import_command.h"
 #include "proxy/command_line.h"
 #include "proxy/core/build_info.h"
 #include "proxy/core/log.h"
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
       std::vector<char*> args = command_line->backend_args;
       return sy::proxy::runDemoBackend(static_cast<int>(args.size()), args.data());
     }
+    case CommandLine::Mode::kImport:
+      return sy::importer::runImportCommand(command_line->import_args);
     case CommandLine::Mode::kCheck: {
       const auto result = sy::routing::config::loadConfigFile(command_line->config_path);
       if (!result.ok()) {
