@@ -7,10 +7,14 @@ namespace sy::proxy {
 const char* usageText() {
   return R"(usage:
   switchyard [-c FILE] [--log-format json|text] [--log-level debug|info|warn|error]
-      Runs the proxy. Without -c it runs the embedded default configuration
+      Runs the proxy with the configuration of, first match wins: -c FILE; the file named by
+      $SWITCHYARD_CONFIG; sidecar mode, no file, when $SWITCHYARD_UPSTREAM is set (see
+      conf/REFERENCE.md, "Environment variables"); the embedded demo configuration
       (conf/demo.toml: 127.0.0.1:8080 -> pool blue on 127.0.0.1:8081 and :8082).
-  switchyard --check -c FILE
-      Validates FILE and exits 0 if it is valid, 1 with every error otherwise.
+      "${NAME}" in a string value of the file is replaced by environment variable NAME.
+  switchyard --check [-c] FILE
+      Validates FILE (or the configuration chosen as above, without FILE) and exits 0 if it is
+      valid, 1 with every error otherwise.
   switchyard backend --name NAME --listen HOST:PORT [options]
       Runs the built-in demo backend (see `switchyard backend --help`).
   switchyard --version | --help
@@ -42,6 +46,8 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string* 
       cl.config_path = std::string(*v);
     } else if (arg == "--check" || arg == "-t") {
       cl.mode = CommandLine::Mode::kCheck;
+      // `--check FILE` as well as `--check -c FILE`.
+      if (i + 1 < argc && argv[i + 1][0] != '-') cl.config_path = argv[++i];
     } else if (arg == "--log-format") {
       auto v = value(arg);
       if (!v) return std::nullopt;
@@ -64,10 +70,6 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string* 
       *error = "unknown argument: " + std::string(arg);
       return std::nullopt;
     }
-  }
-  if (cl.mode == CommandLine::Mode::kCheck && cl.config_path.empty()) {
-    *error = "--check needs -c FILE";
-    return std::nullopt;
   }
   return cl;
 }

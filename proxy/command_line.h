@@ -11,7 +11,7 @@ namespace sy::proxy {
 struct CommandLine {
   enum class Mode { kServe, kCheck, kBackend, kHelp, kVersion };
   Mode mode = Mode::kServe;
-  std::string config_path;  // empty: the embedded default (conf/demo.toml)
+  std::string config_path;  // empty: chosen by the environment (proxy/config_choice.h)
   core::LogFormat log_format = core::LogFormat::kJson;
   core::LogLevel log_level = core::LogLevel::kInfo;
   std::vector<char*> backend_args;  // after "backend"
