@@ -17,6 +17,9 @@ const char* usageText() {
       valid, 1 with every error otherwise.
   switchyard backend --name NAME --listen HOST:PORT [options]
       Runs the built-in demo backend (see `switchyard backend --help`).
+  switchyard healthcheck [HOST:PORT] [/PATH]
+      GET /PATH (default /healthz) from the admin API at HOST:PORT (default $SWITCHYARD_ADMIN,
+      else 127.0.0.1:9901): exit 0 on a 200 within 2s, 1 otherwise. For container HEALTHCHECKs.
   switchyard --version | --help
 
 signals: SIGHUP reloads the configuration file (an invalid file is refused and the running
@@ -28,6 +31,11 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string* 
   CommandLine cl;
   if (argc >= 2 && std::string_view(argv[1]) == "backend") {
     cl.mode = CommandLine::Mode::kBackend;
+    for (int i = 2; i < argc; ++i) cl.backend_args.push_back(argv[i]);
+    return cl;
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "healthcheck") {
+    cl.mode = CommandLine::Mode::kHealthcheck;
     for (int i = 2; i < argc; ++i) cl.backend_args.push_back(argv[i]);
     return cl;
   }

@@ -7,6 +7,7 @@
 #include "proxy/core/log.h"
 #include "proxy/demo_backend.h"
 #include "proxy/embedded_config.h"
+#include "proxy/health_probe.h"
 #include "proxy/server.h"
 #include "routing/config/toml_loader.h"
 
@@ -32,6 +33,10 @@ int main(int argc, char** argv) {
     case CommandLine::Mode::kBackend: {
       std::vector<char*> args = command_line->backend_args;
       return sy::proxy::runDemoBackend(static_cast<int>(args.size()), args.data());
+    }
+    case CommandLine::Mode::kHealthcheck: {
+      std::vector<char*> args = command_line->backend_args;
+      return sy::proxy::runHealthProbe(static_cast<int>(args.size()), args.data());
     }
     case CommandLine::Mode::kCheck:
     case CommandLine::Mode::kServe:

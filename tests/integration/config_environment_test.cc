@@ -61,6 +61,9 @@ class ConfigEnvironmentTest : public ::testing::Test {
     auto process = ChildProcess::start(args, env);
     if (!process.ok()) return -1;
     const std::optional<int> code = (*process)->waitExit(seconds(10));
+    // The exit can be seen before the reader thread took the last lines: wait for the streams
+    // to close (no line matches, so this returns once they are).
+    (*process)->waitForLine([](const std::string&) { return false; }, seconds(10));
     *output = (*process)->output();
     return code.value_or(-1);
   }
@@ -125,6 +128,19 @@ TEST_F(ConfigEnvironmentTest, SidecarModeRunsWithoutAFile) {
   absl::StatusOr<uint16_t> admin_port = adminPortOf(*proxy_);
   ASSERT_TRUE(admin_port.ok()) << admin_port.status();
   EXPECT_EQ(adminCall(*admin_port, "GET", "/healthz").status, 200);
+  // `switchyard healthcheck`, the container HEALTHCHECK, sees the same.
+  std::string output;
+  EXPECT_EQ(runToExit({"healthcheck", absl::StrCat("127.0.0.1:", *admin_port)}, {}, &output), 0)
+      << output;
+  EXPECT_EQ(runToExit({"healthcheck"},
+                      {{"SWITCHYARD_ADMIN", absl::StrCat("127.0.0.1:", *admin_port)}}, &output),
+            0)
+      << output;
+  EXPECT_EQ(
+      runToExit({"healthcheck", absl::StrCat("127.0.0.1:", *admin_port), "/nothing"}, {}, &output),
+      1);
+  EXPECT_THAT(output, HasSubstr("status 404"));
+  EXPECT_EQ(runToExit({"healthcheck", absl::StrCat("127.0.0.1:", unusedPort())}, {}, &output), 1);
   // SWITCHYARD_ACCESS_LOG=- writes the access log to standard output.
   EXPECT_TRUE(proxy_
                   ->waitForLine(
