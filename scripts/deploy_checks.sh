@@ -8,3 +8,4 @@ cd "$(dirname "$0")/.."
 dir="${1:-build}"
 echo "== deploy checks ==" >&2
 timeout 600 scripts/package_test.sh "$dir"
+timeout 600 scripts/image_test.sh "$dir"
