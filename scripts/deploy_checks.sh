@@ -9,3 +9,4 @@ dir="${1:-build}"
 echo "== deploy checks ==" >&2
 timeout 600 scripts/package_test.sh "$dir"
 timeout 600 scripts/image_test.sh "$dir"
+timeout 300 scripts/kubernetes_test.sh "$dir"
