@@ -7,15 +7,22 @@ namespace sy::proxy {
 const char* usageText() {
   return R"(usage:
   switchyard [-c FILE] [--log-format json|text] [--log-level debug|info|warn|error]
-      Runs the proxy. Without -c it runs the embedded default configuration
+      Runs the proxy with the configuration of, first match wins: -c FILE; the file named by
+      $SWITCHYARD_CONFIG; sidecar mode, no file, when $SWITCHYARD_UPSTREAM is set (see
+      conf/REFERENCE.md, "Environment variables"); the embedded demo configuration
       (conf/demo.toml: 127.0.0.1:8080 -> pool blue on 127.0.0.1:8081 and :8082).
-  switchyard --check -c FILE
-      Validates FILE and exits 0 if it is valid, 1 with every error otherwise.
+      "${NAME}" in a string value of the file is replaced by environment variable NAME.
+  switchyard --check [-c] FILE
+      Validates FILE (or the configuration chosen as above, without FILE) and exits 0 if it is
+      valid, 1 with every error otherwise.
   switchyard backend --name NAME --listen HOST:PORT [options]
       Runs the built-in demo backend (see `switchyard backend --help`).
   switchyard import nginx FILE [-p PREFIX] > switchyard.toml
       Converts an nginx configuration; what did not carry over is listed on stderr
       (see `switchyard import --help`).
+  switchyard healthcheck [HOST:PORT] [/PATH]
+      GET /PATH (default /healthz) from the admin API at HOST:PORT (default $SWITCHYARD_ADMIN,
+      else 127.0.0.1:9901): exit 0 on a 200 within 2s, 1 otherwise. For container HEALTHCHECKs.
   switchyard --version | --help
 
 signals: SIGHUP reloads the configuration file (an invalid file is refused and the running
@@ -35,6 +42,11 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string* 
     for (int i = 2; i < argc; ++i) cl.import_args.emplace_back(argv[i]);
     return cl;
   }
+  if (argc >= 2 && std::string_view(argv[1]) == "healthcheck") {
+    cl.mode = CommandLine::Mode::kHealthcheck;
+    for (int i = 2; i < argc; ++i) cl.backend_args.push_back(argv[i]);
+    return cl;
+  }
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto value = [&](std::string_view flag) -> std::optional<std::string_view> {
@@ -50,6 +62,8 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string* 
       cl.config_path = std::string(*v);
     } else if (arg == "--check" || arg == "-t") {
       cl.mode = CommandLine::Mode::kCheck;
+      // `--check FILE` as well as `--check -c FILE`.
+      if (i + 1 < argc && argv[i + 1][0] != '-') cl.config_path = argv[++i];
     } else if (arg == "--log-format") {
       auto v = value(arg);
       if (!v) return std::nullopt;
@@ -72,10 +86,6 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string* 
       *error = "unknown argument: " + std::string(arg);
       return std::nullopt;
     }
-  }
-  if (cl.mode == CommandLine::Mode::kCheck && cl.config_path.empty()) {
-    *error = "--check needs -c FILE";
-    return std::nullopt;
   }
   return cl;
 }

@@ -9,12 +9,12 @@
 namespace sy::proxy {
 
 struct CommandLine {
-  enum class Mode { kServe, kCheck, kBackend, kImport, kHelp, kVersion };
+  enum class Mode { kServe, kCheck, kBackend, kImport, kHealthcheck, kHelp, kVersion };
   Mode mode = Mode::kServe;
-  std::string config_path;  // empty: the embedded default (conf/demo.toml)
+  std::string config_path;  // empty: chosen by the environment (proxy/config_choice.h)
   core::LogFormat log_format = core::LogFormat::kJson;
   core::LogLevel log_level = core::LogLevel::kInfo;
-  std::vector<char*> backend_args;       // after "backend"
+  std::vector<char*> backend_args;       // after "backend" or "healthcheck"
   std::vector<std::string> import_args;  // after "import"
 };
 

@@ -3,15 +3,18 @@
 
 #include "import/import_command.h"
 #include "proxy/command_line.h"
+#include "proxy/config_choice.h"
 #include "proxy/core/build_info.h"
 #include "proxy/core/log.h"
 #include "proxy/demo/demo_backend.h"
 #include "proxy/embedded_config.h"
+#include "proxy/health_probe.h"
 #include "proxy/server.h"
 #include "routing/config/toml_loader.h"
 
 int main(int argc, char** argv) {
   using sy::proxy::CommandLine;
+  using sy::proxy::ConfigChoice;
   std::string error;
   const auto command_line = sy::proxy::parseCommandLine(argc, argv, &error);
   if (!command_line) {
@@ -34,24 +37,46 @@ int main(int argc, char** argv) {
     }
     case CommandLine::Mode::kImport:
       return sy::importer::runImportCommand(command_line->import_args);
-    case CommandLine::Mode::kCheck: {
-      const auto result = sy::routing::config::loadConfigFile(command_line->config_path);
-      if (!result.ok()) {
-        std::fputs(sy::routing::config::formatErrors(result.errors).c_str(), stderr);
-        std::fprintf(stderr, "switchyard: %s: %zu error(s), configuration is invalid\n",
-                     command_line->config_path.c_str(), result.errors.size());
-        return 1;
-      }
-      std::printf("switchyard: %s: configuration is valid\n", command_line->config_path.c_str());
-      return 0;
+    case CommandLine::Mode::kHealthcheck: {
+      std::vector<char*> args = command_line->backend_args;
+      return sy::proxy::runHealthProbe(static_cast<int>(args.size()), args.data());
     }
+    case CommandLine::Mode::kCheck:
     case CommandLine::Mode::kServe:
       break;
   }
-  sy::proxy::ConfigSource source;
-  source.path = command_line->config_path;
-  source.embedded_name = "<embedded conf/demo.toml>";
-  source.embedded_text = sy::proxy::kEmbeddedDemoConfig;
-  sy::proxy::Server server(std::move(source));
+
+  auto choice = sy::proxy::chooseConfig(command_line->config_path, sy::proxy::kEmbeddedDemoConfig,
+                                        sy::routing::config::processEnvironment);
+  if (!choice.ok()) {
+    std::fprintf(stderr, "switchyard: %s\n", std::string(choice.status().message()).c_str());
+    return 2;
+  }
+  const std::string name = choice->source.name();
+  if (command_line->mode == CommandLine::Mode::kCheck) {
+    if (choice->origin == ConfigChoice::Origin::kEmbeddedDemo) {
+      std::fprintf(stderr,
+                   "switchyard: --check needs a configuration: --check FILE, -c FILE, "
+                   "SWITCHYARD_CONFIG or SWITCHYARD_UPSTREAM\n");
+      return 2;
+    }
+    const auto result = choice->source.load();
+    if (!result.ok()) {
+      std::fputs(sy::routing::config::formatErrors(result.errors).c_str(), stderr);
+      std::fprintf(stderr, "switchyard: %s: %zu error(s), configuration is invalid\n", name.c_str(),
+                   result.errors.size());
+      return 1;
+    }
+    std::printf("switchyard: %s: configuration is valid\n", name.c_str());
+    return 0;
+  }
+  if (choice->origin != ConfigChoice::Origin::kSidecarEnv &&
+      sy::routing::config::processEnvironment("SWITCHYARD_UPSTREAM").has_value()) {
+    // Not an error: an image may set a default file that a deployment overrides with -c.
+    sy::core::logWarn("sidecar_env_ignored",
+                      {{"config", name},
+                       {"detail", "SWITCHYARD_UPSTREAM is set, but a configuration file wins"}});
+  }
+  sy::proxy::Server server(std::move(choice->source));
   return server.run();
 }

@@ -14,6 +14,7 @@
 #include "proxy/core/build_info.h"
 #include "proxy/core/log.h"
 #include "proxy/core/signals.h"
+#include "proxy/service_notify.h"
 
 namespace sy::proxy {
 namespace {
@@ -289,6 +290,7 @@ int Server::run() {
 
 void Server::onWorkerStarted() {
   if (++workers_started_ == workers_.size() && !shutting_down_) {
+    notifyReady();
     core::logInfo("ready", {{"workers", workers_.size()},
                             {"config", source_.name()},
                             {"generation", snapshot_->generation},
@@ -376,6 +378,7 @@ absl::StatusOr<uint64_t> Server::reloadConfig(const char* trigger,
                                               std::function<void(uint64_t)> done) {
   auto fail = [&](const nlohmann::json& errors) -> absl::Status {
     control_metrics_.reloaded(false);
+    notifyReady();  // refused: the running configuration stays in service
     core::logError("config_reload_failed", {{"trigger", trigger},
                                             {"config", source_.name()},
                                             {"errors", errors},
@@ -383,6 +386,9 @@ absl::StatusOr<uint64_t> Server::reloadConfig(const char* trigger,
     return absl::InvalidArgumentError(errors.dump());
   };
   if (shutting_down_) return absl::UnavailableError("shutting down");
+  // The service manager sees the reload begin here and end with READY=1 once every worker runs
+  // the new configuration, or at once when it is refused (in `fail`).
+  notifyReloading();
   routing::config::LoadResult loaded = source_.load();
   if (!loaded.ok()) return fail(errorsJson(loaded.errors));
   const std::string change = listenerChange(*config_, *loaded.config);
@@ -413,7 +419,8 @@ absl::StatusOr<uint64_t> Server::reloadConfig(const char* trigger,
   snapshot_ = builder_.build(config_, &traffic_, &backend_states_);
   const uint64_t generation = snapshot_->generation;
   const std::string trigger_name = trigger;
-  publish(snapshot_, [generation, trigger_name, done = std::move(done)] {
+  publish(snapshot_, [this, generation, trigger_name, done = std::move(done)] {
+    if (!shutting_down_) notifyReady();  // after STOPPING=1, READY=1 would undo it
     core::logInfo("config_reloaded", {{"trigger", trigger_name}, {"generation", generation}});
     if (done) done(generation);
   });
@@ -917,6 +924,7 @@ void Server::beginShutdown(const char* reason) {
     return;
   }
   shutting_down_ = true;
+  notifyStopping();
   const uint64_t timeout_ms =
       static_cast<uint64_t>(absl::ToInt64Milliseconds(config_->server.shutdown_timeout));
   core::logInfo("shutdown_started", {{"reason", reason}, {"timeout_ms", timeout_ms}});

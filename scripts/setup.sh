@@ -9,10 +9,14 @@ packages=(
   cmake ninja-build g++ pkg-config git
   libuv1-dev libssl-dev libabsl-dev libtomlplusplus-dev prometheus-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev node-llhttp
+  libsystemd-dev
 )
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=(curl python3 nginx-light prometheus procps wrk) ;;
+    --test) packages+=(curl python3 nginx-light prometheus procps wrk)
+            packages+=(dpkg-dev file logrotate systemd podman runc buildah yamllint nodejs)
+            # Debian's npm, unless node came with its own (nodesource's nodejs has it).
+            command -v npm >/dev/null || packages+=(npm) ;;
     --bench) packages+=(curl python3 wrk nginx-light haproxy procps) ;;
     *) echo "setup.sh: unknown option $arg (use --test or --bench)" >&2; exit 2 ;;
   esac

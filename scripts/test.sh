@@ -16,4 +16,6 @@ for flavour in "${flavours[@]}"; do
   # Sanitizer reports fail the run; leak checking stays on.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300
+  # .deb, container image and Kubernetes manifests: once, on the release build only.
+  if [ "$flavour" = release ]; then scripts/deploy_checks.sh "$dir"; fi
 done

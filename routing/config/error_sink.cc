@@ -5,18 +5,27 @@
 
 namespace sy::routing::config {
 
+bool ErrorSink::covers(std::string_view parent, std::string_view key) {
+  if (key.substr(0, parent.size()) != parent) return false;
+  return key.size() == parent.size() || key[parent.size()] == '.' || key[parent.size()] == '[';
+}
+
 void ErrorSink::add(SourcePosition where, std::string key, std::string message) {
+  for (const std::string& settled : final_keys_) {
+    if (covers(settled, key)) return;
+  }
   errors_.push_back(
       ConfigError{file_, where.line, where.column, std::move(key), std::move(message)});
 }
 
+void ErrorSink::addFinal(SourcePosition where, std::string key, std::string message) {
+  add(where, key, std::move(message));
+  final_keys_.push_back(std::move(key));
+}
+
 bool ErrorSink::hasErrorAt(std::string_view key) const {
   for (const ConfigError& error : errors_) {
-    const std::string_view other = error.key;
-    if (other.substr(0, key.size()) != key) continue;
-    if (other.size() == key.size() || other[key.size()] == '.' || other[key.size()] == '[') {
-      return true;
-    }
+    if (covers(key, error.key)) return true;
   }
   return false;
 }

@@ -15,6 +15,9 @@ class ErrorSink {
   explicit ErrorSink(std::string file) : file_(std::move(file)) {}
 
   void add(SourcePosition where, std::string key, std::string message);
+  // Like add(), and later errors for `key` or anything below it are dropped: they would only
+  // describe the consequence (an unset ${VAR} left "${VAR}" where an address was expected).
+  void addFinal(SourcePosition where, std::string key, std::string message);
 
   bool empty() const { return errors_.empty(); }
   // True when an error was reported for `key` itself or for anything below it ("pools[0]" covers
@@ -26,8 +29,11 @@ class ErrorSink {
   std::vector<ConfigError> takeSorted();
 
  private:
+  static bool covers(std::string_view parent, std::string_view key);
+
   std::string file_;
   std::vector<ConfigError> errors_;
+  std::vector<std::string> final_keys_;
 };
 
 }  // namespace sy::routing::config

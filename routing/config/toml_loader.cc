@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "routing/config/env_expansion.h"
 #include "routing/config/error_sink.h"
 #include "routing/config/schemas.h"
 #include "routing/config/toml_nodes.h"
@@ -43,14 +44,16 @@ LoadResult finish(ErrorSink& sink, Config config) {
 
 }  // namespace
 
-LoadResult parseConfigText(std::string_view text, const std::string& source_name) {
+LoadResult parseConfigText(std::string_view text, const std::string& source_name,
+                           const EnvLookup& lookup) {
   ErrorSink sink(source_name);
   Config config;
   config.path = source_name;
   // toml++ reports syntax errors by throwing; nothing thrown may reach the caller, which may be
   // a running proxy handling SIGHUP.
   try {
-    const toml::table root = toml::parse(text, std::string_view(source_name));
+    toml::table root = toml::parse(text, std::string_view(source_name));
+    expandEnvironment(root, sink, lookup);
     readTable(root, "", 0, configSchema(), config, sink);
   } catch (const toml::parse_error& error) {
     sink.add(positionOf(error.source()), "", std::string(error.description()));
@@ -62,7 +65,7 @@ LoadResult parseConfigText(std::string_view text, const std::string& source_name
   return finish(sink, std::move(config));
 }
 
-LoadResult loadConfigFile(const std::string& path) {
+LoadResult loadConfigFile(const std::string& path, const EnvLookup& lookup) {
   std::string text;
   std::string why;
   if (!readWholeFile(path, text, why)) {
@@ -70,7 +73,7 @@ LoadResult loadConfigFile(const std::string& path) {
     sink.add({}, "", absl::StrCat("cannot read the configuration file: ", why));
     return finish(sink, Config());
   }
-  return parseConfigText(text, path);
+  return parseConfigText(text, path, lookup);
 }
 
 }  // namespace sy::routing::config

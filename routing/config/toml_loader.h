@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "routing/config/env_expansion.h"
 #include "routing/config/model.h"
 
 namespace sy::routing::config {
@@ -21,10 +22,12 @@ struct LoadResult {
 };
 
 // Reads and checks the file at `path`. A file that cannot be read is one error without position.
-LoadResult loadConfigFile(const std::string& path);
+// "${NAME}" in string values is looked up with `lookup` (env_expansion.h).
+LoadResult loadConfigFile(const std::string& path, const EnvLookup& lookup = processEnvironment);
 
 // Checks `text` as if read from a file called `source_name` (used in messages and Config::path).
-LoadResult parseConfigText(std::string_view text, const std::string& source_name);
+LoadResult parseConfigText(std::string_view text, const std::string& source_name,
+                           const EnvLookup& lookup = processEnvironment);
 
 // One error per line, each ending in '\n', in the order given.
 std::string formatErrors(const std::vector<ConfigError>& errors);

@@ -1,0 +1,17 @@
+#pragma once
+
+// Tells the service manager (systemd, Type=notify) where the process is in its life, through
+// sd_notify(3). Every call does nothing when NOTIFY_SOCKET is unset, i.e. when not run by a
+// service manager that asked for it. Called from the control thread only.
+
+namespace sy::proxy {
+
+// Every listener accepts and every worker runs: systemd may start the units ordered after us.
+void notifyReady();
+// A reload began (SIGHUP or admin). systemd >= 253 (Type=notify-reload) also wants
+// MONOTONIC_USEC; older versions ignore it. notifyReady() ends the reload, applied or refused.
+void notifyReloading();
+// Graceful shutdown began: in-flight requests drain, new connections are refused.
+void notifyStopping();
+
+}  // namespace sy::proxy
