@@ -60,7 +60,12 @@ buildah config \
   --label org.opencontainers.image.version="$version" \
   --label org.opencontainers.image.revision="$("$binary" --version | tr -d '()' | awk '{print $3}')" \
   "$container"
+previous="$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
 buildah commit --quiet --format docker --rm "$container" "$tag" >/dev/null
+# The image the tag named before would stay behind untagged; drop it unless a container uses it.
+if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' "$tag")" ]; then
+  podman rmi "$previous" >/dev/null 2>&1 || true
+fi
 trap 'rm -rf "$work"' EXIT
 size="$(podman image inspect --format '{{.Size}}' "$tag")"
 echo "image.sh: $tag: $((size / 1024 / 1024)) MiB ($size bytes)" >&2
