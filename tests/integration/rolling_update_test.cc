@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -222,7 +223,7 @@ TEST_F(RollingUpdateTest, StopsAtTheFirstFailureAndLeavesThatBackendDrained) {
   ASSERT_NO_FATAL_FAILURE(
       startProxyWithAdmin(simpleConfig({.backends = {backendPort(0), backendPort(1)},
                                         .workers = 1,
-                                        .pool = "response_timeout = \"4s\"\n" + kCheck})));
+                                        .pool = "response_timeout = \"120s\"\n" + kCheck})));
   for (size_t i = 0; i < 2; ++i) {
     ASSERT_TRUE(waitForBackend(
         "app", i, [](const nlohmann::json& b) { return b["eligible"] == true; },
@@ -270,23 +271,31 @@ TEST_F(RollingUpdateTest, StopsAtTheFirstFailureAndLeavesThatBackendDrained) {
   EXPECT_EQ(backend("app", 0)["admin_state"], "ready");
   ASSERT_EQ(admin("POST", b1_path + "/enable").status, 200);
 
-  // Not drained in time: a slow request on each backend (one worker: round robin alternates).
-  // They end with a 504 at the pool's response_timeout (4 s), however long the script took to
-  // get to its drain. (The clients stay connected: a client that closes gives its request up,
-  // see DrainTest's ClientThatGaveUpDoesNotKeepADrainWaiting.)
-  std::vector<std::thread> slow;
+  // Not drained in time: a slow request on each backend (one worker: round robin alternates),
+  // held until the script has given up, however long a busy machine takes to get it to its
+  // drain. The clients then leave, which gives their requests up (abort_on_client_close) and
+  // lets the drain complete.
+  std::vector<std::unique_ptr<HttpClient>> slow;
   for (int i = 0; i < 2; ++i) {
-    slow.emplace_back([this] { httpGet(port(), "/delay/5000"); });
+    auto client = std::make_unique<HttpClient>();
+    ASSERT_TRUE(client->connect(port()));
+    ASSERT_TRUE(client->sendRaw("GET /delay/60000 HTTP/1.1\r\nHost: b\r\n\r\n"));
+    slow.push_back(std::move(client));
   }
-  ASSERT_TRUE(waitForBackend(
-      "app", 0, [](const nlohmann::json& b) { return b["in_flight"] == 1; },
-      std::chrono::seconds(2)));
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(waitForBackend(
+        "app", i, [](const nlohmann::json& b) { return b["in_flight"] == 1; },
+        std::chrono::seconds(10)));
+  }
   EXPECT_EQ(runScript({"--pool", "app", "--update-cmd", "true", "--drain-timeout", "0.3"}),
             std::optional<int>(1));
   EXPECT_NE(script_->output().find("not drained within 0.3s"), std::string::npos)
       << script_->output();
   EXPECT_EQ(backend("app", 0)["admin_state"], "draining");
-  for (std::thread& t : slow) t.join();
+  slow.clear();
+  ASSERT_TRUE(waitForBackend(
+      "app", 0, [](const nlohmann::json& b) { return b["in_flight"] == 0; },
+      std::chrono::seconds(10)));
 
   // An update whose backend does not come back: drained again after --health-timeout.
   ASSERT_EQ(admin("POST", b0_path + "/enable").status, 200);
