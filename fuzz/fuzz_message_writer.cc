@@ -42,7 +42,10 @@ struct Forwarded {
   bool head_request = false;
 };
 
+// Content-Length and Host are end-to-end even when Connection lists them (RFC 9110 §7.6.1 forbids
+// listing them): dropping Content-Length would unframe the forwarded body.
 bool namedByConnection(const Fields& fields, std::string_view name) {
+  if (equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "host")) return false;
   for (const auto& [n, v] : fields) {
     if (equalsIgnoreCase(n, "connection") && http::headerHasToken(v, name)) return true;
   }
