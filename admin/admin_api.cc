@@ -97,6 +97,11 @@ Reply jsonReply(int status, nlohmann::json body) {
   return reply;
 }
 
+std::string replyBody(const Reply& reply) {
+  if (!reply.text.empty()) return reply.text;
+  return reply.body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 Reply errorReply(int status, std::string message) {
   Reply reply;
   reply.status = status;

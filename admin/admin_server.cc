@@ -177,7 +177,7 @@ class AdminServer::Connection final : public core::TransportCallbacks,
   void send(Reply reply) {
     awaiting_reply_ = false;
     if (closed_ || lingering_) return;
-    const std::string body = reply.text.empty() ? reply.body.dump(2) + "\n" : reply.text;
+    const std::string body = replyBody(reply);
     std::string head =
         absl::StrCat("HTTP/1.1 ", reply.status, " ", core::toAbsl(http::reasonPhrase(reply.status)),
                      "\r\nServer: switchyard\r\nContent-Type: ", reply.content_type,

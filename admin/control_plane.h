@@ -26,6 +26,10 @@ using Responder = std::function<void(Reply)>;
 Reply errorReply(int status, std::string message);
 // Reply `body` with `status`.
 Reply jsonReply(int status, nlohmann::json body);
+// The body bytes of `reply` as sent: its text, or its JSON pretty-printed with a final newline.
+// Bytes that are not UTF-8 (a percent-decoded name echoed in an error) become U+FFFD instead of
+// making nlohmann::json throw.
+std::string replyBody(const Reply& reply);
 
 // The operations the admin API drives. Implemented by the control thread's server; every call
 // runs on the control loop. Calls that change routing answer through `respond` only once every

@@ -12,7 +12,13 @@ namespace {
 using core::equalsIgnoreCase;
 
 // Whether the Connection header of `headers` names `field` (so that it is hop-by-hop too).
+// Content-Length and Host are end-to-end whatever Connection says (RFC 9110 §7.6.1: a sender
+// must not list a field meant for every recipient): the body is forwarded as received, so
+// dropping Content-Length would leave it unframed for the next hop, which would read it as the
+// next message (request smuggling); dropping Host would send the backend another host than the
+// one the request was routed on.
 bool namedByConnection(const HeaderBlock& headers, std::string_view field) {
+  if (equalsIgnoreCase(field, "content-length") || equalsIgnoreCase(field, "host")) return false;
   for (size_t i = 0; i < headers.size(); ++i) {
     if (equalsIgnoreCase(headers.name(i), "connection") &&
         headerHasToken(headers.value(i), field)) {

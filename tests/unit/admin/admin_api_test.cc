@@ -392,5 +392,19 @@ TEST_F(AdminApiTest, NoRejectedRequestReachesTheControlPlane) {
   expectRejected("POST", "/admin/nothing", 404, "no such endpoint", ok);
 }
 
+// Found by fuzz/fuzz_admin_api: a percent-decoded name that is not UTF-8, echoed in an error,
+// made nlohmann::json::dump() throw in AdminServer::send(), which ended the process.
+TEST_F(AdminApiTest, ErrorsEchoingBytesThatAreNotUtf8StillSerialize) {
+  for (const char* target :
+       {"/admin/pools/blue/%FF", "/admin/switch?t%C3o=green", "/nope%FF\xC3"}) {
+    SCOPED_TRACE(target);
+    const Reply reply = send("POST", target);
+    EXPECT_GE(reply.status, 400);
+    const std::string body = replyBody(reply);
+    EXPECT_TRUE(nlohmann::json::accept(body)) << body;
+    EXPECT_THAT(body, HasSubstr("\xEF\xBF\xBD"));  // U+FFFD in place of the bad bytes
+  }
+}
+
 }  // namespace
 }  // namespace sy::admin

@@ -50,6 +50,29 @@ TEST(MessageWriterTest, RequestHeadDropsHopByHopAndAddsForwardingHeaders) {
   EXPECT_TRUE(head.size() >= 4 && head.substr(head.size() - 4) == "\r\n\r\n");
 }
 
+// Found by fuzz/fuzz_message_writer: "Connection: content-length" made the proxy forward the body
+// without its Content-Length, so the backend took the body for the next request.
+TEST(MessageWriterTest, ConnectionCannotStripContentLengthOrHost) {
+  HeadOnly request(Http1Parser::Type::kRequest);
+  request.parse(
+      "POST / HTTP/1.1\r\nHost: a.test\r\nConnection: content-length, host, x-a\r\n"
+      "X-A: 1\r\nContent-Length: 3\r\n\r\n");
+  std::string head;
+  UpstreamRequestOptions options;
+  options.client_ip = "192.0.2.7";
+  options.host_fallback = "pool-a";
+  buildUpstreamRequestHead(request.parser, options, &head);
+  EXPECT_TRUE(contains(head, "Content-Length: 3\r\n")) << head;
+  EXPECT_TRUE(contains(head, "Host: a.test\r\n")) << head;
+  EXPECT_FALSE(contains(head, "pool-a")) << head;
+  EXPECT_FALSE(contains(head, "X-A")) << head;
+
+  HeadOnly response(Http1Parser::Type::kResponse);
+  response.parse("HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 2\r\n\r\n");
+  buildDownstreamResponseHead(response.parser, DownstreamResponseOptions{}, &head);
+  EXPECT_TRUE(contains(head, "Content-Length: 2\r\n")) << head;
+}
+
 TEST(MessageWriterTest, RequestHeadKeepsFramingAndUpgrade) {
   HeadOnly chunked(Http1Parser::Type::kRequest);
   chunked.parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
