@@ -145,7 +145,7 @@ const TableSchema<RouteConfig>& routeSchema() {
           {
               required(parsedField("name", &R::name, checkName)),
               stringListField("hosts", &R::hosts, normalizeHostPattern),
-              parsedField("path_prefix", &R::path_prefix, checkPathPrefix),
+              parsedField("path_prefix", &R::path_prefix, checkRoutePathPrefix),
               // Whether the pool exists is a document check: pools may come after routes.
               required(stringField("pool", &R::pool)),
               integerField("retries", &R::retries, 0, 10),

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "proxy/core/ip_address.h"
 #include "proxy/core/strings.h"
+#include "proxy/http/path_normalizer.h"
 #include "routing/config/quoted.h"
 
 namespace sy::routing::config {
@@ -81,6 +82,27 @@ absl::StatusOr<std::string> normalizeHostPattern(std::string_view text) {
 absl::StatusOr<std::string> checkPathPrefix(std::string_view text) {
   if (text.empty() || text.front() != '/') return invalid("a path starting with \"/\"", text);
   return std::string(text);
+}
+
+absl::StatusOr<std::string> checkRoutePathPrefix(std::string_view text) {
+  absl::StatusOr<std::string> path = checkPathPrefix(text);
+  if (!path.ok()) return path;
+  // Requests are matched in normal form (http/path_normalizer.h): a prefix in another form, such
+  // as "/a/../b" or "/%61pi/", would never match. Slashes are left alone: whether "//" merges is
+  // a listener setting, and a prefix may be meant for listeners that keep them.
+  const http::NormalizedPath normal =
+      http::normalizeRequestPath(text, {.merge_slashes = false, .allow_encoded_slash = true});
+  if (normal.outcome == http::NormalizedPath::Outcome::kInvalid) {
+    return invalid(absl::StrCat("a path prefix (", core::toAbsl(normal.error), ")"), text);
+  }
+  if (normal.outcome != http::NormalizedPath::Outcome::kUnchanged) {
+    return invalid(absl::StrCat("a path prefix in normal form, such as ", quoted(normal.target)),
+                   text);
+  }
+  if (text.find_first_of("?#") != std::string_view::npos) {
+    return invalid("a path prefix without '?' or '#' (the query is not part of the path)", text);
+  }
+  return path;
 }
 
 absl::StatusOr<std::string> checkEnvName(std::string_view text) {

@@ -22,6 +22,10 @@ absl::StatusOr<std::string> normalizeHostPattern(std::string_view text);
 // A path prefix must start with '/': it is compared with the request path, which always does.
 absl::StatusOr<std::string> checkPathPrefix(std::string_view text);
 
+// A route's path_prefix: checkPathPrefix, and in the normal form requests are routed in
+// (http/path_normalizer.h), without query, or it could never match.
+absl::StatusOr<std::string> checkRoutePathPrefix(std::string_view text);
+
 // The name of an environment variable ([A-Za-z_][A-Za-z0-9_]*), or "" for none. Catches the
 // secret itself pasted where its variable name belongs.
 absl::StatusOr<std::string> checkEnvName(std::string_view text);

@@ -43,6 +43,23 @@ TEST(ValueRulesTest, PathPrefix) {
   EXPECT_FALSE(checkPathPrefix("api").ok());
 }
 
+TEST(ValueRulesTest, RoutePathPrefixIsInNormalForm) {
+  EXPECT_EQ(*checkRoutePathPrefix("/api/"), "/api/");
+  EXPECT_FALSE(checkRoutePathPrefix("api").ok());
+  // Requests are routed in normal form, so a prefix in another form would never match.
+  EXPECT_EQ(*checkRoutePathPrefix("/a//b/"), "/a//b/");  // merging is the listener's business
+  EXPECT_EQ(*checkRoutePathPrefix("/caf%C3%A9/"), "/caf%C3%A9/");
+  EXPECT_THAT(std::string(checkRoutePathPrefix("/a/../b/").status().message()),
+              HasSubstr("in normal form, such as \"/b/\""));
+  EXPECT_THAT(std::string(checkRoutePathPrefix("/%61pi/").status().message()),
+              HasSubstr("such as \"/api/\""));
+  EXPECT_FALSE(checkRoutePathPrefix("/a/./").ok());
+  EXPECT_FALSE(checkRoutePathPrefix("/caf%c3%a9/").ok());
+  EXPECT_FALSE(checkRoutePathPrefix("/a?b").ok());
+  EXPECT_THAT(std::string(checkRoutePathPrefix("/../").status().message()),
+              HasSubstr("climbs above the root"));
+}
+
 TEST(ValueRulesTest, HostSuffix) {
   for (const char* ok : {"", "-shadow", ".shadow.internal", "v2"}) {
     EXPECT_TRUE(checkHostSuffix(ok).ok()) << ok;
