@@ -10,6 +10,20 @@ namespace {
 
 Http1Parser* self(llhttp_t* parser) { return static_cast<Http1Parser*>(parser->data); }
 
+// Extension methods are tokens (RFC 9110 §9.1); like nginx, only upper-case letters, '-' and
+// '_' are taken: every registered method is spelled so, and methods are case-sensitive, so "get"
+// is not GET and is refused rather than forwarded as something a backend might read as GET.
+bool isMethodChar(char c) { return (c >= 'A' && c <= 'Z') || c == '-' || c == '_'; }
+
+// The methods llhttp 8.1.0 parses itself for HTTP (it refuses any other).
+bool llhttpKnowsMethod(std::string_view method) {
+#define SY_KNOWN_METHOD(NUM, NAME, STRING) \
+  if (method == #STRING) return true;
+  HTTP_METHOD_MAP(SY_KNOWN_METHOD)
+#undef SY_KNOWN_METHOD
+  return false;
+}
+
 }  // namespace
 
 const llhttp_settings_t* Http1Parser::settings() {
@@ -39,10 +53,104 @@ Http1Parser::Http1Parser(Type type, ParserCallbacks* callbacks, const ParserLimi
 }
 
 std::string_view Http1Parser::methodName() const {
+  if (extension_method_length_ > 0) {
+    return headers_.extra(extension_method_offset_, extension_method_length_);
+  }
   return llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
 }
 
+llhttp_errno_t Http1Parser::executePiece(const char* data, size_t length) {
+  buffer_begin_ = data;
+  buffer_end_ = data + length;
+  const llhttp_errno_t err = llhttp_execute(&parser_, data, length);
+  rememberLineTail(data, length);
+  return err;
+}
+
+size_t Http1Parser::feedRequestMethod(const char* data, size_t length, bool* ok) {
+  *ok = true;
+  size_t begin = 0;
+  if (method_hold_length_ == 0) {
+    // Empty lines before the request line are llhttp's to skip (RFC 9112 §2.2).
+    while (begin < length && (data[begin] == '\r' || data[begin] == '\n')) ++begin;
+  }
+  size_t end = begin;
+  while (end < length && isMethodChar(data[end])) {
+    if (method_hold_length_ + (end - begin) >= kMaxMethodBytes) {
+      method_hold_length_ = 0;
+      fail(400, "request method too long");
+      *ok = false;
+      return 0;
+    }
+    ++end;
+  }
+  if (end == length && end > begin) {
+    // The method goes on in the next read: hold it (llhttp would refuse a prefix it does not
+    // know). Empty lines before it go to llhttp now.
+    if (begin > 0 && executePiece(data, begin) != HPE_OK) {
+      *ok = false;
+      return 0;
+    }
+    std::memcpy(method_hold_ + method_hold_length_, data + begin, end - begin);
+    method_hold_length_ += static_cast<uint8_t>(end - begin);
+    return length;
+  }
+  char method_bytes[kMaxMethodBytes];
+  const size_t held = method_hold_length_;
+  std::memcpy(method_bytes, method_hold_, held);
+  std::memcpy(method_bytes + held, data + begin, end - begin);
+  const std::string_view method(method_bytes, held + end - begin);
+  method_hold_length_ = 0;
+  const bool extension =
+      end < length && data[end] == ' ' && !method.empty() && !llhttpKnowsMethod(method);
+  // Empty lines go first, on their own, so that the message's byte count starts at its method.
+  if (begin > 0 && executePiece(data, begin) != HPE_OK) {
+    *ok = false;
+    return 0;
+  }
+  if (!extension && held == 0) return begin;  // the method is in this read: llhttp judges it
+  // An extension method is shown to llhttp as POST: no special framing (unlike HEAD or
+  // CONNECT), neither safe nor idempotent for whoever asks method().
+  const std::string_view shown = extension ? std::string_view("POST") : method;
+  if (executePiece(shown.data(), shown.size()) != HPE_OK) {
+    *ok = false;
+    return 0;
+  }
+  // onMessageBegin ran on the first byte shown: the message starts with the real method.
+  message_bytes_ = method.size();
+  if (extension) {
+    extension_method_offset_ = headers_.appendExtra(method.data(), method.size());
+    extension_method_length_ = static_cast<uint8_t>(method.size());
+  }
+  return end;
+}
+
 Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t* consumed) {
+  if (type_ == Type::kRequest && !in_message_ && llhttp_get_errno(&parser_) == HPE_OK) {
+    bool ok = true;
+    const size_t used = feedRequestMethod(data, length, &ok);
+    if (!ok) {
+      *consumed = 0;
+      if (error_status_ == 0) {
+        error_status_ = 400;
+        error_reason_ = llhttp_get_error_reason(&parser_);
+        if (error_reason_ == nullptr) error_reason_ = "invalid request line";
+      }
+      parser_.error = HPE_USER;  // llhttp refuses any further input, as after its own errors
+      parser_.reason = error_reason_;
+      return Result::kError;
+    }
+    if (used == length) {
+      *consumed = length;
+      return Result::kNeedMore;
+    }
+    if (used > 0) {
+      size_t rest = 0;
+      const Result result = execute(data + used, length - used, &rest);
+      *consumed = used + rest;
+      return result;
+    }
+  }
   buffer_begin_ = data;
   buffer_end_ = data + length;
   // A value still open when a buffer starts with CR or LF has reached its line end: a further
@@ -56,8 +164,7 @@ Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t
     *consumed = 0;
     return Result::kError;
   }
-  const llhttp_errno_t err = llhttp_execute(&parser_, data, length);
-  rememberLineTail(data, length);
+  const llhttp_errno_t err = executePiece(data, length);
   switch (err) {
     case HPE_OK:
       *consumed = length;
@@ -109,6 +216,11 @@ void Http1Parser::resume() {
 }
 
 Http1Parser::Result Http1Parser::finish() {
+  if (method_hold_length_ > 0 && error_status_ == 0) {
+    error_status_ = 400;
+    error_reason_ = "connection closed before the message was complete";
+    return Result::kError;
+  }
   const bool was_in_message = in_message_;
   const llhttp_errno_t err = llhttp_finish(&parser_);
   if (err == HPE_OK || err == HPE_PAUSED) {
@@ -131,6 +243,7 @@ int Http1Parser::onMessageBegin(llhttp_t* parser) {
   Http1Parser* p = self(parser);
   p->headers_.clear();
   p->url_offset_ = p->url_length_ = 0;
+  p->extension_method_length_ = 0;
   p->reason_offset_ = p->reason_length_ = 0;
   p->header_bytes_ = 0;
   p->content_length_ = 0;

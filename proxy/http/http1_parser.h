@@ -42,6 +42,8 @@ class ParserCallbacks {
 // chunk sizes.
 class Http1Parser {
  public:
+  // Longer request methods are refused (400): the longest registered one has 17 characters.
+  static constexpr size_t kMaxMethodBytes = 24;
   enum class Type { kRequest, kResponse };
   enum class Result {
     kNeedMore,  // every byte was consumed; the message is not finished
@@ -66,11 +68,14 @@ class Http1Parser {
   // once execute() has returned.
   uint64_t messageBytes() const { return message_bytes_; }
 
-  // True once the first byte of a message was seen and until it completes.
-  bool inMessage() const { return in_message_; }
+  // True once the first byte of a message was seen and until it completes (a request method
+  // still held back from llhttp counts).
+  bool inMessage() const { return in_message_ || method_hold_length_ > 0; }
   bool headComplete() const { return head_complete_; }
 
   // Head accessors, valid from onHeadComplete() until the next message starts.
+  // An extension method (RFC 9110 §9.1: any token, e.g. QUERY) reads as HTTP_POST here: neither
+  // safe nor idempotent, no special framing. methodName() gives its real name.
   llhttp_method_t method() const { return static_cast<llhttp_method_t>(parser_.method); }
   std::string_view methodName() const;
   std::string_view url() const { return headers_.extra(url_offset_, url_length_); }
@@ -112,6 +117,12 @@ class Http1Parser {
   static const llhttp_settings_t* settings();
 
   int fail(int status, const char* reason);
+  // Runs llhttp over one piece of input (a read, or the method held back from earlier reads).
+  llhttp_errno_t executePiece(const char* data, size_t length);
+  // At the start of a request: holds the method back until it is complete and shows llhttp one
+  // it knows (llhttp 8.1.0 refuses methods outside its table). Returns how many bytes of `data`
+  // it used (method and empty lines before it); false in *ok when llhttp refused them.
+  size_t feedRequestMethod(const char* data, size_t length, bool* ok);
   void rememberLineTail(const char* data, size_t length);
   bool validateHead();
   // Checks the bytes from `at` to the end of the current buffer against the CRLF still expected
@@ -146,6 +157,10 @@ class Http1Parser {
   bool http_protocol_ = false;  // the start line said "HTTP/" (not RTSP/ or ICE/)
   bool version_seen_ = false;
   bool close_after_ = false;
+  uint32_t extension_method_offset_ = 0;  // in headers_.extra(); length 0: a known method
+  uint8_t extension_method_length_ = 0;
+  uint8_t method_hold_length_ = 0;
+  char method_hold_[kMaxMethodBytes] = {};  // a method split across reads, not yet shown to llhttp
   char line_tail_[8] = {};
   size_t line_tail_length_ = 0;
   Type type_;

@@ -240,6 +240,7 @@ std::vector<Case> corpus() {
       {"version_2_0", "GET /a HTTP/2.0\r\n" + h + "\r\n"},
       {"version_lowercase", "GET /a http/1.1\r\n" + h + "\r\n"},
       {"method_extension", "PURGE /a HTTP/1.1\r\n" + h + "\r\n"},
+      {"method_query", "QUERY /a HTTP/1.1\r\n" + h + "\r\n"},
       {"method_lowercase", "get /a HTTP/1.1\r\n" + h + "\r\n"},
       {"absolute_form", "GET http://example.com/a HTTP/1.1\r\n" + h + "\r\n"},
       {"absolute_form_other_host", "GET http://other.example/a HTTP/1.1\r\n" + h + "\r\n"},

@@ -151,6 +151,110 @@ TEST(EdgeRulesTest, AsteriskFormIsForOptionsOnly) {
   EXPECT_EQ(parseFirst(kRequest, options, {}).result, Http1Parser::Result::kPaused);
 }
 
+// Feeds `input` cut at `cuts` and records each request's method name and byte count.
+struct Seen {
+  std::vector<std::string> methods;
+  std::vector<uint64_t> bytes;
+  std::string body;
+  int error_status = 0;
+};
+Seen parseAll(const std::string& input, std::vector<size_t> cuts) {
+  struct Methods final : ParserCallbacks {
+    Methods() : parser(kRequest, this) {}
+    HeadAction onHeadComplete() override {
+      seen.methods.emplace_back(parser.methodName());
+      return kProceed;
+    }
+    void onBody(const char* data, size_t length) override { seen.body.append(data, length); }
+    void onMessageComplete() override {}
+    Http1Parser parser;
+    Seen seen;
+  } m;
+  cuts.push_back(input.size());
+  size_t offset = 0;
+  for (size_t cut : cuts) {
+    while (offset < cut) {
+      size_t consumed = 0;
+      const auto result = m.parser.execute(input.data() + offset, cut - offset, &consumed);
+      offset += consumed;
+      if (result == Http1Parser::Result::kError) {
+        m.seen.error_status = m.parser.errorStatus();
+        return m.seen;
+      }
+      if (result == Http1Parser::Result::kPaused) {
+        m.seen.bytes.push_back(m.parser.messageBytes());
+        m.parser.resume();
+      }
+    }
+  }
+  return m.seen;
+}
+
+TEST(EdgeRulesTest, ExtensionMethodsAreParsedWithTheirOwnName) {
+  // RFC 9110 §9.1: any token is a method. QUERY is not in llhttp 8.1.0's table.
+  const std::string first = "QUERY /q HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
+  const std::string second = "\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n";
+  const std::string third = "BASELINE-CONTROL /c HTTP/1.1\r\nHost: a\r\n\r\n";
+  const std::string input = first + second + third;
+  for (const std::vector<size_t>& cuts : everySplit(input)) {
+    const Seen seen = parseAll(input, cuts);
+    ASSERT_EQ(seen.error_status, 0) << "cut at " << (cuts.empty() ? 0 : cuts[0]);
+    EXPECT_EQ(seen.methods, (std::vector<std::string>{"QUERY", "GET", "BASELINE-CONTROL"}));
+    EXPECT_EQ(seen.body, "abc");
+    // Bytes as received: the extension method counts with its own length, not "POST"'s; the
+    // empty line before the GET belongs to no request.
+    EXPECT_EQ(seen.bytes, (std::vector<uint64_t>{first.size(), second.size() - 2, third.size()}));
+  }
+}
+
+TEST(EdgeRulesTest, AnExtensionMethodReadsAsNeitherSafeNorIdempotent) {
+  struct One final : ParserCallbacks {
+    One() : parser(kRequest, this) {}
+    HeadAction onHeadComplete() override {
+      method = parser.method();
+      return kProceed;
+    }
+    void onBody(const char*, size_t) override {}
+    void onMessageComplete() override {}
+    Http1Parser parser;
+    llhttp_method_t method = HTTP_GET;
+  } one;
+  const std::string input = "PROPGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  size_t consumed = 0;
+  ASSERT_EQ(one.parser.execute(input.data(), input.size(), &consumed),
+            Http1Parser::Result::kPaused);
+  EXPECT_EQ(one.method, HTTP_POST);  // retried like a POST: never
+  EXPECT_EQ(one.parser.methodName(), "PROPGET");
+}
+
+TEST(EdgeRulesTest, MethodsThatAreNotUpperCaseTokensAreRefused) {
+  for (const std::string input : {
+           "get / HTTP/1.1\r\nHost: a\r\n\r\n",     // methods are case-sensitive
+           "Q(UERY / HTTP/1.1\r\nHost: a\r\n\r\n",  // not a token
+           " GET / HTTP/1.1\r\nHost: a\r\n\r\n",    // no method
+           "QUERY\t/ HTTP/1.1\r\nHost: a\r\n\r\n",  // the separator is one SP
+           "GETTTTTTTTTTTTTTTTTTTTTTTTTTTT / HTTP/1.1\r\nHost: a\r\n\r\n",  // too long
+       }) {
+    expectRefusedEverywhere(kRequest, input, 400);
+  }
+}
+
+TEST(EdgeRulesTest, ARequestCutInsideItsMethodIsIncompleteAtTheEnd) {
+  struct Nothing final : ParserCallbacks {
+    Nothing() : parser(kRequest, this) {}
+    HeadAction onHeadComplete() override { return kProceed; }
+    void onBody(const char*, size_t) override {}
+    void onMessageComplete() override {}
+    Http1Parser parser;
+  } n;
+  size_t consumed = 0;
+  ASSERT_EQ(n.parser.execute("QUE", 3, &consumed), Http1Parser::Result::kNeedMore);
+  EXPECT_EQ(consumed, 3u);
+  EXPECT_TRUE(n.parser.inMessage());  // timers treat it as a request under way, not idle
+  EXPECT_EQ(n.parser.finish(), Http1Parser::Result::kError);
+  EXPECT_EQ(n.parser.errorStatus(), 400);
+}
+
 TEST(EdgeRulesTest, ConnectionCloseWithTrailingTabEndsTheConnection) {
   const std::string input =
       "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\t\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -188,12 +292,12 @@ TEST(EdgeRulesTest, InvalidFieldsAreRefused) {
 // Optional whitespace after a framing value: trailing SP is read as the RFC says; a trailing
 // HTAB is refused by llhttp (documented in REFERENCE.md §4.1 as deliberately strict).
 TEST(EdgeRulesTest, TrailingWhitespaceAfterFramingValues) {
-  const Outcome spaced = parseFirst(
-      kRequest, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5 \r\n\r\nhello", {});
+  const Outcome spaced =
+      parseFirst(kRequest, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5 \r\n\r\nhello", {});
   ASSERT_EQ(spaced.result, Http1Parser::Result::kPaused);
   EXPECT_EQ(spaced.body, "hello");
-  expectRefusedEverywhere(
-      kRequest, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\t\r\n\r\nhello", 400);
+  expectRefusedEverywhere(kRequest,
+                          "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\t\r\n\r\nhello", 400);
 }
 
 TEST(EdgeRulesTest, StatusOutside100To599IsRefused) {
