@@ -64,6 +64,11 @@ llhttp_errno_t Http1Parser::executePiece(const char* data, size_t length) {
   buffer_end_ = data + length;
   const llhttp_errno_t err = llhttp_execute(&parser_, data, length);
   rememberLineTail(data, length);
+  // Does the input so far end in a line break and whitespace? A value that starts the next
+  // piece is then a folded continuation line (see onHeaderValue).
+  const char* c = data + length;
+  while (c > data && (c[-1] == ' ' || c[-1] == '\t')) --c;
+  if (c > data) after_line_break_ = c[-1] == '\n';
   return err;
 }
 
@@ -296,6 +301,14 @@ int Http1Parser::onUrl(llhttp_t* parser, const char* at, size_t length) {
 int Http1Parser::onStatus(llhttp_t* parser, const char* at, size_t length) {
   Http1Parser* p = self(parser);
   if (p->reason_length_ + length > 1024) return p->fail(502, "status line too long");
+  // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ) (RFC 9112 §4); llhttp 8.1.0 lets other
+  // control bytes (NUL included) through, and they would be relayed to the client.
+  for (size_t i = 0; i < length; ++i) {
+    const auto byte = static_cast<unsigned char>(at[i]);
+    if ((byte < 0x20 && byte != '\t') || byte == 0x7f) {
+      return p->fail(502, "control character in the reason phrase");
+    }
+  }
   const uint32_t offset = p->headers_.appendExtra(at, length);
   if (p->reason_length_ == 0) p->reason_offset_ = offset;
   p->reason_length_ += static_cast<uint32_t>(length);
@@ -339,12 +352,11 @@ int Http1Parser::onHeaderValue(llhttp_t* parser, const char* at, size_t length) 
     if (length > 0 && (at[0] == ' ' || at[0] == '\t')) {
       return p->fail(malformed, "obsolete line folding in a header value");
     }
-    for (const char* c = at; c > p->buffer_begin_;) {
-      --c;
-      if (*c == ' ' || *c == '\t') continue;
-      if (*c == '\n') return p->fail(malformed, "obsolete line folding in a header value");
-      break;
-    }
+    const char* c = at;
+    while (c > p->buffer_begin_ && (c[-1] == ' ' || c[-1] == '\t')) --c;
+    // Only whitespace before it in this piece: what the previous pieces ended with decides.
+    const bool folded = c > p->buffer_begin_ ? c[-1] == '\n' : p->after_line_break_;
+    if (folded) return p->fail(malformed, "obsolete line folding in a header value");
     p->value_open_ = true;
   }
   // Remember whether this piece reached the end of the buffer (nullptr) or stopped inside it.

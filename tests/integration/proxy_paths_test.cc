@@ -89,14 +89,20 @@ pool = "public"
     if (response->header("Server") == "switchyard") return outcome;
     outcome.backend = response->body.substr(0, response->body.find('\n'));
     const size_t index = outcome.backend == "admin" ? 1 : 0;
-    const std::optional<nlohmann::json> event =
-        waitForLogEvent(*backends_[index]->process, "request_received", std::chrono::seconds(10),
-                        lines_before[index]);
-    if (!event.has_value()) {
+    // The tests' own /control/stats calls are logged too, and their lines may land after
+    // lines_before was taken: skip them.
+    const std::optional<std::string> line = backends_[index]->process->waitForLine(
+        [](const std::string& text) {
+          const std::optional<nlohmann::json> event = parseJsonLogLine(text);
+          return event.has_value() && event->value("event", "") == "request_received" &&
+                 event->value("target", "") != "/control/stats";
+        },
+        std::chrono::seconds(10), lines_before[index]);
+    if (!line.has_value()) {
       ADD_FAILURE() << "no request_received from " << outcome.backend;
       return outcome;
     }
-    outcome.target = (*event)["target"].get<std::string>();
+    outcome.target = (*parseJsonLogLine(*line))["target"].get<std::string>();
     return outcome;
   }
 };

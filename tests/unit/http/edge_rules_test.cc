@@ -190,6 +190,26 @@ Seen parseAll(const std::string& input, std::vector<size_t> cuts) {
   return m.seen;
 }
 
+// Found by fuzz_request_parser: an empty value folded onto the next line was taken when a read
+// ended right after the line break.
+TEST(EdgeRulesTest, AFoldedEmptyValueIsRefusedInEverySplit) {
+  expectRefusedEverywhere(
+      kRequest, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n",
+      400);
+  expectRefusedEverywhere(kRequest, "GET / HTTP/1.1\r\nHost: a\r\nX:\r\n\t  b\r\n\r\n", 400);
+}
+
+// Found by fuzz_response_parser: llhttp lets NUL and other control bytes into a reason phrase.
+TEST(EdgeRulesTest, ControlBytesInAReasonPhraseAreRefused) {
+  for (const std::string& reason :
+       {std::string("O\x01K"), std::string("O\0K", 3), std::string("\x7f")}) {
+    expectRefusedEverywhere(kResponse, "HTTP/1.1 200 " + reason + "\r\nContent-Length: 0\r\n\r\n",
+                            502);
+  }
+  const std::string tab = "HTTP/1.1 200 O\tK \xe9\r\nContent-Length: 0\r\n\r\n";
+  EXPECT_EQ(parseFirst(kResponse, tab, {}).result, Http1Parser::Result::kPaused);
+}
+
 TEST(EdgeRulesTest, ExtensionMethodsAreParsedWithTheirOwnName) {
   // RFC 9110 §9.1: any token is a method. QUERY is not in llhttp 8.1.0's table.
   const std::string first = "QUERY /q HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
