@@ -76,8 +76,18 @@ size_t Http1Parser::feedRequestMethod(const char* data, size_t length, bool* ok)
   *ok = true;
   size_t begin = 0;
   if (method_hold_length_ == 0) {
-    // Empty lines before the request line are llhttp's to skip (RFC 9112 §2.2).
-    while (begin < length && (data[begin] == '\r' || data[begin] == '\n')) ++begin;
+    // Empty lines before the request line are llhttp's to skip (RFC 9112 §2.2), but llhttp
+    // skips a CR on its own too: a CR must be followed by LF here as everywhere in a head.
+    for (; begin < length && (data[begin] == '\r' || data[begin] == '\n'); ++begin) {
+      if (leading_cr_ && data[begin] != '\n') break;
+      leading_cr_ = data[begin] == '\r';
+    }
+    if (leading_cr_ && begin < length) {
+      leading_cr_ = false;
+      fail(400, "bare CR before the request line");
+      *ok = false;
+      return 0;
+    }
   }
   size_t end = begin;
   while (end < length && isMethodChar(data[end])) {

@@ -157,7 +157,9 @@ class Http1Parser {
   bool http_protocol_ = false;  // the start line said "HTTP/" (not RTSP/ or ICE/)
   bool version_seen_ = false;
   bool close_after_ = false;
-  bool after_line_break_ = false;         // the last piece ended in LF and optional whitespace
+  bool after_line_break_ = false;
+  bool leading_cr_ = false;  // the last byte before a request line was a CR: LF must follow // the
+                             // last piece ended in LF and optional whitespace
   uint32_t extension_method_offset_ = 0;  // in headers_.extra(); length 0: a known method
   uint8_t extension_method_length_ = 0;
   uint8_t method_hold_length_ = 0;

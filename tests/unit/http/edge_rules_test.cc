@@ -210,6 +210,17 @@ TEST(EdgeRulesTest, ControlBytesInAReasonPhraseAreRefused) {
   EXPECT_EQ(parseFirst(kResponse, tab, {}).result, Http1Parser::Result::kPaused);
 }
 
+// Found by fuzz_request_parser: llhttp skips a lone CR before a request line.
+TEST(EdgeRulesTest, ABareCrBeforeTheRequestLineIsRefused) {
+  expectRefusedEverywhere(kRequest, "\rGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  expectRefusedEverywhere(kRequest, "\r\n\r\rGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  expectRefusedEverywhere(kRequest, "\r\rQUERY / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  const std::string empty_lines = "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (const std::vector<size_t>& cuts : everySplit(empty_lines)) {
+    EXPECT_EQ(parseFirst(kRequest, empty_lines, cuts).result, Http1Parser::Result::kPaused);
+  }
+}
+
 TEST(EdgeRulesTest, ExtensionMethodsAreParsedWithTheirOwnName) {
   // RFC 9110 §9.1: any token is a method. QUERY is not in llhttp 8.1.0's table.
   const std::string first = "QUERY /q HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
