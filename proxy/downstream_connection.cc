@@ -13,10 +13,7 @@ constexpr uint64_t kLingerMs = 5000;
 }  // namespace
 
 DownstreamConnection::DownstreamConnection(Worker& worker, uint32_t listener_index)
-    : worker_(worker),
-      listener_index_(listener_index),
-      transport_(worker.loop()),
-      parser_(http::Http1Parser::Type::kRequest, this) {
+    : worker_(worker), listener_index_(listener_index), transport_(worker.loop()) {
   transport_.setCallbacks(this);
   worker_.connectionOpened(this);
 }
@@ -83,17 +80,20 @@ void DownstreamConnection::parseInput(const char* data, size_t length) {
     if (state_ == State::kIdle) {
       state_ = State::kActive;
       request_started_ns_ = uv_hrtime();  // the first byte: logs time refused requests too
-      parser_.setLimits(listenerSettings().limits);
+      if (parser_ == nullptr) {
+        parser_ = std::make_unique<http::Http1Parser>(http::Http1Parser::Type::kRequest, this);
+      }
+      parser_->setLimits(listenerSettings().limits);
       worker_.timeouts().schedule(this, listenerSettings().header_timeout_ms);
     }
     size_t consumed = 0;
     parsing_ = true;
-    const http::Http1Parser::Result result = parser_.execute(data, length, &consumed);
+    const http::Http1Parser::Result result = parser_->execute(data, length, &consumed);
     parsing_ = false;
     if (state_ == State::kLingering || state_ == State::kClosed) return;
     if (result == http::Http1Parser::Result::kNeedMore) return;
     if (result == http::Http1Parser::Result::kError) {
-      refuseRequest(parser_.errorStatus(), parser_.errorReason());
+      refuseRequest(parser_->errorStatus(), parser_->errorReason());
       return;
     }
     // The request is complete.
@@ -105,12 +105,15 @@ void DownstreamConnection::parseInput(const char* data, size_t length) {
       if (state_ == State::kLingering || state_ == State::kClosed) return;
     }
     if (state_ == State::kIdle) {
-      parser_.resume();  // answered already: go on with the next pipelined request
+      // Answered already: go on with the next pipelined request (with a fresh parser when the
+      // exchange freed this one).
+      if (parser_ != nullptr) parser_->resume();
       continue;
     }
     if (length > 0) bufferPipelinedInput(data, length);
     return;
   }
+  if (state_ == State::kIdle) parser_.reset();  // every byte was used: nothing to keep
 }
 
 void DownstreamConnection::runDeferred() {
@@ -124,12 +127,12 @@ void DownstreamConnection::runDeferred() {
 
 http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   worker_.stats().requests.add();
-  if (parser_.hasBody()) {
+  if (parser_->hasBody()) {
     worker_.timeouts().schedule(this, listenerSettings().client_timeout_ms);
   } else {
     worker_.timeouts().cancel(this);
   }
-  session_ = std::make_unique<ProxySession>(worker_, *this, parser_, request_started_ns_);
+  session_ = std::make_unique<ProxySession>(worker_, *this, *parser_, request_started_ns_);
   session_->start();  // may end the exchange (and free the session) before it returns
   return kProceed;
 }
@@ -147,7 +150,7 @@ void DownstreamConnection::onMessageComplete() {
 
 void DownstreamConnection::refuseRequest(int status, std::string_view detail) {
   if (session_ == nullptr) {
-    session_ = std::make_unique<ProxySession>(worker_, *this, parser_, request_started_ns_);
+    session_ = std::make_unique<ProxySession>(worker_, *this, *parser_, request_started_ns_);
   }
   session_->disableKeepAlive();
   session_->respondLocally(status, detail);
@@ -230,8 +233,11 @@ void DownstreamConnection::exchangeFinished() {
     return;
   }
   state_ = State::kIdle;
-  if (!parsing_) parser_.resume();
-  parser_.releaseHead();
+  if (parsing_) {
+    parser_->releaseHead();  // parseInput resumes it, and frees it once the input is used up
+  } else {
+    parser_.reset();  // an idle connection holds no parser: the next request gets a fresh one
+  }
   worker_.timeouts().schedule(this, listenerSettings().keepalive_timeout_ms);
   resumeClientReading();
   if (!pending_input_.empty()) worker_.defer(this);
@@ -319,9 +325,9 @@ void DownstreamConnection::onTimeout() {
     case State::kActive: {
       const bool response_started = session_ != nullptr && session_->responseStarted();
       const bool request_complete = session_ != nullptr && session_->requestComplete();
-      if (!response_started && (!parser_.headComplete() || !request_complete)) {
+      if (!response_started && (!parser_->headComplete() || !request_complete)) {
         refuseRequest(408,
-                      parser_.headComplete() ? "request body timeout" : "request header timeout");
+                      parser_->headComplete() ? "request body timeout" : "request header timeout");
         return;
       }
       close();  // the client stopped reading the response

@@ -22,8 +22,7 @@ class Worker;
 // (later requests wait for the current response), lingering close and the client timeouts.
 // Each request whose head is complete gets a ProxySession (proxy/proxy_session.h) that routes,
 // forwards and answers it; this class serves as its ExchangeOwner and destroys it when the
-// exchange ends. An idle keep-alive connection holds no session and no buffers: the parser's
-// head storage is released between requests.
+// exchange ends. An idle keep-alive connection holds no session, no parser and no buffers.
 //
 // Lifetime: created by the listener, freed only from the transport's close callback, so any
 // callback may decide to close.
@@ -108,7 +107,9 @@ class DownstreamConnection final : public core::TransportCallbacks,
   Worker& worker_;
   const uint32_t listener_index_;
   core::TcpTransport transport_;
-  http::Http1Parser parser_;
+  // The request parser, from a request's first byte until the connection is idle again (an idle
+  // keep-alive connection holds none).
+  std::unique_ptr<http::Http1Parser> parser_;
   // The exchange in progress; null between requests.
   std::unique_ptr<ProxySession> session_;
   uint64_t request_started_ns_ = 0;  // the current request's first byte
