@@ -81,7 +81,9 @@ void DownstreamConnection::parseInput(const char* data, size_t length) {
       state_ = State::kActive;
       request_started_ns_ = uv_hrtime();  // the first byte: logs time refused requests too
       if (parser_ == nullptr) {
-        parser_ = std::make_unique<http::Http1Parser>(http::Http1Parser::Type::kRequest, this);
+        // Recycled per worker thread (core/thread_recycler.h): one parser per request.
+        parser_.reset(new (core::ThreadRecycler<http::Http1Parser>::allocate())
+                          http::Http1Parser(http::Http1Parser::Type::kRequest, this));
       }
       parser_->setLimits(listenerSettings().limits);
       worker_.timeouts().schedule(this, listenerSettings().header_timeout_ms);

@@ -8,6 +8,7 @@
 
 #include "proxy/client_limits.h"
 #include "proxy/core/tcp_transport.h"
+#include "proxy/core/thread_recycler.h"
 #include "proxy/core/timeout_queue.h"
 #include "proxy/exchange_owner.h"
 #include "proxy/http/http1_parser.h"
@@ -109,7 +110,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   core::TcpTransport transport_;
   // The request parser, from a request's first byte until the connection is idle again (an idle
   // keep-alive connection holds none).
-  std::unique_ptr<http::Http1Parser> parser_;
+  std::unique_ptr<http::Http1Parser, core::RecycledDelete<http::Http1Parser>> parser_;
   // The exchange in progress; null between requests.
   std::unique_ptr<ProxySession> session_;
   uint64_t request_started_ns_ = 0;  // the current request's first byte

@@ -1,9 +1,11 @@
 #include "proxy/proxy_session.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "absl/strings/str_cat.h"
 #include "proxy/core/strings.h"
+#include "proxy/core/thread_recycler.h"
 #include "proxy/http/local_reply.h"
 #include "proxy/http/message_writer.h"
 #include "proxy/http/path_normalizer.h"
@@ -18,6 +20,16 @@ namespace {
 constexpr size_t kMaxReplayBytes = 64 * 1024;
 
 }  // namespace
+
+void* ProxySession::operator new(size_t size) {
+  assert(size == sizeof(ProxySession));  // final: no larger subclass
+  (void)size;
+  return core::ThreadRecycler<ProxySession>::allocate();
+}
+
+void ProxySession::operator delete(void* block) {
+  core::ThreadRecycler<ProxySession>::release(block);
+}
 
 ProxySession::ProxySession(Worker& worker, ExchangeOwner& owner, const http::Http1Parser& request,
                            uint64_t started_ns)

@@ -43,6 +43,9 @@ class ProxySession final : public upstream::UpstreamHandler {
   ~ProxySession();
   ProxySession(const ProxySession&) = delete;
   ProxySession& operator=(const ProxySession&) = delete;
+  // One session per request: the memory is recycled per worker thread (core/thread_recycler.h).
+  static void* operator new(size_t size);
+  static void operator delete(void* block);
 
   // ---- From the connection ----
   // The head is complete: route and start forwarding, or decide a local answer. May end the
