@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "proxy/core/net_address.h"
+#include "routing/snapshot.h"
+
+namespace sy::proxy {
+
+// What one exchange (proxy/proxy_session.h) needs from the client connection that carries it.
+// The exchange routes and forwards; the connection owns the socket, the parser, keep-alive and
+// the timeouts. HTTP/1.1 carries one exchange at a time; an HTTP/2 codec would own many and map
+// each call to its stream. Worker thread only.
+class ExchangeOwner {
+ public:
+  // ---- The client ----
+  virtual uint32_t listenerIndex() const = 0;
+  // The listener's settings in the worker's current snapshot.
+  virtual const routing::ListenerSettings& listenerSettings() const = 0;
+  virtual core::NetAddress peerAddress() const = 0;
+  virtual const std::string& clientIp() = 0;
+  // The client closed its sending side (or is gone).
+  virtual bool clientEof() const = 0;
+
+  // ---- Response bytes, through the loop's write batch ----
+  // `data` must stay valid until the batch is flushed (after the current callback, or by
+  // flushClientWrites()); the Copy variant copies.
+  virtual void writeToClient(const char* data, size_t length) = 0;
+  virtual void writeToClientCopy(const char* data, size_t length) = 0;
+  virtual void flushClientWrites() = 0;
+  virtual bool clientAboveHighWatermark() const = 0;
+  // Takes back the exchange's `response_bytes` if every one of them still waits in the batch
+  // (none reached the socket); false otherwise, and then nothing is taken back.
+  virtual bool withdrawUnsentResponse(uint64_t response_bytes) = 0;
+  // Sends FIN once everything queued is written (tunnels).
+  virtual void shutdownClientWrite() = 0;
+
+  // ---- Reading the request ----
+  // Backpressure: the backend does not take the body as fast as the client sends it.
+  virtual void pauseClientReading() = 0;
+  virtual bool clientReadingPaused() const = 0;
+  // Holds the body while the backend connection is being established (without marking the
+  // client paused for backpressure).
+  virtual void holdClientReading() = 0;
+  virtual void resumeClientReading() = 0;
+  // The listener's client_timeout, while the client must send or read.
+  virtual void scheduleClientTimeout() = 0;
+  virtual void cancelClientTimeout() = 0;
+
+  // ---- The exchange's end ----
+  // 101 Switching Protocols: the connection becomes a tunnel. Bytes the client sent after the
+  // request are moved into `pending` (for the backend).
+  virtual void enterTunnel(std::string* pending) = 0;
+  // The exchange is complete and recorded. The owner destroys it before returning: the caller
+  // returns at once.
+  virtual void exchangeFinished() = 0;
+  // Closes the client connection now, destroying the exchange before returning: the caller
+  // returns at once.
+  virtual void closeConnection() = 0;
+
+ protected:
+  ~ExchangeOwner() = default;
+};
+
+}  // namespace sy::proxy

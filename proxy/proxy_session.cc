@@ -1,0 +1,353 @@
+#include "proxy/proxy_session.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "absl/strings/str_cat.h"
+#include "proxy/core/strings.h"
+#include "proxy/core/thread_recycler.h"
+#include "proxy/http/local_reply.h"
+#include "proxy/http/message_writer.h"
+#include "proxy/http/path_normalizer.h"
+#include "proxy/mirror_exchange.h"
+#include "proxy/worker.h"
+
+namespace sy::proxy {
+namespace {
+
+// A retry replays the request body; bodies larger than this are not kept, so such requests
+// are not retried once their body started flowing.
+constexpr size_t kMaxReplayBytes = 64 * 1024;
+
+}  // namespace
+
+void* ProxySession::operator new(size_t size) {
+  assert(size == sizeof(ProxySession));  // final: no larger subclass
+  (void)size;
+  return core::ThreadRecycler<ProxySession>::allocate();
+}
+
+void ProxySession::operator delete(void* block) {
+  core::ThreadRecycler<ProxySession>::release(block);
+}
+
+ProxySession::ProxySession(Worker& worker, ExchangeOwner& owner, const http::Http1Parser& request,
+                           uint64_t started_ns)
+    : worker_(worker),
+      owner_(owner),
+      request_(request),
+      pinned_(worker.pinCurrent()),
+      request_started_ns_(started_ns) {}
+
+ProxySession::~ProxySession() {
+  abortUpstream();
+  releaseBackend();
+  if (mirror_ != nullptr) {
+    mirror_->detach();  // an unfinished copy is dropped; a finished one runs on alone
+  }
+  worker_.unpin(pinned_);
+}
+
+// ---- Routing ----
+
+void ProxySession::start() {
+  const routing::ConfigSnapshot& snapshot = *pinned_->snapshot;
+  client_http11_ = request_.isHttp11OrLater();
+  client_closes_ = !request_.keepAlive();
+  keep_alive_ = !client_closes_ && !worker_.draining();
+  head_request_ = request_.method() == HTTP_HEAD;
+  // Only WebSocket upgrades become tunnels; others (h2c) are plain requests to the backend.
+  upgrade_request_ =
+      request_.upgrade() && request_.method() != HTTP_CONNECT &&
+      core::equalsIgnoreCase(request_.headers().find("upgrade").value_or(std::string_view()),
+                             "websocket");
+  request_chunked_ = request_.chunked();
+
+  if (request_.method() == HTTP_CONNECT) {
+    // A reverse proxy does not open tunnels to arbitrary hosts.
+    keep_alive_ = false;
+    local_status_ = 405;
+    local_detail_ = "CONNECT is not supported";
+    return;
+  }
+  // An absolute-form target names the host itself, and then Host is ignored (RFC 9112 §3.2.2):
+  // routing and the backend must both see that host, or a route's host restriction could be
+  // bypassed by a Host header that disagrees with the target.
+  absolute_target_ = http::splitAbsoluteForm(request_.url());
+  if (!normalizeTarget()) return;
+  const std::string_view host = absolute_target_
+                                    ? absolute_target_->authority
+                                    : request_.headers().find("host").value_or(std::string_view());
+  const std::string_view target = forward_target_.empty() ? request_.url() : forward_target_;
+  route_ = snapshot.routes.match(host, target);
+  if (refuseOverRateLimit()) return;
+  if (route_ == nullptr) {
+    refuse(404, "no route for this host and path");
+    return;
+  }
+  routing::SplitInput split;
+  split.headers = &request_.headers();
+  split.target = target;
+  if (route_->sticky &&
+      route_->sticky->source == routing::config::HashKeyConfig::Source::kClientIp) {
+    split.client_ip = owner_.clientIp();
+  }
+  if (route_->canary_pool_index >= 0 || route_->mirror_pool_index >= 0) {
+    split.random = worker_.nextRandom();
+  }
+  const routing::PoolChoice choice = routing::choosePool(*route_, split);
+  pool_ = &worker_.poolAt(choice.pool_index)->snapshot();
+  pool_index_ = choice.pool_index;
+  pool_id_ = pool_->id;
+
+  // Expect: 100-continue is answered here: the body is read as it comes anyway, and a backend
+  // that ignores Expect would otherwise leave the client waiting.
+  if (client_http11_ && request_.hasBody()) {
+    const auto expect = request_.headers().find("expect");
+    if (expect && core::equalsIgnoreCase(*expect, "100-continue")) {
+      writeClient(http::kContinueResponse.data(), http::kContinueResponse.size());
+    }
+  }
+  if (route_->mirror_pool_index >= 0) {
+    split.random = worker_.nextRandom();  // independent of the canary draw
+    maybeMirror(split);
+  }
+  startUpstream();
+}
+
+void ProxySession::refuse(int status, std::string_view detail) {
+  local_status_ = status;
+  local_detail_ = detail;
+  // With a body still to come, answer now and close rather than read it all.
+  if (request_.hasBody()) respondLocally(local_status_, local_detail_);
+}
+
+bool ProxySession::normalizeTarget() {
+  const std::string_view received =
+      absolute_target_ ? absolute_target_->origin_form : request_.url();
+  forward_target_ = absolute_target_ ? received : std::string_view();
+  // A route chosen by path prefix must see the path the backend will resolve: "/public/../admin"
+  // and "/public/%2e%2e/admin" are "/admin" to any backend that follows RFC 3986.
+  const routing::ListenerSettings& listener = owner_.listenerSettings();
+  http::NormalizedPath normalized = http::normalizeRequestPath(received, listener.path);
+  using Outcome = http::NormalizedPath::Outcome;
+  if (normalized.outcome == Outcome::kUnchanged) return true;
+  if (normalized.outcome == Outcome::kInvalid ||
+      (normalized.outcome == Outcome::kResolved && listener.reject_unnormalized_paths)) {
+    keep_alive_ = false;
+    refuse(400, normalized.outcome == Outcome::kInvalid ? normalized.error
+                                                        : "the path is not in normal form");
+    return false;
+  }
+  normalized_target_ = std::move(normalized.target);
+  forward_target_ = normalized_target_;
+  return true;
+}
+
+bool ProxySession::refuseOverRateLimit() {
+  const RateVerdict verdict = worker_.clientLimits().checkRequest(
+      owner_.listenerIndex(), owner_.listenerSettings(), route_,
+      owner_.peerAddress().sockaddr_ptr(), request_.headers(), uv_now(worker_.loop()) * 1000000);
+  if (verdict.allowed) return false;
+  local_headers_ = absl::StrCat("Retry-After: ", verdict.retry_after_seconds, "\r\n");
+  limited_by_ = routing::limitReasonName(routing::LimitReason::kRateLimit);
+  refuse(429, "request rate limit exceeded");  // RFC 6585 §4
+  return true;
+}
+
+// ---- Mirroring ----
+
+void ProxySession::maybeMirror(const routing::SplitInput& split) {
+  const routing::config::MirrorConfig& config = *route_->mirror;
+  if (upgrade_request_ || !routing::sampleMirror(*route_, split)) return;
+  if (!config.methods.empty()) {
+    bool listed = false;
+    for (const std::string& method : config.methods)
+      listed = listed || method == request_.methodName();
+    if (!listed) return;
+  }
+  const std::shared_ptr<routing::MirrorStats>& mirror_stats =
+      route_->mirror_stats_by_pool[static_cast<size_t>(route_->mirror_pool_index)];
+  routing::MirrorWorkerStats& stats = mirror_stats->slot(worker_.index());
+  if ((request_.hasContentLength() && request_.contentLength() > config.max_body_bytes) ||
+      worker_.mirrorsInFlight() >= config.max_in_flight) {
+    stats.dropped.add();
+    return;
+  }
+  WorkerPool* pool = worker_.poolAt(static_cast<uint32_t>(route_->mirror_pool_index));
+  http::UpstreamRequestOptions options;
+  options.client_ip = owner_.clientIp();
+  options.host_fallback = pool->snapshot().name;
+  options.target = forward_target_;
+  if (absolute_target_) options.host = absolute_target_->authority;
+  options.drop_expect = true;
+  options.host_suffix = config.host_suffix;
+  options.drop_header = config.header;
+  std::string marker;
+  if (!config.header.empty()) {
+    marker = config.header + ": 1\r\n";
+    options.extra_headers = marker;
+  }
+  std::string head;
+  http::buildUpstreamRequestHead(request_, options, &head);
+  MirrorExchange::Settings settings;
+  settings.timeout_ms = static_cast<uint64_t>(absl::ToInt64Milliseconds(config.timeout));
+  settings.max_buffer_bytes = config.max_buffer_bytes;
+  settings.max_body_bytes = config.max_body_bytes;
+  mirror_ =
+      MirrorExchange::start(worker_, *pool, std::move(head), head_request_, settings, mirror_stats);
+  mirrored_ = mirror_ != nullptr;
+}
+
+void ProxySession::mirrorBody(const char* data, size_t length, uint64_t payload_bytes) {
+  if (mirror_ != nullptr) mirror_->body(data, length, payload_bytes);
+}
+
+// ---- The request body ----
+
+void ProxySession::onRequestBody(const char* data, size_t length) {
+  if (local_status_ != 0 || upstream_ == nullptr) return;
+  owner_.scheduleClientTimeout();
+  forwardRequestBody(data, length);
+}
+
+void ProxySession::forwardRequestBody(const char* data, size_t length) {
+  char chunk_header[24];
+  size_t header_length = 0;
+  if (request_chunked_) {
+    header_length = http::formatChunkHeader(length, chunk_header);
+    writeUpstreamCopy(chunk_header, header_length);
+    writeUpstream(data, length);
+    writeUpstream(http::kChunkTrailer.data(), http::kChunkTrailer.size());
+    if (mirror_ != nullptr) {
+      mirrorBody(chunk_header, header_length, 0);
+      mirrorBody(data, length, length);
+      mirrorBody(http::kChunkTrailer.data(), http::kChunkTrailer.size(), 0);
+    }
+  } else {
+    writeUpstream(data, length);
+    mirrorBody(data, length, length);
+  }
+  if (replayable_) {
+    const size_t framed = header_length + length + (request_chunked_ ? 2 : 0);
+    if (replay_.size() + framed > kMaxReplayBytes) {
+      replayable_ = false;
+      std::string().swap(replay_);
+    } else {
+      replay_.append(chunk_header, header_length);
+      replay_.append(data, length);
+      if (request_chunked_) replay_.append(http::kChunkTrailer);
+    }
+  }
+  if (upstream_ != nullptr && upstream_->aboveHighWatermark()) owner_.pauseClientReading();
+}
+
+void ProxySession::onRequestComplete() {
+  request_complete_ = true;
+  if (mirror_ != nullptr) {
+    if (request_chunked_) mirrorBody(http::kLastChunk.data(), http::kLastChunk.size(), 0);
+    mirror_->requestComplete();
+    mirror_->detach();
+    mirror_ = nullptr;
+  }
+  if (local_status_ != 0) return;  // answered by the connection once the parser returns
+  if (upstream_ == nullptr) return;
+  if (request_chunked_) {
+    writeUpstream(http::kLastChunk.data(), http::kLastChunk.size());
+    if (replayable_) replay_.append(http::kLastChunk);
+  }
+  upstream_->requestComplete();
+}
+
+// ---- Ending the exchange ----
+
+void ProxySession::respondLocally(int status, std::string_view detail) {
+  abortUpstream();
+  releaseBackend();
+  if (response_started_) {
+    owner_.closeConnection();
+    return;
+  }
+  worker_.stats().local_replies.add();
+  countStatus(status);
+  response_status_ = status;
+  keep_alive_ = keep_alive_ && request_complete_ && !worker_.draining();
+  const std::string reply =
+      http::makeLocalReply(status, detail, !keep_alive_, worker_.loopContext().httpDate(),
+                           head_request_, local_headers_);
+  writeClientCopy(reply.data(), reply.size());
+  response_started_ = true;
+  finish();
+}
+
+void ProxySession::finish() {
+  // The batch may still point at head_, which goes with this session.
+  owner_.flushClientWrites();
+  record();
+  owner_.exchangeFinished();
+}
+
+void ProxySession::recordCutShort() {
+  if (response_status_ == 0 && request_.headComplete() && owner_.clientEof()) {
+    response_status_ = 499;
+    countStatus(499);
+  }
+  record();
+}
+
+void ProxySession::record() {
+  if (response_status_ < 100 || recorded_) return;
+  const uint64_t elapsed_ns = uv_hrtime() - request_started_ns_;
+  // Requests without a route (404) or refused before routing count in the worker totals only.
+  if (route_ != nullptr && pool_ != nullptr) {
+    routing::RoutePoolWorkerStats& stats =
+        route_->stats_by_pool[pool_index_]->slot(worker_.index());
+    stats.responses[std::min(response_status_ / 100, 5) - 1].add();
+    stats.duration.observeNanos(elapsed_ns);
+  }
+  if (AccessLogWriter* log = worker_.accessLog()) {
+    AccessLogRecord record;
+    record.client = owner_.clientIp();
+    // Before the request line was parsed, llhttp's method is a default, not what was sent.
+    if (request_.headComplete()) record.method = request_.methodName();
+    record.target = request_.url();
+    record.status = response_status_;
+    record.bytes_in = request_.messageBytes();
+    record.bytes_out = response_bytes_;
+    record.duration_ms = static_cast<double>(elapsed_ns) / 1e6;
+    if (route_ != nullptr) record.route = route_->name;
+    if (pool_ != nullptr) record.pool = pool_->name;
+    if (last_backend_ != nullptr) record.backend = last_backend_->address_text;
+    if (upstream_head_ns_ != 0) {
+      record.upstream_ms = static_cast<double>(upstream_head_ns_ - request_started_ns_) / 1e6;
+    }
+    record.retries = tries_ > 0 ? tries_ - 1 : 0;
+    record.mirrored = mirrored_;
+    record.limited_by = limited_by_;
+    log->append(record);
+  }
+  recorded_ = true;  // recorded once, even if the connection then closes
+}
+
+void ProxySession::countStatus(int status) {
+  core::WorkerStats& stats = worker_.stats();
+  switch (status / 100) {
+    case 1:
+      stats.responses_1xx.add();
+      break;
+    case 2:
+      stats.responses_2xx.add();
+      break;
+    case 3:
+      stats.responses_3xx.add();
+      break;
+    case 4:
+      stats.responses_4xx.add();
+      break;
+    default:
+      stats.responses_5xx.add();
+      break;
+  }
+}
+
+}  // namespace sy::proxy
