@@ -12,13 +12,7 @@ flavours=("$@")
 [ ${#flavours[@]} -eq 0 ] && flavours=(release asan fuzz)
 # Seconds each fuzz target runs for in the smoke (6 targets: about 3 minutes plus the build).
 fuzz_seconds="${SY_FUZZ_SMOKE_SECONDS:-30}"
-# TODO(parser branch): request_parser and response_parser stay out of the smoke until the
-# HTTP/1.1 parser fixes of branch `parser` are merged: their RFC invariants fail today on known,
-# being-fixed leniencies (HTTP/2.0 and HTTP/0.9 request and status lines taken as HTTP/1.x, a bare
-# CR taken as a line end in a status line, bodies on 304 and status codes outside 100..599
-# accepted, and "Transfer-Encoding:" folded onto a second line accepted when it arrives in small
-# reads). Add them back to this list once fuzz/run.sh request_parser and response_parser pass.
-fuzz_targets=(message_writer route_matcher config_loader admin_api)
+fuzz_targets=(request_parser response_parser message_writer route_matcher config_loader admin_api)
 for flavour in "${flavours[@]}"; do
   if [ "$flavour" = fuzz ]; then
     echo "== fuzz smoke (${fuzz_seconds}s per target) ==" >&2
