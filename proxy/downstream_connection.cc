@@ -86,7 +86,7 @@ const routing::ListenerSettings& DownstreamConnection::listenerSettings() const 
 }
 
 int DownstreamConnection::accept(int fd) {
-  int rc = transport_.adopt(fd);
+  int rc = transport_.adopt(fd, listenerSettings().tls);
   if (rc == 0) rc = transport_.startReading();
   if (rc != 0) {
     close();
@@ -305,6 +305,7 @@ void DownstreamConnection::maybeMirror(const routing::SplitInput& split) {
   WorkerPool* pool = worker_.poolAt(static_cast<uint32_t>(route_->mirror_pool_index));
   http::UpstreamRequestOptions options;
   options.client_ip = clientIp();
+  if (transport_.secure()) options.proto = "https";
   options.host_fallback = pool->snapshot().name;
   options.target = forward_target_;
   if (absolute_target_) options.host = absolute_target_->authority;
@@ -475,6 +476,7 @@ void DownstreamConnection::startUpstream() {
     if (tries_ == 1) {
       http::UpstreamRequestOptions options;
       options.client_ip = clientIp();
+      if (transport_.secure()) options.proto = "https";
       options.host_fallback = backend_->info().address_text;
       options.target = forward_target_;
       if (absolute_target_) options.host = absolute_target_->authority;
@@ -789,6 +791,7 @@ void DownstreamConnection::recordRequest() {
     record.retries = tries_ > 0 ? tries_ - 1 : 0;
     record.mirrored = mirrored_;
     record.limited_by = limited_by_;
+    if (transport_.secure()) record.tls = transport_.tlsDetails();
     log->append(record);
   }
   request_started_ns_ = 0;  // recorded once, even if the connection then closes

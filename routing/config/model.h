@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "proxy/core/net_address.h"
+#include "proxy/tls/server_settings.h"
 #include "upstream/balancer_kind.h"
 
 namespace sy::routing::config {
@@ -76,6 +77,9 @@ struct ListenerConfig {
   uint32_t client_table_size = 100000;  // addresses remembered for rate limits, all workers
   // Peers whose X-Forwarded-For names the client ("10.0.0.0/8"); canonical text.
   std::vector<std::string> trusted_proxies;
+  // Present: the listener terminates TLS (conf/REFERENCE.md, "TLS"). Certificates are re-read
+  // on every reload, unlike the listener's address.
+  std::optional<tls::ServerSettings> tls;
   SourcePosition position;
 };
 

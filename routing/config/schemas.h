@@ -14,6 +14,8 @@ const TableSchema<ServerConfig>& serverSchema();
 const TableSchema<AdminConfig>& adminSchema();
 const TableSchema<AccessLogConfig>& accessLogSchema();
 const TableSchema<ListenerConfig>& listenerSchema();
+const TableSchema<tls::ServerSettings>& listenerTlsSchema();
+const TableSchema<tls::CertificateFiles>& certificateSchema();
 const TableSchema<PoolConfig>& poolSchema();
 const TableSchema<BackendConfig>& backendSchema();
 const TableSchema<HealthCheckConfig>& healthCheckSchema();
