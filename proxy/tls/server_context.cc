@@ -155,7 +155,7 @@ absl::StatusOr<LoadedCertificate> loadCertificate(const CertificateFiles& files)
   loaded.key_id = EVP_PKEY_get_base_id(loaded.key.get());
   CertificateInfo& info = loaded.info;
   info.cert_file = files.cert;
-  const char* type = OBJ_nid2sn(loaded.key_id);
+  const char* type = EVP_PKEY_get0_type_name(loaded.key.get());
   info.key_type = type != nullptr ? type : "unknown";
   info.names = dnsNames(loaded.leaf.get());
   info.subject = nameText(X509_get_subject_name(loaded.leaf.get()));
