@@ -5,6 +5,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "proxy/tls/client_context.h"
 #include "proxy/tls/server_context.h"
 
 namespace sy::proxy {
@@ -31,6 +32,16 @@ int checkCertificates(const routing::config::Config& config, std::FILE* out, std
                    listener.name.c_str(), info.cert_file.c_str(), info.key_type.c_str(),
                    names.c_str(), info.serial.c_str(), when.c_str(),
                    expiry <= now ? "EXPIRED" : (std::to_string(days) + " days left").c_str());
+    }
+  }
+  for (size_t i = 0; i < config.pools.size(); ++i) {
+    const routing::config::PoolConfig& pool = config.pools[i];
+    if (!pool.tls.has_value()) continue;
+    auto context = tls::ClientContext::create(*pool.tls);
+    if (!context.ok()) {
+      std::fprintf(err, "pools[%zu] (%s): %s\n", i, pool.name.c_str(),
+                   std::string(context.status().message()).c_str());
+      ++failed;
     }
   }
   return failed;

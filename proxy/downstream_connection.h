@@ -8,7 +8,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "proxy/client_limits.h"
-#include "proxy/tls/accepted_transport.h"
+#include "proxy/tls/stream_transport.h"
 #include "proxy/core/timeout_queue.h"
 #include "proxy/http/http1_parser.h"
 #include "proxy/http/request_target.h"
@@ -126,7 +126,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
 
   Worker& worker_;
   const uint32_t listener_index_;
-  tls::AcceptedTransport transport_;  // TCP, or TLS over it on a TLS listener
+  tls::StreamTransport transport_;  // TCP, or TLS over it on a TLS listener
   http::Http1Parser parser_;
   State state_ = State::kIdle;
 

@@ -10,12 +10,12 @@
 #include "proxy/core/strings.h"
 #include "proxy/http/http1_parser.h"
 #include "proxy/http/path_normalizer.h"
+#include "proxy/tls/server_context.h"
 #include "routing/backend_state.h"
 #include "routing/client_limit_settings.h"
 #include "routing/config/model.h"
 #include "routing/route_table.h"
 #include "routing/traffic_state.h"
-#include "proxy/tls/server_context.h"
 #include "upstream/pool.h"
 
 namespace sy::routing {
@@ -71,10 +71,10 @@ class SnapshotBuilder {
                           const BackendStateView* states = nullptr);
   uint64_t lastGeneration() const { return generation_; }
 
-  // Reads the certificates of every TLS listener of `config` and builds their contexts, which
-  // the following build() calls put in their snapshots. On any error nothing changes (the
-  // contexts in force stay) and the errors are returned, one per listener, for the reload's
-  // refusal. Call it whenever a configuration is (re)loaded: that is when certificates are
+  // Reads the certificates of every TLS listener and TLS pool of `config` and builds their
+  // contexts, which the following build() calls put in their snapshots. On any error nothing
+  // changes (the contexts in force stay) and the errors are returned, one per listener or
+  // pool, for the reload's refusal. Call it whenever a configuration is (re)loaded: that is when certificates are
   // re-read.
   absl::Status loadTls(const config::Config& config);
 
@@ -109,6 +109,8 @@ class SnapshotBuilder {
   core::StringMap<std::shared_ptr<ListenerLimitState>> listener_limits_;
   // By listener name; a listener without TLS has no entry.
   core::StringMap<std::shared_ptr<const tls::ServerContext>> tls_contexts_;
+  // By pool name; a pool without TLS has no entry.
+  core::StringMap<std::shared_ptr<const tls::ClientContext>> pool_tls_contexts_;
 };
 
 }  // namespace sy::routing

@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "proxy/core/net_address.h"
+#include "proxy/tls/client_settings.h"
 #include "proxy/tls/server_settings.h"
 #include "upstream/balancer_kind.h"
 
@@ -135,6 +136,7 @@ struct PoolConfig {
   std::optional<HealthCheckConfig> health_check;         // none: backends are not checked
   OutlierDetectionConfig outlier_detection;
   AllDownPolicy when_all_down = AllDownPolicy::kFail;    // no usable backend: 503, or all
+  std::optional<tls::ClientSettings> tls;                // set: TLS to the backends
   SourcePosition position;
 };
 

@@ -16,6 +16,7 @@ const TableSchema<AccessLogConfig>& accessLogSchema();
 const TableSchema<ListenerConfig>& listenerSchema();
 const TableSchema<tls::ServerSettings>& listenerTlsSchema();
 const TableSchema<tls::CertificateFiles>& certificateSchema();
+const TableSchema<tls::ClientSettings>& poolTlsSchema();
 const TableSchema<PoolConfig>& poolSchema();
 const TableSchema<BackendConfig>& backendSchema();
 const TableSchema<HealthCheckConfig>& healthCheckSchema();

@@ -63,4 +63,28 @@ const TableSchema<ServerSettings>& listenerTlsSchema() {
   return schema;
 }
 
+const TableSchema<tls::ClientSettings>& poolTlsSchema() {
+  using C = tls::ClientSettings;
+  static const TableSchema<C> schema{
+      .fields =
+          {
+              stringField("sni", &C::sni),
+              parsedField("ca", &C::ca, checkFilePath),
+              boolField("verify", &C::verify),
+              parsedField("cert", &C::cert, checkFilePath),
+              parsedField("key", &C::key, checkFilePath),
+          },
+      .check =
+          [](const toml::table& table, const std::string& key, C& out, ErrorSink& sink) {
+            // A client certificate needs its key and the other way round.
+            if (out.cert.empty() != out.key.empty() && !sink.hasErrorAt(childKey(key, "cert")) &&
+                !sink.hasErrorAt(childKey(key, "key"))) {
+              sink.add(positionOf(table), childKey(key, out.cert.empty() ? "cert" : "key"),
+                       "cert and key go together: a client certificate needs both");
+            }
+          },
+  };
+  return schema;
+}
+
 }  // namespace sy::routing::config

@@ -368,3 +368,75 @@ TEST_F(TlsListenerTest, CheckLoadsCertificatesAndReportsAMismatchedKey) {
 
 }  // namespace
 }  // namespace sy::testing
+
+namespace sy::testing {
+namespace {
+
+// TLS to backends: a second Switchyard with a TLS listener (the fixture's certificates) is the
+// HTTPS backend; the proxy under test reaches it through pools with `tls`.
+TEST_F(TlsListenerTest, PoolTlsVerifiesTheBackendCertificate) {
+  absl::StatusOr<SwitchyardProcess> https_backend = startSwitchyard(config());
+  ASSERT_TRUE(https_backend.ok()) << https_backend.status();
+  auto other_root = TestCertificates::create();
+  ASSERT_TRUE(other_root.ok()) << other_root.status();
+  const std::string backend = backendList({https_backend->port()});
+  const std::string root = certificates_->rootCa();
+  auto pool = [&](const std::string& name, const std::string& tls) {
+    return absl::StrCat("[[pools]]\nname = \"", name, "\"\nbackends = ", backend, "\ntls = { ", tls,
+                        " }\n\n");
+  };
+  auto route = [](const std::string& name) {
+    return absl::StrCat("[[routes]]\nname = \"", name, "\"\npath_prefix = \"/", name,
+                        "/\"\npool = \"", name, "\"\nretries = 0\n\n");
+  };
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(absl::StrCat(
+      "[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n\n",
+      pool("good", absl::StrCat("sni = \"www.example.com\", ca = \"", root, "\"")),
+      pool("wrongname", absl::StrCat("sni = \"api.example.com\", ca = \"", root, "\"")),
+      pool("wrongca",
+           absl::StrCat("sni = \"www.example.com\", ca = \"", (*other_root)->rootCa(), "\"")),
+      pool("noverify", "sni = \"api.example.com\", verify = false"), route("good"),
+      route("wrongname"), route("wrongca"), route("noverify"))));
+
+  HttpClient client;
+  ASSERT_NO_FATAL_FAILURE(connect(&client));
+  for (int i = 0; i < 2; ++i) {  // the second request reuses the pooled TLS connection
+    std::optional<Response> good = client.request("GET", "/good/echo");
+    ASSERT_TRUE(good.has_value()) << client.lastError();
+    EXPECT_EQ(good->status, 200);
+    EXPECT_EQ(good->header("X-Backend"), "blue");
+  }
+  // Both went over one TLS connection, kept in the pool.
+  EXPECT_EQ(openConnections(https_backend->port()), 1);
+  std::optional<Response> no_verify = client.request("GET", "/noverify/");
+  ASSERT_TRUE(no_verify.has_value()) << client.lastError();
+  EXPECT_EQ(no_verify->status, 200);
+
+  for (const char* path : {"/wrongname/", "/wrongca/"}) {
+    HttpClient refused;
+    ASSERT_NO_FATAL_FAILURE(connect(&refused));
+    std::optional<Response> response = refused.request("GET", path);
+    ASSERT_TRUE(response.has_value()) << refused.lastError();
+    EXPECT_EQ(response->status, 502) << path;
+  }
+  // Each refusal is logged with the reason.
+  EXPECT_TRUE(proxy_.process->waitForLine(
+      [](const std::string& line) {
+        return line.find("upstream_tls_handshake_failed") != std::string::npos &&
+               line.find("hostname mismatch") != std::string::npos;
+      },
+      milliseconds(5000)))
+      << proxy_.process->output();
+  EXPECT_TRUE(proxy_.process->waitForLine(
+      [](const std::string& line) {
+        return line.find("upstream_tls_handshake_failed") != std::string::npos &&
+               line.find("unable to get local issuer certificate") != std::string::npos;
+      },
+      milliseconds(5000)))
+      << proxy_.process->output();
+  https_backend->process->signal(SIGTERM);
+  EXPECT_EQ(https_backend->process->waitExit(std::chrono::seconds(10)), 0);
+}
+
+}  // namespace
+}  // namespace sy::testing

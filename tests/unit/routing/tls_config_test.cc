@@ -102,5 +102,30 @@ TEST(TlsConfigTest, MistakesGiveOneErrorEach) {
               ::testing::ElementsAre(IsError(11, "listeners[0].tls.sni_strict", "strict_sni")));
 }
 
+TEST(TlsConfigTest, PoolTls) {
+  const LoadResult result = testing_util::parseWithMinimal(R"(
+[pools.tls]
+sni = "api.internal"
+ca = "/etc/ssl/internal-ca.pem"
+)");
+  ASSERT_TRUE(result.ok()) << result.errors.size();
+  const auto& tls = result.config->pools[0].tls;
+  ASSERT_TRUE(tls.has_value());
+  EXPECT_EQ(tls->sni, "api.internal");
+  EXPECT_EQ(tls->ca, "/etc/ssl/internal-ca.pem");
+  EXPECT_TRUE(tls->verify);  // on by default
+  EXPECT_TRUE(tls->cert.empty());
+}
+
+TEST(TlsConfigTest, PoolTlsMistakes) {
+  EXPECT_THAT(testing_util::parseWithMinimal("[pools.tls]\ncert = \"/c.pem\"\n").errors,
+              ::testing::ElementsAre(IsError(9, "pools[0].tls.key", "go together")));
+  EXPECT_THAT(testing_util::parseWithMinimal("[pools.tls]\nverify = \"no\"\n").errors,
+              ::testing::ElementsAre(IsError(10, "pools[0].tls.verify", "expected true or false")));
+  EXPECT_THAT(
+      testing_util::parseWithMinimal("[pools.health_check]\npath = \"/h\"\n[pools.tls]\n").errors,
+      ::testing::ElementsAre(IsError(9, "pools[0].health_check", "tcp")));
+}
+
 }  // namespace
 }  // namespace sy::routing::config

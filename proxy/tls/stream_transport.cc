@@ -1,4 +1,4 @@
-#include "proxy/tls/accepted_transport.h"
+#include "proxy/tls/stream_transport.h"
 
 #include <openssl/err.h>
 
@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "proxy/core/log.h"
 #include "proxy/core/loop_context.h"
 
 namespace sy::tls {
@@ -28,7 +29,7 @@ constexpr std::string_view kPlainHttpReply =
 
 }  // namespace
 
-// The BIO under every TLS connection: reads come from AcceptedTransport::input_, writes go to
+// The BIO under every TLS connection: reads come from StreamTransport::input_, writes go to
 // t_records. An empty input is "retry later" (the next read callback brings more).
 struct TransportBio {
   static BIO_METHOD* method() {
@@ -55,7 +56,7 @@ struct TransportBio {
 
   static int read(BIO* bio, char* out, size_t length, size_t* read_bytes) {
     BIO_clear_retry_flags(bio);
-    auto* self = static_cast<AcceptedTransport*>(BIO_get_data(bio));
+    auto* self = static_cast<StreamTransport*>(BIO_get_data(bio));
     if (self->input_.empty()) {
       BIO_set_retry_read(bio);
       *read_bytes = 0;
@@ -73,9 +74,9 @@ struct TransportBio {
   }
 };
 
-AcceptedTransport::AcceptedTransport(uv_loop_t* loop) : loop_(loop), tcp_(loop) {}
+StreamTransport::StreamTransport(uv_loop_t* loop) : loop_(loop), tcp_(loop) {}
 
-AcceptedTransport::~AcceptedTransport() {
+StreamTransport::~StreamTransport() {
   if (resume_ != nullptr) {
     uv_close(reinterpret_cast<uv_handle_t*>(resume_),
              [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
@@ -83,7 +84,7 @@ AcceptedTransport::~AcceptedTransport() {
   if (ssl_ != nullptr) SSL_free(ssl_);  // frees the BIO too
 }
 
-int AcceptedTransport::adopt(int fd, std::shared_ptr<const ServerContext> context) {
+int StreamTransport::adopt(int fd, std::shared_ptr<const ServerContext> context) {
   const int rc = tcp_.adopt(fd);
   if (rc != 0 || context == nullptr) return rc;
   context_ = std::move(context);
@@ -100,7 +101,34 @@ int AcceptedTransport::adopt(int fd, std::shared_ptr<const ServerContext> contex
   return 0;
 }
 
-TlsDetails AcceptedTransport::tlsDetails() const {
+int StreamTransport::connect(const core::NetAddress& address,
+                             std::shared_ptr<const ClientContext> context) {
+  if (context == nullptr) return tcp_.connect(address);
+  client_context_ = std::move(context);
+  ssl_ = client_context_->newSsl(address.hostString());
+  BIO* bio = ssl_ != nullptr ? BIO_new(TransportBio::method()) : nullptr;
+  if (bio == nullptr) {
+    ERR_clear_error();
+    return UV_ENOMEM;
+  }
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);
+  tcp_.setCallbacks(this);
+  return tcp_.connect(address);
+}
+
+void StreamTransport::onTransportConnected() {
+  if (ssl_ == nullptr) return;  // plain transports hand this to the owner directly
+  // The handshake reads whatever the owner wants: start reading for it now.
+  const int rc = tcp_.startReading();
+  if (rc != 0) {
+    callbacks_->onTransportError(rc);
+    return;
+  }
+  pump();  // sends the ClientHello
+}
+
+TlsDetails StreamTransport::tlsDetails() const {
   TlsDetails details;
   if (ssl_ == nullptr || !handshake_done_) return details;
   details.version = SSL_get_version(ssl_);
@@ -116,12 +144,12 @@ TlsDetails AcceptedTransport::tlsDetails() const {
   return details;
 }
 
-void AcceptedTransport::setCallbacks(core::TransportCallbacks* callbacks) {
+void StreamTransport::setCallbacks(core::TransportCallbacks* callbacks) {
   callbacks_ = callbacks;
   if (ssl_ == nullptr) tcp_.setCallbacks(callbacks);
 }
 
-int AcceptedTransport::startReading() {
+int StreamTransport::startReading() {
   if (ssl_ == nullptr) return tcp_.startReading();
   if (tcp_.isClosing()) return 0;
   reading_ = true;
@@ -132,20 +160,20 @@ int AcceptedTransport::startReading() {
   return rc;
 }
 
-void AcceptedTransport::stopReading() {
+void StreamTransport::stopReading() {
   if (ssl_ == nullptr) {
     tcp_.stopReading();
     return;
   }
   reading_ = false;
-  tcp_.stopReading();
+  if (handshake_done_) tcp_.stopReading();  // the handshake goes on whatever the owner wants
 }
 
-bool AcceptedTransport::isReading() const { return ssl_ == nullptr ? tcp_.isReading() : reading_; }
+bool StreamTransport::isReading() const { return ssl_ == nullptr ? tcp_.isReading() : reading_; }
 
 // ---- Input ----
 
-void AcceptedTransport::onTransportData(const char* data, size_t length) {
+void StreamTransport::onTransportData(const char* data, size_t length) {
   if (!saved_input_.empty()) {
     saved_input_.append(data, length);
     std::string input;
@@ -163,7 +191,7 @@ void AcceptedTransport::onTransportData(const char* data, size_t length) {
   if (tcp_.isClosing()) std::string().swap(saved_input_);
 }
 
-void AcceptedTransport::pump() {
+void StreamTransport::pump() {
   if (failed_ || tcp_.isClosing()) return;
   if (!handshake_done_) {
     ERR_clear_error();
@@ -178,11 +206,16 @@ void AcceptedTransport::pump() {
     }
     handshake_done_ = true;
     flushRecords();
+    if (!reading_) tcp_.stopReading();
     if (!early_writes_.empty()) {
       std::string early;
       early.swap(early_writes_);
       uv_buf_t buffer = uv_buf_init(early.data(), static_cast<unsigned>(early.size()));
       encrypt(&buffer, 1);
+    }
+    if (client_context_ != nullptr) {
+      callbacks_->onTransportConnected();
+      if (tcp_.isClosing()) return;
     }
   }
   // One record's plaintext at most per SSL_read (RFC 8446 §5.1: 2^14 bytes).
@@ -211,45 +244,57 @@ void AcceptedTransport::pump() {
   }
 }
 
-void AcceptedTransport::handshakeFailed() {
+void StreamTransport::handshakeFailed() {
   failed_ = true;
   const unsigned long error = ERR_peek_last_error();
   const bool plain_http =
       ERR_GET_LIB(error) == ERR_LIB_SSL && ERR_GET_REASON(error) == SSL_R_HTTP_REQUEST;
-  ERR_clear_error();
+  std::string reason = takeOpenSslError();
   flushRecords();  // the alert, if OpenSSL made one
+  if (client_context_ != nullptr) {
+    // A backend whose certificate does not verify is a configuration problem worth a line.
+    const long verify = SSL_get_verify_result(ssl_);
+    if (verify != X509_V_OK) reason = X509_verify_cert_error_string(verify);
+    core::logWarn("upstream_tls_handshake_failed",
+                  {{"backend", tcp_.peerAddress().toString()}, {"error", reason}});
+  }
   if (plain_http) tcp_.write(kPlainHttpReply.data(), kPlainHttpReply.size());
   callbacks_->onTransportError(UV_EPROTO);
 }
 
-void AcceptedTransport::deliverEof() {
+void StreamTransport::deliverEof() {
   if (eof_delivered_ || !reading_ || tcp_.isClosing()) return;
   eof_delivered_ = true;
   callbacks_->onTransportEof();
 }
 
-void AcceptedTransport::onTransportEof() {
+void StreamTransport::onTransportEof() {
   peer_eof_ = true;
+  if (!handshake_done_) {  // the peer gave up on the handshake: an error, not an empty stream
+    failed_ = true;
+    callbacks_->onTransportError(UV_ECONNRESET);
+    return;
+  }
   if (saved_input_.empty()) deliverEof();  // else after the saved bytes, on resume
 }
 
-void AcceptedTransport::onTransportError(int uv_status) { callbacks_->onTransportError(uv_status); }
+void StreamTransport::onTransportError(int uv_status) { callbacks_->onTransportError(uv_status); }
 
-void AcceptedTransport::onTransportWritable() { callbacks_->onTransportWritable(); }
+void StreamTransport::onTransportWritable() { callbacks_->onTransportWritable(); }
 
-void AcceptedTransport::onTransportClosed() { callbacks_->onTransportClosed(); }
+void StreamTransport::onTransportClosed() { callbacks_->onTransportClosed(); }
 
-void AcceptedTransport::scheduleResume() {
+void StreamTransport::scheduleResume() {
   if (resume_ == nullptr) {
     resume_ = new uv_timer_t;
     uv_timer_init(loop_, resume_);
     resume_->data = this;
   }
-  uv_timer_start(resume_, &AcceptedTransport::onResume, 0, 0);
+  uv_timer_start(resume_, &StreamTransport::onResume, 0, 0);
 }
 
-void AcceptedTransport::onResume(uv_timer_t* timer) {
-  auto* self = static_cast<AcceptedTransport*>(timer->data);
+void StreamTransport::onResume(uv_timer_t* timer) {
+  auto* self = static_cast<StreamTransport*>(timer->data);
   if (self->tcp_.isClosing()) return;
   if (self->report_failure_) {
     self->report_failure_ = false;
@@ -271,14 +316,14 @@ void AcceptedTransport::onResume(uv_timer_t* timer) {
 
 // ---- Output ----
 
-void AcceptedTransport::flushRecords() {
+void StreamTransport::flushRecords() {
   if (t_records.empty()) return;
   tcp_.write(t_records.data(), t_records.size());
   t_records.clear();
   if (t_records.capacity() > 1024 * 1024) std::string().swap(t_records);
 }
 
-void AcceptedTransport::write(const uv_buf_t* buffers, size_t count) {
+void StreamTransport::write(const uv_buf_t* buffers, size_t count) {
   if (ssl_ == nullptr) {
     tcp_.write(buffers, count);
     return;
@@ -291,7 +336,7 @@ void AcceptedTransport::write(const uv_buf_t* buffers, size_t count) {
   encrypt(buffers, count);
 }
 
-void AcceptedTransport::encrypt(const uv_buf_t* buffers, size_t count) {
+void StreamTransport::encrypt(const uv_buf_t* buffers, size_t count) {
   // Small pieces (a head, a chunk header, a body) are gathered into full records: one record
   // per piece would cost a MAC and 22+ bytes of framing each.
   char gather[16 * 1024];
@@ -331,12 +376,12 @@ void AcceptedTransport::encrypt(const uv_buf_t* buffers, size_t count) {
   }
 }
 
-size_t AcceptedTransport::pendingWriteBytes() const {
+size_t StreamTransport::pendingWriteBytes() const {
   return core::LoopContext::of(loop_)->writeBatch().pendingFor(this) + tcp_.pendingWriteBytes() +
          early_writes_.size();
 }
 
-void AcceptedTransport::shutdownWrite() {
+void StreamTransport::shutdownWrite() {
   if (ssl_ != nullptr && handshake_done_ && !failed_ && !tcp_.isClosing()) {
     core::LoopContext::of(loop_)->writeBatch().flush();  // the response before close_notify
     ERR_clear_error();
@@ -347,7 +392,7 @@ void AcceptedTransport::shutdownWrite() {
   tcp_.shutdownWrite();
 }
 
-void AcceptedTransport::close() {
+void StreamTransport::close() {
   core::LoopContext::of(loop_)->writeBatch().forget(this);
   if (resume_ != nullptr) {
     uv_close(reinterpret_cast<uv_handle_t*>(resume_),
@@ -357,7 +402,7 @@ void AcceptedTransport::close() {
   tcp_.close();
 }
 
-void AcceptedTransport::abort() {
+void StreamTransport::abort() {
   core::LoopContext::of(loop_)->writeBatch().forget(this);
   if (resume_ != nullptr) {
     uv_close(reinterpret_cast<uv_handle_t*>(resume_),

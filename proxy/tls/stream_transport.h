@@ -10,28 +10,35 @@
 #include "proxy/core/net_address.h"
 #include "proxy/core/tcp_transport.h"
 #include "proxy/core/transport.h"
+#include "proxy/tls/client_context.h"
 #include "proxy/tls/server_context.h"
 #include "proxy/tls/tls_details.h"
 
 namespace sy::tls {
 
-// A client connection's byte stream: plain TCP, or TLS over TCP when the listener has a
-// ServerContext. The HTTP codec above sees the same Transport either way.
+// A connection's byte stream: plain TCP, or TLS over TCP: as the server on a listener with a
+// ServerContext, as the client to a pool's backends with a ClientContext. The HTTP codec above
+// sees the same Transport either way.
 //
 // TLS runs over a BIO of our own that reads straight from the bytes libuv delivered and writes
 // records into one per-thread staging buffer that is handed to the TCP transport after each
 // OpenSSL call. Neither side keeps a buffer of its own, so with SSL_MODE_RELEASE_BUFFERS an idle
 // TLS connection holds no buffers at all (memory BIOs would keep their largest read).
-class AcceptedTransport final : public core::Transport, private core::TransportCallbacks {
+class StreamTransport final : public core::Transport, private core::TransportCallbacks {
  public:
-  explicit AcceptedTransport(uv_loop_t* loop);
-  ~AcceptedTransport() override;
-  AcceptedTransport(const AcceptedTransport&) = delete;
-  AcceptedTransport& operator=(const AcceptedTransport&) = delete;
+  explicit StreamTransport(uv_loop_t* loop);
+  ~StreamTransport() override;
+  StreamTransport(const StreamTransport&) = delete;
+  StreamTransport& operator=(const StreamTransport&) = delete;
 
   // Takes over an accepted socket; with a context the connection speaks TLS, and keeps that
   // context (a reload does not affect it). Returns a libuv error code.
   int adopt(int fd, std::shared_ptr<const ServerContext> context);
+  // Connects to a backend; with a context, onTransportConnected() comes once the TLS handshake
+  // is done (the connect timeout covers both), and a failed handshake (a certificate that does
+  // not verify) is an onTransportError() before it, logged with the reason. Writes made before
+  // are sent after the handshake. Returns a libuv error code.
+  int connect(const core::NetAddress& address, std::shared_ptr<const ClientContext> context);
   core::NetAddress peerAddress() const { return tcp_.peerAddress(); }
   bool secure() const { return ssl_ != nullptr; }
   // Valid once the first request arrived (the handshake is over by then).
@@ -58,6 +65,7 @@ class AcceptedTransport final : public core::Transport, private core::TransportC
   void onTransportError(int uv_status) override;
   void onTransportWritable() override;
   void onTransportClosed() override;
+  void onTransportConnected() override;
 
   // Runs the handshake and decrypts while input is there and the owner reads.
   void pump();
@@ -74,6 +82,7 @@ class AcceptedTransport final : public core::Transport, private core::TransportC
   core::TransportCallbacks* callbacks_ = nullptr;
   // TLS only from here on.
   std::shared_ptr<const ServerContext> context_;
+  std::shared_ptr<const ClientContext> client_context_;  // set on a backend connection
   SSL* ssl_ = nullptr;
   // The ciphertext OpenSSL may read now: the bytes of the current read callback, or those kept
   // in `saved_input_` while the owner paused reading.
