@@ -82,7 +82,18 @@ std::string AccessLogWriter::formatLine(const AccessLogRecord& r, std::string_vi
       {"mirrored", r.mirrored},
       {"limited_by", r.limited_by.empty() ? nlohmann::ordered_json(nullptr)
                                           : nlohmann::ordered_json(r.limited_by)},
+      {"tls", nullptr},
   };
+  if (r.tls.has_value()) {
+    auto text = [](std::string_view value) {
+      return value.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(value);
+    };
+    line["tls"] = {{"version", text(r.tls->version)},
+                   {"cipher", text(r.tls->cipher)},
+                   {"alpn", text(r.tls->alpn)},
+                   {"sni", text(r.tls->sni)},
+                   {"resumed", r.tls->resumed}};
+  }
   // A request target may carry anything; never let bad UTF-8 throw out of the request path.
   return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }

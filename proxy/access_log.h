@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "proxy/tls/tls_details.h"
 
 namespace sy::proxy {
 
@@ -57,6 +59,8 @@ struct AccessLogRecord {
   bool mirrored = false;
   // The limit that refused the request ("rate_limit"); empty when none did.
   std::string_view limited_by;
+  // Set on a TLS listener: what the handshake settled.
+  std::optional<tls::TlsDetails> tls;
 };
 
 // One worker's access log: lines are formatted into a buffer on the request path and written

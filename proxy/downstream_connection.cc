@@ -34,7 +34,7 @@ const std::string& DownstreamConnection::clientIp() {
 }
 
 int DownstreamConnection::accept(int fd) {
-  int rc = transport_.adopt(fd);
+  int rc = transport_.adopt(fd, listenerSettings().tls);
   if (rc == 0) rc = transport_.startReading();
   if (rc != 0) {
     close();

@@ -7,12 +7,12 @@
 #include <string>
 
 #include "proxy/client_limits.h"
-#include "proxy/core/tcp_transport.h"
 #include "proxy/core/thread_recycler.h"
 #include "proxy/core/timeout_queue.h"
 #include "proxy/exchange_owner.h"
 #include "proxy/http/http1_parser.h"
 #include "proxy/proxy_session.h"
+#include "proxy/tls/stream_transport.h"
 #include "routing/snapshot.h"
 
 namespace sy::proxy {
@@ -79,6 +79,11 @@ class DownstreamConnection final : public core::TransportCallbacks,
   core::NetAddress peerAddress() const override { return transport_.peerAddress(); }
   const std::string& clientIp() override;
   bool clientEof() const override { return client_eof_; }
+  bool clientSecure() const override { return transport_.secure(); }
+  std::optional<tls::TlsDetails> clientTlsDetails() const override {
+    if (!transport_.secure()) return std::nullopt;
+    return transport_.tlsDetails();
+  }
   void writeToClient(const char* data, size_t length) override;
   void writeToClientCopy(const char* data, size_t length) override;
   void flushClientWrites() override;
@@ -107,7 +112,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
 
   Worker& worker_;
   const uint32_t listener_index_;
-  core::TcpTransport transport_;
+  tls::StreamTransport transport_;  // TCP, or TLS over it on a TLS listener
   // The request parser, from a request's first byte until the connection is idle again (an idle
   // keep-alive connection holds none).
   std::unique_ptr<http::Http1Parser, core::RecycledDelete<http::Http1Parser>> parser_;

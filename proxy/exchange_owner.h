@@ -2,9 +2,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "proxy/core/net_address.h"
+#include "proxy/tls/tls_details.h"
 #include "routing/snapshot.h"
 
 namespace sy::proxy {
@@ -23,6 +25,9 @@ class ExchangeOwner {
   virtual const std::string& clientIp() = 0;
   // The client closed its sending side (or is gone).
   virtual bool clientEof() const = 0;
+  // The client connection is TLS: its details for the access log (version, cipher, ALPN, SNI).
+  virtual bool clientSecure() const = 0;
+  virtual std::optional<tls::TlsDetails> clientTlsDetails() const = 0;
 
   // ---- Response bytes, through the loop's write batch ----
   // `data` must stay valid until the batch is flushed (after the current callback, or by

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "import/import_command.h"
+#include "proxy/certificate_check.h"
 #include "proxy/command_line.h"
 #include "proxy/config_choice.h"
 #include "proxy/core/build_info.h"
@@ -65,6 +66,11 @@ int main(int argc, char** argv) {
       std::fputs(sy::routing::config::formatErrors(result.errors).c_str(), stderr);
       std::fprintf(stderr, "switchyard: %s: %zu error(s), configuration is invalid\n", name.c_str(),
                    result.errors.size());
+      return 1;
+    }
+    if (const int failed = sy::proxy::checkCertificates(*result.config, stdout, stderr)) {
+      std::fprintf(stderr, "switchyard: %s: %d listener(s) with unusable certificates\n",
+                   name.c_str(), failed);
       return 1;
     }
     std::printf("switchyard: %s: configuration is valid\n", name.c_str());

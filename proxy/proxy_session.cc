@@ -177,6 +177,7 @@ void ProxySession::maybeMirror(const routing::SplitInput& split) {
   WorkerPool* pool = worker_.poolAt(static_cast<uint32_t>(route_->mirror_pool_index));
   http::UpstreamRequestOptions options;
   options.client_ip = owner_.clientIp();
+  if (owner_.clientSecure()) options.proto = "https";
   options.host_fallback = pool->snapshot().name;
   options.target = forward_target_;
   if (absolute_target_) options.host = absolute_target_->authority;
@@ -324,6 +325,7 @@ void ProxySession::record() {
     record.retries = tries_ > 0 ? tries_ - 1 : 0;
     record.mirrored = mirrored_;
     record.limited_by = limited_by_;
+    record.tls = owner_.clientTlsDetails();
     log->append(record);
   }
   recorded_ = true;  // recorded once, even if the connection then closes

@@ -99,6 +99,7 @@ void ProxySession::startUpstream() {
     if (tries_ == 1) {
       http::UpstreamRequestOptions options;
       options.client_ip = owner_.clientIp();
+      if (owner_.clientSecure()) options.proto = "https";
       options.host_fallback = backend_->info().address_text;
       options.target = forward_target_;
       if (absolute_target_) options.host = absolute_target_->authority;

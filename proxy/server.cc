@@ -200,6 +200,11 @@ int Server::run() {
                                            {"error", saved.status().message()}});
     }
   }
+  if (absl::Status tls = builder_.loadTls(*config_); !tls.ok()) {
+    core::logError("config_invalid",
+                   {{"config", source_.name()}, {"errors", {std::string(tls.message())}}});
+    return 1;
+  }
   snapshot_ = builder_.build(config_, &traffic_, &backend_states_);
   auto token = adminToken(*config_);
   if (!token.ok()) {
@@ -405,6 +410,10 @@ absl::StatusOr<uint64_t> Server::reloadConfig(const char* trigger,
   }
   auto access_log = accessLogFor(*loaded.config, false);
   if (!access_log.ok()) return fail({std::string(access_log.status().message())});
+  // Certificates are re-read here; a bad one refuses the reload and the running ones stay.
+  if (absl::Status tls = builder_.loadTls(*loaded.config); !tls.ok()) {
+    return fail({std::string(tls.message())});
+  }
   admin_api_.setToken(*token);
   if (admin_server_ != nullptr) admin_server_->setLimits(adminLimits(loaded.config->admin));
   applyAccessLog(*access_log);

@@ -10,6 +10,7 @@
 #include "proxy/core/strings.h"
 #include "proxy/http/http1_parser.h"
 #include "proxy/http/path_normalizer.h"
+#include "proxy/tls/server_context.h"
 #include "routing/backend_state.h"
 #include "routing/client_limit_settings.h"
 #include "routing/config/model.h"
@@ -31,6 +32,8 @@ struct ListenerSettings {
   bool reject_unnormalized_paths = false;  // path_normalization = "reject"
   ClientLimitSettings client_limits;
   std::shared_ptr<ListenerLimitState> limit_state;  // never null in a built snapshot
+  // Set: the listener terminates TLS with these certificates (SnapshotBuilder::loadTls).
+  std::shared_ptr<const tls::ServerContext> tls;
 };
 
 // Everything a worker needs to route and forward a request, frozen at one generation. Built on
@@ -68,6 +71,13 @@ class SnapshotBuilder {
                           const BackendStateView* states = nullptr);
   uint64_t lastGeneration() const { return generation_; }
 
+  // Reads the certificates of every TLS listener and TLS pool of `config` and builds their
+  // contexts, which the following build() calls put in their snapshots. On any error nothing
+  // changes (the contexts in force stay) and the errors are returned, one per listener or
+  // pool, for the reload's refusal. Call it whenever a configuration is (re)loaded: that is when certificates are
+  // re-read.
+  absl::Status loadTls(const config::Config& config);
+
  private:
   std::shared_ptr<const upstream::PoolSnapshot> buildPool(const config::PoolConfig& pool,
                                                           const BackendStateView* states);
@@ -97,6 +107,10 @@ class SnapshotBuilder {
   core::StringMap<std::shared_ptr<MirrorStats>> mirror_stats_;
   // By listener name (listeners only change with a restart).
   core::StringMap<std::shared_ptr<ListenerLimitState>> listener_limits_;
+  // By listener name; a listener without TLS has no entry.
+  core::StringMap<std::shared_ptr<const tls::ServerContext>> tls_contexts_;
+  // By pool name; a pool without TLS has no entry.
+  core::StringMap<std::shared_ptr<const tls::ClientContext>> pool_tls_contexts_;
 };
 
 }  // namespace sy::routing

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "proxy/core/stable_hash.h"
 #include "routing/snapshot.h"
 #include "upstream/balancer.h"
@@ -105,6 +106,10 @@ std::shared_ptr<const upstream::PoolSnapshot> SnapshotBuilder::buildPool(
   settings.response_timeout_ms = toMs(pool_config.response_timeout);
   settings.idle_timeout_ms = toMs(pool_config.idle_timeout);
   settings.keepalive_timeout_ms = toMs(pool_config.keepalive_timeout);
+  if (pool_config.tls.has_value()) {
+    auto found = pool_tls_contexts_.find(pool_config.name);
+    if (found != pool_tls_contexts_.end()) settings.tls = found->second;
+  }
   settings.keepalive_max_idle = pool_config.keepalive_max_idle;
   settings.outlier_consecutive_failures = pool_config.outlier_detection.consecutive_failures;
   const bool unknown_gets_traffic =
@@ -198,6 +203,38 @@ void SnapshotBuilder::prune(const ConfigSnapshot& snapshot) {
   mirror_stats_.swap(mirror_stats);
 }
 
+absl::Status SnapshotBuilder::loadTls(const config::Config& config) {
+  core::StringMap<std::shared_ptr<const tls::ServerContext>> contexts;
+  std::vector<std::string> errors;
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const config::ListenerConfig& listener = config.listeners[i];
+    if (!listener.tls.has_value()) continue;
+    auto context = tls::ServerContext::create(*listener.tls);
+    if (!context.ok()) {
+      errors.push_back(
+          absl::StrCat("listeners[", i, "] (", listener.name, "): ", context.status().message()));
+      continue;
+    }
+    contexts[listener.name] = *std::move(context);
+  }
+  core::StringMap<std::shared_ptr<const tls::ClientContext>> pool_contexts;
+  for (size_t i = 0; i < config.pools.size(); ++i) {
+    const config::PoolConfig& pool = config.pools[i];
+    if (!pool.tls.has_value()) continue;
+    auto context = tls::ClientContext::create(*pool.tls);
+    if (!context.ok()) {
+      errors.push_back(
+          absl::StrCat("pools[", i, "] (", pool.name, "): ", context.status().message()));
+      continue;
+    }
+    pool_contexts[pool.name] = *std::move(context);
+  }
+  if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
+  tls_contexts_.swap(contexts);
+  pool_tls_contexts_.swap(pool_contexts);
+  return absl::OkStatus();
+}
+
 ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> config,
                                          const TrafficState* traffic,
                                          const BackendStateView* states) {
@@ -208,6 +245,10 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
     std::shared_ptr<ListenerLimitState>& state = listener_limits_[listener.name];
     if (state == nullptr) state = std::make_shared<ListenerLimitState>(workers_);
     settings.limit_state = state;
+    if (listener.tls.has_value()) {
+      auto found = tls_contexts_.find(listener.name);
+      if (found != tls_contexts_.end()) settings.tls = found->second;
+    }
     snapshot->listeners.push_back(std::move(settings));
   }
   for (const config::PoolConfig& pool : config->pools) {

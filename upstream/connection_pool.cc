@@ -72,7 +72,13 @@ void WorkerBackend::update(std::shared_ptr<const BackendInfo> info, const PoolSe
     stats_owner_ = info_->stats;
     stats_ = &next;
   }
+  // Pooled connections speak what the pool spoke when they were opened: a change of the pool's
+  // TLS settings retires them (a new context for the same settings, as every reload makes, not).
+  const bool tls_changed =
+      (settings.tls == nullptr) != (settings_.tls == nullptr) ||
+      (settings.tls != nullptr && !(settings.tls->settings() == settings_.tls->settings()));
   settings_ = settings;
+  if (tls_changed) closeIdleConnections();
   while (idle_count_ > settings_.keepalive_max_idle && idle_head_ != nullptr) {
     idle_head_->close();
   }

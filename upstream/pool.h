@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proxy/core/net_address.h"
+#include "proxy/tls/client_context.h"
 #include "upstream/backend_stats.h"
 #include "upstream/balancer_kind.h"
 #include "upstream/pool_stats.h"
@@ -39,6 +40,8 @@ struct PoolSettings {
   // Consecutive failures one worker sees on a backend before it reports it (passive health);
   // 0 disables the reports.
   uint32_t outlier_consecutive_failures = 0;
+  // Set: connections to the backends speak TLS (the pool's `tls` table).
+  std::shared_ptr<const tls::ClientContext> tls;
 };
 
 struct BackendEntry {

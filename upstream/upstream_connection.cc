@@ -43,7 +43,7 @@ UpstreamConnection::~UpstreamConnection() { backend_.timeouts().cancel(this); }
 int UpstreamConnection::connect() {
   state_ = State::kConnecting;
   connect_started_ns_ = uv_hrtime();
-  const int rc = transport_.connect(backend_.info().address);
+  const int rc = transport_.connect(backend_.info().address, backend_.settings().tls);
   if (rc == 0) scheduleTimeout(backend_.settings().connect_timeout_ms);
   return rc;
 }

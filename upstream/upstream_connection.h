@@ -5,9 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "proxy/core/tcp_transport.h"
 #include "proxy/core/timeout_queue.h"
 #include "proxy/http/http1_parser.h"
+#include "proxy/tls/stream_transport.h"
 
 namespace sy::upstream {
 
@@ -119,7 +119,7 @@ class UpstreamConnection final : public core::TransportCallbacks,
   void scheduleTimeout(uint64_t duration_ms);
 
   WorkerBackend& backend_;
-  core::TcpTransport transport_;
+  tls::StreamTransport transport_;  // TCP, or TLS over it for a pool with `tls`
   http::Http1Parser parser_;
   UpstreamHandler* handler_ = nullptr;
   // Intrusive idle list of the owning WorkerBackend (most recently used first).

@@ -52,6 +52,7 @@ const TableSchema<ListenerConfig>& listenerSchema() {
               integerField("rate_limit_burst", &L::rate_limit_burst, 1, 1000000),
               integerField("client_table_size", &L::client_table_size, 1024, 100000000),
               stringListField("trusted_proxies", &L::trusted_proxies, normalizeCidr),
+              tableField("tls", &L::tls, listenerTlsSchema),
           },
       .prepare =
           [](const toml::table& table, size_t index, L& out) {

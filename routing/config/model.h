@@ -11,6 +11,8 @@
 
 #include "absl/time/time.h"
 #include "proxy/core/net_address.h"
+#include "proxy/tls/client_settings.h"
+#include "proxy/tls/server_settings.h"
 #include "upstream/balancer_kind.h"
 
 namespace sy::routing::config {
@@ -76,6 +78,9 @@ struct ListenerConfig {
   uint32_t client_table_size = 100000;  // addresses remembered for rate limits, all workers
   // Peers whose X-Forwarded-For names the client ("10.0.0.0/8"); canonical text.
   std::vector<std::string> trusted_proxies;
+  // Present: the listener terminates TLS (conf/REFERENCE.md, "TLS"). Certificates are re-read
+  // on every reload, unlike the listener's address.
+  std::optional<tls::ServerSettings> tls;
   SourcePosition position;
 };
 
@@ -131,6 +136,7 @@ struct PoolConfig {
   std::optional<HealthCheckConfig> health_check;         // none: backends are not checked
   OutlierDetectionConfig outlier_detection;
   AllDownPolicy when_all_down = AllDownPolicy::kFail;    // no usable backend: 503, or all
+  std::optional<tls::ClientSettings> tls;                // set: TLS to the backends
   SourcePosition position;
 };
 

@@ -243,11 +243,23 @@ const TableSchema<PoolConfig>& poolSchema() {
               required(Field<P>{"backends", readBackends}),
               tableField("health_check", &P::health_check, healthCheckSchema),
               tableField("outlier_detection", &P::outlier_detection, outlierDetectionSchema),
+              tableField("tls", &P::tls, poolTlsSchema),
               choiceField("when_all_down", &P::when_all_down,
                           std::vector(std::begin(kAllDownPolicies), std::end(kAllDownPolicies))),
           },
       .prepare = [](const toml::table& table, size_t, P& out) { out.position = positionOf(table); },
-      .check = checkHashKey,
+      .check =
+          [](const toml::table& table, const std::string& key, P& out, ErrorSink& sink) {
+            checkHashKey(table, key, out, sink);
+            // HTTP health checks speak plain HTTP: against TLS backends they would mark every
+            // backend down. A TCP check works (it only connects).
+            if (out.tls.has_value() && out.health_check.has_value() &&
+                out.health_check->type == HealthCheckConfig::Type::kHttp &&
+                !sink.hasErrorAt(childKey(key, "health_check"))) {
+              sink.add(positionOf(*table.get("health_check")), childKey(key, "health_check"),
+                       "HTTP health checks do not speak TLS yet: with tls, use type = \"tcp\"");
+            }
+          },
   };
   return schema;
 }

@@ -194,6 +194,8 @@ class TestOwner final : public ExchangeOwner, public http::ParserCallbacks {
   }
   const std::string& clientIp() override { return client_ip_; }
   bool clientEof() const override { return false; }
+  bool clientSecure() const override { return false; }
+  std::optional<tls::TlsDetails> clientTlsDetails() const override { return std::nullopt; }
   void writeToClient(const char* data, size_t length) override {
     outcome_.response.append(data, length);
   }

@@ -1,0 +1,415 @@
+#include "proxy/tls/stream_transport.h"
+
+#include <openssl/err.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "proxy/core/log.h"
+#include "proxy/core/loop_context.h"
+
+namespace sy::tls {
+namespace {
+
+// Records OpenSSL produced during one call, handed to the TCP transport right after it (one
+// loop thread runs one OpenSSL call at a time, so one buffer per thread serves every
+// connection).
+thread_local std::string t_records;
+
+// nginx answers a plain HTTP request on an HTTPS port the same way; a client (or a person with
+// curl) learns what went wrong instead of seeing a reset.
+constexpr std::string_view kPlainHttpReply =
+    "HTTP/1.1 400 Bad Request\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 47\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "This port speaks HTTPS: a plain HTTP request.\r\n";
+
+}  // namespace
+
+// The BIO under every TLS connection: reads come from StreamTransport::input_, writes go to
+// t_records. An empty input is "retry later" (the next read callback brings more).
+struct TransportBio {
+  static BIO_METHOD* method() {
+    static BIO_METHOD* const kMethod = [] {
+      BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "switchyard-tcp");
+      BIO_meth_set_write_ex(m, &write);
+      BIO_meth_set_read_ex(m, &read);
+      BIO_meth_set_ctrl(m, &ctrl);
+      BIO_meth_set_create(m, [](BIO* bio) {
+        BIO_set_init(bio, 1);
+        return 1;
+      });
+      return m;
+    }();
+    return kMethod;
+  }
+
+  static int write(BIO* bio, const char* data, size_t length, size_t* written) {
+    BIO_clear_retry_flags(bio);
+    t_records.append(data, length);
+    *written = length;
+    return 1;
+  }
+
+  static int read(BIO* bio, char* out, size_t length, size_t* read_bytes) {
+    BIO_clear_retry_flags(bio);
+    auto* self = static_cast<StreamTransport*>(BIO_get_data(bio));
+    if (self->input_.empty()) {
+      BIO_set_retry_read(bio);
+      *read_bytes = 0;
+      return 0;
+    }
+    const size_t n = std::min(length, self->input_.size());
+    std::memcpy(out, self->input_.data(), n);
+    self->input_.remove_prefix(n);
+    *read_bytes = n;
+    return 1;
+  }
+
+  static long ctrl(BIO* /*bio*/, int command, long /*number*/, void* /*pointer*/) {
+    return command == BIO_CTRL_FLUSH ? 1 : 0;
+  }
+};
+
+StreamTransport::StreamTransport(uv_loop_t* loop) : loop_(loop), tcp_(loop) {}
+
+StreamTransport::~StreamTransport() {
+  if (resume_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(resume_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+  }
+  if (ssl_ != nullptr) SSL_free(ssl_);  // frees the BIO too
+}
+
+int StreamTransport::adopt(int fd, std::shared_ptr<const ServerContext> context) {
+  const int rc = tcp_.adopt(fd);
+  if (rc != 0 || context == nullptr) return rc;
+  context_ = std::move(context);
+  ssl_ = context_->newSsl();
+  BIO* bio = ssl_ != nullptr ? BIO_new(TransportBio::method()) : nullptr;
+  if (bio == nullptr) {
+    ERR_clear_error();
+    return UV_ENOMEM;
+  }
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; the SSL owns it
+  SSL_set_accept_state(ssl_);
+  tcp_.setCallbacks(this);
+  return 0;
+}
+
+int StreamTransport::connect(const core::NetAddress& address,
+                             std::shared_ptr<const ClientContext> context) {
+  if (context == nullptr) return tcp_.connect(address);
+  client_context_ = std::move(context);
+  ssl_ = client_context_->newSsl(address.hostString());
+  BIO* bio = ssl_ != nullptr ? BIO_new(TransportBio::method()) : nullptr;
+  if (bio == nullptr) {
+    ERR_clear_error();
+    return UV_ENOMEM;
+  }
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);
+  tcp_.setCallbacks(this);
+  return tcp_.connect(address);
+}
+
+void StreamTransport::onTransportConnected() {
+  if (ssl_ == nullptr) return;  // plain transports hand this to the owner directly
+  // The handshake reads whatever the owner wants: start reading for it now.
+  const int rc = tcp_.startReading();
+  if (rc != 0) {
+    callbacks_->onTransportError(rc);
+    return;
+  }
+  pump();  // sends the ClientHello
+}
+
+TlsDetails StreamTransport::tlsDetails() const {
+  TlsDetails details;
+  if (ssl_ == nullptr || !handshake_done_) return details;
+  details.version = SSL_get_version(ssl_);
+  const char* cipher = SSL_get_cipher_name(ssl_);
+  if (cipher != nullptr) details.cipher = cipher;
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_length = 0;
+  SSL_get0_alpn_selected(ssl_, &alpn, &alpn_length);
+  if (alpn != nullptr) details.alpn = {reinterpret_cast<const char*>(alpn), alpn_length};
+  const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  if (sni != nullptr) details.sni = sni;
+  details.resumed = SSL_session_reused(ssl_) == 1;
+  return details;
+}
+
+void StreamTransport::setCallbacks(core::TransportCallbacks* callbacks) {
+  callbacks_ = callbacks;
+  if (ssl_ == nullptr) tcp_.setCallbacks(callbacks);
+}
+
+int StreamTransport::startReading() {
+  if (ssl_ == nullptr) return tcp_.startReading();
+  if (tcp_.isClosing()) return 0;
+  reading_ = true;
+  const int rc = peer_eof_ ? 0 : tcp_.startReading();
+  // Bytes that arrived while the owner paused wait here, not in the socket: nothing would
+  // wake us up for them. Delivering them from inside this call would re-enter the owner.
+  if (!saved_input_.empty() || (peer_eof_ && !eof_delivered_)) scheduleResume();
+  return rc;
+}
+
+void StreamTransport::stopReading() {
+  if (ssl_ == nullptr) {
+    tcp_.stopReading();
+    return;
+  }
+  reading_ = false;
+  if (handshake_done_) tcp_.stopReading();  // the handshake goes on whatever the owner wants
+}
+
+bool StreamTransport::isReading() const { return ssl_ == nullptr ? tcp_.isReading() : reading_; }
+
+// ---- Input ----
+
+void StreamTransport::onTransportData(const char* data, size_t length) {
+  if (!saved_input_.empty()) {
+    saved_input_.append(data, length);
+    std::string input;
+    input.swap(saved_input_);
+    input_ = input;
+    pump();
+    if (!input_.empty()) saved_input_.assign(input_);
+  } else {
+    input_ = std::string_view(data, length);
+    pump();
+    // The owner paused: keep what OpenSSL did not read yet.
+    if (!input_.empty()) saved_input_.assign(input_);
+  }
+  input_ = {};
+  if (tcp_.isClosing()) std::string().swap(saved_input_);
+}
+
+void StreamTransport::pump() {
+  if (failed_ || tcp_.isClosing()) return;
+  if (!handshake_done_) {
+    ERR_clear_error();
+    const int rc = SSL_do_handshake(ssl_);
+    if (rc != 1) {
+      if (SSL_get_error(ssl_, rc) == SSL_ERROR_WANT_READ) {
+        flushRecords();
+        return;
+      }
+      handshakeFailed();
+      return;
+    }
+    handshake_done_ = true;
+    flushRecords();
+    if (!reading_) tcp_.stopReading();
+    if (!early_writes_.empty()) {
+      std::string early;
+      early.swap(early_writes_);
+      uv_buf_t buffer = uv_buf_init(early.data(), static_cast<unsigned>(early.size()));
+      encrypt(&buffer, 1);
+    }
+    if (client_context_ != nullptr) {
+      callbacks_->onTransportConnected();
+      if (tcp_.isClosing()) return;
+    }
+  }
+  // One record's plaintext at most per SSL_read (RFC 8446 §5.1: 2^14 bytes).
+  char plain[16 * 1024];
+  while (reading_ && !eof_delivered_ && !failed_ && !tcp_.isClosing()) {
+    size_t n = 0;
+    ERR_clear_error();
+    const int rc = SSL_read_ex(ssl_, plain, sizeof plain, &n);
+    if (rc != 1) {
+      const int error = SSL_get_error(ssl_, rc);
+      flushRecords();  // a KeyUpdate answer or an alert
+      if (error == SSL_ERROR_WANT_READ) return;
+      if (error == SSL_ERROR_ZERO_RETURN) {  // close_notify: the client's EOF
+        peer_eof_ = true;
+        deliverEof();
+        return;
+      }
+      failed_ = true;
+      ERR_clear_error();
+      callbacks_->onTransportError(UV_EPROTO);
+      return;
+    }
+    callbacks_->onTransportData(plain, n);
+    // The owner may have queued references into `plain` in the loop's write batch.
+    core::LoopContext::of(loop_)->writeBatch().flush();
+  }
+}
+
+void StreamTransport::handshakeFailed() {
+  failed_ = true;
+  const unsigned long error = ERR_peek_last_error();
+  const bool plain_http =
+      ERR_GET_LIB(error) == ERR_LIB_SSL && ERR_GET_REASON(error) == SSL_R_HTTP_REQUEST;
+  std::string reason = takeOpenSslError();
+  flushRecords();  // the alert, if OpenSSL made one
+  if (client_context_ != nullptr) {
+    // A backend whose certificate does not verify is a configuration problem worth a line.
+    const long verify = SSL_get_verify_result(ssl_);
+    if (verify != X509_V_OK) reason = X509_verify_cert_error_string(verify);
+    core::logWarn("upstream_tls_handshake_failed",
+                  {{"backend", tcp_.peerAddress().toString()}, {"error", reason}});
+  }
+  if (plain_http) tcp_.write(kPlainHttpReply.data(), kPlainHttpReply.size());
+  callbacks_->onTransportError(UV_EPROTO);
+}
+
+void StreamTransport::deliverEof() {
+  if (eof_delivered_ || !reading_ || tcp_.isClosing()) return;
+  eof_delivered_ = true;
+  callbacks_->onTransportEof();
+}
+
+void StreamTransport::onTransportEof() {
+  peer_eof_ = true;
+  if (!handshake_done_) {  // the peer gave up on the handshake: an error, not an empty stream
+    failed_ = true;
+    callbacks_->onTransportError(UV_ECONNRESET);
+    return;
+  }
+  if (saved_input_.empty()) deliverEof();  // else after the saved bytes, on resume
+}
+
+void StreamTransport::onTransportError(int uv_status) { callbacks_->onTransportError(uv_status); }
+
+void StreamTransport::onTransportWritable() { callbacks_->onTransportWritable(); }
+
+void StreamTransport::onTransportClosed() { callbacks_->onTransportClosed(); }
+
+void StreamTransport::scheduleResume() {
+  if (resume_ == nullptr) {
+    resume_ = new uv_timer_t;
+    uv_timer_init(loop_, resume_);
+    resume_->data = this;
+  }
+  uv_timer_start(resume_, &StreamTransport::onResume, 0, 0);
+}
+
+void StreamTransport::onResume(uv_timer_t* timer) {
+  auto* self = static_cast<StreamTransport*>(timer->data);
+  if (self->tcp_.isClosing()) return;
+  if (self->report_failure_) {
+    self->report_failure_ = false;
+    self->callbacks_->onTransportError(UV_EPROTO);
+    return;
+  }
+  if (!self->reading_) return;
+  if (!self->saved_input_.empty()) {
+    std::string input;
+    input.swap(self->saved_input_);
+    self->input_ = input;
+    self->pump();
+    if (!self->input_.empty() && !self->tcp_.isClosing()) self->saved_input_.assign(self->input_);
+    self->input_ = {};
+  }
+  if (self->peer_eof_ && self->saved_input_.empty()) self->deliverEof();
+  core::LoopContext::of(self->loop_)->writeBatch().flush();
+}
+
+// ---- Output ----
+
+void StreamTransport::flushRecords() {
+  if (t_records.empty()) return;
+  tcp_.write(t_records.data(), t_records.size());
+  t_records.clear();
+  if (t_records.capacity() > 1024 * 1024) std::string().swap(t_records);
+}
+
+void StreamTransport::write(const uv_buf_t* buffers, size_t count) {
+  if (ssl_ == nullptr) {
+    tcp_.write(buffers, count);
+    return;
+  }
+  if (tcp_.isClosing() || failed_) return;
+  if (!handshake_done_) {
+    for (size_t i = 0; i < count; ++i) early_writes_.append(buffers[i].base, buffers[i].len);
+    return;
+  }
+  encrypt(buffers, count);
+}
+
+void StreamTransport::encrypt(const uv_buf_t* buffers, size_t count) {
+  // Small pieces (a head, a chunk header, a body) are gathered into full records: one record
+  // per piece would cost a MAC and 22+ bytes of framing each.
+  char gather[16 * 1024];
+  size_t used = 0;
+  bool ok = true;
+  auto seal = [&](const char* data, size_t length) {
+    size_t written = 0;
+    if (ok && SSL_write_ex(ssl_, data, length, &written) != 1) ok = false;
+  };
+  for (size_t i = 0; i < count; ++i) {
+    const char* data = buffers[i].base;
+    size_t left = buffers[i].len;
+    if (used == 0 && left >= sizeof gather) {
+      seal(data, left);  // large: OpenSSL cuts it into full records itself
+      continue;
+    }
+    while (left > 0) {
+      const size_t take = std::min(left, sizeof gather - used);
+      std::memcpy(gather + used, data, take);
+      used += take;
+      data += take;
+      left -= take;
+      if (used == sizeof gather) {
+        seal(gather, used);
+        used = 0;
+      }
+    }
+  }
+  if (used > 0) seal(gather, used);
+  flushRecords();
+  if (!ok) {
+    // Only after a fatal alert or a shutdown; tell the owner outside its write call.
+    ERR_clear_error();
+    failed_ = true;
+    report_failure_ = true;
+    scheduleResume();
+  }
+}
+
+size_t StreamTransport::pendingWriteBytes() const {
+  return core::LoopContext::of(loop_)->writeBatch().pendingFor(this) + tcp_.pendingWriteBytes() +
+         early_writes_.size();
+}
+
+void StreamTransport::shutdownWrite() {
+  if (ssl_ != nullptr && handshake_done_ && !failed_ && !tcp_.isClosing()) {
+    core::LoopContext::of(loop_)->writeBatch().flush();  // the response before close_notify
+    ERR_clear_error();
+    SSL_shutdown(ssl_);  // sends close_notify (RFC 8446 §6.1); the answer is not awaited
+    ERR_clear_error();
+    flushRecords();
+  }
+  tcp_.shutdownWrite();
+}
+
+void StreamTransport::close() {
+  core::LoopContext::of(loop_)->writeBatch().forget(this);
+  if (resume_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(resume_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+    resume_ = nullptr;
+  }
+  tcp_.close();
+}
+
+void StreamTransport::abort() {
+  core::LoopContext::of(loop_)->writeBatch().forget(this);
+  if (resume_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(resume_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+    resume_ = nullptr;
+  }
+  tcp_.abort();
+}
+
+}  // namespace sy::tls
