@@ -13,10 +13,13 @@ namespace sy::proxy {
 namespace {
 
 TEST(ConnectionFootprintTest, AnIdleConnectionHoldsNoExchangeState) {
-  // 600 bytes on x86-64 Linux when written, 248 of them libuv's TCP handle; the margin leaves
-  // room for a few flags, not for an exchange (ProxySession) or a parser.
-  EXPECT_LE(sizeof(DownstreamConnection), 640u);
-  EXPECT_GT(sizeof(ProxySession) + sizeof(http::Http1Parser), 640u - sizeof(uv_tcp_t));
+  // 768 bytes on x86-64 Linux, 248 of them libuv's TCP handle and 168 the TLS transport's
+  // state, which a plain connection carries too (600 before TLS; moving that state behind a
+  // pointer allocated on TLS listeners only is the next step). The margin leaves room for a few
+  // flags, not for an exchange (ProxySession) or a parser.
+  constexpr size_t kBound = 800;
+  EXPECT_LE(sizeof(DownstreamConnection), kBound);
+  EXPECT_GT(sizeof(ProxySession) + sizeof(http::Http1Parser), kBound - sizeof(uv_tcp_t));
 }
 
 }  // namespace
