@@ -374,11 +374,17 @@ INSTANTIATE_TEST_SUITE_P(Responses, WireConformanceTest, ::testing::ValuesIn(res
 // The same response cases with the backend writing one byte at a time: the proxy reads each
 // response in many pieces and the client gets the same bytes. (304 followed by a forged
 // response is left out: dribbled, the forged bytes may arrive once the connection is reused,
-// where no proxy can tell them from an answer.)
+// where no proxy can tell them from an answer. So are the cases whose error lies in the body:
+// whether the head already left before the bad bytes came depends on how the reads fall, and
+// once it left the response can only be cut, not replaced by a 502. And a chunked body that
+// passes: it is re-framed a chunk per read.)
 TEST_F(WireConformanceTest, ResponsesReadInPiecesGiveTheSameBytes) {
   for (const WireCase& c : responseCases()) {
     if (c.name == "not_modified_with_length_then_forged" ||
-        c.name == "no_content_chunked_body_not_relayed") {
+        c.name == "no_content_chunked_body_not_relayed" ||
+        c.name == "bare_cr_in_response_chunk_size" || c.name == "head_and_bad_chunk_in_one_read" ||
+        c.name == "response_chunk_extension" ||
+        c.name == "response_chunk_extensions_after_a_valued_one") {
       continue;
     }
     SCOPED_TRACE(c.name);
