@@ -89,6 +89,11 @@ size_t Http1Parser::feedRequestMethod(const char* data, size_t length, bool* ok)
       return 0;
     }
   }
+  // Empty lines go first, on their own, so that the message's byte count starts at its method.
+  if (begin > 0 && executePiece(data, begin) != HPE_OK) {
+    *ok = false;
+    return 0;
+  }
   size_t end = begin;
   while (end < length && isMethodChar(data[end])) {
     if (method_hold_length_ + (end - begin) >= kMaxMethodBytes) {
@@ -101,11 +106,7 @@ size_t Http1Parser::feedRequestMethod(const char* data, size_t length, bool* ok)
   }
   if (end == length && end > begin) {
     // The method goes on in the next read: hold it (llhttp would refuse a prefix it does not
-    // know). Empty lines before it go to llhttp now.
-    if (begin > 0 && executePiece(data, begin) != HPE_OK) {
-      *ok = false;
-      return 0;
-    }
+    // know).
     std::memcpy(method_hold_ + method_hold_length_, data + begin, end - begin);
     method_hold_length_ += static_cast<uint8_t>(end - begin);
     return length;
@@ -118,11 +119,6 @@ size_t Http1Parser::feedRequestMethod(const char* data, size_t length, bool* ok)
   method_hold_length_ = 0;
   const bool extension =
       end < length && data[end] == ' ' && !method.empty() && !llhttpKnowsMethod(method);
-  // Empty lines go first, on their own, so that the message's byte count starts at its method.
-  if (begin > 0 && executePiece(data, begin) != HPE_OK) {
-    *ok = false;
-    return 0;
-  }
   if (!extension && held == 0) return begin;  // the method is in this read: llhttp judges it
   // An extension method is shown to llhttp as POST: no special framing (unlike HEAD or
   // CONNECT), neither safe nor idempotent for whoever asks method().
@@ -146,11 +142,7 @@ Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t
     const size_t used = feedRequestMethod(data, length, &ok);
     if (!ok) {
       *consumed = 0;
-      if (error_status_ == 0) {
-        error_status_ = 400;
-        error_reason_ = llhttp_get_error_reason(&parser_);
-        if (error_reason_ == nullptr) error_reason_ = "invalid request line";
-      }
+      adoptLlhttpError(llhttp_get_errno(&parser_));
       parser_.error = HPE_USER;  // llhttp refuses any further input, as after its own errors
       parser_.reason = error_reason_;
       return Result::kError;
@@ -197,14 +189,17 @@ Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t
       const char* pos = llhttp_get_error_pos(&parser_);
       *consumed = pos != nullptr ? static_cast<size_t>(pos - data) : 0;
       if (counting_bytes_) message_bytes_ += *consumed;
-      if (error_status_ == 0) {
-        error_status_ = type_ == Type::kRequest ? 400 : 502;
-        error_reason_ = llhttp_get_error_reason(&parser_);
-        if (error_reason_ == nullptr) error_reason_ = llhttp_errno_name(err);
-      }
+      adoptLlhttpError(err);
       return Result::kError;
     }
   }
+}
+
+void Http1Parser::adoptLlhttpError(llhttp_errno_t err) {
+  if (error_status_ != 0) return;  // a check of ours refused it and said why
+  error_status_ = type_ == Type::kRequest ? 400 : 502;
+  error_reason_ = llhttp_get_error_reason(&parser_);
+  if (error_reason_ == nullptr) error_reason_ = llhttp_errno_name(err);
 }
 
 void Http1Parser::rememberLineTail(const char* data, size_t length) {

@@ -117,6 +117,9 @@ class Http1Parser {
   static const llhttp_settings_t* settings();
 
   int fail(int status, const char* reason);
+  // After llhttp refused input: its status and reason become the answer, unless a check of
+  // ours (fail()) already gave one.
+  void adoptLlhttpError(llhttp_errno_t err);
   // Runs llhttp over one piece of input (a read, or the method held back from earlier reads).
   llhttp_errno_t executePiece(const char* data, size_t length);
   // At the start of a request: holds the method back until it is complete and shows llhttp one
