@@ -29,8 +29,8 @@ constexpr std::string_view kPlainHttpReply =
 
 }  // namespace
 
-// The BIO under every TLS connection: reads come from StreamTransport::input_, writes go to
-// t_records. An empty input is "retry later" (the next read callback brings more).
+// The BIO under every TLS connection: reads come from StreamTransport::TlsState::input, writes go
+// to t_records. An empty input is "retry later" (the next read callback brings more).
 struct TransportBio {
   static BIO_METHOD* method() {
     static BIO_METHOD* const kMethod = [] {
@@ -57,14 +57,14 @@ struct TransportBio {
   static int read(BIO* bio, char* out, size_t length, size_t* read_bytes) {
     BIO_clear_retry_flags(bio);
     auto* self = static_cast<StreamTransport*>(BIO_get_data(bio));
-    if (self->input_.empty()) {
+    if (self->tls_->input.empty()) {
       BIO_set_retry_read(bio);
       *read_bytes = 0;
       return 0;
     }
-    const size_t n = std::min(length, self->input_.size());
-    std::memcpy(out, self->input_.data(), n);
-    self->input_.remove_prefix(n);
+    const size_t n = std::min(length, self->tls_->input.size());
+    std::memcpy(out, self->tls_->input.data(), n);
+    self->tls_->input.remove_prefix(n);
     *read_bytes = n;
     return 1;
   }
@@ -76,27 +76,35 @@ struct TransportBio {
 
 StreamTransport::StreamTransport(uv_loop_t* loop) : loop_(loop), tcp_(loop) {}
 
-StreamTransport::~StreamTransport() {
-  if (resume_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(resume_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-  }
-  if (ssl_ != nullptr) SSL_free(ssl_);  // frees the BIO too
+StreamTransport::~StreamTransport() = default;
+
+StreamTransport::TlsState::~TlsState() {
+  closeResumeTimer();
+  if (ssl != nullptr) SSL_free(ssl);  // frees the BIO too
+}
+
+void StreamTransport::TlsState::closeResumeTimer() {
+  if (resume == nullptr) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(resume),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+  resume = nullptr;
 }
 
 int StreamTransport::adopt(int fd, std::shared_ptr<const ServerContext> context) {
   const int rc = tcp_.adopt(fd);
   if (rc != 0 || context == nullptr) return rc;
-  context_ = std::move(context);
-  ssl_ = context_->newSsl();
-  BIO* bio = ssl_ != nullptr ? BIO_new(TransportBio::method()) : nullptr;
+  tls_ = std::make_unique<TlsState>();
+  tls_->context = std::move(context);
+  tls_->ssl = tls_->context->newSsl();
+  BIO* bio = tls_->ssl != nullptr ? BIO_new(TransportBio::method()) : nullptr;
   if (bio == nullptr) {
     ERR_clear_error();
+    tls_.reset();
     return UV_ENOMEM;
   }
   BIO_set_data(bio, this);
-  SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; the SSL owns it
-  SSL_set_accept_state(ssl_);
+  SSL_set_bio(tls_->ssl, bio, bio);  // one BIO both ways; the SSL owns it
+  SSL_set_accept_state(tls_->ssl);
   tcp_.setCallbacks(this);
   return 0;
 }
@@ -104,21 +112,23 @@ int StreamTransport::adopt(int fd, std::shared_ptr<const ServerContext> context)
 int StreamTransport::connect(const core::NetAddress& address,
                              std::shared_ptr<const ClientContext> context) {
   if (context == nullptr) return tcp_.connect(address);
-  client_context_ = std::move(context);
-  ssl_ = client_context_->newSsl(address.hostString());
-  BIO* bio = ssl_ != nullptr ? BIO_new(TransportBio::method()) : nullptr;
+  tls_ = std::make_unique<TlsState>();
+  tls_->client_context = std::move(context);
+  tls_->ssl = tls_->client_context->newSsl(address.hostString());
+  BIO* bio = tls_->ssl != nullptr ? BIO_new(TransportBio::method()) : nullptr;
   if (bio == nullptr) {
     ERR_clear_error();
+    tls_.reset();
     return UV_ENOMEM;
   }
   BIO_set_data(bio, this);
-  SSL_set_bio(ssl_, bio, bio);
+  SSL_set_bio(tls_->ssl, bio, bio);
   tcp_.setCallbacks(this);
   return tcp_.connect(address);
 }
 
 void StreamTransport::onTransportConnected() {
-  if (ssl_ == nullptr) return;  // plain transports hand this to the owner directly
+  if (tls_ == nullptr) return;  // plain transports hand this to the owner directly
   // The handshake reads whatever the owner wants: start reading for it now.
   const int rc = tcp_.startReading();
   if (rc != 0) {
@@ -130,110 +140,112 @@ void StreamTransport::onTransportConnected() {
 
 TlsDetails StreamTransport::tlsDetails() const {
   TlsDetails details;
-  if (ssl_ == nullptr || !handshake_done_) return details;
-  details.version = SSL_get_version(ssl_);
-  const char* cipher = SSL_get_cipher_name(ssl_);
+  if (tls_ == nullptr || !tls_->handshake_done) return details;
+  details.version = SSL_get_version(tls_->ssl);
+  const char* cipher = SSL_get_cipher_name(tls_->ssl);
   if (cipher != nullptr) details.cipher = cipher;
   const unsigned char* alpn = nullptr;
   unsigned int alpn_length = 0;
-  SSL_get0_alpn_selected(ssl_, &alpn, &alpn_length);
+  SSL_get0_alpn_selected(tls_->ssl, &alpn, &alpn_length);
   if (alpn != nullptr) details.alpn = {reinterpret_cast<const char*>(alpn), alpn_length};
-  const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  const char* sni = SSL_get_servername(tls_->ssl, TLSEXT_NAMETYPE_host_name);
   if (sni != nullptr) details.sni = sni;
-  details.resumed = SSL_session_reused(ssl_) == 1;
+  details.resumed = SSL_session_reused(tls_->ssl) == 1;
   return details;
 }
 
 void StreamTransport::setCallbacks(core::TransportCallbacks* callbacks) {
   callbacks_ = callbacks;
-  if (ssl_ == nullptr) tcp_.setCallbacks(callbacks);
+  if (tls_ == nullptr) tcp_.setCallbacks(callbacks);
 }
 
 int StreamTransport::startReading() {
-  if (ssl_ == nullptr) return tcp_.startReading();
+  if (tls_ == nullptr) return tcp_.startReading();
   if (tcp_.isClosing()) return 0;
-  reading_ = true;
-  const int rc = peer_eof_ ? 0 : tcp_.startReading();
+  tls_->reading = true;
+  const int rc = tls_->peer_eof ? 0 : tcp_.startReading();
   // Bytes that arrived while the owner paused wait here, not in the socket: nothing would
   // wake us up for them. Delivering them from inside this call would re-enter the owner.
-  if (!saved_input_.empty() || (peer_eof_ && !eof_delivered_)) scheduleResume();
+  if (!tls_->saved_input.empty() || (tls_->peer_eof && !tls_->eof_delivered)) scheduleResume();
   return rc;
 }
 
 void StreamTransport::stopReading() {
-  if (ssl_ == nullptr) {
+  if (tls_ == nullptr) {
     tcp_.stopReading();
     return;
   }
-  reading_ = false;
-  if (handshake_done_) tcp_.stopReading();  // the handshake goes on whatever the owner wants
+  tls_->reading = false;
+  if (tls_->handshake_done) tcp_.stopReading();  // the handshake goes on whatever the owner wants
 }
 
-bool StreamTransport::isReading() const { return ssl_ == nullptr ? tcp_.isReading() : reading_; }
+bool StreamTransport::isReading() const {
+  return tls_ == nullptr ? tcp_.isReading() : tls_->reading;
+}
 
 // ---- Input ----
 
 void StreamTransport::onTransportData(const char* data, size_t length) {
-  if (!saved_input_.empty()) {
-    saved_input_.append(data, length);
+  if (!tls_->saved_input.empty()) {
+    tls_->saved_input.append(data, length);
     std::string input;
-    input.swap(saved_input_);
-    input_ = input;
+    input.swap(tls_->saved_input);
+    tls_->input = input;
     pump();
-    if (!input_.empty()) saved_input_.assign(input_);
+    if (!tls_->input.empty()) tls_->saved_input.assign(tls_->input);
   } else {
-    input_ = std::string_view(data, length);
+    tls_->input = std::string_view(data, length);
     pump();
     // The owner paused: keep what OpenSSL did not read yet.
-    if (!input_.empty()) saved_input_.assign(input_);
+    if (!tls_->input.empty()) tls_->saved_input.assign(tls_->input);
   }
-  input_ = {};
-  if (tcp_.isClosing()) std::string().swap(saved_input_);
+  tls_->input = {};
+  if (tcp_.isClosing()) std::string().swap(tls_->saved_input);
 }
 
 void StreamTransport::pump() {
-  if (failed_ || tcp_.isClosing()) return;
-  if (!handshake_done_) {
+  if (tls_->failed || tcp_.isClosing()) return;
+  if (!tls_->handshake_done) {
     ERR_clear_error();
-    const int rc = SSL_do_handshake(ssl_);
+    const int rc = SSL_do_handshake(tls_->ssl);
     if (rc != 1) {
-      if (SSL_get_error(ssl_, rc) == SSL_ERROR_WANT_READ) {
+      if (SSL_get_error(tls_->ssl, rc) == SSL_ERROR_WANT_READ) {
         flushRecords();
         return;
       }
       handshakeFailed();
       return;
     }
-    handshake_done_ = true;
+    tls_->handshake_done = true;
     flushRecords();
-    if (!reading_) tcp_.stopReading();
-    if (!early_writes_.empty()) {
+    if (!tls_->reading) tcp_.stopReading();
+    if (!tls_->early_writes.empty()) {
       std::string early;
-      early.swap(early_writes_);
+      early.swap(tls_->early_writes);
       uv_buf_t buffer = uv_buf_init(early.data(), static_cast<unsigned>(early.size()));
       encrypt(&buffer, 1);
     }
-    if (client_context_ != nullptr) {
+    if (tls_->client_context != nullptr) {
       callbacks_->onTransportConnected();
       if (tcp_.isClosing()) return;
     }
   }
   // One record's plaintext at most per SSL_read (RFC 8446 §5.1: 2^14 bytes).
   char plain[16 * 1024];
-  while (reading_ && !eof_delivered_ && !failed_ && !tcp_.isClosing()) {
+  while (tls_->reading && !tls_->eof_delivered && !tls_->failed && !tcp_.isClosing()) {
     size_t n = 0;
     ERR_clear_error();
-    const int rc = SSL_read_ex(ssl_, plain, sizeof plain, &n);
+    const int rc = SSL_read_ex(tls_->ssl, plain, sizeof plain, &n);
     if (rc != 1) {
-      const int error = SSL_get_error(ssl_, rc);
+      const int error = SSL_get_error(tls_->ssl, rc);
       flushRecords();  // a KeyUpdate answer or an alert
       if (error == SSL_ERROR_WANT_READ) return;
       if (error == SSL_ERROR_ZERO_RETURN) {  // close_notify: the client's EOF
-        peer_eof_ = true;
+        tls_->peer_eof = true;
         deliverEof();
         return;
       }
-      failed_ = true;
+      tls_->failed = true;
       ERR_clear_error();
       callbacks_->onTransportError(UV_EPROTO);
       return;
@@ -245,15 +257,15 @@ void StreamTransport::pump() {
 }
 
 void StreamTransport::handshakeFailed() {
-  failed_ = true;
+  tls_->failed = true;
   const unsigned long error = ERR_peek_last_error();
   const bool plain_http =
       ERR_GET_LIB(error) == ERR_LIB_SSL && ERR_GET_REASON(error) == SSL_R_HTTP_REQUEST;
   std::string reason = takeOpenSslError();
   flushRecords();  // the alert, if OpenSSL made one
-  if (client_context_ != nullptr) {
+  if (tls_->client_context != nullptr) {
     // A backend whose certificate does not verify is a configuration problem worth a line.
-    const long verify = SSL_get_verify_result(ssl_);
+    const long verify = SSL_get_verify_result(tls_->ssl);
     if (verify != X509_V_OK) reason = X509_verify_cert_error_string(verify);
     core::logWarn("upstream_tls_handshake_failed",
                   {{"backend", tcp_.peerAddress().toString()}, {"error", reason}});
@@ -263,19 +275,19 @@ void StreamTransport::handshakeFailed() {
 }
 
 void StreamTransport::deliverEof() {
-  if (eof_delivered_ || !reading_ || tcp_.isClosing()) return;
-  eof_delivered_ = true;
+  if (tls_->eof_delivered || !tls_->reading || tcp_.isClosing()) return;
+  tls_->eof_delivered = true;
   callbacks_->onTransportEof();
 }
 
 void StreamTransport::onTransportEof() {
-  peer_eof_ = true;
-  if (!handshake_done_) {  // the peer gave up on the handshake: an error, not an empty stream
-    failed_ = true;
+  tls_->peer_eof = true;
+  if (!tls_->handshake_done) {  // the peer gave up on the handshake: an error, not an empty stream
+    tls_->failed = true;
     callbacks_->onTransportError(UV_ECONNRESET);
     return;
   }
-  if (saved_input_.empty()) deliverEof();  // else after the saved bytes, on resume
+  if (tls_->saved_input.empty()) deliverEof();  // else after the saved bytes, on resume
 }
 
 void StreamTransport::onTransportError(int uv_status) { callbacks_->onTransportError(uv_status); }
@@ -285,32 +297,33 @@ void StreamTransport::onTransportWritable() { callbacks_->onTransportWritable();
 void StreamTransport::onTransportClosed() { callbacks_->onTransportClosed(); }
 
 void StreamTransport::scheduleResume() {
-  if (resume_ == nullptr) {
-    resume_ = new uv_timer_t;
-    uv_timer_init(loop_, resume_);
-    resume_->data = this;
+  if (tls_->resume == nullptr) {
+    tls_->resume = new uv_timer_t;
+    uv_timer_init(loop_, tls_->resume);
+    tls_->resume->data = this;
   }
-  uv_timer_start(resume_, &StreamTransport::onResume, 0, 0);
+  uv_timer_start(tls_->resume, &StreamTransport::onResume, 0, 0);
 }
 
 void StreamTransport::onResume(uv_timer_t* timer) {
   auto* self = static_cast<StreamTransport*>(timer->data);
   if (self->tcp_.isClosing()) return;
-  if (self->report_failure_) {
-    self->report_failure_ = false;
+  if (self->tls_->report_failure) {
+    self->tls_->report_failure = false;
     self->callbacks_->onTransportError(UV_EPROTO);
     return;
   }
-  if (!self->reading_) return;
-  if (!self->saved_input_.empty()) {
+  if (!self->tls_->reading) return;
+  if (!self->tls_->saved_input.empty()) {
     std::string input;
-    input.swap(self->saved_input_);
-    self->input_ = input;
+    input.swap(self->tls_->saved_input);
+    self->tls_->input = input;
     self->pump();
-    if (!self->input_.empty() && !self->tcp_.isClosing()) self->saved_input_.assign(self->input_);
-    self->input_ = {};
+    if (!self->tls_->input.empty() && !self->tcp_.isClosing())
+      self->tls_->saved_input.assign(self->tls_->input);
+    self->tls_->input = {};
   }
-  if (self->peer_eof_ && self->saved_input_.empty()) self->deliverEof();
+  if (self->tls_->peer_eof && self->tls_->saved_input.empty()) self->deliverEof();
   core::LoopContext::of(self->loop_)->writeBatch().flush();
 }
 
@@ -324,13 +337,13 @@ void StreamTransport::flushRecords() {
 }
 
 void StreamTransport::write(const uv_buf_t* buffers, size_t count) {
-  if (ssl_ == nullptr) {
+  if (tls_ == nullptr) {
     tcp_.write(buffers, count);
     return;
   }
-  if (tcp_.isClosing() || failed_) return;
-  if (!handshake_done_) {
-    for (size_t i = 0; i < count; ++i) early_writes_.append(buffers[i].base, buffers[i].len);
+  if (tcp_.isClosing() || tls_->failed) return;
+  if (!tls_->handshake_done) {
+    for (size_t i = 0; i < count; ++i) tls_->early_writes.append(buffers[i].base, buffers[i].len);
     return;
   }
   encrypt(buffers, count);
@@ -344,7 +357,7 @@ void StreamTransport::encrypt(const uv_buf_t* buffers, size_t count) {
   bool ok = true;
   auto seal = [&](const char* data, size_t length) {
     size_t written = 0;
-    if (ok && SSL_write_ex(ssl_, data, length, &written) != 1) ok = false;
+    if (ok && SSL_write_ex(tls_->ssl, data, length, &written) != 1) ok = false;
   };
   for (size_t i = 0; i < count; ++i) {
     const char* data = buffers[i].base;
@@ -370,22 +383,22 @@ void StreamTransport::encrypt(const uv_buf_t* buffers, size_t count) {
   if (!ok) {
     // Only after a fatal alert or a shutdown; tell the owner outside its write call.
     ERR_clear_error();
-    failed_ = true;
-    report_failure_ = true;
+    tls_->failed = true;
+    tls_->report_failure = true;
     scheduleResume();
   }
 }
 
 size_t StreamTransport::pendingWriteBytes() const {
   return core::LoopContext::of(loop_)->writeBatch().pendingFor(this) + tcp_.pendingWriteBytes() +
-         early_writes_.size();
+         (tls_ != nullptr ? tls_->early_writes.size() : 0);
 }
 
 void StreamTransport::shutdownWrite() {
-  if (ssl_ != nullptr && handshake_done_ && !failed_ && !tcp_.isClosing()) {
+  if (tls_ != nullptr && tls_->handshake_done && !tls_->failed && !tcp_.isClosing()) {
     core::LoopContext::of(loop_)->writeBatch().flush();  // the response before close_notify
     ERR_clear_error();
-    SSL_shutdown(ssl_);  // sends close_notify (RFC 8446 §6.1); the answer is not awaited
+    SSL_shutdown(tls_->ssl);  // sends close_notify (RFC 8446 §6.1); the answer is not awaited
     ERR_clear_error();
     flushRecords();
   }
@@ -394,21 +407,13 @@ void StreamTransport::shutdownWrite() {
 
 void StreamTransport::close() {
   core::LoopContext::of(loop_)->writeBatch().forget(this);
-  if (resume_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(resume_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-    resume_ = nullptr;
-  }
+  if (tls_ != nullptr) tls_->closeResumeTimer();
   tcp_.close();
 }
 
 void StreamTransport::abort() {
   core::LoopContext::of(loop_)->writeBatch().forget(this);
-  if (resume_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(resume_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-    resume_ = nullptr;
-  }
+  if (tls_ != nullptr) tls_->closeResumeTimer();
   tcp_.abort();
 }
 

@@ -40,7 +40,7 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   // are sent after the handshake. Returns a libuv error code.
   int connect(const core::NetAddress& address, std::shared_ptr<const ClientContext> context);
   core::NetAddress peerAddress() const { return tcp_.peerAddress(); }
-  bool secure() const { return ssl_ != nullptr; }
+  bool secure() const { return tls_ != nullptr; }
   // Valid once the first request arrived (the handshake is over by then).
   TlsDetails tlsDetails() const;
 
@@ -77,26 +77,33 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   void scheduleResume();
   static void onResume(uv_timer_t* timer);
 
+  // TLS state lives behind a pointer, allocated only for TLS connections: a plain connection
+  // (most of them, and every idle keep-alive on a plain listener) pays 8 bytes for it, not ~150.
+  struct TlsState {
+    ~TlsState();
+    void closeResumeTimer();
+
+    std::shared_ptr<const ServerContext> context;
+    std::shared_ptr<const ClientContext> client_context;  // set on a backend connection
+    SSL* ssl = nullptr;
+    // The ciphertext OpenSSL may read now: the bytes of the current read callback, or those
+    // kept in `saved_input` while the owner paused reading.
+    std::string_view input;
+    std::string saved_input;
+    std::string early_writes;      // plaintext written before the handshake finished
+    uv_timer_t* resume = nullptr;  // delivers saved input after startReading(); freed on close
+    bool reading = false;          // what the owner asked for
+    bool handshake_done = false;
+    bool peer_eof = false;  // TCP EOF or close_notify seen
+    bool eof_delivered = false;
+    bool failed = false;
+    bool report_failure = false;  // an encryption failure the owner hears of on the next turn
+  };
+
   uv_loop_t* loop_;
   core::TcpTransport tcp_;
   core::TransportCallbacks* callbacks_ = nullptr;
-  // TLS only from here on.
-  std::shared_ptr<const ServerContext> context_;
-  std::shared_ptr<const ClientContext> client_context_;  // set on a backend connection
-  SSL* ssl_ = nullptr;
-  // The ciphertext OpenSSL may read now: the bytes of the current read callback, or those kept
-  // in `saved_input_` while the owner paused reading.
-  std::string_view input_;
-  std::string saved_input_;
-  std::string early_writes_;      // plaintext written before the handshake finished
-  uv_timer_t* resume_ = nullptr;  // delivers saved input after startReading(); freed on close
-  bool reading_ = false;          // what the owner asked for
-  bool handshake_done_ = false;
-  bool peer_eof_ = false;  // TCP EOF or close_notify seen
-  bool eof_delivered_ = false;
-  bool shutdown_requested_ = false;
-  bool failed_ = false;
-  bool report_failure_ = false;  // an encryption failure the owner hears of on the next turn
+  std::unique_ptr<TlsState> tls_;  // null on a plain connection
 };
 
 }  // namespace sy::tls
