@@ -20,7 +20,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "proxy/server.h"
+#include "proxy/config_source.h"
 #include "routing/config/env_expansion.h"
 
 namespace sy::proxy {

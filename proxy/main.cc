@@ -5,12 +5,12 @@
 #include "proxy/certificate_check.h"
 #include "proxy/command_line.h"
 #include "proxy/config_choice.h"
+#include "proxy/control/server.h"
 #include "proxy/core/build_info.h"
 #include "proxy/core/log.h"
 #include "proxy/demo/demo_backend.h"
 #include "proxy/embedded_config.h"
 #include "proxy/health_probe.h"
-#include "proxy/server.h"
 #include "routing/config/toml_loader.h"
 
 int main(int argc, char** argv) {
@@ -83,6 +83,6 @@ int main(int argc, char** argv) {
                       {{"config", name},
                        {"detail", "SWITCHYARD_UPSTREAM is set, but a configuration file wins"}});
   }
-  sy::proxy::Server server(std::move(choice->source));
+  sy::proxy::control::Server server(std::move(choice->source));
   return server.run();
 }

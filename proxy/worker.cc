@@ -6,6 +6,7 @@
 #include "proxy/core/log.h"
 #include "proxy/core/signals.h"
 #include "proxy/core/stable_hash.h"
+#include "proxy/core/thread_role.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/listener.h"
 #include "proxy/mirror_exchange.h"
@@ -67,6 +68,7 @@ void Worker::join() {
 }
 
 void Worker::run() {
+  core::setThreadRole(core::ThreadRole::kWorker, index_);
   if (hooks_.started) hooks_.started(index_);
   uv_run(&loop_, UV_RUN_DEFAULT);
   // Every connection is gone; what is left only needs freeing.
@@ -211,6 +213,7 @@ void Worker::onIdle(uv_idle_t* handle) {
 }
 
 void Worker::closeIdleConnections(const std::vector<uint64_t>& pool_ids) {
+  SY_DCHECK_ON_WORKER_THREAD();
   for (uint64_t id : pool_ids) {
     WorkerPool* pool = poolById(id);
     if (pool == nullptr) continue;
@@ -261,6 +264,7 @@ uint64_t Worker::nextRandom() {
 }
 
 void Worker::drain() {
+  SY_DCHECK_ON_WORKER_THREAD();
   if (draining_) return;
   draining_ = true;
   for (auto& listener : listeners_) listener->close();
@@ -281,6 +285,7 @@ void Worker::checkDrained() {
 }
 
 void Worker::stop() {
+  SY_DCHECK_ON_WORKER_THREAD();
   if (stopping_) return;
   stopping_ = true;
   draining_ = true;

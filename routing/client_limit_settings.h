@@ -17,6 +17,7 @@
 
 #include "proxy/core/ip_address.h"
 #include "proxy/core/local_counter.h"
+#include "proxy/core/per_worker.h"
 
 namespace sy::routing {
 
@@ -61,19 +62,12 @@ struct alignas(64) ListenerLimitWorkerStats {
 
 // One listener's shared limit state; the snapshot builder keeps one per listener name, so it
 // survives reloads (connections accepted before a reload still count after it).
-class ListenerLimitState {
+class ListenerLimitState : public core::PerWorker<ListenerLimitWorkerStats> {
  public:
-  explicit ListenerLimitState(size_t workers) : slots_(workers == 0 ? 1 : workers) {}
-  ListenerLimitWorkerStats& slot(size_t worker) {
-    return slots_[worker < slots_.size() ? worker : 0];
-  }
-  const std::vector<ListenerLimitWorkerStats>& slots() const { return slots_; }
+  using PerWorker::PerWorker;
 
   // Open client connections of the listener, all workers together.
   std::atomic<uint32_t> open_connections{0};
-
- private:
-  std::vector<ListenerLimitWorkerStats> slots_;
 };
 
 }  // namespace sy::routing

@@ -5,6 +5,7 @@
 
 #include "proxy/core/local_counter.h"
 #include "proxy/core/local_histogram.h"
+#include "proxy/core/per_worker.h"
 
 namespace sy::routing {
 
@@ -16,33 +17,17 @@ struct alignas(64) RoutePoolWorkerStats {
 
 // One worker's figures for the copies a route sends to its mirror pool.
 struct alignas(64) MirrorWorkerStats {
-  core::LocalCounter sent;      // copies started
-  core::LocalCounter dropped;   // not sent or cut: cap reached, shadow too slow, body too large
-  core::LocalCounter failed;    // connect failure, timeout, reset, invalid response
+  core::LocalCounter sent;          // copies started
+  core::LocalCounter dropped;       // not sent or cut: cap reached, shadow too slow, body too large
+  core::LocalCounter failed;        // connect failure, timeout, reset, invalid response
   core::LocalCounter responses[5];  // answers by status class (then thrown away)
   core::LocalHistogram duration;    // copy started -> its response complete
 };
 
-class MirrorStats {
- public:
-  explicit MirrorStats(size_t workers) : slots_(workers == 0 ? 1 : workers) {}
-  MirrorWorkerStats& slot(size_t worker) { return slots_[worker < slots_.size() ? worker : 0]; }
-  const std::vector<MirrorWorkerStats>& slots() const { return slots_; }
-
- private:
-  std::vector<MirrorWorkerStats> slots_;
-};
+using MirrorStats = core::PerWorker<MirrorWorkerStats>;
 
 // The figures of one (route, pool) pair, one slot per worker. The snapshot builder keeps one
 // object per pair for as long as both exist, so counters never restart on a reload or a switch.
-class RoutePoolStats {
- public:
-  explicit RoutePoolStats(size_t workers) : slots_(workers == 0 ? 1 : workers) {}
-  RoutePoolWorkerStats& slot(size_t worker) { return slots_[worker < slots_.size() ? worker : 0]; }
-  const std::vector<RoutePoolWorkerStats>& slots() const { return slots_; }
-
- private:
-  std::vector<RoutePoolWorkerStats> slots_;
-};
+using RoutePoolStats = core::PerWorker<RoutePoolWorkerStats>;
 
 }  // namespace sy::routing

@@ -12,7 +12,10 @@ WorkerBackend::WorkerBackend(uv_loop_t* loop, core::TimeoutQueue& timeouts,
       info_(std::move(info)),
       settings_(settings),
       worker_(worker),
-      stats_owner_(info_->stats != nullptr ? info_->stats : std::make_shared<BackendStats>(1)),
+      // A backend built outside a snapshot (tests) has no shared figures: a private object with a
+      // slot for this worker keeps the writes somewhere.
+      stats_owner_(info_->stats != nullptr ? info_->stats
+                                           : std::make_shared<BackendStats>(worker + 1)),
       stats_(&stats_owner_->slot(worker)) {}
 
 WorkerBackend::~WorkerBackend() = default;
@@ -106,7 +109,8 @@ void WorkerBackend::unlinkIdle(UpstreamConnection* connection) {
   } else {
     return;  // not in the list
   }
-  if (connection->idle_next_ != nullptr) connection->idle_next_->idle_prev_ = connection->idle_prev_;
+  if (connection->idle_next_ != nullptr)
+    connection->idle_next_->idle_prev_ = connection->idle_prev_;
   connection->idle_prev_ = connection->idle_next_ = nullptr;
   --idle_count_;
   stats_->idle_connections.sub();

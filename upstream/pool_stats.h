@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "proxy/core/local_histogram.h"
+#include "proxy/core/per_worker.h"
 
 namespace sy::upstream {
 
@@ -15,14 +16,6 @@ struct alignas(64) PoolWorkerStats {
 
 // A pool's timings, one slot per worker; kept by the snapshot builder across snapshots for as
 // long as the pool is configured.
-class PoolStats {
- public:
-  explicit PoolStats(size_t workers) : slots_(workers == 0 ? 1 : workers) {}
-  PoolWorkerStats& slot(size_t worker) { return slots_[worker < slots_.size() ? worker : 0]; }
-  const std::vector<PoolWorkerStats>& slots() const { return slots_; }
-
- private:
-  std::vector<PoolWorkerStats> slots_;
-};
+using PoolStats = core::PerWorker<PoolWorkerStats>;
 
 }  // namespace sy::upstream

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "admin/admin_server.h"
+#include "admin/control_plane.h"
+#include "nlohmann/json.hpp"
+#include "proxy/access_log.h"
+#include "proxy/control/control_state.h"
+#include "proxy/control/health_wiring.h"
+#include "proxy/control/publisher.h"
+#include "routing/config/model.h"
+
+namespace sy::proxy::control {
+
+// The configuration errors as a JSON list of lines.
+nlohmann::json configErrorsJson(const std::vector<routing::config::ConfigError>& errors);
+// The admin bearer token `config` asks for (admin.token, or the variable admin.token_env names).
+absl::StatusOr<std::string> adminToken(const routing::config::Config& config);
+admin::AdminServerLimits adminLimits(const routing::config::AdminConfig& admin);
+
+// Re-reads the configuration (SIGHUP or POST /admin/reload) and applies it live: the admin token
+// and limits, the access log, the traffic and backend state reconciled with the new routes and
+// pools, the health checks, then a snapshot published to every worker. A configuration that
+// fails to load, moves a listener or names a missing certificate is refused as a whole and the
+// running one stays. Also owns the access log settings (SIGUSR1 reopens the file). Control
+// thread only.
+class ConfigReloader {
+ public:
+  // Applies the admin token and limits of a new configuration.
+  using ApplyAdmin =
+      std::function<void(const std::string& token, const routing::config::AdminConfig& admin)>;
+
+  ConfigReloader(ControlState& state, Publisher& publisher, HealthWiring& health,
+                 ApplyAdmin apply_admin);
+  ConfigReloader(const ConfigReloader&) = delete;
+  ConfigReloader& operator=(const ConfigReloader&) = delete;
+
+  // Re-reads the configuration. Returns the generation published, or the errors (kUnavailable
+  // while shutting down; kInvalidArgument with the errors as a JSON list in the message).
+  // `done` (optional) runs once every worker runs the new configuration, or with the error of a
+  // failed publish.
+  absl::StatusOr<uint64_t> reloadConfig(const char* trigger,
+                                        std::function<void(absl::StatusOr<uint64_t>)> done);
+  // POST /admin/reload: answers once every worker runs the new configuration.
+  void reload(admin::Responder respond);
+
+  // The access log settings `config` asks for; opens a new sink unless the running one serves
+  // (same path and not `force_reopen`).
+  absl::StatusOr<AccessLogSettings> accessLogFor(const routing::config::Config& config,
+                                                 bool force_reopen) const;
+  // Makes `settings` the access log of every worker.
+  void applyAccessLog(const AccessLogSettings& settings);
+  const AccessLogSettings& accessLog() const { return access_log_; }
+  // SIGUSR1: logrotate moved the file away, write to a fresh one with the same name.
+  void reopenAccessLog();
+
+ private:
+  ControlState& state_;
+  Publisher& publisher_;
+  HealthWiring& health_;
+  ApplyAdmin apply_admin_;
+  AccessLogSettings access_log_;
+};
+
+}  // namespace sy::proxy::control

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "routing/config/model.h"
+
+namespace sy::proxy::control {
+
+// The client listeners' sockets: one SO_REUSEPORT socket per listener and worker, opened on the
+// control thread before the workers start (the kernel then spreads connections over them).
+struct ListenerSockets {
+  std::vector<std::vector<int>> fds_by_worker;  // [worker][listener]
+  std::vector<std::string> addresses;           // per listener, the port resolved when it was 0
+};
+
+// Opens every listener of `config` for `workers` workers. On failure logs `listen_failed`,
+// closes what it opened and returns false.
+bool openListenerSockets(const routing::config::Config& config, uint32_t workers,
+                         ListenerSockets* sockets);
+// Closes the sockets no worker took over.
+void closeListenerSockets(std::vector<std::vector<int>>& fds_by_worker);
+
+}  // namespace sy::proxy::control

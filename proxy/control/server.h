@@ -1,0 +1,127 @@
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "admin/admin_api.h"
+#include "admin/admin_server.h"
+#include "admin/control_plane.h"
+#include "proxy/config_source.h"
+#include "proxy/control/backend_admin.h"
+#include "proxy/control/config_reloader.h"
+#include "proxy/control/control_state.h"
+#include "proxy/control/health_wiring.h"
+#include "proxy/control/publisher.h"
+#include "proxy/control/traffic_control.h"
+#include "proxy/core/dispatcher.h"
+#include "proxy/core/loop_context.h"
+#include "proxy/worker.h"
+
+namespace sy::proxy::control {
+
+// The control thread: owns the configuration and the runtime traffic state, builds snapshots
+// and publishes them to every worker, serves the admin API, handles signals (SIGHUP reload,
+// SIGUSR1 access log reopen, SIGTERM/SIGINT graceful shutdown). Never on the request path.
+//
+// This class is the lifecycle (start, workers, signals, shutdown); each admin job lives in a
+// part of its own (traffic_control, backend_admin, config_reloader, health_wiring), all sharing
+// the ControlState and reaching the workers through the one Publisher.
+class Server final : public admin::ControlPlane {
+ public:
+  explicit Server(ConfigSource source);
+  ~Server() override;
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Runs until shutdown, on the calling thread (which becomes the control thread). Returns the
+  // process exit code.
+  int run();
+
+  // admin::ControlPlane (control loop).
+  std::vector<std::string> routeNames() const override { return state_.routeNames(); }
+  void switchPool(const std::string& route, const std::string& pool, bool force,
+                  admin::Responder respond) override {
+    traffic_.switchPool(route, pool, force, std::move(respond));
+  }
+  void rollback(const std::string& route, admin::Responder respond) override {
+    traffic_.rollback(route, std::move(respond));
+  }
+  void setCanary(const std::string& route, const std::string& pool, double weight,
+                 admin::Responder respond) override {
+    traffic_.setCanary(route, pool, weight, std::move(respond));
+  }
+  void promote(const std::string& route, admin::Responder respond) override {
+    traffic_.promote(route, std::move(respond));
+  }
+  void setMirror(const std::string& route, const std::string& pool, double percent,
+                 admin::Responder respond) override {
+    traffic_.setMirror(route, pool, percent, std::move(respond));
+  }
+  void reload(admin::Responder respond) override { reloader_.reload(std::move(respond)); }
+  void setBackendAdmin(const std::string& pool, const std::string& address,
+                       routing::AdminState state, absl::Duration wait,
+                       admin::Responder respond) override {
+    backends_.setBackendAdmin(pool, address, state, wait, std::move(respond));
+  }
+  nlohmann::json status() const override;
+  bool ready() const override { return !state_.shutting_down; }
+  std::string metrics() const override;
+
+ private:
+  // Loads the configuration and everything built from it before any thread starts.
+  bool loadInitialState();
+  bool startAdmin();
+  void startWorkers(std::vector<std::vector<int>>& fds_by_worker);
+  // Rebuilds the snapshot from config, traffic and backend state, and publishes it.
+  void republish(const char* reason);
+  void beginShutdown(const char* reason);
+  void stopWorkers();
+  void onWorkerStarted();
+  void onWorkerDrained();
+  void onWorkerStopped();
+  void closeControlHandles();
+
+  static void onSignal(uv_signal_t* handle, int signum);
+
+  ControlState state_;
+  uv_loop_t loop_{};
+  std::unique_ptr<core::LoopContext> loop_context_;
+  core::Dispatcher dispatcher_;
+  uv_signal_t sighup_{};
+  uv_signal_t sigterm_{};
+  uv_signal_t sigint_{};
+  uv_signal_t sigusr1_{};
+  uv_timer_t shutdown_timer_{};
+  // Before the parts that post to them (the publisher keeps a reference).
+  std::vector<std::unique_ptr<Worker>> workers_;
+  Publisher publisher_{dispatcher_, workers_};
+  HealthWiring health_{state_, [this](const char* reason) { republish(reason); }};
+  TrafficControl traffic_{state_, publisher_};
+  BackendAdmin backends_{state_, publisher_,
+                         [this](const std::string& pool, const std::string& address) {
+                           health_.checkNow(pool, address);
+                         }};
+  ConfigReloader reloader_{
+      state_, publisher_, health_,
+      [this](const std::string& token, const routing::config::AdminConfig& admin) {
+        admin_api_.setToken(token);
+        if (admin_server_ != nullptr) {
+          admin_server_->setLimits(adminLimits(admin));
+        }
+      }};
+  admin::AdminApi admin_api_{*this};
+  std::unique_ptr<admin::AdminServer> admin_server_;
+  std::vector<std::string> listening_addresses_;
+  uint32_t workers_started_ = 0;
+  uint32_t workers_drained_ = 0;
+  uint32_t workers_stopped_ = 0;
+  bool stopping_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace sy::proxy::control

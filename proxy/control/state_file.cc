@@ -1,0 +1,43 @@
+#include "proxy/control/state_file.h"
+
+#include "absl/status/status.h"
+#include "proxy/core/atomic_file.h"
+#include "proxy/core/log.h"
+
+namespace sy::proxy::control {
+
+void restoreState(ControlState& state) {
+  const std::string& path = state.config->server.state_file;
+  if (path.empty()) return;
+  auto saved = routing::TrafficState::readFile(path);
+  if (saved.ok()) {
+    if (saved->is_object() && saved->contains("backends")) {
+      state.backend_states.restoreAdminStates((*saved)["backends"]);
+    }
+    auto restored = state.traffic.restore(*saved, *state.config);
+    if (restored.ok()) {
+      if (!restored->empty()) {
+        core::logInfo("state_restored", {{"state_file", path}, {"routes", *restored}});
+      }
+    } else {
+      core::logWarn("state_file_ignored",
+                    {{"state_file", path}, {"error", restored.status().message()}});
+    }
+  } else if (saved.status().code() != absl::StatusCode::kNotFound) {
+    core::logWarn("state_file_ignored",
+                  {{"state_file", path}, {"error", saved.status().message()}});
+  }
+}
+
+void saveState(const ControlState& state) {
+  const std::string& path = state.config->server.state_file;
+  if (path.empty()) return;
+  nlohmann::json json = state.traffic.toJson();
+  json["backends"] = state.backend_states.adminStatesJson();
+  const absl::Status saved = core::writeFileAtomically(path, json.dump(2) + "\n");
+  if (!saved.ok()) {
+    core::logError("state_file_write_failed", {{"state_file", path}, {"error", saved.message()}});
+  }
+}
+
+}  // namespace sy::proxy::control

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <uv.h>
+
+#include <string>
+
+#include "admin/control_plane.h"
+#include "nlohmann/json.hpp"
+#include "proxy/control/control_state.h"
+#include "proxy/control/publisher.h"
+
+namespace sy::proxy::control {
+
+// The route verbs of the admin API: switch, rollback, canary, promote, mirror. Each changes the
+// traffic state, publishes a new snapshot, and answers once every worker routes by it; the state
+// file follows. After a change, the idle backend connections of pools left without traffic are
+// closed (after server.switch_drain_delay). Control thread only.
+class TrafficControl {
+ public:
+  TrafficControl(ControlState& state, Publisher& publisher);
+  TrafficControl(const TrafficControl&) = delete;
+  TrafficControl& operator=(const TrafficControl&) = delete;
+
+  void start(uv_loop_t* loop);
+  // Closes the timer; the loop must run once more to finish the close.
+  void close();
+
+  void switchPool(const std::string& route, const std::string& pool, bool force,
+                  admin::Responder respond);
+  void rollback(const std::string& route, admin::Responder respond);
+  void setCanary(const std::string& route, const std::string& pool, double weight,
+                 admin::Responder respond);
+  void promote(const std::string& route, admin::Responder respond);
+  void setMirror(const std::string& route, const std::string& pool, double percent,
+                 admin::Responder respond);
+
+ private:
+  // Publishes the current traffic state; `respond` gets `body` plus the generation once every
+  // worker adopted it. `event` names the change in the log.
+  void applyChange(const char* event, const std::string& route, nlohmann::json body,
+                   admin::Responder respond);
+  // Whether `pool` has a backend that may take traffic (not in panic).
+  bool poolHasHealthyBackend(const std::string& pool) const;
+  void scheduleSwitchDrain();
+  void closeIdleOfUnusedPools();
+
+  ControlState& state_;
+  Publisher& publisher_;
+  uv_timer_t switch_drain_timer_{};
+  bool started_ = false;
+};
+
+}  // namespace sy::proxy::control
