@@ -72,27 +72,40 @@ llhttp_errno_t Http1Parser::executePiece(const char* data, size_t length) {
   return err;
 }
 
+size_t Http1Parser::feedEmptyLines(const char* data, size_t length, bool* ok) {
+  *ok = true;
+  // Empty lines before a start line are llhttp's to skip (RFC 9112 §2.2), but llhttp skips a CR
+  // on its own too, before requests and responses alike: a CR must be followed by LF here as
+  // everywhere in a head (RFC 9112 §2.2, a bare CR is invalid).
+  size_t end = 0;
+  for (; end < length && (data[end] == '\r' || data[end] == '\n'); ++end) {
+    if (leading_cr_ && data[end] != '\n') break;
+    leading_cr_ = data[end] == '\r';
+  }
+  if (leading_cr_ && end < length) {
+    leading_cr_ = false;
+    if (type_ == Type::kRequest) {
+      fail(400, "bare CR before the request line");
+    } else {
+      fail(502, "bare CR before the status line");
+    }
+    *ok = false;
+    return 0;
+  }
+  // Empty lines go on their own, so that the message's byte count starts at its first byte.
+  if (end > 0 && executePiece(data, end) != HPE_OK) {
+    *ok = false;
+    return 0;
+  }
+  return end;
+}
+
 size_t Http1Parser::feedRequestMethod(const char* data, size_t length, bool* ok) {
   *ok = true;
   size_t begin = 0;
   if (method_hold_length_ == 0) {
-    // Empty lines before the request line are llhttp's to skip (RFC 9112 §2.2), but llhttp
-    // skips a CR on its own too: a CR must be followed by LF here as everywhere in a head.
-    for (; begin < length && (data[begin] == '\r' || data[begin] == '\n'); ++begin) {
-      if (leading_cr_ && data[begin] != '\n') break;
-      leading_cr_ = data[begin] == '\r';
-    }
-    if (leading_cr_ && begin < length) {
-      leading_cr_ = false;
-      fail(400, "bare CR before the request line");
-      *ok = false;
-      return 0;
-    }
-  }
-  // Empty lines go first, on their own, so that the message's byte count starts at its method.
-  if (begin > 0 && executePiece(data, begin) != HPE_OK) {
-    *ok = false;
-    return 0;
+    begin = feedEmptyLines(data, length, ok);
+    if (!*ok) return 0;
   }
   size_t end = begin;
   while (end < length && isMethodChar(data[end])) {
@@ -137,9 +150,10 @@ size_t Http1Parser::feedRequestMethod(const char* data, size_t length, bool* ok)
 }
 
 Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t* consumed) {
-  if (type_ == Type::kRequest && !in_message_ && llhttp_get_errno(&parser_) == HPE_OK) {
+  if (!in_message_ && llhttp_get_errno(&parser_) == HPE_OK) {
     bool ok = true;
-    const size_t used = feedRequestMethod(data, length, &ok);
+    const size_t used = type_ == Type::kRequest ? feedRequestMethod(data, length, &ok)
+                                                : feedEmptyLines(data, length, &ok);
     if (!ok) {
       *consumed = 0;
       adoptLlhttpError(llhttp_get_errno(&parser_));
