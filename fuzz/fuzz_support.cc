@@ -253,6 +253,14 @@ const char* requestHeadProblem(const Message& message, std::string_view raw) {
   if (countHeader(message, "transfer-encoding") > 0 && !message.chunked) {
     return "Transfer-Encoding without final chunked";
   }
+  // RFC 9110 §9.3.6: a CONNECT request has no content; the bytes after its head are tunnel data,
+  // so one announcing content (chunked, or a Content-Length above 0) must be refused, not read
+  // with a body that the next hop would frame otherwise.
+  if (message.method == "CONNECT" &&
+      (message.chunked || countHeader(message, "transfer-encoding") > 0 ||
+       message.content_length > 0)) {
+    return "CONNECT request with content (RFC 9110 §9.3.6)";
+  }
   if (message.has_content_length && !message.chunked &&
       message.body.size() != message.content_length) {
     return "body length differs from Content-Length";

@@ -442,6 +442,15 @@ bool Http1Parser::validateHead() {
   // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 request is faulty framing; the body is
   // read as chunked (the only safe reading) but the connection ends after it.
   if (codings.present && !isHttp11OrLater()) close_after_ = true;
+  // RFC 9110 §9.3.6: a CONNECT request has no content, and what follows its head belongs to the
+  // tunnel (llhttp stops there). A CONNECT that announces content anyway is framed two ways at
+  // once: a recipient that reads the announced body and one that tunnels see different next
+  // messages, the same desync as Content-Length with Transfer-Encoding. Refuse it, as strict
+  // proxies do; "Content-Length: 0" announces no content and agrees with both readings.
+  if (method() == HTTP_CONNECT && (codings.present || content_length_ > 0)) {
+    fail(400, "CONNECT request with content");
+    return false;
+  }
   if (url() == "*" && method() != HTTP_OPTIONS) {
     fail(400, "asterisk-form is for OPTIONS only");  // RFC 9112 §3.2.4
     return false;

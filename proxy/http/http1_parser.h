@@ -38,9 +38,9 @@ class ParserCallbacks {
 // forward: obs-fold continuation lines, whitespace in field names, chunk data not followed by
 // CRLF (llhttp outside its strict mode skips any two bytes there), a CR not followed by LF
 // before a start line (llhttp skips it), and (for requests) a missing or repeated Host in
-// HTTP/1.1. llhttp itself rejects Content-Length together with
-// Transfer-Encoding, duplicate Content-Length, unknown transfer codings, bare CR and malformed
-// chunk sizes.
+// HTTP/1.1 and a CONNECT that announces content. llhttp itself rejects Content-Length together
+// with Transfer-Encoding, duplicate Content-Length, unknown transfer codings, bare CR and
+// malformed chunk sizes.
 class Http1Parser {
  public:
   // Longer request methods are refused (400): the longest registered one has 17 characters.

@@ -256,6 +256,27 @@ TEST(EdgeRulesTest, ABareCrBeforeTheStatusLineIsRefused) {
   }
 }
 
+// Found by fuzz_request_parser: llhttp tunnels what follows a CONNECT head even when the head
+// announced a body (RFC 9110 §9.3.6: a CONNECT request has no content). Announcing one frames
+// the next bytes two ways: refused.
+TEST(EdgeRulesTest, ACONNECTWithContentIsRefused) {
+  expectRefusedEverywhere(
+      kRequest, "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\nContent-Length: 3\r\n\r\nabc",
+      400);
+  expectRefusedEverywhere(kRequest,
+                          "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                          400);
+  // Without content, or with Content-Length: 0: parsed (the proxy then answers 405 itself).
+  for (const std::string input :
+       {"CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n",
+        "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\nContent-Length: 0\r\n\r\n"}) {
+    for (const std::vector<size_t>& cuts : everySplit(input)) {
+      EXPECT_EQ(parseFirst(kRequest, input, cuts).result, Http1Parser::Result::kPaused) << input;
+    }
+  }
+}
+
 TEST(EdgeRulesTest, ExtensionMethodsAreParsedWithTheirOwnName) {
   // RFC 9110 §9.1: any token is a method. QUERY is not in llhttp 8.1.0's table.
   const std::string first = "QUERY /q HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
