@@ -245,6 +245,10 @@ Http1Parser::Result Http1Parser::finish() {
     error_reason_ = "connection closed before the message was complete";
     return Result::kError;
   }
+  // Closed between messages: nothing was cut short. llhttp alone would call it an unsafe EOF
+  // when the last message ended on the last byte it saw, since it marks the end safe only on its
+  // next execute (our onMessageComplete pauses it first).
+  if (!in_message_ && method_hold_length_ == 0 && error_status_ == 0) return Result::kNeedMore;
   const bool was_in_message = in_message_;
   const llhttp_errno_t err = llhttp_finish(&parser_);
   if (err == HPE_OK || err == HPE_PAUSED) {
