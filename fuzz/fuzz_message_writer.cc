@@ -296,7 +296,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         parser.execute(input.data() + offset, input.size() - offset, &consumed);
     offset += consumed;
     if (result != Http1Parser::Result::kPaused) break;
-    stop = parser.upgrade();
+    // As UpstreamConnection: a 101 ends HTTP on the connection (a tunnel follows) even when it
+    // lacks the Upgrade field that would make llhttp call it an upgrade; bytes after it are not
+    // responses to forward.
+    stop = parser.upgrade() || (responses && parser.statusCode() == 101);
     parser.resume();
   }
   // A response delimited by the connection's end completes at EOF.

@@ -149,7 +149,12 @@ Outcome feed(std::string_view data, const std::vector<size_t>& cuts, const FeedO
       // kPaused: one message ended.
       SY_FUZZ_CHECK(!outcome.messages.empty(), "paused without a completed message");
       outcome.messages.back().end_offset = offset;
-      if (outcome.messages.back().upgrade) {
+      // After an Upgrade or CONNECT request, or any 101 response, the bytes that follow are not
+      // HTTP: UpstreamConnection tunnels after a 101 whether or not it names the new protocol
+      // (llhttp marks only one with Upgrade and Connection: upgrade as an upgrade).
+      const Message& last = outcome.messages.back();
+      const bool switching = options.type == Http1Parser::Type::kResponse && last.status == 101;
+      if (last.upgrade || switching) {
         outcome.tunnel = true;
         return outcome;
       }
