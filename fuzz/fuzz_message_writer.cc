@@ -40,7 +40,6 @@ struct Forwarded {
   bool chunk_body = false;  // the body goes out with chunked framing
   bool keep_alive = true;
   bool head_request = false;
-  bool refused = false;  // the proxy answers it itself: nothing is forwarded
 };
 
 // Content-Length and Host are end-to-end even when Connection lists them (RFC 9110 §7.6.1 forbids
@@ -96,7 +95,6 @@ const Message& reparseOne(const std::string& bytes, const FeedOptions& options, 
 
 void checkForwardedRequest(const Forwarded& f, uint64_t seed) {
   const Message& in = f.received;
-  if (f.refused) return;
   if (requestHeadProblem(in, {}) != nullptr) return;  // the parser layer's finding, not ours
   checkHeadSyntax(f.head);
   const std::string bytes = f.head + frameBody(in, in.chunked);
@@ -229,10 +227,6 @@ class Proxy final : public http::ParserCallbacks {
     const auto absolute = http::splitAbsoluteForm(url);
     current_.sent_target = std::string(url);
     if (auto host = parser_.headers().find("host")) current_.routed_host = std::string(*host);
-    if (absolute && absolute->authority.empty()) {
-      current_.refused = true;  // DownstreamConnection answers 400 (RFC 9110 §4.2.1)
-      return;
-    }
     if (absolute) {
       // As DownstreamConnection: the authority replaces Host and is what routing sees.
       options.target = absolute->origin_form;

@@ -4,6 +4,8 @@
 #include <cstdlib>
 
 #include "proxy/core/strings.h"
+#include "proxy/http/head_rules.h"
+#include "proxy/http/request_target.h"
 
 namespace sy::fuzz {
 namespace {
@@ -254,6 +256,12 @@ const char* requestHeadProblem(const Message& message, std::string_view raw) {
   const size_t hosts = countHeader(message, "host");
   if (hosts > 1) return "more than one Host";
   if (hosts == 0 && message.minor >= 1) return "HTTP/1.1 request without Host";
+  // RFC 9112 §3.2.2: an absolute-form target's authority replaces Host, so it must be a valid
+  // host (and not empty, RFC 9110 §4.2.1).
+  if (const auto absolute = http::splitAbsoluteForm(message.url);
+      absolute && (absolute->authority.empty() || !http::isValidHostValue(absolute->authority))) {
+    return "absolute-form target without a valid host";
+  }
   // RFC 9112 §6.1: a request with Transfer-Encoding whose final coding is not chunked: 400.
   if (countHeader(message, "transfer-encoding") > 0 && !message.chunked) {
     return "Transfer-Encoding without final chunked";

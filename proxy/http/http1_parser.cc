@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "proxy/http/head_rules.h"
+#include "proxy/http/request_target.h"
 
 namespace sy::http {
 namespace {
@@ -470,6 +471,14 @@ bool Http1Parser::validateHead() {
   }
   if (hosts == 1 && !isValidHostValue(*headers_.find("host"))) {
     fail(400, "invalid Host header");
+    return false;
+  }
+  // An absolute-form target's authority stands in for Host (RFC 9112 §3.2.2): it is what the
+  // request is routed on and the Host the backend gets, so it must be a host as Host must. An
+  // "http" URI with an empty host is invalid too (RFC 9110 §4.2.1).
+  if (const auto absolute = splitAbsoluteForm(url());
+      absolute && (absolute->authority.empty() || !isValidHostValue(absolute->authority))) {
+    fail(400, "invalid host in the request target");
     return false;
   }
   return true;

@@ -376,6 +376,21 @@ TEST(EdgeRulesTest, InvalidFieldsAreRefused) {
       kResponse, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 502);
 }
 
+// Found by fuzz_message_writer: the authority of an absolute-form target replaces Host (RFC 9112
+// §3.2.2) and went to the backend unchecked, as "Host: b.test:808[0".
+TEST(EdgeRulesTest, AnAbsoluteFormTargetNeedsAValidHost) {
+  for (const std::string target :
+       {"http://b.test:808[0/p", "http:///p", "http://a\"b/", "http://?q", "http://user@/p"}) {
+    expectRefusedEverywhere(kRequest, "GET " + target + " HTTP/1.1\r\nHost: a.test\r\n\r\n", 400);
+  }
+  // The '@' in the last one is in the path: its host is "a".
+  for (const std::string target : {"http://b.test:8080/p?q=1", "http://[::1]:80/", "http://b.test",
+                                   "https://user@b.test/", "http://a/b@c:x/"}) {
+    const std::string input = "GET " + target + " HTTP/1.1\r\nHost: a.test\r\n\r\n";
+    EXPECT_EQ(parseFirst(kRequest, input, {}).result, Http1Parser::Result::kPaused) << target;
+  }
+}
+
 // Optional whitespace after a framing value: trailing SP is read as the RFC says; a trailing
 // HTAB is refused by llhttp (documented in REFERENCE.md §4.1 as deliberately strict).
 TEST(EdgeRulesTest, TrailingWhitespaceAfterFramingValues) {
