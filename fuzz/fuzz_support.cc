@@ -4,6 +4,8 @@
 #include <cstdlib>
 
 #include "proxy/core/strings.h"
+#include "proxy/http/head_rules.h"
+#include "proxy/http/request_target.h"
 
 namespace sy::fuzz {
 namespace {
@@ -149,7 +151,12 @@ Outcome feed(std::string_view data, const std::vector<size_t>& cuts, const FeedO
       // kPaused: one message ended.
       SY_FUZZ_CHECK(!outcome.messages.empty(), "paused without a completed message");
       outcome.messages.back().end_offset = offset;
-      if (outcome.messages.back().upgrade) {
+      // After an Upgrade or CONNECT request, or any 101 response, the bytes that follow are not
+      // HTTP: UpstreamConnection tunnels after a 101 whether or not it names the new protocol
+      // (llhttp marks only one with Upgrade and Connection: upgrade as an upgrade).
+      const Message& last = outcome.messages.back();
+      const bool switching = options.type == Http1Parser::Type::kResponse && last.status == 101;
+      if (last.upgrade || switching) {
         outcome.tunnel = true;
         return outcome;
       }
@@ -249,9 +256,23 @@ const char* requestHeadProblem(const Message& message, std::string_view raw) {
   const size_t hosts = countHeader(message, "host");
   if (hosts > 1) return "more than one Host";
   if (hosts == 0 && message.minor >= 1) return "HTTP/1.1 request without Host";
+  // RFC 9112 §3.2.2: an absolute-form target's authority replaces Host, so it must be a valid
+  // host (and not empty, RFC 9110 §4.2.1).
+  if (const auto absolute = http::splitAbsoluteForm(message.url);
+      absolute && (absolute->authority.empty() || !http::isValidHostValue(absolute->authority))) {
+    return "absolute-form target without a valid host";
+  }
   // RFC 9112 §6.1: a request with Transfer-Encoding whose final coding is not chunked: 400.
   if (countHeader(message, "transfer-encoding") > 0 && !message.chunked) {
     return "Transfer-Encoding without final chunked";
+  }
+  // RFC 9110 §9.3.6: a CONNECT request has no content; the bytes after its head are tunnel data,
+  // so one announcing content (chunked, or a Content-Length above 0) must be refused, not read
+  // with a body that the next hop would frame otherwise.
+  if (message.method == "CONNECT" &&
+      (message.chunked || countHeader(message, "transfer-encoding") > 0 ||
+       message.content_length > 0)) {
+    return "CONNECT request with content (RFC 9110 §9.3.6)";
   }
   if (message.has_content_length && !message.chunked &&
       message.body.size() != message.content_length) {

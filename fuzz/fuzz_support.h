@@ -53,7 +53,7 @@ struct Outcome {
   std::vector<Message> messages;
   bool error = false;
   int error_status = 0;
-  bool tunnel = false;  // stopped after an Upgrade/CONNECT message: the rest is not HTTP
+  bool tunnel = false;  // stopped after an Upgrade/CONNECT message or a 101: the rest is not HTTP
 };
 
 struct FeedOptions {
@@ -65,7 +65,7 @@ struct FeedOptions {
 
 // Parses `data` delivered in reads that end at each offset of `cuts` (ascending; the end of the
 // data is always a cut), as the proxy's connections do: resume after every message, stop at the
-// first error or after an upgrade.
+// first error, after an upgrade or after a 101 response.
 Outcome feed(std::string_view data, const std::vector<size_t>& cuts, const FeedOptions& options);
 
 // The read patterns every parser target tries: the whole input at once, one byte at a time, and

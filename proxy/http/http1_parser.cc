@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "proxy/http/head_rules.h"
+#include "proxy/http/request_target.h"
 
 namespace sy::http {
 namespace {
@@ -72,27 +73,40 @@ llhttp_errno_t Http1Parser::executePiece(const char* data, size_t length) {
   return err;
 }
 
+size_t Http1Parser::feedEmptyLines(const char* data, size_t length, bool* ok) {
+  *ok = true;
+  // Empty lines before a start line are llhttp's to skip (RFC 9112 §2.2), but llhttp skips a CR
+  // on its own too, before requests and responses alike: a CR must be followed by LF here as
+  // everywhere in a head (RFC 9112 §2.2, a bare CR is invalid).
+  size_t end = 0;
+  for (; end < length && (data[end] == '\r' || data[end] == '\n'); ++end) {
+    if (leading_cr_ && data[end] != '\n') break;
+    leading_cr_ = data[end] == '\r';
+  }
+  if (leading_cr_ && end < length) {
+    leading_cr_ = false;
+    if (type_ == Type::kRequest) {
+      fail(400, "bare CR before the request line");
+    } else {
+      fail(502, "bare CR before the status line");
+    }
+    *ok = false;
+    return 0;
+  }
+  // Empty lines go on their own, so that the message's byte count starts at its first byte.
+  if (end > 0 && executePiece(data, end) != HPE_OK) {
+    *ok = false;
+    return 0;
+  }
+  return end;
+}
+
 size_t Http1Parser::feedRequestMethod(const char* data, size_t length, bool* ok) {
   *ok = true;
   size_t begin = 0;
   if (method_hold_length_ == 0) {
-    // Empty lines before the request line are llhttp's to skip (RFC 9112 §2.2), but llhttp
-    // skips a CR on its own too: a CR must be followed by LF here as everywhere in a head.
-    for (; begin < length && (data[begin] == '\r' || data[begin] == '\n'); ++begin) {
-      if (leading_cr_ && data[begin] != '\n') break;
-      leading_cr_ = data[begin] == '\r';
-    }
-    if (leading_cr_ && begin < length) {
-      leading_cr_ = false;
-      fail(400, "bare CR before the request line");
-      *ok = false;
-      return 0;
-    }
-  }
-  // Empty lines go first, on their own, so that the message's byte count starts at its method.
-  if (begin > 0 && executePiece(data, begin) != HPE_OK) {
-    *ok = false;
-    return 0;
+    begin = feedEmptyLines(data, length, ok);
+    if (!*ok) return 0;
   }
   size_t end = begin;
   while (end < length && isMethodChar(data[end])) {
@@ -137,9 +151,10 @@ size_t Http1Parser::feedRequestMethod(const char* data, size_t length, bool* ok)
 }
 
 Http1Parser::Result Http1Parser::execute(const char* data, size_t length, size_t* consumed) {
-  if (type_ == Type::kRequest && !in_message_ && llhttp_get_errno(&parser_) == HPE_OK) {
+  if (!in_message_ && llhttp_get_errno(&parser_) == HPE_OK) {
     bool ok = true;
-    const size_t used = feedRequestMethod(data, length, &ok);
+    const size_t used = type_ == Type::kRequest ? feedRequestMethod(data, length, &ok)
+                                                : feedEmptyLines(data, length, &ok);
     if (!ok) {
       *consumed = 0;
       adoptLlhttpError(llhttp_get_errno(&parser_));
@@ -231,6 +246,10 @@ Http1Parser::Result Http1Parser::finish() {
     error_reason_ = "connection closed before the message was complete";
     return Result::kError;
   }
+  // Closed between messages: nothing was cut short. llhttp alone would call it an unsafe EOF
+  // when the last message ended on the last byte it saw, since it marks the end safe only on its
+  // next execute (our onMessageComplete pauses it first).
+  if (!in_message_ && method_hold_length_ == 0 && error_status_ == 0) return Result::kNeedMore;
   const bool was_in_message = in_message_;
   const llhttp_errno_t err = llhttp_finish(&parser_);
   if (err == HPE_OK || err == HPE_PAUSED) {
@@ -428,6 +447,15 @@ bool Http1Parser::validateHead() {
   // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 request is faulty framing; the body is
   // read as chunked (the only safe reading) but the connection ends after it.
   if (codings.present && !isHttp11OrLater()) close_after_ = true;
+  // RFC 9110 §9.3.6: a CONNECT request has no content, and what follows its head belongs to the
+  // tunnel (llhttp stops there). A CONNECT that announces content anyway is framed two ways at
+  // once: a recipient that reads the announced body and one that tunnels see different next
+  // messages, the same desync as Content-Length with Transfer-Encoding. Refuse it, as strict
+  // proxies do; "Content-Length: 0" announces no content and agrees with both readings.
+  if (method() == HTTP_CONNECT && (codings.present || content_length_ > 0)) {
+    fail(400, "CONNECT request with content");
+    return false;
+  }
   if (url() == "*" && method() != HTTP_OPTIONS) {
     fail(400, "asterisk-form is for OPTIONS only");  // RFC 9112 §3.2.4
     return false;
@@ -443,6 +471,14 @@ bool Http1Parser::validateHead() {
   }
   if (hosts == 1 && !isValidHostValue(*headers_.find("host"))) {
     fail(400, "invalid Host header");
+    return false;
+  }
+  // An absolute-form target's authority stands in for Host (RFC 9112 §3.2.2): it is what the
+  // request is routed on and the Host the backend gets, so it must be a host as Host must. An
+  // "http" URI with an empty host is invalid too (RFC 9110 §4.2.1).
+  if (const auto absolute = splitAbsoluteForm(url());
+      absolute && (absolute->authority.empty() || !isValidHostValue(absolute->authority))) {
+    fail(400, "invalid host in the request target");
     return false;
   }
   return true;

@@ -36,10 +36,11 @@ class ParserCallbacks {
 //
 // On top of llhttp it enforces size limits and rejects what llhttp accepts but a proxy must not
 // forward: obs-fold continuation lines, whitespace in field names, chunk data not followed by
-// CRLF (llhttp outside its strict mode skips any two bytes there), and (for requests) a missing
-// or repeated Host in HTTP/1.1. llhttp itself rejects Content-Length together with
-// Transfer-Encoding, duplicate Content-Length, unknown transfer codings, bare CR and malformed
-// chunk sizes.
+// CRLF (llhttp outside its strict mode skips any two bytes there), a CR not followed by LF
+// before a start line (llhttp skips it), and (for requests) a missing or repeated Host in
+// HTTP/1.1 and a CONNECT that announces content. llhttp itself rejects Content-Length together
+// with Transfer-Encoding, duplicate Content-Length, unknown transfer codings, bare CR and
+// malformed chunk sizes.
 class Http1Parser {
  public:
   // Longer request methods are refused (400): the longest registered one has 17 characters.
@@ -122,6 +123,9 @@ class Http1Parser {
   void adoptLlhttpError(llhttp_errno_t err);
   // Runs llhttp over one piece of input (a read, or the method held back from earlier reads).
   llhttp_errno_t executePiece(const char* data, size_t length);
+  // Between messages: shows llhttp the empty lines (CRLF or LF) at the start of `data` and
+  // returns how many bytes they take; false in *ok on a CR not followed by LF (400 or 502).
+  size_t feedEmptyLines(const char* data, size_t length, bool* ok);
   // At the start of a request: holds the method back until it is complete and shows llhttp one
   // it knows (llhttp 8.1.0 refuses methods outside its table). Returns how many bytes of `data`
   // it used (method and empty lines before it); false in *ok when llhttp refused them.
@@ -160,9 +164,8 @@ class Http1Parser {
   bool http_protocol_ = false;  // the start line said "HTTP/" (not RTSP/ or ICE/)
   bool version_seen_ = false;
   bool close_after_ = false;
-  bool after_line_break_ = false;
-  bool leading_cr_ = false;  // the last byte before a request line was a CR: LF must follow // the
-                             // last piece ended in LF and optional whitespace
+  bool after_line_break_ = false;  // the last piece ended in LF and optional whitespace
+  bool leading_cr_ = false;        // the last byte before a start line was a CR: LF must follow
   uint32_t extension_method_offset_ = 0;  // in headers_.extra(); length 0: a known method
   uint8_t extension_method_length_ = 0;
   uint8_t method_hold_length_ = 0;

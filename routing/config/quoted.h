@@ -9,4 +9,9 @@ namespace sy::routing::config {
 // shown in an error message cannot be confused with the message around it.
 std::string quoted(std::string_view text);
 
+// `text` with control characters (CR and LF included) written as \xNN and nothing else changed:
+// for text from elsewhere (toml++'s descriptions quote the offending input raw) that goes into an
+// error message, which must stay on one line ("file:line:col: message", one per line).
+std::string escapeControls(std::string_view text);
+
 }  // namespace sy::routing::config

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "routing/config/env_expansion.h"
 #include "routing/config/error_sink.h"
+#include "routing/config/quoted.h"
 #include "routing/config/schemas.h"
 #include "routing/config/toml_nodes.h"
 
@@ -56,9 +57,12 @@ LoadResult parseConfigText(std::string_view text, const std::string& source_name
     expandEnvironment(root, sink, lookup);
     readTable(root, "", 0, configSchema(), config, sink);
   } catch (const toml::parse_error& error) {
-    sink.add(positionOf(error.source()), "", std::string(error.description()));
+    // toml++ shows the character it did not expect as is, a line break included.
+    sink.add(positionOf(error.source()), "", escapeControls(error.description()));
   } catch (const std::exception& error) {
-    sink.add({}, "", absl::StrCat("unexpected error while reading the file: ", error.what()));
+    sink.add(
+        {}, "",
+        absl::StrCat("unexpected error while reading the file: ", escapeControls(error.what())));
   } catch (...) {
     sink.add({}, "", "unexpected error while reading the file");
   }

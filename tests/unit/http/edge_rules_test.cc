@@ -221,6 +221,62 @@ TEST(EdgeRulesTest, ABareCrBeforeTheRequestLineIsRefused) {
   }
 }
 
+// Found by fuzz_response_parser: llhttp skips lone CRs before a status line too, at the start
+// of the connection and between responses (after a 100 Continue). The backend connection is
+// then closed and the client gets a 502.
+TEST(EdgeRulesTest, ABareCrBeforeTheStatusLineIsRefused) {
+  expectRefusedEverywhere(kResponse, "\rHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 502);
+  expectRefusedEverywhere(kResponse, "\r\rHTTP/1.0 200 OK\r\n\r\nok", 502);
+  expectRefusedEverywhere(kResponse, "\r\n\r\rHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 502);
+  const std::string after_continue =
+      "HTTP/1.1 100 Continue\r\n\r\n\r\rHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  for (const std::vector<size_t>& cuts : everySplit(after_continue)) {
+    Collector c(kResponse);
+    Http1Parser::Result result = Http1Parser::Result::kNeedMore;
+    size_t offset = 0;
+    std::vector<size_t> ends = cuts;
+    ends.push_back(after_continue.size());
+    for (size_t cut : ends) {
+      while (offset < cut && result != Http1Parser::Result::kError) {
+        size_t consumed = 0;
+        result = c.parser.execute(after_continue.data() + offset, cut - offset, &consumed);
+        offset += consumed;
+        if (result == Http1Parser::Result::kPaused) c.parser.resume();
+        if (result == Http1Parser::Result::kNeedMore) break;
+      }
+    }
+    ASSERT_EQ(result, Http1Parser::Result::kError) << "cut at " << (cuts.empty() ? 0 : cuts[0]);
+    EXPECT_EQ(c.parser.errorStatus(), 502);
+    EXPECT_EQ(c.messages, 1);  // the 100 Continue only
+  }
+  // Empty lines (CRLF or LF alone) before a status line are still skipped.
+  const std::string empty_lines = "\r\n\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  for (const std::vector<size_t>& cuts : everySplit(empty_lines)) {
+    EXPECT_EQ(parseFirst(kResponse, empty_lines, cuts).result, Http1Parser::Result::kPaused);
+  }
+}
+
+// Found by fuzz_request_parser: llhttp tunnels what follows a CONNECT head even when the head
+// announced a body (RFC 9110 §9.3.6: a CONNECT request has no content). Announcing one frames
+// the next bytes two ways: refused.
+TEST(EdgeRulesTest, ACONNECTWithContentIsRefused) {
+  expectRefusedEverywhere(
+      kRequest, "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\nContent-Length: 3\r\n\r\nabc",
+      400);
+  expectRefusedEverywhere(kRequest,
+                          "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                          400);
+  // Without content, or with Content-Length: 0: parsed (the proxy then answers 405 itself).
+  for (const std::string input :
+       {"CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n",
+        "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\nContent-Length: 0\r\n\r\n"}) {
+    for (const std::vector<size_t>& cuts : everySplit(input)) {
+      EXPECT_EQ(parseFirst(kRequest, input, cuts).result, Http1Parser::Result::kPaused) << input;
+    }
+  }
+}
+
 TEST(EdgeRulesTest, ExtensionMethodsAreParsedWithTheirOwnName) {
   // RFC 9110 §9.1: any token is a method. QUERY is not in llhttp 8.1.0's table.
   const std::string first = "QUERY /q HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
@@ -318,6 +374,21 @@ TEST(EdgeRulesTest, InvalidFieldsAreRefused) {
       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400);
   expectRefusedEverywhere(
       kResponse, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 502);
+}
+
+// Found by fuzz_message_writer: the authority of an absolute-form target replaces Host (RFC 9112
+// §3.2.2) and went to the backend unchecked, as "Host: b.test:808[0".
+TEST(EdgeRulesTest, AnAbsoluteFormTargetNeedsAValidHost) {
+  for (const std::string target :
+       {"http://b.test:808[0/p", "http:///p", "http://a\"b/", "http://?q", "http://user@/p"}) {
+    expectRefusedEverywhere(kRequest, "GET " + target + " HTTP/1.1\r\nHost: a.test\r\n\r\n", 400);
+  }
+  // The '@' in the last one is in the path: its host is "a".
+  for (const std::string target : {"http://b.test:8080/p?q=1", "http://[::1]:80/", "http://b.test",
+                                   "https://user@b.test/", "http://a/b@c:x/"}) {
+    const std::string input = "GET " + target + " HTTP/1.1\r\nHost: a.test\r\n\r\n";
+    EXPECT_EQ(parseFirst(kRequest, input, {}).result, Http1Parser::Result::kPaused) << target;
+  }
 }
 
 // Optional whitespace after a framing value: trailing SP is read as the RFC says; a trailing

@@ -12,7 +12,8 @@ namespace {
 // nothing depends on how the bytes arrive.
 class Recorder final : public ParserCallbacks {
  public:
-  explicit Recorder(Http1Parser::Type type, ParserLimits limits = {}) : parser(type, this, limits) {}
+  explicit Recorder(Http1Parser::Type type, ParserLimits limits = {})
+      : parser(type, this, limits) {}
 
   HeadAction onHeadComplete() override {
     ++heads;
@@ -51,7 +52,8 @@ class Recorder final : public ParserCallbacks {
 TEST(Http1ParserTest, ParsesRequestHeadAndHeaders) {
   Recorder r(Http1Parser::Type::kRequest);
   size_t consumed = 0;
-  const std::string input = "GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nX-Empty:\r\nX-Pad:  v  \r\n\r\n";
+  const std::string input =
+      "GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nX-Empty:\r\nX-Pad:  v  \r\n\r\n";
   EXPECT_EQ(r.parser.execute(input.data(), input.size(), &consumed), Http1Parser::Result::kPaused);
   EXPECT_EQ(consumed, input.size());
   EXPECT_EQ(r.parser.methodName(), "GET");
@@ -73,8 +75,7 @@ TEST(Http1ParserTest, SameResultWhateverTheReadSizes) {
     EXPECT_NE(r.feed(input, step), Http1Parser::Result::kError) << "step " << step;
     EXPECT_EQ(r.messages, 1) << "step " << step;
     EXPECT_EQ(r.body, "hello world") << "step " << step;
-    EXPECT_EQ(r.parser.headers().find("x-long-header-name").value_or(""),
-              "some longer value here")
+    EXPECT_EQ(r.parser.headers().find("x-long-header-name").value_or(""), "some longer value here")
         << "step " << step;
   }
 }
@@ -123,8 +124,10 @@ TEST(Http1ParserTest, RejectsAmbiguousFraming) {
     const char* name;
     const char* input;
   } cases[] = {
-      {"cl+te", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"},
-      {"duplicate cl", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"},
+      {"cl+te",
+       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"},
+      {"duplicate cl",
+       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"},
       {"space before colon", "GET / HTTP/1.1\r\nHost : h\r\n\r\n"},
       {"bare lf in header", "GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n"},
       {"bare cr", "GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n"},
@@ -226,8 +229,9 @@ TEST(Http1ParserTest, ResponseToHeadHasNoBody) {
 TEST(Http1ParserTest, NoBodyFor204And304) {
   for (const char* status : {"204 No Content", "304 Not Modified"}) {
     Recorder r(Http1Parser::Type::kResponse);
-    EXPECT_NE(r.feed(std::string("HTTP/1.1 ") + status + "\r\n\r\nHTTP/1.1 200 OK\r\n"
-                                                         "Content-Length: 2\r\n\r\nok"),
+    EXPECT_NE(r.feed(std::string("HTTP/1.1 ") + status +
+                     "\r\n\r\nHTTP/1.1 200 OK\r\n"
+                     "Content-Length: 2\r\n\r\nok"),
               Http1Parser::Result::kError);
     EXPECT_EQ(r.messages, 2) << status;
     EXPECT_EQ(r.body, "ok") << status;
@@ -256,6 +260,26 @@ TEST(Http1ParserTest, TruncatedChunkedResponseIsAnError) {
             Http1Parser::Result::kNeedMore);
   EXPECT_EQ(r.parser.finish(), Http1Parser::Result::kError);
   EXPECT_EQ(r.messages, 0);
+}
+
+// Found through fuzz_message_writer (a 101 re-parsed with the close that follows it): the end
+// of the connection right after a complete response was reported as a message cut short.
+TEST(Http1ParserTest, CloseRightAfterACompleteResponseIsNoError) {
+  for (const std::string input :
+       {"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "HTTP/1.1 204 No Content\r\n\r\n"}) {
+    for (size_t step : {size_t{1}, input.size()}) {
+      Recorder r(Http1Parser::Type::kResponse);
+      ASSERT_EQ(r.feed(input, step), Http1Parser::Result::kPaused) << input;
+      EXPECT_EQ(r.parser.finish(), Http1Parser::Result::kNeedMore) << input;
+      EXPECT_EQ(r.messages, 1);
+    }
+  }
+  // Closed after an interim response: no final one came, but nothing was cut short either; the
+  // owner knows that it still waits for a response.
+  Recorder interim(Http1Parser::Type::kResponse);
+  ASSERT_EQ(interim.feed("HTTP/1.1 100 Continue\r\n\r\n"), Http1Parser::Result::kPaused);
+  EXPECT_EQ(interim.parser.finish(), Http1Parser::Result::kNeedMore);
 }
 
 TEST(Http1ParserTest, InterimResponsesAreSeparateMessages) {
