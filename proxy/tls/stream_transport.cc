@@ -87,6 +87,23 @@ StreamTransport::~StreamTransport() {
 int StreamTransport::adopt(int fd, std::shared_ptr<const ServerContext> context) {
   const int rc = tcp_.adopt(fd);
   if (rc != 0 || context == nullptr) return rc;
+  return attachServerSsl(std::move(context));
+}
+
+int StreamTransport::startTls(std::shared_ptr<const ServerContext> context,
+                              std::string_view initial) {
+  if (ssl_ != nullptr || tcp_.isClosing()) return UV_EINVAL;
+  const bool owner_reading = tcp_.isReading();
+  int rc = attachServerSsl(std::move(context));
+  if (rc != 0) return rc;
+  reading_ = owner_reading;
+  // The handshake reads whatever the owner wants (as after adopt() with a context).
+  if (!owner_reading && (rc = tcp_.startReading()) != 0) return rc;
+  if (!initial.empty()) onTransportData(initial.data(), initial.size());
+  return 0;
+}
+
+int StreamTransport::attachServerSsl(std::shared_ptr<const ServerContext> context) {
   context_ = std::move(context);
   ssl_ = context_->newSsl();
   BIO* bio = ssl_ != nullptr ? BIO_new(TransportBio::method()) : nullptr;
