@@ -126,6 +126,13 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
                "buckets, at most client_table_size) and connections (addresses with open "
                "connections counted for max_connections_per_ip).",
                MetricType::Gauge);
+    MetricFamily proxy_rejected = family(
+        "switchyard_proxy_protocol_rejected_total",
+        "Connections to a proxy_protocol listener closed without a reply before their PROXY "
+        "header was accepted: untrusted (the peer is not in trusted_proxies), missing (no "
+        "header), malformed, timeout (incomplete at header_timeout), closed (the peer closed "
+        "mid-header).",
+        MetricType::Counter);
     MetricFamily open = family("switchyard_listener_connections_open",
                                "Client connections open now, per listener (what max_connections "
                                "compares with).",
@@ -133,9 +140,13 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
     for (const routing::ListenerSettings& listener : snapshot.listeners) {
       if (listener.limit_state == nullptr) continue;
       uint64_t by_reason[routing::kLimitReasons] = {};
+      uint64_t proxy_by_reason[routing::kProxyRejectReasons] = {};
       uint64_t rate_entries = 0, connection_entries = 0;
       for (const routing::ListenerLimitWorkerStats& slot : listener.limit_state->slots()) {
         for (size_t r = 0; r < routing::kLimitReasons; ++r) by_reason[r] += slot.limited[r].get();
+        for (size_t r = 0; r < routing::kProxyRejectReasons; ++r) {
+          proxy_by_reason[r] += slot.proxy_rejected[r].get();
+        }
         rate_entries += slot.rate_table_entries.get();
         connection_entries += slot.connection_table_entries.get();
       }
@@ -144,6 +155,14 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
                  {label("listener", listener.name),
                   label("reason", routing::limitReasonName(static_cast<routing::LimitReason>(r)))},
                  static_cast<double>(by_reason[r]));
+      }
+      // Only where the header is expected: elsewhere the series would always be 0.
+      for (size_t r = 0; listener.proxy_protocol && r < routing::kProxyRejectReasons; ++r) {
+        addValue(proxy_rejected,
+                 {label("listener", listener.name),
+                  label("reason", routing::proxyRejectReasonName(
+                                      static_cast<routing::ProxyRejectReason>(r)))},
+                 static_cast<double>(proxy_by_reason[r]));
       }
       addValue(entries, {label("listener", listener.name), label("table", "rate")},
                static_cast<double>(rate_entries));
@@ -155,6 +174,7 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
     out.push_back(std::move(limited));
     out.push_back(std::move(entries));
     out.push_back(std::move(open));
+    out.push_back(std::move(proxy_rejected));
   }
 
   // Per route and pool.

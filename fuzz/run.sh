@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(request_parser response_parser message_writer route_matcher config_loader admin_api)
+all_targets=(request_parser response_parser message_writer route_matcher config_loader admin_api proxy_protocol)
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
   echo "usage: fuzz/run.sh <target|all> [seconds]   (targets: ${all_targets[*]})" >&2
   exit 2

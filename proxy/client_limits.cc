@@ -7,16 +7,12 @@
 #include "proxy/core/strings.h"
 
 namespace sy::proxy {
-namespace {
-
-bool isTrusted(const core::IpAddress& address, const std::vector<core::IpPrefix>& trusted) {
+bool isTrustedProxy(const core::IpAddress& address, const std::vector<core::IpPrefix>& trusted) {
   for (const core::IpPrefix& prefix : trusted) {
     if (prefix.contains(address)) return true;
   }
   return false;
 }
-
-}  // namespace
 
 ConnectionTicket& ConnectionTicket::operator=(ConnectionTicket&& other) noexcept {
   if (this != &other) {
@@ -62,24 +58,50 @@ std::optional<routing::LimitReason> ClientLimits::admit(uint32_t listener_index,
   }
   const core::IpAddress address = core::IpAddress::fromSockaddr(peer);
   bool address_counted = false;
-  // A trusted proxy carries many clients on its connections: its own address is not limited.
-  if (limits.max_connections_per_ip > 0 && !isTrusted(address, limits.trusted_proxies)) {
-    ListenerTables& t = tables(listener_index);
-    uint32_t& count = t.connections[address];
-    if (count >= limits.max_connections_per_ip) {
-      state.open_connections.fetch_sub(1, std::memory_order_relaxed);
-      stats.limited[static_cast<size_t>(routing::LimitReason::kIpConnLimit)].add();
-      return routing::LimitReason::kIpConnLimit;
-    }
-    ++count;
-    address_counted = true;
-    stats.connection_table_entries.set(t.connections.size());
+  if (!countAddress(listener_index, listener, address, &address_counted)) {
+    state.open_connections.fetch_sub(1, std::memory_order_relaxed);
+    return routing::LimitReason::kIpConnLimit;
   }
   ticket->limits_ = this;
   ticket->state_ = listener.limit_state;
   ticket->listener_index_ = listener_index;
   ticket->address_ = address;
   ticket->address_counted_ = address_counted;
+  return std::nullopt;
+}
+
+bool ClientLimits::countAddress(uint32_t listener_index, const routing::ListenerSettings& listener,
+                                const core::IpAddress& address, bool* counted) {
+  const routing::ClientLimitSettings& limits = listener.client_limits;
+  *counted = false;
+  // A trusted proxy carries many clients on its connections: its own address is not limited.
+  if (limits.max_connections_per_ip == 0 || isTrustedProxy(address, limits.trusted_proxies)) {
+    return true;
+  }
+  routing::ListenerLimitWorkerStats& stats = listener.limit_state->slot(worker_index_);
+  ListenerTables& t = tables(listener_index);
+  uint32_t& count = t.connections[address];
+  if (count >= limits.max_connections_per_ip) {
+    stats.limited[static_cast<size_t>(routing::LimitReason::kIpConnLimit)].add();
+    return false;
+  }
+  ++count;
+  *counted = true;
+  stats.connection_table_entries.set(t.connections.size());
+  return true;
+}
+
+std::optional<routing::LimitReason> ClientLimits::admitClient(
+    const routing::ListenerSettings& listener, const core::IpAddress& client,
+    ConnectionTicket* ticket) {
+  // A ticket from another worker's tables, or one already counted, is left as it is.
+  if (ticket->limits_ != this || ticket->address_counted_) return std::nullopt;
+  bool counted = false;
+  if (!countAddress(ticket->listener_index_, listener, client, &counted)) {
+    return routing::LimitReason::kIpConnLimit;
+  }
+  ticket->address_ = client;
+  ticket->address_counted_ = counted;
   return std::nullopt;
 }
 
@@ -125,7 +147,7 @@ RateVerdict ClientLimits::checkRequest(uint32_t listener_index,
 
 core::IpAddress clientAddress(const core::IpAddress& peer, const http::HeaderBlock& headers,
                               const std::vector<core::IpPrefix>& trusted) {
-  if (trusted.empty() || !isTrusted(peer, trusted)) return peer;
+  if (trusted.empty() || !isTrustedProxy(peer, trusted)) return peer;
   core::IpAddress client = peer;
   // Fields in reverse order, entries in each from the right: the nearest hop first.
   for (size_t field = headers.size(); field-- > 0;) {
@@ -139,7 +161,7 @@ core::IpAddress clientAddress(const core::IpAddress& peer, const http::HeaderBlo
       std::optional<core::IpAddress> hop = core::IpAddress::parse(entry);
       if (!hop) return client;  // unusable: the last hop we could read is as far as we trust
       client = *hop;
-      if (!isTrusted(client, trusted)) return client;
+      if (!isTrustedProxy(client, trusted)) return client;
       if (comma == std::string_view::npos) break;
       value = value.substr(0, comma);
     }

@@ -78,6 +78,13 @@ class ClientLimits {
                                             const routing::ListenerSettings& listener,
                                             const sockaddr* peer, ConnectionTicket* ticket);
 
+  // On a proxy_protocol listener, once the PROXY header named the client: counts `client` for
+  // max_connections_per_ip in the ticket admit() gave (which counted only the proxy, exempt as
+  // trusted). nullopt admits; kIpConnLimit refuses (counted), and the caller closes.
+  std::optional<routing::LimitReason> admitClient(const routing::ListenerSettings& listener,
+                                                  const core::IpAddress& client,
+                                                  ConnectionTicket* ticket);
+
   // When a request head is complete: the rate limit of `route` if it has one, else the
   // listener's. The client is the peer, or the address X-Forwarded-For names when the peer is a
   // trusted proxy (clientAddress()). `now_ns` is monotonic.
@@ -105,12 +112,18 @@ class ClientLimits {
   };
 
   ListenerTables& tables(uint32_t listener_index);
+  // max_connections_per_ip for `address`: true if counted or exempt, false if over the limit.
+  bool countAddress(uint32_t listener_index, const routing::ListenerSettings& listener,
+                    const core::IpAddress& address, bool* counted);
   void releaseConnection(uint32_t listener_index, routing::ListenerLimitState& state,
                          const core::IpAddress& address, bool address_counted);
 
   const uint32_t worker_index_;
   std::vector<std::unique_ptr<ListenerTables>> tables_;  // by listener index
 };
+
+// Whether `address` is in one of the `trusted` prefixes.
+bool isTrustedProxy(const core::IpAddress& address, const std::vector<core::IpPrefix>& trusted);
 
 // The client of a request. From a peer in `trusted` the X-Forwarded-For fields (all of them,
 // in order) are read from the right: the first address that is not a trusted proxy is the

@@ -1,8 +1,24 @@
 #include "proxy/downstream_connection.h"
 
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "proxy/core/log.h"
+#include "proxy/core/proxy_protocol.h"
 #include "proxy/worker.h"
 
 namespace sy::proxy {
+
+struct DownstreamConnection::ProxyPreamble {
+  // The listener's TLS context when the connection was accepted: TLS starts after the header.
+  std::shared_ptr<const tls::ServerContext> tls;
+  // Header bytes that came in pieces, until the header is complete (then freed).
+  std::string partial;
+  bool done = false;
+  // The header's source; none for LOCAL/UNKNOWN (the socket's peer stays the client).
+  std::optional<core::NetAddress> client;
+};
+
 namespace {
 
 // Pipelined bytes waiting for the current response; beyond this the client is not read.
@@ -28,28 +44,129 @@ const routing::ListenerSettings& DownstreamConnection::listenerSettings() const 
   return worker_.currentSnapshot().listeners[listener_index_];
 }
 
+core::NetAddress DownstreamConnection::peerAddress() const {
+  if (proxy_ != nullptr && proxy_->client.has_value()) return *proxy_->client;
+  return transport_.peerAddress();
+}
+
 const std::string& DownstreamConnection::clientIp() {
-  if (client_ip_.empty()) client_ip_ = transport_.peerAddress().hostString();
+  if (client_ip_.empty()) client_ip_ = peerAddress().hostString();
   return client_ip_;
 }
 
 int DownstreamConnection::accept(int fd) {
-  int rc = transport_.adopt(fd, listenerSettings().tls);
+  const routing::ListenerSettings& settings = listenerSettings();
+  if (settings.proxy_protocol) {
+    proxy_ = std::make_unique<ProxyPreamble>();
+    proxy_->tls = settings.tls;
+  }
+  // Behind a PROXY header the socket starts in the clear (startTls follows the header).
+  int rc = transport_.adopt(fd, settings.proxy_protocol ? nullptr : settings.tls);
   if (rc == 0) rc = transport_.startReading();
   if (rc != 0) {
     close();
     return rc;
   }
   worker_.stats().connections_accepted.add();
-  // The first request gets the header timeout from the moment the connection exists.
-  worker_.timeouts().schedule(this, listenerSettings().header_timeout_ms);
+  // The first request gets the header timeout from the moment the connection exists; on a
+  // proxy_protocol listener the same timeout covers the PROXY header (and the TLS handshake).
+  worker_.timeouts().schedule(this, settings.header_timeout_ms);
+  if (proxy_ != nullptr &&
+      !isTrustedProxy(core::IpAddress::fromSockaddr(transport_.peerAddress().sockaddr_ptr()),
+                      settings.client_limits.trusted_proxies)) {
+    refuseProxyHeader(routing::ProxyRejectReason::kUntrusted, "peer not in trusted_proxies");
+  }
   return 0;
+}
+
+// ---- The PROXY header ----
+
+bool DownstreamConnection::awaitingProxyHeader() const {
+  return proxy_ != nullptr && !proxy_->done;
+}
+
+void DownstreamConnection::readProxyHeader(const char* data, size_t length) {
+  ProxyPreamble& preamble = *proxy_;
+  // Usually the whole header comes in one read and is parsed where it lies; only a header in
+  // pieces is copied (bounded: the parser decides within core::kMaxHeaderBytes).
+  std::string held;
+  std::string_view input(data, length);
+  if (!preamble.partial.empty()) {
+    preamble.partial.append(data, length);
+    held.swap(preamble.partial);
+    input = held;
+  }
+  const core::ProxyParse parse = core::parseProxyHeader(input);
+  switch (parse.status) {
+    case core::ProxyParse::Status::kNeedMore:
+      if (held.empty()) {
+        preamble.partial.assign(input);
+      } else {
+        preamble.partial.swap(held);
+      }
+      return;
+    case core::ProxyParse::Status::kMissing:
+      refuseProxyHeader(routing::ProxyRejectReason::kMissing, "no PROXY header");
+      return;
+    case core::ProxyParse::Status::kMalformed:
+      refuseProxyHeader(routing::ProxyRejectReason::kMalformed, parse.error);
+      return;
+    case core::ProxyParse::Status::kDone:
+      break;
+  }
+  preamble.done = true;
+  if (parse.header.has_addresses) {
+    preamble.client = parse.header.source;
+    client_ip_.clear();
+    // The proxy was exempt from max_connections_per_ip at accept; the client it names is not.
+    if (worker_.clientLimits().admitClient(
+            listenerSettings(), core::IpAddress::fromSockaddr(preamble.client->sockaddr_ptr()),
+            &ticket_)) {
+      close();  // as at accept: closed at once, counted in switchyard_limited_total
+      return;
+    }
+  }
+  const std::string_view rest = input.substr(parse.consumed);
+  if (preamble.tls != nullptr) {
+    const int rc = transport_.startTls(std::move(preamble.tls), rest);
+    if (rc != 0) close();
+    return;  // the handshake reads `rest`; requests come decrypted through onTransportData
+  }
+  if (!rest.empty()) handleInput(rest.data(), rest.size());
+  // The loop flushes its write batch after each read, but `held` dies first.
+  if (!held.empty()) worker_.loopContext().writeBatch().flush();
+}
+
+void DownstreamConnection::refuseProxyHeader(routing::ProxyRejectReason reason,
+                                             std::string_view detail) {
+  const routing::ListenerSettings& settings = listenerSettings();
+  settings.limit_state->slot(worker_.index()).proxy_rejected[static_cast<size_t>(reason)].add();
+  const char* name = routing::proxyRejectReasonName(reason);
+  const std::optional<uint64_t> suppressed = worker_.proxyProtocolLog().admit(
+      absl::StrCat(listener_index_, "/", name), uv_now(worker_.loop()));
+  if (suppressed.has_value()) {
+    core::logWarn("proxy_protocol_rejected", {{"worker", worker_.index()},
+                                              {"listener", settings.name},
+                                              {"peer", transport_.peerAddress().toString()},
+                                              {"reason", name},
+                                              {"error", std::string(detail)},
+                                              {"suppressed_since_last", *suppressed}});
+  }
+  close();
 }
 
 // ---- Input from the client ----
 
 void DownstreamConnection::onTransportData(const char* data, size_t length) {
   worker_.stats().bytes_in.add(length);
+  if (awaitingProxyHeader()) {
+    if (state_ == State::kIdle) readProxyHeader(data, length);
+    return;
+  }
+  handleInput(data, length);
+}
+
+void DownstreamConnection::handleInput(const char* data, size_t length) {
   switch (state_) {
     case State::kTunnel:
       if (session_ != nullptr) session_->onClientTunnelData(data, length);
@@ -284,6 +401,10 @@ void DownstreamConnection::forceClose() { close(); }
 
 void DownstreamConnection::onTransportEof() {
   client_eof_ = true;
+  if (awaitingProxyHeader() && state_ == State::kIdle && !proxy_->partial.empty()) {
+    refuseProxyHeader(routing::ProxyRejectReason::kClosed, "closed in the middle of the header");
+    return;
+  }
   switch (state_) {
     case State::kIdle:
     case State::kLingering:
@@ -319,6 +440,10 @@ void DownstreamConnection::onTransportError(int /*uv_status*/) {
 void DownstreamConnection::onTransportClosed() { delete this; }
 
 void DownstreamConnection::onTimeout() {
+  if (awaitingProxyHeader() && state_ == State::kIdle) {
+    refuseProxyHeader(routing::ProxyRejectReason::kTimeout, "no complete header in time");
+    return;
+  }
   switch (state_) {
     case State::kIdle:
     case State::kLingering:

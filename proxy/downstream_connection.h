@@ -25,6 +25,10 @@ class Worker;
 // forwards and answers it; this class serves as its ExchangeOwner and destroys it when the
 // exchange ends. An idle keep-alive connection holds no session, no parser and no buffers.
 //
+// On a proxy_protocol listener the connection first reads a PROXY header (v1 or v2) from a
+// trusted proxy; its source address is the client for the connection's life (limits, the
+// forwarded headers, the access log). TLS, if any, starts after the header.
+//
 // Lifetime: created by the listener, freed only from the transport's close callback, so any
 // callback may decide to close.
 class DownstreamConnection final : public core::TransportCallbacks,
@@ -76,7 +80,8 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // ExchangeOwner
   uint32_t listenerIndex() const override { return listener_index_; }
   const routing::ListenerSettings& listenerSettings() const override;
-  core::NetAddress peerAddress() const override { return transport_.peerAddress(); }
+  // The client: the socket's peer, or the source a PROXY header named.
+  core::NetAddress peerAddress() const override;
   const std::string& clientIp() override;
   bool clientEof() const override { return client_eof_; }
   bool clientSecure() const override { return transport_.secure(); }
@@ -102,6 +107,12 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // core::TimeoutEntry
   void onTimeout() override;
 
+  void handleInput(const char* data, size_t length);
+  // PROXY protocol listeners: the header before anything else.
+  void readProxyHeader(const char* data, size_t length);
+  // Closes a connection whose header was refused, without a reply; counted and logged.
+  void refuseProxyHeader(routing::ProxyRejectReason reason, std::string_view detail);
+  bool awaitingProxyHeader() const;
   void parseInput(const char* data, size_t length);
   void bufferPipelinedInput(const char* data, size_t length);
   // A request refused before or while it was read (400, 408, ...): answered by the request's
@@ -122,6 +133,9 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // Bytes the client sent after the current request (pipelining, or tunnel data after Upgrade).
   std::string pending_input_;
   std::string client_ip_;
+  // Set on a proxy_protocol listener only (an ordinary connection pays one pointer).
+  struct ProxyPreamble;
+  std::unique_ptr<ProxyPreamble> proxy_;
   ConnectionTicket ticket_;
   State state_ = State::kIdle;
   bool client_paused_ = false;  // client reads paused for upstream backpressure

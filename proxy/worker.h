@@ -13,6 +13,7 @@
 #include "proxy/access_log.h"
 #include "proxy/client_limits.h"
 #include "proxy/core/dispatcher.h"
+#include "proxy/core/log_throttle.h"
 #include "proxy/core/loop_context.h"
 #include "proxy/core/timeout_queue.h"
 #include "proxy/core/worker_stats.h"
@@ -91,6 +92,8 @@ class Worker {
   core::LoopContext& loopContext() { return *loop_context_; }
   core::WorkerStats& stats() { return stats_; }
   ClientLimits& clientLimits() { return client_limits_; }
+  // Refused PROXY headers, logged at most once a second per listener and reason.
+  core::LogThrottle& proxyProtocolLog() { return proxy_protocol_log_; }
   const core::WorkerStats& stats() const { return stats_; }
 
   // Switches new requests to `snapshot`; requests in flight keep theirs.
@@ -164,6 +167,7 @@ class Worker {
   // Declared before any connection can exist and destroyed after the loop ends, so the
   // connections' tickets always find it.
   ClientLimits client_limits_;
+  core::LogThrottle proxy_protocol_log_;
   std::unique_ptr<AccessLogWriter> access_log_;
   uint64_t random_state_;
   bool draining_ = false;

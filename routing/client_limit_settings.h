@@ -54,9 +54,30 @@ inline const char* limitReasonName(LimitReason reason) {
   return "unknown";
 }
 
+// Why a connection on a proxy_protocol listener was closed before its PROXY header was
+// accepted; the reason label of switchyard_proxy_protocol_rejected_total.
+enum class ProxyRejectReason { kUntrusted, kMissing, kMalformed, kTimeout, kClosed };
+inline constexpr size_t kProxyRejectReasons = 5;
+inline const char* proxyRejectReasonName(ProxyRejectReason reason) {
+  switch (reason) {
+    case ProxyRejectReason::kUntrusted:
+      return "untrusted";
+    case ProxyRejectReason::kMissing:
+      return "missing";
+    case ProxyRejectReason::kMalformed:
+      return "malformed";
+    case ProxyRejectReason::kTimeout:
+      return "timeout";
+    case ProxyRejectReason::kClosed:
+      return "closed";
+  }
+  return "unknown";
+}
+
 struct alignas(64) ListenerLimitWorkerStats {
-  core::LocalCounter limited[kLimitReasons];    // by LimitReason
-  core::LocalCounter rate_table_entries;        // gauge: addresses with a token bucket
+  core::LocalCounter limited[kLimitReasons];               // by LimitReason
+  core::LocalCounter proxy_rejected[kProxyRejectReasons];  // by ProxyRejectReason
+  core::LocalCounter rate_table_entries;                   // gauge: addresses with a token bucket
   core::LocalCounter connection_table_entries;  // gauge: addresses with open connections counted
 };
 

@@ -28,6 +28,7 @@ struct ListenerSettings {
   uint64_t keepalive_timeout_ms = 75000;
   uint64_t client_timeout_ms = 60000;
   bool abort_on_client_close = true;
+  bool proxy_protocol = false;  // a PROXY header before anything else (proxy/core/proxy_protocol.h)
   http::PathOptions path;
   bool reject_unnormalized_paths = false;  // path_normalization = "reject"
   ClientLimitSettings client_limits;
@@ -74,8 +75,8 @@ class SnapshotBuilder {
   // Reads the certificates of every TLS listener and TLS pool of `config` and builds their
   // contexts, which the following build() calls put in their snapshots. On any error nothing
   // changes (the contexts in force stay) and the errors are returned, one per listener or
-  // pool, for the reload's refusal. Call it whenever a configuration is (re)loaded: that is when certificates are
-  // re-read.
+  // pool, for the reload's refusal. Call it whenever a configuration is (re)loaded: that is when
+  // certificates are re-read.
   absl::Status loadTls(const config::Config& config);
 
  private:

@@ -35,6 +35,7 @@ ListenerSettings listenerSettings(const config::ListenerConfig& listener, size_t
   settings.keepalive_timeout_ms = toMs(listener.keepalive_timeout);
   settings.client_timeout_ms = toMs(listener.client_timeout);
   settings.abort_on_client_close = listener.abort_on_client_close;
+  settings.proxy_protocol = listener.proxy_protocol;
   settings.path.merge_slashes = listener.merge_slashes;
   settings.path.allow_encoded_slash = listener.allow_encoded_slash;
   settings.reject_unnormalized_paths =

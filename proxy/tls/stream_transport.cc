@@ -93,6 +93,23 @@ void StreamTransport::TlsState::closeResumeTimer() {
 int StreamTransport::adopt(int fd, std::shared_ptr<const ServerContext> context) {
   const int rc = tcp_.adopt(fd);
   if (rc != 0 || context == nullptr) return rc;
+  return attachServerSsl(std::move(context));
+}
+
+int StreamTransport::startTls(std::shared_ptr<const ServerContext> context,
+                              std::string_view initial) {
+  if (tls_ != nullptr || tcp_.isClosing()) return UV_EINVAL;
+  const bool owner_reading = tcp_.isReading();
+  int rc = attachServerSsl(std::move(context));
+  if (rc != 0) return rc;
+  tls_->reading = owner_reading;
+  // The handshake reads whatever the owner wants (as after adopt() with a context).
+  if (!owner_reading && (rc = tcp_.startReading()) != 0) return rc;
+  if (!initial.empty()) onTransportData(initial.data(), initial.size());
+  return 0;
+}
+
+int StreamTransport::attachServerSsl(std::shared_ptr<const ServerContext> context) {
   tls_ = std::make_unique<TlsState>();
   tls_->context = std::move(context);
   tls_->ssl = tls_->context->newSsl();

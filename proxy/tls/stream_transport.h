@@ -34,6 +34,12 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   // Takes over an accepted socket; with a context the connection speaks TLS, and keeps that
   // context (a reload does not affect it). Returns a libuv error code.
   int adopt(int fd, std::shared_ptr<const ServerContext> context);
+  // A PROXY protocol listener reads the header in the clear, before the ClientHello: the socket
+  // is adopted without a context, then this turns it into the server side of TLS. `initial` is
+  // what the owner read after the header (the start of the ClientHello, often), fed to the
+  // handshake first. Call it from the owner's onTransportData; the handshake may fail (and the
+  // owner hear onTransportError) before it returns. Returns a libuv error code.
+  int startTls(std::shared_ptr<const ServerContext> context, std::string_view initial);
   // Connects to a backend; with a context, onTransportConnected() comes once the TLS handshake
   // is done (the connect timeout covers both), and a failed handshake (a certificate that does
   // not verify) is an onTransportError() before it, logged with the reason. Writes made before
@@ -67,6 +73,7 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   void onTransportClosed() override;
   void onTransportConnected() override;
 
+  int attachServerSsl(std::shared_ptr<const ServerContext> context);
   // Runs the handshake and decrypts while input is there and the owner reads.
   void pump();
   void handshakeFailed();

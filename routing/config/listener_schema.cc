@@ -10,6 +10,23 @@ constexpr std::pair<std::string_view, PathNormalization> kPathNormalizations[] =
     {"reject", PathNormalization::kReject},
 };
 
+// The header names the client for every limit and for the backends: believed from anyone, it
+// would let every client pick its own address. nginx and HAProxy do believe anyone (and leave
+// the filtering to a firewall); here the list of senders is required, so that a listener cannot
+// trust the whole Internet by omission. Trusting every peer stays possible, in writing:
+// trusted_proxies = ["0.0.0.0/0", "::/0"].
+void checkProxyProtocol(const toml::table& table, const std::string& key,
+                        const ListenerConfig& listener, ErrorSink& sink) {
+  const toml::node* flag = table.get("proxy_protocol");
+  if (flag == nullptr || !listener.proxy_protocol || !listener.trusted_proxies.empty() ||
+      sink.hasErrorAt(childKey(key, "trusted_proxies"))) {
+    return;
+  }
+  sink.add(positionOf(*flag), childKey(key, "proxy_protocol"),
+           "proxy_protocol = true needs trusted_proxies: list the addresses of the proxies that "
+           "send the header (to accept it from anyone, [\"0.0.0.0/0\", \"::/0\"])");
+}
+
 }  // namespace
 
 void checkRateLimitBurst(const toml::table& table, const std::string& key, bool rate_limited,
@@ -52,6 +69,7 @@ const TableSchema<ListenerConfig>& listenerSchema() {
               integerField("rate_limit_burst", &L::rate_limit_burst, 1, 1000000),
               integerField("client_table_size", &L::client_table_size, 1024, 100000000),
               stringListField("trusted_proxies", &L::trusted_proxies, normalizeCidr),
+              boolField("proxy_protocol", &L::proxy_protocol),
               tableField("tls", &L::tls, listenerTlsSchema),
           },
       .prepare =
@@ -59,8 +77,11 @@ const TableSchema<ListenerConfig>& listenerSchema() {
             out.position = positionOf(table);
             out.name = absl::StrCat("listener", index);
           },
-      .check = [](const toml::table& table, const std::string& key, L& out,
-                  ErrorSink& sink) { checkRateLimitBurst(table, key, out.rate_limit > 0, sink); },
+      .check =
+          [](const toml::table& table, const std::string& key, L& out, ErrorSink& sink) {
+            checkRateLimitBurst(table, key, out.rate_limit > 0, sink);
+            checkProxyProtocol(table, key, out, sink);
+          },
   };
   return schema;
 }

@@ -35,9 +35,9 @@ struct ServerConfig {
 struct AdminConfig {
   std::string listen_text = "127.0.0.1:9901";
   core::NetAddress listen;
-  std::string token;      // bearer token; empty = none
-  std::string token_env;  // name of an environment variable holding the token
-  uint32_t max_connections = 64;                       // more are accepted and closed at once
+  std::string token;              // bearer token; empty = none
+  std::string token_env;          // name of an environment variable holding the token
+  uint32_t max_connections = 64;  // more are accepted and closed at once
   absl::Duration request_timeout = absl::Seconds(10);  // first byte to last of one request
   absl::Duration idle_timeout = absl::Seconds(60);     // keep-alive with no request
 };
@@ -78,6 +78,9 @@ struct ListenerConfig {
   uint32_t client_table_size = 100000;  // addresses remembered for rate limits, all workers
   // Peers whose X-Forwarded-For names the client ("10.0.0.0/8"); canonical text.
   std::vector<std::string> trusted_proxies;
+  // Every connection starts with a PROXY protocol header (v1 or v2) from a peer in
+  // trusted_proxies, whose source address is the client from then on.
+  bool proxy_protocol = false;
   // Present: the listener terminates TLS (conf/REFERENCE.md, "TLS"). Certificates are re-read
   // on every reload, unlike the listener's address.
   std::optional<tls::ServerSettings> tls;
@@ -108,8 +111,8 @@ struct HealthCheckConfig {
   absl::Duration interval = absl::Seconds(5);
   absl::Duration timeout = absl::Seconds(2);
   absl::Duration jitter = absl::ZeroDuration();  // up to this much added to each interval
-  uint32_t healthy_threshold = 2;    // consecutive passes: unhealthy -> healthy (rise)
-  uint32_t unhealthy_threshold = 3;  // consecutive failures: healthy -> unhealthy (fall)
+  uint32_t healthy_threshold = 2;                // consecutive passes: unhealthy -> healthy (rise)
+  uint32_t unhealthy_threshold = 3;        // consecutive failures: healthy -> unhealthy (fall)
   bool traffic_before_first_check = true;  // a backend in state unknown gets traffic
 };
 
@@ -129,14 +132,14 @@ struct PoolConfig {
   std::optional<HashKeyConfig> hash_key;  // required when balancer is kHash
   std::vector<BackendConfig> backends;
   absl::Duration connect_timeout = absl::Seconds(5);
-  absl::Duration response_timeout = absl::Seconds(60);  // request sent -> response head
-  absl::Duration idle_timeout = absl::Seconds(60);      // no progress mid-exchange
+  absl::Duration response_timeout = absl::Seconds(60);   // request sent -> response head
+  absl::Duration idle_timeout = absl::Seconds(60);       // no progress mid-exchange
   absl::Duration keepalive_timeout = absl::Seconds(60);  // pooled idle connections
   uint32_t keepalive_max_idle = 32;                      // per worker and backend
   std::optional<HealthCheckConfig> health_check;         // none: backends are not checked
   OutlierDetectionConfig outlier_detection;
-  AllDownPolicy when_all_down = AllDownPolicy::kFail;    // no usable backend: 503, or all
-  std::optional<tls::ClientSettings> tls;                // set: TLS to the backends
+  AllDownPolicy when_all_down = AllDownPolicy::kFail;  // no usable backend: 503, or all
+  std::optional<tls::ClientSettings> tls;              // set: TLS to the backends
   SourcePosition position;
 };
 
@@ -146,7 +149,7 @@ struct MatchRuleConfig {
   enum class Source { kHeader, kCookie, kQuery };
   enum class Op { kEquals, kPrefix, kPresent };
   Source source = Source::kHeader;
-  std::string name;   // header (lower-cased), cookie or query parameter name
+  std::string name;  // header (lower-cased), cookie or query parameter name
   Op op = Op::kEquals;
   std::string value;  // for kEquals and kPrefix
   std::string pool;
@@ -163,14 +166,14 @@ struct CanaryConfig {
 // are read and thrown away.
 struct MirrorConfig {
   std::string pool;
-  double percent = 0;                // share of requests copied, 0..100
-  std::vector<std::string> methods;  // empty: every method
-  uint64_t max_body_bytes = 1024 * 1024;  // larger bodies are not copied
-  std::string host_suffix;           // appended to Host for the copy; empty keeps it
+  double percent = 0;                          // share of requests copied, 0..100
+  std::vector<std::string> methods;            // empty: every method
+  uint64_t max_body_bytes = 1024 * 1024;       // larger bodies are not copied
+  std::string host_suffix;                     // appended to Host for the copy; empty keeps it
   std::string header = "X-Switchyard-Mirror";  // added to the copy with value 1; empty: none
   absl::Duration timeout = absl::Seconds(10);  // a whole mirrored exchange
-  uint32_t max_in_flight = 100;      // per worker; more copies are dropped
-  uint64_t max_buffer_bytes = 1024 * 1024;  // per copy, unsent bytes; beyond: dropped
+  uint32_t max_in_flight = 100;                // per worker; more copies are dropped
+  uint64_t max_buffer_bytes = 1024 * 1024;     // per copy, unsent bytes; beyond: dropped
 };
 
 struct RouteConfig {
@@ -178,11 +181,11 @@ struct RouteConfig {
   std::vector<std::string> hosts;  // "example.com" or "*.example.com"; empty = any host
   std::string path_prefix = "/";
   std::string pool;
-  uint32_t retries = 2;  // further tries on other backends (idempotent requests)
-  std::vector<MatchRuleConfig> rules;     // first match wins, before the canary split
-  std::optional<CanaryConfig> canary;     // initial canary (the admin API changes it live)
-  std::optional<HashKeyConfig> sticky;    // what the canary split hashes; none: per request
-  std::string pool_header;                // response header naming the pool; empty: none
+  uint32_t retries = 2;                 // further tries on other backends (idempotent requests)
+  std::vector<MatchRuleConfig> rules;   // first match wins, before the canary split
+  std::optional<CanaryConfig> canary;   // initial canary (the admin API changes it live)
+  std::optional<HashKeyConfig> sticky;  // what the canary split hashes; none: per request
+  std::string pool_header;              // response header naming the pool; empty: none
   std::optional<MirrorConfig> mirror;
   // Replaces the listener's rate limit for this route's requests; 0 exempts the route.
   std::optional<double> rate_limit;

@@ -87,6 +87,11 @@ bool TlsClient::connect(uint16_t port, const TlsClientOptions& options) {
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     return fail(std::string("connect: ") + std::strerror(errno));
   }
+  if (!options.preamble.empty() &&
+      ::send(fd_, options.preamble.data(), options.preamble.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(options.preamble.size())) {
+    return fail(std::string("send: ") + std::strerror(errno));
+  }
   // TLS 1.3 tickets arrive after the handshake; the new-session callback is where OpenSSL hands
   // them out (SSL_get1_session may still return the ticket-less session).
   SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);

@@ -25,6 +25,8 @@ struct TlsClientOptions {
   std::vector<std::string> alpn = {"http/1.1"};
   SSL_SESSION* session = nullptr;  // offered for resumption (not owned)
   std::chrono::milliseconds timeout = std::chrono::seconds(10);
+  // Sent in the clear right after connecting, before the ClientHello (a PROXY protocol header).
+  std::string preamble;
 };
 
 class TlsClient {

@@ -76,6 +76,38 @@ TEST(ClientLimitsTest, ListenerCapRefusesBeyondItAndFreesOnRelease) {
   EXPECT_EQ(settings.limit_state->open_connections.load(), 1u);
 }
 
+TEST(ClientLimitsTest, BehindAProxyHeaderTheNamedClientIsCountedNotTheProxy) {
+  routing::ListenerSettings settings = listener();
+  settings.proxy_protocol = true;
+  settings.client_limits.max_connections_per_ip = 1;
+  settings.client_limits.trusted_proxies = prefixes({"127.0.0.2"});
+  ClientLimits limits(0);
+  const sockaddr_in proxy = peer(0x7f000002);
+  ConnectionTicket first, second, third;
+  // The proxy is exempt at accept, however many connections it carries.
+  ASSERT_FALSE(limits.admit(0, settings, as(proxy), &first));
+  ASSERT_FALSE(limits.admit(0, settings, as(proxy), &second));
+  ASSERT_FALSE(limits.admit(0, settings, as(proxy), &third));
+  // The clients its headers name are not.
+  EXPECT_FALSE(limits.admitClient(settings, ip("203.0.113.1"), &first));
+  EXPECT_EQ(limits.admitClient(settings, ip("203.0.113.1"), &second),
+            routing::LimitReason::kIpConnLimit);
+  EXPECT_EQ(limited(settings, routing::LimitReason::kIpConnLimit), 1u);
+  EXPECT_FALSE(limits.admitClient(settings, ip("203.0.113.2"), &third));
+  // A header naming a trusted proxy (a chain) is exempt like the proxy.
+  EXPECT_FALSE(limits.admitClient(settings, ip("127.0.0.2"), &second));
+  EXPECT_EQ(settings.limit_state->slot(0).connection_table_entries.get(), 2u);
+  first.release();  // gives back 203.0.113.1
+  ConnectionTicket fourth;
+  ASSERT_FALSE(limits.admit(0, settings, as(proxy), &fourth));
+  EXPECT_FALSE(limits.admitClient(settings, ip("203.0.113.1"), &fourth));
+  second.release();
+  third.release();
+  fourth.release();
+  EXPECT_EQ(settings.limit_state->open_connections.load(), 0u);
+  EXPECT_EQ(settings.limit_state->slot(0).connection_table_entries.get(), 0u);
+}
+
 TEST(ClientLimitsTest, PerAddressCapLeavesOtherAddressesAlone) {
   routing::ListenerSettings settings = listener();
   settings.client_limits.max_connections_per_ip = 2;

@@ -94,6 +94,21 @@ TEST(ClientLimitsConfigTest, ARouteRateOfZeroExemptsTheRoute) {
   EXPECT_EQ(snapshot->routes.routes()[0].rate_limit->rate, 0.0);
 }
 
+TEST(ClientLimitsConfigTest, ProxyProtocolIsOffByDefaultAndReachesTheSnapshot) {
+  LoadResult result = parse(withLimits(""));
+  ASSERT_TRUE(result.config.has_value());
+  EXPECT_FALSE(result.config->listeners[0].proxy_protocol);
+  result = parse(withLimits("proxy_protocol = true\ntrusted_proxies = [\"10.0.0.0/8\"]\n"));
+  ASSERT_TRUE(result.config.has_value()) << result.errors[0].toString();
+  EXPECT_TRUE(result.config->listeners[0].proxy_protocol);
+  SnapshotBuilder builder;
+  ConfigSnapshotPtr snapshot =
+      builder.build(std::make_shared<const Config>(*result.config), nullptr, nullptr);
+  EXPECT_TRUE(snapshot->listeners[0].proxy_protocol);
+  // Off, it needs nothing.
+  EXPECT_TRUE(parse(withLimits("proxy_protocol = false\n")).config.has_value());
+}
+
 TEST(ClientLimitsConfigTest, BadValuesAreRejectedWithTheKeyAndTheExpectation) {
   struct Case {
     std::string listener_lines;
@@ -120,6 +135,9 @@ TEST(ClientLimitsConfigTest, BadValuesAreRejectedWithTheKeyAndTheExpectation) {
        "prefix length of 0 to 32"},
       {"trusted_proxies = [\"proxy.local\"]\n", "", 3, "listeners[0].trusted_proxies[0]",
        "expected an IP address or CIDR range"},
+      {"proxy_protocol = true\n", "", 3, "listeners[0].proxy_protocol",
+       "proxy_protocol = true needs trusted_proxies"},
+      {"proxy_protocol = \"v2\"\n", "", 3, "listeners[0].proxy_protocol", "true or false"},
       {"", "rate_limit = -3\n", 9, "routes[0].rate_limit", "0"},
       {"", "rate_limit_burst = 3\n", 9, "routes[0].rate_limit_burst",
        "rate_limit_burst needs rate_limit above 0"},
