@@ -10,9 +10,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 flavours=("$@")
 [ ${#flavours[@]} -eq 0 ] && flavours=(release asan fuzz)
-# Seconds each fuzz target runs for in the smoke (6 targets: about 3 minutes plus the build).
+# Seconds each fuzz target runs for in the smoke (7 targets: about 3.5 minutes plus the build).
 fuzz_seconds="${SY_FUZZ_SMOKE_SECONDS:-30}"
-fuzz_targets=(request_parser response_parser message_writer route_matcher config_loader admin_api)
+fuzz_targets=(request_parser response_parser message_writer route_matcher config_loader admin_api proxy_protocol)
 for flavour in "${flavours[@]}"; do
   if [ "$flavour" = fuzz ]; then
     echo "== fuzz smoke (${fuzz_seconds}s per target) ==" >&2
