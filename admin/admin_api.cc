@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "admin/metrics.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 
 namespace sy::admin {
 namespace {

@@ -1,12 +1,12 @@
 #include "admin/admin_server.h"
 
 #include "absl/strings/str_cat.h"
-#include "proxy/core/log.h"
-#include "proxy/core/loop_context.h"
-#include "proxy/core/strings.h"
-#include "proxy/core/tcp_transport.h"
-#include "proxy/http/http1_parser.h"
-#include "proxy/http/local_reply.h"
+#include "core/log.h"
+#include "core/loop_context.h"
+#include "core/strings.h"
+#include "core/tcp_transport.h"
+#include "http/http1_parser.h"
+#include "http/local_reply.h"
 
 namespace sy::admin {
 namespace {

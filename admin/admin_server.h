@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "admin/admin_api.h"
-#include "proxy/core/net_address.h"
-#include "proxy/core/timeout_queue.h"
+#include "core/net_address.h"
+#include "core/timeout_queue.h"
 
 namespace sy::admin {
 

@@ -6,7 +6,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "prometheus/text_serializer.h"
-#include "proxy/core/build_info.h"
+#include "core/build_info.h"
 
 namespace sy::admin {
 namespace {

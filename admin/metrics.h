@@ -18,7 +18,7 @@
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
-#include "proxy/core/worker_stats.h"
+#include "core/worker_stats.h"
 #include "routing/snapshot.h"
 #include "routing/traffic_state.h"
 

@@ -1,7 +1,7 @@
 #include "admin/status_json.h"
 
 #include "absl/time/time.h"
-#include "proxy/core/build_info.h"
+#include "core/build_info.h"
 
 namespace sy::admin {
 namespace {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "proxy/core/stable_hash.h"
+#include "core/stable_hash.h"
 #include "upstream/balancer.h"
 #include "upstream/balancers.h"
 

@@ -13,7 +13,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/registry.h"
-#include "proxy/core/local_counter.h"
+#include "core/local_counter.h"
 
 namespace sy::core {
 namespace {

@@ -6,8 +6,8 @@
 #include <string_view>
 
 #include "benchmark/benchmark.h"
-#include "proxy/http/http1_parser.h"
-#include "proxy/http/message_writer.h"
+#include "http/http1_parser.h"
+#include "http/message_writer.h"
 
 namespace sy::http {
 namespace {

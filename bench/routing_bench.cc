@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "proxy/core/stable_hash.h"
-#include "proxy/http/http1_parser.h"
+#include "core/stable_hash.h"
+#include "http/http1_parser.h"
 #include "routing/route_table.h"
 #include "routing/traffic_split.h"
 

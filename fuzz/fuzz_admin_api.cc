@@ -19,7 +19,7 @@
 #include "admin/admin_api.h"
 #include "admin/admin_request.h"
 #include "fuzz_support.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 
 namespace sy::fuzz {
 namespace {

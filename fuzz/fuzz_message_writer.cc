@@ -1,4 +1,4 @@
-// Header rewriting and the message writer (proxy/http/message_writer, request_target): a client
+// Header rewriting and the message writer (http/message_writer, request_target): a client
 // request stream (or, when the input starts with "HTTP/", a backend response stream) is parsed
 // as the proxy parses it; for every message that passes the parser layer's RFC checks, the head
 // the proxy would forward is written with options taken from the input's hash, the body is
@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "fuzz_support.h"
-#include "proxy/core/strings.h"
-#include "proxy/http/message_writer.h"
-#include "proxy/http/request_target.h"
+#include "core/strings.h"
+#include "http/message_writer.h"
+#include "http/request_target.h"
 
 namespace sy::fuzz {
 namespace {

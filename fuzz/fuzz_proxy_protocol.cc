@@ -1,4 +1,4 @@
-// The PROXY protocol header parser (proxy/core/proxy_protocol): the bytes a connection on a
+// The PROXY protocol header parser (core/proxy_protocol): the bytes a connection on a
 // proxy_protocol listener starts with.
 //
 // Invariants: a verdict is final (the same for the input cut anywhere after the point it was
@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "fuzz_support.h"
-#include "proxy/core/proxy_protocol.h"
+#include "core/proxy_protocol.h"
 
 namespace sy::fuzz {
 namespace {

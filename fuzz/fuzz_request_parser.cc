@@ -1,4 +1,4 @@
-// Request parser layer (proxy/http/http1_parser + header_block): a client byte stream, possibly
+// Request parser layer (http/http1_parser + header_block): a client byte stream, possibly
 // several pipelined requests, read whole, one byte at a time and in random pieces.
 //
 // Invariants: every accepted request passes the RFC 9110/9112 checks of fuzz_support.cc (token

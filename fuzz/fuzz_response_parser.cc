@@ -1,4 +1,4 @@
-// Response parser layer (proxy/http/http1_parser as the upstream side uses it): a backend byte
+// Response parser layer (http/http1_parser as the upstream side uses it): a backend byte
 // stream, possibly several responses, the connection closing after the last byte.
 //
 // Invariants: every accepted response passes the RFC 9110/9112 checks of fuzz_support.cc

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "fuzz_support.h"
-#include "proxy/http/header_block.h"
+#include "http/header_block.h"
 #include "routing/route_table.h"
 #include "routing/traffic_split.h"
 

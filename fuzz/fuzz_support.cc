@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "proxy/core/strings.h"
-#include "proxy/http/head_rules.h"
-#include "proxy/http/request_target.h"
+#include "core/strings.h"
+#include "http/head_rules.h"
+#include "http/request_target.h"
 
 namespace sy::fuzz {
 namespace {

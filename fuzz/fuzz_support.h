@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/http/http1_parser.h"
+#include "http/http1_parser.h"
 
 namespace sy::fuzz {
 

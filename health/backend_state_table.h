@@ -8,7 +8,7 @@
 #include "absl/time/time.h"
 #include "health/hysteresis.h"
 #include "nlohmann/json.hpp"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 #include "routing/backend_state.h"
 #include "routing/config/model.h"
 

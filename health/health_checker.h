@@ -9,8 +9,8 @@
 
 #include "health/backend_state_table.h"
 #include "health/probe.h"
-#include "proxy/core/strings.h"
-#include "proxy/core/timeout_queue.h"
+#include "core/strings.h"
+#include "core/timeout_queue.h"
 #include "routing/config/model.h"
 
 namespace sy::health {

@@ -1,9 +1,9 @@
 #include "health/probe.h"
 
 #include "absl/strings/str_cat.h"
-#include "proxy/core/strings.h"
-#include "proxy/core/tcp_transport.h"
-#include "proxy/http/http1_parser.h"
+#include "core/strings.h"
+#include "core/tcp_transport.h"
+#include "http/http1_parser.h"
 
 namespace sy::health {
 namespace {

@@ -6,8 +6,8 @@
 #include <functional>
 #include <string>
 
-#include "proxy/core/net_address.h"
-#include "proxy/core/timeout_queue.h"
+#include "core/net_address.h"
+#include "core/timeout_queue.h"
 #include "routing/config/model.h"
 
 namespace sy::health {

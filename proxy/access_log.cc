@@ -10,7 +10,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
-#include "proxy/core/log.h"
+#include "core/log.h"
 
 namespace sy::proxy {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "proxy/tls/tls_details.h"
+#include "tls/tls_details.h"
 
 namespace sy::proxy {
 

@@ -5,8 +5,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "proxy/tls/client_context.h"
-#include "proxy/tls/server_context.h"
+#include "tls/client_context.h"
+#include "tls/server_context.h"
 
 namespace sy::proxy {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/ascii.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 
 namespace sy::proxy {
 bool isTrustedProxy(const core::IpAddress& address, const std::vector<core::IpPrefix>& trusted) {

@@ -29,10 +29,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "proxy/core/ip_address.h"
-#include "proxy/core/lru_table.h"
-#include "proxy/core/token_bucket.h"
-#include "proxy/http/header_block.h"
+#include "core/ip_address.h"
+#include "core/lru_table.h"
+#include "core/token_bucket.h"
+#include "http/header_block.h"
 #include "routing/route_table.h"
 #include "routing/snapshot.h"
 

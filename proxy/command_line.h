@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/core/log.h"
+#include "core/log.h"
 
 namespace sy::proxy {
 

@@ -3,8 +3,8 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "proxy/core/log.h"
-#include "proxy/core/proxy_protocol.h"
+#include "core/log.h"
+#include "core/proxy_protocol.h"
 #include "proxy/worker.h"
 
 namespace sy::proxy {

@@ -7,12 +7,12 @@
 #include <string>
 
 #include "proxy/client_limits.h"
-#include "proxy/core/thread_recycler.h"
-#include "proxy/core/timeout_queue.h"
+#include "core/thread_recycler.h"
+#include "core/timeout_queue.h"
 #include "proxy/exchange_owner.h"
-#include "proxy/http/http1_parser.h"
+#include "http/http1_parser.h"
 #include "proxy/proxy_session.h"
-#include "proxy/tls/stream_transport.h"
+#include "tls/stream_transport.h"
 #include "routing/snapshot.h"
 
 namespace sy::proxy {

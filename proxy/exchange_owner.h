@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "proxy/core/net_address.h"
-#include "proxy/tls/tls_details.h"
+#include "core/net_address.h"
+#include "tls/tls_details.h"
 #include "routing/snapshot.h"
 
 namespace sy::proxy {

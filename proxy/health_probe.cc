@@ -13,8 +13,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "proxy/core/net_address.h"
-#include "proxy/http/http1_parser.h"
+#include "core/net_address.h"
+#include "http/http1_parser.h"
 
 namespace sy::proxy {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "proxy/core/log.h"
+#include "core/log.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/worker.h"
 

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "proxy/core/log_throttle.h"
+#include "core/log_throttle.h"
 
 namespace sy::proxy {
 

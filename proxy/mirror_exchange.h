@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "proxy/core/timeout_queue.h"
+#include "core/timeout_queue.h"
 #include "routing/route_stats.h"
 #include "upstream/connection_pool.h"
 #include "upstream/upstream_connection.h"

@@ -4,11 +4,11 @@
 #include <cassert>
 
 #include "absl/strings/str_cat.h"
-#include "proxy/core/strings.h"
-#include "proxy/core/thread_recycler.h"
-#include "proxy/http/local_reply.h"
-#include "proxy/http/message_writer.h"
-#include "proxy/http/path_normalizer.h"
+#include "core/strings.h"
+#include "core/thread_recycler.h"
+#include "http/local_reply.h"
+#include "http/message_writer.h"
+#include "http/path_normalizer.h"
 #include "proxy/mirror_exchange.h"
 #include "proxy/worker.h"
 

@@ -7,8 +7,8 @@
 
 #include "absl/container/inlined_vector.h"
 #include "proxy/exchange_owner.h"
-#include "proxy/http/http1_parser.h"
-#include "proxy/http/request_target.h"
+#include "http/http1_parser.h"
+#include "http/request_target.h"
 #include "routing/route_table.h"
 #include "routing/traffic_split.h"
 #include "upstream/upstream_connection.h"

@@ -3,9 +3,9 @@
 
 #include <algorithm>
 
-#include "proxy/core/log.h"
-#include "proxy/core/stable_hash.h"
-#include "proxy/http/message_writer.h"
+#include "core/log.h"
+#include "core/stable_hash.h"
+#include "http/message_writer.h"
 #include "proxy/proxy_session.h"
 #include "proxy/worker.h"
 #include "upstream/connection_pool.h"

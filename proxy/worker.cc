@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include "absl/container/flat_hash_set.h"
-#include "proxy/core/log.h"
-#include "proxy/core/signals.h"
-#include "proxy/core/stable_hash.h"
-#include "proxy/core/thread_role.h"
+#include "core/log.h"
+#include "core/signals.h"
+#include "core/stable_hash.h"
+#include "core/thread_role.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/listener.h"
 #include "proxy/mirror_exchange.h"

@@ -15,9 +15,9 @@
 #include <optional>
 #include <vector>
 
-#include "proxy/core/ip_address.h"
-#include "proxy/core/local_counter.h"
-#include "proxy/core/per_worker.h"
+#include "core/ip_address.h"
+#include "core/local_counter.h"
+#include "core/per_worker.h"
 
 namespace sy::routing {
 

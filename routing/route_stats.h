@@ -3,9 +3,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "proxy/core/local_counter.h"
-#include "proxy/core/local_histogram.h"
-#include "proxy/core/per_worker.h"
+#include "core/local_counter.h"
+#include "core/local_histogram.h"
+#include "core/per_worker.h"
 
 namespace sy::routing {
 

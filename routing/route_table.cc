@@ -1,6 +1,6 @@
 #include "routing/route_table.h"
 
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 
 namespace sy::routing {
 namespace {

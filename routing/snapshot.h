@@ -6,11 +6,11 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/core/net_address.h"
-#include "proxy/core/strings.h"
-#include "proxy/http/http1_parser.h"
-#include "proxy/http/path_normalizer.h"
-#include "proxy/tls/server_context.h"
+#include "core/net_address.h"
+#include "core/strings.h"
+#include "http/http1_parser.h"
+#include "http/path_normalizer.h"
+#include "tls/server_context.h"
 #include "routing/backend_state.h"
 #include "routing/client_limit_settings.h"
 #include "routing/config/model.h"
@@ -28,7 +28,7 @@ struct ListenerSettings {
   uint64_t keepalive_timeout_ms = 75000;
   uint64_t client_timeout_ms = 60000;
   bool abort_on_client_close = true;
-  bool proxy_protocol = false;  // a PROXY header before anything else (proxy/core/proxy_protocol.h)
+  bool proxy_protocol = false;  // a PROXY header before anything else (core/proxy_protocol.h)
   http::PathOptions path;
   bool reject_unnormalized_paths = false;  // path_normalization = "reject"
   ClientLimitSettings client_limits;

@@ -3,7 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "proxy/core/stable_hash.h"
+#include "core/stable_hash.h"
 #include "routing/snapshot.h"
 #include "upstream/balancer.h"
 

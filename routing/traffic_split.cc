@@ -1,7 +1,7 @@
 #include "routing/traffic_split.h"
 
-#include "proxy/core/stable_hash.h"
-#include "proxy/core/strings.h"
+#include "core/stable_hash.h"
+#include "core/strings.h"
 
 namespace sy::routing {
 namespace {

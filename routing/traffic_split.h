@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "proxy/http/header_block.h"
+#include "http/header_block.h"
 #include "routing/route_table.h"
 
 namespace sy::routing {

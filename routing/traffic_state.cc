@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "proxy/core/atomic_file.h"
+#include "core/atomic_file.h"
 
 namespace sy::routing {
 namespace {

@@ -4,8 +4,8 @@
 #include <memory>
 #include <vector>
 
-#include "proxy/core/local_counter.h"
-#include "proxy/core/per_worker.h"
+#include "core/local_counter.h"
+#include "core/per_worker.h"
 
 namespace sy::upstream {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "proxy/core/stable_hash.h"
+#include "core/stable_hash.h"
 #include "upstream/balancer.h"
 #include "upstream/pool.h"
 

@@ -6,7 +6,7 @@
 #include <functional>
 #include <memory>
 
-#include "proxy/core/timeout_queue.h"
+#include "core/timeout_queue.h"
 #include "upstream/pool.h"
 #include "upstream/upstream_connection.h"
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "proxy/core/net_address.h"
-#include "proxy/tls/client_context.h"
+#include "core/net_address.h"
+#include "tls/client_context.h"
 #include "upstream/backend_stats.h"
 #include "upstream/balancer_kind.h"
 #include "upstream/pool_stats.h"

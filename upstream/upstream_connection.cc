@@ -1,6 +1,6 @@
 #include "upstream/upstream_connection.h"
 
-#include "proxy/core/loop_context.h"
+#include "core/loop_context.h"
 #include "upstream/connection_pool.h"
 
 namespace sy::upstream {

@@ -5,9 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "proxy/core/timeout_queue.h"
-#include "proxy/http/http1_parser.h"
-#include "proxy/tls/stream_transport.h"
+#include "core/timeout_queue.h"
+#include "http/http1_parser.h"
+#include "tls/stream_transport.h"
 
 namespace sy::upstream {
 

@@ -9,8 +9,8 @@
 #include "proxy/control/health_wiring.h"
 #include "proxy/control/state_file.h"
 #include "proxy/control/status_reply.h"
-#include "proxy/core/log.h"
-#include "proxy/core/thread_role.h"
+#include "core/log.h"
+#include "core/thread_role.h"
 
 namespace sy::proxy::control {
 

@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "proxy/core/log.h"
-#include "proxy/core/thread_role.h"
+#include "core/log.h"
+#include "core/thread_role.h"
 
 namespace sy::proxy::control {
 

@@ -10,7 +10,7 @@
 #include "health/health_checker.h"
 #include "health/outlier_detector.h"
 #include "proxy/control/control_state.h"
-#include "proxy/core/log_throttle.h"
+#include "core/log_throttle.h"
 #include "routing/backend_state.h"
 
 namespace sy::proxy::control {

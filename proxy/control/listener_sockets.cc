@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "proxy/core/log.h"
-#include "proxy/core/loop_context.h"
-#include "proxy/core/net_address.h"
+#include "core/log.h"
+#include "core/loop_context.h"
+#include "core/net_address.h"
 
 namespace sy::proxy::control {
 

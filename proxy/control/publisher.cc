@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "proxy/core/log.h"
-#include "proxy/core/thread_role.h"
+#include "core/log.h"
+#include "core/thread_role.h"
 
 namespace sy::proxy::control {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "proxy/core/dispatcher.h"
+#include "core/dispatcher.h"
 #include "proxy/worker.h"
 #include "routing/snapshot.h"
 

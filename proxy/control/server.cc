@@ -6,10 +6,10 @@
 #include "admin/status_json.h"
 #include "proxy/control/listener_sockets.h"
 #include "proxy/control/state_file.h"
-#include "proxy/core/build_info.h"
-#include "proxy/core/log.h"
-#include "proxy/core/signals.h"
-#include "proxy/core/thread_role.h"
+#include "core/build_info.h"
+#include "core/log.h"
+#include "core/signals.h"
+#include "core/thread_role.h"
 #include "proxy/service_notify.h"
 
 namespace sy::proxy::control {

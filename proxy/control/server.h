@@ -18,8 +18,8 @@
 #include "proxy/control/health_wiring.h"
 #include "proxy/control/publisher.h"
 #include "proxy/control/traffic_control.h"
-#include "proxy/core/dispatcher.h"
-#include "proxy/core/loop_context.h"
+#include "core/dispatcher.h"
+#include "core/loop_context.h"
 #include "proxy/worker.h"
 
 namespace sy::proxy::control {

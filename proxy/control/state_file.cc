@@ -1,8 +1,8 @@
 #include "proxy/control/state_file.h"
 
 #include "absl/status/status.h"
-#include "proxy/core/atomic_file.h"
-#include "proxy/core/log.h"
+#include "core/atomic_file.h"
+#include "core/log.h"
 
 namespace sy::proxy::control {
 

@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "proxy/control/state_file.h"
 #include "proxy/control/status_reply.h"
-#include "proxy/core/log.h"
-#include "proxy/core/thread_role.h"
+#include "core/log.h"
+#include "core/thread_role.h"
 
 namespace sy::proxy::control {
 

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "proxy/core/log.h"
-#include "proxy/core/loop_context.h"
-#include "proxy/core/strings.h"
+#include "core/log.h"
+#include "core/loop_context.h"
+#include "core/strings.h"
 #include "proxy/demo/demo_backend_options.h"
 #include "proxy/demo/demo_backend_state.h"
 #include "proxy/demo/demo_backend_worker.h"

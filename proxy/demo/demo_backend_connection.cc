@@ -9,12 +9,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "proxy/core/log.h"
-#include "proxy/core/strings.h"
+#include "core/log.h"
+#include "core/strings.h"
 #include "proxy/demo/demo_backend.h"
 #include "proxy/demo/demo_backend_worker.h"
-#include "proxy/http/local_reply.h"
-#include "proxy/http/message_writer.h"
+#include "http/local_reply.h"
+#include "http/message_writer.h"
 
 namespace sy::proxy {
 namespace {

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
-#include "proxy/core/tcp_transport.h"
+#include "core/tcp_transport.h"
 #include "proxy/demo/demo_backend_state.h"
-#include "proxy/http/http1_parser.h"
+#include "http/http1_parser.h"
 
 // OpenSSL's digest context, declared here so the header stays free of OpenSSL includes.
 struct evp_md_ctx_st;

@@ -6,7 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 
 namespace sy::proxy {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "proxy/core/net_address.h"
+#include "core/net_address.h"
 
 namespace sy::proxy {
 

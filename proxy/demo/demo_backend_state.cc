@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "proxy/core/strings.h"
-#include "proxy/http/local_reply.h"
+#include "core/strings.h"
+#include "http/local_reply.h"
 
 namespace sy::proxy {
 namespace {

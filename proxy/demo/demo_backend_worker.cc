@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
-#include "proxy/core/log.h"
-#include "proxy/core/strings.h"
+#include "core/log.h"
+#include "core/strings.h"
 #include "proxy/demo/demo_backend_connection.h"
 
 namespace sy::proxy {

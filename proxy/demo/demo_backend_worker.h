@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "proxy/core/loop_context.h"
+#include "core/loop_context.h"
 #include "proxy/demo/demo_backend_state.h"
 
 namespace sy::proxy {

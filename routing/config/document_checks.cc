@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 #include "routing/config/toml_nodes.h"
 
 namespace sy::routing::config {

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "proxy/core/net_address.h"
-#include "proxy/tls/client_settings.h"
-#include "proxy/tls/server_settings.h"
+#include "core/net_address.h"
+#include "tls/client_settings.h"
+#include "tls/server_settings.h"
 #include "upstream/balancer_kind.h"
 
 namespace sy::routing::config {

@@ -17,7 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 #include "routing/config/error_sink.h"
 #include "routing/config/toml_nodes.h"
 #include "routing/config/value_readers.h"

@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 
 namespace sy::routing::config {
 namespace {

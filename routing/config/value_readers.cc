@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 
 namespace sy::routing::config {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "proxy/core/net_address.h"
+#include "core/net_address.h"
 #include "routing/config/error_sink.h"
 #include "routing/config/toml_nodes.h"
 #include "toml++/toml.h"

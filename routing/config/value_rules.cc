@@ -3,9 +3,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "proxy/core/ip_address.h"
-#include "proxy/core/strings.h"
-#include "proxy/http/path_normalizer.h"
+#include "core/ip_address.h"
+#include "core/strings.h"
+#include "http/path_normalizer.h"
 #include "routing/config/quoted.h"
 
 namespace sy::routing::config {

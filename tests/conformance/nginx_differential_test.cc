@@ -31,7 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
-#include "proxy/http/http1_parser.h"
+#include "http/http1_parser.h"
 #include "tests/support/http_client.h"
 #include "tests/support/switchyard_process.h"
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "proxy/http/local_reply.h"
+#include "http/local_reply.h"
 #include "tests/conformance/wire_backend.h"
 #include "tests/support/http_client.h"
 #include "tests/support/switchyard_process.h"

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <memory>
 
-#include "proxy/http/http1_parser.h"
+#include "http/http1_parser.h"
 #include "tests/support/switchyard_process.h"
 
 namespace sy::testing {

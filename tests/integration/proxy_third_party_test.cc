@@ -12,7 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 #include "tests/support/http_client.h"
 #include "tests/support/switchyard_process.h"
 

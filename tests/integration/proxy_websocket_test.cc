@@ -7,7 +7,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 #include "tests/support/http_client.h"
 #include "tests/support/switchyard_process.h"
 

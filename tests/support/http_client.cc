@@ -14,7 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 
 namespace sy::testing {
 namespace {

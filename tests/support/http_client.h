@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/http/http1_parser.h"
+#include "http/http1_parser.h"
 #include "tests/support/digest.h"
 
 namespace sy::testing {

@@ -11,7 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 #include "tests/support/http_client.h"
 #include "tests/support/temp_dir.h"
 

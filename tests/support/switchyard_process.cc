@@ -16,7 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "proxy/core/strings.h"
+#include "core/strings.h"
 #include "proxy/demo/demo_backend.h"
 #include "tests/support/digest.h"
 

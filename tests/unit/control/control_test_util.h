@@ -19,8 +19,8 @@
 #include "proxy/config_source.h"
 #include "proxy/control/control_state.h"
 #include "proxy/control/publisher.h"
-#include "proxy/core/dispatcher.h"
-#include "proxy/core/thread_role.h"
+#include "core/dispatcher.h"
+#include "core/thread_role.h"
 #include "proxy/worker.h"
 
 namespace sy::proxy::control {

@@ -1,4 +1,4 @@
-#include "proxy/core/ip_address.h"
+#include "core/ip_address.h"
 
 #include <netinet/in.h>
 

@@ -1,6 +1,6 @@
 // The layering of the tree, checked: each folder may include only itself and the folders below
 // it along the chain
-//   proxy/core -> proxy/http -> proxy/tls -> upstream -> routing -> health -> admin -> proxy
+//   core -> http -> tls -> upstream -> routing -> health -> admin -> proxy
 //     -> proxy/control
 // (plus the side branches listed in allowedIncludes: proxy/demo, import), so a lower layer never
 // learns about a higher one and could be built, tested and reused without it: the data plane
@@ -31,13 +31,13 @@ namespace fs = std::filesystem;
 const std::map<std::string, std::set<std::string>>& allowedIncludes() {
   static const auto* allowed = [] {
     auto* map = new std::map<std::string, std::set<std::string>>;
-    const std::vector<std::string> chain = {"proxy/core", "proxy/http", "proxy/tls",
+    const std::vector<std::string> chain = {"core", "http", "tls",
                                             "upstream",   "routing",    "health",
                                             "admin",      "proxy",      "proxy/control"};
     for (size_t i = 0; i < chain.size(); ++i) {
       (*map)[chain[i]] = std::set<std::string>(chain.begin(), chain.begin() + i + 1);
     }
-    (*map)["proxy/demo"] = {"proxy/core", "proxy/http", "proxy/demo"};
+    (*map)["proxy/demo"] = {"core", "http", "proxy/demo"};
     // `switchyard import nginx` reads nginx syntax and writes TOML text: it needs no layer.
     (*map)["import"] = {"import"};
     return map;
@@ -128,8 +128,8 @@ TEST(LayeringTest, TheDataPlaneNeverReachesIntoTheControlThread) {
 }
 
 TEST(LayeringTest, LayerOfPicksTheLongestPrefix) {
-  EXPECT_EQ(layerOf("proxy/core/log.h"), "proxy/core");
-  EXPECT_EQ(layerOf("proxy/http/http1_parser.h"), "proxy/http");
+  EXPECT_EQ(layerOf("core/log.h"), "core");
+  EXPECT_EQ(layerOf("http/http1_parser.h"), "http");
   EXPECT_EQ(layerOf("proxy/worker.h"), "proxy");
   EXPECT_EQ(layerOf("proxy/control/server.h"), "proxy/control");
   EXPECT_EQ(layerOf("proxy/demo/demo_backend.h"), "proxy/demo");

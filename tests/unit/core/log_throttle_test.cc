@@ -1,4 +1,4 @@
-#include "proxy/core/log_throttle.h"
+#include "core/log_throttle.h"
 
 #include "gtest/gtest.h"
 

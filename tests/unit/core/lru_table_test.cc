@@ -1,12 +1,12 @@
 // The bounded table behind per-client limits: it never holds more than its capacity, whatever
 // keys arrive, and it forgets the least recently used key first.
 
-#include "proxy/core/lru_table.h"
+#include "core/lru_table.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
-#include "proxy/core/ip_address.h"
+#include "core/ip_address.h"
 
 namespace sy::core {
 namespace {

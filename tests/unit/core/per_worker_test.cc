@@ -1,7 +1,7 @@
-#include "proxy/core/per_worker.h"
+#include "core/per_worker.h"
 
 #include "gtest/gtest.h"
-#include "proxy/core/local_counter.h"
+#include "core/local_counter.h"
 
 namespace sy::core {
 namespace {

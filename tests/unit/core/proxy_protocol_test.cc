@@ -1,4 +1,4 @@
-#include "proxy/core/proxy_protocol.h"
+#include "core/proxy_protocol.h"
 
 #include <arpa/inet.h>
 

@@ -1,7 +1,7 @@
 // ThreadRecycler: blocks come back from the calling thread's free list, the list is bounded,
 // and each thread has its own.
 
-#include "proxy/core/thread_recycler.h"
+#include "core/thread_recycler.h"
 
 #include <memory>
 #include <thread>

@@ -1,4 +1,4 @@
-#include "proxy/core/thread_role.h"
+#include "core/thread_role.h"
 
 #include <thread>
 

@@ -1,4 +1,4 @@
-#include "proxy/core/timeout_queue.h"
+#include "core/timeout_queue.h"
 
 #include <uv.h>
 

@@ -1,6 +1,6 @@
 // The token bucket behind rate limits, driven by a clock of the test's own (no wall time).
 
-#include "proxy/core/token_bucket.h"
+#include "core/token_bucket.h"
 
 #include "gtest/gtest.h"
 

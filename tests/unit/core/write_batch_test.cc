@@ -1,4 +1,4 @@
-#include "proxy/core/write_batch.h"
+#include "core/write_batch.h"
 
 #include <string>
 #include <vector>

@@ -19,9 +19,9 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "proxy/core/loop_context.h"
-#include "proxy/core/net_address.h"
-#include "proxy/core/timeout_queue.h"
+#include "core/loop_context.h"
+#include "core/net_address.h"
+#include "core/timeout_queue.h"
 #include "routing/config/model.h"
 
 namespace sy::health {

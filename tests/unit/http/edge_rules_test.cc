@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "proxy/http/head_rules.h"
-#include "proxy/http/http1_parser.h"
+#include "http/head_rules.h"
+#include "http/http1_parser.h"
 
 namespace sy::http {
 namespace {

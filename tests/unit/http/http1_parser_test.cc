@@ -1,4 +1,4 @@
-#include "proxy/http/http1_parser.h"
+#include "http/http1_parser.h"
 
 #include <string>
 #include <vector>

@@ -1,9 +1,9 @@
-#include "proxy/http/message_writer.h"
+#include "http/message_writer.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
-#include "proxy/http/local_reply.h"
+#include "http/local_reply.h"
 
 namespace sy::http {
 namespace {

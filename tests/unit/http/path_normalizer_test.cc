@@ -1,4 +1,4 @@
-#include "proxy/http/path_normalizer.h"
+#include "http/path_normalizer.h"
 
 #include <string>
 

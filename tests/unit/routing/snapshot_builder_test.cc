@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "proxy/core/stable_hash.h"
+#include "core/stable_hash.h"
 #include "routing/config/toml_loader.h"
 #include "routing/snapshot.h"
 #include "routing/traffic_state.h"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "proxy/core/stable_hash.h"
+#include "core/stable_hash.h"
 
 namespace sy::routing {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "proxy/core/stable_hash.h"
+#include "core/stable_hash.h"
 #include "tests/unit/upstream/test_pool.h"
 #include "upstream/balancers.h"
 

@@ -1,0 +1,116 @@
+#include "core/timeout_queue.h"
+
+#include "core/log.h"
+
+namespace sy::core {
+
+int TimeoutQueue::init(uv_loop_t* loop) {
+  loop_ = loop;
+  timer_ = new uv_timer_t;
+  const int rc = uv_timer_init(loop, timer_);
+  if (rc != 0) {
+    delete timer_;
+    timer_ = nullptr;
+    return rc;
+  }
+  timer_->data = this;
+  return 0;
+}
+
+void TimeoutQueue::close() {
+  for (auto& list : lists_) {
+    while (list->head != nullptr) unlink(list->head);
+  }
+  if (timer_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(timer_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+    timer_ = nullptr;
+  }
+}
+
+void TimeoutQueue::setClockForTest(uint64_t (*clock)(void*), void* context) {
+  clock_ = clock;
+  clock_context_ = context;
+}
+
+uint64_t TimeoutQueue::now() const {
+  return clock_ != nullptr ? clock_(clock_context_) : uv_now(loop_);
+}
+
+TimeoutEntry::List* TimeoutQueue::listFor(uint64_t duration_ms) {
+  for (auto& list : lists_) {
+    if (list->duration_ms == duration_ms) return list.get();
+  }
+  lists_.push_back(std::make_unique<TimeoutEntry::List>());
+  lists_.back()->duration_ms = duration_ms;
+  return lists_.back().get();
+}
+
+void TimeoutQueue::unlink(TimeoutEntry* entry) {
+  TimeoutEntry::List* list = entry->list_;
+  if (list == nullptr) return;
+  (entry->prev_ != nullptr ? entry->prev_->next_ : list->head) = entry->next_;
+  (entry->next_ != nullptr ? entry->next_->prev_ : list->tail) = entry->prev_;
+  entry->prev_ = entry->next_ = nullptr;
+  entry->list_ = nullptr;
+}
+
+void TimeoutQueue::schedule(TimeoutEntry* entry, uint64_t duration_ms) {
+  unlink(entry);
+  TimeoutEntry::List* list = listFor(duration_ms);
+  entry->deadline_ms_ = now() + duration_ms;
+  entry->list_ = list;
+  entry->prev_ = list->tail;
+  (list->tail != nullptr ? list->tail->next_ : list->head) = entry;
+  list->tail = entry;
+  // The timer may stay armed for a later deadline: it re-arms itself when it fires early. Only
+  // a deadline earlier than the armed one needs the timer moved.
+  if (armed_deadline_ms_ == 0 || entry->deadline_ms_ < armed_deadline_ms_) rearm();
+}
+
+void TimeoutQueue::cancel(TimeoutEntry* entry) { unlink(entry); }
+
+void TimeoutQueue::expire(uint64_t now_ms) {
+  // Earliest deadline first across the lists (there are only a handful of lists).
+  while (true) {
+    TimeoutEntry* due = nullptr;
+    for (auto& list : lists_) {
+      TimeoutEntry* head = list->head;
+      if (head != nullptr && head->deadline_ms_ <= now_ms &&
+          (due == nullptr || head->deadline_ms_ < due->deadline_ms_)) {
+        due = head;
+      }
+    }
+    if (due == nullptr) return;
+    unlink(due);
+    due->onTimeout();  // may schedule or cancel other entries, or this one again
+  }
+}
+
+void TimeoutQueue::rearm() {
+  uint64_t earliest = 0;
+  for (auto& list : lists_) {
+    if (list->head != nullptr && (earliest == 0 || list->head->deadline_ms_ < earliest)) {
+      earliest = list->head->deadline_ms_;
+    }
+  }
+  if (timer_ == nullptr) return;
+  armed_deadline_ms_ = earliest;
+  if (earliest == 0) {
+    uv_timer_stop(timer_);
+    return;
+  }
+  const uint64_t current = now();
+  const int rc = uv_timer_start(timer_, &TimeoutQueue::onTimer,
+                                earliest > current ? earliest - current : 0, 0);
+  if (rc != 0) logError("uv_timer_start_failed", {{"error", uv_strerror(rc)}});
+}
+
+void TimeoutQueue::onTimer(uv_timer_t* timer) {
+  auto* self = static_cast<TimeoutQueue*>(timer->data);
+  self->armed_deadline_ms_ = 0;
+  self->expire(self->now());
+  self->rearm();
+}
+
+}  // namespace sy::core

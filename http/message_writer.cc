@@ -1,0 +1,168 @@
+#include "http/message_writer.h"
+
+#include <cstdio>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+#include "core/strings.h"
+
+namespace sy::http {
+namespace {
+
+using core::equalsIgnoreCase;
+
+// Whether the Connection header of `headers` names `field` (so that it is hop-by-hop too).
+// Content-Length and Host are end-to-end whatever Connection says (RFC 9110 §7.6.1: a sender
+// must not list a field meant for every recipient): the body is forwarded as received, so
+// dropping Content-Length would leave it unframed for the next hop, which would read it as the
+// next message (request smuggling); dropping Host would send the backend another host than the
+// one the request was routed on.
+bool namedByConnection(const HeaderBlock& headers, std::string_view field) {
+  if (equalsIgnoreCase(field, "content-length") || equalsIgnoreCase(field, "host")) return false;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (equalsIgnoreCase(headers.name(i), "connection") &&
+        headerHasToken(headers.value(i), field)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool hasConnectionHeader(const HeaderBlock& headers) {
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (equalsIgnoreCase(headers.name(i), "connection")) return true;
+  }
+  return false;
+}
+
+void appendHeader(std::string* out, std::string_view name, std::string_view value) {
+  out->append(name).append(": ").append(value).append("\r\n");
+}
+
+// "app.test:8080" + ".shadow" -> "app.test.shadow:8080": a suffix after the port would make the
+// Host invalid. An IPv6 literal's colons are inside its brackets.
+void appendHostLine(std::string* out, std::string_view name, std::string_view host,
+                    std::string_view suffix) {
+  size_t name_end = host.size();
+  const size_t colon = host.rfind(':');
+  const size_t bracket = host.rfind(']');
+  if (!suffix.empty() && colon != std::string_view::npos &&
+      (bracket == std::string_view::npos || bracket < colon) &&
+      (host.front() == '[' || host.find(':') == colon)) {
+    name_end = colon;
+  }
+  out->append(name).append(": ").append(host.substr(0, name_end)).append(suffix);
+  out->append(host.substr(name_end)).append("\r\n");
+}
+
+}  // namespace
+
+bool isHopByHopHeader(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      return equalsIgnoreCase(name, "te");
+    case 7:
+      return equalsIgnoreCase(name, "trailer") || equalsIgnoreCase(name, "upgrade");
+    case 10:
+      return equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive");
+    case 17:
+      return equalsIgnoreCase(name, "transfer-encoding");
+    default:
+      break;
+  }
+  return core::startsWithIgnoreCase(name, "proxy-");
+}
+
+void buildUpstreamRequestHead(const Http1Parser& request, const UpstreamRequestOptions& options,
+                              std::string* out) {
+  const HeaderBlock& headers = request.headers();
+  out->clear();
+  out->reserve(headers.byteSize() + request.url().size() + 4 * headers.size() + 160);
+  const std::string_view target = options.target.empty() ? request.url() : options.target;
+  out->append(request.methodName()).append(" ").append(target).append(" HTTP/1.1\r\n");
+  const bool check_connection_names = hasConnectionHeader(headers);
+  std::string forwarded_for;
+  bool has_host = false;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const std::string_view name = headers.name(i);
+    const std::string_view value = headers.value(i);
+    if (isHopByHopHeader(name)) continue;
+    if (equalsIgnoreCase(name, "x-forwarded-for")) {
+      if (!forwarded_for.empty()) forwarded_for.append(", ");
+      forwarded_for.append(value);
+      continue;
+    }
+    if (equalsIgnoreCase(name, "x-forwarded-proto") || equalsIgnoreCase(name, "x-real-ip")) {
+      continue;
+    }
+    if (options.drop_expect && equalsIgnoreCase(name, "expect")) continue;
+    if (!options.drop_header.empty() && equalsIgnoreCase(name, options.drop_header)) continue;
+    if (check_connection_names && namedByConnection(headers, name)) continue;
+    if (!has_host && equalsIgnoreCase(name, "host")) {
+      has_host = true;
+      const std::string_view host = options.host.empty() ? value : options.host;
+      appendHostLine(out, name, host, options.host_suffix);
+      continue;
+    }
+    appendHeader(out, name, value);
+  }
+  if (!has_host) {
+    const std::string_view host = !options.host.empty() ? options.host : options.host_fallback;
+    if (!host.empty()) appendHostLine(out, "Host", host, options.host_suffix);
+  }
+  if (!forwarded_for.empty()) forwarded_for.append(", ");
+  forwarded_for.append(options.client_ip);
+  appendHeader(out, "X-Forwarded-For", forwarded_for);
+  appendHeader(out, "X-Forwarded-Proto", options.proto);
+  appendHeader(out, "X-Real-IP", options.client_ip);
+  if (request.chunked()) out->append("Transfer-Encoding: chunked\r\n");
+  if (options.tunnel) {
+    if (auto upgrade = headers.find("upgrade")) appendHeader(out, "Upgrade", *upgrade);
+    out->append("Connection: upgrade\r\n");
+  }
+  out->append(options.extra_headers);
+  out->append("\r\n");
+}
+
+void buildDownstreamResponseHead(const Http1Parser& response,
+                                 const DownstreamResponseOptions& options, std::string* out) {
+  const HeaderBlock& headers = response.headers();
+  out->clear();
+  out->reserve(headers.byteSize() + 4 * headers.size() + 96);
+  char status[16];
+  const int n = std::snprintf(status, sizeof status, "%d", response.statusCode());
+  out->append("HTTP/1.1 ").append(status, static_cast<size_t>(n)).append(" ");
+  out->append(response.reason()).append("\r\n");
+  const bool check_connection_names = hasConnectionHeader(headers);
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const std::string_view name = headers.name(i);
+    if (isHopByHopHeader(name)) continue;
+    if (check_connection_names && namedByConnection(headers, name)) continue;
+    appendHeader(out, name, headers.value(i));
+  }
+  if (options.interim) {
+    // RFC 9110 §15.2: an interim response ends at its empty line and says nothing about the
+    // connection; the final response that follows carries the framing.
+    out->append(options.extra_headers);
+    out->append("\r\n");
+    return;
+  }
+  if (options.chunked_body) out->append("Transfer-Encoding: chunked\r\n");
+  if (options.tunnel) {
+    if (auto upgrade = headers.find("upgrade")) appendHeader(out, "Upgrade", *upgrade);
+    out->append("Connection: upgrade\r\n");
+  } else if (!options.keep_alive) {
+    out->append("Connection: close\r\n");
+  } else if (!options.client_http11) {
+    out->append("Connection: keep-alive\r\n");
+  }
+  out->append(options.extra_headers);
+  out->append("\r\n");
+}
+
+size_t formatChunkHeader(size_t size, char* out) {
+  const int n = std::snprintf(out, 20, "%zx\r\n", size);
+  return static_cast<size_t>(n);
+}
+
+}  // namespace sy::http

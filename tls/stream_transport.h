@@ -1,0 +1,116 @@
+#pragma once
+
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/net_address.h"
+#include "core/tcp_transport.h"
+#include "core/transport.h"
+#include "tls/client_context.h"
+#include "tls/server_context.h"
+#include "tls/tls_details.h"
+
+namespace sy::tls {
+
+// A connection's byte stream: plain TCP, or TLS over TCP: as the server on a listener with a
+// ServerContext, as the client to a pool's backends with a ClientContext. The HTTP codec above
+// sees the same Transport either way.
+//
+// TLS runs over a BIO of our own that reads straight from the bytes libuv delivered and writes
+// records into one per-thread staging buffer that is handed to the TCP transport after each
+// OpenSSL call. Neither side keeps a buffer of its own, so with SSL_MODE_RELEASE_BUFFERS an idle
+// TLS connection holds no buffers at all (memory BIOs would keep their largest read).
+class StreamTransport final : public core::Transport, private core::TransportCallbacks {
+ public:
+  explicit StreamTransport(uv_loop_t* loop);
+  ~StreamTransport() override;
+  StreamTransport(const StreamTransport&) = delete;
+  StreamTransport& operator=(const StreamTransport&) = delete;
+
+  // Takes over an accepted socket; with a context the connection speaks TLS, and keeps that
+  // context (a reload does not affect it). Returns a libuv error code.
+  int adopt(int fd, std::shared_ptr<const ServerContext> context);
+  // A PROXY protocol listener reads the header in the clear, before the ClientHello: the socket
+  // is adopted without a context, then this turns it into the server side of TLS. `initial` is
+  // what the owner read after the header (the start of the ClientHello, often), fed to the
+  // handshake first. Call it from the owner's onTransportData; the handshake may fail (and the
+  // owner hear onTransportError) before it returns. Returns a libuv error code.
+  int startTls(std::shared_ptr<const ServerContext> context, std::string_view initial);
+  // Connects to a backend; with a context, onTransportConnected() comes once the TLS handshake
+  // is done (the connect timeout covers both), and a failed handshake (a certificate that does
+  // not verify) is an onTransportError() before it, logged with the reason. Writes made before
+  // are sent after the handshake. Returns a libuv error code.
+  int connect(const core::NetAddress& address, std::shared_ptr<const ClientContext> context);
+  core::NetAddress peerAddress() const { return tcp_.peerAddress(); }
+  bool secure() const { return tls_ != nullptr; }
+  // Valid once the first request arrived (the handshake is over by then).
+  TlsDetails tlsDetails() const;
+
+  void setCallbacks(core::TransportCallbacks* callbacks) override;
+  int startReading() override;
+  void stopReading() override;
+  bool isReading() const override;
+  void write(const uv_buf_t* buffers, size_t count) override;
+  using Transport::write;
+  size_t pendingWriteBytes() const override;
+  void shutdownWrite() override;
+  void close() override;
+  void abort() override;
+  bool isClosing() const override { return tcp_.isClosing(); }
+
+ private:
+  friend struct TransportBio;
+
+  // core::TransportCallbacks, from the TCP transport (TLS connections only).
+  void onTransportData(const char* data, size_t length) override;
+  void onTransportEof() override;
+  void onTransportError(int uv_status) override;
+  void onTransportWritable() override;
+  void onTransportClosed() override;
+  void onTransportConnected() override;
+
+  int attachServerSsl(std::shared_ptr<const ServerContext> context);
+  // Runs the handshake and decrypts while input is there and the owner reads.
+  void pump();
+  void handshakeFailed();
+  void deliverEof();
+  // Hands what OpenSSL wrote (records, alerts) to the TCP transport.
+  void flushRecords();
+  void encrypt(const uv_buf_t* buffers, size_t count);
+  void scheduleResume();
+  static void onResume(uv_timer_t* timer);
+
+  // TLS state lives behind a pointer, allocated only for TLS connections: a plain connection
+  // (most of them, and every idle keep-alive on a plain listener) pays 8 bytes for it, not ~150.
+  struct TlsState {
+    ~TlsState();
+    void closeResumeTimer();
+
+    std::shared_ptr<const ServerContext> context;
+    std::shared_ptr<const ClientContext> client_context;  // set on a backend connection
+    SSL* ssl = nullptr;
+    // The ciphertext OpenSSL may read now: the bytes of the current read callback, or those
+    // kept in `saved_input` while the owner paused reading.
+    std::string_view input;
+    std::string saved_input;
+    std::string early_writes;      // plaintext written before the handshake finished
+    uv_timer_t* resume = nullptr;  // delivers saved input after startReading(); freed on close
+    bool reading = false;          // what the owner asked for
+    bool handshake_done = false;
+    bool peer_eof = false;  // TCP EOF or close_notify seen
+    bool eof_delivered = false;
+    bool failed = false;
+    bool report_failure = false;  // an encryption failure the owner hears of on the next turn
+  };
+
+  uv_loop_t* loop_;
+  core::TcpTransport tcp_;
+  core::TransportCallbacks* callbacks_ = nullptr;
+  std::unique_ptr<TlsState> tls_;  // null on a plain connection
+};
+
+}  // namespace sy::tls
