@@ -43,11 +43,11 @@ bool onlyKnownParams(const AdminRequest& request, std::initializer_list<std::str
     for (std::string_view k : known) found = found || name == k;
     if (!found) {
       std::vector<std::string> list(known.begin(), known.end());
-      respond(errorReply(400, absl::StrCat("unknown parameter \"", name, "\"",
-                                           list.empty() ? " (this call takes none)"
-                                                        : absl::StrCat(" (expected: ",
-                                                                       absl::StrJoin(list, ", "),
-                                                                       ")"))));
+      respond(errorReply(
+          400, absl::StrCat("unknown parameter \"", name, "\"",
+                            list.empty()
+                                ? " (this call takes none)"
+                                : absl::StrCat(" (expected: ", absl::StrJoin(list, ", "), ")"))));
       return false;
     }
   }
@@ -125,7 +125,8 @@ void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond
   // /admin/pools/POOL/drain|enable|disable
   // /admin/pools/POOL/backends/ADDRESS/drain|enable|disable
   std::vector<std::string> parts;
-  std::string_view rest = std::string_view(request.path).substr(std::string_view("/admin/pools/").size());
+  std::string_view rest =
+      std::string_view(request.path).substr(std::string_view("/admin/pools/").size());
   while (!rest.empty()) {
     const size_t slash = rest.find('/');
     std::string segment;
@@ -161,8 +162,8 @@ void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond
   } else if (action == "enable") {
     state = routing::AdminState::kReady;
   } else {
-    respond(errorReply(404, absl::StrCat("unknown action \"", action,
-                                         "\" (expected drain, disable or enable)")));
+    respond(errorReply(
+        404, absl::StrCat("unknown action \"", action, "\" (expected drain, disable or enable)")));
     return;
   }
   if (request.method != "POST") {
@@ -205,9 +206,9 @@ bool AdminApi::resolveRoute(const AdminRequest& request, std::string* route,
     *route = routes.front();
     return true;
   }
-  respond(errorReply(400, absl::StrCat("missing parameter \"route\": the configuration has ",
-                                       routes.size(), " routes (", absl::StrJoin(routes, ", "),
-                                       ")")));
+  respond(
+      errorReply(400, absl::StrCat("missing parameter \"route\": the configuration has ",
+                                   routes.size(), " routes (", absl::StrJoin(routes, ", "), ")")));
   return false;
 }
 
@@ -273,8 +274,7 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
   } else if (path == "/admin/canary" || path == "/admin/mirror") {
     const bool canary = path == "/admin/canary";
     const char* share_param = canary ? "weight" : "percent";
-    if (!method_is("POST") ||
-        !onlyKnownParams(request, {"pool", share_param, "route"}, respond)) {
+    if (!method_is("POST") || !onlyKnownParams(request, {"pool", share_param, "route"}, respond)) {
       return;
     }
     double share = 0;

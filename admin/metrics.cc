@@ -5,8 +5,8 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "prometheus/text_serializer.h"
 #include "core/build_info.h"
+#include "prometheus/text_serializer.h"
 
 namespace sy::admin {
 namespace {

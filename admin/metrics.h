@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "core/worker_stats.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
-#include "core/worker_stats.h"
 #include "routing/snapshot.h"
 #include "routing/traffic_state.h"
 
@@ -27,7 +27,7 @@ namespace sy::admin {
 // Health and admin state of one backend, as the health checker knows it.
 struct BackendState {
   std::string health = "unchecked";  // healthy | unhealthy | unknown | unchecked
-  std::string admin = "ready";     // ready | draining | drained | disabled
+  std::string admin = "ready";       // ready | draining | drained | disabled
 };
 
 // Everything the data-plane collector reads; all pointers stay valid during the scrape.

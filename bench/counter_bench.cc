@@ -10,10 +10,10 @@
 #include <memory>
 
 #include "benchmark/benchmark.h"
+#include "core/local_counter.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/registry.h"
-#include "core/local_counter.h"
 
 namespace sy::core {
 namespace {

@@ -203,7 +203,8 @@ std::string switchNginx(const std::vector<std::string>& spec, const std::string&
     if (!out) return "cannot write " + temp;
   }
   if (std::rename(temp.c_str(), spec[2].c_str()) != 0) return "rename failed";
-  if (kill(static_cast<pid_t>(pid), SIGHUP) != 0) return std::string("kill: ") + std::strerror(errno);
+  if (kill(static_cast<pid_t>(pid), SIGHUP) != 0)
+    return std::string("kill: ") + std::strerror(errno);
   return "";
 }
 
@@ -569,7 +570,8 @@ int main(int argc, char** argv) {
   }
   {
     const uint64_t t0 = nowNs();
-    while (load.lastSeen(0) < t0 && nowNs() - t0 < static_cast<uint64_t>(options.settle_ms) * 1000000ULL) {
+    while (load.lastSeen(0) < t0 &&
+           nowNs() - t0 < static_cast<uint64_t>(options.settle_ms) * 1000000ULL) {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(options.interval_ms));
@@ -645,7 +647,8 @@ int main(int argc, char** argv) {
   }
   const double seconds = static_cast<double>(measure_end - measure_start) / 1e9;
   std::printf(
-      "{\"label\": \"%s\", \"flips\": %zu, \"switch_errors\": %llu, \"first_switch_error\": \"%s\", "
+      "{\"label\": \"%s\", \"flips\": %zu, \"switch_errors\": %llu, \"first_switch_error\": "
+      "\"%s\", "
       "\"requests\": %llu, \"rps\": %.0f, \"failed\": %llu, \"errors\": {%s}, \"retried\": %llu, "
       "\"reconnects\": %llu, \"unknown_backend\": %llu, \"stale_after_ack\": %llu, "
       "\"flips_with_stale\": %llu, \"missing_new\": %llu, \"switch_ms\": %s, "
@@ -655,9 +658,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(measured), static_cast<double>(measured) / seconds,
       static_cast<unsigned long long>(failed), errors_json.c_str(),
       static_cast<unsigned long long>(load.retried()),
-      static_cast<unsigned long long>(load.reconnects()),
-      static_cast<unsigned long long>(unknown), static_cast<unsigned long long>(stale),
-      static_cast<unsigned long long>(flips_with_stale),
+      static_cast<unsigned long long>(load.reconnects()), static_cast<unsigned long long>(unknown),
+      static_cast<unsigned long long>(stale), static_cast<unsigned long long>(flips_with_stale),
       static_cast<unsigned long long>(missing_new), stats(switch_ms).c_str(),
       stats(first_new_ms).c_str(), stats(converged_ms).c_str());
   return 0;

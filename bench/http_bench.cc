@@ -113,8 +113,7 @@ void parseAndRewrite(benchmark::State& state, std::string_view request) {
   options.drop_expect = true;
   for (auto _ : state) {
     size_t consumed = 0;
-    if (parser.execute(request.data(), request.size(), &consumed) !=
-        Http1Parser::Result::kPaused) {
+    if (parser.execute(request.data(), request.size(), &consumed) != Http1Parser::Result::kPaused) {
       state.SkipWithError("parse failed");
       break;
     }

@@ -85,12 +85,12 @@ BENCHMARK(BM_RouteMatch)->ArgName("routes")->Arg(1)->Arg(10)->Arg(100);
 
 // Three rules (header, cookie, query) that the request does not match: every one is evaluated.
 void addRules(Route& route) {
-  route.rules.push_back({MatchRuleConfig::Source::kHeader, MatchRuleConfig::Op::kEquals,
-                         "x-version", "canary", 1});
-  route.rules.push_back({MatchRuleConfig::Source::kCookie, MatchRuleConfig::Op::kPrefix,
-                         "segment", "vip", 2});
-  route.rules.push_back({MatchRuleConfig::Source::kQuery, MatchRuleConfig::Op::kEquals, "beta",
-                         "1", 1});
+  route.rules.push_back(
+      {MatchRuleConfig::Source::kHeader, MatchRuleConfig::Op::kEquals, "x-version", "canary", 1});
+  route.rules.push_back(
+      {MatchRuleConfig::Source::kCookie, MatchRuleConfig::Op::kPrefix, "segment", "vip", 2});
+  route.rules.push_back(
+      {MatchRuleConfig::Source::kQuery, MatchRuleConfig::Op::kEquals, "beta", "1", 1});
 }
 
 Route baseRoute() {
@@ -167,8 +167,8 @@ BENCHMARK(BM_ChoosePoolRulesThenCanary);
 // The first rule matches (x-version: stable).
 void BM_ChoosePoolRuleHit(benchmark::State& state) {
   Route route = baseRoute();
-  route.rules.push_back({MatchRuleConfig::Source::kHeader, MatchRuleConfig::Op::kEquals,
-                         "x-version", "stable", 2});
+  route.rules.push_back(
+      {MatchRuleConfig::Source::kHeader, MatchRuleConfig::Op::kEquals, "x-version", "stable", 2});
   addRules(route);
   runChoice(state, route, PoolChoice::Reason::kRule);
 }

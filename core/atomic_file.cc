@@ -33,8 +33,7 @@ absl::Status writeFileAtomically(const std::string& path, std::string_view conte
   if (error == 0 && ::rename(temporary.c_str(), path.c_str()) != 0) error = errno;
   if (error != 0) {
     ::unlink(temporary.c_str());
-    return absl::UnavailableError(
-        absl::StrCat("cannot write ", path, ": ", std::strerror(error)));
+    return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", std::strerror(error)));
   }
   return absl::OkStatus();
 }

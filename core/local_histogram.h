@@ -14,8 +14,7 @@ namespace sy::core {
 class LocalHistogram {
  public:
   static constexpr std::array<double, 16> kBoundsSeconds = {
-      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-      0.25,   0.5,   1,      2.5,   5,    10,    30,    60};
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
   static constexpr size_t kBuckets = kBoundsSeconds.size() + 1;  // the last is +Inf
 
   void observeNanos(uint64_t nanos) {

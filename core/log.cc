@@ -91,8 +91,8 @@ void logEvent(LogLevel level, std::string_view event, const nlohmann::json& fiel
   if (!logEnabled(level)) return;
   const std::string timestamp =
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
-  std::string line = formatLogLine(g_format.load(std::memory_order_relaxed), level, event, fields,
-                                   timestamp);
+  std::string line =
+      formatLogLine(g_format.load(std::memory_order_relaxed), level, event, fields, timestamp);
   line.push_back('\n');
   std::lock_guard<std::mutex> lock(g_write_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -69,8 +69,8 @@ absl::StatusOr<NetAddress> NetAddress::parse(std::string_view text, bool resolve
   addrinfo* result = nullptr;
   const int rc = getaddrinfo(host_string.c_str(), nullptr, &hints, &result);
   if (rc != 0 || result == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot resolve \"", host_string,
-                                                   "\": ", gai_strerror(rc)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot resolve \"", host_string, "\": ", gai_strerror(rc)));
   }
   out = fromSockaddr(result->ai_addr);
   freeaddrinfo(result);

@@ -74,7 +74,7 @@ class TimeoutQueue {
   void rearm();
 
   uv_loop_t* loop_ = nullptr;
-  uv_timer_t* timer_ = nullptr;  // heap-allocated so close() can outlive this object's scope
+  uv_timer_t* timer_ = nullptr;     // heap-allocated so close() can outlive this object's scope
   uint64_t armed_deadline_ms_ = 0;  // 0: not armed
   std::vector<std::unique_ptr<TimeoutEntry::List>> lists_;
   uint64_t (*clock_)(void*) = nullptr;

@@ -23,9 +23,7 @@ class WriteBatch {
   void flush();
   bool empty() const { return count_ == 0; }
   // Bytes added for `transport` and not flushed yet (for backpressure checks).
-  size_t pendingFor(const Transport* transport) const {
-    return transport == target_ ? bytes_ : 0;
-  }
+  size_t pendingFor(const Transport* transport) const { return transport == target_ ? bytes_ : 0; }
   // A transport that closes must not be flushed to later.
   void forget(const Transport* transport);
 

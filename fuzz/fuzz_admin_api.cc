@@ -18,8 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "admin/admin_api.h"
 #include "admin/admin_request.h"
-#include "fuzz_support.h"
 #include "core/strings.h"
+#include "fuzz_support.h"
 
 namespace sy::fuzz {
 namespace {

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "fuzz_support.h"
 #include "core/strings.h"
+#include "fuzz_support.h"
 #include "http/message_writer.h"
 #include "http/request_target.h"
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "fuzz_support.h"
 #include "core/proxy_protocol.h"
+#include "fuzz_support.h"
 
 namespace sy::fuzz {
 namespace {

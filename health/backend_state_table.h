@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "core/strings.h"
 #include "health/hysteresis.h"
 #include "nlohmann/json.hpp"
-#include "core/strings.h"
 #include "routing/backend_state.h"
 #include "routing/config/model.h"
 

@@ -7,10 +7,10 @@
 #include <random>
 #include <string>
 
-#include "health/backend_state_table.h"
-#include "health/probe.h"
 #include "core/strings.h"
 #include "core/timeout_queue.h"
+#include "health/backend_state_table.h"
+#include "health/probe.h"
 #include "routing/config/model.h"
 
 namespace sy::health {

@@ -60,7 +60,8 @@ void OutlierDetector::rearm() {
     uv_timer_stop(timer_);
     return;
   }
-  const int64_t delay_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(earliest - absl::Now()) + 1);
+  const int64_t delay_ms =
+      std::max<int64_t>(0, absl::ToInt64Milliseconds(earliest - absl::Now()) + 1);
   uv_timer_start(timer_, &OutlierDetector::onTimer, static_cast<uint64_t>(delay_ms), 0);
 }
 

@@ -104,7 +104,8 @@ class ProbeSession final : public Probe,
   void conclude() {
     const int status = parser_.statusCode();
     bool expected = false;
-    for (const auto& [low, high] : check_.statuses) expected = expected || (status >= low && status <= high);
+    for (const auto& [low, high] : check_.statuses)
+      expected = expected || (status >= low && status <= high);
     if (!expected) {
       finish(false, absl::StrCat("status ", status));
       return;
@@ -125,8 +126,9 @@ class ProbeSession final : public Probe,
     }
   }
   void onTransportError(int uv_status) override {
-    finish(false, absl::StrCat(parser_.inMessage() || parser_.headComplete() ? "read: " : "connect: ",
-                               uv_strerror(uv_status)));
+    finish(false,
+           absl::StrCat(parser_.inMessage() || parser_.headComplete() ? "read: " : "connect: ",
+                        uv_strerror(uv_status)));
   }
   void onTransportClosed() override {
     // The last reference may be this one: release it last.
@@ -159,7 +161,8 @@ std::string Probe::buildRequest(const HealthCheckConfig& check, const std::strin
 std::shared_ptr<Probe> Probe::start(uv_loop_t* loop, core::TimeoutQueue& timeouts,
                                     const core::NetAddress& address, const HealthCheckConfig& check,
                                     const std::string& host_header, Done done) {
-  auto session = std::make_shared<ProbeSession>(loop, timeouts, check, host_header, std::move(done));
+  auto session =
+      std::make_shared<ProbeSession>(loop, timeouts, check, host_header, std::move(done));
   session->begin(address);
   return session;
 }

@@ -56,10 +56,10 @@ std::string makeLocalReply(int status, std::string_view detail, bool close,
   std::string body = absl::StrCat(status, " ", toAbsl(reason));
   if (!detail.empty()) absl::StrAppend(&body, ": ", toAbsl(detail));
   body.push_back('\n');
-  std::string out = absl::StrCat("HTTP/1.1 ", status, " ", toAbsl(reason),
-                                 "\r\nServer: switchyard\r\nDate: ", toAbsl(http_date),
-                                 "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ",
-                                 body.size(), "\r\n");
+  std::string out = absl::StrCat(
+      "HTTP/1.1 ", status, " ", toAbsl(reason),
+      "\r\nServer: switchyard\r\nDate: ", toAbsl(http_date),
+      "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ", body.size(), "\r\n");
   if (close) out.append("Connection: close\r\n");
   out.append(extra_headers);
   out.append("\r\n");

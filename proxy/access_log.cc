@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "nlohmann/json.hpp"
 #include "core/log.h"
+#include "nlohmann/json.hpp"
 
 namespace sy::proxy {
 
@@ -20,8 +20,8 @@ absl::StatusOr<std::shared_ptr<AccessLogSink>> AccessLogSink::open(const std::st
   }
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot open access log ", path, ": ",
-                                               std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot open access log ", path, ": ", std::strerror(errno)));
   }
   return std::shared_ptr<AccessLogSink>(new AccessLogSink(fd, true, path));
 }
@@ -123,6 +123,8 @@ void AccessLogWriter::setSink(std::shared_ptr<AccessLogSink> sink) {
   sink_ = std::move(sink);
 }
 
-void AccessLogWriter::onTimer(uv_timer_t* timer) { static_cast<AccessLogWriter*>(timer->data)->flush(); }
+void AccessLogWriter::onTimer(uv_timer_t* timer) {
+  static_cast<AccessLogWriter*>(timer->data)->flush();
+}
 
 }  // namespace sy::proxy

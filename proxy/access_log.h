@@ -29,7 +29,8 @@ class AccessLogSink {
   bool write(std::string_view data);
 
  private:
-  AccessLogSink(int fd, bool owned, std::string path) : fd_(fd), owned_(owned), path_(std::move(path)) {}
+  AccessLogSink(int fd, bool owned, std::string path)
+      : fd_(fd), owned_(owned), path_(std::move(path)) {}
   int fd_;
   bool owned_;
   std::string path_;

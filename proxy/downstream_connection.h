@@ -6,14 +6,14 @@
 #include <memory>
 #include <string>
 
-#include "proxy/client_limits.h"
 #include "core/thread_recycler.h"
 #include "core/timeout_queue.h"
-#include "proxy/exchange_owner.h"
 #include "http/http1_parser.h"
+#include "proxy/client_limits.h"
+#include "proxy/exchange_owner.h"
 #include "proxy/proxy_session.h"
-#include "tls/stream_transport.h"
 #include "routing/snapshot.h"
+#include "tls/stream_transport.h"
 
 namespace sy::proxy {
 

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "core/net_address.h"
-#include "tls/tls_details.h"
 #include "routing/snapshot.h"
+#include "tls/tls_details.h"
 
 namespace sy::proxy {
 

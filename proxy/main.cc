@@ -1,13 +1,13 @@
 #include <cstdio>
 #include <string>
 
+#include "core/build_info.h"
+#include "core/log.h"
 #include "import/import_command.h"
 #include "proxy/certificate_check.h"
 #include "proxy/command_line.h"
 #include "proxy/config_choice.h"
 #include "proxy/control/server.h"
-#include "core/build_info.h"
-#include "core/log.h"
 #include "proxy/demo/demo_backend.h"
 #include "proxy/embedded_config.h"
 #include "proxy/health_probe.h"

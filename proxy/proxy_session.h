@@ -6,9 +6,9 @@
 #include <string_view>
 
 #include "absl/container/inlined_vector.h"
-#include "proxy/exchange_owner.h"
 #include "http/http1_parser.h"
 #include "http/request_target.h"
+#include "proxy/exchange_owner.h"
 #include "routing/route_table.h"
 #include "routing/traffic_split.h"
 #include "upstream/upstream_connection.h"

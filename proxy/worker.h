@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "proxy/access_log.h"
-#include "proxy/client_limits.h"
 #include "core/dispatcher.h"
 #include "core/log_throttle.h"
 #include "core/loop_context.h"
 #include "core/timeout_queue.h"
 #include "core/worker_stats.h"
+#include "proxy/access_log.h"
+#include "proxy/client_limits.h"
 #include "routing/snapshot.h"
 #include "upstream/balancer.h"
 #include "upstream/connection_pool.h"

@@ -10,12 +10,12 @@
 #include "core/strings.h"
 #include "http/http1_parser.h"
 #include "http/path_normalizer.h"
-#include "tls/server_context.h"
 #include "routing/backend_state.h"
 #include "routing/client_limit_settings.h"
 #include "routing/config/model.h"
 #include "routing/route_table.h"
 #include "routing/traffic_state.h"
+#include "tls/server_context.h"
 #include "upstream/pool.h"
 
 namespace sy::routing {

@@ -55,8 +55,7 @@ std::optional<std::string_view> stickyKey(const HashKeyConfig& key, const SplitI
 
 }  // namespace
 
-std::optional<std::string_view> findQueryParameter(std::string_view target,
-                                                   std::string_view name) {
+std::optional<std::string_view> findQueryParameter(std::string_view target, std::string_view name) {
   // A '?' inside the fragment does not start a query.
   const size_t fragment = target.find('#');
   if (fragment != std::string_view::npos) target = target.substr(0, fragment);

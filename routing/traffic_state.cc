@@ -65,10 +65,11 @@ std::vector<std::string> TrafficState::reconcile(const config::Config& config) {
         next[route.name] = kept;
         continue;
       }
-      dropped.push_back(absl::StrCat(
-          "route ", route.name, ": runtime state (active ", it->second.active,
-          ") replaced by the file's (pool ", route.pool, ")",
-          sameBase(kept, fresh) ? " because a pool it names is gone" : " because the file changed"));
+      dropped.push_back(absl::StrCat("route ", route.name, ": runtime state (active ",
+                                     it->second.active, ") replaced by the file's (pool ",
+                                     route.pool, ")",
+                                     sameBase(kept, fresh) ? " because a pool it names is gone"
+                                                           : " because the file changed"));
     }
     next[route.name] = fresh;
   }
@@ -83,7 +84,8 @@ const RouteTraffic* TrafficState::find(const std::string& route) const {
 
 absl::StatusOr<RouteTraffic*> TrafficState::mutableRoute(const std::string& route) {
   auto it = routes_.find(route);
-  if (it == routes_.end()) return absl::NotFoundError(absl::StrCat("unknown route \"", route, "\""));
+  if (it == routes_.end())
+    return absl::NotFoundError(absl::StrCat("unknown route \"", route, "\""));
   return &it->second;
 }
 

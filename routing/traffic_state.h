@@ -6,8 +6,8 @@
 // The configuration file gives each route its starting point (`pool`, `canary`). Runtime changes
 // are kept across a reload, and across a restart through the state file, for as long as that
 // starting point is unchanged in the file: editing a route's `pool` or `canary` in the file
-// declares a new intent and wins over earlier runtime changes. The same holds for `mirror`. A runtime state that names a pool
-// the new file no longer defines is dropped too.
+// declares a new intent and wins over earlier runtime changes. The same holds for `mirror`. A
+// runtime state that names a pool the new file no longer defines is dropped too.
 
 #include <map>
 #include <optional>
@@ -23,8 +23,8 @@ namespace sy::routing {
 
 struct RouteTraffic {
   std::string active;
-  std::string previous;     // empty: nothing to roll back to
-  std::string canary_pool;  // empty: no canary
+  std::string previous;      // empty: nothing to roll back to
+  std::string canary_pool;   // empty: no canary
   double canary_weight = 0;  // percent
   std::string mirror_pool;   // empty: no mirroring
   double mirror_percent = 0;
@@ -62,7 +62,8 @@ class TrafficState {
   absl::Status setMirror(const std::string& route, const std::string& pool, double percent,
                          const config::Config& config);
 
-  // State file: {"version":1,"routes":{NAME:{active,previous,canary_pool,canary_weight,base:{...}}}}
+  // State file:
+  // {"version":1,"routes":{NAME:{active,previous,canary_pool,canary_weight,base:{...}}}}
   nlohmann::json toJson() const;
   // Applies the routes of a state file whose starting point matches the current state's (call
   // after reconcile()). Returns the names of the routes restored.

@@ -6,11 +6,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "admin/status_json.h"
+#include "core/log.h"
+#include "core/thread_role.h"
 #include "proxy/control/health_wiring.h"
 #include "proxy/control/state_file.h"
 #include "proxy/control/status_reply.h"
-#include "core/log.h"
-#include "core/thread_role.h"
 
 namespace sy::proxy::control {
 

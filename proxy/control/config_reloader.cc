@@ -4,10 +4,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "proxy/control/state_file.h"
-#include "proxy/control/status_reply.h"
 #include "core/log.h"
 #include "core/thread_role.h"
+#include "proxy/control/state_file.h"
+#include "proxy/control/status_reply.h"
 #include "proxy/service_notify.h"
 
 namespace sy::proxy::control {

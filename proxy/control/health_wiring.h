@@ -6,11 +6,11 @@
 #include <memory>
 #include <string>
 
+#include "core/log_throttle.h"
 #include "health/backend_state_table.h"
 #include "health/health_checker.h"
 #include "health/outlier_detector.h"
 #include "proxy/control/control_state.h"
-#include "core/log_throttle.h"
 #include "routing/backend_state.h"
 
 namespace sy::proxy::control {

@@ -4,12 +4,12 @@
 #include <utility>
 
 #include "admin/status_json.h"
-#include "proxy/control/listener_sockets.h"
-#include "proxy/control/state_file.h"
 #include "core/build_info.h"
 #include "core/log.h"
 #include "core/signals.h"
 #include "core/thread_role.h"
+#include "proxy/control/listener_sockets.h"
+#include "proxy/control/state_file.h"
 #include "proxy/service_notify.h"
 
 namespace sy::proxy::control {

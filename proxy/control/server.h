@@ -11,6 +11,8 @@
 #include "admin/admin_api.h"
 #include "admin/admin_server.h"
 #include "admin/control_plane.h"
+#include "core/dispatcher.h"
+#include "core/loop_context.h"
 #include "proxy/config_source.h"
 #include "proxy/control/backend_admin.h"
 #include "proxy/control/config_reloader.h"
@@ -18,8 +20,6 @@
 #include "proxy/control/health_wiring.h"
 #include "proxy/control/publisher.h"
 #include "proxy/control/traffic_control.h"
-#include "core/dispatcher.h"
-#include "core/loop_context.h"
 #include "proxy/worker.h"
 
 namespace sy::proxy::control {

@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "proxy/control/state_file.h"
-#include "proxy/control/status_reply.h"
 #include "core/log.h"
 #include "core/thread_role.h"
+#include "proxy/control/state_file.h"
+#include "proxy/control/status_reply.h"
 
 namespace sy::proxy::control {
 

@@ -8,13 +8,13 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
 #include "core/log.h"
 #include "core/strings.h"
-#include "proxy/demo/demo_backend.h"
-#include "proxy/demo/demo_backend_worker.h"
 #include "http/local_reply.h"
 #include "http/message_writer.h"
+#include "nlohmann/json.hpp"
+#include "proxy/demo/demo_backend.h"
+#include "proxy/demo/demo_backend_worker.h"
 
 namespace sy::proxy {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "core/tcp_transport.h"
-#include "proxy/demo/demo_backend_state.h"
 #include "http/http1_parser.h"
+#include "proxy/demo/demo_backend_state.h"
 
 // OpenSSL's digest context, declared here so the header stays free of OpenSSL includes.
 struct evp_md_ctx_st;

@@ -106,7 +106,6 @@ void checkHashKey(const toml::table& table, const std::string& key, PoolConfig&,
   }
 }
 
-
 constexpr std::pair<std::string_view, HealthCheckConfig::Type> kCheckTypes[] = {
     {"http", HealthCheckConfig::Type::kHttp},
     {"tcp", HealthCheckConfig::Type::kTcp},
@@ -156,7 +155,8 @@ const TableSchema<HealthCheckConfig>& healthCheckSchema() {
   static const TableSchema<H> schema{
       .fields =
           {
-              choiceField("type", &H::type, std::vector(std::begin(kCheckTypes), std::end(kCheckTypes))),
+              choiceField("type", &H::type,
+                          std::vector(std::begin(kCheckTypes), std::end(kCheckTypes))),
               parsedField("path", &H::path, checkPathPrefix),
               parsedField("method", &H::method, checkMethod),
               stringField("host", &H::host),
@@ -201,11 +201,11 @@ const TableSchema<OutlierDetectionConfig>& outlierDetectionSchema() {
           },
       .check =
           [](const toml::table& table, const std::string& key, O& out, ErrorSink& sink) {
-            if (out.max_ejection_time < out.base_ejection_time && !sink.hasErrorAt(childKey(key, "max_ejection_time"))) {
+            if (out.max_ejection_time < out.base_ejection_time &&
+                !sink.hasErrorAt(childKey(key, "max_ejection_time"))) {
               const toml::node* node = table.get("max_ejection_time");
               sink.add(node != nullptr ? positionOf(*node) : positionOf(table),
-                       childKey(key, "max_ejection_time"),
-                       "must be at least base_ejection_time");
+                       childKey(key, "max_ejection_time"), "must be at least base_ejection_time");
             }
           },
   };

@@ -84,8 +84,7 @@ const TableSchema<MatchRuleConfig>& matchRuleSchema() {
       .check =
           [](const toml::table& table, const std::string& key, M&, ErrorSink& sink) {
             if (countKeys(table, {"header", "cookie", "query"}) != 1) {
-              sink.add(positionOf(table), key,
-                       "expected exactly one of header, cookie or query");
+              sink.add(positionOf(table), key, "expected exactly one of header, cookie or query");
             }
             if (countKeys(table, {"equals", "prefix", "present"}) != 1) {
               sink.add(positionOf(table), key,

@@ -11,8 +11,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
 #include "core/strings.h"
+#include "gtest/gtest.h"
 #include "tests/support/http_client.h"
 #include "tests/support/switchyard_process.h"
 

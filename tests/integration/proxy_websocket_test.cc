@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "gtest/gtest.h"
 #include "core/strings.h"
+#include "gtest/gtest.h"
 #include "tests/support/http_client.h"
 #include "tests/support/switchyard_process.h"
 

@@ -55,10 +55,9 @@ class FakeControlPlane final : public ControlPlane {
     respond(canned);
   }
   void setBackendAdmin(const std::string& pool, const std::string& address,
-                       routing::AdminState state, absl::Duration wait,
-                       Responder respond) override {
-    calls.push_back("backend " + pool + " " + address + " " + routing::adminStateName(state) +
-                    " " + absl::FormatDuration(wait));
+                       routing::AdminState state, absl::Duration wait, Responder respond) override {
+    calls.push_back("backend " + pool + " " + address + " " + routing::adminStateName(state) + " " +
+                    absl::FormatDuration(wait));
     respond(canned);
   }
   nlohmann::json status() const override {

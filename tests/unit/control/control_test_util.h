@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "admin/control_plane.h"
+#include "core/dispatcher.h"
+#include "core/thread_role.h"
 #include "gtest/gtest.h"
 #include "proxy/config_source.h"
 #include "proxy/control/control_state.h"
 #include "proxy/control/publisher.h"
-#include "core/dispatcher.h"
-#include "core/thread_role.h"
 #include "proxy/worker.h"
 
 namespace sy::proxy::control {

@@ -31,9 +31,8 @@ namespace fs = std::filesystem;
 const std::map<std::string, std::set<std::string>>& allowedIncludes() {
   static const auto* allowed = [] {
     auto* map = new std::map<std::string, std::set<std::string>>;
-    const std::vector<std::string> chain = {"core", "http", "tls",
-                                            "upstream",   "routing",    "health",
-                                            "admin",      "proxy",      "proxy/control"};
+    const std::vector<std::string> chain = {"core",   "http",  "tls",   "upstream",     "routing",
+                                            "health", "admin", "proxy", "proxy/control"};
     for (size_t i = 0; i < chain.size(); ++i) {
       (*map)[chain[i]] = std::set<std::string>(chain.begin(), chain.begin() + i + 1);
     }

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "gtest/gtest.h"
 #include "core/ip_address.h"
+#include "gtest/gtest.h"
 
 namespace sy::core {
 namespace {

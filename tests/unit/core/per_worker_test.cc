@@ -1,7 +1,7 @@
 #include "core/per_worker.h"
 
-#include "gtest/gtest.h"
 #include "core/local_counter.h"
+#include "gtest/gtest.h"
 
 namespace sy::core {
 namespace {

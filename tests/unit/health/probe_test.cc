@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "gtest/gtest.h"
 #include "core/loop_context.h"
 #include "core/net_address.h"
 #include "core/timeout_queue.h"
+#include "gtest/gtest.h"
 #include "routing/config/model.h"
 
 namespace sy::health {

@@ -15,8 +15,7 @@ Route makeRoute(std::string name, std::vector<std::string> hosts, std::string pr
 
 TEST(RouteTableTest, FirstMatchInConfigurationOrder) {
   RouteTable table({makeRoute("api", {"api.example.com"}, "/v1"),
-                    makeRoute("wild", {"*.example.com"}, "/"),
-                    makeRoute("any", {}, "/")});
+                    makeRoute("wild", {"*.example.com"}, "/"), makeRoute("any", {}, "/")});
   EXPECT_EQ(table.match("api.example.com", "/v1/users")->name, "api");
   EXPECT_EQ(table.match("API.Example.COM:8080", "/v1?x=1")->name, "api");
   EXPECT_EQ(table.match("api.example.com", "/v2")->name, "wild");

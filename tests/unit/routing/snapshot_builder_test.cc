@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "core/stable_hash.h"
+#include "gtest/gtest.h"
 #include "routing/config/toml_loader.h"
 #include "routing/snapshot.h"
 #include "routing/traffic_state.h"

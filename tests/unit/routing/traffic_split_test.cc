@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "core/stable_hash.h"
+#include "gtest/gtest.h"
 
 namespace sy::routing {
 namespace {

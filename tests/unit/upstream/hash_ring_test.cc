@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
-#include "gtest/gtest.h"
 #include "core/stable_hash.h"
+#include "gtest/gtest.h"
 #include "tests/unit/upstream/test_pool.h"
 #include "upstream/balancers.h"
 
