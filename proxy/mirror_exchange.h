@@ -9,10 +9,14 @@
 #include "upstream/connection_pool.h"
 #include "upstream/upstream_connection.h"
 
+namespace sy::upstream {
+class WorkerPool;
+}  // namespace sy::upstream
+
 namespace sy::proxy {
 
 class Worker;
-class WorkerPool;
+using upstream::WorkerPool;
 
 // One copy of a client request sent to a route's mirror pool, fire and forget: the copy gets
 // the request's bytes as they stream to the primary backend, its answer is read and dropped,

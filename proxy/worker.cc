@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include "absl/container/flat_hash_set.h"
 #include "core/log.h"
 #include "core/signals.h"
 #include "core/stable_hash.h"
@@ -13,15 +12,10 @@
 
 namespace sy::proxy {
 
-WorkerPool::WorkerPool(std::shared_ptr<const upstream::PoolSnapshot> pool,
-                       std::vector<upstream::WorkerBackend*> backends, uint64_t seed)
-    : pool_(std::move(pool)), backends_(std::move(backends)) {
-  balancer_ = upstream::makeBalancer(pool_, this, seed);
-}
-
 Worker::Worker(uint32_t index, Hooks hooks)
     : index_(index),
       hooks_(std::move(hooks)),
+      pools_(&loop_, timeouts_, index, [this] { return nextRandom(); }),
       client_limits_(index),
       random_state_(core::mix64(index + 1)) {}
 
@@ -72,10 +66,7 @@ void Worker::run() {
   if (hooks_.started) hooks_.started(index_);
   uv_run(&loop_, UV_RUN_DEFAULT);
   // Every connection is gone; what is left only needs freeing.
-  pools_by_index_.clear();
   pools_.clear();
-  backends_.clear();
-  retired_backends_.clear();
   if (current_ != nullptr && current_->users == 0) delete current_;
   current_ = nullptr;
   const int rc = uv_loop_close(&loop_);
@@ -91,76 +82,11 @@ void Worker::adopt(routing::ConfigSnapshotPtr snapshot) {
     if (current_->users == 0) delete current_;
   }
   current_ = new PinnedSnapshot{std::move(snapshot), 0, true};
-  rebuildPools(*current_->snapshot);
+  pools_.rebuild(current_->snapshot->pools);
 }
 
 void Worker::unpin(PinnedSnapshot* pinned) {
   if (--pinned->users == 0 && !pinned->current) delete pinned;
-}
-
-WorkerPool* Worker::poolById(uint64_t id) {
-  auto it = pools_.find(id);
-  return it == pools_.end() ? nullptr : it->second.get();
-}
-
-upstream::WorkerBackend* Worker::backendFor(
-    const std::shared_ptr<const upstream::BackendInfo>& info,
-    const upstream::PoolSettings& settings) {
-  auto it = backends_.find(info->id);
-  if (it != backends_.end()) {
-    it->second->update(info, settings);
-    return it->second.get();
-  }
-  auto backend =
-      std::make_unique<upstream::WorkerBackend>(&loop_, timeouts_, info, settings, index_);
-  upstream::WorkerBackend* raw = backend.get();
-  backends_.emplace(info->id, std::move(backend));
-  return raw;
-}
-
-void Worker::rebuildPools(const routing::ConfigSnapshot& snapshot) {
-  absl::flat_hash_map<uint64_t, std::unique_ptr<WorkerPool>> next;
-  absl::flat_hash_set<uint64_t> live_backends;
-  pools_by_index_.clear();
-  for (const auto& pool : snapshot.pools) {
-    std::unique_ptr<WorkerPool> worker_pool;
-    auto it = pools_.find(pool->id);
-    if (it != pools_.end() && it->second->snapshotPtr() == pool) {
-      worker_pool = std::move(it->second);  // unchanged: keep the balancer's position
-    } else {
-      std::vector<upstream::WorkerBackend*> backends;
-      backends.reserve(pool->backends.size());
-      for (const auto& entry : pool->backends) {
-        backends.push_back(backendFor(entry.info, pool->settings));
-        backends.back()->setPoolStats(pool->stats);
-        backends.back()->setDraining(entry.draining);
-      }
-      worker_pool = std::make_unique<WorkerPool>(pool, std::move(backends), nextRandom());
-    }
-    for (const auto& entry : pool->backends) live_backends.insert(entry.info->id);
-    pools_by_index_.push_back(worker_pool.get());
-    next[pool->id] = std::move(worker_pool);
-  }
-  pools_ = std::move(next);
-
-  // Backends that left the configuration finish their requests, then go.
-  for (auto it = backends_.begin(); it != backends_.end();) {
-    if (live_backends.contains(it->first)) {
-      ++it;
-      continue;
-    }
-    upstream::WorkerBackend* raw = it->second.get();
-    retired_backends_.push_back(std::move(it->second));
-    backends_.erase(it++);
-    raw->retire([this](upstream::WorkerBackend* unused) {
-      for (auto r = retired_backends_.begin(); r != retired_backends_.end(); ++r) {
-        if (r->get() == unused) {
-          retired_backends_.erase(r);
-          return;
-        }
-      }
-    });
-  }
 }
 
 void Worker::connectionOpened(DownstreamConnection* connection) {
@@ -214,13 +140,7 @@ void Worker::onIdle(uv_idle_t* handle) {
 
 void Worker::closeIdleConnections(const std::vector<uint64_t>& pool_ids) {
   SY_DCHECK_ON_WORKER_THREAD();
-  for (uint64_t id : pool_ids) {
-    WorkerPool* pool = poolById(id);
-    if (pool == nullptr) continue;
-    for (size_t i = 0; i < pool->snapshot().backends.size(); ++i) {
-      pool->backend(static_cast<uint32_t>(i))->closeIdleConnections();
-    }
-  }
+  pools_.closeIdleConnections(pool_ids);
 }
 
 void Worker::mirrorStarted(MirrorExchange* mirror) {
@@ -274,7 +194,7 @@ void Worker::drain() {
     c->drain();
     c = next;
   }
-  for (auto& [id, backend] : backends_) backend->closeIdleConnections();
+  pools_.closeAllIdleConnections();
   checkDrained();
 }
 
@@ -297,8 +217,7 @@ void Worker::stop() {
     c = next;
   }
   while (mirrors_ != nullptr) mirrors_->abort();  // frees itself and unlinks
-  for (auto& [id, backend] : backends_) backend->closeIdleConnections();
-  for (auto& backend : retired_backends_) backend->closeIdleConnections();
+  pools_.closeAllIdleConnections();
   deferred_.clear();
   access_log_.reset();  // the last lines reach the log before the worker ends
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);

@@ -20,6 +20,7 @@
 #include "routing/snapshot.h"
 #include "upstream/balancer.h"
 #include "upstream/connection_pool.h"
+#include "upstream/worker_pools.h"
 
 namespace sy::proxy {
 
@@ -36,25 +37,7 @@ struct PinnedSnapshot {
   bool current = true;
 };
 
-// One pool as one worker sees it: the pool's immutable description, this worker's balancer for
-// it, and this worker's per-backend state in the pool's backend order.
-class WorkerPool final : public upstream::LoadSource {
- public:
-  WorkerPool(std::shared_ptr<const upstream::PoolSnapshot> pool,
-             std::vector<upstream::WorkerBackend*> backends, uint64_t seed);
-  const upstream::PoolSnapshot& snapshot() const { return *pool_; }
-  const std::shared_ptr<const upstream::PoolSnapshot>& snapshotPtr() const { return pool_; }
-  upstream::Balancer& balancer() { return *balancer_; }
-  upstream::WorkerBackend* backend(uint32_t index) const { return backends_[index]; }
-  uint32_t activeRequests(uint32_t backend_index) const override {
-    return backends_[backend_index]->activeRequests();
-  }
-
- private:
-  std::shared_ptr<const upstream::PoolSnapshot> pool_;
-  std::vector<upstream::WorkerBackend*> backends_;
-  std::unique_ptr<upstream::Balancer> balancer_;
-};
+using upstream::WorkerPool;
 
 // One worker thread with its own libuv loop and its own SO_REUSEPORT listeners. Connections
 // accepted here stay here for life; nothing on the request path is shared with another thread.
@@ -106,8 +89,8 @@ class Worker {
   }
   void unpin(PinnedSnapshot* pinned);
   // The current snapshot's pools by index, and any current pool by its stable id (retries).
-  WorkerPool* poolAt(uint32_t index) { return pools_by_index_[index]; }
-  WorkerPool* poolById(uint64_t id);
+  WorkerPool* poolAt(uint32_t index) { return pools_.at(index); }
+  WorkerPool* poolById(uint64_t id) { return pools_.byId(id); }
 
   // Stops accepting, closes idle connections, and lets busy ones close after their response.
   void drain();
@@ -139,9 +122,6 @@ class Worker {
 
  private:
   void run();
-  void rebuildPools(const routing::ConfigSnapshot& snapshot);
-  upstream::WorkerBackend* backendFor(const std::shared_ptr<const upstream::BackendInfo>& info,
-                                      const upstream::PoolSettings& settings);
   void checkDrained();
   static void onIdle(uv_idle_t* handle);
 
@@ -155,10 +135,7 @@ class Worker {
   uv_idle_t idle_{};
   std::vector<std::unique_ptr<Listener>> listeners_;
   PinnedSnapshot* current_ = nullptr;
-  absl::flat_hash_map<uint64_t, std::unique_ptr<WorkerPool>> pools_;  // current, by pool id
-  std::vector<WorkerPool*> pools_by_index_;
-  absl::flat_hash_map<uint64_t, std::unique_ptr<upstream::WorkerBackend>> backends_;  // by id
-  std::vector<std::unique_ptr<upstream::WorkerBackend>> retired_backends_;
+  upstream::WorkerPools pools_;
   DownstreamConnection* connections_ = nullptr;  // intrusive list of every client connection
   std::vector<DownstreamConnection*> deferred_;
   MirrorExchange* mirrors_ = nullptr;  // intrusive list
