@@ -19,6 +19,7 @@
 #include "tests/support/digest.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
+#include "tests/support/switchyard_process.h"
 
 namespace sy::testing {
 namespace {
@@ -101,6 +102,16 @@ class DemoBackendTest : public ::testing::Test {
   }
 
   uint16_t port() const { return backend_.port; }
+
+  // Waits until the backend has received `count` request heads (its /control/stats).
+  bool waitForRequestsReceived(uint64_t count) const {
+    return waitUntil(
+        [&] {
+          absl::StatusOr<BackendStats> stats = backendStats(port());
+          return stats.ok() && stats->requests >= count;
+        },
+        milliseconds(10000));
+  }
 
   void connect(HttpClient* client) { ASSERT_TRUE(client->connect(port())) << client->lastError(); }
 
@@ -921,7 +932,7 @@ TEST_F(DemoBackendTest, SigtermFinishesInFlightResponses) {
   HttpClient client;
   ASSERT_NO_FATAL_FAILURE(connect(&client));
   ASSERT_TRUE(client.sendRaw(client.buildRequest("GET", "/delay/500")));
-  std::this_thread::sleep_for(milliseconds(100));  // let the request arrive
+  ASSERT_TRUE(waitForRequestsReceived(1)) << "the request never arrived";
   ASSERT_TRUE(backend_.process->signal(SIGTERM));
   std::optional<Response> response = client.readResponse();
   ASSERT_TRUE(response.has_value()) << client.lastError();
@@ -938,7 +949,7 @@ TEST_F(DemoBackendTest, SigtermClosesStalledConnectionsAfterTheGrace) {
   HttpClient stalled;
   ASSERT_NO_FATAL_FAILURE(connect(&stalled));
   ASSERT_TRUE(stalled.sendRaw(stalled.buildRequest("GET", "/bytes/1073741824")));
-  std::this_thread::sleep_for(milliseconds(200));
+  ASSERT_TRUE(waitForRequestsReceived(1)) << "the request never arrived";
   const Clock::time_point begin = Clock::now();
   ASSERT_TRUE(backend_.process->signal(SIGTERM));
   EXPECT_EQ(backend_.process->waitExit(milliseconds(2000)), std::optional<int>(0))

@@ -309,18 +309,28 @@ TEST_F(DrainTest, DrainedBackendsAreStillCheckedAndDisabledOnesAreNot) {
   AdminResult disabled = admin("POST", backendPath(1, "disable?wait=5"));
   ASSERT_EQ(disabled.status, 200) << disabled.body.dump();
   EXPECT_EQ(disabled.body["drained"], true);  // wait works for disable too
-  // A check of b1 may have been in flight when it was disabled.
-  std::this_thread::sleep_for(milliseconds(250));
+  // Waits for `count` more completed checks of b0. Its checks are 100 ms apart, so three of
+  // them span more than the 200 ms check timeout: a check of b1 that was in flight when b1 was
+  // disabled has ended by then, whatever the machine's load.
+  const auto waitForChecksOfB0 = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      const nlohmann::json before = backend("app", 0)["last_check"];
+      if (!waitForBackend(
+              "app", 0, [&](const nlohmann::json& b) { return b["last_check"] != before; },
+              std::chrono::seconds(5))) {
+        return false;
+      }
+    }
+    return true;
+  };
+  ASSERT_TRUE(waitForChecksOfB0(3));
   const nlohmann::json b0_then = backend("app", 0);
   const nlohmann::json b1_then = backend("app", 1);
   EXPECT_EQ(b1_then["admin_state"], "disabled");
   EXPECT_EQ(b1_then["eligible"], false);
   EXPECT_EQ(b0_then["eligible"], false);
-  // Five intervals later: b0's checks went on, b1's did not.
-  ASSERT_TRUE(waitForBackend(
-      "app", 0, [&](const nlohmann::json& b) { return b["last_check"] != b0_then["last_check"]; },
-      std::chrono::seconds(2)));
-  std::this_thread::sleep_for(milliseconds(500));
+  // Five checks of b0 later: b0's checks went on, b1's did not.
+  ASSERT_TRUE(waitForChecksOfB0(5));
   EXPECT_EQ(backend("app", 1)["last_check"], b1_then["last_check"]);
   EXPECT_NE(backend("app", 0)["last_check"], b0_then["last_check"]);
   // Only b2 served meanwhile.
