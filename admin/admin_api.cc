@@ -191,6 +191,54 @@ void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond
   control_.setBackendAdmin(pool, address, state, wait, std::move(respond));
 }
 
+void AdminApi::handleRollouts(const AdminRequest& request, Responder respond) {
+  // /admin/rollouts (GET all, POST a new one), /admin/rollouts/ROUTE (GET),
+  // /admin/rollouts/ROUTE/pause|resume|abort|promote|skip (POST)
+  std::vector<std::string> parts;
+  std::string_view rest =
+      std::string_view(request.path).substr(std::string_view("/admin/rollouts").size());
+  if (!rest.empty()) rest.remove_prefix(1);  // the slash
+  while (!rest.empty()) {
+    const size_t slash = rest.find('/');
+    std::string segment;
+    if (!percentDecode(rest.substr(0, slash), &segment, /*plus_is_space=*/false) ||
+        segment.empty()) {
+      respond(errorReply(400, "malformed path (bad percent-encoding or an empty segment)"));
+      return;
+    }
+    parts.push_back(std::move(segment));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  if (!onlyKnownParams(request, {}, respond)) return;
+  const auto allow = [&](const char* methods) {
+    Reply reply = errorReply(405, absl::StrCat("use ", methods, " for ", request.path));
+    reply.headers.emplace_back("Allow", methods);
+    respond(std::move(reply));
+  };
+  if (parts.empty()) {
+    if (request.method == "GET") return control_.showRollouts("", std::move(respond));
+    if (request.method != "POST") return allow("GET, POST");
+    nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) {
+      respond(errorReply(400,
+                         "body: not valid JSON (a rollout is a JSON object; see "
+                         "\"Automated canary rollouts\" in the README)"));
+      return;
+    }
+    const std::vector<std::string> routes = control_.routeNames();
+    control_.startRollout(body, routes.size() == 1 ? routes.front() : "", std::move(respond));
+  } else if (parts.size() == 1) {
+    if (request.method != "GET") return allow("GET");
+    control_.showRollouts(parts[0], std::move(respond));
+  } else if (parts.size() == 2) {
+    if (request.method != "POST") return allow("POST");
+    control_.rolloutCommand(parts[0], parts[1], std::move(respond));
+  } else {
+    respond(errorReply(404, absl::StrCat("no such endpoint: ", request.path)));
+  }
+}
+
 bool AdminApi::resolveRoute(const AdminRequest& request, std::string* route,
                             Responder& respond) const {
   if (auto named = request.param("route")) {
@@ -297,6 +345,8 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
     respond(jsonReply(200, control_.status()));
   } else if (path.rfind("/admin/pools/", 0) == 0) {
     handleBackendAdmin(request, std::move(respond));
+  } else if (path == "/admin/rollouts" || path.rfind("/admin/rollouts/", 0) == 0) {
+    handleRollouts(request, std::move(respond));
   } else if (path == "/admin/reload") {
     if (!method_is("POST") || !onlyKnownParams(request, {}, respond)) return;
     control_.reload(std::move(respond));

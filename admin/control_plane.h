@@ -48,6 +48,14 @@ class ControlPlane {
   // percent 0 stops mirroring (pool may then be empty).
   virtual void setMirror(const std::string& route, const std::string& pool, double percent,
                          Responder respond) = 0;
+  // Canary rollouts: start one from a JSON body (`default_route` when the body names none and
+  // the configuration has one route); show one (`route`) or all (empty); pause, resume, abort,
+  // promote or skip one.
+  virtual void startRollout(const nlohmann::json& body, const std::string& default_route,
+                            Responder respond) = 0;
+  virtual void showRollouts(const std::string& route, Responder respond) = 0;
+  virtual void rolloutCommand(const std::string& route, const std::string& verb,
+                              Responder respond) = 0;
   virtual void reload(Responder respond) = 0;
   // Sets the admin state of one backend (`address` as configured), or of every backend of the
   // pool when `address` is empty. With `wait` > 0 and a draining or disabled state, answers once

@@ -398,6 +398,33 @@ ControlMetrics::ControlMetrics()
                      .Name("switchyard_passive_ejections_total")
                      .Help("Backends ejected by passive outlier detection.")
                      .Register(*registry_)),
+      rollouts_started_(prometheus::BuildCounter()
+                            .Name("switchyard_rollouts_started_total")
+                            .Help("Canary rollouts started (admin API or restored).")
+                            .Register(*registry_)),
+      rollout_analyses_(prometheus::BuildCounter()
+                            .Name("switchyard_rollout_analysis_total")
+                            .Help("Rollout analysis windows, by verdict: pass, fail, "
+                                  "inconclusive, paused.")
+                            .Register(*registry_)),
+      rollout_rollbacks_(prometheus::BuildCounter()
+                             .Name("switchyard_rollout_rollbacks_total")
+                             .Help("Rollouts rolled back, by reason: analysis (automatic) or "
+                                   "aborted (an operator).")
+                             .Register(*registry_)),
+      rollout_state_(prometheus::BuildGauge()
+                         .Name("switchyard_rollout_state")
+                         .Help("State of the route's last rollout: 1 progressing, 2 paused, "
+                               "3 succeeded, 4 rolled_back, 5 aborted.")
+                         .Register(*registry_)),
+      rollout_step_(prometheus::BuildGauge()
+                        .Name("switchyard_rollout_step")
+                        .Help("Step of the route's last rollout, from 0.")
+                        .Register(*registry_)),
+      rollout_weight_(prometheus::BuildGauge()
+                          .Name("switchyard_rollout_weight")
+                          .Help("Canary weight (percent) the route's last rollout set.")
+                          .Register(*registry_)),
       start_time_seconds_(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch())) {
   auto& build_info = prometheus::BuildGauge()
                          .Name("switchyard_build_info")

@@ -17,6 +17,7 @@
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "routing/snapshot.h"
@@ -73,6 +74,22 @@ class ControlMetrics {
   void ejected(const std::string& pool, const std::string& backend) {
     ejections_.Add({{"pool", pool}, {"backend", backend}}).Increment();
   }
+  // Canary rollouts (proxy/control/rollout_controller): `state` is 1 progressing, 2 paused,
+  // 3 succeeded, 4 rolled_back, 5 aborted.
+  void rolloutStarted(const std::string& route) {
+    rollouts_started_.Add({{"route", route}}).Increment();
+  }
+  void rolloutAnalysis(const std::string& route, const std::string& result) {
+    rollout_analyses_.Add({{"route", route}, {"result", result}}).Increment();
+  }
+  void rolloutRolledBack(const std::string& route, const std::string& reason) {
+    rollout_rollbacks_.Add({{"route", route}, {"reason", reason}}).Increment();
+  }
+  void rolloutProgress(const std::string& route, int state, uint32_t step, double weight) {
+    rollout_state_.Add({{"route", route}}).Set(state);
+    rollout_step_.Add({{"route", route}}).Set(step);
+    rollout_weight_.Add({{"route", route}}).Set(weight);
+  }
   prometheus::Registry& registry() { return *registry_; }
 
   // The whole /metrics text: control-plane families, then the data plane's.
@@ -89,6 +106,12 @@ class ControlMetrics {
   prometheus::Family<prometheus::Counter>& health_checks_;
   prometheus::Family<prometheus::Histogram>& health_check_duration_;
   prometheus::Family<prometheus::Counter>& ejections_;
+  prometheus::Family<prometheus::Counter>& rollouts_started_;
+  prometheus::Family<prometheus::Counter>& rollout_analyses_;
+  prometheus::Family<prometheus::Counter>& rollout_rollbacks_;
+  prometheus::Family<prometheus::Gauge>& rollout_state_;
+  prometheus::Family<prometheus::Gauge>& rollout_step_;
+  prometheus::Family<prometheus::Gauge>& rollout_weight_;
   double start_time_seconds_;
 };
 

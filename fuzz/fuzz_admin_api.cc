@@ -66,6 +66,21 @@ class RecordingControlPlane final : public admin::ControlPlane {
     ++calls;
     respond(admin::jsonReply(200, {{"reloaded", true}}));
   }
+  void startRollout(const nlohmann::json& body, const std::string& default_route,
+                    admin::Responder respond) override {
+    ++calls;
+    SY_FUZZ_CHECK(body.is_object(), "a rollout body that is not a JSON object");
+    respond(admin::jsonReply(201, {{"route", default_route}}));
+  }
+  void showRollouts(const std::string& route, admin::Responder respond) override {
+    respond(admin::jsonReply(200, {{"route", route}}));
+  }
+  void rolloutCommand(const std::string& route, const std::string& verb,
+                      admin::Responder respond) override {
+    ++calls;
+    SY_FUZZ_CHECK(!route.empty() && !verb.empty(), "a rollout command without route or verb");
+    respond(admin::jsonReply(200, {{"route", route}, {"verb", verb}}));
+  }
   void setBackendAdmin(const std::string& pool, const std::string& address, routing::AdminState,
                        absl::Duration wait, admin::Responder respond) override {
     ++calls;

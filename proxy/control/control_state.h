@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "absl/time/time.h"
 #include "admin/metrics.h"
 #include "health/backend_state_table.h"
+#include "nlohmann/json.hpp"
 #include "proxy/config_source.h"
 #include "routing/config/model.h"
 #include "routing/snapshot.h"
@@ -32,6 +34,9 @@ struct ControlState {
   uint32_t worker_count = 0;
   bool shutting_down = false;
   absl::Time started_at = absl::Now();
+  // The rollouts' part of the state file: written by the rollout controller, read back at start.
+  std::function<nlohmann::json()> rollouts_json;
+  nlohmann::json saved_rollouts;
 
   // Builds the snapshot of the current configuration, traffic and backend state (it still has
   // to be published).

@@ -21,7 +21,10 @@ void logConfigInvalid(const std::string& config, nlohmann::json errors) {
 
 }  // namespace
 
-Server::Server(ConfigSource source) : state_(std::move(source)) {}
+Server::Server(ConfigSource source) : state_(std::move(source)) {
+  traffic_.setRolloutGuard([this](const std::string& route) { return rollouts_.running(route); });
+  state_.rollouts_json = [this] { return rollouts_.toJson(); };
+}
 
 Server::~Server() {
   for (auto& worker : workers_) worker->join();
@@ -84,6 +87,7 @@ int Server::run() {
   uv_signal_init(&loop_, &sigusr1_);
   uv_timer_init(&loop_, &shutdown_timer_);
   traffic_.start(&loop_);
+  rollouts_.start(&loop_, state_.saved_rollouts);
   backends_.start(&loop_);
   sighup_.data = sigterm_.data = sigint_.data = sigusr1_.data = shutdown_timer_.data = this;
   uv_signal_start(&sighup_, &Server::onSignal, SIGHUP);
@@ -270,6 +274,7 @@ void Server::closeControlHandles() {
   if (admin_server_ != nullptr) admin_server_->close();
   health_.stop();
   backends_.close();
+  rollouts_.close();
   traffic_.close();
   // Blocked here and in every worker: none can take its default action (death) between the
   // closes, which restore it, and the ignore.

@@ -19,6 +19,7 @@
 #include "proxy/control/control_state.h"
 #include "proxy/control/health_wiring.h"
 #include "proxy/control/publisher.h"
+#include "proxy/control/rollout_controller.h"
 #include "proxy/control/traffic_control.h"
 #include "proxy/worker.h"
 
@@ -62,6 +63,17 @@ class Server final : public admin::ControlPlane {
                  admin::Responder respond) override {
     traffic_.setMirror(route, pool, percent, std::move(respond));
   }
+  void startRollout(const nlohmann::json& body, const std::string& default_route,
+                    admin::Responder respond) override {
+    rollouts_.create(body, default_route, std::move(respond));
+  }
+  void showRollouts(const std::string& route, admin::Responder respond) override {
+    rollouts_.show(route, std::move(respond));
+  }
+  void rolloutCommand(const std::string& route, const std::string& verb,
+                      admin::Responder respond) override {
+    rollouts_.command(route, verb, std::move(respond));
+  }
   void reload(admin::Responder respond) override { reloader_.reload(std::move(respond)); }
   void setBackendAdmin(const std::string& pool, const std::string& address,
                        routing::AdminState state, absl::Duration wait,
@@ -102,6 +114,7 @@ class Server final : public admin::ControlPlane {
   Publisher publisher_{dispatcher_, workers_};
   HealthWiring health_{state_, [this](const char* reason) { republish(reason); }};
   TrafficControl traffic_{state_, publisher_};
+  RolloutController rollouts_{state_, traffic_};
   BackendAdmin backends_{state_, publisher_,
                          [this](const std::string& pool, const std::string& address) {
                            health_.checkNow(pool, address);

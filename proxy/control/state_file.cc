@@ -14,6 +14,9 @@ void restoreState(ControlState& state) {
     if (saved->is_object() && saved->contains("backends")) {
       state.backend_states.restoreAdminStates((*saved)["backends"]);
     }
+    if (saved->is_object() && saved->contains("rollouts")) {
+      state.saved_rollouts = (*saved)["rollouts"];
+    }
     auto restored = state.traffic.restore(*saved, *state.config);
     if (restored.ok()) {
       if (!restored->empty()) {
@@ -34,6 +37,7 @@ void saveState(const ControlState& state) {
   if (path.empty()) return;
   nlohmann::json json = state.traffic.toJson();
   json["backends"] = state.backend_states.adminStatesJson();
+  if (state.rollouts_json) json["rollouts"] = state.rollouts_json();
   const absl::Status saved = core::writeFileAtomically(path, json.dump(2) + "\n");
   if (!saved.ok()) {
     core::logError("state_file_write_failed", {{"state_file", path}, {"error", saved.message()}});

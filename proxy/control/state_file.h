@@ -1,7 +1,8 @@
 #pragma once
 
-// server.state_file: the runtime traffic state (active pools, canaries, mirrors) and the backend
-// admin states, written after every change so that a restart comes back as it left.
+// server.state_file: the runtime traffic state (active pools, canaries, mirrors), the backend
+// admin states and the rollouts, written after every change so that a restart comes back as it
+// left.
 
 #include "proxy/control/control_state.h"
 

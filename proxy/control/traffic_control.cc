@@ -44,10 +44,21 @@ void TrafficControl::applyChange(const char* event, const std::string& route, nl
   scheduleSwitchDrain();
 }
 
+bool TrafficControl::refusedDuringRollout(const std::string& route,
+                                          admin::Responder& respond) const {
+  if (!rollout_running_ || !rollout_running_(route)) return false;
+  respond(admin::errorReply(
+      409,
+      absl::StrCat("route \"", route, "\" runs a rollout; abort it first (POST /admin/rollouts/",
+                   route, "/abort) or steer it (pause, resume, promote, skip)")));
+  return true;
+}
+
 void TrafficControl::switchPool(const std::string& route, const std::string& pool, bool force,
                                 admin::Responder respond) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
+  if (refusedDuringRollout(route, respond)) return;
   if (!force && state_.config->findPool(pool) != nullptr && state_.traffic.find(route) != nullptr &&
       !poolHasHealthyBackend(pool)) {
     return respond(admin::errorReply(
@@ -78,6 +89,7 @@ void TrafficControl::switchPool(const std::string& route, const std::string& poo
 void TrafficControl::rollback(const std::string& route, admin::Responder respond) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
+  if (refusedDuringRollout(route, respond)) return;
   if (!answerIfRefused(state_.traffic.rollback(route), respond)) return;
   const routing::RouteTraffic& now = *state_.traffic.find(route);
   state_.metrics.rolledBack(route);
@@ -86,9 +98,10 @@ void TrafficControl::rollback(const std::string& route, admin::Responder respond
 }
 
 void TrafficControl::setCanary(const std::string& route, const std::string& pool, double weight,
-                               admin::Responder respond) {
+                               admin::Responder respond, Origin origin) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
+  if (origin == Origin::kOperator && refusedDuringRollout(route, respond)) return;
   if (!answerIfRefused(state_.traffic.setCanary(route, pool, weight, *state_.config), respond)) {
     return;
   }
@@ -101,9 +114,10 @@ void TrafficControl::setCanary(const std::string& route, const std::string& pool
               std::move(respond));
 }
 
-void TrafficControl::promote(const std::string& route, admin::Responder respond) {
+void TrafficControl::promote(const std::string& route, admin::Responder respond, Origin origin) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
+  if (origin == Origin::kOperator && refusedDuringRollout(route, respond)) return;
   if (!answerIfRefused(state_.traffic.promote(route), respond)) return;
   const routing::RouteTraffic& now = *state_.traffic.find(route);
   state_.metrics.promoted(route);

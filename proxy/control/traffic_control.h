@@ -2,6 +2,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <string>
 
 #include "admin/control_plane.h"
@@ -21,6 +22,14 @@ class TrafficControl {
   TrafficControl(const TrafficControl&) = delete;
   TrafficControl& operator=(const TrafficControl&) = delete;
 
+  // Who asks for a change: an operator (the admin API) or a running rollout. While a rollout
+  // runs on a route, an operator's switch, rollback, canary or promote answers 409: the rollout
+  // would undo it at its next step. The operator aborts the rollout first.
+  enum class Origin { kOperator, kRollout };
+  void setRolloutGuard(std::function<bool(const std::string& route)> rollout_running) {
+    rollout_running_ = std::move(rollout_running);
+  }
+
   void start(uv_loop_t* loop);
   // Closes the timer; the loop must run once more to finish the close.
   void close();
@@ -29,8 +38,9 @@ class TrafficControl {
                   admin::Responder respond);
   void rollback(const std::string& route, admin::Responder respond);
   void setCanary(const std::string& route, const std::string& pool, double weight,
-                 admin::Responder respond);
-  void promote(const std::string& route, admin::Responder respond);
+                 admin::Responder respond, Origin origin = Origin::kOperator);
+  void promote(const std::string& route, admin::Responder respond,
+               Origin origin = Origin::kOperator);
   void setMirror(const std::string& route, const std::string& pool, double percent,
                  admin::Responder respond);
 
@@ -39,6 +49,8 @@ class TrafficControl {
   // worker adopted it. `event` names the change in the log.
   void applyChange(const char* event, const std::string& route, nlohmann::json body,
                    admin::Responder respond);
+  // Answers 409 and returns true when an operator's change meets a running rollout.
+  bool refusedDuringRollout(const std::string& route, admin::Responder& respond) const;
   // Whether `pool` has a backend that may take traffic (not in panic).
   bool poolHasHealthyBackend(const std::string& pool) const;
   void scheduleSwitchDrain();
@@ -46,6 +58,7 @@ class TrafficControl {
 
   ControlState& state_;
   Publisher& publisher_;
+  std::function<bool(const std::string&)> rollout_running_;
   uv_timer_t switch_drain_timer_{};
   bool started_ = false;
 };

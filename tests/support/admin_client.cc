@@ -6,14 +6,14 @@
 namespace sy::testing {
 
 AdminResult adminCall(uint16_t admin_port, std::string_view method, std::string_view target,
-                      const Headers& headers) {
+                      const Headers& headers, std::string_view body) {
   HttpClient client(std::chrono::seconds(30));
   AdminResult result;
   if (!client.connect(admin_port)) {
     result.error = absl::StrCat("admin connect: ", client.lastError());
     return result;
   }
-  result.response = client.request(method, target, headers);
+  result.response = client.request(method, target, headers, body);
   if (!result.response.has_value()) {
     result.error = absl::StrCat("admin ", std::string(target), ": ", client.lastError());
     return result;

@@ -29,7 +29,7 @@ struct AdminResult {
 // One request to the admin API on a fresh connection (timeout 30 s: drains with wait answer
 // late on purpose).
 AdminResult adminCall(uint16_t admin_port, std::string_view method, std::string_view target,
-                      const Headers& headers = {});
+                      const Headers& headers = {}, std::string_view body = {});
 
 // The admin API's port, from the `admin_listening` event of a running switchyard.
 absl::StatusOr<uint16_t> adminPortOf(ChildProcess& switchyard,

@@ -48,6 +48,20 @@ class FakeControlPlane final : public ControlPlane {
     calls.push_back("reload");
     respond(canned);
   }
+  void startRollout(const nlohmann::json& body, const std::string& default_route,
+                    Responder respond) override {
+    calls.push_back("rollout start " + default_route + " " + body.dump());
+    respond(canned);
+  }
+  void showRollouts(const std::string& route, Responder respond) override {
+    calls.push_back("rollout show " + route);
+    respond(canned);
+  }
+  void rolloutCommand(const std::string& route, const std::string& verb,
+                      Responder respond) override {
+    calls.push_back("rollout " + verb + " " + route);
+    respond(canned);
+  }
   void setMirror(const std::string& route, const std::string& pool, double percent,
                  Responder respond) override {
     calls.push_back("mirror " + route + " " + pool);

@@ -1,0 +1,305 @@
+// Automated canary rollouts end to end (issue 13): the demo backend as a failing, slow or
+// healthy canary under steady load, the rollout deciding by itself from the workers' counters,
+// the operator's commands, refused bodies, and a restart in the middle.
+
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/admin_client.h"
+#include "tests/support/health_support.h"
+#include "tests/support/temp_dir.h"
+
+namespace sy::testing {
+namespace {
+
+using std::chrono::seconds;
+
+std::string blueGreen(uint16_t blue, uint16_t green, const std::string& server = "") {
+  return absl::StrCat("[server]\nworkers = 2\n", server,
+                      "\n[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n\n"
+                      "[[pools]]\nname = \"blue\"\nbackends = [\"127.0.0.1:",
+                      blue, "\"]\n\n[[pools]]\nname = \"green\"\nbackends = [\"127.0.0.1:", green,
+                      "\"]\n\n[[routes]]\nname = \"web\"\npool = \"blue\"\n");
+}
+
+// A rollout of "green" on route "web" with short windows, as tests need them.
+nlohmann::json rolloutBody(const nlohmann::json& steps, const nlohmann::json& analysis) {
+  return {{"route", "web"}, {"pool", "green"}, {"steps", steps}, {"analysis", analysis}};
+}
+
+class RolloutTest : public AdminProxyTest {
+ protected:
+  void startBlueGreen(const std::vector<std::string>& green_args = {},
+                      const std::string& server = "") {
+    ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+    ASSERT_NO_FATAL_FAILURE(startBackend("green", green_args));
+    config_ = blueGreen(backendPort(0), backendPort(1), server);
+    ASSERT_NO_FATAL_FAILURE(startProxyToml(config_));
+    ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  }
+
+  AdminResult post(const std::string& target, const std::string& body) {
+    return adminCall(admin_port_, "POST", target, {{"Content-Type", "application/json"}}, body);
+  }
+  AdminResult start(const nlohmann::json& body) { return post("/admin/rollouts", body.dump()); }
+  nlohmann::json rollout() {
+    AdminResult result = admin("GET", "/admin/rollouts/web");
+    EXPECT_EQ(result.status, 200) << result.text();
+    return result.body;
+  }
+  // Polls the rollout until `predicate` holds (true) or `timeout` passes.
+  bool waitForRollout(const std::function<bool(const nlohmann::json&)>& predicate,
+                      std::chrono::milliseconds timeout) {
+    return waitUntil(
+        [&] {
+          AdminResult result = admin("GET", "/admin/rollouts/web");
+          return result.status == 200 && predicate(result.body);
+        },
+        timeout);
+  }
+  bool waitForState(const std::string& state, std::chrono::milliseconds timeout) {
+    return waitForRollout([&](const nlohmann::json& r) { return r["state"] == state; }, timeout);
+  }
+  nlohmann::json webRoute() {
+    AdminResult status = admin("GET", "/admin/status");
+    EXPECT_EQ(status.status, 200);
+    return status.body["routes"][0];
+  }
+  // Requests the canary (backend 1) received.
+  uint64_t canaryRequests() { return stats(1).requests; }
+
+  std::string config_;
+};
+
+TEST_F(RolloutTest, AFailingCanaryIsRolledBackWithinFailureLimitWindows) {
+  ASSERT_NO_FATAL_FAILURE(startBlueGreen({"--fail-rate", "0.2"}));
+  LoadGenerator load({.port = port(), .clients = 4});
+  load.start();
+  ASSERT_TRUE(load.waitForMore(100, seconds(10))) << load.failureSummary();
+
+  AdminResult started =
+      start(rolloutBody({{{"weight", 20}, {"hold", "1m"}}, {{"weight", 100}, {"hold", "1m"}}},
+                        {{"interval", "500ms"},
+                         {"min_requests", 20},
+                         {"max_error_rate", 0.05},
+                         {"failure_limit", 2}}));
+  ASSERT_EQ(started.status, 201) << started.text();
+  EXPECT_EQ(started.body["state"], "progressing");
+  EXPECT_EQ(started.body["weight"], 20.0);
+  EXPECT_EQ(webRoute()["canary"]["weight"], 20.0);
+
+  ASSERT_TRUE(waitForState("rolled_back", seconds(30))) << rollout().dump(2);
+  const nlohmann::json done = rollout();
+  EXPECT_EQ(done["windows_failed"], 2) << "rolled back at the second failed window";
+  EXPECT_EQ(done["weight"], 0.0);
+  EXPECT_NE(done["reason"].get<std::string>().find("2 failed analysis windows in a row"),
+            std::string::npos)
+      << done["reason"];
+  EXPECT_NE(done["reason"].get<std::string>().find("error rate"), std::string::npos);
+  const nlohmann::json last = done["windows"].back();
+  EXPECT_EQ(last["verdict"], "fail");
+  EXPECT_GE(last["canary"]["requests"].get<uint64_t>(), 20u);
+
+  // The rollback is published: once requests in flight then are done, the canary gets nothing.
+  ASSERT_TRUE(waitUntil([&] { return webRoute()["canary"].is_null(); }, seconds(5)))
+      << webRoute().dump();
+  ASSERT_TRUE(load.waitForMore(200, seconds(10))) << load.failureSummary();
+  const uint64_t canary_after = canaryRequests();
+  ASSERT_TRUE(load.waitForMore(500, seconds(10))) << load.failureSummary();
+  EXPECT_EQ(canaryRequests(), canary_after) << "requests reached the canary after the rollback";
+  EXPECT_EQ(webRoute()["active"], "blue");
+
+  AdminResult metrics = admin("GET", "/metrics");
+  EXPECT_NE(metrics.text().find("switchyard_rollout_rollbacks_total{reason=\"analysis\",route="
+                                "\"web\"} 1"),
+            std::string::npos)
+      << metrics.text();
+  EXPECT_NE(metrics.text().find("switchyard_rollout_state{route=\"web\"} 4"), std::string::npos);
+  EXPECT_TRUE(waitForLogEvent(*proxy_.process, "rollout_rolled_back", seconds(1)).has_value());
+}
+
+TEST_F(RolloutTest, AHealthyCanaryWalksEveryStepAndIsPromoted) {
+  ASSERT_NO_FATAL_FAILURE(startBlueGreen());
+  LoadGenerator load({.port = port(), .clients = 4});
+  load.start();
+  ASSERT_TRUE(load.waitForMore(100, seconds(10))) << load.failureSummary();
+
+  AdminResult started = start(rolloutBody({{{"weight", 10}, {"hold", "0s"}},
+                                           {{"weight", 50}, {"hold", "0s"}},
+                                           {{"weight", 100}, {"hold", "0s"}}},
+                                          {{"interval", "300ms"},
+                                           {"min_requests", 10},
+                                           {"max_error_rate", 0.01},
+                                           {"max_error_rate_vs_baseline", 2},
+                                           {"max_p99", "2s"}}));
+  ASSERT_EQ(started.status, 201) << started.text();
+  ASSERT_TRUE(waitForState("succeeded", seconds(30))) << rollout().dump(2);
+  const nlohmann::json done = rollout();
+  EXPECT_EQ(done["windows_failed"], 0);
+  EXPECT_EQ(done["step"], 2);
+  // Each step passed one window at least; the 100% window skipped the baseline comparison.
+  int last_step = -1;
+  for (const nlohmann::json& window : done["windows"]) {
+    if (window["verdict"] == "pass") last_step = std::max(last_step, window["step"].get<int>());
+  }
+  EXPECT_EQ(last_step, 2);
+  EXPECT_EQ(webRoute()["active"], "green") << "promoted";
+  EXPECT_TRUE(webRoute()["canary"].is_null());
+  ASSERT_TRUE(load.waitForMoreFrom("green", 50, seconds(10)));
+  load.stop();
+  EXPECT_EQ(load.failed(), 0u) << load.failureSummary();
+}
+
+TEST_F(RolloutTest, ASlowCanaryFailsTheLatencyRuleWithAFineErrorRate) {
+  ASSERT_NO_FATAL_FAILURE(startBlueGreen({"--delay", "200ms"}));
+  LoadGenerator load({.port = port(), .clients = 6});
+  load.start();
+  AdminResult started =
+      start(rolloutBody({{{"weight", 50}, {"hold", "1m"}}}, {{"interval", "1s"},
+                                                             {"min_requests", 3},
+                                                             {"max_error_rate", 0.01},
+                                                             {"max_p99", "100ms"},
+                                                             {"failure_limit", 2}}));
+  ASSERT_EQ(started.status, 201) << started.text();
+  ASSERT_TRUE(waitForState("rolled_back", seconds(30))) << rollout().dump(2);
+  const nlohmann::json last = rollout()["windows"].back();
+  ASSERT_EQ(last["checks"].size(), 2u) << last.dump(2);
+  EXPECT_EQ(last["checks"][0]["rule"], "max_error_rate");
+  EXPECT_EQ(last["checks"][0]["verdict"], "pass");
+  EXPECT_EQ(last["checks"][1]["rule"], "max_p99");
+  EXPECT_EQ(last["checks"][1]["verdict"], "fail");
+  EXPECT_GT(last["canary"]["p99_ms"].get<double>(), 100.0);
+  load.stop();
+  EXPECT_EQ(load.failed(), 0u) << "slow, not failing: " << load.failureSummary();
+}
+
+TEST_F(RolloutTest, TooLittleTrafficStaysInconclusiveAndDoesNotAdvance) {
+  ASSERT_NO_FATAL_FAILURE(startBlueGreen());
+  AdminResult started =
+      start(rolloutBody({{{"weight", 10}, {"hold", "0s"}}, {{"weight", 100}, {"hold", "0s"}}},
+                        {{"interval", "200ms"}, {"min_requests", 1000}, {"max_error_rate", 0.01}}));
+  ASSERT_EQ(started.status, 201) << started.text();
+  ASSERT_TRUE(waitForRollout(
+      [](const nlohmann::json& r) { return r["windows_inconclusive"].get<int>() >= 3; },
+      seconds(20)));
+  const nlohmann::json waiting = rollout();
+  EXPECT_EQ(waiting["state"], "progressing");
+  EXPECT_EQ(waiting["step"], 0);
+  EXPECT_EQ(waiting["windows_passed"], 0);
+  EXPECT_NE(waiting["windows"].back()["reason"].get<std::string>().find("fewer than min_requests"),
+            std::string::npos);
+
+  AdminResult aborted = post("/admin/rollouts/web/abort", "");
+  ASSERT_EQ(aborted.status, 200) << aborted.text();
+  EXPECT_EQ(aborted.body["state"], "aborted");
+  EXPECT_TRUE(webRoute()["canary"].is_null());
+}
+
+TEST_F(RolloutTest, OperatorCommandsAndManualCallsDuringARollout) {
+  ASSERT_NO_FATAL_FAILURE(startBlueGreen());
+  const nlohmann::json body = rolloutBody({{{"weight", 5}, {"hold", "1h"}},
+                                           {{"weight", 50}, {"hold", "1h"}},
+                                           {{"weight", 100}, {"hold", "1h"}}},
+                                          {{"interval", "1m"}, {"max_error_rate", 0.01}});
+  ASSERT_EQ(start(body).status, 201);
+  // Manual route verbs and a second rollout meet the running one.
+  EXPECT_EQ(admin("POST", "/admin/switch?to=green").status, 409);
+  EXPECT_EQ(admin("POST", "/admin/canary?pool=green&weight=50").status, 409);
+  EXPECT_EQ(admin("POST", "/admin/promote").status, 409);
+  EXPECT_EQ(admin("POST", "/admin/rollback").status, 409);
+  EXPECT_EQ(start(body).status, 409);
+  EXPECT_EQ(webRoute()["canary"]["weight"], 5.0) << "nothing changed";
+
+  EXPECT_EQ(post("/admin/rollouts/web/pause", "").body["state"], "paused");
+  EXPECT_EQ(post("/admin/rollouts/web/pause", "").status, 409) << "already paused";
+  EXPECT_EQ(post("/admin/rollouts/web/skip", "").status, 409) << "skip needs progressing";
+  EXPECT_EQ(post("/admin/rollouts/web/resume", "").body["state"], "progressing");
+  AdminResult skipped = post("/admin/rollouts/web/skip", "");
+  ASSERT_EQ(skipped.status, 200) << skipped.text();
+  EXPECT_EQ(skipped.body["step"], 1);
+  EXPECT_EQ(webRoute()["canary"]["weight"], 50.0);
+  EXPECT_EQ(post("/admin/rollouts/web/explode", "").status, 404);
+  EXPECT_EQ(admin("GET", "/admin/rollouts/web/skip").status, 405);
+
+  AdminResult promoted = post("/admin/rollouts/web/promote", "");
+  ASSERT_EQ(promoted.status, 200) << promoted.text();
+  EXPECT_EQ(promoted.body["state"], "succeeded");
+  EXPECT_EQ(webRoute()["active"], "green");
+  // Finished: manual calls work again, and the record stays.
+  EXPECT_EQ(admin("POST", "/admin/rollback").status, 200);
+  AdminResult list = admin("GET", "/admin/rollouts");
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(list.body["rollouts"].size(), 1u);
+  EXPECT_EQ(list.body["rollouts"][0]["state"], "succeeded");
+}
+
+TEST_F(RolloutTest, BadBodiesAreRefusedAndChangeNothing) {
+  ASSERT_NO_FATAL_FAILURE(startBlueGreen());
+  const nlohmann::json route_before = webRoute();
+  const nlohmann::json good = rolloutBody({{{"weight", 5}, {"hold", "1m"}}},
+                                          {{"interval", "1m"}, {"max_error_rate", 0.01}});
+  const auto refused = [&](nlohmann::json body, int status, const std::string& error_part) {
+    AdminResult result = start(body);
+    EXPECT_EQ(result.status, status) << body.dump() << " -> " << result.text();
+    EXPECT_NE(result.text().find(error_part), std::string::npos) << result.text();
+  };
+  nlohmann::json body = good;
+  body["route"] = "nope";
+  refused(body, 404, "unknown route");
+  body = good;
+  body["pool"] = "purple";
+  refused(body, 404, "unknown pool");
+  body = good;
+  body["pool"] = "blue";
+  refused(body, 409, "active pool");
+  body = good;
+  body["steps"] = nlohmann::json::array();
+  refused(body, 400, "steps");
+  body = good;
+  body["steps"] = {{{"weight", 50}}, {{"weight", 10}}};
+  refused(body, 400, "weights must increase");
+  body = good;
+  body["steps"][0]["hold"] = "-1s";
+  refused(body, 400, "steps[0].hold");
+  body = good;
+  body["analysis"]["max_error_rate"] = 2;
+  refused(body, 400, "analysis.max_error_rate");
+  AdminResult not_json = post("/admin/rollouts", "{\"route\": ");
+  EXPECT_EQ(not_json.status, 400);
+  EXPECT_NE(not_json.text().find("not valid JSON"), std::string::npos);
+
+  EXPECT_EQ(webRoute(), route_before);
+  EXPECT_EQ(admin("GET", "/admin/rollouts").body["rollouts"].size(), 0u);
+  EXPECT_EQ(admin("GET", "/admin/rollouts/web").status, 404);
+}
+
+TEST_F(RolloutTest, ARestartResumesAtTheSavedStep) {
+  TempDir state_dir;
+  ASSERT_NO_FATAL_FAILURE(
+      startBlueGreen({}, absl::StrCat("state_file = \"", state_dir.file("state.json"), "\"\n")));
+  ASSERT_EQ(start(rolloutBody({{{"weight", 5}, {"hold", "1h"}}, {{"weight", 30}, {"hold", "1h"}}},
+                              {{"interval", "1m"}, {"max_error_rate", 0.01}}))
+                .status,
+            201);
+  ASSERT_EQ(post("/admin/rollouts/web/skip", "").status, 200);
+
+  proxy_.process->signal(SIGTERM);
+  ASSERT_EQ(proxy_.process->waitExit(seconds(10)), 0);
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(config_));
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  const nlohmann::json resumed = rollout();
+  EXPECT_EQ(resumed["state"], "progressing");
+  EXPECT_EQ(resumed["step"], 1) << "at the step it was at, never further";
+  EXPECT_EQ(resumed["weight"], 30.0);
+  EXPECT_EQ(webRoute()["canary"]["weight"], 30.0);
+  EXPECT_TRUE(waitForLogEvent(*proxy_.process, "rollout_restored", seconds(1)).has_value());
+  EXPECT_EQ(admin("POST", "/admin/switch?to=green").status, 409) << "still guarded";
+}
+
+}  // namespace
+}  // namespace sy::testing
