@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# TLS side by side: Switchyard and nginx, one worker each, the same certificate, terminating
-# TLS on 127.0.0.1 in front of the same demo backend, measured with wrk.
+# TLS side by side: Switchyard, nginx and HAProxy, one worker (thread) each, the same certificate,
+# terminating TLS on 127.0.0.1 in front of the same demo backend.
 #
-#   bench/tls_compare.sh [SECONDS]      (default 10 per run)
+#   bench/tls_compare.sh [SECONDS] [IDLE_CONNECTIONS]    (defaults: 10 per run, 2000)
 #
 # Runs, for an ECDSA P-256 and an RSA-2048 certificate:
-#   keepalive   64 connections, small responses, keep-alive (TLS 1.3, AES-128-GCM)
-#   handshake   a new connection (and a full TLS 1.3 handshake) per request
-# and prints one table. Not part of bench/run.sh yet (issue 12 asks for it there). The figures
-# are only meaningful on a quiet machine: it prints the load average it started with.
+#   keepalive   wrk, 64 connections, small responses, keep-alive (TLS 1.3, AES-128-GCM)
+#   handshake   wrk, a new connection and a full TLS 1.3 handshake per request (wrk keeps no
+#               sessions)
+#   resumed     openssl s_time -reuse: new connections that resume the first one's session
+#               (one client process: a ceiling for all three alike)
+#   idle KiB    resident memory per idle keep-alive TLS connection (bench/idle_conns.py --tls),
+#               after - before, divided by the count
+# and prints one table with the ratios. The figures are only meaningful on a quiet machine: it
+# prints the load average it started with. Needs wrk, nginx and haproxy (scripts/setup.sh --bench).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${SWITCHYARD_BUILD_DIR:-$root/build}"
 duration="${1:-10}"
+idle_count="${2:-2000}"
 run="$(mktemp -d /tmp/sy-tls-bench.XXXXXX)"
 pids=()
 cleanup() {
@@ -26,6 +32,7 @@ trap cleanup EXIT
 backend_port=19081
 sy_port=19443
 nginx_port=19444
+haproxy_port=19445
 admin_port=19901
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -47,7 +54,44 @@ run_wrk() {  # URL [wrk args...]: prints requests/second
   wrk -t2 -c64 -d"${duration}s" "$@" "$url" 2>/dev/null | awk '/Requests\/sec/ {print $2}'
 }
 
-printf '%-8s %-10s %12s %12s %8s\n' cert scenario switchyard nginx ratio
+run_resumed() {  # PORT: prints connections/second, each resuming the first one's session
+  openssl s_time -connect "127.0.0.1:$1" -reuse -www / -time "$duration" 2>/dev/null \
+    | awk '/connections in [0-9]+ real seconds/ {printf "%.0f", $1 / $4; exit}'
+}
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+idle_kib() {  # PID PORT: resident KiB per idle TLS connection
+  local pid="$1" port="$2" before after ready
+  before="$(rss_kib "$pid")"
+  exec {to_idle}> >(exec python3 "$root/bench/idle_conns.py" --target "127.0.0.1:$port" \
+    --count "$idle_count" --tls --timeout 120 >"$run/idle.out" 2>>"$run/idle.err")
+  for _ in $(seq 1 600); do
+    ready="$(awk '/^READY/ {print $2}' "$run/idle.out" 2>/dev/null || true)"
+    [ -n "$ready" ] && break
+    sleep 0.2
+  done
+  after="$(rss_kib "$pid")"
+  exec {to_idle}>&-
+  wait 2>/dev/null || true
+  : >"$run/idle.out"
+  awk -v a="$after" -v b="$before" -v n="${ready:-0}" \
+    'BEGIN { if (n > 0) printf "%.2f", (a - b) / n; else printf "n/a" }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+
+wait_port() {  # PORT: until something listens there (at most 10 s)
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+ciphers="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+printf '%-6s %-10s %11s %11s %11s %9s %9s\n' cert scenario switchyard nginx haproxy "sy/nginx" "sy/hap"
 for kind in ecdsa rsa; do
   cat >"$run/sy.toml" <<TOML
 [server]
@@ -59,6 +103,7 @@ name = "https"
 listen = "127.0.0.1:$sy_port"
 keepalive_timeout = "120s"
 backlog = 4096
+max_connections = 20000
 tls = { certificates = [ { cert = "$run/$kind.pem", key = "$run/$kind.key" } ] }
 [[pools]]
 name = "blue"
@@ -71,11 +116,12 @@ TOML
   mkdir -p "$run/nginx_tmp"
   cat >"$run/nginx.conf" <<NGINX
 worker_processes 1;
+worker_rlimit_nofile 30000;
 daemon off;
 master_process off;
 pid $run/nginx.pid;
 error_log $run/nginx_error.log warn;
-events { worker_connections 4096; use epoll; }
+events { worker_connections 20000; use epoll; }
 http {
   access_log off;
   keepalive_timeout 120s;
@@ -91,7 +137,7 @@ http {
     ssl_certificate $run/$kind.pem;
     ssl_certificate_key $run/$kind.key;
     ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+    ssl_ciphers $ciphers;
     ssl_prefer_server_ciphers on;
     location / {
       proxy_pass http://backend;
@@ -103,19 +149,59 @@ http {
   }
 }
 NGINX
+  cat "$run/$kind.pem" "$run/$kind.key" >"$run/$kind.combined.pem"
+  cat >"$run/haproxy.cfg" <<HAPROXY
+global
+  nbthread 1
+  maxconn 20000
+  ssl-default-bind-ciphers $ciphers
+  ssl-default-bind-options ssl-min-ver TLSv1.2
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 120s
+  timeout server 120s
+  timeout http-keep-alive 120s
+  option http-keep-alive
+frontend https
+  bind 127.0.0.1:$haproxy_port ssl crt $run/$kind.combined.pem alpn http/1.1
+  option forwardfor
+  http-request set-header X-Forwarded-Proto https
+  default_backend blue
+backend blue
+  http-reuse always
+  server b1 127.0.0.1:$backend_port
+HAPROXY
+  ulimit -n 30000 2>/dev/null || true
   "$build/switchyard" -c "$run/sy.toml" 2>/dev/null &
   sy_pid=$!
+  pids+=("$sy_pid")
   nginx -c "$run/nginx.conf" -e "$run/nginx_error.log" &
   nginx_pid=$!
-  sleep 1
-  for scenario in keepalive handshake; do
-    extra=()
-    [ "$scenario" = handshake ] && extra=(-H "Connection: close")
-    sy_rps="$(run_wrk "https://localhost:$sy_port/" "${extra[@]}")"
-    nginx_rps="$(run_wrk "https://localhost:$nginx_port/" "${extra[@]}")"
-    ratio="$(awk -v a="$sy_rps" -v b="$nginx_rps" 'BEGIN { if (b > 0) printf "%.2f", a / b }')"
-    printf '%-8s %-10s %12s %12s %8s\n' "$kind" "$scenario" "$sy_rps" "$nginx_rps" "$ratio"
+  pids+=("$nginx_pid")
+  haproxy -db -f "$run/haproxy.cfg" 2>"$run/haproxy.log" &
+  haproxy_pid=$!
+  pids+=("$haproxy_pid")
+  for port in "$sy_port" "$nginx_port" "$haproxy_port"; do wait_port "$port"; done
+  for scenario in keepalive handshake resumed; do
+    values=()
+    for port in "$sy_port" "$nginx_port" "$haproxy_port"; do
+      case "$scenario" in
+        keepalive) values+=("$(run_wrk "https://localhost:$port/")") ;;
+        handshake) values+=("$(run_wrk "https://localhost:$port/" -H "Connection: close")") ;;
+        resumed) values+=("$(run_resumed "$port")") ;;
+      esac
+    done
+    printf '%-6s %-10s %11s %11s %11s %9s %9s\n' "$kind" "$scenario" "${values[@]}" \
+      "$(ratio "${values[0]}" "${values[1]}")" "$(ratio "${values[0]}" "${values[2]}")"
   done
-  kill "$sy_pid" "$nginx_pid"
-  wait "$sy_pid" "$nginx_pid" 2>/dev/null || true
+  values=()
+  for pair in "$sy_pid:$sy_port" "$nginx_pid:$nginx_port" "$haproxy_pid:$haproxy_port"; do
+    values+=("$(idle_kib "${pair%%:*}" "${pair##*:}")")
+  done
+  # For memory lower is better: the ratios say how much of the other's memory we use.
+  printf '%-6s %-10s %11s %11s %11s %9s %9s\n' "$kind" "idle KiB" "${values[@]}" \
+    "$(ratio "${values[0]}" "${values[1]}")" "$(ratio "${values[0]}" "${values[2]}")"
+  kill "$sy_pid" "$nginx_pid" "$haproxy_pid"
+  wait "$sy_pid" "$nginx_pid" "$haproxy_pid" 2>/dev/null || true
 done
