@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite: first the release build,
-# then again under ASan + UBSan, then a short libFuzzer run of every fuzz target (clang, ASan +
-# UBSan; fuzz/README.md). Exit status 0 only if every test passed and no fuzz finding was made.
-#   scripts/test.sh            all three (what CI runs)
+# then again under ASan + UBSan, then the unit tests under ThreadSanitizer, then a short libFuzzer
+# run of every fuzz target (clang, ASan + UBSan; fuzz/README.md). Exit status 0 only if every test
+# passed and no fuzz finding was made.
+#   scripts/test.sh            all four (what CI runs)
+#   scripts/test.sh tsan       the unit tests under ThreadSanitizer only
 #   scripts/test.sh release    release build only (quicker while developing)
 #   scripts/test.sh fuzz       the fuzz smoke only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 flavours=("$@")
-[ ${#flavours[@]} -eq 0 ] && flavours=(release asan fuzz)
+[ ${#flavours[@]} -eq 0 ] && flavours=(release asan tsan fuzz)
 # Seconds each fuzz target runs for in the smoke (7 targets: about 3.5 minutes plus the build).
 fuzz_seconds="${SY_FUZZ_SMOKE_SECONDS:-30}"
 fuzz_targets=(request_parser response_parser message_writer route_matcher config_loader admin_api proxy_protocol)
@@ -30,6 +32,13 @@ for flavour in "${flavours[@]}"; do
   dir=build
   [ "$flavour" = asan ] && dir=build-asan
   echo "== tests ($flavour) ==" >&2
+  if [ "$flavour" = tsan ]; then
+    # The unit tests only (the integration suite under TSan would not fit CI's time): they run
+    # workers, the control thread and their dispatchers on real threads. A report fails the test.
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+      ctest --test-dir build-tsan -L unit --output-on-failure -j 2 --timeout 300
+    continue
+  fi
   # Sanitizer reports fail the run; leak checking stays on.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300
