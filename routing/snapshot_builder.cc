@@ -246,6 +246,9 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
     std::shared_ptr<ListenerLimitState>& state = listener_limits_[listener.name];
     if (state == nullptr) state = std::make_shared<ListenerLimitState>(workers_);
     settings.limit_state = state;
+    std::shared_ptr<tls::HandshakeStats>& tls_stats = listener_tls_stats_[listener.name];
+    if (tls_stats == nullptr) tls_stats = std::make_shared<tls::HandshakeStats>(workers_);
+    settings.tls_stats = tls_stats;
     if (listener.tls.has_value()) {
       auto found = tls_contexts_.find(listener.name);
       if (found != tls_contexts_.end()) settings.tls = found->second;
