@@ -39,6 +39,9 @@ struct ListenerSettings {
   // Handshake figures (switchyard_tls_*); kept per listener name across reloads, never null in
   // a built snapshot (a listener that gains tls on a reload counts from then on).
   std::shared_ptr<tls::HandshakeStats> tls_stats;
+  // A plain listener that answers every request with a 308 to HTTPS (no routing).
+  bool redirect_to_https = false;
+  uint16_t https_port = 443;
 };
 
 // Everything a worker needs to route and forward a request, frozen at one generation. Built on

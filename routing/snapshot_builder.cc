@@ -36,6 +36,8 @@ ListenerSettings listenerSettings(const config::ListenerConfig& listener, size_t
   settings.client_timeout_ms = toMs(listener.client_timeout);
   settings.abort_on_client_close = listener.abort_on_client_close;
   settings.proxy_protocol = listener.proxy_protocol;
+  settings.redirect_to_https = listener.redirect_to_https;
+  settings.https_port = static_cast<uint16_t>(listener.https_port);
   settings.path.merge_slashes = listener.merge_slashes;
   settings.path.allow_encoded_slash = listener.allow_encoded_slash;
   settings.reject_unnormalized_paths =

@@ -84,6 +84,10 @@ struct ListenerConfig {
   // Present: the listener terminates TLS (conf/REFERENCE.md, "TLS"). Certificates are re-read
   // on every reload, unlike the listener's address.
   std::optional<tls::ServerSettings> tls;
+  // A plain listener that answers every request 308 to https://<host><target>, adding
+  // ":https_port" when it is not 443.
+  bool redirect_to_https = false;
+  uint32_t https_port = 443;
   SourcePosition position;
 };
 
