@@ -84,7 +84,11 @@ void ProxySession::start() {
                                     ? absolute_target_->authority
                                     : request_.headers().find("host").value_or(std::string_view());
   const std::string_view target = forward_target_.empty() ? request_.url() : forward_target_;
-  route_ = snapshot.routes.match(host, target);
+  std::optional<std::string_view> sni;  // looked up only when a route asks for it
+  if (snapshot.routes.usesSni() && owner_.clientSecure()) {
+    sni = owner_.clientTlsDetails().value_or(tls::TlsDetails{}).sni;
+  }
+  route_ = snapshot.routes.match(host, target, sni);
   if (refuseOverRateLimit()) return;
   if (route_ == nullptr) {
     refuse(404, "no route for this host and path");

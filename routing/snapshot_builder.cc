@@ -272,6 +272,7 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
     route.name = route_config.name;
     for (const std::string& host : route_config.hosts)
       route.hosts.push_back(HostMatcher::parse(host));
+    for (const std::string& name : route_config.sni) route.sni.push_back(SniMatcher::parse(name));
     route.path_prefix = route_config.path_prefix;
     route.retries = route_config.retries;
     const RouteTraffic* state = traffic != nullptr ? traffic->find(route_config.name) : nullptr;

@@ -183,6 +183,8 @@ struct MirrorConfig {
 struct RouteConfig {
   std::string name;
   std::vector<std::string> hosts;  // "example.com" or "*.example.com"; empty = any host
+  // SNI names ("api.example.com", "*.example.com": one label); empty = any connection.
+  std::vector<std::string> sni;
   std::string path_prefix = "/";
   std::string pool;
   uint32_t retries = 2;                 // further tries on other backends (idempotent requests)
