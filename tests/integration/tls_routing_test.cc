@@ -1,4 +1,5 @@
-// Routing through HTTPS listeners (issue 12): routes chosen by the SNI name.
+// Routing through HTTPS listeners (issue 12): routes chosen by the SNI name, and blue/green
+// switches, canary weights and mirroring working through TLS as they do over plain HTTP.
 
 #include <chrono>
 #include <optional>
@@ -101,6 +102,72 @@ TEST_F(TlsRoutingTest, SniRoutesMatchOnlyTlsConnectionsWithTheirName) {
   ASSERT_TRUE(s_client.ok()) << s_client.status();
   EXPECT_EQ((*s_client)->waitExit(std::chrono::seconds(15)), 0) << (*s_client)->output();
   EXPECT_THAT((*s_client)->output(), ::testing::HasSubstr("X-Backend: green"));
+}
+
+TEST_F(TlsRoutingTest, BlueGreenSwitchAppliesToOpenHttpsConnections) {
+  ASSERT_NO_FATAL_FAILURE(start("[[routes]]\nname = \"default\"\npool = \"blue\"\n"));
+  TlsClient kept;
+  ASSERT_NO_FATAL_FAILURE(connectTls(&kept, "www.example.com"));
+  EXPECT_EQ(backendOf(get(kept, "/")), "blue");
+  AdminResult switched = admin("POST", "/admin/switch?to=green");
+  ASSERT_EQ(switched.status, 200) << switched.text();
+  // The next request on the open TLS connection, and a new connection, go to green.
+  EXPECT_EQ(backendOf(get(kept, "/")), "green");
+  TlsClient fresh;
+  ASSERT_NO_FATAL_FAILURE(connectTls(&fresh, "www.example.com"));
+  EXPECT_EQ(backendOf(get(fresh, "/")), "green");
+  ASSERT_EQ(admin("POST", "/admin/rollback").status, 200);
+  EXPECT_EQ(backendOf(get(kept, "/")), "blue");
+}
+
+TEST_F(TlsRoutingTest, CanaryWeightSplitsHttpsRequests) {
+  ASSERT_NO_FATAL_FAILURE(start("[[routes]]\nname = \"default\"\npool = \"blue\"\n", "", 2));
+  AdminResult canary = admin("POST", "/admin/canary?pool=green&weight=30");
+  ASSERT_EQ(canary.status, 200) << canary.text();
+  constexpr int kConnections = 4;
+  constexpr int kPerConnection = 100;
+  int green = 0;
+  for (int c = 0; c < kConnections; ++c) {
+    TlsClient client;
+    ASSERT_NO_FATAL_FAILURE(connectTls(&client, "www.example.com"));
+    for (int i = 0; i < kPerConnection; ++i) {
+      const std::string backend = backendOf(get(client, "/"));
+      ASSERT_TRUE(backend == "blue" || backend == "green") << backend;
+      if (backend == "green") ++green;
+    }
+  }
+  // 400 draws at 30%: mean 120, standard deviation ~9.2; the bounds are over 6 deviations out.
+  EXPECT_GT(green, 60);
+  EXPECT_LT(green, 180);
+  // weight=0 ends it: everything goes to blue again.
+  ASSERT_EQ(admin("POST", "/admin/canary?weight=0").status, 200);
+  TlsClient after;
+  ASSERT_NO_FATAL_FAILURE(connectTls(&after, "www.example.com"));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(backendOf(get(after, "/")), "blue");
+}
+
+TEST_F(TlsRoutingTest, MirroringCopiesHttpsRequestsToTheShadow) {
+  ASSERT_NO_FATAL_FAILURE(startBackend("shadow"));
+  ASSERT_NO_FATAL_FAILURE(
+      start("[[routes]]\nname = \"default\"\npool = \"blue\"\n"
+            "mirror = { pool = \"shadow\", percent = 100 }\n",
+            absl::StrCat("[[pools]]\nname = \"shadow\"\nbackends = ", backendList({backendPort(2)}),
+                         "\n\n")));
+  constexpr uint64_t kRequests = 10;
+  TlsClient client;
+  ASSERT_NO_FATAL_FAILURE(connectTls(&client, "www.example.com"));
+  for (uint64_t i = 0; i < kRequests; ++i) {
+    // The client only ever sees the primary.
+    EXPECT_EQ(backendOf(get(client, absl::StrCat("/item/", i))), "blue");
+  }
+  EXPECT_TRUE(waitUntil([&] { return stats(2).requests == kRequests; }, milliseconds(5000)))
+      << "shadow saw " << stats(2).requests;
+  EXPECT_EQ(stats(0).requests, kRequests);
+  EXPECT_EQ(stats(1).requests, 0u);
+  // Turning the mirror off through the admin API stops the copies.
+  ASSERT_EQ(admin("POST", "/admin/mirror?percent=0").status, 200);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(backendOf(get(client, "/")), "blue");
+  EXPECT_EQ(stats(2).requests, kRequests);
 }
 
 }  // namespace
