@@ -170,7 +170,9 @@ TEST_F(TlsMetricsTest, CertificateExpiryFollowsTheLoadedCertificates) {
   EXPECT_EQ(metrics->value(gauge, {{"listener", "https"}, {"name", "site.test"}}),
             static_cast<double>(renewed_expiry));
   // The exposition stays valid for Prometheus.
-  if (!findPromtool().empty()) EXPECT_TRUE(promtoolCheckMetrics(raw).ok());
+  if (!findPromtool().empty()) {
+    EXPECT_TRUE(promtoolCheckMetrics(raw).ok());
+  }
 }
 
 }  // namespace
