@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "admin/tls_metrics.h"
 #include "core/build_info.h"
 #include "prometheus/text_serializer.h"
 
@@ -357,6 +358,7 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
              MetricType::Gauge);
   addValue(generation, {}, static_cast<double>(snapshot.generation));
   out.push_back(std::move(generation));
+  collectTlsMetrics(snapshot, &out);
   return out;
 }
 

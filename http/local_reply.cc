@@ -9,6 +9,8 @@ std::string_view reasonPhrase(int status) {
   switch (status) {
     case 200:
       return "OK";
+    case 308:
+      return "Permanent Redirect";
     case 400:
       return "Bad Request";
     case 401:

@@ -12,6 +12,7 @@ namespace sy::proxy {
 struct DownstreamConnection::ProxyPreamble {
   // The listener's TLS context when the connection was accepted: TLS starts after the header.
   std::shared_ptr<const tls::ServerContext> tls;
+  tls::HandshakeWorkerStats* tls_stats = nullptr;
   // Header bytes that came in pieces, until the header is complete (then freed).
   std::string partial;
   bool done = false;
@@ -56,12 +57,14 @@ const std::string& DownstreamConnection::clientIp() {
 
 int DownstreamConnection::accept(int fd) {
   const routing::ListenerSettings& settings = listenerSettings();
+  tls::HandshakeWorkerStats* tls_stats = &settings.tls_stats->slot(worker_.index());
   if (settings.proxy_protocol) {
     proxy_ = std::make_unique<ProxyPreamble>();
     proxy_->tls = settings.tls;
+    proxy_->tls_stats = tls_stats;
   }
   // Behind a PROXY header the socket starts in the clear (startTls follows the header).
-  int rc = transport_.adopt(fd, settings.proxy_protocol ? nullptr : settings.tls);
+  int rc = transport_.adopt(fd, settings.proxy_protocol ? nullptr : settings.tls, tls_stats);
   if (rc == 0) rc = transport_.startReading();
   if (rc != 0) {
     close();
@@ -128,7 +131,7 @@ void DownstreamConnection::readProxyHeader(const char* data, size_t length) {
   }
   const std::string_view rest = input.substr(parse.consumed);
   if (preamble.tls != nullptr) {
-    const int rc = transport_.startTls(std::move(preamble.tls), rest);
+    const int rc = transport_.startTls(std::move(preamble.tls), rest, preamble.tls_stats);
     if (rc != 0) close();
     return;  // the handshake reads `rest`; requests come decrypted through onTransportData
   }
@@ -447,6 +450,7 @@ void DownstreamConnection::onTimeout() {
   switch (state_) {
     case State::kIdle:
     case State::kLingering:
+      transport_.handshakeTimedOut();  // counted when the TLS handshake never finished
       close();  // keep-alive expired, nothing ever arrived, or the client never closed
       return;
     case State::kActive: {

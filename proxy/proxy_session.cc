@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/strings.h"
 #include "core/thread_recycler.h"
+#include "http/https_redirect.h"
 #include "http/local_reply.h"
 #include "http/message_writer.h"
 #include "http/path_normalizer.h"
@@ -74,12 +75,20 @@ void ProxySession::start() {
   // routing and the backend must both see that host, or a route's host restriction could be
   // bypassed by a Host header that disagrees with the target.
   absolute_target_ = http::splitAbsoluteForm(request_.url());
+  if (owner_.listenerSettings().redirect_to_https) {
+    if (!refuseOverRateLimit()) redirectToHttps();
+    return;
+  }
   if (!normalizeTarget()) return;
   const std::string_view host = absolute_target_
                                     ? absolute_target_->authority
                                     : request_.headers().find("host").value_or(std::string_view());
   const std::string_view target = forward_target_.empty() ? request_.url() : forward_target_;
-  route_ = snapshot.routes.match(host, target);
+  std::optional<std::string_view> sni;  // looked up only when a route asks for it
+  if (snapshot.routes.usesSni() && owner_.clientSecure()) {
+    sni = owner_.clientTlsDetails().value_or(tls::TlsDetails{}).sni;
+  }
+  route_ = snapshot.routes.match(host, target, sni);
   if (refuseOverRateLimit()) return;
   if (route_ == nullptr) {
     refuse(404, "no route for this host and path");
@@ -142,6 +151,22 @@ bool ProxySession::normalizeTarget() {
   normalized_target_ = std::move(normalized.target);
   forward_target_ = normalized_target_;
   return true;
+}
+
+void ProxySession::redirectToHttps() {
+  // The target as the client sent it: the HTTPS listener normalizes (or refuses) it itself.
+  const std::string_view host = absolute_target_
+                                    ? absolute_target_->authority
+                                    : request_.headers().find("host").value_or(std::string_view());
+  const std::string_view target = absolute_target_ ? absolute_target_->origin_form : request_.url();
+  std::optional<std::string> location =
+      http::httpsLocation(host, target, owner_.listenerSettings().https_port);
+  if (!location.has_value()) {
+    refuse(400, "no usable Host header to redirect to HTTPS");
+    return;
+  }
+  local_headers_ = absl::StrCat("Location: ", *location, "\r\n");
+  refuse(308, "this site is served over HTTPS");  // RFC 9110 §15.4.9: the method is kept
 }
 
 bool ProxySession::refuseOverRateLimit() {

@@ -98,6 +98,9 @@ class ProxySession final : public upstream::UpstreamHandler {
   // Decides a local answer; with a body still to come it is sent now and the connection
   // closes rather than read it all.
   void refuse(int status, std::string_view detail);
+  // A redirect_to_https listener: 308 to the same host and target over HTTPS (400 without a
+  // usable host).
+  void redirectToHttps();
   void maybeMirror(const routing::SplitInput& split);
   void mirrorBody(const char* data, size_t length, uint64_t payload_bytes);
   void forwardRequestBody(const char* data, size_t length);

@@ -40,6 +40,36 @@ bool HostMatcher::matches(std::string_view host) const {
   return false;
 }
 
+SniMatcher SniMatcher::parse(std::string_view pattern) {
+  SniMatcher matcher;
+  std::string lower(pattern);
+  for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if (lower.size() > 2 && lower[0] == '*' && lower[1] == '.') {
+    matcher.wildcard = true;
+    matcher.text = lower.substr(1);
+  } else {
+    matcher.text = std::move(lower);
+  }
+  return matcher;
+}
+
+bool SniMatcher::matches(std::string_view name) const {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  if (!wildcard) return core::equalsIgnoreCase(name, text);
+  if (name.size() <= text.size() || !endsWithIgnoreCase(name, text)) return false;
+  // One label: nothing before the suffix may contain a dot.
+  return name.substr(0, name.size() - text.size()).find('.') == std::string_view::npos;
+}
+
+bool Route::matchesSni(std::optional<std::string_view> server_name) const {
+  if (sni.empty()) return true;
+  if (!server_name.has_value() || server_name->empty()) return false;
+  for (const SniMatcher& matcher : sni) {
+    if (matcher.matches(*server_name)) return true;
+  }
+  return false;
+}
+
 bool Route::matchesHost(std::string_view host) const {
   if (hosts.empty()) return true;
   for (const HostMatcher& matcher : hosts) {
@@ -73,12 +103,17 @@ std::string_view requestPath(std::string_view target) {
   return query == std::string_view::npos ? target : target.substr(0, query);
 }
 
-const Route* RouteTable::match(std::string_view host, std::string_view target) const {
+RouteTable::RouteTable(std::vector<Route> routes) : routes_(std::move(routes)) {
+  for (const Route& route : routes_) uses_sni_ = uses_sni_ || !route.sni.empty();
+}
+
+const Route* RouteTable::match(std::string_view host, std::string_view target,
+                               std::optional<std::string_view> sni) const {
   const std::string_view normalized = normalizeHost(host);
   const std::string_view path = requestPath(target);
   for (const Route& route : routes_) {
     if (path.substr(0, route.path_prefix.size()) != route.path_prefix) continue;
-    if (route.matchesHost(normalized)) return &route;
+    if (route.matchesHost(normalized) && route.matchesSni(sni)) return &route;
   }
   return nullptr;
 }

@@ -23,6 +23,18 @@ struct HostMatcher {
   static HostMatcher parse(std::string_view pattern);
 };
 
+// One entry of a route's `sni` list, lower-cased at build time: an exact name, or "*.example.com"
+// for exactly one label more ("a.example.com", not "a.b.example.com" nor "example.com"), as a
+// wildcard certificate covers (RFC 6125 §6.4.3).
+struct SniMatcher {
+  bool wildcard = false;
+  std::string text;  // exact: "api.example.com"; wildcard: ".example.com"
+
+  // `name`: the SNI name the client sent (case-insensitive; a trailing dot is ignored).
+  bool matches(std::string_view name) const;
+  static SniMatcher parse(std::string_view pattern);
+};
+
 // A rule resolved against the snapshot's pools.
 struct MatchRule {
   config::MatchRuleConfig::Source source = config::MatchRuleConfig::Source::kHeader;
@@ -37,6 +49,8 @@ inline constexpr uint32_t kMillion = 1000000;
 struct Route {
   std::string name;
   std::vector<HostMatcher> hosts;  // empty: any host
+  // Non-empty: only requests on a TLS connection whose SNI name matches one of these.
+  std::vector<SniMatcher> sni;
   std::string path_prefix = "/";
   uint32_t pool_index = 0;  // the active pool, an index into ConfigSnapshot::pools
   uint32_t retries = 2;
@@ -60,6 +74,8 @@ struct Route {
   std::optional<RateLimit> rate_limit;
 
   bool matchesHost(std::string_view host) const;
+  // `sni`: the connection's SNI name ("" when the client sent none), nullopt on plain HTTP.
+  bool matchesSni(std::optional<std::string_view> sni) const;
 };
 
 // The request's host without port and trailing dot ("Example.com:8080" -> "Example.com"); case
@@ -74,15 +90,20 @@ std::string_view requestPath(std::string_view target);
 class RouteTable {
  public:
   RouteTable() = default;
-  explicit RouteTable(std::vector<Route> routes) : routes_(std::move(routes)) {}
+  explicit RouteTable(std::vector<Route> routes);
 
-  // `host`: the Host header as received (may be empty); `target`: the request target.
-  const Route* match(std::string_view host, std::string_view target) const;
+  // `host`: the Host header as received (may be empty); `target`: the request target; `sni`:
+  // the SNI name of a TLS connection ("" without one), nullopt for plain HTTP.
+  const Route* match(std::string_view host, std::string_view target,
+                     std::optional<std::string_view> sni = std::nullopt) const;
+  // Some route has `sni`: only then does a request need its connection's SNI name.
+  bool usesSni() const { return uses_sni_; }
   const Route* find(std::string_view name) const;
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
   std::vector<Route> routes_;
+  bool uses_sni_ = false;
 };
 
 }  // namespace sy::routing

@@ -15,6 +15,7 @@
 #include "routing/config/model.h"
 #include "routing/route_table.h"
 #include "routing/traffic_state.h"
+#include "tls/handshake_stats.h"
 #include "tls/server_context.h"
 #include "upstream/pool.h"
 
@@ -35,6 +36,12 @@ struct ListenerSettings {
   std::shared_ptr<ListenerLimitState> limit_state;  // never null in a built snapshot
   // Set: the listener terminates TLS with these certificates (SnapshotBuilder::loadTls).
   std::shared_ptr<const tls::ServerContext> tls;
+  // Handshake figures (switchyard_tls_*); kept per listener name across reloads, never null in
+  // a built snapshot (a listener that gains tls on a reload counts from then on).
+  std::shared_ptr<tls::HandshakeStats> tls_stats;
+  // A plain listener that answers every request with a 308 to HTTPS (no routing).
+  bool redirect_to_https = false;
+  uint16_t https_port = 443;
 };
 
 // Everything a worker needs to route and forward a request, frozen at one generation. Built on
@@ -108,6 +115,7 @@ class SnapshotBuilder {
   core::StringMap<std::shared_ptr<MirrorStats>> mirror_stats_;
   // By listener name (listeners only change with a restart).
   core::StringMap<std::shared_ptr<ListenerLimitState>> listener_limits_;
+  core::StringMap<std::shared_ptr<tls::HandshakeStats>> listener_tls_stats_;
   // By listener name; a listener without TLS has no entry.
   core::StringMap<std::shared_ptr<const tls::ServerContext>> tls_contexts_;
   // By pool name; a pool without TLS has no entry.

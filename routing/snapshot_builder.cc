@@ -36,6 +36,8 @@ ListenerSettings listenerSettings(const config::ListenerConfig& listener, size_t
   settings.client_timeout_ms = toMs(listener.client_timeout);
   settings.abort_on_client_close = listener.abort_on_client_close;
   settings.proxy_protocol = listener.proxy_protocol;
+  settings.redirect_to_https = listener.redirect_to_https;
+  settings.https_port = static_cast<uint16_t>(listener.https_port);
   settings.path.merge_slashes = listener.merge_slashes;
   settings.path.allow_encoded_slash = listener.allow_encoded_slash;
   settings.reject_unnormalized_paths =
@@ -246,6 +248,9 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
     std::shared_ptr<ListenerLimitState>& state = listener_limits_[listener.name];
     if (state == nullptr) state = std::make_shared<ListenerLimitState>(workers_);
     settings.limit_state = state;
+    std::shared_ptr<tls::HandshakeStats>& tls_stats = listener_tls_stats_[listener.name];
+    if (tls_stats == nullptr) tls_stats = std::make_shared<tls::HandshakeStats>(workers_);
+    settings.tls_stats = tls_stats;
     if (listener.tls.has_value()) {
       auto found = tls_contexts_.find(listener.name);
       if (found != tls_contexts_.end()) settings.tls = found->second;
@@ -267,6 +272,7 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
     route.name = route_config.name;
     for (const std::string& host : route_config.hosts)
       route.hosts.push_back(HostMatcher::parse(host));
+    for (const std::string& name : route_config.sni) route.sni.push_back(SniMatcher::parse(name));
     route.path_prefix = route_config.path_prefix;
     route.retries = route_config.retries;
     const RouteTraffic* state = traffic != nullptr ? traffic->find(route_config.name) : nullptr;

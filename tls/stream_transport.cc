@@ -90,17 +90,18 @@ void StreamTransport::TlsState::closeResumeTimer() {
   resume = nullptr;
 }
 
-int StreamTransport::adopt(int fd, std::shared_ptr<const ServerContext> context) {
+int StreamTransport::adopt(int fd, std::shared_ptr<const ServerContext> context,
+                           HandshakeWorkerStats* stats) {
   const int rc = tcp_.adopt(fd);
   if (rc != 0 || context == nullptr) return rc;
-  return attachServerSsl(std::move(context));
+  return attachServerSsl(std::move(context), stats);
 }
 
 int StreamTransport::startTls(std::shared_ptr<const ServerContext> context,
-                              std::string_view initial) {
+                              std::string_view initial, HandshakeWorkerStats* stats) {
   if (tls_ != nullptr || tcp_.isClosing()) return UV_EINVAL;
   const bool owner_reading = tcp_.isReading();
-  int rc = attachServerSsl(std::move(context));
+  int rc = attachServerSsl(std::move(context), stats);
   if (rc != 0) return rc;
   tls_->reading = owner_reading;
   // The handshake reads whatever the owner wants (as after adopt() with a context).
@@ -109,9 +110,11 @@ int StreamTransport::startTls(std::shared_ptr<const ServerContext> context,
   return 0;
 }
 
-int StreamTransport::attachServerSsl(std::shared_ptr<const ServerContext> context) {
+int StreamTransport::attachServerSsl(std::shared_ptr<const ServerContext> context,
+                                     HandshakeWorkerStats* stats) {
   tls_ = std::make_unique<TlsState>();
   tls_->context = std::move(context);
+  tls_->stats = stats;
   tls_->ssl = tls_->context->newSsl();
   BIO* bio = tls_->ssl != nullptr ? BIO_new(TransportBio::method()) : nullptr;
   if (bio == nullptr) {
@@ -171,6 +174,46 @@ TlsDetails StreamTransport::tlsDetails() const {
   return details;
 }
 
+void StreamTransport::handshakeTimedOut() {
+  if (tls_ != nullptr && !tls_->handshake_done && !tls_->failed) {
+    countHandshake(HandshakeResult::kTimeout);
+  }
+}
+
+void StreamTransport::countHandshake(HandshakeResult result) {
+  if (tls_->stats == nullptr || tls_->counted) return;
+  tls_->counted = true;
+  tls_->stats->results[static_cast<size_t>(result)].add();
+  if (result != HandshakeResult::kOk) return;
+  tls_->stats->versions[SSL_version(tls_->ssl) == TLS1_3_VERSION ? 1 : 0].add();
+  if (SSL_session_reused(tls_->ssl) == 1) tls_->stats->resumed.add();
+}
+
+HandshakeResult StreamTransport::failureReason(bool plain_http) const {
+  if (plain_http) return HandshakeResult::kPlainHttp;
+  if (tls_->got_input && tls_->first_byte != 0x16) return HandshakeResult::kNotTls;
+  const unsigned long error = ERR_peek_last_error();
+  if (ERR_GET_LIB(error) != ERR_LIB_SSL) return HandshakeResult::kOther;
+  switch (ERR_GET_REASON(error)) {
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_VERSION_TOO_LOW:
+    case SSL_R_WRONG_SSL_VERSION:
+      return HandshakeResult::kProtocolVersion;
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_NO_SHARED_GROUPS:
+    case SSL_R_NO_SUITABLE_KEY_SHARE:
+      return HandshakeResult::kNoSharedCipher;
+    case SSL_R_NO_APPLICATION_PROTOCOL:
+      return HandshakeResult::kNoApplicationProtocol;
+    case SSL_R_CALLBACK_FAILED:
+      // The only callback that fails a server handshake is the SNI one under strict_sni
+      // (ServerContext::onServerName); ALPN has a reason of its own.
+      return HandshakeResult::kUnrecognizedName;
+    default:
+      return HandshakeResult::kOther;
+  }
+}
+
 void StreamTransport::setCallbacks(core::TransportCallbacks* callbacks) {
   callbacks_ = callbacks;
   if (tls_ == nullptr) tcp_.setCallbacks(callbacks);
@@ -203,6 +246,10 @@ bool StreamTransport::isReading() const {
 // ---- Input ----
 
 void StreamTransport::onTransportData(const char* data, size_t length) {
+  if (!tls_->got_input && length > 0) {
+    tls_->got_input = true;
+    tls_->first_byte = static_cast<unsigned char>(data[0]);
+  }
   if (!tls_->saved_input.empty()) {
     tls_->saved_input.append(data, length);
     std::string input;
@@ -234,6 +281,7 @@ void StreamTransport::pump() {
       return;
     }
     tls_->handshake_done = true;
+    if (tls_->client_context == nullptr) countHandshake(HandshakeResult::kOk);
     flushRecords();
     if (!tls_->reading) tcp_.stopReading();
     if (!tls_->early_writes.empty()) {
@@ -278,6 +326,7 @@ void StreamTransport::handshakeFailed() {
   const unsigned long error = ERR_peek_last_error();
   const bool plain_http =
       ERR_GET_LIB(error) == ERR_LIB_SSL && ERR_GET_REASON(error) == SSL_R_HTTP_REQUEST;
+  if (tls_->client_context == nullptr) countHandshake(failureReason(plain_http));
   std::string reason = takeOpenSslError();
   flushRecords();  // the alert, if OpenSSL made one
   if (tls_->client_context != nullptr) {
@@ -300,6 +349,7 @@ void StreamTransport::deliverEof() {
 void StreamTransport::onTransportEof() {
   tls_->peer_eof = true;
   if (!tls_->handshake_done) {  // the peer gave up on the handshake: an error, not an empty stream
+    if (!tls_->failed) countHandshake(HandshakeResult::kClosed);
     tls_->failed = true;
     callbacks_->onTransportError(UV_ECONNRESET);
     return;
@@ -307,7 +357,10 @@ void StreamTransport::onTransportEof() {
   if (tls_->saved_input.empty()) deliverEof();  // else after the saved bytes, on resume
 }
 
-void StreamTransport::onTransportError(int uv_status) { callbacks_->onTransportError(uv_status); }
+void StreamTransport::onTransportError(int uv_status) {
+  if (!tls_->handshake_done && !tls_->failed) countHandshake(HandshakeResult::kClosed);
+  callbacks_->onTransportError(uv_status);
+}
 
 void StreamTransport::onTransportWritable() { callbacks_->onTransportWritable(); }
 

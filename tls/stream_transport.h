@@ -11,6 +11,7 @@
 #include "core/tcp_transport.h"
 #include "core/transport.h"
 #include "tls/client_context.h"
+#include "tls/handshake_stats.h"
 #include "tls/server_context.h"
 #include "tls/tls_details.h"
 
@@ -32,14 +33,17 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   StreamTransport& operator=(const StreamTransport&) = delete;
 
   // Takes over an accepted socket; with a context the connection speaks TLS, and keeps that
-  // context (a reload does not affect it). Returns a libuv error code.
-  int adopt(int fd, std::shared_ptr<const ServerContext> context);
+  // context (a reload does not affect it). The handshake's outcome is counted in `stats` (the
+  // worker's slot of the listener's figures) when given. Returns a libuv error code.
+  int adopt(int fd, std::shared_ptr<const ServerContext> context,
+            HandshakeWorkerStats* stats = nullptr);
   // A PROXY protocol listener reads the header in the clear, before the ClientHello: the socket
   // is adopted without a context, then this turns it into the server side of TLS. `initial` is
   // what the owner read after the header (the start of the ClientHello, often), fed to the
   // handshake first. Call it from the owner's onTransportData; the handshake may fail (and the
   // owner hear onTransportError) before it returns. Returns a libuv error code.
-  int startTls(std::shared_ptr<const ServerContext> context, std::string_view initial);
+  int startTls(std::shared_ptr<const ServerContext> context, std::string_view initial,
+               HandshakeWorkerStats* stats = nullptr);
   // Connects to a backend; with a context, onTransportConnected() comes once the TLS handshake
   // is done (the connect timeout covers both), and a failed handshake (a certificate that does
   // not verify) is an onTransportError() before it, logged with the reason. Writes made before
@@ -49,6 +53,8 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   bool secure() const { return tls_ != nullptr; }
   // Valid once the first request arrived (the handshake is over by then).
   TlsDetails tlsDetails() const;
+  // The owner's header_timeout expired: a server handshake still going on counts as a timeout.
+  void handshakeTimedOut();
 
   void setCallbacks(core::TransportCallbacks* callbacks) override;
   int startReading() override;
@@ -73,7 +79,11 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   void onTransportClosed() override;
   void onTransportConnected() override;
 
-  int attachServerSsl(std::shared_ptr<const ServerContext> context);
+  int attachServerSsl(std::shared_ptr<const ServerContext> context, HandshakeWorkerStats* stats);
+  // Counts the outcome of a server handshake, once (no-op without stats).
+  void countHandshake(HandshakeResult result);
+  // Why a server handshake failed, from OpenSSL's error queue (before it is cleared).
+  HandshakeResult failureReason(bool plain_http) const;
   // Runs the handshake and decrypts while input is there and the owner reads.
   void pump();
   void handshakeFailed();
@@ -92,6 +102,7 @@ class StreamTransport final : public core::Transport, private core::TransportCal
 
     std::shared_ptr<const ServerContext> context;
     std::shared_ptr<const ClientContext> client_context;  // set on a backend connection
+    HandshakeWorkerStats* stats = nullptr;                // server side, when counted
     SSL* ssl = nullptr;
     // The ciphertext OpenSSL may read now: the bytes of the current read callback, or those
     // kept in `saved_input` while the owner paused reading.
@@ -104,7 +115,10 @@ class StreamTransport final : public core::Transport, private core::TransportCal
     bool peer_eof = false;  // TCP EOF or close_notify seen
     bool eof_delivered = false;
     bool failed = false;
-    bool report_failure = false;  // an encryption failure the owner hears of on the next turn
+    bool report_failure = false;   // an encryption failure the owner hears of on the next turn
+    bool counted = false;          // the handshake's outcome is in `stats`
+    bool got_input = false;        // `first_byte` is set
+    unsigned char first_byte = 0;  // a TLS handshake record starts with 0x16
   };
 
   uv_loop_t* loop_;

@@ -27,6 +27,24 @@ void checkProxyProtocol(const toml::table& table, const std::string& key,
            "send the header (to accept it from anyone, [\"0.0.0.0/0\", \"::/0\"])");
 }
 
+// The redirect is for a plain listener in front of an HTTPS one; on a TLS listener it would
+// send clients in a loop to itself. https_port only means something with the redirect.
+void checkRedirect(const toml::table& table, const std::string& key, const ListenerConfig& listener,
+                   ErrorSink& sink) {
+  const toml::node* redirect = table.get("redirect_to_https");
+  if (redirect != nullptr && listener.redirect_to_https && listener.tls.has_value()) {
+    sink.add(positionOf(*redirect), childKey(key, "redirect_to_https"),
+             "redirect_to_https is for plain HTTP listeners; this one has tls and already speaks "
+             "HTTPS (redirect from a second, plain listener)");
+  }
+  const toml::node* port = table.get("https_port");
+  if (port != nullptr && !listener.redirect_to_https &&
+      !sink.hasErrorAt(childKey(key, "https_port"))) {
+    sink.add(positionOf(*port), childKey(key, "https_port"),
+             "https_port needs redirect_to_https = true in the same table");
+  }
+}
+
 }  // namespace
 
 void checkRateLimitBurst(const toml::table& table, const std::string& key, bool rate_limited,
@@ -71,6 +89,8 @@ const TableSchema<ListenerConfig>& listenerSchema() {
               stringListField("trusted_proxies", &L::trusted_proxies, normalizeCidr),
               boolField("proxy_protocol", &L::proxy_protocol),
               tableField("tls", &L::tls, listenerTlsSchema),
+              boolField("redirect_to_https", &L::redirect_to_https),
+              integerField("https_port", &L::https_port, 1, 65535),
           },
       .prepare =
           [](const toml::table& table, size_t index, L& out) {
@@ -81,6 +101,7 @@ const TableSchema<ListenerConfig>& listenerSchema() {
           [](const toml::table& table, const std::string& key, L& out, ErrorSink& sink) {
             checkRateLimitBurst(table, key, out.rate_limit > 0, sink);
             checkProxyProtocol(table, key, out, sink);
+            checkRedirect(table, key, out, sink);
           },
   };
   return schema;

@@ -84,6 +84,10 @@ struct ListenerConfig {
   // Present: the listener terminates TLS (conf/REFERENCE.md, "TLS"). Certificates are re-read
   // on every reload, unlike the listener's address.
   std::optional<tls::ServerSettings> tls;
+  // A plain listener that answers every request 308 to https://<host><target>, adding
+  // ":https_port" when it is not 443.
+  bool redirect_to_https = false;
+  uint32_t https_port = 443;
   SourcePosition position;
 };
 
@@ -179,6 +183,8 @@ struct MirrorConfig {
 struct RouteConfig {
   std::string name;
   std::vector<std::string> hosts;  // "example.com" or "*.example.com"; empty = any host
+  // SNI names ("api.example.com", "*.example.com": one label); empty = any connection.
+  std::vector<std::string> sni;
   std::string path_prefix = "/";
   std::string pool;
   uint32_t retries = 2;                 // further tries on other backends (idempotent requests)

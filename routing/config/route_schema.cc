@@ -144,6 +144,7 @@ const TableSchema<RouteConfig>& routeSchema() {
           {
               required(parsedField("name", &R::name, checkName)),
               stringListField("hosts", &R::hosts, normalizeHostPattern),
+              stringListField("sni", &R::sni, normalizeSniPattern),
               parsedField("path_prefix", &R::path_prefix, checkRoutePathPrefix),
               // Whether the pool exists is a document check: pools may come after routes.
               required(stringField("pool", &R::pool)),

@@ -152,6 +152,22 @@ absl::StatusOr<std::string> checkHeaderName(std::string_view text) {
   return std::string(text);
 }
 
+absl::StatusOr<std::string> normalizeSniPattern(std::string_view text) {
+  constexpr std::string_view kExpected =
+      "a DNS name such as \"api.example.com\" or \"*.example.com\" (letters, digits, '-' and "
+      "'.'; '*' only as the whole first label)";
+  std::string_view name = text;
+  if (name.size() > 2 && name.substr(0, 2) == "*.") name.remove_prefix(2);
+  bool ok = !name.empty() && name.size() <= 253 && name.front() != '.' && name.back() != '.';
+  for (const char c : name) {
+    const auto byte = static_cast<unsigned char>(c);
+    ok = ok && (absl::ascii_isalnum(byte) || c == '-' || c == '.');
+  }
+  ok = ok && name.find("..") == std::string_view::npos;
+  if (!ok) return invalid(kExpected, text);
+  return absl::AsciiStrToLower(core::toAbsl(text));
+}
+
 absl::StatusOr<std::string> checkHostSuffix(std::string_view text) {
   for (const char c : text) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') {

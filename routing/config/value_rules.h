@@ -18,6 +18,9 @@ absl::StatusOr<std::string> checkName(std::string_view text);
 
 // "example.com", "*.example.com" (any subdomain, not the bare domain) or "*"; lower-cased.
 absl::StatusOr<std::string> normalizeHostPattern(std::string_view text);
+// A route's `sni` entry: a DNS name or "*." + one, lower-cased ("*" alone is refused: a route
+// for every TLS client needs no sni).
+absl::StatusOr<std::string> normalizeSniPattern(std::string_view text);
 
 // A path prefix must start with '/': it is compared with the request path, which always does.
 absl::StatusOr<std::string> checkPathPrefix(std::string_view text);

@@ -18,6 +18,7 @@
 #include "tests/support/switchyard_process.h"
 #include "tests/support/test_certificates.h"
 #include "tests/support/tls_client.h"
+#include "tests/support/tls_fixture.h"
 
 namespace sy::testing {
 namespace {
@@ -25,71 +26,7 @@ namespace {
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 
-std::string certificateEntry(const CertificateFiles& files) {
-  return absl::StrCat("{ cert = \"", files.cert, "\", key = \"", files.key, "\" }");
-}
-
-class TlsListenerTest : public ProxyTest {
- protected:
-  static void SetUpTestSuite() {
-    auto created = TestCertificates::create();
-    ASSERT_TRUE(created.ok()) << created.status();
-    certificates_ = std::move(*created);
-    auto rsa = certificates_->issue("rsa", KeyType::kRsa, {"www.example.com", "example.com"});
-    ASSERT_TRUE(rsa.ok()) << rsa.status();
-    auto ecdsa = certificates_->issue("ecdsa", KeyType::kEcdsa, {"www.example.com", "example.com"});
-    ASSERT_TRUE(ecdsa.ok()) << ecdsa.status();
-    auto wildcard = certificates_->issue("wildcard", KeyType::kRsa, {"*.other.test"});
-    ASSERT_TRUE(wildcard.ok()) << wildcard.status();
-    rsa_ = *rsa;
-    ecdsa_ = *ecdsa;
-    wildcard_ = *wildcard;
-  }
-  static void TearDownTestSuite() { certificates_.reset(); }
-
-  void SetUp() override {
-    ASSERT_NE(certificates_, nullptr);
-    ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-  }
-
-  // One TLS listener with the three certificates (RSA first: the default), `workers` workers.
-  std::string config(const std::string& tls_extra = "", int workers = 1,
-                     const std::string& extra = "") const {
-    return absl::StrCat("[server]\nworkers = ", workers,
-                        "\n\n[[listeners]]\nname = \"https\"\nlisten = \"127.0.0.1:0\"\n"
-                        "header_timeout = \"500ms\"\n"
-                        "tls = { certificates = [ ",
-                        certificateEntry(rsa_), ", ", certificateEntry(ecdsa_), ", ",
-                        certificateEntry(wildcard_), " ]", tls_extra, " }\n\n",
-                        "[[pools]]\nname = \"app\"\nbackends = ", backendList({backendPort(0)}),
-                        "\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n", extra);
-  }
-
-  TlsClientOptions trusting(const std::string& sni) const {
-    TlsClientOptions options;
-    options.sni = sni;
-    options.ca_file = certificates_->rootCa();
-    return options;
-  }
-
-  static std::optional<std::string> get(TlsClient& client, const std::string& path,
-                                        const std::string& host = "www.example.com") {
-    if (!client.send(absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: ", host, "\r\n\r\n"))) {
-      return std::nullopt;
-    }
-    return client.readResponse();
-  }
-
-  static std::unique_ptr<TestCertificates> certificates_;
-  static CertificateFiles rsa_;
-  static CertificateFiles ecdsa_;
-  static CertificateFiles wildcard_;
-};
-
-std::unique_ptr<TestCertificates> TlsListenerTest::certificates_;
-CertificateFiles TlsListenerTest::rsa_;
-CertificateFiles TlsListenerTest::ecdsa_;
-CertificateFiles TlsListenerTest::wildcard_;
+using TlsListenerTest = TlsProxyTest;
 
 TEST_F(TlsListenerTest, ProxiesHttpsToThePlainBackend) {
   TempDir logs;

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -89,6 +91,17 @@ std::string certificateSerial(const std::string& pem_file) {
   while (!serial.empty() && (serial.back() == '\n' || serial.back() == '\r')) serial.pop_back();
   for (char& c : serial) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return serial;
+}
+
+int64_t certificateNotAfter(const std::string& pem_file) {
+  std::string output;
+  if (capture(absl::StrCat("date -u +%s -d \"$(openssl x509 -noout -enddate -in '", pem_file,
+                           "' | cut -d= -f2)\""),
+              &output) != 0) {
+    return -1;
+  }
+  int64_t seconds = -1;
+  return absl::SimpleAtoi(absl::StripAsciiWhitespace(output), &seconds) ? seconds : -1;
 }
 
 }  // namespace sy::testing

@@ -5,6 +5,7 @@
 // A leaf's cert file holds the leaf and the intermediate (the chain a server must send); a
 // client trusts the root only.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,5 +45,8 @@ class TestCertificates {
 
 // The serial number (lowercase hex) of the first certificate in a PEM file; empty on error.
 std::string certificateSerial(const std::string& pem_file);
+// The notAfter of the first certificate in a PEM file, in seconds since the Unix epoch (read by
+// `openssl x509 -enddate` and GNU date, not by the code under test); -1 on error.
+int64_t certificateNotAfter(const std::string& pem_file);
 
 }  // namespace sy::testing
