@@ -251,10 +251,12 @@ TEST_F(OutlierDetectorTest, SeveralEjectedBackendsReturnInTheirOwnTime) {
   ASSERT_NO_FATAL_FAILURE(makePool(4));
   detector_->reportFailures("p", address(0), odConfig(absl::Milliseconds(150), absl::Seconds(1)));
   detector_->reportFailures("p", address(1), odConfig(absl::Milliseconds(30), absl::Seconds(1)));
+  // The shorter ejection ends first. (Whether backend 0 is still out at that moment depends
+  // on how late a busy machine runs the loop; the order of the returns does not: libuv fires
+  // due timers in the order of their deadlines.)
   ASSERT_TRUE(runUntilEvents(3, absl::Seconds(5)));
   EXPECT_EQ(seen_[2].event, Event::kReturned);
   EXPECT_EQ(seen_[2].address, address(1));
-  EXPECT_TRUE(table_.find("p", address(0))->ejected);
   ASSERT_TRUE(runUntilEvents(4, absl::Seconds(5)));
   EXPECT_EQ(seen_[3].event, Event::kReturned);
   EXPECT_EQ(seen_[3].address, address(0));
