@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "http/lingering_close.h"
 #include "http/local_reply.h"
 #include "http/message_writer.h"
 #include "nlohmann/json.hpp"
@@ -24,8 +25,6 @@ using core::toAbsl;
 constexpr size_t kBytesChunk = 64 * 1024;
 constexpr uint64_t kMaxBytes = uint64_t{1} << 50;
 constexpr uint64_t kMaxDelayMs = 3600 * 1000;
-// After the last answer of a connection: how long to wait for the peer's FIN before closing.
-constexpr uint64_t kLingerMs = 5000;
 // After the peer's FIN: how often to check that our queued bytes are written, and for how long.
 constexpr uint64_t kFlushPollMs = 10;
 constexpr uint64_t kFlushMaxPolls = 6000;
@@ -687,9 +686,8 @@ void DemoConnection::sendParseError() {
 
 // --- Closing ---------------------------------------------------------------------------------
 
-// FIN after the last answer, then read and drop whatever the peer still sends until it closes:
-// closing with unread input would make the kernel send RST, which can destroy the answer before
-// the peer has read it.
+// Lingering close (http/lingering_close.h); a peer that has already closed only waits for our
+// queued bytes.
 void DemoConnection::startLingeringClose() {
   if (state_ == State::kClosed) return;
   if (peer_eof_) {
@@ -698,13 +696,12 @@ void DemoConnection::startLingeringClose() {
   }
   state_ = State::kLingering;
   std::string().swap(pending_);
-  transport_.shutdownWrite();
-  const int rc = transport_.startReading();
+  const int rc = http::startLingeringClose(transport_, /*peer_eof=*/false);
   if (rc != 0) {
     close();
     return;
   }
-  startTimer(TimerPurpose::kLinger, kLingerMs);
+  startTimer(TimerPurpose::kLinger, http::kLingerMs);
 }
 
 // The peer will send nothing more: close as soon as our queued bytes are written (the kernel
@@ -765,7 +762,7 @@ void DemoConnection::onTimer(uv_timer_t* timer) {
     case TimerPurpose::kLinger:
       // Still sending the last answer to a slow reader: give it more time.
       if (self->transport_.pendingWriteBytes() > 0) {
-        self->startTimer(TimerPurpose::kLinger, kLingerMs);
+        self->startTimer(TimerPurpose::kLinger, http::kLingerMs);
       } else {
         self->close();
       }
