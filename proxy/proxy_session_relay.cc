@@ -90,8 +90,10 @@ void ProxySession::startUpstream() {
     int error = 0;
     upstream_ = backend_->acquire(&error);
     if (upstream_ != nullptr) break;
-    core::logDebug("upstream_connect_failed",
-                   {{"backend", backend_->info().address_text}, {"error", uv_strerror(error)}});
+    core::logDebug("upstream_connect_failed", [&] {
+      return nlohmann::json{{"backend", backend_->info().address_text},
+                            {"error", uv_strerror(error)}};
+    });
     const upstream::UpstreamFailureInfo& info =
         upstream::failureInfo(upstream::UpstreamFailure::kConnectFailed);
     (backend_->stats().*info.counter).add();
@@ -273,17 +275,19 @@ void ProxySession::onUpstreamFailure(upstream::UpstreamFailure failure, int uv_s
   upstream_ = nullptr;
   upstream_paused_ = false;
   const upstream::UpstreamFailureInfo& info = upstream::failureInfo(failure);
-  const std::string backend_address =
-      backend_ != nullptr ? backend_->info().address_text : std::string();
+  // Logged before the backend is released, so that its address need not be copied.
+  core::logDebug("upstream_failure", [&] {
+    return nlohmann::json{
+        {"backend", backend_ != nullptr ? backend_->info().address_text : std::string()},
+        {"failure", info.name},
+        {"error", uv_status != 0 ? uv_strerror(uv_status) : ""}};
+  });
   if (backend_ != nullptr) {
     if (info.counts_for_ejection) noteBackendFailure();
     (backend_->stats().*info.counter).add();
   }
   releaseBackend();
   worker_.stats().upstream_failures.add();
-  core::logDebug("upstream_failure", {{"backend", backend_address},
-                                      {"failure", info.name},
-                                      {"error", uv_status != 0 ? uv_strerror(uv_status) : ""}});
   if (!tunnel_ && response_started_ && withdrawUnsentResponse()) {
     // The head and the bad framing came in one read: nothing reached the client yet, so it
     // gets the 502 it is owed instead of an empty reply (the backend did answer: whatever broke

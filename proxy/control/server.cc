@@ -214,7 +214,9 @@ void Server::republish(const char* reason) {
   const std::string why = reason;
   publisher_.publish(state_.snapshot, [generation, why](const absl::Status& published) {
     if (!published.ok()) return;  // logged by the publisher; nobody waits for this one
-    core::logDebug("snapshot_published", {{"generation", generation}, {"reason", why}});
+    core::logDebug("snapshot_published", [&] {
+      return nlohmann::json{{"generation", generation}, {"reason", why}};
+    });
   });
 }
 

@@ -33,7 +33,9 @@ void DemoConnection::start(uv_stream_t* server) {
   int rc = transport_.accept(server);
   if (rc == 0) rc = transport_.startReading();
   if (rc != 0) {
-    core::logDebug("backend_accept_failed", {{"error", uv_strerror(rc)}});
+    core::logDebug("backend_accept_failed", [&] {
+      return nlohmann::json{{"error", uv_strerror(rc)}};
+    });
     close();
     return;
   }
@@ -170,7 +172,9 @@ void DemoConnection::onTransportEof() {
 }
 
 void DemoConnection::onTransportError(int uv_status) {
-  core::logDebug("backend_connection_error", {{"error", uv_strerror(uv_status)}});
+  core::logDebug("backend_connection_error", [&] {
+    return nlohmann::json{{"error", uv_strerror(uv_status)}};
+  });
   close();
 }
 
