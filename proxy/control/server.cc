@@ -180,6 +180,7 @@ std::string Server::metrics() const {
   view.snapshot = state_.snapshot.get();
   view.traffic = &state_.traffic;
   for (const auto& worker : workers_) view.workers.push_back(&worker->stats());
+  view.worker_post_failures = publisher_.failedPosts();
   for (const auto& pool : state_.snapshot->pools) {
     for (const auto& entry : pool->backends) {
       const health::BackendRecord* record =
