@@ -6,7 +6,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/build_info.h"
+#include "core/stat_info.h"
 #include "prometheus/text_serializer.h"
+#include "upstream/backend_stats.h"
 
 namespace sy::admin {
 namespace {
@@ -59,24 +61,51 @@ void addHistogram(MetricFamily& f, std::vector<ClientMetric::Label> labels,
 
 constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 
+// The families of a stats list (core/stat_info.h), in its order: consecutive rows that share a
+// metric are one family.
+template <typename Stats, size_t N>
+std::vector<MetricFamily> familiesOf(const core::StatInfo<Stats> (&list)[N]) {
+  std::vector<MetricFamily> families;
+  for (const core::StatInfo<Stats>& stat : list) {
+    if (families.empty() || families.back().name != stat.metric) {
+      families.push_back(
+          family(stat.metric, stat.help, stat.gauge ? MetricType::Gauge : MetricType::Counter));
+    }
+  }
+  return families;
+}
+
+// One series per row of `list` into `families` (from familiesOf), each with `labels` plus the
+// row's own; `total(field)` sums the field over the workers.
+template <typename Stats, size_t N, typename Total>
+void addStatSeries(const core::StatInfo<Stats> (&list)[N], std::vector<MetricFamily>& families,
+                   const std::vector<ClientMetric::Label>& labels, const Total& total) {
+  size_t f = 0;
+  for (size_t i = 0; i < N; ++i) {
+    if (i > 0 && families[f].name != list[i].metric) ++f;
+    std::vector<ClientMetric::Label> series = labels;
+    if (list[i].label.name != nullptr)
+      series.push_back(label(list[i].label.name, list[i].label.value));
+    addValue(families[f], std::move(series), static_cast<double>(total(list[i].field)));
+  }
+}
+
 }  // namespace
 
 std::vector<MetricFamily> DataPlaneCollector::Collect() const {
   std::vector<MetricFamily> out;
   const routing::ConfigSnapshot& snapshot = *view_.snapshot;
 
-  // Client side, summed over the workers: one series per field of core::WorkerStats, in the
-  // order of its list; fields that share a family are its consecutive series.
-  for (const core::WorkerStatInfo& stat : core::kWorkerStatInfo) {
-    if (out.empty() || out.back().name != stat.metric) {
-      out.push_back(
-          family(stat.metric, stat.help, stat.gauge ? MetricType::Gauge : MetricType::Counter));
-    }
-    uint64_t total = 0;
-    for (const core::WorkerStats* w : view_.workers) total += (w->*stat.field).get();
-    std::vector<ClientMetric::Label> labels;
-    if (stat.label.name != nullptr) labels.push_back(label(stat.label.name, stat.label.value));
-    addValue(out.back(), std::move(labels), static_cast<double>(total));
+  // Client side, summed over the workers: every field of core::WorkerStats.
+  {
+    std::vector<MetricFamily> families = familiesOf(core::kWorkerStatInfo);
+    addStatSeries(core::kWorkerStatInfo, families, {},
+                  [&](core::LocalCounter core::WorkerStats::*field) {
+                    uint64_t total = 0;
+                    for (const core::WorkerStats* w : view_.workers) total += (w->*field).get();
+                    return total;
+                  });
+    for (MetricFamily& f : families) out.push_back(std::move(f));
   }
   {
     MetricFamily post_failures =
@@ -203,54 +232,27 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
   out.push_back(std::move(connect));
   out.push_back(std::move(header));
 
-  // Per backend.
-  MetricFamily backend_requests =
-      family("switchyard_backend_requests_total", "Requests sent to a backend (each try counts).",
-             MetricType::Counter);
-  MetricFamily errors = family("switchyard_backend_errors_total",
-                               "Failed exchanges with a backend, by kind.", MetricType::Counter);
-  MetricFamily in_flight = family("switchyard_backend_in_flight_requests",
-                                  "Requests in flight to a backend.", MetricType::Gauge);
-  MetricFamily connections =
-      family("switchyard_backend_connections",
-             "Connections to a backend: open (idle included) and idle.", MetricType::Gauge);
+  // Per backend: every field of upstream::BackendWorkerStats, then the health and admin states.
+  std::vector<MetricFamily> backend_families = familiesOf(upstream::kBackendStatInfo);
   MetricFamily health =
       family("switchyard_backend_health",
              "1 for the backend's current health state (unchecked: its pool has no health check).",
              MetricType::Gauge);
   MetricFamily admin_state = family("switchyard_backend_admin_state",
                                     "1 for the backend's current admin state.", MetricType::Gauge);
-  using upstream::BackendWorkerStats;
   for (const auto& pool : snapshot.pools) {
     for (const auto& entry : pool->backends) {
       const upstream::BackendStats& s = *entry.info->stats;
-      auto labels = [&] {
-        return std::vector<ClientMetric::Label>{label("pool", pool->name),
-                                                label("backend", entry.info->address_text)};
-      };
+      const std::vector<ClientMetric::Label> labels = {label("pool", pool->name),
+                                                       label("backend", entry.info->address_text)};
       auto with = [&](std::string name, std::string value) {
-        auto l = labels();
+        auto l = labels;
         l.push_back(label(std::move(name), std::move(value)));
         return l;
       };
-      addValue(backend_requests, labels(),
-               static_cast<double>(s.sum(&BackendWorkerStats::requests)));
-      addValue(errors, with("kind", "connect_failure"),
-               static_cast<double>(s.sum(&BackendWorkerStats::connect_failures)));
-      addValue(errors, with("kind", "timeout"),
-               static_cast<double>(s.sum(&BackendWorkerStats::timeouts)));
-      addValue(errors, with("kind", "reset"),
-               static_cast<double>(s.sum(&BackendWorkerStats::resets)));
-      addValue(errors, with("kind", "protocol_error"),
-               static_cast<double>(s.sum(&BackendWorkerStats::protocol_errors)));
-      addValue(errors, with("kind", "http_5xx"),
-               static_cast<double>(s.sum(&BackendWorkerStats::responses_5xx)));
-      addValue(in_flight, labels(),
-               static_cast<double>(s.sum(&BackendWorkerStats::active_requests)));
-      addValue(connections, with("state", "open"),
-               static_cast<double>(s.sum(&BackendWorkerStats::open_connections)));
-      addValue(connections, with("state", "idle"),
-               static_cast<double>(s.sum(&BackendWorkerStats::idle_connections)));
+      addStatSeries(
+          upstream::kBackendStatInfo, backend_families, labels,
+          [&](core::LocalCounter upstream::BackendWorkerStats::*field) { return s.sum(field); });
       BackendState state;
       if (auto it = view_.backend_states.find(entry.info->id); it != view_.backend_states.end()) {
         state = it->second;
@@ -263,10 +265,9 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
       }
     }
   }
-  for (MetricFamily* f :
-       {&backend_requests, &errors, &in_flight, &connections, &health, &admin_state}) {
-    out.push_back(std::move(*f));
-  }
+  for (MetricFamily& f : backend_families) out.push_back(std::move(f));
+  out.push_back(std::move(health));
+  out.push_back(std::move(admin_state));
 
   // Mirroring.
   MetricFamily mirror_requests =

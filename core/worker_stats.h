@@ -3,31 +3,21 @@
 #include <cstdint>
 
 #include "core/local_counter.h"
+#include "core/stat_info.h"
 
 namespace sy::core {
 
-// One worker's client-side figures, declared once in this list: the struct's fields and their
-// /metrics series (admin/metrics.cc) are both generated from it, as Envoy's ALL_*_STATS macros
-// do, so a counter cannot be written and never exported. Only the worker writes them; the
-// control thread sums them at scrape time.
-//
-//   COUNTER(field, metric, label, help) / GAUGE(field, metric, label, help)
-//   field:  the LocalCounter member
-//   metric: the Prometheus family; consecutive fields that share one are its series, told
-//           apart by `label`
-//   label:  {"name", "value"} of the field's series, or {} when the family has one series
-//   help:   the family's help text (the first field of a family gives it; the others repeat it)
-//
-// A new field needs a row in README.md's metrics table too.
+// One worker's client-side figures, declared once (core/stat_info.h says how). Only the worker
+// writes them; the control thread sums them at scrape time.
 #define SY_WORKER_STATS(COUNTER, GAUGE)                                                        \
   GAUGE(connections_open, "switchyard_downstream_connections_open", {},                        \
         "Client connections open now.")                                                        \
   COUNTER(connections_accepted, "switchyard_downstream_connections_accepted_total", {},        \
           "Client connections accepted.")                                                      \
   COUNTER(accept_fd_limit, "switchyard_downstream_accept_failures_total",                      \
-          (WorkerStatLabel{"reason", "fd_limit"}), kAcceptFailuresHelp)                        \
+          (StatLabel{"reason", "fd_limit"}), kAcceptFailuresHelp)                              \
   COUNTER(accept_failed_other, "switchyard_downstream_accept_failures_total",                  \
-          (WorkerStatLabel{"reason", "other"}), kAcceptFailuresHelp)                           \
+          (StatLabel{"reason", "other"}), kAcceptFailuresHelp)                                 \
   COUNTER(bytes_in, "switchyard_downstream_received_bytes_total", {},                          \
           "Bytes received from clients.")                                                      \
   COUNTER(bytes_out, "switchyard_downstream_sent_bytes_total", {}, "Bytes sent to clients.")   \
@@ -37,25 +27,19 @@ namespace sy::core {
           "Requests tried again (on another backend when the pool has one not tried yet).")    \
   COUNTER(requests, "switchyard_downstream_requests_total", {},                                \
           "Client requests whose head was read, routed or not.")                               \
-  COUNTER(responses_1xx, "switchyard_downstream_responses_total",                              \
-          (WorkerStatLabel{"class", "1xx"}), kResponsesHelp)                                   \
-  COUNTER(responses_2xx, "switchyard_downstream_responses_total",                              \
-          (WorkerStatLabel{"class", "2xx"}), kResponsesHelp)                                   \
-  COUNTER(responses_3xx, "switchyard_downstream_responses_total",                              \
-          (WorkerStatLabel{"class", "3xx"}), kResponsesHelp)                                   \
-  COUNTER(responses_4xx, "switchyard_downstream_responses_total",                              \
-          (WorkerStatLabel{"class", "4xx"}), kResponsesHelp)                                   \
-  COUNTER(responses_5xx, "switchyard_downstream_responses_total",                              \
-          (WorkerStatLabel{"class", "5xx"}), kResponsesHelp)                                   \
+  COUNTER(responses_1xx, "switchyard_downstream_responses_total", (StatLabel{"class", "1xx"}), \
+          kResponsesHelp)                                                                      \
+  COUNTER(responses_2xx, "switchyard_downstream_responses_total", (StatLabel{"class", "2xx"}), \
+          kResponsesHelp)                                                                      \
+  COUNTER(responses_3xx, "switchyard_downstream_responses_total", (StatLabel{"class", "3xx"}), \
+          kResponsesHelp)                                                                      \
+  COUNTER(responses_4xx, "switchyard_downstream_responses_total", (StatLabel{"class", "4xx"}), \
+          kResponsesHelp)                                                                      \
+  COUNTER(responses_5xx, "switchyard_downstream_responses_total", (StatLabel{"class", "5xx"}), \
+          kResponsesHelp)                                                                      \
   COUNTER(upstream_failures, "switchyard_upstream_failures_total", {},                         \
           "Tries that failed against a backend: connect failure or timeout, response or idle " \
           "timeout, connection closed early, invalid response.")
-
-// A series label of a family with several series; both empty for a family of one.
-struct WorkerStatLabel {
-  const char* name = nullptr;
-  const char* value = nullptr;
-};
 
 inline constexpr const char* kAcceptFailuresHelp =
     "Client connections that could not be accepted; reason fd_limit: the process or the system "
@@ -67,21 +51,10 @@ inline constexpr const char* kResponsesHelp =
 
 // Cache-line aligned so that workers never share a line.
 struct alignas(64) WorkerStats {
-#define SY_WORKER_STAT_FIELD(field, metric, label, help) LocalCounter field;
-  SY_WORKER_STATS(SY_WORKER_STAT_FIELD, SY_WORKER_STAT_FIELD)
-#undef SY_WORKER_STAT_FIELD
+  SY_WORKER_STATS(SY_STAT_FIELD, SY_STAT_FIELD)
 };
 
-// One row per field of WorkerStats, in the list's order, for the exporter.
-struct WorkerStatInfo {
-  LocalCounter WorkerStats::*field;
-  const char* metric;
-  bool gauge;
-  WorkerStatLabel label;
-  const char* help;
-};
-
-inline constexpr WorkerStatInfo kWorkerStatInfo[] = {
+inline constexpr StatInfo<WorkerStats> kWorkerStatInfo[] = {
 #define SY_WORKER_STAT_COUNTER(field, metric, label, help) \
   {&WorkerStats::field, metric, false, label, help},
 #define SY_WORKER_STAT_GAUGE(field, metric, label, help) \
