@@ -6,14 +6,12 @@
 #include "core/strings.h"
 #include "core/tcp_transport.h"
 #include "http/http1_parser.h"
+#include "http/lingering_close.h"
 #include "http/local_reply.h"
 
 namespace sy::admin {
 namespace {
 
-constexpr uint64_t kLingerMs = 2000;
-// Pipelined input kept while a reply is awaited; beyond it the connection stops reading.
-constexpr size_t kMaxPendingBytes = 64 * 1024;
 constexpr http::ParserLimits kLimits{/*max_url_bytes=*/4096, /*max_header_bytes=*/16384,
                                      /*max_header_count=*/64};
 constexpr uint64_t kRefusalLogIntervalMs = 1000;
@@ -100,7 +98,7 @@ class AdminServer::Connection final : public core::TransportCallbacks,
     if (!closed_ && !lingering_) {
       if (client_eof_ && !awaiting_reply_) {
         close();  // every complete request was answered; a partial one never will be
-      } else if (input_.size() > kMaxPendingBytes) {
+      } else if (input_.size() > http::kMaxPipelinedBytes) {
         transport_.stopReading();
       } else if (!client_eof_ && !transport_.isReading()) {
         transport_.startReading();
@@ -193,12 +191,11 @@ class AdminServer::Connection final : public core::TransportCallbacks,
     transport_.write(buffers, 2);
     request_.body.clear();
     if (!keep_alive_) {
-      // Lingering close: FIN after the reply, then read and drop until the client goes, so its
-      // unread input does not turn our close into a reset that destroys the reply in flight.
+      // Lingering close: read and drop until the client goes (or the linger timer fires: a
+      // failed read restart is left to it).
       lingering_ = true;
-      transport_.shutdownWrite();
-      server_.timeouts_.schedule(this, kLingerMs);
-      if (!client_eof_) transport_.startReading();
+      server_.timeouts_.schedule(this, http::kLingerMs);
+      (void)http::startLingeringClose(transport_, client_eof_);
     }
   }
 

@@ -36,6 +36,8 @@ struct DataPlaneView {
   const routing::ConfigSnapshot* snapshot = nullptr;
   const routing::TrafficState* traffic = nullptr;
   std::vector<const core::WorkerStats*> workers;
+  // Posts to a worker that failed (proxy/control/publisher.h).
+  uint64_t worker_post_failures = 0;
   // By backend id; backends without an entry are reported as unknown/ready.
   std::map<uint64_t, BackendState> backend_states;
 };

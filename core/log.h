@@ -4,6 +4,7 @@
 // Events are rare (startup, reload, switch, errors); the request path never logs per request.
 
 #include <string_view>
+#include <type_traits>
 
 #include "nlohmann/json.hpp"
 
@@ -25,8 +26,18 @@ void logEvent(LogLevel level, std::string_view event, const nlohmann::json& fiel
 std::string formatLogLine(LogFormat format, LogLevel level, std::string_view event,
                           const nlohmann::json& fields, std::string_view timestamp);
 
-inline void logDebug(std::string_view event, const nlohmann::json& fields = nullptr) {
-  if (logEnabled(LogLevel::kDebug)) logEvent(LogLevel::kDebug, event, fields);
+// Debug events may sit on paths that run per request (an upstream failure), where debug is
+// usually off: the fields come from `make_fields`, called only when debug is on, so a disabled
+// event costs one relaxed load and builds nothing. There is no overload taking the fields
+// themselves, which would build them (and allocate) before the level check.
+//   core::logDebug("upstream_failure", [&] { return nlohmann::json{{"backend", address}}; });
+inline void logDebug(std::string_view event) {
+  if (logEnabled(LogLevel::kDebug)) logEvent(LogLevel::kDebug, event);
+}
+template <typename MakeFields>
+requires std::is_invocable_r_v<nlohmann::json, MakeFields&>
+void logDebug(std::string_view event, MakeFields&& make_fields) {
+  if (logEnabled(LogLevel::kDebug)) logEvent(LogLevel::kDebug, event, make_fields());
 }
 inline void logInfo(std::string_view event, const nlohmann::json& fields = nullptr) {
   logEvent(LogLevel::kInfo, event, fields);

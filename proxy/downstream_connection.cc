@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
 #include "core/proxy_protocol.h"
+#include "http/lingering_close.h"
 #include "proxy/worker.h"
 
 namespace sy::proxy {
@@ -19,15 +20,6 @@ struct DownstreamConnection::ProxyPreamble {
   // The header's source; none for LOCAL/UNKNOWN (the socket's peer stays the client).
   std::optional<core::NetAddress> client;
 };
-
-namespace {
-
-// Pipelined bytes waiting for the current response; beyond this the client is not read.
-constexpr size_t kMaxPendingInput = 64 * 1024;
-// After the last response on a connection: how long to wait for the client to close.
-constexpr uint64_t kLingerMs = 5000;
-
-}  // namespace
 
 DownstreamConnection::DownstreamConnection(Worker& worker, uint32_t listener_index)
     : worker_(worker), listener_index_(listener_index), transport_(worker.loop()) {
@@ -192,7 +184,7 @@ void DownstreamConnection::handleInput(const char* data, size_t length) {
 
 void DownstreamConnection::bufferPipelinedInput(const char* data, size_t length) {
   pending_input_.append(data, length);
-  if (pending_input_.size() > kMaxPendingInput) pauseClientReading();
+  if (pending_input_.size() > http::kMaxPipelinedBytes) pauseClientReading();
 }
 
 void DownstreamConnection::parseInput(const char* data, size_t length) {
@@ -311,7 +303,7 @@ void DownstreamConnection::pauseClientReading() {
 
 void DownstreamConnection::resumeClientReading() {
   if (!client_paused_ && transport_.isReading()) return;
-  if (pending_input_.size() > kMaxPendingInput) return;
+  if (pending_input_.size() > http::kMaxPipelinedBytes) return;
   client_paused_ = false;
   if (state_ == State::kClosed) return;
   const int rc = transport_.startReading();
@@ -368,13 +360,11 @@ void DownstreamConnection::exchangeFinished() {
 void DownstreamConnection::closeAfterResponse() {
   state_ = State::kLingering;
   std::string().swap(pending_input_);
-  transport_.shutdownWrite();
-  worker_.timeouts().schedule(this, kLingerMs);
+  worker_.timeouts().schedule(this, http::kLingerMs);
   client_paused_ = false;
-  // Keep reading (and dropping) until the client closes, so that a reset does not destroy the
-  // response still in its receive buffer.
-  if (!client_eof_ && transport_.startReading() != 0) close();
-  if (client_eof_) close();
+  // Reads (and drops) until the client closes; a client that has already closed has nothing
+  // left to drain.
+  if (http::startLingeringClose(transport_, client_eof_) != 0 || client_eof_) close();
 }
 
 void DownstreamConnection::close() {

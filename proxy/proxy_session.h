@@ -160,8 +160,8 @@ class ProxySession final : public upstream::UpstreamHandler {
   std::string local_headers_;
   std::string_view limited_by_;
   uint32_t tries_ = 0;
-  bool last_failure_connect_ = false;  // the last try could not connect
-  bool last_failure_timeout_ = false;  // ... because connecting timed out
+  // Set when the last try could not connect (how: the answer once every backend was tried).
+  std::optional<upstream::UpstreamFailure> last_connect_failure_;
   bool keep_alive_ = true;
   bool client_closes_ = false;  // the client said this request is its last one
   bool client_http11_ = true;

@@ -11,27 +11,6 @@
 #include "upstream/connection_pool.h"
 
 namespace sy::proxy {
-namespace {
-
-const char* failureDetail(upstream::UpstreamFailure failure) {
-  switch (failure) {
-    case upstream::UpstreamFailure::kConnectFailed:
-      return "cannot connect to the backend";
-    case upstream::UpstreamFailure::kConnectTimeout:
-      return "timed out connecting to the backend";
-    case upstream::UpstreamFailure::kResponseTimeout:
-      return "the backend did not answer in time";
-    case upstream::UpstreamFailure::kIdleTimeout:
-      return "the backend stalled";
-    case upstream::UpstreamFailure::kClosedEarly:
-      return "the backend closed the connection";
-    case upstream::UpstreamFailure::kProtocolError:
-      return "invalid response from the backend";
-  }
-  return "upstream error";
-}
-
-}  // namespace
 
 // ---- Choosing a backend ----
 
@@ -84,11 +63,10 @@ void ProxySession::startUpstream() {
     }
     // The balancer offers a backend already tried only when every one was. After a refused
     // connection that is pointless; after a broken keep-alive connection a fresh one may work.
-    if (last_failure_connect_ &&
+    if (last_connect_failure_.has_value() &&
         std::find(tried_.begin(), tried_.end(), static_cast<uint32_t>(index)) != tried_.end()) {
-      respondLocally(last_failure_timeout_ ? 504 : 502,
-                     last_failure_timeout_ ? "timed out connecting to every backend"
-                                           : "cannot connect to any backend");
+      const upstream::UpstreamFailureInfo& info = upstream::failureInfo(*last_connect_failure_);
+      respondLocally(info.status, info.every_backend_detail);
       return;
     }
     backend_ = pool->backend(static_cast<uint32_t>(index));
@@ -112,16 +90,19 @@ void ProxySession::startUpstream() {
     int error = 0;
     upstream_ = backend_->acquire(&error);
     if (upstream_ != nullptr) break;
-    core::logDebug("upstream_connect_failed",
-                   {{"backend", backend_->info().address_text}, {"error", uv_strerror(error)}});
-    backend_->stats().connect_failures.add();
-    noteBackendFailure();
+    core::logDebug("upstream_connect_failed", [&] {
+      return nlohmann::json{{"backend", backend_->info().address_text},
+                            {"error", uv_strerror(error)}};
+    });
+    const upstream::UpstreamFailureInfo& info =
+        upstream::failureInfo(upstream::UpstreamFailure::kConnectFailed);
+    (backend_->stats().*info.counter).add();
+    if (info.counts_for_ejection) noteBackendFailure();
     releaseBackend();
     worker_.stats().upstream_failures.add();
-    last_failure_connect_ = true;
-    last_failure_timeout_ = false;
+    last_connect_failure_ = upstream::UpstreamFailure::kConnectFailed;
     if (tries_ > route_->retries) {
-      respondLocally(502, "cannot connect to the backend");
+      respondLocally(info.status, info.detail);
       return;
     }
     worker_.stats().retries.add();
@@ -293,62 +274,41 @@ void ProxySession::onUpstreamFailure(upstream::UpstreamFailure failure, int uv_s
                                      bool response_started) {
   upstream_ = nullptr;
   upstream_paused_ = false;
-  const std::string backend_address =
-      backend_ != nullptr ? backend_->info().address_text : std::string();
+  const upstream::UpstreamFailureInfo& info = upstream::failureInfo(failure);
+  // Logged before the backend is released, so that its address need not be copied.
+  core::logDebug("upstream_failure", [&] {
+    return nlohmann::json{
+        {"backend", backend_ != nullptr ? backend_->info().address_text : std::string()},
+        {"failure", info.name},
+        {"error", uv_status != 0 ? uv_strerror(uv_status) : ""}};
+  });
   if (backend_ != nullptr) {
-    if (failure != upstream::UpstreamFailure::kProtocolError) noteBackendFailure();
-    upstream::BackendWorkerStats& stats = backend_->stats();
-    switch (failure) {
-      case upstream::UpstreamFailure::kConnectFailed:
-        stats.connect_failures.add();
-        break;
-      case upstream::UpstreamFailure::kConnectTimeout:
-      case upstream::UpstreamFailure::kResponseTimeout:
-      case upstream::UpstreamFailure::kIdleTimeout:
-        stats.timeouts.add();
-        break;
-      case upstream::UpstreamFailure::kClosedEarly:
-        stats.resets.add();
-        break;
-      case upstream::UpstreamFailure::kProtocolError:
-        stats.protocol_errors.add();
-        break;
-    }
+    if (info.counts_for_ejection) noteBackendFailure();
+    (backend_->stats().*info.counter).add();
   }
   releaseBackend();
   worker_.stats().upstream_failures.add();
-  core::logDebug("upstream_failure", {{"backend", backend_address},
-                                      {"failure", upstream::failureName(failure)},
-                                      {"error", uv_status != 0 ? uv_strerror(uv_status) : ""}});
   if (!tunnel_ && response_started_ && withdrawUnsentResponse()) {
     // The head and the bad framing came in one read: nothing reached the client yet, so it
-    // gets the 502 it is owed instead of an empty reply.
-    respondLocally(502, failureDetail(failure));
+    // gets the 502 it is owed instead of an empty reply (the backend did answer: whatever broke
+    // its answer, it is a bad gateway's, not a timeout's).
+    respondLocally(502, info.detail);
     return;
   }
   if (tunnel_ || response_started_ || response_started) {
     owner_.closeConnection();  // part of the response is out: all that is left is to cut off
     return;
   }
-  const bool nothing_sent = failure == upstream::UpstreamFailure::kConnectFailed ||
-                            failure == upstream::UpstreamFailure::kConnectTimeout;
-  // Like nginx's proxy_next_upstream error: a connection that broke before any response byte
-  // (a stale keep-alive connection, a backend that died) is retried elsewhere when repeating
-  // the request is harmless.
-  const bool broke_before_response =
-      failure == upstream::UpstreamFailure::kClosedEarly && idempotent();
-  last_failure_connect_ = nothing_sent;
-  last_failure_timeout_ = failure == upstream::UpstreamFailure::kConnectTimeout;
-  if (route_ != nullptr && tries_ <= route_->retries && replayable_ &&
-      (nothing_sent || broke_before_response)) {
+  const bool nothing_sent = info.retry == upstream::FailureRetry::kAlways;
+  const bool retryable =
+      nothing_sent || (info.retry == upstream::FailureRetry::kIfIdempotent && idempotent());
+  last_connect_failure_ = nothing_sent ? std::optional(failure) : std::nullopt;
+  if (route_ != nullptr && tries_ <= route_->retries && replayable_ && retryable) {
     worker_.stats().retries.add();
     startUpstream();
     return;
   }
-  const bool timed_out = failure == upstream::UpstreamFailure::kConnectTimeout ||
-                         failure == upstream::UpstreamFailure::kResponseTimeout ||
-                         failure == upstream::UpstreamFailure::kIdleTimeout;
-  respondLocally(timed_out ? 504 : 502, failureDetail(failure));
+  respondLocally(info.status, info.detail);
 }
 
 bool ProxySession::withdrawUnsentResponse() {

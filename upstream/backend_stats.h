@@ -6,20 +6,49 @@
 
 #include "core/local_counter.h"
 #include "core/per_worker.h"
+#include "core/stat_info.h"
 
 namespace sy::upstream {
 
-// One worker's figures for one backend. Only that worker writes them.
+// One worker's figures for one backend, declared once (core/stat_info.h says how); each series
+// also has the labels pool and backend. Only that worker writes them.
+#define SY_BACKEND_STATS(COUNTER, GAUGE)                                                           \
+  COUNTER(requests, "switchyard_backend_requests_total", {},                                       \
+          "Requests sent to a backend (each try counts).")                                         \
+  COUNTER(connect_failures, "switchyard_backend_errors_total",                                     \
+          (core::StatLabel{"kind", "connect_failure"}), kBackendErrorsHelp)                        \
+  COUNTER(timeouts, "switchyard_backend_errors_total", (core::StatLabel{"kind", "timeout"}),       \
+          kBackendErrorsHelp)                                                                      \
+  /* closed or reset before the response completed */                                              \
+  COUNTER(resets, "switchyard_backend_errors_total", (core::StatLabel{"kind", "reset"}),           \
+          kBackendErrorsHelp)                                                                      \
+  COUNTER(protocol_errors, "switchyard_backend_errors_total",                                      \
+          (core::StatLabel{"kind", "protocol_error"}), kBackendErrorsHelp)                         \
+  COUNTER(responses_5xx, "switchyard_backend_errors_total", (core::StatLabel{"kind", "http_5xx"}), \
+          kBackendErrorsHelp)                                                                      \
+  GAUGE(active_requests, "switchyard_backend_in_flight_requests", {},                              \
+        "Requests in flight to a backend.")                                                        \
+  GAUGE(open_connections, "switchyard_backend_connections", (core::StatLabel{"state", "open"}),    \
+        kBackendConnectionsHelp)                                                                   \
+  GAUGE(idle_connections, "switchyard_backend_connections", (core::StatLabel{"state", "idle"}),    \
+        kBackendConnectionsHelp)
+
+inline constexpr const char* kBackendErrorsHelp = "Failed exchanges with a backend, by kind.";
+inline constexpr const char* kBackendConnectionsHelp =
+    "Connections to a backend: open (idle included) and idle.";
+
 struct alignas(64) BackendWorkerStats {
-  core::LocalCounter active_requests;   // gauge
-  core::LocalCounter open_connections;  // gauge
-  core::LocalCounter idle_connections;  // gauge
-  core::LocalCounter requests;
-  core::LocalCounter connect_failures;
-  core::LocalCounter timeouts;
-  core::LocalCounter resets;  // closed or reset before the response completed
-  core::LocalCounter protocol_errors;
-  core::LocalCounter responses_5xx;
+  SY_BACKEND_STATS(SY_STAT_FIELD, SY_STAT_FIELD)
+};
+
+inline constexpr core::StatInfo<BackendWorkerStats> kBackendStatInfo[] = {
+#define SY_BACKEND_STAT_COUNTER(field, metric, label, help) \
+  {&BackendWorkerStats::field, metric, false, label, help},
+#define SY_BACKEND_STAT_GAUGE(field, metric, label, help) \
+  {&BackendWorkerStats::field, metric, true, label, help},
+    SY_BACKEND_STATS(SY_BACKEND_STAT_COUNTER, SY_BACKEND_STAT_GAUGE)
+#undef SY_BACKEND_STAT_COUNTER
+#undef SY_BACKEND_STAT_GAUGE
 };
 
 // A backend's figures, one slot per worker, summed by readers on the control thread. Created by

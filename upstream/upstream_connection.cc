@@ -13,24 +13,6 @@ constexpr http::ParserLimits kResponseLimits{/*max_url_bytes=*/0,
 
 }  // namespace
 
-const char* failureName(UpstreamFailure failure) {
-  switch (failure) {
-    case UpstreamFailure::kConnectFailed:
-      return "connect_failed";
-    case UpstreamFailure::kConnectTimeout:
-      return "connect_timeout";
-    case UpstreamFailure::kResponseTimeout:
-      return "response_timeout";
-    case UpstreamFailure::kIdleTimeout:
-      return "idle_timeout";
-    case UpstreamFailure::kClosedEarly:
-      return "closed_early";
-    case UpstreamFailure::kProtocolError:
-      return "protocol_error";
-  }
-  return "unknown";
-}
-
 UpstreamConnection::UpstreamConnection(WorkerBackend& backend)
     : backend_(backend),
       transport_(backend.loop()),

@@ -8,21 +8,11 @@
 #include "core/timeout_queue.h"
 #include "http/http1_parser.h"
 #include "tls/stream_transport.h"
+#include "upstream/upstream_failure.h"
 
 namespace sy::upstream {
 
 class WorkerBackend;
-
-enum class UpstreamFailure {
-  kConnectFailed,    // refused, unreachable: nothing was sent
-  kConnectTimeout,   // nothing was sent
-  kResponseTimeout,  // request sent, no response head in time
-  kIdleTimeout,      // no progress mid-exchange
-  kClosedEarly,      // EOF, reset or write error before the response completed
-  kProtocolError,    // the backend's response is not valid HTTP/1.x
-};
-
-const char* failureName(UpstreamFailure failure);
 
 // The exchange that currently uses a connection. All calls run on the worker's loop.
 class UpstreamHandler {

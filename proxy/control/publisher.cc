@@ -55,8 +55,9 @@ void Publisher::runOnAll(const char* what, Task task, Done done) {
     failed_posts_ += failed.size();
     const std::string workers = absl::StrJoin(failed, ", ");
     if (stopping_) {
-      core::logDebug("worker_post_failed",
-                     {{"task", what}, {"workers", failed}, {"detail", "workers stopping"}});
+      core::logDebug("worker_post_failed", [&] {
+        return nlohmann::json{{"task", what}, {"workers", failed}, {"detail", "workers stopping"}};
+      });
       pending->finish(absl::UnavailableError("shutting down"));
       return;
     }

@@ -184,6 +184,7 @@ std::string Server::metrics() const {
   view.snapshot = state_.snapshot.get();
   view.traffic = &state_.traffic;
   for (const auto& worker : workers_) view.workers.push_back(&worker->stats());
+  view.worker_post_failures = publisher_.failedPosts();
   for (const auto& pool : state_.snapshot->pools) {
     for (const auto& entry : pool->backends) {
       const health::BackendRecord* record =
@@ -218,7 +219,9 @@ void Server::republish(const char* reason) {
   const std::string why = reason;
   publisher_.publish(state_.snapshot, [generation, why](const absl::Status& published) {
     if (!published.ok()) return;  // logged by the publisher; nobody waits for this one
-    core::logDebug("snapshot_published", {{"generation", generation}, {"reason", why}});
+    core::logDebug("snapshot_published", [&] {
+      return nlohmann::json{{"generation", generation}, {"reason", why}};
+    });
   });
 }
 
