@@ -302,9 +302,28 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
 
   std::string route;
   if (path == "/admin/switch") {
-    if (!method_is("POST") || !onlyKnownParams(request, {"to", "route", "force"}, respond)) return;
+    if (!method_is("POST") ||
+        !onlyKnownParams(request, {"to", "route", "force", "verify"}, respond)) {
+      return;
+    }
     auto pool = requiredParam(request, "to", respond);
     if (!pool || !resolveRoute(request, &route, respond)) return;
+    if (auto verify = request.param("verify")) {
+      absl::Duration duration;
+      if (!absl::ParseDuration(*verify, &duration) || duration < absl::Seconds(1) ||
+          duration > absl::Hours(24)) {
+        respond(errorReply(400,
+                           "parameter \"verify\" must be a duration from 1s to 24h, such "
+                           "as \"60s\""));
+        return;
+      }
+      if (request.param("force")) {
+        respond(errorReply(400, "parameters \"force\" and \"verify\" cannot be combined"));
+        return;
+      }
+      control_.switchAndVerify(route, *pool, *verify, std::move(respond));
+      return;
+    }
     bool force = false;
     if (auto f = request.param("force")) {
       if (*f == "1" || *f == "true") {

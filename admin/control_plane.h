@@ -54,6 +54,10 @@ class ControlPlane {
   virtual void startRollout(const nlohmann::json& body, const std::string& default_route,
                             Responder respond) = 0;
   virtual void showRollouts(const std::string& route, Responder respond) = 0;
+  // POST /admin/switch?to=POOL&verify=DURATION: switches, then watches POOL for `verify` and
+  // switches back by itself if it fails (a one-step verify rollout).
+  virtual void switchAndVerify(const std::string& route, const std::string& pool,
+                               const std::string& verify, Responder respond) = 0;
   virtual void rolloutCommand(const std::string& route, const std::string& verb,
                               Responder respond) = 0;
   virtual void reload(Responder respond) = 0;

@@ -72,6 +72,14 @@ class RecordingControlPlane final : public admin::ControlPlane {
     SY_FUZZ_CHECK(body.is_object(), "a rollout body that is not a JSON object");
     respond(admin::jsonReply(201, {{"route", default_route}}));
   }
+  void switchAndVerify(const std::string& route, const std::string& pool, const std::string& verify,
+                       admin::Responder respond) override {
+    ++calls;
+    absl::Duration duration;
+    SY_FUZZ_CHECK(absl::ParseDuration(verify, &duration) && duration > absl::ZeroDuration(),
+                  "a verify that is not a positive duration");
+    respond(admin::jsonReply(201, {{"route", route}, {"pool", pool}}));
+  }
   void showRollouts(const std::string& route, admin::Responder respond) override {
     respond(admin::jsonReply(200, {{"route", route}}));
   }

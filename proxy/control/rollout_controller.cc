@@ -175,20 +175,35 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
     }
     if (respond) respond(admin::jsonReply(200, std::move(answer)));
   };
+  const bool verify = rollout.spec().kind == RolloutKind::kVerify;
   switch (action.kind) {
     case RolloutAction::Kind::kNone:
       saveState(state_);
       done(admin::jsonReply(200, {}));
       return;
     case RolloutAction::Kind::kSetWeight:
+      if (verify) {  // the one step of a verify rollout: the switch itself
+        traffic_.switchPool(route, rollout.spec().pool, /*force=*/false, std::move(done),
+                            TrafficControl::Origin::kRollout);
+        return;
+      }
       traffic_.setCanary(route, rollout.spec().pool, action.weight, std::move(done),
                          TrafficControl::Origin::kRollout);
       return;
     case RolloutAction::Kind::kRollBack:
+      if (verify) {  // back to the pool that was active before the switch
+        traffic_.rollback(route, std::move(done), TrafficControl::Origin::kRollout);
+        return;
+      }
       traffic_.setCanary(route, rollout.spec().pool, 0, std::move(done),
                          TrafficControl::Origin::kRollout);
       return;
     case RolloutAction::Kind::kPromote:
+      if (verify) {  // already the active pool
+        saveState(state_);
+        done(admin::jsonReply(200, {}));
+        return;
+      }
       traffic_.promote(route, std::move(done), TrafficControl::Origin::kRollout);
       return;
   }
@@ -228,10 +243,20 @@ void RolloutController::create(const nlohmann::json& body, const std::string& de
   rollouts_[route] = std::move(entry);
   const RolloutAction action = added.rollout.start(nowMs());
   startTimer(added);
-  state_.metrics.rolloutStarted(route);
   apply(added, action, "rollout_started",
-        [respond = std::move(respond)](admin::Reply reply) mutable {
-          if (reply.status == 200) reply.status = 201;
+        [this, route, respond = std::move(respond)](admin::Reply reply) mutable {
+          if (reply.status != 200) {
+            // The first step was refused (a verify switch to a pool with no healthy backend)
+            // or not published: no rollout.
+            auto it = rollouts_.find(route);
+            if (it != rollouts_.end()) {
+              stopTimer(*it->second);
+              rollouts_.erase(it);
+            }
+            return respond(std::move(reply));
+          }
+          state_.metrics.rolloutStarted(route);
+          reply.status = 201;
           respond(std::move(reply));
         });
 }

@@ -1,5 +1,6 @@
 #include "proxy/control/rollout_spec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -163,13 +164,22 @@ absl::Status parseAnalysis(const nlohmann::json& analysis, RolloutSpec& spec) {
 absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
                                              const std::string& default_route) {
   if (!body.is_object()) return invalid("body", "a JSON object");
-  if (absl::Status keys = checkKeys(
-          body, "",
-          {"route", "pool", "steps", "analysis", "on_success", "on_inconclusive", "on_restart"});
+  if (absl::Status keys = checkKeys(body, "",
+                                    {"kind", "route", "pool", "steps", "analysis", "on_success",
+                                     "on_inconclusive", "on_restart"});
       !keys.ok()) {
     return keys;
   }
   RolloutSpec spec;
+  if (body.contains("kind")) {
+    if (body["kind"] == "canary") {
+      spec.kind = RolloutKind::kCanary;
+    } else if (body["kind"] == "verify") {
+      spec.kind = RolloutKind::kVerify;
+    } else {
+      return invalid("kind", "\"canary\" or \"verify\"");
+    }
+  }
   if (body.contains("route")) {
     if (!body["route"].is_string() || body["route"].get<std::string>().empty()) {
       return invalid("route", "a route name");
@@ -187,6 +197,10 @@ absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
   if (absl::Status s = parseSteps(body["steps"], spec); !s.ok()) return s;
   if (!body.contains("analysis")) return invalid("analysis", "missing");
   if (absl::Status s = parseAnalysis(body["analysis"], spec); !s.ok()) return s;
+  if (spec.kind == RolloutKind::kVerify &&
+      (spec.steps.size() != 1 || spec.steps.front().weight != 100)) {
+    return invalid("steps", "a verify rollout has one step, at weight 100");
+  }
   if (body.contains("on_success")) {
     const nlohmann::json& value = body["on_success"];
     if (value == "promote") {
@@ -220,6 +234,27 @@ absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
   return spec;
 }
 
+nlohmann::json verifyRolloutBody(const std::string& route, const std::string& pool,
+                                 const std::string& verify) {
+  absl::Duration duration;
+  std::string interval = "10s";
+  if (absl::ParseDuration(verify, &duration) && duration > absl::ZeroDuration()) {
+    interval = absl::FormatDuration(std::clamp(absl::Trunc(duration / 6, absl::Milliseconds(1)),
+                                               absl::Seconds(1), absl::Seconds(30)));
+  }
+  return {{"kind", "verify"},
+          {"route", route},
+          {"pool", pool},
+          {"steps", {{{"weight", 100}, {"hold", verify}}}},
+          {"analysis",
+           {{"interval", interval},
+            {"min_requests", 20},
+            {"max_error_rate", 0.01},
+            {"failure_limit", 2}}},
+          {"on_success", "hold"},
+          {"on_inconclusive", "advance"}};
+}
+
 nlohmann::json RolloutSpec::toJson() const {
   nlohmann::json steps_json = nlohmann::json::array();
   for (const RolloutStep& step : steps) {
@@ -245,7 +280,8 @@ nlohmann::json RolloutSpec::toJson() const {
     if ((rules.error_classes >> c) & 1u) classes.push_back(absl::StrCat(c + 1, "xx"));
   }
   analysis["error_statuses"] = classes;
-  return {{"route", route},
+  return {{"kind", kind == RolloutKind::kCanary ? "canary" : "verify"},
+          {"route", route},
           {"pool", pool},
           {"steps", steps_json},
           {"analysis", analysis},

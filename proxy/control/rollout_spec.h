@@ -13,6 +13,11 @@
 
 namespace sy::proxy::control {
 
+// A canary rollout moves a weight step by step; a verify rollout switches the route's active pool
+// to `pool` at once, watches it for one step (weight 100) and switches back if it fails:
+// POST /admin/switch?to=POOL&verify=DURATION starts one.
+enum class RolloutKind { kCanary, kVerify };
+
 struct RolloutStep {
   double weight = 0;  // percent of the route's requests for the canary pool, 0 < w <= 100
   uint64_t hold_ms = 0;
@@ -27,6 +32,7 @@ enum class OnInconclusive { kWait, kAdvance };
 enum class OnRestart { kResume, kHold };
 
 struct RolloutSpec {
+  RolloutKind kind = RolloutKind::kCanary;
   std::string route;
   std::string pool;  // the canary
   std::vector<RolloutStep> steps;
@@ -44,5 +50,11 @@ struct RolloutSpec {
 // route verbs do with a single route). Does not look the route or pool up: the caller does.
 absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
                                              const std::string& default_route);
+
+// The body of the verify rollout that POST /admin/switch?to=POOL&verify=DURATION starts: one step
+// at 100 held for `verify`, windows of a sixth of it (1 s to 30 s), at least 20 requests, at most
+// 1% errors, two failed windows in a row switch back; inconclusive windows do not hold it.
+nlohmann::json verifyRolloutBody(const std::string& route, const std::string& pool,
+                                 const std::string& verify);
 
 }  // namespace sy::proxy::control

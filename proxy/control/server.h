@@ -67,6 +67,10 @@ class Server final : public admin::ControlPlane {
                     admin::Responder respond) override {
     rollouts_.create(body, default_route, std::move(respond));
   }
+  void switchAndVerify(const std::string& route, const std::string& pool, const std::string& verify,
+                       admin::Responder respond) override {
+    rollouts_.create(verifyRolloutBody(route, pool, verify), route, std::move(respond));
+  }
   void showRollouts(const std::string& route, admin::Responder respond) override {
     rollouts_.show(route, std::move(respond));
   }

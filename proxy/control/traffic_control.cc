@@ -55,10 +55,10 @@ bool TrafficControl::refusedDuringRollout(const std::string& route,
 }
 
 void TrafficControl::switchPool(const std::string& route, const std::string& pool, bool force,
-                                admin::Responder respond) {
+                                admin::Responder respond, Origin origin) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
-  if (refusedDuringRollout(route, respond)) return;
+  if (origin == Origin::kOperator && refusedDuringRollout(route, respond)) return;
   if (!force && state_.config->findPool(pool) != nullptr && state_.traffic.find(route) != nullptr &&
       !poolHasHealthyBackend(pool)) {
     return respond(admin::errorReply(
@@ -86,10 +86,10 @@ void TrafficControl::switchPool(const std::string& route, const std::string& poo
               std::move(respond));
 }
 
-void TrafficControl::rollback(const std::string& route, admin::Responder respond) {
+void TrafficControl::rollback(const std::string& route, admin::Responder respond, Origin origin) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
-  if (refusedDuringRollout(route, respond)) return;
+  if (origin == Origin::kOperator && refusedDuringRollout(route, respond)) return;
   if (!answerIfRefused(state_.traffic.rollback(route), respond)) return;
   const routing::RouteTraffic& now = *state_.traffic.find(route);
   state_.metrics.rolledBack(route);

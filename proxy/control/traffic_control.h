@@ -35,8 +35,9 @@ class TrafficControl {
   void close();
 
   void switchPool(const std::string& route, const std::string& pool, bool force,
-                  admin::Responder respond);
-  void rollback(const std::string& route, admin::Responder respond);
+                  admin::Responder respond, Origin origin = Origin::kOperator);
+  void rollback(const std::string& route, admin::Responder respond,
+                Origin origin = Origin::kOperator);
   void setCanary(const std::string& route, const std::string& pool, double weight,
                  admin::Responder respond, Origin origin = Origin::kOperator);
   void promote(const std::string& route, admin::Responder respond,

@@ -301,5 +301,32 @@ TEST_F(RolloutTest, ARestartResumesAtTheSavedStep) {
   EXPECT_EQ(admin("POST", "/admin/switch?to=green").status, 409) << "still guarded";
 }
 
+TEST_F(RolloutTest, VerifyAfterSwitchSwitchesBackFromABadGreenAndKeepsAGoodOne) {
+  ASSERT_NO_FATAL_FAILURE(startBlueGreen({"--fail-rate", "0.2"}));
+  LoadGenerator load({.port = port(), .clients = 4});
+  load.start();
+  ASSERT_TRUE(load.waitForMore(100, seconds(10))) << load.failureSummary();
+  // A verify of 6 s has windows of 1 s: two failed ones switch back.
+  AdminResult switched = admin("POST", "/admin/switch?to=green&verify=6s");
+  ASSERT_EQ(switched.status, 201) << switched.text();
+  EXPECT_EQ(switched.body["spec"]["kind"], "verify");
+  EXPECT_EQ(webRoute()["active"], "green");
+  EXPECT_EQ(admin("POST", "/admin/switch?to=blue").status, 409) << "guarded while verifying";
+  ASSERT_TRUE(waitForState("rolled_back", seconds(30))) << rollout().dump(2);
+  EXPECT_EQ(webRoute()["active"], "blue") << "switched back by itself";
+  EXPECT_LE(rollout()["windows"].size(), 3u) << "within the verification period";
+
+  // A good green (its failures turned off) is kept once the period is over.
+  ASSERT_EQ(adminCall(backendPort(1), "POST", "/control/fail?rate=0").status, 200);
+  switched = admin("POST", "/admin/switch?to=green&verify=2s");
+  ASSERT_EQ(switched.status, 201) << switched.text();
+  ASSERT_TRUE(waitForState("succeeded", seconds(30))) << rollout().dump(2);
+  EXPECT_EQ(webRoute()["active"], "green");
+  EXPECT_EQ(admin("POST", "/admin/switch?to=blue").status, 200) << "manual calls work again";
+
+  EXPECT_EQ(admin("POST", "/admin/switch?to=green&verify=soon").status, 400);
+  EXPECT_EQ(admin("POST", "/admin/switch?to=green&verify=5s&force=1").status, 400);
+}
+
 }  // namespace
 }  // namespace sy::testing

@@ -53,6 +53,11 @@ class FakeControlPlane final : public ControlPlane {
     calls.push_back("rollout start " + default_route + " " + body.dump());
     respond(canned);
   }
+  void switchAndVerify(const std::string& route, const std::string& pool, const std::string& verify,
+                       Responder respond) override {
+    calls.push_back("switch " + route + " " + pool + " verify " + verify);
+    respond(canned);
+  }
   void showRollouts(const std::string& route, Responder respond) override {
     calls.push_back("rollout show " + route);
     respond(canned);
@@ -417,6 +422,40 @@ TEST_F(AdminApiTest, ErrorsEchoingBytesThatAreNotUtf8StillSerialize) {
     EXPECT_TRUE(nlohmann::json::accept(body)) << body;
     EXPECT_THAT(body, HasSubstr("\xEF\xBF\xBD"));  // U+FFFD in place of the bad bytes
   }
+}
+
+// --- rollouts ---
+
+TEST_F(AdminApiTest, RolloutPathsReachTheControlPlane) {
+  AdminRequest start = parseAdminTarget("POST", "/admin/rollouts");
+  start.body = R"({"pool": "green"})";
+  std::vector<Reply> replies;
+  api_.handle(start, [&replies](Reply reply) { replies.push_back(std::move(reply)); });
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(send("GET", "/admin/rollouts").status, 200);
+  EXPECT_EQ(send("GET", "/admin/rollouts/web").status, 200);
+  EXPECT_EQ(send("POST", "/admin/rollouts/web/pause").status, 200);
+  EXPECT_EQ(send("POST", "/admin/switch?to=green&verify=60s").status, 200);
+  EXPECT_THAT(control_.calls,
+              ElementsAre("rollout start web {\"pool\":\"green\"}", "rollout show ",
+                          "rollout show web", "rollout pause web", "switch web green verify 60s"));
+}
+
+TEST_F(AdminApiTest, BadRolloutCallsAreRefused) {
+  AdminRequest not_json = parseAdminTarget("POST", "/admin/rollouts");
+  not_json.body = "{\"pool\": ";
+  std::vector<Reply> replies;
+  api_.handle(not_json, [&replies](Reply reply) { replies.push_back(std::move(reply)); });
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status, 400);
+  expectRejected("DELETE", "/admin/rollouts", 405, "use GET, POST");
+  expectRejected("POST", "/admin/rollouts/web", 405, "use GET");
+  expectRejected("GET", "/admin/rollouts/web/pause", 405, "use POST");
+  expectRejected("POST", "/admin/rollouts/web/pause/now", 404, "no such endpoint");
+  expectRejected("POST", "/admin/rollouts/web%zz/pause", 400, "malformed path");
+  expectRejected("POST", "/admin/switch?to=green&verify=soon", 400, "verify");
+  expectRejected("POST", "/admin/switch?to=green&verify=500ms", 400, "verify");
+  expectRejected("POST", "/admin/switch?to=green&verify=5s&force=1", 400, "cannot be combined");
 }
 
 }  // namespace
