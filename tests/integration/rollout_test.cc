@@ -5,6 +5,10 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +16,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/support/admin_client.h"
 #include "tests/support/health_support.h"
+#include "tests/support/prometheus_text.h"
 #include "tests/support/temp_dir.h"
 
 namespace sy::testing {
@@ -326,6 +331,49 @@ TEST_F(RolloutTest, VerifyAfterSwitchSwitchesBackFromABadGreenAndKeepsAGoodOne) 
 
   EXPECT_EQ(admin("POST", "/admin/switch?to=green&verify=soon").status, 400);
   EXPECT_EQ(admin("POST", "/admin/switch?to=green&verify=5s&force=1").status, 400);
+}
+
+// conf/alerts.yml: promtool accepts it, and every metric it names is exposed by a proxy that
+// mirrors and has run a rollout.
+TEST_F(RolloutTest, AlertRulesPassPromtoolAndNameExposedMetrics) {
+  std::ifstream file(std::string(SY_SOURCE_DIR) + "/conf/alerts.yml");
+  ASSERT_TRUE(file.good());
+  std::stringstream text;
+  text << file.rdbuf();
+  const std::string rules = text.str();
+  const absl::Status checked = runPromtool({"check", "rules", "{file}"}, rules);
+  ASSERT_TRUE(checked.ok()) << checked;
+
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startBackend("green"));
+  ASSERT_NO_FATAL_FAILURE(startBackend("shadow"));
+  config_ = absl::StrCat(blueGreen(backendPort(0), backendPort(1)),
+                         "mirror = { pool = \"shadow\", percent = 100 }\n\n[[pools]]\nname = "
+                         "\"shadow\"\nbackends = [\"127.0.0.1:",
+                         backendPort(2), "\"]\n");
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(config_));
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(httpGet(port(), "/").has_value());
+  ASSERT_EQ(start(rolloutBody({{{"weight", 10}, {"hold", "1h"}}},
+                              {{"interval", "100ms"}, {"max_error_rate", 0.01}}))
+                .status,
+            201);
+  ASSERT_TRUE(
+      waitForRollout([](const nlohmann::json& r) { return !r["windows"].empty(); }, seconds(10)));
+  ASSERT_EQ(post("/admin/rollouts/web/abort", "").status, 200);
+
+  const std::string exposition = admin("GET", "/metrics").text();
+  static const std::regex kName(R"(switchyard_[a-z0-9_]+)");
+  std::set<std::string> names;
+  for (auto it = std::sregex_iterator(rules.begin(), rules.end(), kName);
+       it != std::sregex_iterator(); ++it) {
+    names.insert(it->str());
+  }
+  EXPECT_GE(names.size(), 5u);
+  for (const std::string& name : names) {
+    EXPECT_NE(exposition.find("\n" + name + "{"), std::string::npos)
+        << name << " is named in conf/alerts.yml but has no sample on /metrics";
+  }
 }
 
 }  // namespace
