@@ -238,6 +238,11 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
   MetricFamily connections =
       family("switchyard_backend_connections",
              "Connections to a backend: open (idle included) and idle.", MetricType::Gauge);
+  MetricFamily tls_handshakes =
+      family("switchyard_backend_tls_handshakes_total",
+             "TLS handshakes to a backend of a pool with tls: full, or resumed from this "
+             "worker's last session with it.",
+             MetricType::Counter);
   MetricFamily health =
       family("switchyard_backend_health",
              "1 for the backend's current health state (unchecked: its pool has no health check).",
@@ -275,6 +280,12 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
                static_cast<double>(s.sum(&BackendWorkerStats::open_connections)));
       addValue(connections, with("state", "idle"),
                static_cast<double>(s.sum(&BackendWorkerStats::idle_connections)));
+      if (pool->settings.tls != nullptr) {
+        addValue(tls_handshakes, with("session", "full"),
+                 static_cast<double>(s.sum(&BackendWorkerStats::tls_full)));
+        addValue(tls_handshakes, with("session", "resumed"),
+                 static_cast<double>(s.sum(&BackendWorkerStats::tls_resumed)));
+      }
       BackendState state;
       if (auto it = view_.backend_states.find(entry.info->id); it != view_.backend_states.end()) {
         state = it->second;
@@ -287,8 +298,8 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
       }
     }
   }
-  for (MetricFamily* f :
-       {&backend_requests, &errors, &in_flight, &connections, &health, &admin_state}) {
+  for (MetricFamily* f : {&backend_requests, &errors, &in_flight, &connections, &tls_handshakes,
+                          &health, &admin_state}) {
     out.push_back(std::move(*f));
   }
 

@@ -11,6 +11,7 @@
 #include "core/tcp_transport.h"
 #include "core/transport.h"
 #include "tls/client_context.h"
+#include "tls/client_session_slot.h"
 #include "tls/server_context.h"
 #include "tls/tls_details.h"
 
@@ -44,7 +45,21 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   // is done (the connect timeout covers both), and a failed handshake (a certificate that does
   // not verify) is an onTransportError() before it, logged with the reason. Writes made before
   // are sent after the handshake. Returns a libuv error code.
-  int connect(const core::NetAddress& address, std::shared_ptr<const ClientContext> context);
+  // `sessions` (optional, must outlive the connection): the backend's last session is offered
+  // from there, and the sessions this connection receives are kept there.
+  int connect(const core::NetAddress& address, std::shared_ptr<const ClientContext> context,
+              ClientSessionSlot* sessions = nullptr);
+  // The handshake resumed a session (an abbreviated handshake).
+  bool sessionResumed() const {
+    return tls_ != nullptr && tls_->handshake_done && SSL_session_reused(tls_->ssl) == 1;
+  }
+  // A backend connection logs a failed handshake as upstream_tls_handshake_failed; a health
+  // check turns it off and reports handshakeError() in its result instead (one line per check
+  // interval would flood the log while a backend stays down).
+  void setLogHandshakeFailure(bool log) { log_handshake_failure_ = log; }
+  // Why the TLS handshake failed (the certificate verification error when there is one);
+  // empty if it did not fail.
+  const std::string& handshakeError() const { return handshake_error_; }
   core::NetAddress peerAddress() const { return tcp_.peerAddress(); }
   bool secure() const { return tls_ != nullptr; }
   // Valid once the first request arrived (the handshake is over by then).
@@ -111,6 +126,8 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   core::TcpTransport tcp_;
   core::TransportCallbacks* callbacks_ = nullptr;
   std::unique_ptr<TlsState> tls_;  // null on a plain connection
+  std::string handshake_error_;
+  bool log_handshake_failure_ = true;
 };
 
 }  // namespace sy::tls

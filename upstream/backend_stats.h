@@ -20,6 +20,9 @@ struct alignas(64) BackendWorkerStats {
   core::LocalCounter resets;  // closed or reset before the response completed
   core::LocalCounter protocol_errors;
   core::LocalCounter responses_5xx;
+  // TLS handshakes to the backend (pools with `tls`): full, and resumed from the last session.
+  core::LocalCounter tls_full;
+  core::LocalCounter tls_resumed;
 };
 
 // A backend's figures, one slot per worker, summed by readers on the control thread. Created by
