@@ -286,12 +286,12 @@ void StreamTransport::handshakeFailed() {
     // A backend whose certificate does not verify is a configuration problem worth a line.
     const long verify = SSL_get_verify_result(tls_->ssl);
     if (verify != X509_V_OK) reason = X509_verify_cert_error_string(verify);
-    if (log_handshake_failure_) {
+    if (!quiet_handshake_failure_) {
       core::logWarn("upstream_tls_handshake_failed",
                     {{"backend", tcp_.peerAddress().toString()}, {"error", reason}});
     }
   }
-  handshake_error_ = reason.empty() ? "handshake failed" : reason;
+  tls_->handshake_error = reason.empty() ? "handshake failed" : reason;
   if (plain_http) tcp_.write(kPlainHttpReply.data(), kPlainHttpReply.size());
   callbacks_->onTransportError(UV_EPROTO);
 }

@@ -56,10 +56,10 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   // A backend connection logs a failed handshake as upstream_tls_handshake_failed; a health
   // check turns it off and reports handshakeError() in its result instead (one line per check
   // interval would flood the log while a backend stays down).
-  void setLogHandshakeFailure(bool log) { log_handshake_failure_ = log; }
+  void setLogHandshakeFailure(bool log) { quiet_handshake_failure_ = !log; }
   // Why the TLS handshake failed (the certificate verification error when there is one);
   // empty if it did not fail.
-  const std::string& handshakeError() const { return handshake_error_; }
+  std::string handshakeError() const { return tls_ != nullptr ? tls_->handshake_error : ""; }
   core::NetAddress peerAddress() const { return tcp_.peerAddress(); }
   bool secure() const { return tls_ != nullptr; }
   // Valid once the first request arrived (the handshake is over by then).
@@ -113,6 +113,7 @@ class StreamTransport final : public core::Transport, private core::TransportCal
     std::string_view input;
     std::string saved_input;
     std::string early_writes;      // plaintext written before the handshake finished
+    std::string handshake_error;   // why the handshake failed, once it did
     uv_timer_t* resume = nullptr;  // delivers saved input after startReading(); freed on close
     bool reading = false;          // what the owner asked for
     bool handshake_done = false;
@@ -126,8 +127,9 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   core::TcpTransport tcp_;
   core::TransportCallbacks* callbacks_ = nullptr;
   std::unique_ptr<TlsState> tls_;  // null on a plain connection
-  std::string handshake_error_;
-  bool log_handshake_failure_ = true;
+  // A bool beside the pointer costs nothing (padding); the error text lives in TlsState, so a
+  // plain connection stays as small as it was (connection_footprint_test.cc).
+  bool quiet_handshake_failure_ = false;
 };
 
 }  // namespace sy::tls
