@@ -15,8 +15,9 @@ struct HealthChecker::Session {
   std::string address_text;
   core::NetAddress address;
   HealthCheckConfig check;
-  uv_timer_t* timer = nullptr;   // freed by its close callback
-  std::shared_ptr<Probe> probe;  // the check in flight, if any
+  std::shared_ptr<const tls::ClientContext> tls;  // the pool's, when it has `tls`
+  uv_timer_t* timer = nullptr;                    // freed by its close callback
+  std::shared_ptr<Probe> probe;                   // the check in flight, if any
 
   ~Session() {
     if (probe) probe->cancel();
@@ -39,7 +40,7 @@ void HealthChecker::stop() {
   timeouts_.close();
 }
 
-void HealthChecker::configure(const routing::config::Config& config) {
+void HealthChecker::configure(const routing::config::Config& config, const PoolTls& pool_tls) {
   if (stopped_) return;
   core::StringMap<std::unique_ptr<Session>> next;
   for (const auto& pool : config.pools) {
@@ -60,6 +61,7 @@ void HealthChecker::configure(const routing::config::Config& config) {
       session->address_text = backend.address_text;
       session->address = backend.address;
       session->check = *pool.health_check;
+      session->tls = pool.tls.has_value() && pool_tls ? pool_tls(pool.name) : nullptr;
       if (fresh) schedule(*session, true);
       next[key] = std::move(session);
     }
@@ -131,7 +133,8 @@ void HealthChecker::runCheck(Session& session) {
           }
         }
         schedule(session, false);
-      });
+      },
+      session.tls);
 }
 
 }  // namespace sy::health

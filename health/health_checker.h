@@ -38,9 +38,14 @@ class HealthChecker {
   HealthChecker(const HealthChecker&) = delete;
   HealthChecker& operator=(const HealthChecker&) = delete;
 
+  // The TLS context of a pool (null: plain), for pools with `tls`.
+  using PoolTls = std::function<std::shared_ptr<const tls::ClientContext>(const std::string&)>;
+
   // (Re)starts checking for `config`: sessions of backends that stay keep their schedule; new
-  // ones check at once; removed ones stop. Call after table.reconcile(config).
-  void configure(const routing::config::Config& config);
+  // ones check at once; removed ones stop. HTTP checks of a pool for which `pool_tls` gives a
+  // context speak TLS with it (taken afresh on every call: a reload re-reads certificates).
+  // Call after table.reconcile(config).
+  void configure(const routing::config::Config& config, const PoolTls& pool_tls = nullptr);
   // Checks the backend now (dropping a check in flight), then on its usual schedule.
   void checkNow(const std::string& pool, const std::string& address);
   // Stops every check; no callback runs afterwards.

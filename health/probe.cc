@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/strings.h"
-#include "core/tcp_transport.h"
 #include "http/http1_parser.h"
+#include "tls/stream_transport.h"
 
 namespace sy::health {
 namespace {
@@ -23,23 +23,26 @@ class ProbeSession final : public Probe,
   ProbeSession(uv_loop_t* loop, core::TimeoutQueue& timeouts, const HealthCheckConfig& check,
                std::string host_header, Done done)
       : timeouts_(timeouts),
-        transport_(new core::TcpTransport(loop)),
+        transport_(new tls::StreamTransport(loop)),
         parser_(http::Http1Parser::Type::kResponse, this, kLimits),
         check_(check),
         host_header_(std::move(host_header)),
         done_(std::move(done)),
         started_ns_(uv_hrtime()) {
     transport_->setCallbacks(this);
+    transport_->setLogHandshakeFailure(false);  // the result carries the reason
   }
 
   ~ProbeSession() override { timeouts_.cancel(this); }
 
-  void begin(const core::NetAddress& address) {
+  void begin(const core::NetAddress& address, std::shared_ptr<const tls::ClientContext> tls) {
     self_ = shared_from_this();  // alive until the transport has closed
     const uint64_t timeout_ms =
         static_cast<uint64_t>(std::max<int64_t>(1, absl::ToInt64Milliseconds(check_.timeout)));
     timeouts_.schedule(this, timeout_ms);
-    const int rc = transport_->connect(address);
+    // A TCP check only proves the port accepts connections: no handshake.
+    if (check_.type == HealthCheckConfig::Type::kTcp) tls = nullptr;
+    const int rc = transport_->connect(address, std::move(tls));
     if (rc != 0) finish(false, absl::StrCat("connect: ", uv_strerror(rc)));
   }
 
@@ -126,6 +129,10 @@ class ProbeSession final : public Probe,
     }
   }
   void onTransportError(int uv_status) override {
+    if (!transport_->handshakeError().empty()) {
+      finish(false, absl::StrCat("tls handshake: ", transport_->handshakeError()));
+      return;
+    }
     finish(false,
            absl::StrCat(parser_.inMessage() || parser_.headComplete() ? "read: " : "connect: ",
                         uv_strerror(uv_status)));
@@ -138,7 +145,7 @@ class ProbeSession final : public Probe,
 
   core::TimeoutQueue& timeouts_;
   // Owned here, freed when this session goes: only after its close callback ran.
-  std::unique_ptr<core::TcpTransport> transport_;
+  std::unique_ptr<tls::StreamTransport> transport_;
   http::Http1Parser parser_;
   HealthCheckConfig check_;
   std::string host_header_;
@@ -160,10 +167,11 @@ std::string Probe::buildRequest(const HealthCheckConfig& check, const std::strin
 
 std::shared_ptr<Probe> Probe::start(uv_loop_t* loop, core::TimeoutQueue& timeouts,
                                     const core::NetAddress& address, const HealthCheckConfig& check,
-                                    const std::string& host_header, Done done) {
+                                    const std::string& host_header, Done done,
+                                    std::shared_ptr<const tls::ClientContext> tls) {
   auto session =
       std::make_shared<ProbeSession>(loop, timeouts, check, host_header, std::move(done));
-  session->begin(address);
+  session->begin(address, std::move(tls));
   return session;
 }
 

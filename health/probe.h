@@ -9,6 +9,7 @@
 #include "core/net_address.h"
 #include "core/timeout_queue.h"
 #include "routing/config/model.h"
+#include "tls/client_context.h"
 
 namespace sy::health {
 
@@ -20,8 +21,11 @@ struct ProbeResult {
 
 // Runs one health check against `address` on the control loop over a connection of its own
 // (never one of the workers' pooled connections): TCP connect only, or an HTTP request whose
-// status must be in the expected ranges and whose body must contain `body_contains`. `done`
-// runs exactly once, within the check's timeout, unless cancelled first.
+// status must be in the expected ranges and whose body must contain `body_contains`. With a
+// TLS context (the pool's `tls`), an HTTP check speaks TLS with it: SNI, CA, verification and
+// client certificate as the pool's requests; a failed handshake fails the check with the
+// reason. A TCP check only connects, TLS or not. `done` runs exactly once, within the check's
+// timeout (which covers the handshake), unless cancelled first.
 class Probe {
  public:
   using Done = std::function<void(const ProbeResult&)>;
@@ -30,7 +34,8 @@ class Probe {
   static std::shared_ptr<Probe> start(uv_loop_t* loop, core::TimeoutQueue& timeouts,
                                       const core::NetAddress& address,
                                       const routing::config::HealthCheckConfig& check,
-                                      const std::string& host_header, Done done);
+                                      const std::string& host_header, Done done,
+                                      std::shared_ptr<const tls::ClientContext> tls = nullptr);
   virtual ~Probe() = default;
   virtual void cancel() = 0;
 

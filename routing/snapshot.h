@@ -85,6 +85,12 @@ class SnapshotBuilder {
   // pool, for the reload's refusal. Call it whenever a configuration is (re)loaded: that is when
   // certificates are re-read.
   absl::Status loadTls(const config::Config& config);
+  // The TLS context of pool `name` as loadTls() last built it; null for a pool without `tls`.
+  // Health checks of the pool use it, so they speak TLS exactly as requests do.
+  std::shared_ptr<const tls::ClientContext> poolTls(const std::string& name) const {
+    auto found = pool_tls_contexts_.find(name);
+    return found == pool_tls_contexts_.end() ? nullptr : found->second;
+  }
 
  private:
   std::shared_ptr<const upstream::PoolSnapshot> buildPool(const config::PoolConfig& pool,

@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 
 #include "absl/strings/str_cat.h"
+#include "tls/client_session_slot.h"
 #include "tls/server_context.h"
 #include "tls/server_settings.h"
 
@@ -24,6 +25,10 @@ absl::StatusOr<std::shared_ptr<const ClientContext>> ClientContext::create(
   SSL_CTX_set1_groups_list(ctx, kIntermediateCurves);
   static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof kAlpn);
+  // Client sessions are kept per backend and worker by ClientSessionSlot, not in OpenSSL's
+  // cache (which is keyed by nothing useful on a client and locked).
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, &ClientSessionSlot::onNewSession);
   if (settings.verify) {
     const int loaded = settings.ca.empty()
                            ? SSL_CTX_set_default_verify_paths(ctx)

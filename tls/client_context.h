@@ -12,7 +12,8 @@ namespace sy::tls {
 
 // The TLS side of one pool's backend connections: an SSL_CTX set up on the control thread and
 // shared, immutable, by every worker. TLS 1.2 and 1.3, the same cipher defaults as listeners,
-// ALPN http/1.1, certificate and name verification unless `verify = false`.
+// ALPN http/1.1, certificate and name verification unless `verify = false`. Sessions the
+// backends issue go to the ClientSessionSlot of the connection (none: not kept).
 class ClientContext {
  public:
   static absl::StatusOr<std::shared_ptr<const ClientContext>> create(
@@ -25,6 +26,7 @@ class ClientContext {
   // to verify are set. Null when OpenSSL is out of memory.
   SSL* newSsl(const std::string& ip) const;
   const ClientSettings& settings() const { return settings_; }
+  SSL_CTX* sslCtx() const { return ctx_; }
 
  private:
   ClientContext() = default;

@@ -130,7 +130,8 @@ int StreamTransport::attachServerSsl(std::shared_ptr<const ServerContext> contex
 }
 
 int StreamTransport::connect(const core::NetAddress& address,
-                             std::shared_ptr<const ClientContext> context) {
+                             std::shared_ptr<const ClientContext> context,
+                             ClientSessionSlot* sessions) {
   if (context == nullptr) return tcp_.connect(address);
   tls_ = std::make_unique<TlsState>();
   tls_->client_context = std::move(context);
@@ -143,6 +144,7 @@ int StreamTransport::connect(const core::NetAddress& address,
   }
   BIO_set_data(bio, this);
   SSL_set_bio(tls_->ssl, bio, bio);
+  if (sessions != nullptr) sessions->attach(tls_->ssl, tls_->client_context);
   tcp_.setCallbacks(this);
   return tcp_.connect(address);
 }
@@ -333,9 +335,12 @@ void StreamTransport::handshakeFailed() {
     // A backend whose certificate does not verify is a configuration problem worth a line.
     const long verify = SSL_get_verify_result(tls_->ssl);
     if (verify != X509_V_OK) reason = X509_verify_cert_error_string(verify);
-    core::logWarn("upstream_tls_handshake_failed",
-                  {{"backend", tcp_.peerAddress().toString()}, {"error", reason}});
+    if (!quiet_handshake_failure_) {
+      core::logWarn("upstream_tls_handshake_failed",
+                    {{"backend", tcp_.peerAddress().toString()}, {"error", reason}});
+    }
   }
+  tls_->handshake_error = reason.empty() ? "handshake failed" : reason;
   if (plain_http) tcp_.write(kPlainHttpReply.data(), kPlainHttpReply.size());
   callbacks_->onTransportError(UV_EPROTO);
 }

@@ -11,6 +11,7 @@
 #include "core/tcp_transport.h"
 #include "core/transport.h"
 #include "tls/client_context.h"
+#include "tls/client_session_slot.h"
 #include "tls/handshake_stats.h"
 #include "tls/server_context.h"
 #include "tls/tls_details.h"
@@ -48,7 +49,21 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   // is done (the connect timeout covers both), and a failed handshake (a certificate that does
   // not verify) is an onTransportError() before it, logged with the reason. Writes made before
   // are sent after the handshake. Returns a libuv error code.
-  int connect(const core::NetAddress& address, std::shared_ptr<const ClientContext> context);
+  // `sessions` (optional, must outlive the connection): the backend's last session is offered
+  // from there, and the sessions this connection receives are kept there.
+  int connect(const core::NetAddress& address, std::shared_ptr<const ClientContext> context,
+              ClientSessionSlot* sessions = nullptr);
+  // The handshake resumed a session (an abbreviated handshake).
+  bool sessionResumed() const {
+    return tls_ != nullptr && tls_->handshake_done && SSL_session_reused(tls_->ssl) == 1;
+  }
+  // A backend connection logs a failed handshake as upstream_tls_handshake_failed; a health
+  // check turns it off and reports handshakeError() in its result instead (one line per check
+  // interval would flood the log while a backend stays down).
+  void setLogHandshakeFailure(bool log) { quiet_handshake_failure_ = !log; }
+  // Why the TLS handshake failed (the certificate verification error when there is one);
+  // empty if it did not fail.
+  std::string handshakeError() const { return tls_ != nullptr ? tls_->handshake_error : ""; }
   core::NetAddress peerAddress() const { return tcp_.peerAddress(); }
   bool secure() const { return tls_ != nullptr; }
   // Valid once the first request arrived (the handshake is over by then).
@@ -109,6 +124,7 @@ class StreamTransport final : public core::Transport, private core::TransportCal
     std::string_view input;
     std::string saved_input;
     std::string early_writes;      // plaintext written before the handshake finished
+    std::string handshake_error;   // why the handshake failed, once it did
     uv_timer_t* resume = nullptr;  // delivers saved input after startReading(); freed on close
     bool reading = false;          // what the owner asked for
     bool handshake_done = false;
@@ -125,6 +141,9 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   core::TcpTransport tcp_;
   core::TransportCallbacks* callbacks_ = nullptr;
   std::unique_ptr<TlsState> tls_;  // null on a plain connection
+  // A bool beside the pointer costs nothing (padding); the error text lives in TlsState, so a
+  // plain connection stays as small as it was (connection_footprint_test.cc).
+  bool quiet_handshake_failure_ = false;
 };
 
 }  // namespace sy::tls

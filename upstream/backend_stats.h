@@ -31,9 +31,17 @@ namespace sy::upstream {
   GAUGE(open_connections, "switchyard_backend_connections", (core::StatLabel{"state", "open"}),    \
         kBackendConnectionsHelp)                                                                   \
   GAUGE(idle_connections, "switchyard_backend_connections", (core::StatLabel{"state", "idle"}),    \
-        kBackendConnectionsHelp)
+        kBackendConnectionsHelp)                                                                   \
+  /* TLS handshakes to the backend (pools with tls; 0 for the others) */                           \
+  COUNTER(tls_full, "switchyard_backend_tls_handshakes_total",                                     \
+          (core::StatLabel{"session", "full"}), kBackendTlsHelp)                                   \
+  COUNTER(tls_resumed, "switchyard_backend_tls_handshakes_total",                                  \
+          (core::StatLabel{"session", "resumed"}), kBackendTlsHelp)
 
 inline constexpr const char* kBackendErrorsHelp = "Failed exchanges with a backend, by kind.";
+inline constexpr const char* kBackendTlsHelp =
+    "TLS handshakes to a backend of a pool with tls: full, or resumed from this worker's last "
+    "session with it.";
 inline constexpr const char* kBackendConnectionsHelp =
     "Connections to a backend: open (idle included) and idle.";
 

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/timeout_queue.h"
+#include "tls/client_session_slot.h"
 #include "upstream/pool.h"
 #include "upstream/upstream_connection.h"
 
@@ -46,6 +47,8 @@ class WorkerBackend {
   uint32_t activeRequests() const { return active_requests_; }
   uint32_t openConnections() const { return open_connections_; }
   uint32_t idleConnections() const { return idle_count_; }
+  // The backend's last TLS session on this worker, offered by the next connection.
+  tls::ClientSessionSlot& tlsSessions() { return tls_sessions_; }
   // This worker's slot of the backend's shared figures.
   BackendWorkerStats& stats() { return *stats_; }
   // This worker's slot of the pool's timings (set by the worker from the pool snapshot).
@@ -97,6 +100,7 @@ class WorkerBackend {
   bool draining_ = false;
   uint32_t consecutive_failures_ = 0;
   std::function<void(WorkerBackend*)> on_unused_;
+  tls::ClientSessionSlot tls_sessions_;
 };
 
 }  // namespace sy::upstream

@@ -25,7 +25,8 @@ UpstreamConnection::~UpstreamConnection() { backend_.timeouts().cancel(this); }
 int UpstreamConnection::connect() {
   state_ = State::kConnecting;
   connect_started_ns_ = uv_hrtime();
-  const int rc = transport_.connect(backend_.info().address, backend_.settings().tls);
+  const int rc =
+      transport_.connect(backend_.info().address, backend_.settings().tls, &backend_.tlsSessions());
   if (rc == 0) scheduleTimeout(backend_.settings().connect_timeout_ms);
   return rc;
 }
@@ -139,6 +140,9 @@ void UpstreamConnection::onTransportConnected() {
   state_ = State::kActive;
   if (upstream::PoolWorkerStats* pool_stats = backend_.poolStats()) {
     pool_stats->connect_duration.observeNanos(uv_hrtime() - connect_started_ns_);
+  }
+  if (transport_.secure()) {
+    (transport_.sessionResumed() ? backend_.stats().tls_resumed : backend_.stats().tls_full).add();
   }
   const int rc = transport_.startReading();
   if (rc != 0) {

@@ -36,7 +36,7 @@ void HealthWiring::start(uv_loop_t* loop) {
   };
   checker_ =
       std::make_unique<health::HealthChecker>(loop, state_.backend_states, std::move(callbacks));
-  checker_->configure(*state_.config);
+  checker_->configure(*state_.config, poolTls());
   outliers_ = std::make_unique<health::OutlierDetector>(
       loop, state_.backend_states,
       [this](const health::BackendRecord& record, health::OutlierDetector::Event event,
@@ -72,7 +72,11 @@ void HealthWiring::onOutlierEvent(const health::BackendRecord& record,
 }
 
 void HealthWiring::configure(const routing::config::Config& config) {
-  if (checker_ != nullptr) checker_->configure(config);
+  if (checker_ != nullptr) checker_->configure(config, poolTls());
+}
+
+health::HealthChecker::PoolTls HealthWiring::poolTls() const {
+  return [this](const std::string& pool) { return state_.builder.poolTls(pool); };
 }
 
 void HealthWiring::checkNow(const std::string& pool, const std::string& address) {

@@ -41,6 +41,8 @@ class HealthWiring {
   void stop();
 
  private:
+  // Looks up a pool's TLS context in the snapshot builder (loaded with the configuration).
+  health::HealthChecker::PoolTls poolTls() const;
   void onOutlierEvent(const health::BackendRecord& record, health::OutlierDetector::Event event,
                       absl::Duration ejection);
 

@@ -248,18 +248,8 @@ const TableSchema<PoolConfig>& poolSchema() {
                           std::vector(std::begin(kAllDownPolicies), std::end(kAllDownPolicies))),
           },
       .prepare = [](const toml::table& table, size_t, P& out) { out.position = positionOf(table); },
-      .check =
-          [](const toml::table& table, const std::string& key, P& out, ErrorSink& sink) {
-            checkHashKey(table, key, out, sink);
-            // HTTP health checks speak plain HTTP: against TLS backends they would mark every
-            // backend down. A TCP check works (it only connects).
-            if (out.tls.has_value() && out.health_check.has_value() &&
-                out.health_check->type == HealthCheckConfig::Type::kHttp &&
-                !sink.hasErrorAt(childKey(key, "health_check"))) {
-              sink.add(positionOf(*table.get("health_check")), childKey(key, "health_check"),
-                       "HTTP health checks do not speak TLS yet: with tls, use type = \"tcp\"");
-            }
-          },
+      .check = [](const toml::table& table, const std::string& key, P& out,
+                  ErrorSink& sink) { checkHashKey(table, key, out, sink); },
   };
   return schema;
 }

@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/admin_client.h"
 #include "tests/support/http_client.h"
+#include "tests/support/nginx_server.h"
 #include "tests/support/switchyard_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -31,25 +32,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// The first executable named `name` in PATH or the sbin directories; empty when there is none.
-std::string findProgram(const std::string& name) {
-  std::vector<std::string> dirs;
-  const char* path = std::getenv("PATH");
-  std::string_view rest = path != nullptr ? path : "";
-  while (!rest.empty()) {
-    const size_t colon = rest.find(':');
-    dirs.emplace_back(rest.substr(0, colon));
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
-  for (const char* extra : {"/usr/sbin", "/usr/local/sbin", "/sbin"}) dirs.emplace_back(extra);
-  for (const std::string& dir : dirs) {
-    const std::string candidate = dir + "/" + name;
-    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
 
 struct CommandRun {
   int exit_code = -1;

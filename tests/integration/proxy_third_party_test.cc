@@ -14,45 +14,13 @@
 #include "core/strings.h"
 #include "gtest/gtest.h"
 #include "tests/support/http_client.h"
+#include "tests/support/nginx_server.h"
 #include "tests/support/switchyard_process.h"
 
 namespace sy::testing {
 namespace {
 
 using std::chrono::milliseconds;
-
-// The first executable named `name` in PATH, then in the sbin directories (nginx lives there
-// and PATH of an unprivileged shell may not have them); empty when there is none.
-std::string findProgram(const std::string& name) {
-  std::vector<std::string> dirs;
-  const char* path = std::getenv("PATH");
-  std::string_view rest = path != nullptr ? path : "";
-  while (!rest.empty()) {
-    const size_t colon = rest.find(':');
-    dirs.emplace_back(rest.substr(0, colon));
-    if (colon == std::string_view::npos) break;
-    rest.remove_prefix(colon + 1);
-  }
-  for (const char* extra : {"/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"}) {
-    dirs.emplace_back(extra);
-  }
-  for (const std::string& dir : dirs) {
-    const std::string candidate = dir + "/" + name;
-    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
-
-// Waits until something accepts connections on `port`.
-bool waitForPort(uint16_t port, ChildProcess& process) {
-  return waitUntil(
-             [&] {
-               HttpClient probe(milliseconds(200));
-               return probe.connect(port) || !process.running();
-             },
-             milliseconds(10000)) &&
-         process.running();
-}
 
 class ProxyThirdPartyTest : public ProxyTest {
  protected:
@@ -192,60 +160,15 @@ server.serve_forever()
 }
 
 TEST_F(ProxyThirdPartyTest, Nginx) {
-  const std::string nginx = findProgram("nginx");
-  ASSERT_FALSE(nginx.empty()) << "nginx is required for this test (Debian package nginx-light or "
-                                 "nginx; scripts/setup.sh --test installs it); it was not found";
   const std::string text = "static text served by nginx\n";
   const std::string binary = testBody(8 * 1024 * 1024 + 5, 11);
   files_.writeFile("www/index.txt", text);
   files_.writeFile("www/data.bin", binary);
-  for (const char* dir : {"tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"}) {
-    files_.writeFile(std::string(dir) + "/.keep", "");
-  }
-  // A free port, picked here: nginx cannot report one it chose. Another process could take it
-  // before nginx binds, so try a few.
-  uint16_t port = 0;
-  for (int attempt = 0; attempt < 3 && server_ == nullptr; ++attempt) {
-    port = unusedPort();
-    const std::string dir = files_.path();
-    const std::string conf = absl::StrCat(R"(
-daemon off;
-master_process off;
-worker_processes 1;
-pid )",
-                                          dir, R"(/nginx.pid;
-error_log )",
-                                          dir, R"(/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  client_body_temp_path )",
-                                          dir, R"(/tmp/body;
-  proxy_temp_path )",
-                                          dir, R"(/tmp/proxy;
-  fastcgi_temp_path )",
-                                          dir, R"(/tmp/fastcgi;
-  uwsgi_temp_path )",
-                                          dir, R"(/tmp/uwsgi;
-  scgi_temp_path )",
-                                          dir, R"(/tmp/scgi;
-  server {
-    listen 127.0.0.1:)",
-                                          port, R"(;
-    root )",
-                                          dir, R"(/www;
-    location = /empty { return 204; }
-  }
-}
-)");
-    const std::string conf_path = files_.writeFile("nginx.conf", conf);
-    absl::StatusOr<std::unique_ptr<ChildProcess>> started =
-        ChildProcess::start({nginx, "-p", dir, "-c", conf_path, "-e", dir + "/error.log"});
-    ASSERT_TRUE(started.ok()) << started.status();
-    if (waitForPort(port, **started)) server_ = std::move(*started);
-  }
-  ASSERT_NE(server_, nullptr) << "nginx did not start";
+  absl::StatusOr<std::unique_ptr<NginxServer>> nginx = NginxServer::start(files_, [](uint16_t p) {
+    return absl::StrCat("listen 127.0.0.1:", p, ";\nlocation = /empty { return 204; }\n");
+  });
+  ASSERT_TRUE(nginx.ok()) << nginx.status();
+  const uint16_t port = (*nginx)->port();
 
   ASSERT_NO_FATAL_FAILURE(startProxy({.backends = {port}}));
   HttpClient client;

@@ -122,9 +122,15 @@ TEST(TlsConfigTest, PoolTlsMistakes) {
               ::testing::ElementsAre(IsError(9, "pools[0].tls.key", "go together")));
   EXPECT_THAT(testing_util::parseWithMinimal("[pools.tls]\nverify = \"no\"\n").errors,
               ::testing::ElementsAre(IsError(10, "pools[0].tls.verify", "expected true or false")));
-  EXPECT_THAT(
-      testing_util::parseWithMinimal("[pools.health_check]\npath = \"/h\"\n[pools.tls]\n").errors,
-      ::testing::ElementsAre(IsError(9, "pools[0].health_check", "tcp")));
+}
+
+TEST(TlsConfigTest, PoolTlsTakesHttpHealthChecks) {
+  // HTTP checks of a TLS pool speak TLS with the pool's settings (health/probe.h).
+  auto result =
+      testing_util::parseWithMinimal("[pools.health_check]\npath = \"/h\"\n[pools.tls]\n");
+  ASSERT_TRUE(result.ok()) << result.errors.size();
+  EXPECT_TRUE(result.config->pools[0].tls.has_value());
+  EXPECT_EQ(result.config->pools[0].health_check->path, "/h");
 }
 
 }  // namespace
