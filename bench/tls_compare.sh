@@ -87,6 +87,7 @@ wait_port() {  # PORT: until something listens there (at most 10 s)
     sleep 0.1
   done
   echo "nothing listens on port $1" >&2
+  cat "$run/haproxy.log" >&2 2>/dev/null || true
   return 1
 }
 
@@ -116,12 +117,12 @@ TOML
   mkdir -p "$run/nginx_tmp"
   cat >"$run/nginx.conf" <<NGINX
 worker_processes 1;
-worker_rlimit_nofile 30000;
+worker_rlimit_nofile 19000;
 daemon off;
 master_process off;
 pid $run/nginx.pid;
 error_log $run/nginx_error.log warn;
-events { worker_connections 20000; use epoll; }
+events { worker_connections 9000; use epoll; }
 http {
   access_log off;
   keepalive_timeout 120s;
@@ -153,7 +154,7 @@ NGINX
   cat >"$run/haproxy.cfg" <<HAPROXY
 global
   nbthread 1
-  maxconn 20000
+  maxconn 9000
   ssl-default-bind-ciphers $ciphers
   ssl-default-bind-options ssl-min-ver TLSv1.2
 defaults
@@ -172,14 +173,14 @@ backend blue
   http-reuse always
   server b1 127.0.0.1:$backend_port
 HAPROXY
-  ulimit -n 30000 2>/dev/null || true
+  ulimit -n 20000 2>/dev/null || true
   "$build/switchyard" -c "$run/sy.toml" 2>/dev/null &
   sy_pid=$!
   pids+=("$sy_pid")
   nginx -c "$run/nginx.conf" -e "$run/nginx_error.log" &
   nginx_pid=$!
   pids+=("$nginx_pid")
-  haproxy -db -f "$run/haproxy.cfg" 2>"$run/haproxy.log" &
+  haproxy -db -f "$run/haproxy.cfg" >"$run/haproxy.log" 2>&1 &
   haproxy_pid=$!
   pids+=("$haproxy_pid")
   for port in "$sy_port" "$nginx_port" "$haproxy_port"; do wait_port "$port"; done
