@@ -23,7 +23,8 @@ constexpr uint64_t kRefusalLogIntervalMs = 1000;
 // process() once the parser has returned, so a reply given synchronously by the API never runs
 // inside the parser and never resumes it from within (which once left it paused with input
 // pending: the control thread spun forever).
-class AdminServer::Connection final : public core::TransportCallbacks,
+class AdminServer::Connection final : public core::ListLinks<AdminServer::Connection>,
+                                      public core::TransportCallbacks,
                                       public http::ParserCallbacks,
                                       public core::TimeoutEntry {
  public:
@@ -57,9 +58,6 @@ class AdminServer::Connection final : public core::TransportCallbacks,
     server_.timeouts_.cancel(this);
     transport_.close();
   }
-
-  Connection* prev = nullptr;
-  Connection* next = nullptr;
 
  private:
   void onTransportData(const char* data, size_t length) override {
@@ -243,37 +241,28 @@ AdminServer::~AdminServer() { close(); }
 int AdminServer::listen(const core::NetAddress& address) {
   int rc = timeouts_.init(loop_);
   if (rc != 0) return rc;
-  tcp_ = new uv_tcp_t;
-  rc = uv_tcp_init(loop_, tcp_);
-  if (rc != 0) {
-    delete tcp_;
-    tcp_ = nullptr;
-    return rc;
-  }
-  tcp_->data = this;
-  rc = uv_tcp_bind(tcp_, address.sockaddr_ptr(), 0);
+  rc = tcp_.init(loop_, uv_tcp_init);
+  if (rc != 0) return rc;
+  tcp_.get()->data = this;
+  rc = uv_tcp_bind(tcp_.get(), address.sockaddr_ptr(), 0);
   // Accepted sockets inherit TCP_NODELAY from the listener (TcpTransport::accept does not set it).
-  if (rc == 0) rc = uv_tcp_nodelay(tcp_, 1);
+  if (rc == 0) rc = uv_tcp_nodelay(tcp_.get(), 1);
   if (rc == 0)
-    rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp_), 128, &AdminServer::onConnection);
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp_.get()), 128, &AdminServer::onConnection);
   if (rc != 0) {
     close();
     return rc;
   }
   sockaddr_storage storage{};
   int length = sizeof storage;
-  uv_tcp_getsockname(tcp_, reinterpret_cast<sockaddr*>(&storage), &length);
+  uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(&storage), &length);
   bound_ = core::NetAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&storage));
   return 0;
 }
 
 void AdminServer::close() {
-  if (tcp_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(tcp_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_tcp_t*>(handle); });
-    tcp_ = nullptr;
-  }
-  for (Connection* c = connections_; c != nullptr; c = c->next) c->close();
+  tcp_.reset();
+  connections_.forEach([](Connection* c) { c->close(); });
   timeouts_.close();
 }
 
@@ -283,26 +272,23 @@ void AdminServer::onConnection(uv_stream_t* listener, int status) {
     core::logWarn("admin_accept_failed", {{"error", uv_strerror(status)}});
     return;
   }
-  if (self->connection_count_ >= self->limits_.max_connections) {
+  if (self->connections_.size() >= self->limits_.max_connections) {
     self->refuseConnection(listener);
     return;
   }
   auto* connection = new Connection(*self);
-  ++self->connection_count_;
-  connection->next = self->connections_;
-  if (self->connections_ != nullptr) self->connections_->prev = connection;
-  self->connections_ = connection;
+  self->connections_.pushFront(connection);
   connection->start(listener);
 }
 
 void AdminServer::refuseConnection(uv_stream_t* listener) {
   // Accepted and closed at once: left in the backlog, it would be retried forever and would
   // hide new clients behind it once a slot frees up.
-  auto* tcp = new uv_tcp_t;
-  uv_tcp_init(loop_, tcp);
-  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(tcp)) == 0) ++refused_connections_;
-  uv_close(reinterpret_cast<uv_handle_t*>(tcp),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_tcp_t*>(handle); });
+  core::UvHandle<uv_tcp_t> tcp;  // closed (and freed) when it goes out of scope
+  if (tcp.init(loop_, uv_tcp_init) == 0 &&
+      uv_accept(listener, reinterpret_cast<uv_stream_t*>(tcp.get())) == 0) {
+    ++refused_connections_;
+  }
   const uint64_t now = uv_now(loop_);
   if (refused_connections_ > 0 && now - last_refusal_log_ms_ >= kRefusalLogIntervalMs) {
     last_refusal_log_ms_ = now;
@@ -312,14 +298,6 @@ void AdminServer::refuseConnection(uv_stream_t* listener) {
   }
 }
 
-void AdminServer::forget(Connection* connection) {
-  --connection_count_;
-  if (connection->prev != nullptr) {
-    connection->prev->next = connection->next;
-  } else {
-    connections_ = connection->next;
-  }
-  if (connection->next != nullptr) connection->next->prev = connection->prev;
-}
+void AdminServer::forget(Connection* connection) { connections_.remove(connection); }
 
 }  // namespace sy::admin

@@ -7,8 +7,10 @@
 #include <memory>
 
 #include "admin/admin_api.h"
+#include "core/intrusive_list.h"
 #include "core/net_address.h"
 #include "core/timeout_queue.h"
+#include "core/uv_handle.h"
 
 namespace sy::admin {
 
@@ -40,7 +42,7 @@ class AdminServer {
   void close();
   // Applies to connections accepted from now on (and the cap to all).
   void setLimits(const AdminServerLimits& limits) { limits_ = limits; }
-  size_t connectionCount() const { return connection_count_; }
+  size_t connectionCount() const { return connections_.size(); }
 
  private:
   class Connection;
@@ -52,10 +54,9 @@ class AdminServer {
   AdminApi& api_;
   AdminServerLimits limits_;
   core::TimeoutQueue timeouts_;
-  uv_tcp_t* tcp_ = nullptr;
+  core::UvHandle<uv_tcp_t> tcp_;
   core::NetAddress bound_;
-  Connection* connections_ = nullptr;
-  size_t connection_count_ = 0;
+  core::IntrusiveList<Connection> connections_;
   uint64_t refused_connections_ = 0;  // over max_connections, for the rate-limited log line
   uint64_t last_refusal_log_ms_ = 0;
 };

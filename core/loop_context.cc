@@ -33,39 +33,29 @@ const std::string& LoopContext::httpDate() {
 }
 
 int LoopContext::startFlushing() {
-  flush_check_ = new uv_check_t;
-  flush_prepare_ = new uv_prepare_t;
-  int rc = uv_check_init(loop_, flush_check_);
-  if (rc == 0) rc = uv_prepare_init(loop_, flush_prepare_);
+  int rc = flush_check_.init(loop_, uv_check_init);
+  if (rc == 0) rc = flush_prepare_.init(loop_, uv_prepare_init);
   if (rc != 0) return rc;
-  flush_check_->data = this;
-  flush_prepare_->data = this;
+  flush_check_.get()->data = this;
+  flush_prepare_.get()->data = this;
   auto flush_check = [](uv_check_t* handle) {
     static_cast<LoopContext*>(handle->data)->write_batch_.flush();
   };
   auto flush_prepare = [](uv_prepare_t* handle) {
     static_cast<LoopContext*>(handle->data)->write_batch_.flush();
   };
-  rc = uv_check_start(flush_check_, flush_check);
-  if (rc == 0) rc = uv_prepare_start(flush_prepare_, flush_prepare);
+  rc = uv_check_start(flush_check_.get(), flush_check);
+  if (rc == 0) rc = uv_prepare_start(flush_prepare_.get(), flush_prepare);
   // Neither handle should keep the loop alive on its own.
-  uv_unref(reinterpret_cast<uv_handle_t*>(flush_check_));
-  uv_unref(reinterpret_cast<uv_handle_t*>(flush_prepare_));
+  uv_unref(flush_check_.asHandle());
+  uv_unref(flush_prepare_.asHandle());
   return rc;
 }
 
 void LoopContext::stopFlushing() {
   write_batch_.flush();
-  if (flush_check_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(flush_check_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_check_t*>(handle); });
-    flush_check_ = nullptr;
-  }
-  if (flush_prepare_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(flush_prepare_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_prepare_t*>(handle); });
-    flush_prepare_ = nullptr;
-  }
+  flush_check_.reset();
+  flush_prepare_.reset();
 }
 
 void allocSharedReadBuffer(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/net_address.h"
+#include "core/uv_handle.h"
 #include "core/write_batch.h"
 
 namespace sy::core {
@@ -48,8 +49,8 @@ class LoopContext {
   std::string http_date_;
   uint64_t http_date_second_ = 0;
   WriteBatch write_batch_;
-  uv_check_t* flush_check_ = nullptr;
-  uv_prepare_t* flush_prepare_ = nullptr;
+  UvHandle<uv_check_t> flush_check_;
+  UvHandle<uv_prepare_t> flush_prepare_;
 };
 
 // libuv alloc callback that hands out the loop's shared read buffer.

@@ -6,26 +6,17 @@ namespace sy::core {
 
 int TimeoutQueue::init(uv_loop_t* loop) {
   loop_ = loop;
-  timer_ = new uv_timer_t;
-  const int rc = uv_timer_init(loop, timer_);
-  if (rc != 0) {
-    delete timer_;
-    timer_ = nullptr;
-    return rc;
-  }
-  timer_->data = this;
+  const int rc = timer_.init(loop, uv_timer_init);
+  if (rc != 0) return rc;
+  timer_.get()->data = this;
   return 0;
 }
 
 void TimeoutQueue::close() {
   for (auto& list : lists_) {
-    while (list->head != nullptr) unlink(list->head);
+    while (!list->entries.empty()) unlink(list->entries.front());
   }
-  if (timer_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(timer_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-    timer_ = nullptr;
-  }
+  timer_.reset();
 }
 
 void TimeoutQueue::setClockForTest(uint64_t (*clock)(void*), void* context) {
@@ -49,9 +40,7 @@ TimeoutEntry::List* TimeoutQueue::listFor(uint64_t duration_ms) {
 void TimeoutQueue::unlink(TimeoutEntry* entry) {
   TimeoutEntry::List* list = entry->list_;
   if (list == nullptr) return;
-  (entry->prev_ != nullptr ? entry->prev_->next_ : list->head) = entry->next_;
-  (entry->next_ != nullptr ? entry->next_->prev_ : list->tail) = entry->prev_;
-  entry->prev_ = entry->next_ = nullptr;
+  list->entries.remove(entry);
   entry->list_ = nullptr;
 }
 
@@ -60,9 +49,7 @@ void TimeoutQueue::schedule(TimeoutEntry* entry, uint64_t duration_ms) {
   TimeoutEntry::List* list = listFor(duration_ms);
   entry->deadline_ms_ = now() + duration_ms;
   entry->list_ = list;
-  entry->prev_ = list->tail;
-  (list->tail != nullptr ? list->tail->next_ : list->head) = entry;
-  list->tail = entry;
+  list->entries.pushBack(entry);
   // The timer may stay armed for a later deadline: it re-arms itself when it fires early. Only
   // a deadline earlier than the armed one needs the timer moved.
   if (armed_deadline_ms_ == 0 || entry->deadline_ms_ < armed_deadline_ms_) rearm();
@@ -75,7 +62,7 @@ void TimeoutQueue::expire(uint64_t now_ms) {
   while (true) {
     TimeoutEntry* due = nullptr;
     for (auto& list : lists_) {
-      TimeoutEntry* head = list->head;
+      TimeoutEntry* head = list->entries.front();
       if (head != nullptr && head->deadline_ms_ <= now_ms &&
           (due == nullptr || head->deadline_ms_ < due->deadline_ms_)) {
         due = head;
@@ -90,18 +77,19 @@ void TimeoutQueue::expire(uint64_t now_ms) {
 void TimeoutQueue::rearm() {
   uint64_t earliest = 0;
   for (auto& list : lists_) {
-    if (list->head != nullptr && (earliest == 0 || list->head->deadline_ms_ < earliest)) {
-      earliest = list->head->deadline_ms_;
+    const TimeoutEntry* head = list->entries.front();
+    if (head != nullptr && (earliest == 0 || head->deadline_ms_ < earliest)) {
+      earliest = head->deadline_ms_;
     }
   }
-  if (timer_ == nullptr) return;
+  if (!timer_) return;
   armed_deadline_ms_ = earliest;
   if (earliest == 0) {
-    uv_timer_stop(timer_);
+    uv_timer_stop(timer_.get());
     return;
   }
   const uint64_t current = now();
-  const int rc = uv_timer_start(timer_, &TimeoutQueue::onTimer,
+  const int rc = uv_timer_start(timer_.get(), &TimeoutQueue::onTimer,
                                 earliest > current ? earliest - current : 0, 0);
   if (rc != 0) logError("uv_timer_start_failed", {{"error", uv_strerror(rc)}});
 }

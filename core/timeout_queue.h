@@ -6,13 +6,16 @@
 #include <memory>
 #include <vector>
 
+#include "core/intrusive_list.h"
+#include "core/uv_handle.h"
+
 namespace sy::core {
 
 class TimeoutQueue;
 
 // Something with at most one pending timeout at a time, embedded in the connection that owns
 // it (no allocation, no libuv handle of its own, nothing to close).
-class TimeoutEntry {
+class TimeoutEntry : public ListLinks<TimeoutEntry> {
  public:
   TimeoutEntry() = default;
   TimeoutEntry(const TimeoutEntry&) = delete;
@@ -28,16 +31,13 @@ class TimeoutEntry {
  private:
   friend class TimeoutQueue;
   struct List;
-  TimeoutEntry* prev_ = nullptr;
-  TimeoutEntry* next_ = nullptr;
-  List* list_ = nullptr;
+  List* list_ = nullptr;  // the list it is on, while scheduled
   uint64_t deadline_ms_ = 0;
 };
 
 struct TimeoutEntry::List {
   uint64_t duration_ms;
-  TimeoutEntry* head = nullptr;
-  TimeoutEntry* tail = nullptr;
+  IntrusiveList<TimeoutEntry> entries;  // earliest deadline first
 };
 
 // All timeouts of one loop, kept as one FIFO list per distinct duration (as Node.js does).
@@ -74,7 +74,7 @@ class TimeoutQueue {
   void rearm();
 
   uv_loop_t* loop_ = nullptr;
-  uv_timer_t* timer_ = nullptr;     // heap-allocated so close() can outlive this object's scope
+  UvHandle<uv_timer_t> timer_;      // on the heap: libuv frees it after close(), not with us
   uint64_t armed_deadline_ms_ = 0;  // 0: not armed
   std::vector<std::unique_ptr<TimeoutEntry::List>> lists_;
   uint64_t (*clock_)(void*) = nullptr;

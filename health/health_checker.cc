@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/uv_handle.h"
 
 namespace sy::health {
 
@@ -16,13 +17,11 @@ struct HealthChecker::Session {
   core::NetAddress address;
   HealthCheckConfig check;
   std::shared_ptr<const tls::ClientContext> tls;  // the pool's, when it has `tls`
-  uv_timer_t* timer = nullptr;                    // freed by its close callback
-  std::shared_ptr<Probe> probe;                   // the check in flight, if any
+  core::UvHandle<uv_timer_t> timer;
+  std::shared_ptr<Probe> probe;  // the check in flight, if any
 
   ~Session() {
     if (probe) probe->cancel();
-    uv_close(reinterpret_cast<uv_handle_t*>(timer),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
   }
 };
 
@@ -53,9 +52,8 @@ void HealthChecker::configure(const routing::config::Config& config, const PoolT
       if (fresh) {
         session = std::make_unique<Session>();
         session->owner = this;
-        session->timer = new uv_timer_t;
-        uv_timer_init(loop_, session->timer);
-        session->timer->data = session.get();
+        session->timer.init(loop_, uv_timer_init);
+        session->timer.get()->data = session.get();
       }
       session->pool = pool.name;
       session->address_text = backend.address_text;
@@ -78,7 +76,7 @@ void HealthChecker::checkNow(const std::string& pool, const std::string& address
     session.probe->cancel();
     session.probe.reset();
   }
-  uv_timer_stop(session.timer);
+  uv_timer_stop(session.timer.get());
   runCheck(session);
 }
 
@@ -89,7 +87,7 @@ void HealthChecker::schedule(Session& session, bool first) {
   if (jitter_ms > 0) {
     delay_ms += static_cast<uint64_t>(random_() % static_cast<uint64_t>(jitter_ms + 1));
   }
-  uv_timer_start(session.timer, &HealthChecker::onTimer, delay_ms, 0);
+  uv_timer_start(session.timer.get(), &HealthChecker::onTimer, delay_ms, 0);
 }
 
 void HealthChecker::onTimer(uv_timer_t* timer) {

@@ -5,9 +5,9 @@
 namespace sy::health {
 
 OutlierDetector::OutlierDetector(uv_loop_t* loop, BackendStateTable& table, Callback on_change)
-    : table_(table), on_change_(std::move(on_change)), timer_(new uv_timer_t) {
-  uv_timer_init(loop, timer_);
-  timer_->data = this;
+    : table_(table), on_change_(std::move(on_change)) {
+  timer_.init(loop, uv_timer_init);
+  timer_.get()->data = this;
 }
 
 OutlierDetector::~OutlierDetector() { stop(); }
@@ -15,8 +15,7 @@ OutlierDetector::~OutlierDetector() { stop(); }
 void OutlierDetector::stop() {
   if (stopped_) return;
   stopped_ = true;
-  uv_close(reinterpret_cast<uv_handle_t*>(timer_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+  timer_.reset();
 }
 
 absl::Duration OutlierDetector::ejectionTime(
@@ -57,12 +56,12 @@ void OutlierDetector::rearm() {
     if (record.ejected && record.ejected_until < earliest) earliest = record.ejected_until;
   });
   if (earliest == absl::InfiniteFuture()) {
-    uv_timer_stop(timer_);
+    uv_timer_stop(timer_.get());
     return;
   }
   const int64_t delay_ms =
       std::max<int64_t>(0, absl::ToInt64Milliseconds(earliest - absl::Now()) + 1);
-  uv_timer_start(timer_, &OutlierDetector::onTimer, static_cast<uint64_t>(delay_ms), 0);
+  uv_timer_start(timer_.get(), &OutlierDetector::onTimer, static_cast<uint64_t>(delay_ms), 0);
 }
 
 void OutlierDetector::onTimer(uv_timer_t* timer) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/uv_handle.h"
 #include "health/backend_state_table.h"
 #include "routing/config/model.h"
 
@@ -39,7 +40,7 @@ class OutlierDetector {
 
   BackendStateTable& table_;
   Callback on_change_;
-  uv_timer_t* timer_;  // freed by its close callback
+  core::UvHandle<uv_timer_t> timer_;
   bool stopped_ = false;
 };
 

@@ -42,23 +42,19 @@ bool AccessLogSink::write(std::string_view data) {
 
 AccessLogWriter::AccessLogWriter(uv_loop_t* loop, std::shared_ptr<AccessLogSink> sink,
                                  uint64_t flush_interval_ms, size_t buffer_bytes)
-    : sink_(std::move(sink)), timer_(new uv_timer_t), buffer_bytes_(buffer_bytes) {
-  uv_timer_init(loop, timer_);
-  timer_->data = this;
-  uv_timer_start(timer_, &AccessLogWriter::onTimer, flush_interval_ms, flush_interval_ms);
+    : sink_(std::move(sink)), buffer_bytes_(buffer_bytes) {
+  timer_.init(loop, uv_timer_init);
+  timer_.get()->data = this;
+  uv_timer_start(timer_.get(), &AccessLogWriter::onTimer, flush_interval_ms, flush_interval_ms);
   // The flush timer alone must not keep a stopping loop alive.
-  uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
+  uv_unref(timer_.asHandle());
 }
 
-AccessLogWriter::~AccessLogWriter() {
-  flush();
-  uv_close(reinterpret_cast<uv_handle_t*>(timer_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-}
+AccessLogWriter::~AccessLogWriter() { flush(); }
 
 void AccessLogWriter::configure(uint64_t flush_interval_ms, size_t buffer_bytes) {
   buffer_bytes_ = buffer_bytes;
-  uv_timer_start(timer_, &AccessLogWriter::onTimer, flush_interval_ms, flush_interval_ms);
+  uv_timer_start(timer_.get(), &AccessLogWriter::onTimer, flush_interval_ms, flush_interval_ms);
 }
 
 std::string AccessLogWriter::formatLine(const AccessLogRecord& r, std::string_view timestamp) {

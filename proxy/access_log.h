@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "core/uv_handle.h"
 #include "tls/tls_details.h"
 
 namespace sy::proxy {
@@ -89,7 +90,7 @@ class AccessLogWriter {
   static void onTimer(uv_timer_t* timer);
 
   std::shared_ptr<AccessLogSink> sink_;
-  uv_timer_t* timer_;  // freed by its close callback
+  core::UvHandle<uv_timer_t> timer_;
   std::string buffer_;
   size_t buffer_bytes_;
   uint64_t write_errors_ = 0;

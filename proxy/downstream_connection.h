@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/intrusive_list.h"
 #include "core/thread_recycler.h"
 #include "core/timeout_queue.h"
 #include "http/http1_parser.h"
@@ -34,7 +35,8 @@ class Worker;
 class DownstreamConnection final : public core::TransportCallbacks,
                                    public http::ParserCallbacks,
                                    public ExchangeOwner,
-                                   public core::TimeoutEntry {
+                                   public core::TimeoutEntry,
+                                   public core::ListLinks<DownstreamConnection> {
  public:
   DownstreamConnection(Worker& worker, uint32_t listener_index);
   ~DownstreamConnection();
@@ -53,9 +55,6 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // Continues with pipelined requests (scheduled by Worker::defer).
   void runDeferred();
 
-  // Intrusive list of the worker's connections.
-  DownstreamConnection* prev = nullptr;
-  DownstreamConnection* next = nullptr;
   bool deferred = false;
 
  private:

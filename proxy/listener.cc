@@ -30,11 +30,7 @@ int Listener::open(int fd) {
 }
 
 void Listener::close() {
-  if (resume_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(resume_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-    resume_ = nullptr;
-  }
+  resume_.reset();
   if (poll_ == nullptr) return;
   // libuv must stop polling the socket before it is closed: the poll handle's close callback
   // closes it (the descriptor travels in the handle's data).
@@ -91,14 +87,13 @@ void Listener::acceptPending() {
 
 void Listener::pauseAccepting() {
   if (poll_ == nullptr) return;
-  if (resume_ == nullptr) {
-    resume_ = new uv_timer_t;
-    uv_timer_init(worker_.loop(), resume_);
-    resume_->data = this;
+  if (!resume_) {
+    resume_.init(worker_.loop(), uv_timer_init);
+    resume_.get()->data = this;
   }
   uv_poll_stop(poll_);
   uv_timer_start(
-      resume_,
+      resume_.get(),
       [](uv_timer_t* timer) {
         auto* self = static_cast<Listener*>(timer->data);
         if (self->poll_ != nullptr) uv_poll_start(self->poll_, UV_READABLE, &Listener::onReadable);

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/log_throttle.h"
+#include "core/uv_handle.h"
 
 namespace sy::proxy {
 
@@ -46,8 +47,8 @@ class Listener {
   Worker& worker_;
   const uint32_t index_;
   int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;     // freed (and fd_ closed) by its close callback
-  uv_timer_t* resume_ = nullptr;  // restarts accepting after a pause; freed by its close callback
+  uv_poll_t* poll_ = nullptr;          // freed (and fd_ closed) by its close callback
+  core::UvHandle<uv_timer_t> resume_;  // restarts accepting after a pause
   core::LogThrottle accept_failed_log_;
 };
 

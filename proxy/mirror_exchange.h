@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "core/intrusive_list.h"
 #include "core/timeout_queue.h"
 #include "routing/route_stats.h"
 #include "upstream/connection_pool.h"
@@ -25,7 +26,9 @@ using upstream::WorkerPool;
 // the copy is abandoned and counted. Worker thread only.
 //
 // Lifetime: alive while the primary still feeds it or its own exchange runs; it frees itself.
-class MirrorExchange final : public upstream::UpstreamHandler, public core::TimeoutEntry {
+class MirrorExchange final : public upstream::UpstreamHandler,
+                             public core::TimeoutEntry,
+                             public core::ListLinks<MirrorExchange> {
  public:
   struct Settings {
     uint64_t timeout_ms = 10000;
@@ -48,9 +51,6 @@ class MirrorExchange final : public upstream::UpstreamHandler, public core::Time
   void detach();
   // Worker shutdown.
   void abort();
-
-  MirrorExchange* prev = nullptr;
-  MirrorExchange* next = nullptr;
 
  private:
   MirrorExchange(Worker& worker, const Settings& settings,

@@ -90,20 +90,12 @@ void Worker::unpin(PinnedSnapshot* pinned) {
 }
 
 void Worker::connectionOpened(DownstreamConnection* connection) {
-  connection->prev = nullptr;
-  connection->next = connections_;
-  if (connections_ != nullptr) connections_->prev = connection;
-  connections_ = connection;
+  connections_.pushFront(connection);
   stats_.connections_open.add();
 }
 
 void Worker::connectionClosed(DownstreamConnection* connection) {
-  if (connection->prev != nullptr) {
-    connection->prev->next = connection->next;
-  } else {
-    connections_ = connection->next;
-  }
-  if (connection->next != nullptr) connection->next->prev = connection->prev;
+  connections_.remove(connection);
   stats_.connections_open.sub();
   checkDrained();
 }
@@ -143,23 +135,9 @@ void Worker::closeIdleConnections(const std::vector<uint64_t>& pool_ids) {
   pools_.closeIdleConnections(pool_ids);
 }
 
-void Worker::mirrorStarted(MirrorExchange* mirror) {
-  mirror->prev = nullptr;
-  mirror->next = mirrors_;
-  if (mirrors_ != nullptr) mirrors_->prev = mirror;
-  mirrors_ = mirror;
-  ++mirrors_in_flight_;
-}
+void Worker::mirrorStarted(MirrorExchange* mirror) { mirrors_.pushFront(mirror); }
 
-void Worker::mirrorFinished(MirrorExchange* mirror) {
-  if (mirror->prev != nullptr) {
-    mirror->prev->next = mirror->next;
-  } else {
-    mirrors_ = mirror->next;
-  }
-  if (mirror->next != nullptr) mirror->next->prev = mirror->prev;
-  --mirrors_in_flight_;
-}
+void Worker::mirrorFinished(MirrorExchange* mirror) { mirrors_.remove(mirror); }
 
 void Worker::reportOutlier(const upstream::BackendInfo& backend) {
   if (hooks_.outlier) hooks_.outlier(backend.pool, backend.address_text);
@@ -189,17 +167,14 @@ void Worker::drain() {
   draining_ = true;
   for (auto& listener : listeners_) listener->close();
   listeners_.clear();
-  for (DownstreamConnection* c = connections_; c != nullptr;) {
-    DownstreamConnection* next = c->next;  // closing frees nothing before the close callback
-    c->drain();
-    c = next;
-  }
+  // Draining may close a connection, but frees nothing before its close callback.
+  connections_.forEach([](DownstreamConnection* c) { c->drain(); });
   pools_.closeAllIdleConnections();
   checkDrained();
 }
 
 void Worker::checkDrained() {
-  if (!draining_ || drained_reported_ || connections_ != nullptr) return;
+  if (!draining_ || drained_reported_ || !connections_.empty()) return;
   drained_reported_ = true;
   if (hooks_.drained) hooks_.drained(index_);
 }
@@ -211,12 +186,8 @@ void Worker::stop() {
   draining_ = true;
   for (auto& listener : listeners_) listener->close();
   listeners_.clear();
-  for (DownstreamConnection* c = connections_; c != nullptr;) {
-    DownstreamConnection* next = c->next;
-    c->forceClose();
-    c = next;
-  }
-  while (mirrors_ != nullptr) mirrors_->abort();  // frees itself and unlinks
+  connections_.forEach([](DownstreamConnection* c) { c->forceClose(); });
+  while (!mirrors_.empty()) mirrors_.front()->abort();  // frees itself and unlinks
   pools_.closeAllIdleConnections();
   deferred_.clear();
   access_log_.reset();  // the last lines reach the log before the worker ends

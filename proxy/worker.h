@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "core/dispatcher.h"
+#include "core/intrusive_list.h"
 #include "core/log_throttle.h"
 #include "core/loop_context.h"
 #include "core/timeout_queue.h"
@@ -111,7 +112,7 @@ class Worker {
   // Mirror copies in flight on this worker.
   void mirrorStarted(MirrorExchange* mirror);
   void mirrorFinished(MirrorExchange* mirror);
-  uint32_t mirrorsInFlight() const { return mirrors_in_flight_; }
+  uint32_t mirrorsInFlight() const { return static_cast<uint32_t>(mirrors_.size()); }
   // Closes the idle backend connections of these pools (a switch left them without traffic).
   void closeIdleConnections(const std::vector<uint64_t>& pool_ids);
 
@@ -136,10 +137,9 @@ class Worker {
   std::vector<std::unique_ptr<Listener>> listeners_;
   PinnedSnapshot* current_ = nullptr;
   upstream::WorkerPools pools_;
-  DownstreamConnection* connections_ = nullptr;  // intrusive list of every client connection
+  core::IntrusiveList<DownstreamConnection> connections_;  // every client connection
   std::vector<DownstreamConnection*> deferred_;
-  MirrorExchange* mirrors_ = nullptr;  // intrusive list
-  uint32_t mirrors_in_flight_ = 0;
+  core::IntrusiveList<MirrorExchange> mirrors_;
   core::WorkerStats stats_;
   // Declared before any connection can exist and destroyed after the loop ends, so the
   // connections' tickets always find it.

@@ -83,12 +83,7 @@ StreamTransport::TlsState::~TlsState() {
   if (ssl != nullptr) SSL_free(ssl);  // frees the BIO too
 }
 
-void StreamTransport::TlsState::closeResumeTimer() {
-  if (resume == nullptr) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(resume),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-  resume = nullptr;
-}
+void StreamTransport::TlsState::closeResumeTimer() { resume.reset(); }
 
 int StreamTransport::adopt(int fd, std::shared_ptr<const ServerContext> context,
                            HandshakeWorkerStats* stats) {
@@ -372,12 +367,11 @@ void StreamTransport::onTransportWritable() { callbacks_->onTransportWritable();
 void StreamTransport::onTransportClosed() { callbacks_->onTransportClosed(); }
 
 void StreamTransport::scheduleResume() {
-  if (tls_->resume == nullptr) {
-    tls_->resume = new uv_timer_t;
-    uv_timer_init(loop_, tls_->resume);
-    tls_->resume->data = this;
+  if (!tls_->resume) {
+    tls_->resume.init(loop_, uv_timer_init);
+    tls_->resume.get()->data = this;
   }
-  uv_timer_start(tls_->resume, &StreamTransport::onResume, 0, 0);
+  uv_timer_start(tls_->resume.get(), &StreamTransport::onResume, 0, 0);
 }
 
 void StreamTransport::onResume(uv_timer_t* timer) {

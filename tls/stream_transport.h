@@ -10,6 +10,7 @@
 #include "core/net_address.h"
 #include "core/tcp_transport.h"
 #include "core/transport.h"
+#include "core/uv_handle.h"
 #include "tls/client_context.h"
 #include "tls/client_session_slot.h"
 #include "tls/handshake_stats.h"
@@ -123,10 +124,10 @@ class StreamTransport final : public core::Transport, private core::TransportCal
     // kept in `saved_input` while the owner paused reading.
     std::string_view input;
     std::string saved_input;
-    std::string early_writes;      // plaintext written before the handshake finished
-    std::string handshake_error;   // why the handshake failed, once it did
-    uv_timer_t* resume = nullptr;  // delivers saved input after startReading(); freed on close
-    bool reading = false;          // what the owner asked for
+    std::string early_writes;           // plaintext written before the handshake finished
+    std::string handshake_error;        // why the handshake failed, once it did
+    core::UvHandle<uv_timer_t> resume;  // delivers saved input after startReading()
+    bool reading = false;               // what the owner asked for
     bool handshake_done = false;
     bool peer_eof = false;  // TCP EOF or close_notify seen
     bool eof_delivered = false;

@@ -21,8 +21,8 @@ WorkerBackend::WorkerBackend(uv_loop_t* loop, core::TimeoutQueue& timeouts,
 WorkerBackend::~WorkerBackend() = default;
 
 UpstreamConnection* WorkerBackend::acquire(int* uv_error) {
-  if (idle_head_ != nullptr) {
-    UpstreamConnection* connection = idle_head_;
+  if (!idle_.empty()) {
+    UpstreamConnection* connection = idle_.front();
     unlinkIdle(connection);
     connection->state_ = UpstreamConnection::State::kIdle;  // attach() makes it active
     return connection;
@@ -71,7 +71,7 @@ void WorkerBackend::update(std::shared_ptr<const BackendInfo> info, const PoolSe
     BackendWorkerStats& next = info_->stats->slot(worker_);
     next.active_requests.set(active_requests_);
     next.open_connections.set(open_connections_);
-    next.idle_connections.set(idle_count_);
+    next.idle_connections.set(idle_.size());
     stats_owner_ = info_->stats;
     stats_ = &next;
   }
@@ -82,42 +82,29 @@ void WorkerBackend::update(std::shared_ptr<const BackendInfo> info, const PoolSe
       (settings.tls != nullptr && !(settings.tls->settings() == settings_.tls->settings()));
   settings_ = settings;
   if (tls_changed) closeIdleConnections();
-  while (idle_count_ > settings_.keepalive_max_idle && idle_head_ != nullptr) {
-    idle_head_->close();
+  while (idle_.size() > settings_.keepalive_max_idle) {
+    idle_.front()->close();  // unlinks itself
   }
 }
 
 void WorkerBackend::connectionIdle(UpstreamConnection* connection) {
-  if (retired_ || draining_ || idle_count_ >= settings_.keepalive_max_idle) {
+  if (retired_ || draining_ || idle_.size() >= settings_.keepalive_max_idle) {
     connection->close();
     return;
   }
-  connection->idle_prev_ = nullptr;
-  connection->idle_next_ = idle_head_;
-  if (idle_head_ != nullptr) idle_head_->idle_prev_ = connection;
-  idle_head_ = connection;
-  ++idle_count_;
+  idle_.pushFront(connection);
   stats_->idle_connections.add();
   timeouts_.schedule(connection, settings_.keepalive_timeout_ms);
 }
 
 void WorkerBackend::unlinkIdle(UpstreamConnection* connection) {
-  if (connection->idle_prev_ != nullptr) {
-    connection->idle_prev_->idle_next_ = connection->idle_next_;
-  } else if (idle_head_ == connection) {
-    idle_head_ = connection->idle_next_;
-  } else {
-    return;  // not in the list
-  }
-  if (connection->idle_next_ != nullptr)
-    connection->idle_next_->idle_prev_ = connection->idle_prev_;
-  connection->idle_prev_ = connection->idle_next_ = nullptr;
-  --idle_count_;
+  if (!idle_.contains(connection)) return;
+  idle_.remove(connection);
   stats_->idle_connections.sub();
 }
 
 void WorkerBackend::closeIdleConnections() {
-  while (idle_head_ != nullptr) idle_head_->close();
+  while (!idle_.empty()) idle_.front()->close();  // each unlinks itself
 }
 
 void WorkerBackend::connectionClosed() {

@@ -46,7 +46,7 @@ class WorkerBackend {
   void requestFinished();
   uint32_t activeRequests() const { return active_requests_; }
   uint32_t openConnections() const { return open_connections_; }
-  uint32_t idleConnections() const { return idle_count_; }
+  uint32_t idleConnections() const { return static_cast<uint32_t>(idle_.size()); }
   // The backend's last TLS session on this worker, offered by the next connection.
   tls::ClientSessionSlot& tlsSessions() { return tls_sessions_; }
   // This worker's slot of the backend's shared figures.
@@ -92,8 +92,8 @@ class WorkerBackend {
   BackendWorkerStats* stats_;
   std::shared_ptr<PoolStats> pool_stats_owner_;
   PoolWorkerStats* pool_stats_ = nullptr;
-  UpstreamConnection* idle_head_ = nullptr;
-  uint32_t idle_count_ = 0;
+  // Idle connections, most recently used first (their links are in UpstreamConnection).
+  core::IntrusiveList<UpstreamConnection> idle_;
   uint32_t open_connections_ = 0;
   uint32_t active_requests_ = 0;
   bool retired_ = false;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/intrusive_list.h"
 #include "core/timeout_queue.h"
 #include "http/http1_parser.h"
 #include "tls/stream_transport.h"
@@ -47,7 +48,8 @@ class UpstreamHandler {
 // handler may abort a connection from inside any callback.
 class UpstreamConnection final : public core::TransportCallbacks,
                                  public http::ParserCallbacks,
-                                 public core::TimeoutEntry {
+                                 public core::TimeoutEntry,
+                                 public core::ListLinks<UpstreamConnection> {
  public:
   explicit UpstreamConnection(WorkerBackend& backend);
   ~UpstreamConnection();
@@ -112,9 +114,6 @@ class UpstreamConnection final : public core::TransportCallbacks,
   tls::StreamTransport transport_;  // TCP, or TLS over it for a pool with `tls`
   http::Http1Parser parser_;
   UpstreamHandler* handler_ = nullptr;
-  // Intrusive idle list of the owning WorkerBackend (most recently used first).
-  UpstreamConnection* idle_prev_ = nullptr;
-  UpstreamConnection* idle_next_ = nullptr;
   uint32_t exchanges_ = 0;  // completed exchanges on this connection
   uint64_t connect_started_ns_ = 0;
   State state_ = State::kConnecting;

@@ -298,30 +298,24 @@ void DemoConnection::close() {
 }
 
 void DemoConnection::startTimer(TimerPurpose purpose, uint64_t timeout_ms, uint64_t repeat_ms) {
-  if (timer_ == nullptr) {
-    timer_ = new uv_timer_t;
-    const int rc = uv_timer_init(worker_->loop(), timer_);
-    if (rc != 0) {
+  if (!timer_) {
+    if (timer_.init(worker_->loop(), uv_timer_init) != 0) {
       // Cannot happen for timers (uv_timer_init only fills the structure); fail safe anyway.
-      delete timer_;
-      timer_ = nullptr;
       close();
       return;
     }
-    timer_->data = this;
+    timer_.get()->data = this;
   }
   timer_purpose_ = purpose;
-  uv_timer_start(timer_, &DemoConnection::onTimer, timeout_ms, repeat_ms);
+  uv_timer_start(timer_.get(), &DemoConnection::onTimer, timeout_ms, repeat_ms);
 }
 
 void DemoConnection::stopTimer() {
-  if (timer_ == nullptr) return;
+  if (!timer_) return;
   // The timer is its own handle with its own lifetime: it is freed once libuv has closed it,
   // whatever happens to the connection meanwhile.
-  timer_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(timer_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-  timer_ = nullptr;
+  timer_.get()->data = nullptr;
+  timer_.reset();
 }
 
 void DemoConnection::onTimer(uv_timer_t* timer) {

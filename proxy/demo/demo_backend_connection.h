@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <string>
 
+#include "core/intrusive_list.h"
 #include "core/tcp_transport.h"
+#include "core/uv_handle.h"
 #include "http/http1_parser.h"
 #include "proxy/demo/demo_backend_state.h"
 
@@ -19,7 +21,9 @@ class DemoWorker;
 // One accepted connection of the demo backend: parses requests with Http1Parser, answers them
 // strictly in order (pipelined requests wait, unparsed, while an answer is delayed or streamed)
 // and deletes itself once its socket is closed.
-class DemoConnection final : public core::TransportCallbacks, public http::ParserCallbacks {
+class DemoConnection final : public core::TransportCallbacks,
+                             public http::ParserCallbacks,
+                             public core::ListLinks<DemoConnection> {
  public:
   explicit DemoConnection(DemoWorker* worker);
   ~DemoConnection();
@@ -109,13 +113,11 @@ class DemoConnection final : public core::TransportCallbacks, public http::Parse
   core::TcpTransport transport_;
   http::Http1Parser parser_;
   State state_ = State::kReading;
-  DemoConnection* prev_ = nullptr;
-  DemoConnection* next_ = nullptr;
 
   // Input read while an answer was in progress; parsed once it is done.
   std::string pending_;
   // Created on first use and kept for the life of the connection (delays, lingering close).
-  uv_timer_t* timer_ = nullptr;
+  core::UvHandle<uv_timer_t> timer_;
   TimerPurpose timer_purpose_ = TimerPurpose::kDelay;
 
   uint64_t messages_completed_ = 0;

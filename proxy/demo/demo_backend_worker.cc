@@ -129,20 +129,12 @@ void DemoWorker::onConnection(uv_stream_t* server, int status) {
   }
   if (self->stopping_) return;
   auto* connection = new DemoConnection(self);
-  connection->next_ = self->connections_;
-  if (self->connections_ != nullptr) self->connections_->prev_ = connection;
-  self->connections_ = connection;
+  self->connections_.pushFront(connection);
   connection->start(server);
 }
 
 void DemoWorker::remove(DemoConnection* connection) {
-  if (connection->prev_ != nullptr) {
-    connection->prev_->next_ = connection->next_;
-  } else {
-    connections_ = connection->next_;
-  }
-  if (connection->next_ != nullptr) connection->next_->prev_ = connection->prev_;
-  connection->prev_ = connection->next_ = nullptr;
+  connections_.remove(connection);
   if (stopping_) maybeFinishStop();
 }
 
@@ -154,13 +146,9 @@ void DemoWorker::beginStop() {
   if (stopping_) return;
   stopping_ = true;
   uv_close(asHandle(&listener_), nullptr);
-  // drain() may close (and so later unlink) connections: walk with the next pointer saved.
-  for (DemoConnection* connection = connections_; connection != nullptr;) {
-    DemoConnection* next = connection->next_;
-    connection->drain();
-    connection = next;
-  }
-  if (connections_ != nullptr) {
+  // drain() may close (and so later unlink) connections; forEach allows that.
+  connections_.forEach([](DemoConnection* connection) { connection->drain(); });
+  if (!connections_.empty()) {
     uv_timer_start(&grace_timer_, &DemoWorker::onGraceExpired, grace_ms_, 0);
   }
   maybeFinishStop();
@@ -168,17 +156,13 @@ void DemoWorker::beginStop() {
 
 void DemoWorker::onGraceExpired(uv_timer_t* timer) {
   auto* self = static_cast<DemoWorker*>(timer->data);
-  for (DemoConnection* connection = self->connections_; connection != nullptr;) {
-    DemoConnection* next = connection->next_;
-    connection->forceClose();
-    connection = next;
-  }
+  self->connections_.forEach([](DemoConnection* connection) { connection->forceClose(); });
 }
 
 // Connections unlink themselves only once their handle is closed, so an empty list means no
 // connection handle is left; the loop then ends when these last two handles are closed.
 void DemoWorker::maybeFinishStop() {
-  if (connections_ != nullptr || uv_is_closing(asHandle(&stop_async_))) return;
+  if (!connections_.empty() || uv_is_closing(asHandle(&stop_async_))) return;
   uv_close(asHandle(&grace_timer_), nullptr);
   uv_close(asHandle(&stop_async_), nullptr);
 }

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "core/intrusive_list.h"
 #include "core/loop_context.h"
 #include "proxy/demo/demo_backend_state.h"
 
@@ -71,8 +72,7 @@ class DemoWorker {
   uv_timer_t grace_timer_{};
   uv_thread_t thread_{};
   std::string scratch_;
-  // Connections, as an intrusive list (see DemoConnection::prev_/next_).
-  DemoConnection* connections_ = nullptr;
+  core::IntrusiveList<DemoConnection> connections_;
   uint64_t requests_ = 0;
   uint64_t reset_requests_ = 0;
   bool loop_ready_ = false;
