@@ -19,6 +19,7 @@
 #include "tests/support/digest.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
+#include "tests/support/sizes.h"
 #include "tests/support/switchyard_process.h"
 
 namespace sy::testing {
@@ -27,8 +28,6 @@ namespace {
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 using ::testing::HasSubstr;
-
-constexpr uint64_t kMiB = 1024 * 1024;
 
 long elapsedMs(Clock::time_point since) {
   return static_cast<long>(std::chrono::duration_cast<milliseconds>(Clock::now() - since).count());

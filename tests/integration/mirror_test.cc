@@ -36,6 +36,7 @@
 #include "tests/support/health_support.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
+#include "tests/support/sizes.h"
 #include "tests/support/switchyard_process.h"
 
 namespace sy::testing {
@@ -47,7 +48,6 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
-constexpr uint64_t kMiB = 1024 * 1024;
 constexpr char kSent[] = "sent";
 constexpr char kDropped[] = "dropped";
 constexpr char kFailed[] = "failed";

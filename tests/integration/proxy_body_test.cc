@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/digest.h"
 #include "tests/support/http_client.h"
+#include "tests/support/sizes.h"
 #include "tests/support/switchyard_process.h"
 
 namespace sy::testing {
@@ -17,8 +18,6 @@ namespace {
 using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-constexpr uint64_t kMiB = 1024 * 1024;
 
 class ProxyBodyTest : public ProxyTest {
  protected:

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/digest.h"
 #include "tests/support/http_client.h"
+#include "tests/support/sizes.h"
 #include "tests/support/switchyard_process.h"
 
 namespace sy::testing {
@@ -17,7 +18,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr uint64_t kMiB = 1024 * 1024;
 constexpr long kMaxGrowthKiB = 64 * 1024;
 // Far more than any buffer in the proxy. Fast enough under ASan too (about 1 s per 256 MiB
 // through the sanitized proxy on the 2-core CI machine), so both builds stream the full size.

@@ -19,13 +19,12 @@
 #include "core/strings.h"
 #include "proxy/demo/demo_backend.h"
 #include "tests/support/digest.h"
+#include "tests/support/sizes.h"
 
 namespace sy::testing {
 namespace {
 
 using std::chrono::milliseconds;
-
-constexpr uint64_t kMiB = 1024 * 1024;
 
 bool hasAdminTable(std::string_view toml) {
   while (!toml.empty()) {
