@@ -58,6 +58,10 @@ class Transport {
   virtual void shutdownWrite() = 0;
   // Closes now; queued bytes that were not written yet are dropped. Idempotent.
   virtual void close() = 0;
+  // Closes at the end of a complete exchange. A TLS transport first sends close_notify: the
+  // peer can then tell a clean end from a truncation (RFC 8446 6.1), and OpenSSL-based clients
+  // keep the session for resumption (they drop it on an EOF without one). Otherwise close().
+  virtual void closeCleanly() { close(); }
   // Closes with a TCP RST instead of FIN (aborted exchanges). Idempotent.
   virtual void abort() = 0;
   virtual bool isClosing() const = 0;

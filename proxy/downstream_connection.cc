@@ -340,6 +340,7 @@ void DownstreamConnection::exchangeFinished() {
       // whole response is in the kernel: a plain close delivers it, as nginx does. Lingering
       // (shutdown, wait for the client's FIN) is for closes the client did not ask for.
       state_ = State::kLingering;
+      transport_.closeCleanly();  // over TLS, close_notify first
       close();
       return;
     }

@@ -474,6 +474,19 @@ void StreamTransport::shutdownWrite() {
   tcp_.shutdownWrite();
 }
 
+void StreamTransport::closeCleanly() {
+  if (tls_ != nullptr && tls_->handshake_done && !tls_->failed && !tcp_.isClosing()) {
+    core::WriteBatch& batch = core::LoopContext::of(loop_)->writeBatch();
+    batch.flush();  // the response before close_notify
+    ERR_clear_error();
+    SSL_shutdown(tls_->ssl);
+    ERR_clear_error();
+    flushRecords();
+    batch.flush();  // written now (a few bytes into an emptied socket), before close() drops it
+  }
+  close();
+}
+
 void StreamTransport::close() {
   core::LoopContext::of(loop_)->writeBatch().forget(this);
   if (tls_ != nullptr) tls_->closeResumeTimer();

@@ -80,6 +80,7 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   using Transport::write;
   size_t pendingWriteBytes() const override;
   void shutdownWrite() override;
+  void closeCleanly() override;
   void close() override;
   void abort() override;
   bool isClosing() const override { return tcp_.isClosing(); }

@@ -221,7 +221,11 @@ std::string TlsClient::readUntilClose() {
   buffered_.clear();
   char chunk[16384];
   size_t n = 0;
-  while (ssl_ != nullptr && SSL_read_ex(ssl_, chunk, sizeof chunk, &n) == 1) all.append(chunk, n);
+  int rc = 0;
+  while (ssl_ != nullptr && (rc = SSL_read_ex(ssl_, chunk, sizeof chunk, &n)) == 1) {
+    all.append(chunk, n);
+  }
+  closed_with_notify_ = ssl_ != nullptr && SSL_get_error(ssl_, rc) == SSL_ERROR_ZERO_RETURN;
   ERR_clear_error();
   return all;
 }

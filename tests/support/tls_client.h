@@ -57,6 +57,8 @@ class TlsClient {
   std::optional<std::string> readResponse();
   // Reads until the server closes (EOF or close_notify) or the timeout; what arrived.
   std::string readUntilClose();
+  // After readUntilClose(): the server ended with close_notify, not a bare EOF.
+  bool closedWithNotify() const { return closed_with_notify_; }
   // True when the connection ends (EOF, alert, reset) within the timeout without data.
   bool waitClosed();
 
@@ -69,6 +71,7 @@ class TlsClient {
   std::string buffered_;
   std::string error_;
   SSL_SESSION* latest_session_ = nullptr;
+  bool closed_with_notify_ = false;
 };
 
 }  // namespace sy::testing
