@@ -44,24 +44,31 @@ bool parsePort(std::string_view text, uint16_t* port) {
   return true;
 }
 
+// An address from its raw bytes (4 for AF_INET, 16 for AF_INET6) and a port in network order.
+NetAddress addressFromBytes(int family, const void* raw, uint16_t port_network_order) {
+  sockaddr_storage storage{};
+  if (family == AF_INET) {
+    auto* address = reinterpret_cast<sockaddr_in*>(&storage);
+    address->sin_family = AF_INET;
+    address->sin_port = port_network_order;
+    std::memcpy(&address->sin_addr, raw, sizeof address->sin_addr);
+  } else {
+    auto* address = reinterpret_cast<sockaddr_in6*>(&storage);
+    address->sin6_family = AF_INET6;
+    address->sin6_port = port_network_order;
+    std::memcpy(&address->sin6_addr, raw, sizeof address->sin6_addr);
+  }
+  return NetAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&storage));
+}
+
 // One address of the family the protocol field named, in inet_pton's strict syntax (which
 // refuses leading zeros in IPv4, as the spec does).
 bool parseAddress(int family, std::string_view text, uint16_t port, NetAddress* out) {
   if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return false;
   const std::string copy(text);  // inet_pton wants a terminated string
-  if (family == AF_INET) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    if (inet_pton(AF_INET, copy.c_str(), &address.sin_addr) != 1) return false;
-    *out = NetAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&address));
-    return true;
-  }
-  sockaddr_in6 address{};
-  address.sin6_family = AF_INET6;
-  address.sin6_port = htons(port);
-  if (inet_pton(AF_INET6, copy.c_str(), &address.sin6_addr) != 1) return false;
-  *out = NetAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&address));
+  unsigned char raw[sizeof(in6_addr)];
+  if (inet_pton(family, copy.c_str(), raw) != 1) return false;
+  *out = addressFromBytes(family, raw, htons(port));
   return true;
 }
 
@@ -138,37 +145,21 @@ ProxyParse parseV2(std::string_view input) {
   if (family != 1 && family != 2) return malformed("v2: unknown address family");
   if (transport != 1) return malformed("v2: transport is not STREAM (TCP)");
   const char* block = input.data() + kV2FixedBytes;
+  // Source address, destination address, source port, destination port (ports in network
+  // order, as sockaddr wants them).
+  const bool ipv4 = family == 1;
+  const size_t address_bytes = ipv4 ? 4 : 16;
+  if (length < 2 * address_bytes + 4) {
+    return malformed(ipv4 ? "v2: too short for IPv4 addresses"
+                          : "v2: too short for IPv6 addresses");
+  }
   uint16_t source_port = 0;
   uint16_t destination_port = 0;
-  if (family == 1) {
-    if (length < 12) return malformed("v2: too short for IPv4 addresses");
-    sockaddr_in source{};
-    sockaddr_in destination{};
-    source.sin_family = destination.sin_family = AF_INET;
-    std::memcpy(&source.sin_addr, block, 4);
-    std::memcpy(&destination.sin_addr, block + 4, 4);
-    std::memcpy(&source_port, block + 8, 2);  // network order, as sin_port wants it
-    std::memcpy(&destination_port, block + 10, 2);
-    source.sin_port = source_port;
-    destination.sin_port = destination_port;
-    out.header.source = NetAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&source));
-    out.header.destination =
-        NetAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&destination));
-  } else {
-    if (length < 36) return malformed("v2: too short for IPv6 addresses");
-    sockaddr_in6 source{};
-    sockaddr_in6 destination{};
-    source.sin6_family = destination.sin6_family = AF_INET6;
-    std::memcpy(&source.sin6_addr, block, 16);
-    std::memcpy(&destination.sin6_addr, block + 16, 16);
-    std::memcpy(&source_port, block + 32, 2);
-    std::memcpy(&destination_port, block + 34, 2);
-    source.sin6_port = source_port;
-    destination.sin6_port = destination_port;
-    out.header.source = NetAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&source));
-    out.header.destination =
-        NetAddress::fromSockaddr(reinterpret_cast<const sockaddr*>(&destination));
-  }
+  std::memcpy(&source_port, block + 2 * address_bytes, 2);
+  std::memcpy(&destination_port, block + 2 * address_bytes + 2, 2);
+  const int af = ipv4 ? AF_INET : AF_INET6;
+  out.header.source = addressFromBytes(af, block, source_port);
+  out.header.destination = addressFromBytes(af, block + address_bytes, destination_port);
   // Whatever follows the addresses is TLVs (ALPN, authority, cloud ids): skipped.
   out.header.has_addresses = true;
   return out;
