@@ -44,9 +44,14 @@ void TrafficControl::applyChange(const char* event, const std::string& route, nl
   scheduleSwitchDrain();
 }
 
-bool TrafficControl::refusedDuringRollout(const std::string& route,
-                                          admin::Responder& respond) const {
-  if (!rollout_running_ || !rollout_running_(route)) return false;
+bool TrafficControl::refusedNow(const std::string& route, admin::Responder& respond,
+                                bool rollout_locks) const {
+  SY_DCHECK_ON_CONTROL_THREAD();
+  if (state_.shutting_down) {
+    respond(admin::errorReply(503, "shutting down"));
+    return true;
+  }
+  if (!rollout_locks || !rollout_running_ || !rollout_running_(route)) return false;
   respond(admin::errorReply(
       409,
       absl::StrCat("route \"", route, "\" runs a rollout; abort it first (POST /admin/rollouts/",
@@ -56,9 +61,7 @@ bool TrafficControl::refusedDuringRollout(const std::string& route,
 
 void TrafficControl::switchPool(const std::string& route, const std::string& pool, bool force,
                                 admin::Responder respond, Origin origin) {
-  SY_DCHECK_ON_CONTROL_THREAD();
-  if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
-  if (origin == Origin::kOperator && refusedDuringRollout(route, respond)) return;
+  if (refusedNow(route, respond, origin == Origin::kOperator)) return;
   if (!force && state_.config->findPool(pool) != nullptr && state_.traffic.find(route) != nullptr &&
       !poolHasHealthyBackend(pool)) {
     return respond(admin::errorReply(
@@ -87,9 +90,7 @@ void TrafficControl::switchPool(const std::string& route, const std::string& poo
 }
 
 void TrafficControl::rollback(const std::string& route, admin::Responder respond, Origin origin) {
-  SY_DCHECK_ON_CONTROL_THREAD();
-  if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
-  if (origin == Origin::kOperator && refusedDuringRollout(route, respond)) return;
+  if (refusedNow(route, respond, origin == Origin::kOperator)) return;
   if (!answerIfRefused(state_.traffic.rollback(route), respond)) return;
   const routing::RouteTraffic& now = *state_.traffic.find(route);
   state_.metrics.rolledBack(route);
@@ -99,9 +100,7 @@ void TrafficControl::rollback(const std::string& route, admin::Responder respond
 
 void TrafficControl::setCanary(const std::string& route, const std::string& pool, double weight,
                                admin::Responder respond, Origin origin) {
-  SY_DCHECK_ON_CONTROL_THREAD();
-  if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
-  if (origin == Origin::kOperator && refusedDuringRollout(route, respond)) return;
+  if (refusedNow(route, respond, origin == Origin::kOperator)) return;
   if (!answerIfRefused(state_.traffic.setCanary(route, pool, weight, *state_.config), respond)) {
     return;
   }
@@ -115,9 +114,7 @@ void TrafficControl::setCanary(const std::string& route, const std::string& pool
 }
 
 void TrafficControl::promote(const std::string& route, admin::Responder respond, Origin origin) {
-  SY_DCHECK_ON_CONTROL_THREAD();
-  if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
-  if (origin == Origin::kOperator && refusedDuringRollout(route, respond)) return;
+  if (refusedNow(route, respond, origin == Origin::kOperator)) return;
   if (!answerIfRefused(state_.traffic.promote(route), respond)) return;
   const routing::RouteTraffic& now = *state_.traffic.find(route);
   state_.metrics.promoted(route);
@@ -127,8 +124,8 @@ void TrafficControl::promote(const std::string& route, admin::Responder respond,
 
 void TrafficControl::setMirror(const std::string& route, const std::string& pool, double percent,
                                admin::Responder respond) {
-  SY_DCHECK_ON_CONTROL_THREAD();
-  if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
+  // Mirroring does not steer the route's traffic: a rollout does not lock it.
+  if (refusedNow(route, respond, /*rollout_locks=*/false)) return;
   if (!answerIfRefused(state_.traffic.setMirror(route, pool, percent, *state_.config), respond)) {
     return;
   }

@@ -50,8 +50,9 @@ class TrafficControl {
   // worker adopted it. `event` names the change in the log.
   void applyChange(const char* event, const std::string& route, nlohmann::json body,
                    admin::Responder respond);
-  // Answers 409 and returns true when an operator's change meets a running rollout.
-  bool refusedDuringRollout(const std::string& route, admin::Responder& respond) const;
+  // What every verb checks first; answers and returns true when it may not run now: 503 while
+  // shutting down, 409 when `rollout_locks` and the route runs a rollout.
+  bool refusedNow(const std::string& route, admin::Responder& respond, bool rollout_locks) const;
   // Whether `pool` has a backend that may take traffic (not in panic).
   bool poolHasHealthyBackend(const std::string& pool) const;
   void scheduleSwitchDrain();
