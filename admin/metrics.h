@@ -87,6 +87,13 @@ class ControlMetrics {
   void rolloutRolledBack(const std::string& route, const std::string& reason) {
     rollout_rollbacks_.Add({{"route", route}, {"reason", reason}}).Increment();
   }
+  // The route has no rollout (one that was refused at its first step): its gauges go.
+  void rolloutCleared(const std::string& route) {
+    const prometheus::Labels labels{{"route", route}};
+    rollout_state_.Remove(&rollout_state_.Add(labels));
+    rollout_step_.Remove(&rollout_step_.Add(labels));
+    rollout_weight_.Remove(&rollout_weight_.Add(labels));
+  }
   void rolloutProgress(const std::string& route, int state, uint32_t step, double weight) {
     rollout_state_.Add({{"route", route}}).Set(state);
     rollout_step_.Add({{"route", route}}).Set(step);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "core/log.h"
 #include "core/thread_role.h"
+#include "core/uv_handle.h"
 #include "proxy/control/state_file.h"
 
 namespace sy::proxy::control {
@@ -16,7 +17,7 @@ struct RolloutController::Entry {
 
   RolloutController& controller;
   Rollout rollout;
-  uv_timer_t* timer = nullptr;  // set while the rollout runs; freed by its close callback
+  core::UvHandle<uv_timer_t> timer;  // set while the rollout runs
   PoolReading canary_before;
   PoolReading baseline_before;
 };
@@ -62,12 +63,11 @@ void RolloutController::close() {
 void RolloutController::startTimer(Entry& entry) {
   readPool(entry.rollout.spec().route, entry.rollout.spec().pool, &entry.canary_before);
   readPool(entry.rollout.spec().route, entry.rollout.baselinePool(), &entry.baseline_before);
-  entry.timer = new uv_timer_t;
-  uv_timer_init(loop_, entry.timer);
-  entry.timer->data = &entry;
+  entry.timer.init(loop_, uv_timer_init);
+  entry.timer.get()->data = &entry;
   const uint64_t interval = entry.rollout.spec().interval_ms;
   uv_timer_start(
-      entry.timer,
+      entry.timer.get(),
       [](uv_timer_t* timer) {
         auto* running = static_cast<Entry*>(timer->data);
         running->controller.onTimer(*running);
@@ -75,12 +75,7 @@ void RolloutController::startTimer(Entry& entry) {
       interval, interval);
 }
 
-void RolloutController::stopTimer(Entry& entry) {
-  if (entry.timer == nullptr) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(entry.timer),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-  entry.timer = nullptr;
-}
+void RolloutController::stopTimer(Entry& entry) { entry.timer.reset(); }
 
 bool RolloutController::readPool(const std::string& route_name, const std::string& pool,
                                  PoolReading* reading) const {
@@ -157,7 +152,8 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
                            {"step", rollout.step()},
                            {"weight", rollout.weight()}};
   if (!rollout.reason().empty()) fields["reason"] = rollout.reason();
-  if (action.kind != RolloutAction::Kind::kNone || !rollout.running()) {
+  // Operator commands are logged even when they move no traffic (pause, resume).
+  if (action.kind != RolloutAction::Kind::kNone || !rollout.running() || respond) {
     if (rollout.phase() == RolloutPhase::kRolledBack) {
       core::logWarn(event, fields);
     } else {
@@ -240,19 +236,29 @@ void RolloutController::create(const nlohmann::json& body, const std::string& de
   const std::string route = spec->route;
   auto entry = std::make_unique<Entry>(*this, Rollout(std::move(*spec), traffic->active));
   Entry& added = *entry;
+  // The route's finished rollout, if any, comes back if this one is refused.
+  auto previous = std::make_shared<std::unique_ptr<Entry>>();
+  if (auto it = rollouts_.find(route); it != rollouts_.end()) *previous = std::move(it->second);
   rollouts_[route] = std::move(entry);
   const RolloutAction action = added.rollout.start(nowMs());
   startTimer(added);
   apply(added, action, "rollout_started",
-        [this, route, respond = std::move(respond)](admin::Reply reply) mutable {
+        [this, route, previous, respond = std::move(respond)](admin::Reply reply) mutable {
           if (reply.status != 200) {
             // The first step was refused (a verify switch to a pool with no healthy backend)
-            // or not published: no rollout.
+            // or not published: no rollout, and the route's gauges and record as they were.
             auto it = rollouts_.find(route);
             if (it != rollouts_.end()) {
               stopTimer(*it->second);
-              rollouts_.erase(it);
+              if (*previous != nullptr) {
+                it->second = std::move(*previous);
+                updateGauges(it->second->rollout);
+              } else {
+                rollouts_.erase(it);
+                state_.metrics.rolloutCleared(route);
+              }
             }
+            core::logWarn("rollout_not_started", {{"route", route}, {"reply", reply.body}});
             return respond(std::move(reply));
           }
           state_.metrics.rolloutStarted(route);

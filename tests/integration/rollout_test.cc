@@ -333,6 +333,39 @@ TEST_F(RolloutTest, VerifyAfterSwitchSwitchesBackFromABadGreenAndKeepsAGoodOne) 
   EXPECT_EQ(admin("POST", "/admin/switch?to=green&verify=5s&force=1").status, 400);
 }
 
+// A verify switch refused at its first step (no healthy backend in the new pool) starts nothing:
+// the route keeps the record of its last rollout, and its gauges, as they were.
+TEST_F(RolloutTest, ARefusedVerifySwitchLeavesTheRouteAsItWas) {
+  ASSERT_NO_FATAL_FAILURE(startBlueGreen());
+  const std::string green_backend =
+      absl::StrCat("/admin/pools/green/backends/127.0.0.1:", backendPort(1));
+  auto rolloutState = [&]() -> std::optional<double> {
+    absl::StatusOr<Exposition> metrics = scrapeMetrics(admin_port_);
+    EXPECT_TRUE(metrics.ok()) << metrics.status();
+    return metrics.ok() ? metrics->value("switchyard_rollout_state", {{"route", "web"}})
+                        : std::nullopt;
+  };
+
+  ASSERT_EQ(admin("POST", green_backend + "/disable").status, 200);
+  EXPECT_EQ(admin("POST", "/admin/switch?to=green&verify=5s").status, 409);
+  EXPECT_EQ(admin("GET", "/admin/rollouts/web").status, 404) << "no rollout was started";
+  EXPECT_EQ(rolloutState(), std::nullopt) << "no rollout gauges for the route";
+  EXPECT_EQ(webRoute()["active"], "blue");
+
+  // With a finished verify on record, a refused one keeps that record.
+  ASSERT_EQ(admin("POST", green_backend + "/enable").status, 200);
+  ASSERT_TRUE(waitUntil(
+      [&] { return admin("POST", "/admin/switch?to=green&verify=2s").status == 201; }, seconds(15)))
+      << "green's backend passes its first check after enable";
+  ASSERT_TRUE(waitForState("succeeded", seconds(30))) << rollout().dump(2);
+  ASSERT_EQ(admin("POST", "/admin/switch?to=blue").status, 200);
+  ASSERT_EQ(admin("POST", green_backend + "/disable").status, 200);
+  EXPECT_EQ(admin("POST", "/admin/switch?to=green&verify=5s").status, 409);
+  EXPECT_EQ(rollout()["state"], "succeeded") << "the last rollout's record stays";
+  EXPECT_EQ(rolloutState(), 3.0) << "3 = succeeded";
+  EXPECT_EQ(webRoute()["active"], "blue");
+}
+
 // conf/alerts.yml: promtool accepts it, and every metric it names is exposed by a proxy that
 // mirrors and has run a rollout.
 TEST_F(RolloutTest, AlertRulesPassPromtoolAndNameExposedMetrics) {
