@@ -463,27 +463,24 @@ size_t StreamTransport::pendingWriteBytes() const {
          (tls_ != nullptr ? tls_->early_writes.size() : 0);
 }
 
+void StreamTransport::sendCloseNotify() {
+  if (tls_ == nullptr || !tls_->handshake_done || tls_->failed || tcp_.isClosing()) return;
+  core::LoopContext::of(loop_)->writeBatch().flush();  // the response before close_notify
+  ERR_clear_error();
+  SSL_shutdown(tls_->ssl);  // sends close_notify (RFC 8446 §6.1); the answer is not awaited
+  ERR_clear_error();
+  flushRecords();
+}
+
 void StreamTransport::shutdownWrite() {
-  if (tls_ != nullptr && tls_->handshake_done && !tls_->failed && !tcp_.isClosing()) {
-    core::LoopContext::of(loop_)->writeBatch().flush();  // the response before close_notify
-    ERR_clear_error();
-    SSL_shutdown(tls_->ssl);  // sends close_notify (RFC 8446 §6.1); the answer is not awaited
-    ERR_clear_error();
-    flushRecords();
-  }
-  tcp_.shutdownWrite();
+  sendCloseNotify();
+  tcp_.shutdownWrite();  // flushes the batch (close_notify included) before the FIN
 }
 
 void StreamTransport::closeCleanly() {
-  if (tls_ != nullptr && tls_->handshake_done && !tls_->failed && !tcp_.isClosing()) {
-    core::WriteBatch& batch = core::LoopContext::of(loop_)->writeBatch();
-    batch.flush();  // the response before close_notify
-    ERR_clear_error();
-    SSL_shutdown(tls_->ssl);
-    ERR_clear_error();
-    flushRecords();
-    batch.flush();  // written now (a few bytes into an emptied socket), before close() drops it
-  }
+  sendCloseNotify();
+  // Written now (a few bytes into an emptied socket), before close() drops what is batched.
+  core::LoopContext::of(loop_)->writeBatch().flush();
   close();
 }
 

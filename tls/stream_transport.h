@@ -107,6 +107,8 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   void deliverEof();
   // Hands what OpenSSL wrote (records, alerts) to the TCP transport.
   void flushRecords();
+  // After the batched response: close_notify, on a TLS connection whose handshake is done.
+  void sendCloseNotify();
   void encrypt(const uv_buf_t* buffers, size_t count);
   void scheduleResume();
   static void onResume(uv_timer_t* timer);
