@@ -79,11 +79,8 @@ StreamTransport::StreamTransport(uv_loop_t* loop) : loop_(loop), tcp_(loop) {}
 StreamTransport::~StreamTransport() = default;
 
 StreamTransport::TlsState::~TlsState() {
-  closeResumeTimer();
   if (ssl != nullptr) SSL_free(ssl);  // frees the BIO too
 }
-
-void StreamTransport::TlsState::closeResumeTimer() { resume.reset(); }
 
 int StreamTransport::adopt(int fd, std::shared_ptr<const ServerContext> context,
                            HandshakeWorkerStats* stats) {
@@ -486,13 +483,13 @@ void StreamTransport::closeCleanly() {
 
 void StreamTransport::close() {
   core::LoopContext::of(loop_)->writeBatch().forget(this);
-  if (tls_ != nullptr) tls_->closeResumeTimer();
+  if (tls_ != nullptr) tls_->resume.reset();
   tcp_.close();
 }
 
 void StreamTransport::abort() {
   core::LoopContext::of(loop_)->writeBatch().forget(this);
-  if (tls_ != nullptr) tls_->closeResumeTimer();
+  if (tls_ != nullptr) tls_->resume.reset();
   tcp_.abort();
 }
 

@@ -117,7 +117,6 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   // (most of them, and every idle keep-alive on a plain listener) pays 8 bytes for it, not ~150.
   struct TlsState {
     ~TlsState();
-    void closeResumeTimer();
 
     std::shared_ptr<const ServerContext> context;
     std::shared_ptr<const ClientContext> client_context;  // set on a backend connection
