@@ -48,6 +48,12 @@ class RolloutController {
   // POST /admin/rollouts/ROUTE/{pause,resume,abort,promote,skip}.
   void command(const std::string& route, const std::string& verb, admin::Responder respond);
 
+  // Starts the rollouts the configuration declares ([[rollouts]]), each unless its route runs
+  // another rollout or already ran this same spec (saved in the state file), or its pool is
+  // the active one already. At start once the workers run, and after each reload
+  // (rollout_declarations.cc).
+  void startDeclared();
+
   // Whether a rollout is running (progressing or paused) on `route`: manual route verbs then
   // answer 409.
   bool running(const std::string& route) const;
