@@ -248,7 +248,7 @@ TEST_F(RolloutHooksTest, TwoRoutesRunRolloutsAtTheSameTimeIndependently) {
 }
 
 // `switchyard --check FILE`: the exit code, the output in *output.
-std::optional<int> check(const std::string& path, std::string* output) {
+std::optional<int> checkRolloutFile(const std::string& path, std::string* output) {
   absl::StatusOr<std::unique_ptr<ChildProcess>> process =
       ChildProcess::start({switchyardBinary(), "--check", path});
   if (!process.ok()) return std::nullopt;
@@ -262,7 +262,7 @@ std::optional<int> check(const std::string& path, std::string* output) {
 TEST(RolloutConfigCheckTest, CheckValidatesDeclaredRollouts) {
   std::string output;
   const std::string example = std::string(SY_SOURCE_DIR) + "/conf/rollout.toml";
-  EXPECT_EQ(check(example, &output), std::optional<int>(0)) << output;
+  EXPECT_EQ(checkRolloutFile(example, &output), std::optional<int>(0)) << output;
   std::ifstream file(example);
   std::stringstream text;
   text << file.rdbuf();
@@ -270,7 +270,8 @@ TEST(RolloutConfigCheckTest, CheckValidatesDeclaredRollouts) {
   const std::string plain = "gate = { url = \"http://";
   bad.replace(bad.find(plain), plain.size(), "gate = { url = \"https://");
   TempDir dir;
-  EXPECT_EQ(check(dir.writeFile("bad.toml", bad), &output), std::optional<int>(1)) << output;
+  EXPECT_EQ(checkRolloutFile(dir.writeFile("bad.toml", bad), &output), std::optional<int>(1))
+      << output;
   EXPECT_NE(output.find("rollouts[0].webhooks.gate.url: \"https://127.0.0.1:8090/gate\": only "
                         "http:// webhooks are supported"),
             std::string::npos)

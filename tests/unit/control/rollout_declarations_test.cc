@@ -11,7 +11,7 @@
 namespace sy::proxy::control {
 namespace {
 
-constexpr char kBase[] = R"(
+constexpr char kRolloutBase[] = R"(
 [[listeners]]
 name = "http"
 listen = "127.0.0.1:0"
@@ -29,19 +29,19 @@ name = "web"
 pool = "blue"
 )";
 
-routing::config::LoadResult load(const std::string& rollouts) {
+routing::config::LoadResult loadWithRollouts(const std::string& rollouts) {
   routing::config::LoadResult loaded =
-      routing::config::parseConfigText(absl::StrCat(kBase, rollouts), "test.toml");
+      routing::config::parseConfigText(absl::StrCat(kRolloutBase, rollouts), "test.toml");
   addDeclaredRolloutErrors(loaded);
   return loaded;
 }
 
-std::string errors(const std::string& rollouts) {
-  return routing::config::formatErrors(load(rollouts).errors);
+std::string rolloutErrors(const std::string& rollouts) {
+  return routing::config::formatErrors(loadWithRollouts(rollouts).errors);
 }
 
 TEST(RolloutDeclarationsTest, ATableIsTheJsonBodyOfTheAdminApi) {
-  routing::config::LoadResult loaded = load(R"(
+  routing::config::LoadResult loaded = loadWithRollouts(R"(
 [[rollouts]]
 route = "web"
 pool = "green"
@@ -60,7 +60,7 @@ webhooks = { gate = { url = "http://127.0.0.1:8090/gate", timeout = "2s", retrie
 }
 
 TEST(RolloutDeclarationsTest, TheRouteMayBeLeftOutWithOneRoute) {
-  EXPECT_EQ(errors(R"(
+  EXPECT_EQ(rolloutErrors(R"(
 [[rollouts]]
 pool = "green"
 steps = [ { weight = 50 } ]
@@ -70,7 +70,7 @@ analysis = { max_error_rate = 0.01 }
 }
 
 TEST(RolloutDeclarationsTest, ErrorsNameTheKeyAndItsLine) {
-  EXPECT_EQ(errors(R"(
+  EXPECT_EQ(rolloutErrors(R"(
 [[rollouts]]
 route = "web"
 pool = "green"
@@ -79,7 +79,7 @@ analysis = { max_error_rate = 0.01 }
 )"),
             "test.toml:21:9: rollouts[0].steps[1].weight: weights must increase from step to "
             "step\n");
-  EXPECT_EQ(errors(R"(
+  EXPECT_EQ(rolloutErrors(R"(
 [[rollouts]]
 route = "api"
 pool = "green"
@@ -87,7 +87,7 @@ steps = [ { weight = 50 } ]
 analysis = { max_error_rate = 0.01 }
 )"),
             "test.toml:19:9: rollouts[0].route: no [[routes]] table is named \"api\"\n");
-  EXPECT_EQ(errors(R"(
+  EXPECT_EQ(rolloutErrors(R"(
 [[rollouts]]
 pool = "blue"
 steps = [ { weight = 50 } ]
@@ -95,14 +95,14 @@ analysis = { max_error_rate = 0.01 }
 )"),
             "test.toml:19:8: rollouts[0].pool: \"blue\" is route \"web\"'s own pool: a rollout "
             "moves traffic to another\n");
-  EXPECT_EQ(errors(R"(
+  EXPECT_EQ(rolloutErrors(R"(
 [[rollouts]]
 pool = "red"
 steps = [ { weight = 50 } ]
 analysis = { max_error_rate = 0.01 }
 )"),
             "test.toml:19:8: rollouts[0].pool: no [[pools]] table is named \"red\"\n");
-  EXPECT_EQ(errors(R"(
+  EXPECT_EQ(rolloutErrors(R"(
 [[rollouts]]
 pool = "green"
 steps = [ { weight = 50 } ]
@@ -111,7 +111,7 @@ webhooks = { notify = "https://hooks.example/x" }
 )"),
             "test.toml:22:12: rollouts[0].webhooks.notify: \"https://hooks.example/x\": only "
             "http:// webhooks are supported\n");
-  EXPECT_EQ(errors(R"(
+  EXPECT_EQ(rolloutErrors(R"(
 [[rollouts]]
 pool = "green"
 steps = [ { weight = 50 } ]
@@ -125,7 +125,7 @@ pool = "green"
 steps = [ { weight = 50 } ]
 analysis = { max_error_rate = 0.01 }
 )";
-  EXPECT_EQ(errors(twice + twice),
+  EXPECT_EQ(rolloutErrors(twice + twice),
             "test.toml:23:1: rollouts[1].route: route \"web\" has another [[rollouts]] table: "
             "one per route\n");
 }

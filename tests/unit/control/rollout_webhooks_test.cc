@@ -17,7 +17,7 @@ namespace {
 
 using Kind = RolloutAction::Kind;
 
-nlohmann::json body(const nlohmann::json& webhooks) {
+nlohmann::json webhookBody(const nlohmann::json& webhooks) {
   return {{"route", "web"},
           {"pool", "green"},
           {"steps", {{{"weight", 10}, {"hold", "1s"}}, {{"weight", 100}, {"hold", "1s"}}}},
@@ -25,19 +25,19 @@ nlohmann::json body(const nlohmann::json& webhooks) {
           {"webhooks", webhooks}};
 }
 
-std::string error(const nlohmann::json& webhooks) {
-  absl::StatusOr<RolloutSpec> parsed = parseRolloutSpec(body(webhooks), "");
+std::string webhookError(const nlohmann::json& webhooks) {
+  absl::StatusOr<RolloutSpec> parsed = parseRolloutSpec(webhookBody(webhooks), "");
   return parsed.ok() ? "ok" : std::string(parsed.status().message());
 }
 
-WindowFigures healthy() {
+WindowFigures passingWindow() {
   PoolReading after;
   after.responses[1] = 1000;
   after.duration.buckets[2] = 1000;
   return WindowFigures::between(PoolReading{}, after, kErrorClass5xx);
 }
 
-WindowFigures failing() {
+WindowFigures failingWindow() {
   PoolReading after;
   after.responses[1] = 800;
   after.responses[4] = 200;
@@ -47,7 +47,7 @@ WindowFigures failing() {
 
 TEST(RolloutWebhookSpecTest, UrlsTimeoutsAndRetriesParseAndRoundTrip) {
   absl::StatusOr<RolloutSpec> spec = parseRolloutSpec(
-      body(
+      webhookBody(
           {{"gate", {{"url", "http://127.0.0.1:8090/gate?x=1"}, {"timeout", "2s"}, {"retries", 0}}},
            {"notify", "http://hooks.internal/events"}}),
       "");
@@ -75,62 +75,63 @@ TEST(RolloutWebhookSpecTest, UrlsTimeoutsAndRetriesParseAndRoundTrip) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->toJson(), spec->toJson());
   // A spec without webhooks shows none.
-  nlohmann::json plain = body({});
+  nlohmann::json plain = webhookBody({});
   plain.erase("webhooks");
   EXPECT_FALSE(parseRolloutSpec(plain, "")->toJson().contains("webhooks"));
 }
 
 TEST(RolloutWebhookSpecTest, BadWebhooksAreRefusedWithTheFieldNamed) {
-  EXPECT_EQ(error({{"gate", {{"url", "https://gate.example/x"}}}}),
+  EXPECT_EQ(webhookError({{"gate", {{"url", "https://gate.example/x"}}}}),
             "webhooks.gate.url: \"https://gate.example/x\": only http:// webhooks are supported");
-  EXPECT_EQ(error({{"gate", {{"url", "ftp://x"}}}}),
+  EXPECT_EQ(webhookError({{"gate", {{"url", "ftp://x"}}}}),
             "webhooks.gate.url: \"ftp://x\" is not an http:// URL such as "
             "\"http://127.0.0.1:8090/gate\"");
-  EXPECT_EQ(error({{"notify", {{"url", "http://127.0.0.1:0/x"}}}}),
+  EXPECT_EQ(webhookError({{"notify", {{"url", "http://127.0.0.1:0/x"}}}}),
             "webhooks.notify.url: \"http://127.0.0.1:0/x\" has an invalid port: expected 1-65535");
-  EXPECT_EQ(error({{"notify", {{"url", "http://127.0.0.1:99999"}}}}).substr(0, 20),
+  EXPECT_EQ(webhookError({{"notify", {{"url", "http://127.0.0.1:99999"}}}}).substr(0, 20),
             "webhooks.notify.url:");
-  EXPECT_EQ(error({{"notify", {{"url", "http:///path"}}}}),
+  EXPECT_EQ(webhookError({{"notify", {{"url", "http:///path"}}}}),
             "webhooks.notify.url: \"http:///path\" has no valid host");
-  EXPECT_EQ(error({{"notify", {{"url", "http://user:pw@host/"}}}}),
+  EXPECT_EQ(webhookError({{"notify", {{"url", "http://user:pw@host/"}}}}),
             "webhooks.notify.url: \"http://user:pw@host/\": credentials in the URL are not "
             "supported");
-  EXPECT_EQ(error({{"notify", {{"url", "http://host/a b"}}}}).substr(0, 20),
+  EXPECT_EQ(webhookError({{"notify", {{"url", "http://host/a b"}}}}).substr(0, 20),
             "webhooks.notify.url:");
-  EXPECT_EQ(error({{"gate", {{"timeout", "2s"}}}}),
+  EXPECT_EQ(webhookError({{"gate", {{"timeout", "2s"}}}}),
             "webhooks.gate.url: an http:// URL such as \"http://127.0.0.1:8090/gate\"");
-  EXPECT_EQ(error({{"gate", {{"url", "http://h/"}, {"timeout", "10ms"}}}}),
+  EXPECT_EQ(webhookError({{"gate", {{"url", "http://h/"}, {"timeout", "10ms"}}}}),
             "webhooks.gate.timeout: a duration between 100ms and 1m such as \"2s\"");
-  EXPECT_EQ(error({{"gate", {{"url", "http://h/"}, {"retries", -1}}}}),
+  EXPECT_EQ(webhookError({{"gate", {{"url", "http://h/"}, {"retries", -1}}}}),
             "webhooks.gate.retries: an integer in 0..10");
-  EXPECT_EQ(error({{"gate", {{"url", "http://h/"}, {"method", "GET"}}}}),
+  EXPECT_EQ(webhookError({{"gate", {{"url", "http://h/"}, {"method", "GET"}}}}),
             "webhooks.gate.method: unknown key");
-  EXPECT_EQ(error({{"rollback", "http://h/"}}), "webhooks.rollback: unknown key (gate, notify)");
-  EXPECT_EQ(error("http://h/"), "webhooks: an object with \"gate\" and/or \"notify\"");
+  EXPECT_EQ(webhookError({{"rollback", "http://h/"}}),
+            "webhooks.rollback: unknown key (gate, notify)");
+  EXPECT_EQ(webhookError("http://h/"), "webhooks: an object with \"gate\" and/or \"notify\"");
 }
 
-RolloutSpec gated() {
+RolloutSpec gatedSpec() {
   absl::StatusOr<RolloutSpec> spec =
-      parseRolloutSpec(body({{"gate", "http://127.0.0.1:1/gate"}}), "");
+      parseRolloutSpec(webhookBody({{"gate", "http://127.0.0.1:1/gate"}}), "");
   EXPECT_TRUE(spec.ok()) << spec.status();
   return *spec;
 }
 
 TEST(RolloutGateTest, AStepAdvancesOnlyOnTheGatesGo) {
-  Rollout rollout(gated(), "blue");
+  Rollout rollout(gatedSpec(), "blue");
   EXPECT_EQ(rollout.start(0).weight, 10);
   // The hold is over at 1 s: the gate is asked instead of advancing.
-  RolloutAction action = rollout.onWindow(1000, healthy(), healthy());
+  RolloutAction action = rollout.onWindow(1000, passingWindow(), passingWindow());
   EXPECT_EQ(action.kind, Kind::kAskGate);
   EXPECT_TRUE(rollout.gatePending());
   const uint64_t first = rollout.gateTicket();
   // While the question is open, passing windows do not ask again.
-  EXPECT_EQ(rollout.onWindow(2000, healthy(), healthy()).kind, Kind::kNone);
+  EXPECT_EQ(rollout.onWindow(2000, passingWindow(), passingWindow()).kind, Kind::kNone);
   // A refusal holds the step; the next passing window asks again.
   EXPECT_EQ(rollout.onGate(first, 2100, false).kind, Kind::kNone);
   EXPECT_EQ(rollout.step(), 0u);
   EXPECT_EQ(rollout.weight(), 10);
-  EXPECT_EQ(rollout.onWindow(3000, healthy(), healthy()).kind, Kind::kAskGate);
+  EXPECT_EQ(rollout.onWindow(3000, passingWindow(), passingWindow()).kind, Kind::kAskGate);
   const uint64_t second = rollout.gateTicket();
   EXPECT_NE(first, second);
   EXPECT_EQ(rollout.onGate(first, 3050, true).kind, Kind::kNone) << "a stale answer";
@@ -138,33 +139,33 @@ TEST(RolloutGateTest, AStepAdvancesOnlyOnTheGatesGo) {
   EXPECT_EQ(action.kind, Kind::kSetWeight);
   EXPECT_EQ(action.weight, 100);
   // The last step's end is gated too: success (promote) waits for a go.
-  EXPECT_EQ(rollout.onWindow(4100, healthy(), WindowFigures{}).kind, Kind::kAskGate);
+  EXPECT_EQ(rollout.onWindow(4100, passingWindow(), WindowFigures{}).kind, Kind::kAskGate);
   EXPECT_EQ(rollout.onGate(rollout.gateTicket(), 4200, true).kind, Kind::kPromote);
   EXPECT_EQ(rollout.phase(), RolloutPhase::kSucceeded);
 }
 
 TEST(RolloutGateTest, TheGateNeverDelaysARollbackOrAnOperator) {
-  Rollout rollout(gated(), "blue");
+  Rollout rollout(gatedSpec(), "blue");
   rollout.start(0);
-  ASSERT_EQ(rollout.onWindow(1000, healthy(), healthy()).kind, Kind::kAskGate);
+  ASSERT_EQ(rollout.onWindow(1000, passingWindow(), passingWindow()).kind, Kind::kAskGate);
   const uint64_t ticket = rollout.gateTicket();
   // Failed windows roll back while the gate is still being asked.
-  EXPECT_EQ(rollout.onWindow(2000, failing(), healthy()).kind, Kind::kNone);
-  EXPECT_EQ(rollout.onWindow(3000, failing(), healthy()).kind, Kind::kRollBack);
+  EXPECT_EQ(rollout.onWindow(2000, failingWindow(), passingWindow()).kind, Kind::kNone);
+  EXPECT_EQ(rollout.onWindow(3000, failingWindow(), passingWindow()).kind, Kind::kRollBack);
   EXPECT_EQ(rollout.onGate(ticket, 3100, true).kind, Kind::kNone) << "too late: rolled back";
   EXPECT_EQ(rollout.phase(), RolloutPhase::kRolledBack);
 
-  Rollout skipped(gated(), "blue");
+  Rollout skipped(gatedSpec(), "blue");
   skipped.start(0);
-  ASSERT_EQ(skipped.onWindow(1000, healthy(), healthy()).kind, Kind::kAskGate);
+  ASSERT_EQ(skipped.onWindow(1000, passingWindow(), passingWindow()).kind, Kind::kAskGate);
   const uint64_t asked = skipped.gateTicket();
   EXPECT_EQ(skipped.skip(1100)->weight, 100) << "an operator's skip is not gated";
   EXPECT_EQ(skipped.onGate(asked, 1200, true).kind, Kind::kNone) << "the step changed";
   EXPECT_EQ(skipped.step(), 1u);
 
-  Rollout paused(gated(), "blue");
+  Rollout paused(gatedSpec(), "blue");
   paused.start(0);
-  ASSERT_EQ(paused.onWindow(1000, healthy(), healthy()).kind, Kind::kAskGate);
+  ASSERT_EQ(paused.onWindow(1000, passingWindow(), passingWindow()).kind, Kind::kAskGate);
   ASSERT_TRUE(paused.pause(1100).ok());
   EXPECT_EQ(paused.onGate(paused.gateTicket(), 1200, true).kind, Kind::kNone);
   EXPECT_EQ(paused.step(), 0u) << "a pause outranks the gate";
