@@ -404,6 +404,12 @@ ControlMetrics::ControlMetrics()
                           .Name("switchyard_rollout_weight")
                           .Help("Canary weight (percent) the route's last rollout set.")
                           .Register(*registry_)),
+      rollout_webhooks_(prometheus::BuildCounter()
+                            .Name("switchyard_rollout_webhook_total")
+                            .Help("Rollout webhook calls, by hook (gate, notify) and result: ok, "
+                                  "rejected (a non-2xx answer), error (timeout, connection "
+                                  "failure, after the retries).")
+                            .Register(*registry_)),
       start_time_seconds_(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch())) {
   auto& build_info = prometheus::BuildGauge()
                          .Name("switchyard_build_info")

@@ -99,6 +99,11 @@ class ControlMetrics {
     rollout_step_.Add({{"route", route}}).Set(step);
     rollout_weight_.Add({{"route", route}}).Set(weight);
   }
+  // A rollout webhook call (gate or notify) ended: ok, rejected (non-2xx) or error (no answer).
+  void rolloutWebhook(const std::string& route, const std::string& hook,
+                      const std::string& result) {
+    rollout_webhooks_.Add({{"route", route}, {"hook", hook}, {"result", result}}).Increment();
+  }
   prometheus::Registry& registry() { return *registry_; }
 
   // The whole /metrics text: control-plane families, then the data plane's.
@@ -121,6 +126,7 @@ class ControlMetrics {
   prometheus::Family<prometheus::Gauge>& rollout_state_;
   prometheus::Family<prometheus::Gauge>& rollout_step_;
   prometheus::Family<prometheus::Gauge>& rollout_weight_;
+  prometheus::Family<prometheus::Counter>& rollout_webhooks_;
   double start_time_seconds_;
 };
 

@@ -21,13 +21,14 @@ class ProbeSession final : public Probe,
                            public std::enable_shared_from_this<ProbeSession> {
  public:
   ProbeSession(uv_loop_t* loop, core::TimeoutQueue& timeouts, const HealthCheckConfig& check,
-               std::string host_header, Done done)
+               std::string host_header, Done done, std::string request = "")
       : timeouts_(timeouts),
         transport_(new tls::StreamTransport(loop)),
         parser_(http::Http1Parser::Type::kResponse, this, kLimits),
         check_(check),
         host_header_(std::move(host_header)),
         done_(std::move(done)),
+        request_(std::move(request)),
         started_ns_(uv_hrtime()) {
     transport_->setCallbacks(this);
     transport_->setLogHandshakeFailure(false);  // the result carries the reason
@@ -59,7 +60,8 @@ class ProbeSession final : public Probe,
     Done done = std::move(done_);
     done_ = nullptr;
     transport_->close();  // frees us from the close callback
-    if (done) done(ProbeResult{passed, std::move(error), uv_hrtime() - started_ns_});
+    const int status = parser_.headComplete() ? parser_.statusCode() : 0;
+    if (done) done(ProbeResult{passed, std::move(error), status, uv_hrtime() - started_ns_});
   }
 
   void onTransportConnected() override {
@@ -72,7 +74,8 @@ class ProbeSession final : public Probe,
       finish(false, absl::StrCat("read: ", uv_strerror(rc)));
       return;
     }
-    const std::string request = buildRequest(check_, host_header_);
+    const std::string request =
+        request_.empty() ? buildRequest(check_, host_header_) : std::move(request_);
     transport_->write(request.data(), request.size());
   }
 
@@ -150,6 +153,7 @@ class ProbeSession final : public Probe,
   HealthCheckConfig check_;
   std::string host_header_;
   Done done_;
+  std::string request_;  // the caller's request, or empty for the check's own
   uint64_t started_ns_;
   std::string body_;
   std::shared_ptr<ProbeSession> self_;
@@ -158,6 +162,16 @@ class ProbeSession final : public Probe,
 };
 
 }  // namespace
+
+std::shared_ptr<Probe> Probe::send(uv_loop_t* loop, core::TimeoutQueue& timeouts,
+                                   const core::NetAddress& address, const HealthCheckConfig& check,
+                                   std::string request, Done done,
+                                   std::shared_ptr<const tls::ClientContext> tls) {
+  auto session = std::make_shared<ProbeSession>(loop, timeouts, check, "", std::move(done),
+                                                std::move(request));
+  session->begin(address, std::move(tls));
+  return session;
+}
 
 std::string Probe::buildRequest(const HealthCheckConfig& check, const std::string& host_header) {
   return absl::StrCat(check.method, " ", check.path, " HTTP/1.1\r\nHost: ", host_header,

@@ -16,6 +16,7 @@ namespace sy::health {
 struct ProbeResult {
   bool passed = false;
   std::string error;  // why it failed; empty when it passed
+  int status = 0;     // the HTTP status answered; 0 when no response arrived (or a TCP check)
   uint64_t duration_ns = 0;
 };
 
@@ -36,6 +37,14 @@ class Probe {
                                       const routing::config::HealthCheckConfig& check,
                                       const std::string& host_header, Done done,
                                       std::shared_ptr<const tls::ClientContext> tls = nullptr);
+  // The same over a request of the caller's (a complete HTTP/1.1 request with
+  // "Connection: close"), judged by `check`'s statuses, body_contains and timeout: the one-shot
+  // HTTP client of the control loop (the rollout webhooks use it).
+  static std::shared_ptr<Probe> send(uv_loop_t* loop, core::TimeoutQueue& timeouts,
+                                     const core::NetAddress& address,
+                                     const routing::config::HealthCheckConfig& check,
+                                     std::string request, Done done,
+                                     std::shared_ptr<const tls::ClientContext> tls = nullptr);
   virtual ~Probe() = default;
   virtual void cancel() = 0;
 

@@ -7,6 +7,7 @@
 #include "proxy/certificate_check.h"
 #include "proxy/command_line.h"
 #include "proxy/config_choice.h"
+#include "proxy/control/rollout_declarations.h"
 #include "proxy/control/server.h"
 #include "proxy/demo/demo_backend.h"
 #include "proxy/embedded_config.h"
@@ -61,7 +62,8 @@ int main(int argc, char** argv) {
                    "SWITCHYARD_CONFIG or SWITCHYARD_UPSTREAM\n");
       return 2;
     }
-    const auto result = choice->source.load();
+    auto result = choice->source.load();
+    sy::proxy::control::addDeclaredRolloutErrors(result);
     if (!result.ok()) {
       std::fputs(sy::routing::config::formatErrors(result.errors).c_str(), stderr);
       std::fprintf(stderr, "switchyard: %s: %zu error(s), configuration is invalid\n", name.c_str(),

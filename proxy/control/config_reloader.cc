@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
 #include "core/thread_role.h"
+#include "proxy/control/rollout_declarations.h"
 #include "proxy/control/state_file.h"
 #include "proxy/control/status_reply.h"
 #include "proxy/service_notify.h"
@@ -78,6 +79,7 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
   // the new configuration, or at once when it is refused (in `fail`).
   notifyReloading();
   routing::config::LoadResult loaded = state_.source.load();
+  addDeclaredRolloutErrors(loaded);
   if (!loaded.ok()) return fail(configErrorsJson(loaded.errors));
   const std::string change = listenerChange(*state_.config, *loaded.config);
   if (!change.empty()) return fail({change + ": listeners only change with a restart"});
@@ -119,6 +121,7 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
       return;
     }
     core::logInfo("config_reloaded", {{"trigger", trigger_name}, {"generation", generation}});
+    if (reloaded_ && !state_.shutting_down) reloaded_();
     if (done) done(generation);
   });
   saveState(state_);

@@ -46,6 +46,8 @@ class ConfigReloader {
   // failed publish.
   absl::StatusOr<uint64_t> reloadConfig(const char* trigger,
                                         std::function<void(absl::StatusOr<uint64_t>)> done);
+  // Runs after each reload is in force on every worker (the rollouts it declares start then).
+  void setReloaded(std::function<void()> reloaded) { reloaded_ = std::move(reloaded); }
   // POST /admin/reload: answers once every worker runs the new configuration.
   void reload(admin::Responder respond);
 
@@ -64,6 +66,7 @@ class ConfigReloader {
   Publisher& publisher_;
   HealthWiring& health_;
   ApplyAdmin apply_admin_;
+  std::function<void()> reloaded_;
   AccessLogSettings access_log_;
 };
 

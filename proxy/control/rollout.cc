@@ -36,6 +36,7 @@ RolloutAction Rollout::enterStep(uint32_t step, uint64_t now_ms) {
   weight_ = spec_.steps[step].weight;
   step_started_ms_ = now_ms;
   failures_in_a_row_ = 0;
+  gate_pending_ = false;
   return {RolloutAction::Kind::kSetWeight, weight_};
 }
 
@@ -44,6 +45,7 @@ RolloutAction Rollout::finish(RolloutPhase phase, RolloutAction::Kind kind,
   phase_ = phase;
   reason_ = reason;
   ended_ms_ = now_ms;
+  gate_pending_ = false;
   if (kind == RolloutAction::Kind::kRollBack) weight_ = 0;
   return {kind, weight_};
 }
@@ -100,8 +102,32 @@ RolloutAction Rollout::onWindow(uint64_t now_ms, const WindowFigures& canary,
       break;
   }
   if (now_ms - step_started_ms_ < spec_.steps[step_].hold_ms) return {};
+  return advance(now_ms);
+}
+
+RolloutAction Rollout::advance(uint64_t now_ms) {
+  if (!spec_.webhooks.gate) return next(now_ms);
+  if (gate_pending_) return {};  // asked already: the answer decides
+  gate_pending_ = true;
+  ++gate_ticket_;
+  return {RolloutAction::Kind::kAskGate, weight_};
+}
+
+RolloutAction Rollout::next(uint64_t now_ms) {
   if (step_ + 1 == spec_.steps.size()) return succeed(now_ms);
   return enterStep(step_ + 1, now_ms);
+}
+
+RolloutAction Rollout::onGate(uint64_t ticket, uint64_t now_ms, bool go) {
+  if (!gate_pending_ || ticket != gate_ticket_) return {};
+  gate_pending_ = false;
+  if (phase_ != RolloutPhase::kProgressing || !go) return {};
+  return next(now_ms);
+}
+
+void Rollout::recordWebhook(WebhookRecord record) {
+  webhook_calls_.push_back(std::move(record));
+  if (webhook_calls_.size() > kWindowsKept) webhook_calls_.pop_front();
 }
 
 absl::StatusOr<RolloutAction> Rollout::pause(uint64_t /*now_ms*/) {
@@ -110,6 +136,7 @@ absl::StatusOr<RolloutAction> Rollout::pause(uint64_t /*now_ms*/) {
         absl::StrCat("the rollout is ", phaseName(phase_), ", not progressing"));
   }
   phase_ = RolloutPhase::kPaused;
+  gate_pending_ = false;  // an answer still on its way decides nothing
   return RolloutAction{};
 }
 
@@ -146,8 +173,7 @@ absl::StatusOr<RolloutAction> Rollout::skip(uint64_t now_ms) {
     return absl::FailedPreconditionError(
         absl::StrCat("the rollout is ", phaseName(phase_), ", not progressing"));
   }
-  if (step_ + 1 == spec_.steps.size()) return succeed(now_ms);
-  return enterStep(step_ + 1, now_ms);
+  return next(now_ms);
 }
 
 namespace {
@@ -187,6 +213,18 @@ nlohmann::json Rollout::toJson(uint64_t now_ms) const {
                          {"p99_ms", optionalMs(window.baseline_p99)}}},
                        {"checks", checks}});
   }
+  nlohmann::json calls = nlohmann::json::array();
+  for (const WebhookRecord& call : webhook_calls_) {
+    calls.push_back(
+        {{"at_ms_ago", now_ms >= call.at_ms ? now_ms - call.at_ms : 0},
+         {"hook", call.hook},
+         {"step", call.step},
+         {"weight", call.weight},
+         {"result", call.result},
+         {"status", call.status == 0 ? nlohmann::json(nullptr) : nlohmann::json(call.status)},
+         {"attempts", call.attempts},
+         {"detail", call.detail}});
+  }
   const uint64_t in_step = now_ms >= step_started_ms_ ? now_ms - step_started_ms_ : 0;
   return {{"route", spec_.route},
           {"pool", spec_.pool},
@@ -202,7 +240,9 @@ nlohmann::json Rollout::toJson(uint64_t now_ms) const {
           {"windows_inconclusive", inconclusive_},
           {"reason", reason_.empty() ? nlohmann::json(nullptr) : nlohmann::json(reason_)},
           {"spec", spec_.toJson()},
-          {"windows", windows}};
+          {"windows", windows},
+          {"gate_pending", gate_pending_},
+          {"webhook_calls", calls}};
 }
 
 absl::StatusOr<Rollout> Rollout::fromJson(const nlohmann::json& saved, uint64_t now_ms) {

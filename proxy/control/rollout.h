@@ -13,6 +13,11 @@
 // on_inconclusive = advance, was inconclusive). A failed window below the limit holds the step
 // until a pass. While paused, windows are recorded but decide nothing; resume restarts the
 // step's hold.
+//
+// With a gate webhook, a step that would advance (to the next step, or to success after the
+// last) asks the gate first (action kAskGate) and advances only on its go (onGate). A refusal
+// or a failed call holds the step: the next window that would advance asks again. Operator
+// commands (skip, promote) are not gated.
 
 #include <cstdint>
 #include <deque>
@@ -36,6 +41,7 @@ struct RolloutAction {
     kSetWeight,  // canary weight `weight` for the rollout's pool
     kRollBack,   // canary weight 0: every request to the baseline
     kPromote,    // the canary pool becomes the route's active pool
+    kAskGate,    // ask the gate webhook (ticket gateTicket()) whether to advance; no publish
   };
   Kind kind = Kind::kNone;
   double weight = 0;
@@ -50,6 +56,18 @@ struct WindowRecord {
   std::optional<double> canary_p50, canary_p99, baseline_p50, baseline_p99;  // seconds
   WindowResult result;
   bool paused = false;  // recorded while paused: decided nothing
+};
+
+// One webhook call, as GET /admin/rollouts shows it.
+struct WebhookRecord {
+  uint64_t at_ms = 0;  // when the call ended
+  std::string hook;    // "gate" or "notify"
+  uint32_t step = 0;
+  double weight = 0;
+  std::string result;  // "ok", "rejected" (a non-2xx answer) or "error" (no answer)
+  int status = 0;      // the HTTP status, 0 without an answer
+  uint32_t attempts = 0;
+  std::string detail;  // what was asked or told, and why it failed
 };
 
 class Rollout {
@@ -72,6 +90,16 @@ class Rollout {
   absl::StatusOr<RolloutAction> abort(uint64_t now_ms, const std::string& reason);
   absl::StatusOr<RolloutAction> promoteNow(uint64_t now_ms);
   absl::StatusOr<RolloutAction> skip(uint64_t now_ms);
+
+  // The gate answered the question `ticket` (from the kAskGate action): go advances the step
+  // (or ends the rollout after its last), a refusal holds it. An answer to an older question
+  // (the step changed, the rollout paused or ended meanwhile) changes nothing.
+  RolloutAction onGate(uint64_t ticket, uint64_t now_ms, bool go);
+  uint64_t gateTicket() const { return gate_ticket_; }
+  bool gatePending() const { return gate_pending_; }
+  // Keeps a webhook call for GET /admin/rollouts (the newest kWindowsKept).
+  void recordWebhook(WebhookRecord record);
+  const std::deque<WebhookRecord>& webhookCalls() const { return webhook_calls_; }
 
   const RolloutSpec& spec() const { return spec_; }
   const std::string& baselinePool() const { return baseline_; }
@@ -98,6 +126,9 @@ class Rollout {
   RolloutAction finish(RolloutPhase phase, RolloutAction::Kind kind, const std::string& reason,
                        uint64_t now_ms);
   RolloutAction succeed(uint64_t now_ms);
+  // The step's hold passed with a conclusive pass (or an accepted inconclusive window).
+  RolloutAction advance(uint64_t now_ms);
+  RolloutAction next(uint64_t now_ms);
 
   RolloutSpec spec_;
   std::string baseline_;
@@ -111,6 +142,9 @@ class Rollout {
   uint64_t passed_ = 0, failed_ = 0, inconclusive_ = 0;
   std::string reason_;
   std::deque<WindowRecord> windows_;
+  std::deque<WebhookRecord> webhook_calls_;
+  uint64_t gate_ticket_ = 0;
+  bool gate_pending_ = false;
 };
 
 }  // namespace sy::proxy::control

@@ -11,17 +11,6 @@
 
 namespace sy::proxy::control {
 
-struct RolloutController::Entry {
-  Entry(RolloutController& owner, Rollout started)
-      : controller(owner), rollout(std::move(started)) {}
-
-  RolloutController& controller;
-  Rollout rollout;
-  core::UvHandle<uv_timer_t> timer;  // set while the rollout runs
-  PoolReading canary_before;
-  PoolReading baseline_before;
-};
-
 RolloutController::RolloutController(ControlState& state, TrafficControl& traffic)
     : state_(state), traffic_(traffic) {}
 
@@ -29,8 +18,22 @@ RolloutController::~RolloutController() = default;
 
 uint64_t RolloutController::nowMs() const { return uv_now(loop_); }
 
+RolloutController::Entry& RolloutController::add(Rollout rollout) {
+  const std::string route = rollout.spec().route;
+  auto entry = std::make_unique<Entry>(*this, std::move(rollout), next_id_++);
+  Entry& added = *entry;
+  rollouts_[route] = std::move(entry);
+  return added;
+}
+
+RolloutController::Entry* RolloutController::find(const std::string& route, uint64_t id) {
+  auto it = rollouts_.find(route);
+  return it != rollouts_.end() && it->second->id == id ? it->second.get() : nullptr;
+}
+
 void RolloutController::start(uv_loop_t* loop, const nlohmann::json& saved) {
   loop_ = loop;
+  webhooks_.start(loop);
   if (!saved.is_object()) return;
   for (const auto& [route, json] : saved.items()) {
     absl::StatusOr<Rollout> restored = Rollout::fromJson(json, nowMs());
@@ -42,9 +45,9 @@ void RolloutController::start(uv_loop_t* loop, const nlohmann::json& saved) {
                                              : std::string(restored.status().message())}});
       continue;
     }
-    auto entry = std::make_unique<Entry>(*this, std::move(*restored));
-    Entry& added = *entry;
-    rollouts_[route] = std::move(entry);
+    Entry& added = add(std::move(*restored));
+    // Its state was told before the restart.
+    added.notified = {added.rollout.phase(), added.rollout.step()};
     core::logInfo("rollout_restored", {{"route", route},
                                        {"state", phaseName(added.rollout.phase())},
                                        {"step", added.rollout.step()},
@@ -58,6 +61,7 @@ void RolloutController::start(uv_loop_t* loop, const nlohmann::json& saved) {
 
 void RolloutController::close() {
   for (auto& [route, entry] : rollouts_) stopTimer(*entry);
+  webhooks_.close();
 }
 
 void RolloutController::startTimer(Entry& entry) {
@@ -152,8 +156,10 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
                            {"step", rollout.step()},
                            {"weight", rollout.weight()}};
   if (!rollout.reason().empty()) fields["reason"] = rollout.reason();
+  const bool changed =
+      action.kind != RolloutAction::Kind::kNone && action.kind != RolloutAction::Kind::kAskGate;
   // Operator commands are logged even when they move no traffic (pause, resume).
-  if (action.kind != RolloutAction::Kind::kNone || !rollout.running() || respond) {
+  if (changed || !rollout.running() || respond) {
     if (rollout.phase() == RolloutPhase::kRolledBack) {
       core::logWarn(event, fields);
     } else {
@@ -162,17 +168,22 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
   }
   // What to answer once the change is published (or at once when there is none).
   nlohmann::json answer = rollout.toJson(nowMs());
-  admin::Responder done = [respond = std::move(respond), answer,
-                           route](admin::Reply published) mutable {
+  admin::Responder done = [this, respond = std::move(respond), answer, route, id = entry.id,
+                           event = std::string(event)](admin::Reply published) mutable {
     if (published.status != 200) {
       core::logError("rollout_publish_failed", {{"route", route}, {"reply", published.body}});
       if (respond) respond(std::move(published));
       return;
     }
+    // Told once the change is in force (or, for a refused first step, never).
+    if (Entry* published_entry = find(route, id)) notify(*published_entry, event.c_str());
     if (respond) respond(admin::jsonReply(200, std::move(answer)));
   };
   const bool verify = rollout.spec().kind == RolloutKind::kVerify;
   switch (action.kind) {
+    case RolloutAction::Kind::kAskGate:
+      askGate(entry);
+      [[fallthrough]];
     case RolloutAction::Kind::kNone:
       saveState(state_);
       done(admin::jsonReply(200, {}));
@@ -234,7 +245,8 @@ void RolloutController::create(const nlohmann::json& body, const std::string& de
                                             spec->route, "/abort)")));
   }
   const std::string route = spec->route;
-  auto entry = std::make_unique<Entry>(*this, Rollout(std::move(*spec), traffic->active));
+  auto entry =
+      std::make_unique<Entry>(*this, Rollout(std::move(*spec), traffic->active), next_id_++);
   Entry& added = *entry;
   // The route's finished rollout, if any, comes back if this one is refused.
   auto previous = std::make_shared<std::unique_ptr<Entry>>();

@@ -166,7 +166,7 @@ absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
   if (!body.is_object()) return invalid("body", "a JSON object");
   if (absl::Status keys = checkKeys(body, "",
                                     {"kind", "route", "pool", "steps", "analysis", "on_success",
-                                     "on_inconclusive", "on_restart"});
+                                     "on_inconclusive", "on_restart", "webhooks"});
       !keys.ok()) {
     return keys;
   }
@@ -231,6 +231,11 @@ absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
       return invalid("on_restart", "\"resume\" or \"hold\"");
     }
   }
+  if (body.contains("webhooks")) {
+    absl::StatusOr<RolloutWebhooks> webhooks = parseRolloutWebhooks(body["webhooks"]);
+    if (!webhooks.ok()) return webhooks.status();
+    spec.webhooks = std::move(*webhooks);
+  }
   return spec;
 }
 
@@ -280,14 +285,17 @@ nlohmann::json RolloutSpec::toJson() const {
     if ((rules.error_classes >> c) & 1u) classes.push_back(absl::StrCat(c + 1, "xx"));
   }
   analysis["error_statuses"] = classes;
-  return {{"kind", kind == RolloutKind::kCanary ? "canary" : "verify"},
-          {"route", route},
-          {"pool", pool},
-          {"steps", steps_json},
-          {"analysis", analysis},
-          {"on_success", on_success == OnSuccess::kPromote ? "promote" : "hold"},
-          {"on_inconclusive", on_inconclusive == OnInconclusive::kWait ? "wait" : "advance"},
-          {"on_restart", on_restart == OnRestart::kResume ? "resume" : "hold"}};
+  nlohmann::json out = {
+      {"kind", kind == RolloutKind::kCanary ? "canary" : "verify"},
+      {"route", route},
+      {"pool", pool},
+      {"steps", steps_json},
+      {"analysis", analysis},
+      {"on_success", on_success == OnSuccess::kPromote ? "promote" : "hold"},
+      {"on_inconclusive", on_inconclusive == OnInconclusive::kWait ? "wait" : "advance"},
+      {"on_restart", on_restart == OnRestart::kResume ? "resume" : "hold"}};
+  if (!webhooks.empty()) out["webhooks"] = webhooks.toJson();
+  return out;
 }
 
 }  // namespace sy::proxy::control

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 #include "proxy/control/rollout_analysis.h"
+#include "proxy/control/rollout_webhook_spec.h"
 
 namespace sy::proxy::control {
 
@@ -42,6 +43,7 @@ struct RolloutSpec {
   OnSuccess on_success = OnSuccess::kPromote;
   OnInconclusive on_inconclusive = OnInconclusive::kWait;
   OnRestart on_restart = OnRestart::kResume;
+  RolloutWebhooks webhooks;
 
   nlohmann::json toJson() const;
 };

@@ -9,6 +9,7 @@
 #include "core/signals.h"
 #include "core/thread_role.h"
 #include "proxy/control/listener_sockets.h"
+#include "proxy/control/rollout_declarations.h"
 #include "proxy/control/state_file.h"
 #include "proxy/service_notify.h"
 
@@ -24,6 +25,7 @@ void logConfigInvalid(const std::string& config, nlohmann::json errors) {
 Server::Server(ConfigSource source) : state_(std::move(source)) {
   traffic_.setRolloutGuard([this](const std::string& route) { return rollouts_.running(route); });
   state_.rollouts_json = [this] { return rollouts_.toJson(); };
+  reloader_.setReloaded([this] { rollouts_.startDeclared(); });
 }
 
 Server::~Server() {
@@ -32,6 +34,7 @@ Server::~Server() {
 
 bool Server::loadInitialState() {
   routing::config::LoadResult loaded = state_.source.load();
+  addDeclaredRolloutErrors(loaded);
   if (!loaded.ok()) {
     logConfigInvalid(state_.source.name(), configErrorsJson(loaded.errors));
     return false;
@@ -149,6 +152,8 @@ void Server::onWorkerStarted() {
                             {"config", state_.source.name()},
                             {"generation", state_.snapshot->generation},
                             {"version", core::versionString()}});
+    // A declared rollout publishes its first weight: only once every worker takes publishes.
+    rollouts_.startDeclared();
   }
 }
 

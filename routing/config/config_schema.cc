@@ -17,6 +17,7 @@ const TableSchema<Config>& configSchema() {
                        "at least one [[pools]] table is required"),
               required(tableArrayField("routes", &Config::routes, routeSchema, "[[routes]]"),
                        "at least one [[routes]] table is required"),
+              rolloutsField(),
           },
       .prepare =
           [](const toml::table&, size_t, Config& out) {

@@ -5,6 +5,7 @@
 // routing/snapshot_builder.cc. Nothing here knows about TOML or libuv.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -199,6 +200,16 @@ struct RouteConfig {
   SourcePosition position;
 };
 
+// A rollout declared in the file ([[rollouts]]): the fields of a POST /admin/rollouts body, kept
+// as JSON text. The rollout parser lives above this layer (proxy/control/rollout_declarations.h
+// checks and starts them); here the tables are only read and placed.
+struct RolloutDeclarationConfig {
+  std::string spec_json = "{}";
+  std::string key;                                      // "rollouts[0]"
+  SourcePosition position;                              // of the table
+  std::map<std::string, SourcePosition> key_positions;  // of each key of the table
+};
+
 struct Config {
   std::string path;  // file it was read from
   ServerConfig server;
@@ -207,6 +218,7 @@ struct Config {
   std::vector<ListenerConfig> listeners;
   std::vector<PoolConfig> pools;
   std::vector<RouteConfig> routes;
+  std::vector<RolloutDeclarationConfig> rollouts;
 
   const PoolConfig* findPool(std::string_view name) const {
     for (const PoolConfig& pool : pools) {

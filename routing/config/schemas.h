@@ -25,6 +25,8 @@ const TableSchema<RouteConfig>& routeSchema();
 const TableSchema<MatchRuleConfig>& matchRuleSchema();
 const TableSchema<CanaryConfig>& canarySchema();
 const TableSchema<MirrorConfig>& mirrorSchema();
+// [[rollouts]]: each table read as JSON (rollout_schema.cc).
+Field<Config> rolloutsField();
 
 // A rate_limit_burst without a rate_limit above 0 would do nothing: reported at the burst.
 void checkRateLimitBurst(const toml::table& table, const std::string& key, bool rate_limited,

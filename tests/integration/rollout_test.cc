@@ -17,6 +17,7 @@
 #include "tests/support/admin_client.h"
 #include "tests/support/health_support.h"
 #include "tests/support/prometheus_text.h"
+#include "tests/support/rollout_support.h"
 #include "tests/support/temp_dir.h"
 
 namespace sy::testing {
@@ -24,62 +25,8 @@ namespace {
 
 using std::chrono::seconds;
 
-std::string blueGreen(uint16_t blue, uint16_t green, const std::string& server = "") {
-  return absl::StrCat("[server]\nworkers = 2\n", server,
-                      "\n[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n\n"
-                      "[[pools]]\nname = \"blue\"\nbackends = [\"127.0.0.1:",
-                      blue, "\"]\n\n[[pools]]\nname = \"green\"\nbackends = [\"127.0.0.1:", green,
-                      "\"]\n\n[[routes]]\nname = \"web\"\npool = \"blue\"\n");
-}
-
-// A rollout of "green" on route "web" with short windows, as tests need them.
-nlohmann::json rolloutBody(const nlohmann::json& steps, const nlohmann::json& analysis) {
-  return {{"route", "web"}, {"pool", "green"}, {"steps", steps}, {"analysis", analysis}};
-}
-
-class RolloutTest : public AdminProxyTest {
- protected:
-  void startBlueGreen(const std::vector<std::string>& green_args = {},
-                      const std::string& server = "") {
-    ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-    ASSERT_NO_FATAL_FAILURE(startBackend("green", green_args));
-    config_ = blueGreen(backendPort(0), backendPort(1), server);
-    ASSERT_NO_FATAL_FAILURE(startProxyToml(config_));
-    ASSERT_NO_FATAL_FAILURE(learnAdminPort());
-  }
-
-  AdminResult post(const std::string& target, const std::string& body) {
-    return adminCall(admin_port_, "POST", target, {{"Content-Type", "application/json"}}, body);
-  }
-  AdminResult start(const nlohmann::json& body) { return post("/admin/rollouts", body.dump()); }
-  nlohmann::json rollout() {
-    AdminResult result = admin("GET", "/admin/rollouts/web");
-    EXPECT_EQ(result.status, 200) << result.text();
-    return result.body;
-  }
-  // Polls the rollout until `predicate` holds (true) or `timeout` passes.
-  bool waitForRollout(const std::function<bool(const nlohmann::json&)>& predicate,
-                      std::chrono::milliseconds timeout) {
-    return waitUntil(
-        [&] {
-          AdminResult result = admin("GET", "/admin/rollouts/web");
-          return result.status == 200 && predicate(result.body);
-        },
-        timeout);
-  }
-  bool waitForState(const std::string& state, std::chrono::milliseconds timeout) {
-    return waitForRollout([&](const nlohmann::json& r) { return r["state"] == state; }, timeout);
-  }
-  nlohmann::json webRoute() {
-    AdminResult status = admin("GET", "/admin/status");
-    EXPECT_EQ(status.status, 200);
-    return status.body["routes"][0];
-  }
-  // Requests the canary (backend 1) received.
-  uint64_t canaryRequests() { return stats(1).requests; }
-
-  std::string config_;
-};
+// The fixture is shared with rollout_hooks_test.cc (tests/support/rollout_support.h).
+class RolloutTest : public RolloutProxyTest {};
 
 TEST_F(RolloutTest, AFailingCanaryIsRolledBackWithinFailureLimitWindows) {
   ASSERT_NO_FATAL_FAILURE(startBlueGreen({"--fail-rate", "0.2"}));
