@@ -4,10 +4,10 @@
 #include "core/log.h"
 #include "core/loop_context.h"
 #include "core/strings.h"
-#include "core/tcp_transport.h"
 #include "http/http1_parser.h"
 #include "http/lingering_close.h"
 #include "http/local_reply.h"
+#include "tls/stream_transport.h"
 
 namespace sy::admin {
 namespace {
@@ -42,7 +42,7 @@ class AdminServer::Connection final : public core::ListLinks<AdminServer::Connec
   }
 
   int start(uv_stream_t* listener) {
-    int rc = transport_.accept(listener);
+    int rc = transport_.accept(listener, server_.tls_);
     if (rc == 0) rc = transport_.startReading();
     if (rc != 0) {
       close();
@@ -206,7 +206,14 @@ class AdminServer::Connection final : public core::ListLinks<AdminServer::Connec
     }
     process();
   }
-  void onTransportError(int) override { close(); }
+  void onTransportError(int) override {
+    const std::string handshake_error = transport_.handshakeError();
+    if (!handshake_error.empty()) {
+      core::logWarn("admin_tls_handshake_failed",
+                    {{"client", transport_.peerAddress().toString()}, {"error", handshake_error}});
+    }
+    close();
+  }
   void onTransportClosed() override {
     server_.forget(this);
     delete this;
@@ -215,7 +222,7 @@ class AdminServer::Connection final : public core::ListLinks<AdminServer::Connec
 
   AdminServer& server_;
   const AdminServerLimits limits_;
-  core::TcpTransport transport_;
+  tls::StreamTransport transport_;
   http::Http1Parser parser_;
   std::shared_ptr<bool> alive_;
   AdminRequest request_;

@@ -11,6 +11,7 @@
 #include "core/net_address.h"
 #include "core/timeout_queue.h"
 #include "core/uv_handle.h"
+#include "tls/server_context.h"
 
 namespace sy::admin {
 
@@ -25,6 +26,9 @@ struct AdminServerLimits {
 // saturated data plane cannot lock operators out, and admin traffic never competes with it).
 // Keep-alive; pipelined requests are answered one at a time, in order; request bodies are kept
 // up to kMaxBodyBytes (a larger declared Content-Length is refused from the head, with 413).
+// Optionally over TLS (the listeners' StreamTransport); a TLS handshake falls under the idle
+// timeout, and a failed one is logged (admin_tls_handshake_failed: with client-certificate
+// authentication, that is how a refused client shows).
 class AdminServer {
  public:
   static constexpr size_t kMaxBodyBytes = 64 * 1024;
@@ -42,6 +46,9 @@ class AdminServer {
   void close();
   // Applies to connections accepted from now on (and the cap to all).
   void setLimits(const AdminServerLimits& limits) { limits_ = limits; }
+  // Set: connections accepted from now on speak TLS with this context (which may also ask for a
+  // client certificate); null: plain HTTP. Connections already open keep what they started with.
+  void setTls(std::shared_ptr<const tls::ServerContext> context) { tls_ = std::move(context); }
   size_t connectionCount() const { return connections_.size(); }
 
  private:
@@ -53,6 +60,7 @@ class AdminServer {
   uv_loop_t* loop_;
   AdminApi& api_;
   AdminServerLimits limits_;
+  std::shared_ptr<const tls::ServerContext> tls_;
   core::TimeoutQueue timeouts_;
   core::UvHandle<uv_tcp_t> tcp_;
   core::NetAddress bound_;

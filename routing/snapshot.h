@@ -85,6 +85,11 @@ class SnapshotBuilder {
   // pool, for the reload's refusal. Call it whenever a configuration is (re)loaded: that is when
   // certificates are re-read.
   absl::Status loadTls(const config::Config& config);
+  // The TLS context of listener `name` as loadTls() last built it; null for a plain listener.
+  std::shared_ptr<const tls::ServerContext> listenerTls(const std::string& name) const {
+    auto found = tls_contexts_.find(name);
+    return found == tls_contexts_.end() ? nullptr : found->second;
+  }
   // The TLS context of pool `name` as loadTls() last built it; null for a pool without `tls`.
   // Health checks of the pool use it, so they speak TLS exactly as requests do.
   std::shared_ptr<const tls::ClientContext> poolTls(const std::string& name) const {

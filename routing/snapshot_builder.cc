@@ -212,7 +212,10 @@ absl::Status SnapshotBuilder::loadTls(const config::Config& config) {
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const config::ListenerConfig& listener = config.listeners[i];
     if (!listener.tls.has_value()) continue;
-    auto context = tls::ServerContext::create(*listener.tls);
+    // The listener keeps its session ticket keys across reloads: tickets issued before resume.
+    auto running = tls_contexts_.find(listener.name);
+    auto context = tls::ServerContext::create(
+        *listener.tls, running != tls_contexts_.end() ? running->second->ticketKeys() : nullptr);
     if (!context.ok()) {
       errors.push_back(
           absl::StrCat("listeners[", i, "] (", listener.name, "): ", context.status().message()));

@@ -210,6 +210,27 @@ absl::StatusOr<CtxPtr> newContext(const ServerSettings& settings) {
         absl::StrCat("tls.curves: OpenSSL rejects \"", settings.curves, "\""));
   }
   SSL_CTX_set_alpn_select_cb(ctx.get(), onAlpn, nullptr);
+  // Resuming a session that was authenticated by a client certificate needs a session id
+  // context (OpenSSL refuses to resume without one once peer verification is on).
+  static const unsigned char kSessionContext[] = "switchyard";
+  SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
+  if (!settings.client_ca.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx.get(), settings.client_ca.c_str(), nullptr) != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("tls.client_ca: ", settings.client_ca,
+                                                     ": no usable PEM CA certificate (",
+                                                     takeOpenSslError(), ")"));
+    }
+    // The CA names go into the CertificateRequest, so a client with several certificates
+    // knows which one to send.
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(settings.client_ca.c_str());
+    if (names == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("tls.client_ca: ", settings.client_ca,
+                                                     ": no CA certificate names (",
+                                                     takeOpenSslError(), ")"));
+    }
+    SSL_CTX_set_client_CA_list(ctx.get(), names);  // takes ownership
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
   return ctx;
 }
 
@@ -225,7 +246,7 @@ std::string takeOpenSslError() {
 }
 
 absl::StatusOr<std::shared_ptr<const ServerContext>> ServerContext::create(
-    const ServerSettings& settings) {
+    const ServerSettings& settings, std::shared_ptr<TicketKeyRing> ticket_keys) {
   if (settings.certificates.empty()) {
     return absl::InvalidArgumentError("tls.certificates: at least one certificate is needed");
   }
@@ -256,6 +277,9 @@ absl::StatusOr<std::shared_ptr<const ServerContext>> ServerContext::create(
 
   std::shared_ptr<ServerContext> context(new ServerContext());
   context->strict_sni_ = settings.strict_sni;
+  context->ticket_keys_ =
+      ticket_keys != nullptr ? std::move(ticket_keys) : std::make_shared<TicketKeyRing>();
+  context->ticket_key_rotation_ = settings.session_ticket_rotation;
   std::map<std::vector<size_t>, SSL_CTX*> by_set;  // one SSL_CTX per distinct set
   auto contextFor = [&](const std::vector<size_t>& set) -> absl::StatusOr<SSL_CTX*> {
     auto found = by_set.find(set);
@@ -273,6 +297,9 @@ absl::StatusOr<std::shared_ptr<const ServerContext>> ServerContext::create(
     }
     SSL_CTX_set_tlsext_servername_callback(ctx->get(), &ServerContext::onServerName);
     SSL_CTX_set_tlsext_servername_arg(ctx->get(), context.get());
+    // Every context, not only the default: OpenSSL asks the one the handshake started from, and
+    // a context SNI switched to must not fall back to keys of its own.
+    context->ticket_keys_->install(ctx->get());
     SSL_CTX* raw = ctx->release();
     context->contexts_.push_back(raw);
     by_set.emplace(set, raw);

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "core/strings.h"
 #include "tls/server_settings.h"
+#include "tls/ticket_keys.h"
 
 namespace sy::tls {
 
@@ -33,13 +34,15 @@ struct CertificateInfo {
 // Certificates that serve the same name with different key types (RSA and ECDSA) share one
 // SSL_CTX, and OpenSSL picks the key the client's signature algorithms allow.
 //
-// Session tickets are encrypted with the keys of the context every handshake starts from, which
-// all workers share: a ticket issued by one worker resumes on any other. A reload builds a new
-// ServerContext; connections keep the one they were accepted with.
+// Session tickets are encrypted with the keys of a TicketKeyRing that every SSL_CTX of the
+// listener uses and all workers share: a ticket issued by one worker resumes on any other. A
+// reload builds a new ServerContext (connections keep the one they were accepted with) around
+// the same ring, so tickets survive reloads; the control thread rotates the ring.
 class ServerContext {
  public:
+  // `ticket_keys`: the ring of the context this one replaces (a reload); null: a new ring.
   static absl::StatusOr<std::shared_ptr<const ServerContext>> create(
-      const ServerSettings& settings);
+      const ServerSettings& settings, std::shared_ptr<TicketKeyRing> ticket_keys = nullptr);
   ~ServerContext();
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;
@@ -47,6 +50,9 @@ class ServerContext {
   // A new server-side SSL object for one connection; null when OpenSSL is out of memory.
   SSL* newSsl() const { return SSL_new(default_); }
   const std::vector<CertificateInfo>& certificates() const { return certificates_; }
+  // The listener's session ticket keys (the control thread rotates them).
+  const std::shared_ptr<TicketKeyRing>& ticketKeys() const { return ticket_keys_; }
+  absl::Duration ticketKeyRotation() const { return ticket_key_rotation_; }
 
  private:
   ServerContext() = default;
@@ -59,6 +65,8 @@ class ServerContext {
   core::StringMap<SSL_CTX*> wildcard_;  // by the part after "*."
   bool strict_sni_ = false;
   std::vector<CertificateInfo> certificates_;
+  std::shared_ptr<TicketKeyRing> ticket_keys_;
+  absl::Duration ticket_key_rotation_;
 };
 
 // The last OpenSSL error of this thread as text (and the queue cleared), for messages.

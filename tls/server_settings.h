@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+
 namespace sy::tls {
 
 // The Mozilla "intermediate" profile (https://ssl-config.mozilla.org/, guidelines 5.7 without
@@ -37,6 +39,12 @@ struct ServerSettings {
   // A client whose SNI name matches no certificate gets an unrecognized_name alert instead of
   // the default certificate. A client that sends no SNI at all always gets the default.
   bool strict_sni = false;
+  // How long a session ticket key encrypts new tickets; the key before the current one still
+  // decrypts, so a ticket resumes for one to two periods (tls/ticket_keys.h).
+  absl::Duration session_ticket_rotation = absl::Hours(12);
+  // Set: every client must present a certificate that verifies against the CAs in this PEM file,
+  // or the handshake fails (client-certificate authentication; the admin API offers it).
+  std::string client_ca;
 
   bool operator==(const ServerSettings&) const = default;
 };

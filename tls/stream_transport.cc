@@ -89,6 +89,12 @@ int StreamTransport::adopt(int fd, std::shared_ptr<const ServerContext> context,
   return attachServerSsl(std::move(context), stats);
 }
 
+int StreamTransport::accept(uv_stream_t* server, std::shared_ptr<const ServerContext> context) {
+  const int rc = tcp_.accept(server);
+  if (rc != 0 || context == nullptr) return rc;
+  return attachServerSsl(std::move(context), nullptr);
+}
+
 int StreamTransport::startTls(std::shared_ptr<const ServerContext> context,
                               std::string_view initial, HandshakeWorkerStats* stats) {
   if (tls_ != nullptr || tcp_.isClosing()) return UV_EINVAL;

@@ -39,6 +39,8 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   // worker's slot of the listener's figures) when given. Returns a libuv error code.
   int adopt(int fd, std::shared_ptr<const ServerContext> context,
             HandshakeWorkerStats* stats = nullptr);
+  // The same for a connection pending on a libuv listener (the admin API's).
+  int accept(uv_stream_t* server, std::shared_ptr<const ServerContext> context);
   // A PROXY protocol listener reads the header in the clear, before the ClientHello: the socket
   // is adopted without a context, then this turns it into the server side of TLS. `initial` is
   // what the owner read after the header (the start of the ClientHello, often), fed to the

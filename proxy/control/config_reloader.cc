@@ -58,6 +58,15 @@ admin::AdminServerLimits adminLimits(const routing::config::AdminConfig& admin) 
       .idle_timeout_ms = static_cast<uint64_t>(absl::ToInt64Milliseconds(admin.idle_timeout))};
 }
 
+absl::StatusOr<std::shared_ptr<const tls::ServerContext>> adminTls(
+    const routing::config::AdminConfig& admin) {
+  if (!admin.tls.has_value()) return nullptr;
+  auto context = tls::ServerContext::create(*admin.tls);
+  if (!context.ok())
+    return absl::InvalidArgumentError(absl::StrCat("admin.", context.status().message()));
+  return context;
+}
+
 ConfigReloader::ConfigReloader(ControlState& state, Publisher& publisher, HealthWiring& health,
                                ApplyAdmin apply_admin)
     : state_(state), publisher_(publisher), health_(health), apply_admin_(std::move(apply_admin)) {}
@@ -85,6 +94,9 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
   if (!change.empty()) return fail({change + ": listeners only change with a restart"});
   auto token = adminToken(*loaded.config);
   if (!token.ok()) return fail({std::string(token.status().message())});
+  // Before loadTls(), which keeps the listeners' new contexts once it succeeds.
+  auto admin_tls = adminTls(loaded.config->admin);
+  if (!admin_tls.ok()) return fail({std::string(admin_tls.status().message())});
   if (loaded.config->server.workers != state_.config->server.workers) {
     core::logWarn("config_reload_partial",
                   {{"detail", "server.workers takes effect at the next restart"}});
@@ -99,7 +111,7 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
   if (absl::Status tls = state_.builder.loadTls(*loaded.config); !tls.ok()) {
     return fail({std::string(tls.message())});
   }
-  if (apply_admin_) apply_admin_(*token, loaded.config->admin);
+  if (apply_admin_) apply_admin_(*token, loaded.config->admin, *std::move(admin_tls));
   applyAccessLog(*access_log);
   state_.metrics.reloaded(true);
   state_.config = std::make_shared<const Config>(std::move(*loaded.config));

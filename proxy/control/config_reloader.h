@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "proxy/control/health_wiring.h"
 #include "proxy/control/publisher.h"
 #include "routing/config/model.h"
+#include "tls/server_context.h"
 
 namespace sy::proxy::control {
 
@@ -22,18 +24,22 @@ nlohmann::json configErrorsJson(const std::vector<routing::config::ConfigError>&
 // The admin bearer token `config` asks for (admin.token, or the variable admin.token_env names).
 absl::StatusOr<std::string> adminToken(const routing::config::Config& config);
 admin::AdminServerLimits adminLimits(const routing::config::AdminConfig& admin);
+// The admin API's TLS context (its certificates read now); null when admin.tls is absent.
+absl::StatusOr<std::shared_ptr<const tls::ServerContext>> adminTls(
+    const routing::config::AdminConfig& admin);
 
-// Re-reads the configuration (SIGHUP or POST /admin/reload) and applies it live: the admin token
-// and limits, the access log, the traffic and backend state reconciled with the new routes and
-// pools, the health checks, then a snapshot published to every worker. A configuration that
-// fails to load, moves a listener or names a missing certificate is refused as a whole and the
+// Re-reads the configuration (SIGHUP or POST /admin/reload) and applies it live: the admin token,
+// limits and certificates, the access log, the traffic and backend state reconciled with the new
+// routes and pools, the health checks, then a snapshot published to every worker. A configuration
+// that fails to load, moves a listener or names a missing certificate is refused as a whole and the
 // running one stays. Also owns the access log settings (SIGUSR1 reopens the file). Control
 // thread only.
 class ConfigReloader {
  public:
-  // Applies the admin token and limits of a new configuration.
+  // Applies the admin token, limits and TLS context (null: plain) of a new configuration.
   using ApplyAdmin =
-      std::function<void(const std::string& token, const routing::config::AdminConfig& admin)>;
+      std::function<void(const std::string& token, const routing::config::AdminConfig& admin,
+                         std::shared_ptr<const tls::ServerContext> tls)>;
 
   ConfigReloader(ControlState& state, Publisher& publisher, HealthWiring& health,
                  ApplyAdmin apply_admin);

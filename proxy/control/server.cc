@@ -58,6 +58,12 @@ bool Server::loadInitialState() {
     return false;
   }
   admin_api_.setToken(*token);
+  auto admin_tls = adminTls(state_.config->admin);
+  if (!admin_tls.ok()) {
+    logConfigInvalid(state_.source.name(), {std::string(admin_tls.status().message())});
+    return false;
+  }
+  admin_tls_ = *std::move(admin_tls);
   auto access_log = reloader_.accessLogFor(*state_.config, false);
   if (!access_log.ok()) {
     logConfigInvalid(state_.source.name(), {std::string(access_log.status().message())});
@@ -107,6 +113,8 @@ int Server::run() {
 
   startWorkers(sockets.fds_by_worker);
   health_.start(&loop_);
+  ticket_rotation_.start(&loop_);
+  configureTicketRotation();
   state_.metrics.declareRoutes(routeNames());
   for (size_t i = 0; i < state_.config->listeners.size(); ++i) {
     core::logInfo("listening", {{"listener", state_.config->listeners[i].name},
@@ -172,6 +180,7 @@ void Server::onSignal(uv_signal_t* handle, int signum) {
 bool Server::startAdmin() {
   admin_server_ =
       std::make_unique<admin::AdminServer>(&loop_, admin_api_, adminLimits(state_.config->admin));
+  admin_server_->setTls(admin_tls_);
   const int rc = admin_server_->listen(state_.config->admin.listen);
   if (rc != 0) {
     core::logError("listen_failed", {{"listener", "admin"},
@@ -180,8 +189,23 @@ bool Server::startAdmin() {
     admin_server_.reset();
     return false;
   }
-  core::logInfo("admin_listening", {{"address", admin_server_->address().toString()}});
+  core::logInfo("admin_listening",
+                {{"address", admin_server_->address().toString()}, {"tls", admin_tls_ != nullptr}});
   return true;
+}
+
+void Server::configureTicketRotation() {
+  std::vector<TicketRotation::Entry> entries;
+  auto add = [&](const std::string& name, const std::shared_ptr<const tls::ServerContext>& tls) {
+    if (tls == nullptr) return;
+    entries.push_back({name, tls->ticketKeys(),
+                       static_cast<uint64_t>(absl::ToInt64Milliseconds(tls->ticketKeyRotation()))});
+  };
+  for (const auto& listener : state_.config->listeners) {
+    add(listener.name, state_.builder.listenerTls(listener.name));
+  }
+  add("admin", admin_tls_);
+  ticket_rotation_.configure(std::move(entries));
 }
 
 std::string Server::metrics() const {
@@ -280,6 +304,7 @@ void Server::onWorkerStopped() {
 
 void Server::closeControlHandles() {
   if (admin_server_ != nullptr) admin_server_->close();
+  ticket_rotation_.close();
   health_.stop();
   backends_.close();
   rollouts_.close();

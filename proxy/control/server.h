@@ -20,6 +20,7 @@
 #include "proxy/control/health_wiring.h"
 #include "proxy/control/publisher.h"
 #include "proxy/control/rollout_controller.h"
+#include "proxy/control/ticket_rotation.h"
 #include "proxy/control/traffic_control.h"
 #include "proxy/worker.h"
 
@@ -92,6 +93,8 @@ class Server final : public admin::ControlPlane {
   // Loads the configuration and everything built from it before any thread starts.
   bool loadInitialState();
   bool startAdmin();
+  // Schedules the ticket key rotation of every TLS listener and the admin API.
+  void configureTicketRotation();
   void startWorkers(std::vector<std::vector<int>>& fds_by_worker);
   // Rebuilds the snapshot from config, traffic and backend state, and publishes it.
   void republish(const char* reason);
@@ -125,14 +128,20 @@ class Server final : public admin::ControlPlane {
                          }};
   ConfigReloader reloader_{
       state_, publisher_, health_,
-      [this](const std::string& token, const routing::config::AdminConfig& admin) {
+      [this](const std::string& token, const routing::config::AdminConfig& admin,
+             std::shared_ptr<const tls::ServerContext> tls) {
         admin_api_.setToken(token);
+        admin_tls_ = tls;
+        configureTicketRotation();  // the listeners' contexts are the new ones by now
         if (admin_server_ != nullptr) {
           admin_server_->setLimits(adminLimits(admin));
+          admin_server_->setTls(std::move(tls));
         }
       }};
   admin::AdminApi admin_api_{*this};
   std::unique_ptr<admin::AdminServer> admin_server_;
+  std::shared_ptr<const tls::ServerContext> admin_tls_;  // null: the admin API is plain HTTP
+  TicketRotation ticket_rotation_;
   std::vector<std::string> listening_addresses_;
   uint32_t workers_started_ = 0;
   uint32_t workers_drained_ = 0;

@@ -41,6 +41,9 @@ struct AdminConfig {
   uint32_t max_connections = 64;  // more are accepted and closed at once
   absl::Duration request_timeout = absl::Seconds(10);  // first byte to last of one request
   absl::Duration idle_timeout = absl::Seconds(60);     // keep-alive with no request
+  // Present: the admin API speaks HTTPS (a listener's tls keys, plus client_ca for
+  // client-certificate authentication). Re-read on every reload, like the listeners'.
+  std::optional<tls::ServerSettings> tls;
 };
 
 // JSON access log: one line per request, off unless the [access_log] table is present.

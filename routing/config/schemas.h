@@ -15,6 +15,8 @@ const TableSchema<AdminConfig>& adminSchema();
 const TableSchema<AccessLogConfig>& accessLogSchema();
 const TableSchema<ListenerConfig>& listenerSchema();
 const TableSchema<tls::ServerSettings>& listenerTlsSchema();
+// The listener's keys plus client_ca.
+const TableSchema<tls::ServerSettings>& adminTlsSchema();
 const TableSchema<tls::CertificateFiles>& certificateSchema();
 const TableSchema<tls::ClientSettings>& poolTlsSchema();
 const TableSchema<PoolConfig>& poolSchema();

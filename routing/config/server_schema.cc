@@ -29,21 +29,24 @@ const TableSchema<AdminConfig>& adminSchema() {
                             absl::Milliseconds(100), absl::Hours(1)),
               durationField("idle_timeout", &AdminConfig::idle_timeout, absl::Milliseconds(100),
                             absl::Hours(1)),
+              tableField("tls", &AdminConfig::tls, adminTlsSchema),
           },
       .check =
           [](const toml::table& table, const std::string& key, AdminConfig& out, ErrorSink& sink) {
             // The admin API can switch traffic and drain backends: anyone who can reach it
-            // controls the proxy, so beyond loopback it must ask for a token.
+            // controls the proxy, so beyond loopback it must ask for a token or a client
+            // certificate.
             const toml::node* listen = table.get("listen");
             const std::string listen_key = childKey(key, "listen");
             if (listen == nullptr || out.listen.isLoopback() || sink.hasErrorAt(listen_key) ||
                 sink.hasErrorAt(childKey(key, "token_env"))) {
               return;
             }
-            if (out.token.empty() && out.token_env.empty()) {
+            const bool client_certificates = out.tls.has_value() && !out.tls->client_ca.empty();
+            if (out.token.empty() && out.token_env.empty() && !client_certificates) {
               sink.add(positionOf(*listen), listen_key,
-                       "binding the admin API to a non-loopback address requires token or "
-                       "token_env");
+                       "binding the admin API to a non-loopback address requires token, "
+                       "token_env or tls.client_ca");
             }
           },
   };

@@ -58,8 +58,19 @@ const TableSchema<ServerSettings>& listenerTlsSchema() {
               parsedField("ciphersuites", &S::ciphersuites, checkOpenSslList),
               parsedField("curves", &S::curves, checkOpenSslList),
               boolField("strict_sni", &S::strict_sni),
+              durationField("session_ticket_rotation", &S::session_ticket_rotation,
+                            absl::Seconds(1), absl::Hours(7 * 24)),
           },
   };
+  return schema;
+}
+
+const TableSchema<ServerSettings>& adminTlsSchema() {
+  static const TableSchema<ServerSettings> schema = [] {
+    TableSchema<ServerSettings> admin = listenerTlsSchema();
+    admin.fields.push_back(parsedField("client_ca", &ServerSettings::client_ca, checkFilePath));
+    return admin;
+  }();
   return schema;
 }
 

@@ -1,6 +1,7 @@
 // TLS to backends against a real third-party TLS server (issue 12): nginx with a certificate
 // from the tests' private CA. Verification on and off, a wrong CA refused (502, logged); health
-// checks of a pool with `tls` speak TLS with the pool's settings; sessions are resumed.
+// checks of a pool with `tls` speak TLS with the pool's settings; sessions are resumed; a client
+// certificate (mTLS) reaches an nginx with ssl_verify_client on, in requests and health checks.
 
 #include <memory>
 #include <optional>
@@ -41,12 +42,13 @@ class UpstreamTlsTest : public AdminProxyTest {
 
   // nginx serving TLS on 127.0.0.1 with the backend certificate: /health answers "healthy",
   // anything else "ok" with X-Reused (`r` when the TLS session was resumed, `.` otherwise).
-  void startNginx() {
-    auto nginx = NginxServer::start(files_, [](uint16_t port) {
+  // `extra`: more directives for the server block (client certificate checks).
+  void startNginx(const std::string& extra = "") {
+    auto nginx = NginxServer::start(files_, [extra](uint16_t port) {
       return absl::StrCat("listen 127.0.0.1:", port, " ssl;\n", "ssl_certificate ",
                           backend_cert_.cert, ";\nssl_certificate_key ", backend_cert_.key,
                           ";\nssl_protocols TLSv1.2 TLSv1.3;\nssl_session_cache shared:tls:1m;\n",
-                          "location = /health { return 200 \"healthy\\n\"; }\n",
+                          extra, "location = /health { return 200 \"healthy\\n\"; }\n",
                           "location / { add_header X-Reused $ssl_session_reused always; "
                           "return 200 \"ok\\n\"; }\n");
     });
@@ -174,6 +176,51 @@ TEST_F(UpstreamTlsTest, SessionsToABackendAreResumed) {
   resumed["session"] = "resumed";
   EXPECT_EQ(metrics->value("switchyard_backend_tls_handshakes_total", full), 1);
   EXPECT_EQ(metrics->value("switchyard_backend_tls_handshakes_total", resumed), 2);
+}
+
+TEST_F(UpstreamTlsTest, ClientCertificateToABackendThatRequiresOne) {
+  auto client = certificates_->issue("proxy-client", KeyType::kEcdsa, {"proxy.test"});
+  ASSERT_TRUE(client.ok()) << client.status();
+  // nginx asks every client for a certificate under the tests' CA and names the one it got.
+  ASSERT_NO_FATAL_FAILURE(startNginx(absl::StrCat(
+      "ssl_verify_client on;\nssl_client_certificate ", certificates_->rootCa(),
+      ";\nlocation ~ /whoami$ { return 200 \"$ssl_client_verify $ssl_client_s_dn\\n\"; }\n")));
+  const std::string with_cert = absl::StrCat(trusting(*certificates_), ", cert = \"", client->cert,
+                                             "\", key = \"", client->key, "\"");
+  ASSERT_NO_FATAL_FAILURE(startProxyWithAdmin(absl::StrCat(
+      listener(), poolAndRoute("mtls", with_cert, kCheck),
+      poolAndRoute("anonymous", trusting(*certificates_), kCheck),
+      poolAndRoute("unchecked", trusting(*certificates_)),
+      // The health check goes to /whoami and wants the certificate verified: it speaks TLS with
+      // the pool's client certificate, exactly as requests do.
+      "[[pools]]\nname = \"checked\"\nbackends = ", backendList({nginx_->port()}), "\ntls = { ",
+      with_cert,
+      " }\n[pools.health_check]\npath = \"/whoami\"\nbody_contains = \"SUCCESS\"\n"
+      "interval = \"100ms\"\ntimeout = \"1s\"\nhealthy_threshold = 1\nunhealthy_threshold = 1\n")));
+
+  // Health: only the pools that send the certificate are healthy (nginx answers a client
+  // without one 400 "No required SSL certificate was sent", which fails the check).
+  EXPECT_TRUE(waitForHealth("mtls", "healthy")) << nginxBackend("mtls").dump();
+  EXPECT_TRUE(waitForHealth("checked", "healthy")) << nginxBackend("checked").dump();
+  EXPECT_TRUE(waitForHealth("anonymous", "unhealthy")) << nginxBackend("anonymous").dump();
+
+  std::optional<Response> proxied = httpGet(port(), "/mtls/whoami");
+  ASSERT_TRUE(proxied.has_value());
+  EXPECT_EQ(proxied->status, 200) << proxied->body;
+  // nginx verified the certificate Switchyard sent, and it is the pool's.
+  EXPECT_EQ(proxied->body.rfind("SUCCESS CN=proxy.test", 0), 0u) << proxied->body;
+
+  // Without a certificate nginx completes the handshake and refuses the request at the HTTP
+  // level: its 400 is the backend's answer and reaches the client as it is (no 502: nothing
+  // failed between Switchyard and nginx). The unhealthy pool gets no request at all.
+  std::optional<Response> refused = httpGet(port(), "/unchecked/whoami");
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 400) << refused->body;
+  EXPECT_NE(refused->body.find("No required SSL certificate was sent"), std::string::npos)
+      << refused->body;
+  std::optional<Response> unhealthy = httpGet(port(), "/anonymous/whoami");
+  ASSERT_TRUE(unhealthy.has_value());
+  EXPECT_EQ(unhealthy->status, 503) << unhealthy->body;
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ absl::StatusOr<CertificateFiles> TestCertificates::issue(const std::string& name
   // A CRL distribution point keeps scanners (testssl.sh) from rating the certificate itself.
   dir_.writeFile(name + ".ext", absl::StrCat("subjectAltName=", absl::StrJoin(san, ","),
                                              "\nbasicConstraints=CA:FALSE\n"
-                                             "extendedKeyUsage=serverAuth\n"
+                                             "extendedKeyUsage=serverAuth,clientAuth\n"
                                              "crlDistributionPoints=URI:http://crl.test/i.crl\n"));
   const std::string validity = absl::StrCat("-days ", days);
   const int serial = ++serial_;

@@ -1,7 +1,8 @@
 #pragma once
 
 // Certificates made at test time with the openssl command (no private key is checked in):
-// a root CA, an intermediate CA under it, and leaf certificates issued by the intermediate.
+// a root CA, an intermediate CA under it, and leaf certificates issued by the intermediate
+// (each fit for a server and for a client: extendedKeyUsage serverAuth and clientAuth).
 // A leaf's cert file holds the leaf and the intermediate (the chain a server must send); a
 // client trusts the root only.
 

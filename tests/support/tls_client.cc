@@ -64,6 +64,12 @@ bool TlsClient::connect(uint16_t port, const TlsClientOptions& options) {
     }
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
   }
+  if (!options.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx_, options.cert_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx_, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      return fail("client certificate: " + openSslError());
+    }
+  }
   if (!options.alpn.empty()) {
     std::string wire;
     for (const std::string& protocol : options.alpn) {

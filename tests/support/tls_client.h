@@ -16,8 +16,10 @@
 namespace sy::testing {
 
 struct TlsClientOptions {
-  std::string sni;      // empty: no server_name extension
-  std::string ca_file;  // set: the chain must verify against it (and match `sni`)
+  std::string sni;        // empty: no server_name extension
+  std::string ca_file;    // set: the chain must verify against it (and match `sni`)
+  std::string cert_file;  // set: a client certificate (PEM chain) and its key, if asked for
+  std::string key_file;
   std::string sigalgs;  // e.g. "ECDSA+SHA256"; empty: OpenSSL's default list
   int min_version = 0;  // TLS1_VERSION...; 0: OpenSSL's default
   int max_version = 0;

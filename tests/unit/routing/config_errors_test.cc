@@ -645,8 +645,8 @@ TEST(ConfigErrorsTest, AdminOffLoopbackWithoutToken) {
 listen = "0.0.0.0:9901"
 )");
   EXPECT_ONLY_ERROR(result, kMinimalLines + 2, "admin.listen",
-                    "binding the admin API to a non-loopback address requires token or "
-                    "token_env");
+                    "binding the admin API to a non-loopback address requires token, "
+                    "token_env or tls.client_ca");
 }
 
 TEST(ConfigErrorsTest, AdminOnIpv6WildcardWithoutToken) {
@@ -655,7 +655,8 @@ TEST(ConfigErrorsTest, AdminOnIpv6WildcardWithoutToken) {
 listen = "[::]:9901"
 token = ""
 )"),
-                    kMinimalLines + 2, "admin.listen", "requires token or token_env");
+                    kMinimalLines + 2, "admin.listen",
+                    "requires token, token_env or tls.client_ca");
 }
 
 TEST(ConfigErrorsTest, AdminTokenEnvMustBeAVariableName) {

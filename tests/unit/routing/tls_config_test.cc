@@ -102,6 +102,36 @@ TEST(TlsConfigTest, MistakesGiveOneErrorEach) {
               ::testing::ElementsAre(IsError(11, "listeners[0].tls.sni_strict", "strict_sni")));
 }
 
+TEST(TlsConfigTest, AdminTlsTakesTheListenerKeysAndClientCa) {
+  const LoadResult result = testing_util::parseWithMinimal(R"(
+[admin]
+listen = "0.0.0.0:9901"
+tls = { certificates = [ { cert = "/a.pem", key = "/a.key" } ], client_ca = "/ops-ca.pem", min_version = "1.3" }
+)");
+  // A client certificate is enough to bind beyond loopback without a token.
+  ASSERT_TRUE(result.ok()) << result.errors.size();
+  const auto& tls = result.config->admin.tls;
+  ASSERT_TRUE(tls.has_value());
+  EXPECT_EQ(tls->certificates[0].cert, "/a.pem");
+  EXPECT_EQ(tls->client_ca, "/ops-ca.pem");
+  EXPECT_EQ(tls->min_version, tls::TlsVersion::k1_3);
+  EXPECT_FALSE(testing_util::parseWithMinimal("").config->admin.tls.has_value());
+}
+
+TEST(TlsConfigTest, AdminTlsWithoutClientCaStillNeedsATokenBeyondLoopback) {
+  EXPECT_THAT(testing_util::parseWithMinimal(
+                  "[admin]\nlisten = \"0.0.0.0:9901\"\n"
+                  "tls = { certificates = [ { cert = \"/a.pem\", key = \"/a.key\" } ] }\n")
+                  .errors,
+              ::testing::ElementsAre(IsError(10, "admin.listen", "tls.client_ca")));
+  // client_ca is the admin API's: a listener does not take it.
+  EXPECT_THAT(testing_util::parseWithMinimal("[listeners.tls]\ncertificates = [ { cert = "
+                                             "\"/a.pem\", key = \"/a.key\" } ]\n"
+                                             "client_ca = \"/ca.pem\"\n")
+                  .errors,
+              ::testing::ElementsAre(IsError(11, "listeners[0].tls.client_ca", "")));
+}
+
 TEST(TlsConfigTest, PoolTls) {
   const LoadResult result = testing_util::parseWithMinimal(R"(
 [pools.tls]
