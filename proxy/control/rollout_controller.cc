@@ -59,6 +59,39 @@ void RolloutController::start(uv_loop_t* loop, const nlohmann::json& saved) {
   }
 }
 
+void RolloutController::endOrphaned() {
+  SY_DCHECK_ON_CONTROL_THREAD();
+  for (auto& [route, entry] : rollouts_) {
+    Rollout& rollout = entry->rollout;
+    if (!rollout.running()) continue;
+    const RolloutSpec& spec = rollout.spec();
+    const routing::RouteTraffic* traffic = state_.traffic.find(route);
+    std::string reason;
+    if (traffic == nullptr) {
+      reason = absl::StrCat("the reload removed route \"", route, "\"");
+    } else if (state_.config->findPool(spec.pool) == nullptr) {
+      reason = absl::StrCat("the reload removed pool \"", spec.pool, "\"");
+    } else if (spec.kind == RolloutKind::kVerify
+                   ? traffic->active != spec.pool
+                   : rollout.weight() > 0 && traffic->canary_pool != spec.pool) {
+      reason = "the reload reset the route's traffic to the configuration file's";
+    } else {
+      continue;
+    }
+    if (!rollout.abort(nowMs(), reason).ok()) continue;
+    stopTimer(*entry);
+    updateGauges(rollout);
+    state_.metrics.rolloutRolledBack(route, "reload");
+    core::logWarn("rollout_aborted", {{"route", route},
+                                      {"pool", spec.pool},
+                                      {"state", phaseName(rollout.phase())},
+                                      {"step", rollout.step()},
+                                      {"reason", reason}});
+    notify(*entry, "rollout_aborted");
+  }
+  saveState(state_);
+}
+
 void RolloutController::close() {
   for (auto& [route, entry] : rollouts_) stopTimer(*entry);
   webhooks_.close();

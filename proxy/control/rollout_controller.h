@@ -53,6 +53,11 @@ class RolloutController {
   // the active one already. At start once the workers run, and after each reload
   // (rollout_declarations.cc).
   void startDeclared();
+  // After a reload: ends, as aborted, each running rollout whose route or canary pool the new
+  // file removed, or whose traffic the reload gave back to the file (the route's `pool` or
+  // `canary` edited there wins over runtime changes). The reload already moved the traffic, so
+  // nothing is published; the end is logged, counted, saved and notified as any other.
+  void endOrphaned();
 
   // Whether a rollout is running (progressing or paused) on `route`: manual route verbs then
   // answer 409.

@@ -25,7 +25,10 @@ void logConfigInvalid(const std::string& config, nlohmann::json errors) {
 Server::Server(ConfigSource source) : state_(std::move(source)) {
   traffic_.setRolloutGuard([this](const std::string& route) { return rollouts_.running(route); });
   state_.rollouts_json = [this] { return rollouts_.toJson(); };
-  reloader_.setReloaded([this] { rollouts_.startDeclared(); });
+  reloader_.setReloaded([this] {
+    rollouts_.endOrphaned();
+    rollouts_.startDeclared();
+  });
 }
 
 Server::~Server() {

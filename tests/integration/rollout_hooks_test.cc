@@ -134,6 +134,44 @@ TEST_F(RolloutHooksTest, NotifyHearsTheStatesOfARolledBackRolloutInOrder) {
   for (const nlohmann::json& call : callsOf(rollout(), "notify")) EXPECT_EQ(call["result"], "ok");
 }
 
+// A reload that removes the canary pool ends its rollout (the reload already took the traffic
+// back): aborted with the reason, told to notify, counted, and no longer running, so the route
+// takes manual verbs again.
+TEST_F(RolloutHooksTest, AReloadRemovingTheCanaryPoolAbortsItsRollout) {
+  WebhookReceiver notify(200);
+  ASSERT_NO_FATAL_FAILURE(startBlueGreen());
+  nlohmann::json body =
+      rolloutBody({{{"weight", 20}, {"hold", "1h"}}, {{"weight", 100}, {"hold", "1h"}}},
+                  {{"interval", "300ms"}, {"min_requests", 10}, {"max_error_rate", 0.05}});
+  body["webhooks"] = {{"notify", notify.url("/events")}};
+  AdminResult started = start(body);
+  ASSERT_EQ(started.status, 201) << started.text();
+  ASSERT_TRUE(waitUntil([&] { return notify.count() >= 1; }, seconds(10)));
+
+  std::string without_green = config_;
+  const std::string green = absl::StrCat(
+      "[[pools]]\nname = \"green\"\nbackends = [\"127.0.0.1:", backendPort(1), "\"]\n\n");
+  ASSERT_NE(without_green.find(green), std::string::npos) << without_green;
+  without_green.erase(without_green.find(green), green.size());
+  absl::StatusOr<nlohmann::json> reloaded = proxy_.reload(without_green);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  ASSERT_EQ((*reloaded)["event"], "config_reloaded") << reloaded->dump();
+
+  const nlohmann::json ended = rollout();
+  EXPECT_EQ(ended["state"], "aborted") << ended.dump(2);
+  EXPECT_NE(ended["reason"].get<std::string>().find("removed pool \"green\""), std::string::npos)
+      << ended.dump(2);
+  ASSERT_TRUE(waitUntil([&] { return notify.count() >= 2; }, seconds(10)));
+  EXPECT_EQ(notify.calls()[1].body["event"], "rollout_aborted");
+  EXPECT_EQ(notify.calls()[1].body["state"], "aborted");
+  EXPECT_EQ(metric("switchyard_rollout_rollbacks_total", {{"route", "web"}, {"reason", "reload"}})
+                .value_or(0),
+            1.0);
+  EXPECT_EQ(httpGet(port(), "/")->status, 200);
+  // Nothing runs on the route any more: a manual verb is not answered 409.
+  EXPECT_EQ(admin("POST", "/admin/switch?to=blue").status, 200);
+}
+
 TEST_F(RolloutHooksTest, ADeadNotifyUrlDoesNotStopARolloutFromFinishing) {
   uint16_t dead_port = 0;
   const int fd = listenOnLoopback(1, &dead_port);
