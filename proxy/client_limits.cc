@@ -116,14 +116,21 @@ void ClientLimits::releaseConnection(uint32_t listener_index, routing::ListenerL
   state.slot(worker_index_).connection_table_entries.set(t.connections.size());
 }
 
+bool ClientLimits::rateLimited(const routing::ListenerSettings& listener,
+                               const routing::Route* route) {
+  const std::optional<routing::RateLimit>& limit =
+      route != nullptr && route->rate_limit ? route->rate_limit : listener.client_limits.rate;
+  return limit && limit->rate > 0;
+}
+
 RateVerdict ClientLimits::checkRequest(uint32_t listener_index,
                                        const routing::ListenerSettings& listener,
                                        const routing::Route* route, const sockaddr* peer,
                                        const http::HeaderBlock& headers, uint64_t now_ns) {
   const routing::ClientLimitSettings& limits = listener.client_limits;
+  if (!rateLimited(listener, route)) return {};
   const std::optional<routing::RateLimit>& limit =
       route != nullptr && route->rate_limit ? route->rate_limit : limits.rate;
-  if (!limit || limit->rate <= 0) return {};
   const core::IpAddress client =
       clientAddress(core::IpAddress::fromSockaddr(peer), headers, limits.trusted_proxies);
   ListenerTables& t = tables(listener_index);

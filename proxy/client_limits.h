@@ -88,6 +88,9 @@ class ClientLimits {
   // When a request head is complete: the rate limit of `route` if it has one, else the
   // listener's. The client is the peer, or the address X-Forwarded-For names when the peer is a
   // trusted proxy (clientAddress()). `now_ns` is monotonic.
+  // Whether a request on `route` has a rate limit at all: without one the caller need not look
+  // up the peer's address (a getpeername(2) per request).
+  static bool rateLimited(const routing::ListenerSettings& listener, const routing::Route* route);
   RateVerdict checkRequest(uint32_t listener_index, const routing::ListenerSettings& listener,
                            const routing::Route* route, const sockaddr* peer,
                            const http::HeaderBlock& headers, uint64_t now_ns);

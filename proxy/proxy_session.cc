@@ -170,6 +170,7 @@ void ProxySession::redirectToHttps() {
 }
 
 bool ProxySession::refuseOverRateLimit() {
+  if (!ClientLimits::rateLimited(owner_.listenerSettings(), route_)) return false;
   const RateVerdict verdict = worker_.clientLimits().checkRequest(
       owner_.listenerIndex(), owner_.listenerSettings(), route_,
       owner_.peerAddress().sockaddr_ptr(), request_.headers(), uv_now(worker_.loop()) * 1000000);
