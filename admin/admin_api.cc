@@ -88,6 +88,37 @@ bool sharedPoolParams(const AdminRequest& request, std::string_view share_param,
   return true;
 }
 
+// ?force=1|0|true|false (absent: false).
+bool forceParam(const AdminRequest& request, bool* force, Responder& respond) {
+  *force = false;
+  auto f = request.param("force");
+  if (!f) return true;
+  if (*f == "1" || *f == "true") {
+    *force = true;
+  } else if (*f != "0" && *f != "false") {
+    respond(errorReply(400, "parameter \"force\" must be 1, 0, true or false"));
+    return false;
+  }
+  return true;
+}
+
+// ?wait=SECONDS, 0 to 3600, decimals allowed (absent: `fallback`).
+bool waitParam(const AdminRequest& request, absl::Duration fallback, absl::Duration* wait,
+               Responder& respond) {
+  *wait = fallback;
+  auto text = request.param("wait");
+  if (!text) return true;
+  double seconds = 0;
+  if (!isPlainDecimal(*text) || !absl::SimpleAtod(*text, &seconds) || seconds > 3600) {
+    respond(errorReply(400, absl::StrCat("parameter \"wait\" must be a number of seconds from 0 "
+                                         "to 3600, got \"",
+                                         *text, "\"")));
+    return false;
+  }
+  *wait = absl::Seconds(seconds);
+  return true;
+}
+
 }  // namespace
 
 Reply jsonReply(int status, nlohmann::json body) {
@@ -138,6 +169,10 @@ void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond
     if (slash == std::string_view::npos) break;
     rest.remove_prefix(slash + 1);
   }
+  if ((parts.size() == 2 || parts.size() == 3) && parts[1] == "backends") {
+    handleBackendSet(request, parts, std::move(respond));
+    return;
+  }
   std::string pool;
   std::string address;
   std::string action;
@@ -177,18 +212,48 @@ void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond
   } else if (!onlyKnownParams(request, {"wait"}, respond)) {
     return;
   }
-  absl::Duration wait = absl::ZeroDuration();
-  if (auto text = request.param("wait")) {
-    double seconds = 0;
-    if (!isPlainDecimal(*text) || !absl::SimpleAtod(*text, &seconds) || seconds > 3600) {
-      respond(errorReply(400, absl::StrCat("parameter \"wait\" must be a number of seconds from 0 "
-                                           "to 3600, got \"",
-                                           *text, "\"")));
+  absl::Duration wait;
+  if (!waitParam(request, absl::ZeroDuration(), &wait, respond)) return;
+  control_.setBackendAdmin(pool, address, state, wait, std::move(respond));
+}
+
+void AdminApi::handleBackendSet(const AdminRequest& request, const std::vector<std::string>& parts,
+                                Responder respond) {
+  // POST /admin/pools/POOL/backends; PATCH and DELETE /admin/pools/POOL/backends/ADDRESS
+  const std::string& pool = parts[0];
+  const char* methods = parts.size() == 2 ? "POST" : "PATCH, DELETE";
+  if ((parts.size() == 2 && request.method != "POST") ||
+      (parts.size() == 3 && request.method != "PATCH" && request.method != "DELETE")) {
+    Reply reply = errorReply(405, absl::StrCat("use ", methods, " for ", request.path));
+    reply.headers.emplace_back("Allow", methods);
+    respond(std::move(reply));
+    return;
+  }
+  if (request.method == "DELETE") {
+    if (!onlyKnownParams(request, {"wait", "force"}, respond)) return;
+    // The drain's wait: 10 s unless told, so that a plain DELETE lets requests in flight end.
+    absl::Duration wait;
+    bool force = false;
+    if (!waitParam(request, absl::Seconds(10), &wait, respond) ||
+        !forceParam(request, &force, respond)) {
       return;
     }
-    wait = absl::Seconds(seconds);
+    control_.removeBackend(pool, parts[2], wait, force, std::move(respond));
+    return;
   }
-  control_.setBackendAdmin(pool, address, state, wait, std::move(respond));
+  if (!onlyKnownParams(request, {}, respond)) return;
+  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    respond(errorReply(400,
+                       "body: expected a JSON object such as {\"address\": "
+                       "\"10.0.0.5:8080\", \"weight\": 1}"));
+    return;
+  }
+  if (parts.size() == 2) {
+    control_.addBackend(pool, body, std::move(respond));
+  } else {
+    control_.reweightBackend(pool, parts[2], body, std::move(respond));
+  }
 }
 
 void AdminApi::handleRollouts(const AdminRequest& request, Responder respond) {
@@ -325,14 +390,7 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
       return;
     }
     bool force = false;
-    if (auto f = request.param("force")) {
-      if (*f == "1" || *f == "true") {
-        force = true;
-      } else if (*f != "0" && *f != "false") {
-        respond(errorReply(400, "parameter \"force\" must be 1, 0, true or false"));
-        return;
-      }
-    }
+    if (!forceParam(request, &force, respond)) return;
     control_.switchPool(route, *pool, force, std::move(respond));
   } else if (path == "/admin/rollback") {
     if (!method_is("POST") || !onlyKnownParams(request, {"route"}, respond)) return;

@@ -34,6 +34,8 @@ class AdminApi {
   bool authorized(const AdminRequest& request) const;
   void handleBackendAdmin(const AdminRequest& request, Responder respond);
   // The route a call applies to: `route=` or, when the configuration has one route, that one.
+  void handleBackendSet(const AdminRequest& request, const std::vector<std::string>& parts,
+                        Responder respond);
   void handleRollouts(const AdminRequest& request, Responder respond);
   bool resolveRoute(const AdminRequest& request, std::string* route, Responder& respond) const;
 

@@ -68,6 +68,14 @@ class ControlPlane {
   virtual void setBackendAdmin(const std::string& pool, const std::string& address,
                                routing::AdminState state, absl::Duration wait,
                                Responder respond) = 0;
+  // Run-time backend set (issue 20): POST /admin/pools/POOL/backends, PATCH and DELETE
+  // /admin/pools/POOL/backends/ADDRESS (see proxy/control/backend_set.h).
+  virtual void addBackend(const std::string& pool, const nlohmann::json& body,
+                          Responder respond) = 0;
+  virtual void reweightBackend(const std::string& pool, const std::string& address,
+                               const nlohmann::json& body, Responder respond) = 0;
+  virtual void removeBackend(const std::string& pool, const std::string& address,
+                             absl::Duration wait, bool force, Responder respond) = 0;
   virtual nlohmann::json status() const = 0;
   // False while shutting down: /readyz turns 503 so that load balancers stop sending.
   virtual bool ready() const = 0;

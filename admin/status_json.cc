@@ -78,20 +78,7 @@ nlohmann::json poolsJson(const routing::config::Config& config,
                          const health::BackendStateTable& backend_states) {
   nlohmann::json pools = nlohmann::json::array();
   for (const auto& pool : snapshot.pools) {
-    nlohmann::json backends = nlohmann::json::array();
-    for (const auto& entry : pool->backends) {
-      nlohmann::json backend;
-      if (const health::BackendRecord* record =
-              backend_states.find(pool->name, entry.info->address_text)) {
-        backend = backendJson(&snapshot, *record);
-      }
-      const upstream::BackendStats& stats = *entry.info->stats;
-      backend["weight"] = entry.info->weight;
-      backend["eligible"] = entry.eligible;
-      backend["idle_connections"] = stats.sum(&upstream::BackendWorkerStats::idle_connections);
-      backend["requests"] = stats.sum(&upstream::BackendWorkerStats::requests);
-      backends.push_back(std::move(backend));
-    }
+    nlohmann::json backends = poolBackendsJson(snapshot, pool->name, backend_states);
     const routing::config::PoolConfig* pool_config = config.findPool(pool->name);
     pools.push_back(
         {{"name", pool->name},
@@ -105,6 +92,26 @@ nlohmann::json poolsJson(const routing::config::Config& config,
 }
 
 }  // namespace
+
+nlohmann::json poolBackendsJson(const routing::ConfigSnapshot& snapshot, const std::string& pool,
+                                const health::BackendStateTable& backend_states) {
+  nlohmann::json backends = nlohmann::json::array();
+  const int index = snapshot.poolIndex(pool);
+  if (index < 0) return backends;
+  for (const auto& entry : snapshot.pools[static_cast<size_t>(index)]->backends) {
+    nlohmann::json backend;
+    if (const health::BackendRecord* record = backend_states.find(pool, entry.info->address_text)) {
+      backend = backendJson(&snapshot, *record);
+    }
+    const upstream::BackendStats& stats = *entry.info->stats;
+    backend["weight"] = entry.info->weight;
+    backend["eligible"] = entry.eligible;
+    backend["idle_connections"] = stats.sum(&upstream::BackendWorkerStats::idle_connections);
+    backend["requests"] = stats.sum(&upstream::BackendWorkerStats::requests);
+    backends.push_back(std::move(backend));
+  }
+  return backends;
+}
 
 BackendLoad backendLoad(const routing::ConfigSnapshot* snapshot, const std::string& pool,
                         const std::string& address) {

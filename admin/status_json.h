@@ -29,6 +29,10 @@ bool backendDrained(const routing::ConfigSnapshot* snapshot, const health::Backe
 // One backend's state: health, admin state ("drained" once a drain ended), load, last check.
 nlohmann::json backendJson(const routing::ConfigSnapshot* snapshot,
                            const health::BackendRecord& record);
+// The backends of pool `pool` in `snapshot` as /admin/status lists them: backendJson() plus
+// weight, eligibility, idle connections and requests. Empty when the pool is unknown.
+nlohmann::json poolBackendsJson(const routing::ConfigSnapshot& snapshot, const std::string& pool,
+                                const health::BackendStateTable& backend_states);
 
 // What the status knows about the process itself.
 struct ProcessStatus {

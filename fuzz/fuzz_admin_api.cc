@@ -96,6 +96,25 @@ class RecordingControlPlane final : public admin::ControlPlane {
                   "wait outside 0..3600 s");
     respond(admin::jsonReply(200, {{"pool", pool}, {"address", address}}));
   }
+  void addBackend(const std::string& pool, const nlohmann::json& body,
+                  admin::Responder respond) override {
+    ++calls;
+    SY_FUZZ_CHECK(body.is_object(), "a backend body that is not an object");
+    respond(admin::jsonReply(201, {{"pool", pool}}));
+  }
+  void reweightBackend(const std::string& pool, const std::string& address,
+                       const nlohmann::json& body, admin::Responder respond) override {
+    ++calls;
+    SY_FUZZ_CHECK(body.is_object(), "a backend body that is not an object");
+    respond(admin::jsonReply(200, {{"pool", pool}, {"address", address}}));
+  }
+  void removeBackend(const std::string& pool, const std::string& address, absl::Duration wait, bool,
+                     admin::Responder respond) override {
+    ++calls;
+    SY_FUZZ_CHECK(wait >= absl::ZeroDuration() && wait <= absl::Seconds(3600),
+                  "wait outside 0..3600 s");
+    respond(admin::jsonReply(200, {{"pool", pool}, {"address", address}}));
+  }
   nlohmann::json status() const override { return {{"routes", routes}}; }
   bool ready() const override { return ready_flag; }
   std::string metrics() const override { return "# metrics\n"; }

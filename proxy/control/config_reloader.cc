@@ -114,7 +114,10 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
   if (apply_admin_) apply_admin_(*token, loaded.config->admin, *std::move(admin_tls));
   applyAccessLog(*access_log);
   state_.metrics.reloaded(true);
-  state_.config = std::make_shared<const Config>(std::move(*loaded.config));
+  for (const std::string& note :
+       state_.adoptFile(std::make_shared<const Config>(std::move(*loaded.config)))) {
+    core::logWarn("backend_changes_dropped", {{"detail", note}});
+  }
   for (const std::string& note : state_.traffic.reconcile(*state_.config)) {
     core::logWarn("traffic_state_reset", {{"detail", note}});
   }

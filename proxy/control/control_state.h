@@ -12,6 +12,7 @@
 #include "health/backend_state_table.h"
 #include "nlohmann/json.hpp"
 #include "proxy/config_source.h"
+#include "routing/backend_overlay.h"
 #include "routing/config/model.h"
 #include "routing/snapshot.h"
 #include "routing/traffic_state.h"
@@ -25,7 +26,11 @@ struct ControlState {
   explicit ControlState(ConfigSource config_source) : source(std::move(config_source)) {}
 
   ConfigSource source;
+  // The configuration in force: the file's (file_config) with the runtime backend changes
+  // (backend_overlay) in place of its pools' backend lists.
   std::shared_ptr<const routing::config::Config> config;
+  std::shared_ptr<const routing::config::Config> file_config;
+  routing::BackendOverlay backend_overlay;
   routing::SnapshotBuilder builder;
   routing::ConfigSnapshotPtr snapshot;
   routing::TrafficState traffic;
@@ -41,6 +46,18 @@ struct ControlState {
   // Builds the snapshot of the current configuration, traffic and backend state (it still has
   // to be published).
   void rebuildSnapshot() { snapshot = builder.build(config, &traffic, &backend_states); }
+
+  // Adopts `file` as the file's configuration and sets `config` from it and the runtime backend
+  // changes; returns one line per pool whose changes the file overrode, for the log.
+  std::vector<std::string> adoptFile(std::shared_ptr<const routing::config::Config> file) {
+    file_config = std::move(file);
+    return applyBackendOverlay();
+  }
+  std::vector<std::string> applyBackendOverlay() {
+    std::vector<std::string> notes;
+    config = backend_overlay.empty() ? file_config : backend_overlay.apply(*file_config, &notes);
+    return notes;
+  }
 
   std::vector<std::string> routeNames() const {
     std::vector<std::string> names;

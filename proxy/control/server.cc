@@ -42,7 +42,7 @@ bool Server::loadInitialState() {
     logConfigInvalid(state_.source.name(), configErrorsJson(loaded.errors));
     return false;
   }
-  state_.config = std::make_shared<const routing::config::Config>(std::move(*loaded.config));
+  state_.adoptFile(std::make_shared<const routing::config::Config>(std::move(*loaded.config)));
   uint32_t workers = state_.config->server.workers;
   if (workers == 0) workers = static_cast<uint32_t>(uv_available_parallelism());
   state_.worker_count = workers;
@@ -50,6 +50,12 @@ bool Server::loadInitialState() {
   state_.traffic.reconcile(*state_.config);
   state_.backend_states.reconcile(*state_.config);
   restoreState(state_);
+  if (!state_.backend_overlay.empty()) {  // the state file had runtime backends
+    for (const std::string& note : state_.applyBackendOverlay()) {
+      core::logWarn("backend_changes_dropped", {{"detail", note}});
+    }
+    state_.backend_states.reconcile(*state_.config);
+  }
   if (absl::Status tls = state_.builder.loadTls(*state_.config); !tls.ok()) {
     logConfigInvalid(state_.source.name(), {std::string(tls.message())});
     return false;

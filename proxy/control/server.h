@@ -15,6 +15,7 @@
 #include "core/loop_context.h"
 #include "proxy/config_source.h"
 #include "proxy/control/backend_admin.h"
+#include "proxy/control/backend_set.h"
 #include "proxy/control/config_reloader.h"
 #include "proxy/control/control_state.h"
 #include "proxy/control/health_wiring.h"
@@ -85,6 +86,18 @@ class Server final : public admin::ControlPlane {
                        admin::Responder respond) override {
     backends_.setBackendAdmin(pool, address, state, wait, std::move(respond));
   }
+  void addBackend(const std::string& pool, const nlohmann::json& body,
+                  admin::Responder respond) override {
+    backend_set_.add(pool, body, std::move(respond));
+  }
+  void reweightBackend(const std::string& pool, const std::string& address,
+                       const nlohmann::json& body, admin::Responder respond) override {
+    backend_set_.reweight(pool, address, body, std::move(respond));
+  }
+  void removeBackend(const std::string& pool, const std::string& address, absl::Duration wait,
+                     bool force, admin::Responder respond) override {
+    backend_set_.remove(pool, address, wait, force, std::move(respond));
+  }
   nlohmann::json status() const override;
   bool ready() const override { return !state_.shutting_down; }
   std::string metrics() const override;
@@ -126,6 +139,7 @@ class Server final : public admin::ControlPlane {
                          [this](const std::string& pool, const std::string& address) {
                            health_.checkNow(pool, address);
                          }};
+  BackendSet backend_set_{state_, publisher_, health_, backends_};
   ConfigReloader reloader_{
       state_, publisher_, health_,
       [this](const std::string& token, const routing::config::AdminConfig& admin,

@@ -14,6 +14,14 @@ void restoreState(ControlState& state) {
     if (saved->is_object() && saved->contains("backends")) {
       state.backend_states.restoreAdminStates((*saved)["backends"]);
     }
+    if (saved->is_object() && saved->contains("pool_backends")) {
+      if (absl::Status backends = state.backend_overlay.restore((*saved)["pool_backends"]);
+          !backends.ok()) {
+        core::logWarn(
+            "state_file_ignored",
+            {{"state_file", path}, {"part", "pool_backends"}, {"error", backends.message()}});
+      }
+    }
     if (saved->is_object() && saved->contains("rollouts")) {
       state.saved_rollouts = (*saved)["rollouts"];
     }
@@ -37,6 +45,7 @@ void saveState(const ControlState& state) {
   if (path.empty()) return;
   nlohmann::json json = state.traffic.toJson();
   json["backends"] = state.backend_states.adminStatesJson();
+  if (!state.backend_overlay.empty()) json["pool_backends"] = state.backend_overlay.toJson();
   if (state.rollouts_json) json["rollouts"] = state.rollouts_json();
   const absl::Status saved = core::writeFileAtomically(path, json.dump(2) + "\n");
   if (!saved.ok()) {

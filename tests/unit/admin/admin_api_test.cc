@@ -79,6 +79,21 @@ class FakeControlPlane final : public ControlPlane {
                     absl::FormatDuration(wait));
     respond(canned);
   }
+  void addBackend(const std::string& pool, const nlohmann::json& body, Responder respond) override {
+    calls.push_back("add " + pool + " " + body.dump());
+    respond(canned);
+  }
+  void reweightBackend(const std::string& pool, const std::string& address,
+                       const nlohmann::json& body, Responder respond) override {
+    calls.push_back("reweight " + pool + " " + address + " " + body.dump());
+    respond(canned);
+  }
+  void removeBackend(const std::string& pool, const std::string& address, absl::Duration wait,
+                     bool force, Responder respond) override {
+    calls.push_back("remove " + pool + " " + address + " " + absl::FormatDuration(wait) +
+                    (force ? " force" : ""));
+    respond(canned);
+  }
   nlohmann::json status() const override {
     ++status_queries;
     return {{"routes", routes}};
@@ -456,6 +471,33 @@ TEST_F(AdminApiTest, BadRolloutCallsAreRefused) {
   expectRejected("POST", "/admin/switch?to=green&verify=soon", 400, "verify");
   expectRejected("POST", "/admin/switch?to=green&verify=500ms", 400, "verify");
   expectRejected("POST", "/admin/switch?to=green&verify=5s&force=1", 400, "cannot be combined");
+}
+
+TEST_F(AdminApiTest, BackendSetPathsReachTheControlPlane) {
+  AdminRequest add = parseAdminTarget("POST", "/admin/pools/blue/backends");
+  add.body = R"({"address": "127.0.0.1:9001", "weight": 2})";
+  std::vector<Reply> replies;
+  api_.handle(add, [&replies](Reply reply) { replies.push_back(std::move(reply)); });
+  AdminRequest patch = parseAdminTarget("PATCH", "/admin/pools/blue/backends/127.0.0.1%3A9001");
+  patch.body = R"({"weight": 3})";
+  api_.handle(patch, [&replies](Reply reply) { replies.push_back(std::move(reply)); });
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(send("DELETE", "/admin/pools/blue/backends/127.0.0.1:9001").status, 200);
+  EXPECT_EQ(send("DELETE", "/admin/pools/blue/backends/127.0.0.1:9001?wait=0.5&force=1").status,
+            200);
+  EXPECT_THAT(control_.calls, ElementsAre("add blue {\"address\":\"127.0.0.1:9001\",\"weight\":2}",
+                                          "reweight blue 127.0.0.1:9001 {\"weight\":3}",
+                                          "remove blue 127.0.0.1:9001 10s",
+                                          "remove blue 127.0.0.1:9001 500ms force"));
+}
+
+TEST_F(AdminApiTest, BadBackendSetCallsAreRefused) {
+  expectRejected("GET", "/admin/pools/blue/backends", 405, "use POST");
+  expectRejected("POST", "/admin/pools/blue/backends/127.0.0.1:9001", 405, "use PATCH, DELETE");
+  expectRejected("POST", "/admin/pools/blue/backends", 400, "expected a JSON object");
+  expectRejected("DELETE", "/admin/pools/blue/backends/127.0.0.1:9001?wait=soon", 400, "wait");
+  expectRejected("DELETE", "/admin/pools/blue/backends/127.0.0.1:9001?force=yes", 400, "force");
+  expectRejected("DELETE", "/admin/pools/blue/backends/127.0.0.1:9001?now=1", 400, "unknown");
 }
 
 }  // namespace
