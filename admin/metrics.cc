@@ -270,6 +270,30 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
   out.push_back(std::move(health));
   out.push_back(std::move(admin_state));
 
+  // Per pool: how many backends take new requests, and why the others do not. The set changes
+  // at run time (admin API), so dashboards need the count, not just the per-backend series.
+  MetricFamily backends = family("switchyard_backends",
+                                 "Backends of the pool by state: eligible (take new requests), "
+                                 "out_by_operator (draining, disabled), out_by_health (unhealthy, "
+                                 "not yet checked, ejected).",
+                                 MetricType::Gauge);
+  for (const auto& pool : snapshot.pools) {
+    double eligible = 0, by_operator = 0, by_health = 0;
+    for (const auto& entry : pool->backends) {
+      if (entry.draining) {
+        ++by_operator;
+      } else if (entry.eligible) {
+        ++eligible;
+      } else {
+        ++by_health;
+      }
+    }
+    addValue(backends, {label("pool", pool->name), label("state", "eligible")}, eligible);
+    addValue(backends, {label("pool", pool->name), label("state", "out_by_operator")}, by_operator);
+    addValue(backends, {label("pool", pool->name), label("state", "out_by_health")}, by_health);
+  }
+  out.push_back(std::move(backends));
+
   // Mirroring.
   MetricFamily mirror_requests =
       family("switchyard_mirror_requests_total",

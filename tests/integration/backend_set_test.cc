@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/health_support.h"
+#include "tests/support/prometheus_text.h"
 #include "tests/support/temp_dir.h"
 
 namespace sy::testing {
@@ -88,6 +89,12 @@ TEST_F(BackendSetTest, ARemovedBackendIsDrainedFirstAndNothingFails) {
   ASSERT_EQ(removed.status, 200) << removed.text();
   EXPECT_EQ(removed.body["drained"], true);
   EXPECT_EQ(poolAddresses(), std::vector<std::string>{localAddress(backendPort(0))});
+  auto metrics = Exposition::parse(admin("GET", "/metrics").text());
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_EQ(metrics->value("switchyard_backends", {{"pool", "app"}, {"state", "eligible"}}),
+            std::optional<double>(1));
+  EXPECT_EQ(metrics->value("switchyard_backends", {{"pool", "app"}, {"state", "out_by_operator"}}),
+            std::optional<double>(0));
   const uint64_t b1_after = load.servedBy("b1");
   ASSERT_TRUE(load.waitForMoreFrom("b0", 200, seconds(10))) << load.failureSummary();
   EXPECT_EQ(load.servedBy("b1"), b1_after);

@@ -64,6 +64,7 @@ const std::vector<std::pair<std::string, std::string>> kFamilies = {
     {"switchyard_backend_connections", "gauge"},
     {"switchyard_backend_health", "gauge"},
     {"switchyard_backend_admin_state", "gauge"},
+    {"switchyard_backends", "gauge"},
     {"switchyard_route_active_pool", "gauge"},
     {"switchyard_route_canary_weight_percent", "gauge"},
     {"switchyard_config_generation", "gauge"},
