@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@
 #include "proxy/control/publisher.h"
 #include "proxy/control/rollout_controller.h"
 #include "proxy/control/traffic_control.h"
+#include "proxy/control/upgrader.h"
+#include "proxy/inherited_sockets.h"
 #include "proxy/worker.h"
 
 namespace sy::proxy::control {
@@ -79,6 +82,7 @@ class Server final : public admin::ControlPlane {
     rollouts_.command(route, verb, std::move(respond));
   }
   void reload(admin::Responder respond) override { reloader_.reload(std::move(respond)); }
+  void upgrade(const std::string& binary, admin::Responder respond) override;
   void setBackendAdmin(const std::string& pool, const std::string& address,
                        routing::AdminState state, absl::Duration wait,
                        admin::Responder respond) override {
@@ -91,7 +95,17 @@ class Server final : public admin::ControlPlane {
  private:
   // Loads the configuration and everything built from it before any thread starts.
   bool loadInitialState();
-  bool startAdmin();
+  // The sockets this process inherits: from the process it replaces ($SWITCHYARD_UPGRADE_FD,
+  // with the runtime state) or from systemd (LISTEN_FDS). False when a handoff failed.
+  bool takeInheritedSockets(InheritedSockets* inherited);
+  // Logs the configuration errors and keeps them for an upgrade's reply.
+  void configInvalid(nlohmann::json errors);
+  // A start that fails: the process that started this one for an upgrade learns why. Returns
+  // the exit code.
+  int startFailed(const std::string& reason);
+  bool startAdmin(InheritedSockets& inherited);
+  // The old process's end of a hot upgrade (upgrade() started it).
+  void upgradeDone(const absl::StatusOr<int>& pid, const admin::Responder& respond);
   void startWorkers(std::vector<std::vector<int>>& fds_by_worker);
   // Rebuilds the snapshot from config, traffic and backend state, and publishes it.
   void republish(const char* reason);
@@ -134,6 +148,14 @@ class Server final : public admin::ControlPlane {
   admin::AdminApi admin_api_{*this};
   std::unique_ptr<admin::AdminServer> admin_server_;
   std::vector<std::string> listening_addresses_;
+  // [worker][listener]: the workers' listening sockets (they own them), for an upgrade to hand
+  // over; valid until the drain closes them.
+  std::vector<std::vector<int>> listener_fds_;
+  Upgrader upgrader_;
+  // The new process of an upgrade: its end of the channel, until it reported ready or failed.
+  int upgrade_channel_ = -1;
+  std::optional<nlohmann::json> handed_state_;  // the old process's state, applied at start
+  std::string startup_error_;
   uint32_t workers_started_ = 0;
   uint32_t workers_drained_ = 0;
   uint32_t workers_stopped_ = 0;
