@@ -97,15 +97,18 @@ int Server::run() {
   uv_signal_init(&loop_, &sigterm_);
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sigusr1_);
+  uv_signal_init(&loop_, &sigusr2_);
   uv_timer_init(&loop_, &shutdown_timer_);
   traffic_.start(&loop_);
   rollouts_.start(&loop_, state_.saved_rollouts);
   backends_.start(&loop_);
-  sighup_.data = sigterm_.data = sigint_.data = sigusr1_.data = shutdown_timer_.data = this;
+  sighup_.data = sigterm_.data = sigint_.data = sigusr1_.data = sigusr2_.data = this;
+  shutdown_timer_.data = this;
   uv_signal_start(&sighup_, &Server::onSignal, SIGHUP);
   uv_signal_start(&sigterm_, &Server::onSignal, SIGTERM);
   uv_signal_start(&sigint_, &Server::onSignal, SIGINT);
   uv_signal_start(&sigusr1_, &Server::onSignal, SIGUSR1);
+  uv_signal_start(&sigusr2_, &Server::onSignal, SIGUSR2);
   if (!startAdmin(inherited)) {
     closeListenerSockets(sockets.fds_by_worker);
     closeControlHandles();
@@ -181,6 +184,9 @@ void Server::onSignal(uv_signal_t* handle, int signum) {
     self->reloader_.reloadConfig("SIGHUP", nullptr).status().IgnoreError();
   } else if (signum == SIGUSR1) {
     self->reloader_.reopenAccessLog();
+  } else if (signum == SIGUSR2) {
+    // As nginx's USR2: the outcome is in the log (upgrade_completed or upgrade_failed).
+    self->upgrade("", [](admin::Reply) {});
   } else {
     self->beginShutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
   }
@@ -315,6 +321,7 @@ void Server::closeControlHandles() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigusr2_), nullptr);
   core::ignoreControlSignals();
   core::restoreSignalMask(previous);
   uv_close(reinterpret_cast<uv_handle_t*>(&shutdown_timer_), nullptr);

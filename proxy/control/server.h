@@ -30,7 +30,8 @@ namespace sy::proxy::control {
 
 // The control thread: owns the configuration and the runtime traffic state, builds snapshots
 // and publishes them to every worker, serves the admin API, handles signals (SIGHUP reload,
-// SIGUSR1 access log reopen, SIGTERM/SIGINT graceful shutdown). Never on the request path.
+// SIGUSR1 access log reopen, SIGUSR2 hot binary upgrade, SIGTERM/SIGINT graceful shutdown).
+// Never on the request path.
 //
 // This class is the lifecycle (start, workers, signals, shutdown); each admin job lives in a
 // part of its own (traffic_control, backend_admin, config_reloader, health_wiring), all sharing
@@ -126,6 +127,7 @@ class Server final : public admin::ControlPlane {
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
   uv_signal_t sigusr1_{};
+  uv_signal_t sigusr2_{};
   uv_timer_t shutdown_timer_{};
   // Before the parts that post to them (the publisher keeps a reference).
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -1,0 +1,249 @@
+// Hot binary upgrade (SIGUSR2, `switchyard upgrade`, POST /admin/upgrade): the new process gets
+// the listening sockets and the runtime state; no connection is refused and no request fails
+// while it takes over; a new process that cannot start changes nothing.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/admin_client.h"
+#include "tests/support/http_client.h"
+#include "tests/support/switchyard_process.h"
+
+namespace sy::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::HasSubstr;
+
+// Gone, or a zombie nobody reaped yet (the new process is not the test's child).
+bool processGone(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return true;
+  const size_t paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z';
+}
+
+// Requests while the upgrade runs: keep-alive clients, and a poller that opens a new connection
+// every few milliseconds. A GET on a keep-alive connection that the server closed as idle before
+// it read the request is retried on a new connection, as HTTP clients do (RFC 9112 §9.3.1): the
+// old process closes its idle connections when it drains.
+class Load {
+ public:
+  explicit Load(uint16_t port) : port_(port) {
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { keepAlive(); });
+    threads_.emplace_back([this] { poll(); });
+  }
+  ~Load() { stop(); }
+  void stop() {
+    stop_ = true;
+    for (auto& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+  uint64_t ok() const { return ok_; }
+
+  std::atomic<uint64_t> ok_{0}, failed_{0}, refused_{0}, retried_{0};
+  std::string first_error_;
+  std::mutex mutex_;
+
+ private:
+  void fail(std::atomic<uint64_t>& counter, const std::string& error) {
+    ++counter;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (first_error_.empty()) first_error_ = error;
+  }
+  bool check(const std::optional<Response>& response, const HttpClient& client) {
+    if (response.has_value() && response->status == 200) {
+      ++ok_;
+      return true;
+    }
+    fail(failed_,
+         response.has_value() ? absl::StrCat("status ", response->status) : client.lastError());
+    return false;
+  }
+  void keepAlive() {
+    HttpClient client(milliseconds(10000));
+    while (!stop_) {
+      if (!client.connected() && !client.connect(port_)) {
+        fail(refused_, client.lastError());
+        continue;
+      }
+      std::optional<Response> response = client.request("GET", "/");
+      if (!response.has_value() && (client.peerClosed() || client.peerReset())) {
+        ++retried_;
+        client.close();
+        if (!client.connect(port_)) {
+          fail(refused_, client.lastError());
+          continue;
+        }
+        response = client.request("GET", "/");
+      }
+      if (!check(response, client) || response->header("Connection") == "close") client.close();
+    }
+  }
+  void poll() {
+    while (!stop_) {
+      HttpClient client(milliseconds(10000));
+      if (!client.connect(port_)) {
+        fail(refused_, client.lastError());
+      } else {
+        check(client.request("GET", "/", {{"Connection", "close"}}), client);
+      }
+      std::this_thread::sleep_for(milliseconds(3));
+    }
+  }
+
+  const uint16_t port_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+class HotUpgradeTest : public ProxyTest {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+    ASSERT_NO_FATAL_FAILURE(startBackend("green"));
+    ASSERT_NO_FATAL_FAILURE(startProxyToml(config()));
+    absl::StatusOr<uint16_t> admin = adminPortOf(*proxy_.process);
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    admin_port_ = *admin;
+  }
+
+  void TearDown() override {
+    // The new process is not the test's child: stop it by pid and wait until it is gone.
+    if (new_pid_ > 0) {
+      ::kill(new_pid_, SIGTERM);
+      EXPECT_TRUE(waitUntil([&] { return processGone(new_pid_); }, milliseconds(10000)));
+    }
+    ProxyTest::TearDown();
+  }
+
+  std::string config(const std::string& extra = "") const {
+    return absl::StrCat(
+        "[server]\nworkers = 2\nshutdown_timeout = \"5s\"\n\n",
+        "[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n\n",
+        "[[pools]]\nname = \"blue\"\nbackends = ", backendList({backendPort(0)}),
+        "\n\n[[pools]]\nname = \"green\"\nbackends = ", backendList({backendPort(1)}),
+        "\n\n[[routes]]\nname = \"default\"\npool = \"blue\"\n", extra);
+  }
+
+  // Runs `switchyard upgrade 127.0.0.1:ADMIN`; its exit status and output.
+  std::pair<int, std::string> runUpgradeCommand() {
+    absl::StatusOr<std::unique_ptr<ChildProcess>> command = ChildProcess::start(
+        {switchyardBinary(), "upgrade", absl::StrCat("127.0.0.1:", admin_port_)});
+    EXPECT_TRUE(command.ok()) << command.status();
+    if (!command.ok()) return {-1, ""};
+    const std::optional<int> code = (*command)->waitExit(milliseconds(90000));
+    EXPECT_TRUE(code.has_value()) << "switchyard upgrade did not finish";
+    (*command)->waitForLine([](const std::string&) { return false; }, milliseconds(2000));
+    return {code.value_or(-1), (*command)->output()};
+  }
+
+  nlohmann::json route() {
+    AdminResult status = adminCall(admin_port_, "GET", "/admin/status");
+    EXPECT_EQ(status.status, 200) << status.text();
+    for (const auto& r : status.body.value("routes", nlohmann::json::array())) {
+      if (r.value("name", "") == "default") return r;
+    }
+    return {};
+  }
+
+  void expectServes() {
+    HttpClient client;
+    ASSERT_NO_FATAL_FAILURE(connect(&client));
+    std::optional<Response> response = client.request("GET", "/");
+    ASSERT_TRUE(response.has_value()) << client.lastError();
+    EXPECT_EQ(response->status, 200);
+  }
+
+  uint16_t admin_port_ = 0;
+  int new_pid_ = -1;
+};
+
+TEST_F(HotUpgradeTest, UnderLoadNoRequestFailsAndTheStateCarriesOver) {
+  ASSERT_EQ(adminCall(admin_port_, "POST", "/admin/switch?to=green").status, 200);
+  ASSERT_EQ(adminCall(admin_port_, "POST", "/admin/canary?pool=blue&weight=10").status, 200);
+  Load load(port());
+  ASSERT_TRUE(waitUntil([&] { return load.ok() >= 100; }, milliseconds(20000)));
+
+  const auto [code, output] = runUpgradeCommand();
+  ASSERT_EQ(code, 0) << output << "\nproxy:\n" << proxy_.process->output();
+  const std::optional<nlohmann::json> answer = parseJson(output.substr(0, output.rfind('}') + 1));
+  ASSERT_TRUE(answer.has_value()) << output;
+  new_pid_ = answer->value("pid", -1);
+  EXPECT_GT(new_pid_, 0);
+  EXPECT_NE(new_pid_, proxy_.process->pid());
+  // The old process drains and exits 0; the new one serves on the same sockets.
+  EXPECT_EQ(proxy_.process->waitExit(milliseconds(20000)), std::optional<int>(0))
+      << proxy_.process->output();
+  const uint64_t after_exit = load.ok();
+  ASSERT_TRUE(waitUntil([&] { return load.ok() >= after_exit + 100; }, milliseconds(20000)));
+  load.stop();
+  EXPECT_EQ(load.failed_, 0u) << load.first_error_;
+  EXPECT_EQ(load.refused_, 0u) << load.first_error_;
+  std::printf("upgrade under load: %llu ok, %llu keep-alive retries after an idle close\n",
+              static_cast<unsigned long long>(load.ok()),
+              static_cast<unsigned long long>(load.retried_.load()));
+
+  // The traffic state came over the channel (no state file is configured).
+  const nlohmann::json r = route();
+  EXPECT_EQ(r.value("active", ""), "green") << r.dump();
+  EXPECT_EQ(r["canary"].value("pool", ""), "blue") << r.dump();
+  EXPECT_EQ(r["canary"].value("weight", 0.0), 10.0) << r.dump();
+  expectServes();
+}
+
+TEST_F(HotUpgradeTest, Sigusr2UpgradesToo) {
+  ASSERT_TRUE(proxy_.process->signal(SIGUSR2));
+  const std::optional<nlohmann::json> done =
+      waitForLogEvent(*proxy_.process, "upgrade_completed", milliseconds(60000));
+  ASSERT_TRUE(done.has_value()) << proxy_.process->output();
+  new_pid_ = done->value("pid", -1);
+  EXPECT_EQ(proxy_.process->waitExit(milliseconds(20000)), std::optional<int>(0));
+  expectServes();
+}
+
+TEST_F(HotUpgradeTest, ANewProcessThatCannotStartChangesNothing) {
+  // A file the new process refuses.
+  proxy_.dir->writeFile("switchyard.toml", withTestAdmin(config("retries = \n")));
+  auto [code, output] = runUpgradeCommand();
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_THAT(output, HasSubstr("configuration invalid"));
+  EXPECT_TRUE(waitForLogEvent(*proxy_.process, "upgrade_failed", milliseconds(5000)));
+  EXPECT_TRUE(proxy_.process->running());
+  expectServes();
+
+  // A new listener on a port somebody else holds.
+  uint16_t taken = 0;
+  const int holder = listenOnLoopback(8, &taken);
+  ASSERT_GE(holder, 0);
+  proxy_.dir->writeFile(
+      "switchyard.toml",
+      withTestAdmin(config(absl::StrCat("\n[[listeners]]\nname = \"second\"\nlisten = "
+                                        "\"127.0.0.1:",
+                                        taken, "\"\n"))));
+  std::tie(code, output) = runUpgradeCommand();
+  ::close(holder);
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_THAT(output, HasSubstr("listener second"));
+  EXPECT_THAT(output, HasSubstr("in use"));
+  EXPECT_TRUE(proxy_.process->running());
+  expectServes();
+  EXPECT_EQ(route().value("active", ""), "blue");
+}
+
+}  // namespace
+}  // namespace sy::testing
