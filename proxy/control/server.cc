@@ -267,7 +267,8 @@ void Server::beginShutdown(const char* reason) {
     return;
   }
   state_.shutting_down = true;
-  notifyStopping();
+  // After a hot upgrade the service goes on in the new process: STOPPING=1 would be wrong.
+  if (!handed_over_) notifyStopping();
   const uint64_t timeout_ms =
       static_cast<uint64_t>(absl::ToInt64Milliseconds(state_.config->server.shutdown_timeout));
   core::logInfo("shutdown_started", {{"reason", reason}, {"timeout_ms", timeout_ms}});

@@ -158,6 +158,7 @@ class Server final : public admin::ControlPlane {
   int upgrade_channel_ = -1;
   std::optional<nlohmann::json> handed_state_;  // the old process's state, applied at start
   std::string startup_error_;
+  bool handed_over_ = false;  // a hot upgrade's new process took over
   uint32_t workers_started_ = 0;
   uint32_t workers_drained_ = 0;
   uint32_t workers_stopped_ = 0;

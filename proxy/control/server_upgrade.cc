@@ -83,6 +83,7 @@ void Server::upgradeDone(const absl::StatusOr<int>& pid, const admin::Responder&
         500, "upgrade failed, still serving: " + std::string(pid.status().message())));
     return;
   }
+  handed_over_ = true;
   notifyMainPid(*pid);
   core::logInfo("upgrade_completed", {{"binary", upgrader_.binary()}, {"pid", *pid}});
   respond(

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -26,15 +25,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
-
-// Gone, or a zombie nobody reaped yet (the new process is not the test's child).
-bool processGone(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text;
-  if (!std::getline(stat, text)) return true;
-  const size_t paren = text.rfind(')');
-  return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z';
-}
 
 // Requests while the upgrade runs: keep-alive clients, and a poller that opens a new connection
 // every few milliseconds. A GET on a keep-alive connection that the server closed as idle before
