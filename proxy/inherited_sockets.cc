@@ -1,6 +1,10 @@
 #include "proxy/inherited_sockets.h"
 
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include "core/log.h"
 #include "core/loop_context.h"
@@ -57,6 +61,34 @@ void InheritedSockets::closeUnused() {
     for (int fd : entry.fds) ::close(fd);
   }
   entries_.clear();
+}
+
+void addSystemdSockets(InheritedSockets* sockets) {
+  char** names = nullptr;
+  // unset_environment=1: a later upgrade must not take LISTEN_FDS meant for this process.
+  const int count = sd_listen_fds_with_names(/*unset_environment=*/1, &names);
+  if (count < 0) {
+    core::logWarn("listen_fds_ignored", {{"error", std::string(strerror(-count))}});
+    return;
+  }
+  for (int i = 0; i < count; ++i) {
+    const int fd = SD_LISTEN_FDS_START + i;
+    std::string name = names != nullptr && names[i] != nullptr ? names[i] : "";
+    // systemd names an unnamed socket "unknown" (or after its unit): matched by address then.
+    if (name == "unknown") name.clear();
+    if (names != nullptr) std::free(names[i]);
+    if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, /*listening=*/1) <= 0) {
+      core::logWarn("listen_fds_ignored",
+                    {{"fd", fd}, {"name", name}, {"error", "not a listening TCP socket"}});
+      ::close(fd);
+      continue;
+    }
+    core::logInfo("socket_inherited", {{"from", "systemd"},
+                                       {"name", name},
+                                       {"address", core::socketLocalAddress(fd).toString()}});
+    sockets->add(InheritedSockets::Kind::kListener, std::move(name), fd);
+  }
+  std::free(names);
 }
 
 }  // namespace sy::proxy

@@ -1,9 +1,9 @@
 #pragma once
 
 // Listening sockets this process did not open itself: handed over by the process it replaces
-// (a hot binary upgrade, proxy/control/upgrader.h). Each is matched to a listener of the
-// configuration by name or by address and used instead of binding; what no listener takes is
-// closed.
+// (a hot binary upgrade, proxy/control/upgrade.h) or passed by systemd's socket activation
+// (LISTEN_FDS). Each is matched to a listener of the configuration by name or by address and
+// used instead of binding; what no listener takes is closed.
 
 #include <string>
 #include <string_view>
@@ -49,5 +49,11 @@ class InheritedSockets {
   };
   std::vector<Entry> entries_;
 };
+
+// systemd socket activation (sd_listen_fds_with_names(3)): the listening sockets passed with
+// LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES, as client listeners named by FileDescriptorName=.
+// The variables are unset, so that a process started later (an upgrade) does not see them.
+// Sockets that are not listening TCP sockets are logged and closed.
+void addSystemdSockets(InheritedSockets* sockets);
 
 }  // namespace sy::proxy

@@ -19,7 +19,10 @@ namespace sy::proxy::control {
 
 bool Server::takeInheritedSockets(InheritedSockets* inherited) {
   const char* channel = std::getenv(kUpgradeFdVariable);
-  if (channel == nullptr) return true;
+  if (channel == nullptr) {
+    addSystemdSockets(inherited);
+    return true;
+  }
   int fd = -1;
   const bool valid = absl::SimpleAtoi(channel, &fd) && fd >= 0;
   // Not for the processes this one may start in turn.

@@ -1,7 +1,9 @@
 // Hot binary upgrade (SIGUSR2, `switchyard upgrade`, POST /admin/upgrade): the new process gets
 // the listening sockets and the runtime state; no connection is refused and no request fails
-// while it takes over; a new process that cannot start changes nothing.
+// while it takes over; a new process that cannot start changes nothing. And systemd socket
+// activation (LISTEN_FDS): an inherited socket is served instead of binding.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -233,6 +235,69 @@ TEST_F(HotUpgradeTest, ANewProcessThatCannotStartChangesNothing) {
   EXPECT_TRUE(proxy_.process->running());
   expectServes();
   EXPECT_EQ(route().value("active", ""), "blue");
+}
+
+// systemd socket activation: the socket is the test's, passed as descriptor 3 with LISTEN_PID
+// set to the proxy's own pid (bash execs the binary, keeping its pid).
+class SocketActivationTest : public ProxyTest {
+ protected:
+  void startActivated(const std::string& listener, const std::string& fdname) {
+    uint16_t port = 0;
+    const int fd = listenOnLoopback(64, &port);
+    ASSERT_GE(fd, 0);
+    ::fcntl(fd, F_SETFD, 0);  // inherited by the child
+    port_ = port;
+    std::string address = listener;
+    if (const size_t at = address.find("PORT"); at != std::string::npos) {
+      address.replace(at, 4, std::to_string(port));
+    }
+    dir_ = std::make_unique<TempDir>();
+    const std::string path = dir_->writeFile(
+        "switchyard.toml",
+        withTestAdmin(absl::StrCat(
+            "[[listeners]]\nname = \"http\"\nlisten = \"", address,
+            "\"\n\n[[pools]]\nname = \"blue\"\nbackends = ", backendList({backendPort(0)}),
+            "\n\n[[routes]]\nname = \"default\"\npool = \"blue\"\n")));
+    std::string script =
+        "if [ \"$SY_FD\" != 3 ]; then exec 3<&\"$SY_FD\"; eval \"exec $SY_FD<&-\"; fi; "
+        "export LISTEN_PID=$$; exec \"$@\"";
+    ChildProcess::Env env = {{"SY_FD", std::to_string(fd)}, {"LISTEN_FDS", "1"}};
+    if (!fdname.empty()) env.emplace_back("LISTEN_FDNAMES", fdname);
+    absl::StatusOr<std::unique_ptr<ChildProcess>> child =
+        ChildProcess::start({"bash", "-c", script, "bash", switchyardBinary(), "-c", path}, env);
+    ::close(fd);
+    ASSERT_TRUE(child.ok()) << child.status();
+    proxy_.process = std::move(*child);
+    ASSERT_TRUE(waitForLogEvent(*proxy_.process, "ready", milliseconds(10000)))
+        << proxy_.process->output();
+  }
+
+  void expectServedOnInheritedSocket() {
+    EXPECT_TRUE(waitForLogEvent(*proxy_.process, "socket_inherited", milliseconds(1000)));
+    HttpClient client;
+    ASSERT_TRUE(client.connect(port_)) << client.lastError();
+    std::optional<Response> response = client.request("GET", "/");
+    ASSERT_TRUE(response.has_value()) << client.lastError() << proxy_.process->output();
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->header("X-Backend"), "blue");
+  }
+
+  uint16_t port_ = 0;
+  std::unique_ptr<TempDir> dir_;
+};
+
+TEST_F(SocketActivationTest, MatchedByName) {
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  // Port 0 in the file: only the name can match it.
+  ASSERT_NO_FATAL_FAILURE(startActivated("127.0.0.1:0", "http"));
+  expectServedOnInheritedSocket();
+}
+
+TEST_F(SocketActivationTest, MatchedByAddress) {
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  // No name; the file names the socket's own port, which binding would find taken.
+  ASSERT_NO_FATAL_FAILURE(startActivated("127.0.0.1:PORT", ""));
+  expectServedOnInheritedSocket();
 }
 
 }  // namespace
