@@ -5,9 +5,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -132,10 +134,12 @@ class HotUpgradeTest : public ProxyTest {
         "\n\n[[routes]]\nname = \"default\"\npool = \"blue\"\n", extra);
   }
 
-  // Runs `switchyard upgrade 127.0.0.1:ADMIN`; its exit status and output.
-  std::pair<int, std::string> runUpgradeCommand() {
-    absl::StatusOr<std::unique_ptr<ChildProcess>> command = ChildProcess::start(
-        {switchyardBinary(), "upgrade", absl::StrCat("127.0.0.1:", admin_port_)});
+  // Runs `switchyard upgrade 127.0.0.1:ADMIN [EXTRA...]`; its exit status and output.
+  std::pair<int, std::string> runUpgradeCommand(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {switchyardBinary(), "upgrade",
+                                     absl::StrCat("127.0.0.1:", admin_port_)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    absl::StatusOr<std::unique_ptr<ChildProcess>> command = ChildProcess::start(argv);
     EXPECT_TRUE(command.ok()) << command.status();
     if (!command.ok()) return {-1, ""};
     const std::optional<int> code = (*command)->waitExit(milliseconds(90000));
@@ -206,6 +210,37 @@ TEST_F(HotUpgradeTest, Sigusr2UpgradesToo) {
   new_pid_ = done->value("pid", -1);
   EXPECT_EQ(proxy_.process->waitExit(milliseconds(20000)), std::optional<int>(0));
   expectServes();
+}
+
+// Another binary file (as after a package upgrade) and another worker count: the new process
+// runs from that file, and its third worker shares a socket the old process handed over.
+TEST_F(HotUpgradeTest, ToAnotherBinaryWithMoreWorkers) {
+  TempDir dir;
+  const std::string copy = dir.file("switchyard-next");
+  {
+    std::ifstream from(switchyardBinary(), std::ios::binary);
+    std::ofstream to(copy, std::ios::binary);
+    to << from.rdbuf();
+  }
+  ASSERT_EQ(::chmod(copy.c_str(), 0755), 0);
+  std::string more = config();
+  more.replace(more.find("workers = 2"), 11, "workers = 3");
+  proxy_.dir->writeFile("switchyard.toml", withTestAdmin(more));
+
+  const auto [code, output] = runUpgradeCommand({"--binary", copy});
+  ASSERT_EQ(code, 0) << output << proxy_.process->output();
+  const std::optional<nlohmann::json> answer = parseJson(output.substr(0, output.rfind('}') + 1));
+  ASSERT_TRUE(answer.has_value()) << output;
+  new_pid_ = answer->value("pid", -1);
+  EXPECT_EQ(answer->value("binary", ""), copy);
+  char exe[4096] = {};
+  ASSERT_GT(::readlink(("/proc/" + std::to_string(new_pid_) + "/exe").c_str(), exe, sizeof exe - 1),
+            0);
+  EXPECT_EQ(std::string(exe), copy);
+  EXPECT_EQ(proxy_.process->waitExit(milliseconds(20000)), std::optional<int>(0));
+  for (int i = 0; i < 20; ++i) ASSERT_NO_FATAL_FAILURE(expectServes());
+  AdminResult status = adminCall(admin_port_, "GET", "/admin/status");
+  EXPECT_EQ(status.body.value("workers", 0), 3) << status.text();
 }
 
 TEST_F(HotUpgradeTest, ANewProcessThatCannotStartChangesNothing) {
