@@ -171,6 +171,7 @@ void Server::onWorkerStarted() {
       notifyReady();
     }
     core::logInfo("ready", {{"workers", workers_.size()},
+                            {"pid", ::getpid()},
                             {"config", state_.source.name()},
                             {"generation", state_.snapshot->generation},
                             {"version", core::versionString()}});
