@@ -186,8 +186,13 @@ void Server::onSignal(uv_signal_t* handle, int signum) {
   } else if (signum == SIGUSR1) {
     self->reloader_.reopenAccessLog();
   } else if (signum == SIGUSR2) {
-    // As nginx's USR2: the outcome is in the log (upgrade_completed or upgrade_failed).
-    self->upgrade("", [](admin::Reply) {});
+    // As nginx's USR2: the outcome is in the log (upgrade_completed or upgrade_failed, and
+    // upgrade_refused when one runs already or the process is stopping).
+    self->upgrade("", [](admin::Reply reply) {
+      if (reply.status == 409 || reply.status == 503) {
+        core::logWarn("upgrade_refused", {{"trigger", "SIGUSR2"}, {"error", reply.body["error"]}});
+      }
+    });
   } else {
     self->beginShutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
   }

@@ -139,6 +139,10 @@ absl::Status Upgrader::spawn(uv_loop_t* loop) {
   ::close(child_channel_);
   child_channel_ = -1;
   if (rc != 0) {
+    // libuv initialised the handle all the same: it must be closed, and there is no process
+    // (pid 0) to signal.
+    exited_ = true;
+    closeAndDelete(process_);
     return absl::UnavailableError(absl::StrCat("cannot start ", binary_, ": ", uv_strerror(rc)));
   }
   core::logInfo("upgrade_started", {{"binary", binary_}, {"pid", process_->pid}});

@@ -269,6 +269,16 @@ TEST_F(HotUpgradeTest, ANewProcessThatCannotStartChangesNothing) {
   EXPECT_THAT(output, HasSubstr("in use"));
   EXPECT_TRUE(proxy_.process->running());
   expectServes();
+
+  // No such binary; a binary that exits at once (without a word on the channel).
+  std::tie(code, output) = runUpgradeCommand({"--binary", "/nonexistent/switchyard"});
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_THAT(output, HasSubstr("cannot run /nonexistent/switchyard"));
+  std::tie(code, output) = runUpgradeCommand({"--binary", "/bin/false"});
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_THAT(output, HasSubstr("exited with status 1 before it was ready"));
+  EXPECT_TRUE(proxy_.process->running());
+  expectServes();
   EXPECT_EQ(route().value("active", ""), "blue");
 }
 
