@@ -69,6 +69,7 @@ void Upgrader::start(uv_loop_t* loop, std::string binary, const std::vector<Sock
     return;
   }
   exited_ = false;
+  handoff_error_.clear();
   if (absl::Status spawned = spawn(loop); !spawned.ok()) {
     finish(spawned);
     return;
@@ -79,13 +80,20 @@ void Upgrader::start(uv_loop_t* loop, std::string binary, const std::vector<Sock
          {{"kind", socket.kind == InheritedSockets::Kind::kAdmin ? "admin" : "listener"},
           {"name", socket.name}}}};
     if (absl::Status sent = sendChannelMessage(channel_, body, {socket.fd}); !sent.ok()) {
-      finish(absl::UnavailableError(absl::StrCat("handing over the sockets: ", sent.message())));
+      handoffFailed(absl::StrCat("handing over the sockets: ", sent.message()));
       return;
     }
   }
   if (absl::Status sent = sendChannelMessage(channel_, {{"state", state}}); !sent.ok()) {
-    finish(absl::UnavailableError(absl::StrCat("handing over the state: ", sent.message())));
+    handoffFailed(absl::StrCat("handing over the state: ", sent.message()));
   }
+}
+
+void Upgrader::handoffFailed(std::string error) {
+  // Most often the new process died at once (EPIPE): its exit status says more than the send
+  // error, so onExit reports. It is stopped in case it still runs.
+  handoff_error_ = std::move(error);
+  uv_process_kill(process_, SIGTERM);
 }
 
 absl::Status Upgrader::spawn(uv_loop_t* loop) {
@@ -190,6 +198,10 @@ void Upgrader::onExit(uv_process_t* process, int64_t exit_status, int term_signa
   if (self->running() && self->poll_ != nullptr) onReadable(self->poll_, 0, UV_READABLE);
   if (!self->running()) {
     closeAndDelete(self->process_);
+    return;
+  }
+  if (term_signal == SIGTERM && !self->handoff_error_.empty()) {
+    self->finish(absl::UnavailableError(self->handoff_error_));
     return;
   }
   self->finish(absl::UnavailableError(term_signal != 0

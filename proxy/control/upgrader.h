@@ -47,6 +47,7 @@ class Upgrader {
  private:
   absl::Status spawn(uv_loop_t* loop);
   void finish(absl::StatusOr<int> result);
+  void handoffFailed(std::string error);
   void closeHandles();
 
   static void onExit(uv_process_t* process, int64_t exit_status, int term_signal);
@@ -57,7 +58,9 @@ class Upgrader {
   int channel_ = -1;
   int child_channel_ = -1;
   uv_process_t* process_ = nullptr;
-  bool exited_ = false;  // onExit came (the handle may be closed)
+  bool exited_ = false;
+  std::string handoff_error_;  // a send that failed: reported once the new process exited  //
+                               // onExit came (the handle may be closed)
   uv_poll_t* poll_ = nullptr;
   uv_timer_t* timer_ = nullptr;
 };
