@@ -427,6 +427,14 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
   } else if (path == "/admin/reload") {
     if (!method_is("POST") || !onlyKnownParams(request, {}, respond)) return;
     control_.reload(std::move(respond));
+  } else if (path == "/admin/upgrade") {
+    if (!method_is("POST") || !onlyKnownParams(request, {"binary"}, respond)) return;
+    const std::string binary = request.param("binary").value_or("");
+    if (!binary.empty() && binary.front() != '/') {
+      respond(errorReply(400, "parameter \"binary\" must be an absolute path"));
+      return;
+    }
+    control_.upgrade(binary, std::move(respond));
   } else {
     respond(errorReply(404, absl::StrCat("no such endpoint: ", path)));
   }

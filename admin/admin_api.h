@@ -18,6 +18,7 @@ namespace sy::admin {
 //   POST /admin/mirror?pool=POOL&percent=P[&route=NAME]
 //   GET  /admin/status
 //   POST /admin/reload
+//   POST /admin/upgrade[?binary=PATH]
 //   POST /admin/pools/POOL[/backends/ADDRESS]/drain|disable[?wait=SECONDS]
 //   POST /admin/pools/POOL[/backends/ADDRESS]/enable
 //   GET  /healthz, /readyz   (never need the token: probes carry none)

@@ -246,12 +246,29 @@ AdminServer::AdminServer(uv_loop_t* loop, AdminApi& api, const AdminServerLimits
 AdminServer::~AdminServer() { close(); }
 
 int AdminServer::listen(const core::NetAddress& address) {
+  return listenWith([&] { return uv_tcp_bind(tcp_.get(), address.sockaddr_ptr(), 0); });
+}
+
+int AdminServer::listenOn(int fd) {
+  return listenWith([&] { return uv_tcp_open(tcp_.get(), fd); });
+}
+
+int AdminServer::listeningFd() const {
+  uv_os_fd_t fd = -1;
+  if (tcp_.get() == nullptr || uv_fileno(reinterpret_cast<uv_handle_t*>(tcp_.get()), &fd) != 0) {
+    return -1;
+  }
+  return fd;
+}
+
+template <typename Attach>
+int AdminServer::listenWith(const Attach& attach) {
   int rc = timeouts_.init(loop_);
   if (rc != 0) return rc;
   rc = tcp_.init(loop_, uv_tcp_init);
   if (rc != 0) return rc;
   tcp_.get()->data = this;
-  rc = uv_tcp_bind(tcp_.get(), address.sockaddr_ptr(), 0);
+  rc = attach();
   // Accepted sockets inherit TCP_NODELAY from the listener (TcpTransport::accept does not set it).
   if (rc == 0) rc = uv_tcp_nodelay(tcp_.get(), 1);
   if (rc == 0)

@@ -40,6 +40,13 @@ class AdminServer {
 
   // Binds and listens. Returns a libuv error code.
   int listen(const core::NetAddress& address);
+  // Listens on `fd`, a socket already bound (handed over by a hot upgrade), which it owns from
+  // now on. Returns a libuv error code.
+  int listenOn(int fd);
+  // The listening socket, for a hot upgrade to hand over; -1 when not listening.
+  int listeningFd() const;
+  // Stops accepting; the connections open stay, and their pending replies are sent.
+  void stopListening() { tcp_.reset(); }
   // The address actually bound (port 0 resolved).
   const core::NetAddress& address() const { return bound_; }
   // Stops listening and closes every connection; pending replies are dropped.
@@ -53,6 +60,9 @@ class AdminServer {
 
  private:
   class Connection;
+  // listen() and listenOn(): `attach` binds or adopts the socket of tcp_.
+  template <typename Attach>
+  int listenWith(const Attach& attach);
   static void onConnection(uv_stream_t* server, int status);
   void refuseConnection(uv_stream_t* listener);
   void forget(Connection* connection);

@@ -61,6 +61,11 @@ class ControlPlane {
   virtual void rolloutCommand(const std::string& route, const std::string& verb,
                               Responder respond) = 0;
   virtual void reload(Responder respond) = 0;
+  // POST /admin/upgrade: a hot binary upgrade (`binary` empty: the running binary's path).
+  // Answers once the new process is ready (this one then drains and exits) or could not start.
+  virtual void upgrade(const std::string& /*binary*/, Responder respond) {
+    respond(errorReply(501, "this server cannot upgrade itself"));
+  }
   // Sets the admin state of one backend (`address` as configured), or of every backend of the
   // pool when `address` is empty. With `wait` > 0 and a draining or disabled state, answers once
   // the backends are drained (nothing in flight, no connection open), or 504 when `wait` ran

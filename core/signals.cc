@@ -5,7 +5,7 @@
 namespace sy::core {
 namespace {
 
-constexpr int kControlSignals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+constexpr int kControlSignals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
 
 sigset_t controlSignalSet() {
   sigset_t set;

@@ -23,10 +23,17 @@ const char* usageText() {
   switchyard healthcheck [HOST:PORT] [/PATH]
       GET /PATH (default /healthz) from the admin API at HOST:PORT (default $SWITCHYARD_ADMIN,
       else 127.0.0.1:9901): exit 0 on a 200 within 2s, 1 otherwise. For container HEALTHCHECKs.
+  switchyard upgrade [HOST:PORT] [--binary PATH]
+      Hot binary upgrade of the proxy whose admin API is at HOST:PORT (default as for
+      healthcheck; token from $SWITCHYARD_ADMIN_TOKEN): starts PATH (default: the running
+      binary's file) with the same arguments, hands it the listening sockets and the runtime
+      state; once it is ready the old process drains and exits. Exit 0 when the new process
+      took over, 1 when it could not (the old one keeps serving; the reason is printed).
   switchyard --version | --help
 
 signals: SIGHUP reloads the configuration file (an invalid file is refused and the running
-configuration kept); SIGTERM or SIGINT drain in-flight requests and exit.
+configuration kept); SIGUSR2 starts a hot binary upgrade, as `switchyard upgrade` (the outcome is
+logged); SIGTERM or SIGINT drain in-flight requests and exit.
 )";
 }
 
@@ -40,6 +47,11 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string* 
   if (argc >= 2 && std::string_view(argv[1]) == "import") {
     cl.mode = CommandLine::Mode::kImport;
     for (int i = 2; i < argc; ++i) cl.import_args.emplace_back(argv[i]);
+    return cl;
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "upgrade") {
+    cl.mode = CommandLine::Mode::kUpgrade;
+    for (int i = 2; i < argc; ++i) cl.backend_args.push_back(argv[i]);
     return cl;
   }
   if (argc >= 2 && std::string_view(argv[1]) == "healthcheck") {

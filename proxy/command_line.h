@@ -9,12 +9,12 @@
 namespace sy::proxy {
 
 struct CommandLine {
-  enum class Mode { kServe, kCheck, kBackend, kImport, kHealthcheck, kHelp, kVersion };
+  enum class Mode { kServe, kCheck, kBackend, kImport, kHealthcheck, kUpgrade, kHelp, kVersion };
   Mode mode = Mode::kServe;
   std::string config_path;  // empty: chosen by the environment (proxy/config_choice.h)
   core::LogFormat log_format = core::LogFormat::kJson;
   core::LogLevel log_level = core::LogLevel::kInfo;
-  std::vector<char*> backend_args;       // after "backend" or "healthcheck"
+  std::vector<char*> backend_args;       // after "backend", "healthcheck" or "upgrade"
   std::vector<std::string> import_args;  // after "import"
 };
 

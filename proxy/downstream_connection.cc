@@ -329,6 +329,7 @@ void DownstreamConnection::onTransportWritable() {
 // ---- Ending exchanges and connections ----
 
 void DownstreamConnection::exchangeFinished() {
+  served_ = true;
   const bool keep = session_->keepAlive() && !client_eof_ && !worker_.draining();
   const bool whole_request_read = session_->requestComplete();
   const bool client_closes = session_->clientCloses();
@@ -382,8 +383,13 @@ void DownstreamConnection::close() {
 }
 
 void DownstreamConnection::drain() {
-  if (state_ == State::kIdle) {
+  if (state_ == State::kIdle && served_) {
     close();
+  } else if (state_ == State::kIdle) {
+    // Accepted, first request not read yet: the client sent it or is about to, unaware that
+    // this process stops (a hot upgrade, or a stop while the listener still had a backlog).
+    // Closing now would reset it; it is answered with Connection: close (the worker drains),
+    // and the header timeout bounds a client that sends nothing.
   } else if (session_ != nullptr) {
     // The current response says Connection: close, then we close. (A request whose head is
     // not complete yet sees the worker draining when it is.)

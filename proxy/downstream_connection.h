@@ -140,6 +140,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   bool client_paused_ = false;  // client reads paused for upstream backpressure
   bool parsing_ = false;        // inside parser_.execute()
   bool client_eof_ = false;
+  bool served_ = false;  // an exchange finished: idle now means between requests
 };
 
 }  // namespace sy::proxy

@@ -12,6 +12,7 @@
 #include "proxy/demo/demo_backend.h"
 #include "proxy/embedded_config.h"
 #include "proxy/health_probe.h"
+#include "proxy/upgrade_command.h"
 #include "routing/config/toml_loader.h"
 
 int main(int argc, char** argv) {
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
     case CommandLine::Mode::kHealthcheck: {
       std::vector<char*> args = command_line->backend_args;
       return sy::proxy::runHealthProbe(static_cast<int>(args.size()), args.data());
+    }
+    case CommandLine::Mode::kUpgrade: {
+      std::vector<char*> args = command_line->backend_args;
+      return sy::proxy::runUpgradeCommand(static_cast<int>(args.size()), args.data());
     }
     case CommandLine::Mode::kCheck:
     case CommandLine::Mode::kServe:

@@ -27,6 +27,11 @@ void notifyReloading() {
   send("RELOADING=1\nSTATUS=reloading the configuration\nMONOTONIC_USEC=" + std::to_string(usec));
 }
 
+void notifyMainPid(int pid) {
+  send("MAINPID=" + std::to_string(pid) + "\nSTATUS=upgraded: pid " + std::to_string(pid) +
+       " serves, this one drains");
+}
+
 void notifyStopping() { send("STOPPING=1\nSTATUS=draining in-flight requests"); }
 
 }  // namespace sy::proxy

@@ -1,5 +1,8 @@
 #include "proxy/control/listener_sockets.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,18 +15,54 @@
 
 namespace sy::proxy::control {
 
+namespace {
+
+// Hands `fds`, inherited sockets of one listener, to the workers: one each while they last (an
+// upgrade with the same worker count gets exactly that), then shared copies (systemd passes one
+// socket for all; each worker's loop may wait on the same socket). Sockets beyond the worker
+// count are closed: their queues end with the process that handed them over.
+void shareInherited(std::vector<int> fds, uint32_t backlog,
+                    std::vector<std::vector<int>>& fds_by_worker) {
+  const int one = 1;
+  for (int fd : fds) {
+    // What openReusePortSocket sets, which systemd's sockets may lack (a worker's accept must
+    // not block when another took the connection); listen() again applies this backlog.
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::listen(fd, static_cast<int>(backlog));
+  }
+  const size_t workers = fds_by_worker.size();
+  for (size_t w = 0; w < workers; ++w) {
+    fds_by_worker[w].push_back(w < fds.size() ? fds[w]
+                                              : ::fcntl(fds[w % fds.size()], F_DUPFD_CLOEXEC, 0));
+  }
+  for (size_t i = workers; i < fds.size(); ++i) ::close(fds[i]);
+}
+
+}  // namespace
+
 bool openListenerSockets(const routing::config::Config& config, uint32_t workers,
-                         ListenerSockets* sockets) {
+                         ListenerSockets* sockets, InheritedSockets* inherited) {
   std::vector<std::vector<int>>& fds_by_worker = sockets->fds_by_worker;
   fds_by_worker.assign(workers, {});
   auto fail = [&](const std::string& listener, const std::string& address, int err) {
     core::logError("listen_failed",
                    {{"listener", listener}, {"address", address}, {"error", std::strerror(err)}});
+    sockets->error = "listener " + listener + " on " + address + ": " + std::strerror(err);
     closeListenerSockets(fds_by_worker);
     return false;
   };
   for (const auto& listener : config.listeners) {
     core::NetAddress address = listener.listen;
+    if (inherited != nullptr) {
+      std::vector<int> fds =
+          inherited->take(InheritedSockets::Kind::kListener, listener.name, address);
+      if (!fds.empty()) {
+        sockets->addresses.push_back(core::socketLocalAddress(fds.front()).toString());
+        shareInherited(std::move(fds), listener.backlog, fds_by_worker);
+        continue;
+      }
+    }
     if (address.port() != 0) {
       // SO_REUSEPORT would let us share a port with another process of the same user and
       // silently split its traffic: first make sure nobody listens there.

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/inherited_sockets.h"
 #include "routing/config/model.h"
 
 namespace sy::proxy::control {
@@ -13,12 +14,14 @@ namespace sy::proxy::control {
 struct ListenerSockets {
   std::vector<std::vector<int>> fds_by_worker;  // [worker][listener]
   std::vector<std::string> addresses;           // per listener, the port resolved when it was 0
+  std::string error;                            // why opening failed, for an upgrade's reply
 };
 
-// Opens every listener of `config` for `workers` workers. On failure logs `listen_failed`,
+// Opens every listener of `config` for `workers` workers. A listener that `inherited` has a
+// socket for (an upgrade, systemd) uses it instead of binding. On failure logs `listen_failed`,
 // closes what it opened and returns false.
 bool openListenerSockets(const routing::config::Config& config, uint32_t workers,
-                         ListenerSockets* sockets);
+                         ListenerSockets* sockets, InheritedSockets* inherited = nullptr);
 // Closes the sockets no worker took over.
 void closeListenerSockets(std::vector<std::vector<int>>& fds_by_worker);
 

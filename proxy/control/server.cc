@@ -1,6 +1,9 @@
 #include "proxy/control/server.h"
 
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdlib>
 #include <utility>
 
 #include "admin/status_json.h"
@@ -11,16 +14,16 @@
 #include "proxy/control/listener_sockets.h"
 #include "proxy/control/rollout_declarations.h"
 #include "proxy/control/state_file.h"
+#include "proxy/control/upgrade_channel.h"
 #include "proxy/service_notify.h"
 
 namespace sy::proxy::control {
-namespace {
 
-void logConfigInvalid(const std::string& config, nlohmann::json errors) {
-  core::logError("config_invalid", {{"config", config}, {"errors", std::move(errors)}});
+void Server::configInvalid(nlohmann::json errors) {
+  startup_error_ = "configuration invalid: " + errors.dump();
+  core::logError("config_invalid",
+                 {{"config", state_.source.name()}, {"errors", std::move(errors)}});
 }
-
-}  // namespace
 
 Server::Server(ConfigSource source) : state_(std::move(source)) {
   traffic_.setRolloutGuard([this](const std::string& route) { return rollouts_.running(route); });
@@ -39,7 +42,7 @@ bool Server::loadInitialState() {
   routing::config::LoadResult loaded = state_.source.load();
   addDeclaredRolloutErrors(loaded);
   if (!loaded.ok()) {
-    logConfigInvalid(state_.source.name(), configErrorsJson(loaded.errors));
+    configInvalid(configErrorsJson(loaded.errors));
     return false;
   }
   state_.adoptFile(std::make_shared<const routing::config::Config>(std::move(*loaded.config)));
@@ -49,33 +52,37 @@ bool Server::loadInitialState() {
   state_.builder.setWorkerCount(workers);
   state_.traffic.reconcile(*state_.config);
   state_.backend_states.reconcile(*state_.config);
-  restoreState(state_);
-  if (!state_.backend_overlay.empty()) {  // the state file had runtime backends
+  if (handed_state_.has_value()) {
+    applyStateJson(state_, *handed_state_, "upgrade");
+  } else {
+    restoreState(state_);
+  }
+  if (!state_.backend_overlay.empty()) {  // the state had runtime backends
     for (const std::string& note : state_.applyBackendOverlay()) {
       core::logWarn("backend_changes_dropped", {{"detail", note}});
     }
     state_.backend_states.reconcile(*state_.config);
   }
   if (absl::Status tls = state_.builder.loadTls(*state_.config); !tls.ok()) {
-    logConfigInvalid(state_.source.name(), {std::string(tls.message())});
+    configInvalid({std::string(tls.message())});
     return false;
   }
   state_.rebuildSnapshot();
   auto token = adminToken(*state_.config);
   if (!token.ok()) {
-    logConfigInvalid(state_.source.name(), {std::string(token.status().message())});
+    configInvalid({std::string(token.status().message())});
     return false;
   }
   admin_api_.setToken(*token);
   auto admin_tls = adminTls(state_.config->admin);
   if (!admin_tls.ok()) {
-    logConfigInvalid(state_.source.name(), {std::string(admin_tls.status().message())});
+    configInvalid({std::string(admin_tls.status().message())});
     return false;
   }
   admin_tls_ = *std::move(admin_tls);
   auto access_log = reloader_.accessLogFor(*state_.config, false);
   if (!access_log.ok()) {
-    logConfigInvalid(state_.source.name(), {std::string(access_log.status().message())});
+    configInvalid({std::string(access_log.status().message())});
     return false;
   }
   reloader_.applyAccessLog(*access_log);  // no worker yet: they start with it
@@ -86,16 +93,21 @@ int Server::run() {
   core::setThreadRole(core::ThreadRole::kControl);
   // libuv writes with write(2): a peer that vanished must cost one connection, not the process.
   std::signal(SIGPIPE, SIG_IGN);
-  if (!loadInitialState()) return 1;
+  InheritedSockets inherited;
+  if (!takeInheritedSockets(&inherited)) return startFailed(startup_error_);
+  if (!loadInitialState()) return startFailed(startup_error_);
 
   ListenerSockets sockets;
-  if (!openListenerSockets(*state_.config, state_.worker_count, &sockets)) return 1;
+  if (!openListenerSockets(*state_.config, state_.worker_count, &sockets, &inherited)) {
+    return startFailed(sockets.error);
+  }
   listening_addresses_ = std::move(sockets.addresses);
+  listener_fds_ = sockets.fds_by_worker;
 
   int rc = uv_loop_init(&loop_);
   if (rc != 0) {
     core::logError("loop_init_failed", {{"error", uv_strerror(rc)}});
-    return 1;
+    return startFailed(uv_strerror(rc));
   }
   loop_context_ = std::make_unique<core::LoopContext>(&loop_);
   dispatcher_.init(&loop_);
@@ -103,22 +115,27 @@ int Server::run() {
   uv_signal_init(&loop_, &sigterm_);
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sigusr1_);
+  uv_signal_init(&loop_, &sigusr2_);
   uv_timer_init(&loop_, &shutdown_timer_);
   traffic_.start(&loop_);
   rollouts_.start(&loop_, state_.saved_rollouts);
   backends_.start(&loop_);
-  sighup_.data = sigterm_.data = sigint_.data = sigusr1_.data = shutdown_timer_.data = this;
+  sighup_.data = sigterm_.data = sigint_.data = sigusr1_.data = sigusr2_.data = this;
+  shutdown_timer_.data = this;
   uv_signal_start(&sighup_, &Server::onSignal, SIGHUP);
   uv_signal_start(&sigterm_, &Server::onSignal, SIGTERM);
   uv_signal_start(&sigint_, &Server::onSignal, SIGINT);
   uv_signal_start(&sigusr1_, &Server::onSignal, SIGUSR1);
-  if (!startAdmin()) {
+  uv_signal_start(&sigusr2_, &Server::onSignal, SIGUSR2);
+  if (!startAdmin(inherited)) {
     closeListenerSockets(sockets.fds_by_worker);
     closeControlHandles();
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
-    return 1;
+    return startFailed(startup_error_);
   }
+  // A listener removed from the configuration since: the old process keeps it until it exits.
+  inherited.closeUnused();
 
   startWorkers(sockets.fds_by_worker);
   health_.start(&loop_);
@@ -154,7 +171,7 @@ void Server::startWorkers(std::vector<std::vector<int>>& fds_by_worker) {
     if (rc != 0) {
       core::logError("worker_start_failed", {{"worker", i}, {"error", uv_strerror(rc)}});
       workers_.pop_back();
-      exit_code_ = 1;
+      exit_code_ = startFailed(std::string("worker start failed: ") + uv_strerror(rc));
       beginShutdown("startup failed");
       break;
     }
@@ -164,8 +181,17 @@ void Server::startWorkers(std::vector<std::vector<int>>& fds_by_worker) {
 void Server::onWorkerStarted() {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (++workers_started_ == workers_.size() && !state_.shutting_down) {
-    notifyReady();
+    if (upgrade_channel_ >= 0) {
+      // The old process stops accepting once it reads this: every worker accepts already. It
+      // tells systemd (MAINPID=); a READY=1 from here, not the main process yet, would be
+      // refused under NotifyAccess=main, and the service is running already.
+      sendChannelMessage(upgrade_channel_, {{"ready", true}, {"pid", ::getpid()}}).IgnoreError();
+      ::close(std::exchange(upgrade_channel_, -1));
+    } else {
+      notifyReady();
+    }
     core::logInfo("ready", {{"workers", workers_.size()},
+                            {"pid", ::getpid()},
                             {"config", state_.source.name()},
                             {"generation", state_.snapshot->generation},
                             {"version", core::versionString()}});
@@ -181,17 +207,31 @@ void Server::onSignal(uv_signal_t* handle, int signum) {
     self->reloader_.reloadConfig("SIGHUP", nullptr).status().IgnoreError();
   } else if (signum == SIGUSR1) {
     self->reloader_.reopenAccessLog();
+  } else if (signum == SIGUSR2) {
+    // As nginx's USR2: the outcome is in the log (upgrade_completed or upgrade_failed, and
+    // upgrade_refused when one runs already or the process is stopping).
+    self->upgrade("", [](admin::Reply reply) {
+      if (reply.status == 409 || reply.status == 503) {
+        core::logWarn("upgrade_refused", {{"trigger", "SIGUSR2"}, {"error", reply.body["error"]}});
+      }
+    });
   } else {
     self->beginShutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
   }
 }
 
-bool Server::startAdmin() {
+bool Server::startAdmin(InheritedSockets& inherited) {
   admin_server_ =
       std::make_unique<admin::AdminServer>(&loop_, admin_api_, adminLimits(state_.config->admin));
   admin_server_->setTls(admin_tls_);
-  const int rc = admin_server_->listen(state_.config->admin.listen);
+  std::vector<int> fds =
+      inherited.take(InheritedSockets::Kind::kAdmin, "admin", state_.config->admin.listen);
+  for (size_t i = 1; i < fds.size(); ++i) ::close(fds[i]);
+  const int rc = fds.empty() ? admin_server_->listen(state_.config->admin.listen)
+                             : admin_server_->listenOn(fds.front());
   if (rc != 0) {
+    startup_error_ =
+        "admin listener on " + state_.config->admin.listen.toString() + ": " + uv_strerror(rc);
     core::logError("listen_failed", {{"listener", "admin"},
                                      {"address", state_.config->admin.listen.toString()},
                                      {"error", uv_strerror(rc)}});
@@ -271,7 +311,8 @@ void Server::beginShutdown(const char* reason) {
     return;
   }
   state_.shutting_down = true;
-  notifyStopping();
+  // After a hot upgrade the service goes on in the new process: STOPPING=1 would be wrong.
+  if (!handed_over_) notifyStopping();
   const uint64_t timeout_ms =
       static_cast<uint64_t>(absl::ToInt64Milliseconds(state_.config->server.shutdown_timeout));
   core::logInfo("shutdown_started", {{"reason", reason}, {"timeout_ms", timeout_ms}});
@@ -312,6 +353,7 @@ void Server::onWorkerStopped() {
 }
 
 void Server::closeControlHandles() {
+  upgrader_.close();
   if (admin_server_ != nullptr) admin_server_->close();
   ticket_rotation_.close();
   health_.stop();
@@ -325,6 +367,7 @@ void Server::closeControlHandles() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigusr1_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigusr2_), nullptr);
   core::ignoreControlSignals();
   core::restoreSignalMask(previous);
   uv_close(reinterpret_cast<uv_handle_t*>(&shutdown_timer_), nullptr);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,13 +24,16 @@
 #include "proxy/control/rollout_controller.h"
 #include "proxy/control/ticket_rotation.h"
 #include "proxy/control/traffic_control.h"
+#include "proxy/control/upgrader.h"
+#include "proxy/inherited_sockets.h"
 #include "proxy/worker.h"
 
 namespace sy::proxy::control {
 
 // The control thread: owns the configuration and the runtime traffic state, builds snapshots
 // and publishes them to every worker, serves the admin API, handles signals (SIGHUP reload,
-// SIGUSR1 access log reopen, SIGTERM/SIGINT graceful shutdown). Never on the request path.
+// SIGUSR1 access log reopen, SIGUSR2 hot binary upgrade, SIGTERM/SIGINT graceful shutdown).
+// Never on the request path.
 //
 // This class is the lifecycle (start, workers, signals, shutdown); each admin job lives in a
 // part of its own (traffic_control, backend_admin, config_reloader, health_wiring), all sharing
@@ -81,6 +85,7 @@ class Server final : public admin::ControlPlane {
     rollouts_.command(route, verb, std::move(respond));
   }
   void reload(admin::Responder respond) override { reloader_.reload(std::move(respond)); }
+  void upgrade(const std::string& binary, admin::Responder respond) override;
   void setBackendAdmin(const std::string& pool, const std::string& address,
                        routing::AdminState state, absl::Duration wait,
                        admin::Responder respond) override {
@@ -105,9 +110,19 @@ class Server final : public admin::ControlPlane {
  private:
   // Loads the configuration and everything built from it before any thread starts.
   bool loadInitialState();
-  bool startAdmin();
+  // The sockets this process inherits: from the process it replaces ($SWITCHYARD_UPGRADE_FD,
+  // with the runtime state) or from systemd (LISTEN_FDS). False when a handoff failed.
+  bool takeInheritedSockets(InheritedSockets* inherited);
+  // Logs the configuration errors and keeps them for an upgrade's reply.
+  void configInvalid(nlohmann::json errors);
+  // A start that fails: the process that started this one for an upgrade learns why. Returns
+  // the exit code.
+  int startFailed(const std::string& reason);
+  bool startAdmin(InheritedSockets& inherited);
   // Schedules the ticket key rotation of every TLS listener and the admin API.
   void configureTicketRotation();
+  // The old process's end of a hot upgrade (upgrade() started it).
+  void upgradeDone(const absl::StatusOr<int>& pid, const admin::Responder& respond);
   void startWorkers(std::vector<std::vector<int>>& fds_by_worker);
   // Rebuilds the snapshot from config, traffic and backend state, and publishes it.
   void republish(const char* reason);
@@ -128,6 +143,7 @@ class Server final : public admin::ControlPlane {
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
   uv_signal_t sigusr1_{};
+  uv_signal_t sigusr2_{};
   uv_timer_t shutdown_timer_{};
   // Before the parts that post to them (the publisher keeps a reference).
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -157,6 +173,15 @@ class Server final : public admin::ControlPlane {
   std::shared_ptr<const tls::ServerContext> admin_tls_;  // null: the admin API is plain HTTP
   TicketRotation ticket_rotation_;
   std::vector<std::string> listening_addresses_;
+  // [worker][listener]: the workers' listening sockets (they own them), for an upgrade to hand
+  // over; valid until the drain closes them.
+  std::vector<std::vector<int>> listener_fds_;
+  Upgrader upgrader_;
+  // The new process of an upgrade: its end of the channel, until it reported ready or failed.
+  int upgrade_channel_ = -1;
+  std::optional<nlohmann::json> handed_state_;  // the old process's state, applied at start
+  std::string startup_error_;
+  bool handed_over_ = false;  // a hot upgrade's new process took over
   uint32_t workers_started_ = 0;
   uint32_t workers_drained_ = 0;
   uint32_t workers_stopped_ = 0;

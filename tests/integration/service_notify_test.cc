@@ -1,7 +1,8 @@
 // systemd's Type=notify protocol (sd_notify(3)), with the test as the service manager: it binds
 // the unix datagram socket that NOTIFY_SOCKET names and reads what the proxy reports. READY=1
 // comes once the listeners accept, RELOADING=1 (with MONOTONIC_USEC) then READY=1 around a
-// SIGHUP reload, applied or refused, and STOPPING=1 when SIGTERM starts the drain.
+// SIGHUP reload, applied or refused, and STOPPING=1 when SIGTERM starts the drain. A hot
+// upgrade hands the service over with MAINPID= (and no STOPPING=1 from the old process).
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -116,6 +117,30 @@ TEST_F(ServiceNotifyTest, ReadyOnceListeningThenReloadingAndStopping) {
   EXPECT_THAT(*stopping, HasSubstr("STOPPING=1"));
   EXPECT_THAT(*stopping, Not(HasSubstr("READY=1")));
   EXPECT_EQ(proxy_.process->waitExit(std::chrono::seconds(10)), 0) << proxy_.process->output();
+}
+
+TEST_F(ServiceNotifyTest, HotUpgradeMovesTheMainPid) {
+  std::optional<std::string> ready = notify_.next();
+  ASSERT_TRUE(ready.has_value()) << proxy_.process->output();
+  EXPECT_THAT(*ready, HasSubstr("READY=1"));
+  ASSERT_TRUE(proxy_.process->signal(SIGUSR2));
+  const std::optional<nlohmann::json> done =
+      waitForLogEvent(*proxy_.process, "upgrade_completed", std::chrono::seconds(60));
+  ASSERT_TRUE(done.has_value()) << proxy_.process->output();
+  const int new_pid = done->value("pid", -1);
+  ASSERT_GT(new_pid, 0);
+  std::optional<std::string> main_pid = notify_.next();
+  ASSERT_TRUE(main_pid.has_value());
+  EXPECT_THAT(*main_pid, HasSubstr("MAINPID=" + std::to_string(new_pid) + "\n"));
+  EXPECT_EQ(proxy_.process->waitExit(std::chrono::seconds(10)), 0) << proxy_.process->output();
+  // Everything the old process sent is queued by now: no READY=1 from the new one (not the
+  // main process when it was ready) and no STOPPING=1 from the old.
+  EXPECT_EQ(notify_.next(std::chrono::milliseconds(0)), std::nullopt);
+  ASSERT_EQ(::kill(new_pid, SIGTERM), 0);
+  std::optional<std::string> stopping = notify_.next();
+  ASSERT_TRUE(stopping.has_value());
+  EXPECT_THAT(*stopping, HasSubstr("STOPPING=1"));
+  EXPECT_TRUE(waitUntil([&] { return processGone(new_pid); }, std::chrono::seconds(10)));
 }
 
 }  // namespace

@@ -340,6 +340,15 @@ std::optional<nlohmann::json> waitForLogEvent(ChildProcess& process, std::string
   return parseJsonLogLine(*line);
 }
 
+bool processGone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return true;
+  // "PID (COMM) STATE ...": COMM may hold spaces and parentheses, the last ')' ends it.
+  const size_t paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z';
+}
+
 std::string switchyardBinary() { return SY_BINARY_PATH; }
 
 absl::StatusOr<DemoBackendProcess> startDemoBackend(std::string_view name,

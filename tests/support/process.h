@@ -97,6 +97,10 @@ std::optional<nlohmann::json> waitForLogEvent(ChildProcess& process, std::string
                                               std::chrono::milliseconds timeout,
                                               size_t from_line = 0);
 
+// Whether process `pid` is gone or a zombie: for processes that are not the test's children
+// (a hot upgrade's new process), which it cannot wait for.
+bool processGone(pid_t pid);
+
 // The switchyard binary under test (SY_BINARY_PATH).
 std::string switchyardBinary();
 

@@ -48,6 +48,10 @@ class FakeControlPlane final : public ControlPlane {
     calls.push_back("reload");
     respond(canned);
   }
+  void upgrade(const std::string& binary, Responder respond) override {
+    calls.push_back("upgrade " + binary);
+    respond(canned);
+  }
   void startRollout(const nlohmann::json& body, const std::string& default_route,
                     Responder respond) override {
     calls.push_back("rollout start " + default_route + " " + body.dump());
@@ -400,6 +404,18 @@ TEST_F(AdminApiTest, ReloadAndStatusReachTheControlPlane) {
   const Reply status = send("GET", "/admin/status");
   EXPECT_EQ(status.status, 200);
   EXPECT_EQ(control_.status_queries, 1);
+}
+
+TEST_F(AdminApiTest, UpgradeTakesAnAbsoluteBinaryPath) {
+  EXPECT_EQ(send("POST", "/admin/upgrade").status, 200);
+  EXPECT_EQ(send("POST", "/admin/upgrade?binary=%2Fopt%2Fsy%20next%2Fswitchyard").status, 200);
+  EXPECT_THAT(control_.calls, ElementsAre("upgrade ", "upgrade /opt/sy next/switchyard"));
+  control_.calls.clear();
+  expectRejected("POST", "/admin/upgrade?binary=switchyard", 400, "absolute path");
+  expectRejected("POST", "/admin/upgrade?path=/usr/bin/switchyard", 400, "\"path\"");
+  expectRejected("GET", "/admin/upgrade", 405, "POST");
+  api_.setToken("s3cret");
+  expectRejected("POST", "/admin/upgrade", 401, "token");
 }
 
 TEST_F(AdminApiTest, DecodedParametersReachTheControlPlane) {
