@@ -48,10 +48,12 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // What the listener's limits counted for this connection, given back when it is freed.
   void holdTicket(ConnectionTicket ticket) { ticket_ = std::move(ticket); }
 
-  // Graceful shutdown: close now if idle, else after the current response.
-  void drain();
-  // Close now, whatever is in flight.
-  void forceClose();
+  // Graceful shutdown: close now if idle, else after the current response. A connection that
+  // has not sent its first request yet is only closed when `close_unused` (once the listeners
+  // stopped accepting): during the accept grace its request is on its way and gets served.
+  void drain(bool close_unused);
+  // Close now, whatever is in flight; a request cut this way is logged with `reason`.
+  void forceClose(std::string_view reason);
   // Continues with pipelined requests (scheduled by Worker::defer).
   void runDeferred();
 
@@ -118,7 +120,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // session, created for it when its head was not complete yet.
   void refuseRequest(int status, std::string_view detail);
   void closeAfterResponse();
-  void close();
+  void close(std::string_view cut_by = {});
 
   Worker& worker_;
   const uint32_t listener_index_;
@@ -140,6 +142,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   bool client_paused_ = false;  // client reads paused for upstream backpressure
   bool parsing_ = false;        // inside parser_.execute()
   bool client_eof_ = false;
+  bool served_ = false;  // a request was answered: idle now means an idle keep-alive connection
 };
 
 }  // namespace sy::proxy
