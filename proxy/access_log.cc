@@ -79,6 +79,8 @@ std::string AccessLogWriter::formatLine(const AccessLogRecord& r, std::string_vi
       {"limited_by", r.limited_by.empty() ? nlohmann::ordered_json(nullptr)
                                           : nlohmann::ordered_json(r.limited_by)},
       {"tls", nullptr},
+      {"reason",
+       r.reason.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.reason)},
   };
   if (r.tls.has_value()) {
     auto text = [](std::string_view value) {

@@ -61,6 +61,9 @@ struct AccessLogRecord {
   bool mirrored = false;
   // The limit that refused the request ("rate_limit"); empty when none did.
   std::string_view limited_by;
+  // Why the proxy cut the exchange short ("shutdown_timeout", "shutdown_forced"); empty when it
+  // did not.
+  std::string_view reason;
   // Set on a TLS listener: what the handshake settled.
   std::optional<tls::TlsDetails> tls;
 };

@@ -334,6 +334,7 @@ void DownstreamConnection::exchangeFinished() {
   const bool whole_request_read = session_->requestComplete();
   const bool client_closes = session_->clientCloses();
   session_.reset();
+  served_ = true;
   if (!keep) {
     if (client_closes && whole_request_read && pending_input_.empty() &&
         transport_.pendingWriteBytes() == 0) {
@@ -369,11 +370,11 @@ void DownstreamConnection::closeAfterResponse() {
   if (http::startLingeringClose(transport_, client_eof_) != 0 || client_eof_) close();
 }
 
-void DownstreamConnection::close() {
+void DownstreamConnection::close(std::string_view cut_by) {
   if (state_ == State::kClosed) return;
   // An exchange cut short still counts.
   if ((state_ == State::kActive || state_ == State::kTunnel) && session_ != nullptr) {
-    session_->recordCutShort();
+    session_->recordCutShort(cut_by);
   }
   state_ = State::kClosed;
   session_.reset();  // gives back the backend, the upstream connection and the snapshot
@@ -397,7 +398,7 @@ void DownstreamConnection::drain() {
   }
 }
 
-void DownstreamConnection::forceClose() { close(); }
+void DownstreamConnection::forceClose(std::string_view reason) { close(reason); }
 
 void DownstreamConnection::onTransportEof() {
   client_eof_ = true;

@@ -48,10 +48,13 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // What the listener's limits counted for this connection, given back when it is freed.
   void holdTicket(ConnectionTicket ticket) { ticket_ = std::move(ticket); }
 
-  // Graceful shutdown: close now if idle, else after the current response.
+  // Graceful shutdown (SIGTERM, hot upgrade): an idle keep-alive connection closes now, a busy
+  // one after the current response. A connection that has not sent its first request yet stays:
+  // its request is on its way (closing would reset it) and is answered with Connection: close;
+  // the header timeout bounds a client that sends nothing.
   void drain();
-  // Close now, whatever is in flight.
-  void forceClose();
+  // Close now, whatever is in flight; a request cut this way is logged with `reason`.
+  void forceClose(std::string_view reason);
   // Continues with pipelined requests (scheduled by Worker::defer).
   void runDeferred();
 
@@ -118,7 +121,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // session, created for it when its head was not complete yet.
   void refuseRequest(int status, std::string_view detail);
   void closeAfterResponse();
-  void close();
+  void close(std::string_view cut_by = {});
 
   Worker& worker_;
   const uint32_t listener_index_;

@@ -314,10 +314,15 @@ void ProxySession::finish() {
   owner_.exchangeFinished();
 }
 
-void ProxySession::recordCutShort() {
+void ProxySession::recordCutShort(std::string_view cut_by) {
+  cut_by_ = cut_by;
   if (response_status_ == 0 && request_.headComplete() && owner_.clientEof()) {
     response_status_ = 499;
     countStatus(499);
+  } else if (response_status_ == 0 && request_.headComplete() && !cut_by.empty()) {
+    // No response reached the client; 503 is what a retrying client should make of it.
+    response_status_ = 503;
+    countStatus(503);
   }
   record();
 }
@@ -351,6 +356,7 @@ void ProxySession::record() {
     record.retries = tries_ > 0 ? tries_ - 1 : 0;
     record.mirrored = mirrored_;
     record.limited_by = limited_by_;
+    record.reason = cut_by_;
     record.tls = owner_.clientTlsDetails();
     log->append(record);
   }

@@ -67,8 +67,10 @@ class ProxySession final : public upstream::UpstreamHandler {
   void onClientTunnelData(const char* data, size_t length);
   bool onClientTunnelEof();
   // The connection closes with the exchange unfinished: record it with the status the client
-  // saw, or 499 (nginx's "client closed the request") when it left before any response.
-  void recordCutShort();
+  // saw, or 499 (nginx's "client closed the request") when it left before any response. `cut_by`
+  // names the proxy's reason when it closed the connection itself ("shutdown_timeout"): such a
+  // request that got no response is logged as 503, with the reason.
+  void recordCutShort(std::string_view cut_by = {});
 
   void disableKeepAlive() { keep_alive_ = false; }
   bool keepAlive() const { return keep_alive_; }
@@ -159,6 +161,7 @@ class ProxySession final : public upstream::UpstreamHandler {
   // the request (access log).
   std::string local_headers_;
   std::string_view limited_by_;
+  std::string_view cut_by_;  // static strings only
   uint32_t tries_ = 0;
   // Set when the last try could not connect (how: the answer once every backend was tried).
   std::optional<upstream::UpstreamFailure> last_connect_failure_;

@@ -161,32 +161,38 @@ uint64_t Worker::nextRandom() {
   return core::mix64(random_state_);
 }
 
-void Worker::drain() {
+void Worker::drain(bool stop_accepting) {
   SY_DCHECK_ON_WORKER_THREAD();
-  if (draining_) return;
-  draining_ = true;
-  for (auto& listener : listeners_) listener->close();
-  listeners_.clear();
-  // Draining may close a connection, but frees nothing before its close callback.
-  connections_.forEach([](DownstreamConnection* c) { c->drain(); });
-  pools_.closeAllIdleConnections();
+  if (!draining_) {
+    draining_ = true;
+    // Draining may close a connection, but frees nothing before its close callback.
+    connections_.forEach([](DownstreamConnection* c) { c->drain(); });
+  }
+  if (stop_accepting && !accepting_stopped_) {
+    accepting_stopped_ = true;
+    for (auto& listener : listeners_) listener->close();
+    listeners_.clear();
+    // Kept through the grace: requests accepted then still reuse backend connections.
+    pools_.closeAllIdleConnections();
+  }
   checkDrained();
 }
 
 void Worker::checkDrained() {
-  if (!draining_ || drained_reported_ || !connections_.empty()) return;
+  if (!accepting_stopped_ || drained_reported_ || !connections_.empty()) return;
   drained_reported_ = true;
   if (hooks_.drained) hooks_.drained(index_);
 }
 
-void Worker::stop() {
+void Worker::stop(std::string_view reason) {
   SY_DCHECK_ON_WORKER_THREAD();
   if (stopping_) return;
   stopping_ = true;
   draining_ = true;
+  accepting_stopped_ = true;
   for (auto& listener : listeners_) listener->close();
   listeners_.clear();
-  connections_.forEach([](DownstreamConnection* c) { c->forceClose(); });
+  connections_.forEach([reason](DownstreamConnection* c) { c->forceClose(reason); });
   while (!mirrors_.empty()) mirrors_.front()->abort();  // frees itself and unlinks
   pools_.closeAllIdleConnections();
   deferred_.clear();

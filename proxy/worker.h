@@ -93,11 +93,15 @@ class Worker {
   WorkerPool* poolAt(uint32_t index) { return pools_.at(index); }
   WorkerPool* poolById(uint64_t id) { return pools_.byId(id); }
 
-  // Stops accepting, closes idle connections, and lets busy ones close after their response.
-  void drain();
+  // Graceful shutdown, in two steps. drain(false) (the accept grace): keep-alive ends, idle
+  // keep-alive connections close, busy ones close after their response, and new connections
+  // are still accepted (each serves one request with Connection: close). drain(true) also
+  // stops accepting; the `drained` hook reports once no client connection is left after it.
+  void drain(bool stop_accepting);
   bool draining() const { return draining_; }
-  // Closes every connection now and stops the loop.
-  void stop();
+  // Closes every connection now and stops the loop; requests cut are logged with `reason`
+  // (a static string).
+  void stop(std::string_view reason);
 
   // Connection bookkeeping.
   void connectionOpened(DownstreamConnection* connection);
@@ -148,6 +152,7 @@ class Worker {
   std::unique_ptr<AccessLogWriter> access_log_;
   uint64_t random_state_;
   bool draining_ = false;
+  bool accepting_stopped_ = false;
   bool drained_reported_ = false;
   bool stopping_ = false;
 };

@@ -117,11 +117,12 @@ int Server::run() {
   uv_signal_init(&loop_, &sigusr1_);
   uv_signal_init(&loop_, &sigusr2_);
   uv_timer_init(&loop_, &shutdown_timer_);
+  uv_timer_init(&loop_, &accept_grace_timer_);
   traffic_.start(&loop_);
   rollouts_.start(&loop_, state_.saved_rollouts);
   backends_.start(&loop_);
   sighup_.data = sigterm_.data = sigint_.data = sigusr1_.data = sigusr2_.data = this;
-  shutdown_timer_.data = this;
+  shutdown_timer_.data = accept_grace_timer_.data = this;
   uv_signal_start(&sighup_, &Server::onSignal, SIGHUP);
   uv_signal_start(&sigterm_, &Server::onSignal, SIGTERM);
   uv_signal_start(&sigint_, &Server::onSignal, SIGINT);
@@ -306,44 +307,78 @@ void Server::republish(const char* reason) {
 void Server::beginShutdown(const char* reason) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) {
+    if (in_accept_grace_) {
+      // A second SIGTERM: the operator (or a process manager) does not want to wait.
+      core::logInfo("accept_grace_skipped", {{"reason", reason}});
+      stopAccepting();
+      return;
+    }
     core::logWarn("shutdown_forced", {{"reason", reason}});
-    stopWorkers();
+    stopWorkers("shutdown_forced");
     return;
   }
-  state_.shutting_down = true;
-  // After a hot upgrade the service goes on in the new process: STOPPING=1 would be wrong.
+  state_.shutting_down = true;  // from here /readyz answers 503
+  // After a hot upgrade the service goes on in the new process: STOPPING=1 would be wrong, and
+  // so would a grace, since the new process accepts on the same sockets already.
   if (!handed_over_) notifyStopping();
+  const uint64_t grace_ms =
+      handed_over_
+          ? 0
+          : static_cast<uint64_t>(absl::ToInt64Milliseconds(state_.config->server.accept_grace));
+  core::logInfo(
+      "shutdown_started",
+      {{"reason", reason},
+       {"accept_grace_ms", grace_ms},
+       {"timeout_ms", absl::ToInt64Milliseconds(state_.config->server.shutdown_timeout)}});
+  if (workers_.empty()) {
+    stopWorkers("shutdown");
+    return;
+  }
+  if (grace_ms == 0) {
+    stopAccepting();
+    return;
+  }
+  // The listeners stay open until an outer load balancer has seen the 503 and stopped sending;
+  // keep-alive ends now, so its clients move to other instances with their next request.
+  in_accept_grace_ = true;
+  publisher_.runOnAll("drain", [](Worker& worker) { worker.drain(false); });
+  uv_timer_start(
+      &accept_grace_timer_,
+      [](uv_timer_t* timer) { static_cast<Server*>(timer->data)->stopAccepting(); }, grace_ms, 0);
+}
+
+void Server::stopAccepting() {
+  in_accept_grace_ = false;
+  uv_timer_stop(&accept_grace_timer_);
   const uint64_t timeout_ms =
       static_cast<uint64_t>(absl::ToInt64Milliseconds(state_.config->server.shutdown_timeout));
-  core::logInfo("shutdown_started", {{"reason", reason}, {"timeout_ms", timeout_ms}});
+  core::logInfo("accepting_stopped", {{"timeout_ms", timeout_ms}});
   uv_timer_start(
       &shutdown_timer_,
       [](uv_timer_t* timer) {
         auto* self = static_cast<Server*>(timer->data);
         core::logWarn("shutdown_timeout", {{"detail", "closing the connections still open"}});
-        self->stopWorkers();
+        self->stopWorkers("shutdown_timeout");
       },
       timeout_ms, 0);
-  if (workers_.empty()) {
-    stopWorkers();
-    return;
-  }
-  publisher_.runOnAll("drain", [](Worker& worker) { worker.drain(); });
+  publisher_.runOnAll("drain", [](Worker& worker) { worker.drain(true); });
 }
 
 void Server::onWorkerDrained() {
-  if (++workers_drained_ == workers_.size()) stopWorkers();
+  if (++workers_drained_ == workers_.size()) stopWorkers("shutdown");
 }
 
-void Server::stopWorkers() {
+void Server::stopWorkers(const char* reason) {
   if (stopping_) return;
   stopping_ = true;
   uv_timer_stop(&shutdown_timer_);
+  uv_timer_stop(&accept_grace_timer_);
+  in_accept_grace_ = false;
   if (workers_.empty()) {
     closeControlHandles();
     return;
   }
-  publisher_.runOnAll("stop", [](Worker& worker) { worker.stop(); });
+  publisher_.runOnAll("stop", [reason](Worker& worker) { worker.stop(reason); });
   // Each worker closes its loop once stopped: a post after this one may find it gone.
   publisher_.setStopping();
 }
@@ -371,6 +406,7 @@ void Server::closeControlHandles() {
   core::ignoreControlSignals();
   core::restoreSignalMask(previous);
   uv_close(reinterpret_cast<uv_handle_t*>(&shutdown_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&accept_grace_timer_), nullptr);
   dispatcher_.close();
 }
 

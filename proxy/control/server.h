@@ -126,8 +126,14 @@ class Server final : public admin::ControlPlane {
   void startWorkers(std::vector<std::vector<int>>& fds_by_worker);
   // Rebuilds the snapshot from config, traffic and backend state, and publishes it.
   void republish(const char* reason);
+  // SIGTERM/SIGINT: readiness turns 503 at once; the listeners keep accepting for
+  // server.accept_grace, then stopAccepting() closes them and the drain runs within
+  // server.shutdown_timeout. A second signal during the grace skips the rest of it; one after
+  // it closes every connection at once.
   void beginShutdown(const char* reason);
-  void stopWorkers();
+  void stopAccepting();
+  // `reason` (a static string) goes into the access log lines of the requests it cuts.
+  void stopWorkers(const char* reason);
   void onWorkerStarted();
   void onWorkerDrained();
   void onWorkerStopped();
@@ -145,6 +151,7 @@ class Server final : public admin::ControlPlane {
   uv_signal_t sigusr1_{};
   uv_signal_t sigusr2_{};
   uv_timer_t shutdown_timer_{};
+  uv_timer_t accept_grace_timer_{};
   // Before the parts that post to them (the publisher keeps a reference).
   std::vector<std::unique_ptr<Worker>> workers_;
   Publisher publisher_{dispatcher_, workers_};
@@ -185,6 +192,7 @@ class Server final : public admin::ControlPlane {
   uint32_t workers_started_ = 0;
   uint32_t workers_drained_ = 0;
   uint32_t workers_stopped_ = 0;
+  bool in_accept_grace_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;
 };

@@ -27,6 +27,9 @@ struct SourcePosition {
 struct ServerConfig {
   uint32_t workers = 0;  // 0 = one per core
   absl::Duration shutdown_timeout = absl::Seconds(30);
+  // After SIGTERM the listeners keep accepting this long (readiness already 503) so that an
+  // outer load balancer can take the instance out before connections would be refused.
+  absl::Duration accept_grace = absl::Seconds(5);
   std::string state_file;  // runtime switch state survives restarts when set
   // After a switch, a pool that no route sends traffic to any more has its idle backend
   // connections closed after this delay.

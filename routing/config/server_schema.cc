@@ -12,6 +12,8 @@ const TableSchema<ServerConfig>& serverSchema() {
           stringField("state_file", &ServerConfig::state_file),
           durationField("switch_drain_delay", &ServerConfig::switch_drain_delay,
                         absl::ZeroDuration(), absl::Hours(1)),
+          durationField("accept_grace", &ServerConfig::accept_grace, absl::ZeroDuration(),
+                        absl::Minutes(10)),
       }};
   return schema;
 }

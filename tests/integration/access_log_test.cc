@@ -39,8 +39,9 @@ using OrderedJson = nlohmann::ordered_json;
 
 // The fields of a line, in the order every line has them (README "Metrics and logs").
 const std::vector<std::string> kFields = {
-    "time",  "client", "method",  "path",        "status",  "bytes_in", "bytes_out",  "duration_ms",
-    "route", "pool",   "backend", "upstream_ms", "retries", "mirrored", "limited_by", "tls"};
+    "time",      "client",      "method",     "path", "status",  "bytes_in",
+    "bytes_out", "duration_ms", "route",      "pool", "backend", "upstream_ms",
+    "retries",   "mirrored",    "limited_by", "tls",  "reason"};
 
 // The complete lines of `path` (a last line without its newline is not complete yet).
 std::vector<std::string> readLines(const std::string& path) {

@@ -38,6 +38,34 @@ bool hasAdminTable(std::string_view toml) {
   return false;
 }
 
+// Where the line that starts with `header` (after blanks) ends, or npos when there is none.
+size_t endOfHeaderLine(std::string_view toml, std::string_view header) {
+  size_t start = 0;
+  while (start < toml.size()) {
+    const size_t newline = toml.find('\n', start);
+    std::string_view line = toml.substr(start, newline - start);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.substr(0, header.size()) == header) return newline;
+    if (newline == std::string_view::npos) break;
+    start = newline + 1;
+  }
+  return std::string_view::npos;
+}
+
+// Tests stop the proxy with SIGTERM at teardown: none waits for the accept grace unless it asks
+// for one (a configuration that names accept_grace keeps its own).
+std::string withoutAcceptGrace(std::string toml) {
+  if (toml.find("accept_grace") != std::string::npos) return toml;
+  const size_t server_end = endOfHeaderLine(toml, "[server]");
+  if (server_end != std::string::npos) {
+    toml.insert(server_end + 1, "accept_grace = \"0s\"\n");
+  } else if (toml.find("[server]") == std::string::npos) {
+    if (!toml.empty() && toml.back() != '\n') toml.push_back('\n');
+    toml.append("\n[server]\naccept_grace = \"0s\"\n");
+  }
+  return toml;
+}
+
 std::optional<uint16_t> portOf(const std::string& address) {
   const size_t colon = address.rfind(':');
   uint32_t port = 0;
@@ -59,6 +87,7 @@ std::string eventOf(const std::string& line) {
 }  // namespace
 
 std::string withTestAdmin(std::string toml) {
+  toml = withoutAcceptGrace(std::move(toml));
   if (hasAdminTable(toml)) return toml;
   if (!toml.empty() && toml.back() != '\n') toml.push_back('\n');
   toml.append("\n[admin]\nlisten = \"127.0.0.1:0\"\n");

@@ -60,7 +60,9 @@ absl::StatusOr<SwitchyardProcess> startSwitchyard(
     std::chrono::milliseconds timeout = std::chrono::seconds(10),
     const ChildProcess::Env& extra_env = {});
 
-// `toml` with `[admin]\nlisten = "127.0.0.1:0"\n` appended unless it has an [admin] table.
+// `toml` with `[admin]\nlisten = "127.0.0.1:0"\n` appended unless it has an [admin] table, and
+// with `accept_grace = "0s"` in [server] unless it sets accept_grace (teardown's SIGTERM must
+// not wait for the grace).
 std::string withTestAdmin(std::string toml);
 
 // --- Configuration ---------------------------------------------------------------------------

@@ -59,7 +59,7 @@ class ControlTest : public ::testing::Test {
     for (auto& worker : workers_) {
       Worker* target = worker.get();
       // A dead worker refuses the post and has no thread to join.
-      target->post([target] { target->stop(); });
+      target->post([target] { target->stop("shutdown"); });
       target->join();
     }
     workers_.clear();

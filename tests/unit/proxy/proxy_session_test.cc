@@ -242,7 +242,7 @@ class ProxySessionTest : public ::testing::Test {
  protected:
   void TearDown() override {
     if (worker_ == nullptr) return;
-    worker_->post([this] { worker_->stop(); });
+    worker_->post([this] { worker_->stop("shutdown"); });
     worker_->join();
   }
 
