@@ -2,7 +2,7 @@
 # TLS side by side: Switchyard, nginx and HAProxy, one worker (thread) each, the same certificate,
 # terminating TLS on 127.0.0.1 in front of the same demo backend.
 #
-#   bench/tls_compare.sh [SECONDS] [IDLE_CONNECTIONS]    (defaults: 10 per run, 2000)
+#   bench/tls_compare.sh [SECONDS] [IDLE_CONNECTIONS] [ROUNDS]   (defaults: 10 per run, 2000, 1)
 #
 # Runs, for an ECDSA P-256 and an RSA-2048 certificate:
 #   keepalive   wrk, 64 connections, small responses, keep-alive (TLS 1.3, AES-128-GCM)
@@ -12,14 +12,20 @@
 #               (one client process: a ceiling for all three alike)
 #   idle KiB    resident memory per idle keep-alive TLS connection (bench/idle_conns.py --tls),
 #               after - before, divided by the count
-# and prints one table with the ratios. The figures are only meaningful on a quiet machine: it
+# and prints one table with the ratios. With ROUNDS > 1 each scenario runs ROUNDS times, the three
+# proxies taking turns within a round, and the table shows each proxy's median: on a shared VM
+# whose speed drifts by ±20 % within minutes, one round can favour whichever proxy ran first. The figures are only meaningful on a quiet machine: it
 # prints the load average it started with. Needs wrk, nginx and haproxy (scripts/setup.sh --bench).
+# As bench/harness.py does, on 2+ CPUs each proxy is pinned to the last CPU and the clients and
+# the demo backend to the others, so a figure is what one proxy core does (SWITCHYARD_BENCH_PIN=none
+# turns that off).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${SWITCHYARD_BUILD_DIR:-$root/build}"
 duration="${1:-10}"
 idle_count="${2:-2000}"
+rounds="${3:-1}"
 run="$(mktemp -d /tmp/sy-tls-bench.XXXXXX)"
 pids=()
 cleanup() {
@@ -35,8 +41,16 @@ nginx_port=19444
 haproxy_port=19445
 admin_port=19901
 
+ncpu="$(nproc)"
+proxy_pin=() client_pin=()
+if [ "$ncpu" -ge 2 ] && [ "${SWITCHYARD_BENCH_PIN:-split}" != none ]; then
+  proxy_pin=(taskset -c "$((ncpu - 1))")
+  client_pin=(taskset -c "0-$((ncpu - 2))")
+fi
+
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$build/switchyard" backend --name blue --listen "127.0.0.1:$backend_port" --threads 1 \
+echo "proxy CPU: ${proxy_pin[*]:-not pinned}; clients and backend: ${client_pin[*]:-not pinned}"
+"${client_pin[@]}" "$build/switchyard" backend --name blue --listen "127.0.0.1:$backend_port" --threads 1 \
   2>/dev/null &
 pids+=($!)
 
@@ -51,12 +65,21 @@ done
 run_wrk() {  # URL [wrk args...]: prints requests/second
   local url="$1"
   shift
-  wrk -t2 -c64 -d"${duration}s" "$@" "$url" 2>/dev/null | awk '/Requests\/sec/ {print $2}'
+  "${client_pin[@]}" wrk -t2 -c64 -d"${duration}s" "$@" "$url" 2>/dev/null | awk '/Requests\/sec/ {print $2}'
 }
 
 run_resumed() {  # PORT: prints connections/second, each resuming the first one's session
-  openssl s_time -connect "127.0.0.1:$1" -reuse -www / -time "$duration" 2>/dev/null \
+  "${client_pin[@]}" openssl s_time -connect "127.0.0.1:$1" -reuse -www / -time "$duration" 2>/dev/null \
     | awk '/connections in [0-9]+ real seconds/ {printf "%.0f", $1 / $4; exit}'
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # PID: utime + stime, in clock ticks
+
+# PID SECONDS_OF_WORK_PER_SECOND_FIGURE FIGURE: the figure per second of the proxy's own CPU
+# time, i.e. what one fully busy proxy core would do (the main harness's "per core").
+per_core() {
+  awk -v ticks="$2" -v hz="$(getconf CLK_TCK)" -v rate="$3" -v secs="$duration" \
+    'BEGIN { if (ticks > 0) printf "%.0f", rate * secs / (ticks / hz); else printf "n/a" }'
 }
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -64,7 +87,7 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 idle_kib() {  # PID PORT: resident KiB per idle TLS connection
   local pid="$1" port="$2" before after ready
   before="$(rss_kib "$pid")"
-  exec {to_idle}> >(exec python3 "$root/bench/idle_conns.py" --target "127.0.0.1:$port" \
+  exec {to_idle}> >(exec "${client_pin[@]}" python3 "$root/bench/idle_conns.py" --target "127.0.0.1:$port" \
     --count "$idle_count" --tls --timeout 120 >"$run/idle.out" 2>>"$run/idle.err")
   for _ in $(seq 1 600); do
     ready="$(awk '/^READY/ {print $2}' "$run/idle.out" 2>/dev/null || true)"
@@ -78,6 +101,8 @@ idle_kib() {  # PID PORT: resident KiB per idle TLS connection
   awk -v a="$after" -v b="$before" -v n="${ready:-0}" \
     'BEGIN { if (n > 0) printf "%.2f", (a - b) / n; else printf "n/a" }'
 }
+
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 
@@ -174,27 +199,45 @@ backend blue
   server b1 127.0.0.1:$backend_port
 HAPROXY
   ulimit -n 20000 2>/dev/null || true
-  "$build/switchyard" -c "$run/sy.toml" 2>/dev/null &
+  "${proxy_pin[@]}" "$build/switchyard" -c "$run/sy.toml" 2>/dev/null &
   sy_pid=$!
   pids+=("$sy_pid")
-  nginx -c "$run/nginx.conf" -e "$run/nginx_error.log" &
+  "${proxy_pin[@]}" nginx -c "$run/nginx.conf" -e "$run/nginx_error.log" &
   nginx_pid=$!
   pids+=("$nginx_pid")
-  haproxy -db -f "$run/haproxy.cfg" >"$run/haproxy.log" 2>&1 &
+  "${proxy_pin[@]}" haproxy -db -f "$run/haproxy.cfg" >"$run/haproxy.log" 2>&1 &
   haproxy_pid=$!
   pids+=("$haproxy_pid")
   for port in "$sy_port" "$nginx_port" "$haproxy_port"; do wait_port "$port"; done
+  proxy_pids=("$sy_pid" "$nginx_pid" "$haproxy_pid")
+  proxy_ports=("$sy_port" "$nginx_port" "$haproxy_port")
   for scenario in keepalive handshake resumed; do
-    values=()
-    for port in "$sy_port" "$nginx_port" "$haproxy_port"; do
-      case "$scenario" in
-        keepalive) values+=("$(run_wrk "https://localhost:$port/")") ;;
-        handshake) values+=("$(run_wrk "https://localhost:$port/" -H "Connection: close")") ;;
-        resumed) values+=("$(run_resumed "$port")") ;;
-      esac
+    declare -A raw=() core=()
+    for _ in $(seq 1 "$rounds"); do
+      for who in 0 1 2; do
+        pid="${proxy_pids[$who]}" port="${proxy_ports[$who]}"
+        ticks0="$(cpu_ticks "$pid")"
+        case "$scenario" in
+          keepalive) value="$(run_wrk "https://localhost:$port/")" ;;
+          handshake) value="$(run_wrk "https://localhost:$port/" -H "Connection: close")" ;;
+          resumed) value="$(run_resumed "$port")" ;;
+        esac
+        raw[$who]+=" $value"
+        core[$who]+=" $(per_core "$pid" "$(($(cpu_ticks "$pid") - ticks0))" "$value")"
+      done
     done
+    values=() cores=()
+    for who in 0 1 2; do
+      # shellcheck disable=SC2086 # word splitting of the space-separated samples is wanted
+      values+=("$(median ${raw[$who]})")
+      # shellcheck disable=SC2086
+      cores+=("$(median ${core[$who]})")
+    done
+    unset raw core
     printf '%-6s %-10s %11s %11s %11s %9s %9s\n' "$kind" "$scenario" "${values[@]}" \
       "$(ratio "${values[0]}" "${values[1]}")" "$(ratio "${values[0]}" "${values[2]}")"
+    printf '%-6s %-10s %11s %11s %11s %9s %9s\n' "$kind" "  per core" "${cores[@]}" \
+      "$(ratio "${cores[0]}" "${cores[1]}")" "$(ratio "${cores[0]}" "${cores[2]}")"
   done
   values=()
   for pair in "$sy_pid:$sy_port" "$nginx_pid:$nginx_port" "$haproxy_pid:$haproxy_port"; do
