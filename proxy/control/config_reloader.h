@@ -25,10 +25,11 @@ admin::AdminServerLimits adminLimits(const routing::config::AdminConfig& admin);
 
 // Re-reads the configuration (SIGHUP or POST /admin/reload) and applies it live: the admin token
 // and limits, the access log, the traffic and backend state reconciled with the new routes and
-// pools, the health checks, then a snapshot published to every worker. A configuration that
-// fails to load, moves a listener or names a missing certificate is refused as a whole and the
-// running one stays. Also owns the access log settings (SIGUSR1 reopens the file). Control
-// thread only.
+// pools, the health checks, the listeners (proxy/control/listener_changes.h: added, removed and
+// moved ones open or close their sockets, the others keep theirs), then a snapshot published to
+// every worker. A configuration that fails to load, names a missing certificate or a port that
+// cannot be bound is refused as a whole and the running one stays. Also owns the access log
+// settings (SIGUSR1 reopens the file). Control thread only.
 class ConfigReloader {
  public:
   // Applies the admin token and limits of a new configuration.

@@ -19,6 +19,11 @@ struct ListenerSockets {
 // closes what it opened and returns false.
 bool openListenerSockets(const routing::config::Config& config, uint32_t workers,
                          ListenerSockets* sockets);
+// Opens one listener's socket for each of `workers` workers (`fds`, by worker) and gives its
+// address, the port resolved when it was 0. On failure logs `listen_failed`, closes what it
+// opened and returns false. Startup and reloads that add or move a listener use it.
+bool openListenerSocket(const routing::config::ListenerConfig& listener, uint32_t workers,
+                        std::vector<int>* fds, std::string* resolved);
 // Closes the sockets no worker took over.
 void closeListenerSockets(std::vector<std::vector<int>>& fds_by_worker);
 
