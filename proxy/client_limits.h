@@ -122,7 +122,7 @@ class ClientLimits {
                          const core::IpAddress& address, bool address_counted);
 
   const uint32_t worker_index_;
-  std::vector<std::unique_ptr<ListenerTables>> tables_;  // by listener index
+  std::vector<std::unique_ptr<ListenerTables>> tables_;  // by listener id (ListenerSettings::id)
 };
 
 // Whether `address` is in one of the `trusted` prefixes.

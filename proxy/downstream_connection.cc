@@ -21,8 +21,8 @@ struct DownstreamConnection::ProxyPreamble {
   std::optional<core::NetAddress> client;
 };
 
-DownstreamConnection::DownstreamConnection(Worker& worker, uint32_t listener_index)
-    : worker_(worker), listener_index_(listener_index), transport_(worker.loop()) {
+DownstreamConnection::DownstreamConnection(Worker& worker, uint32_t listener_id)
+    : worker_(worker), listener_id_(listener_id), transport_(worker.loop()) {
   transport_.setCallbacks(this);
   worker_.connectionOpened(this);
 }
@@ -34,7 +34,7 @@ DownstreamConnection::~DownstreamConnection() {
 }
 
 const routing::ListenerSettings& DownstreamConnection::listenerSettings() const {
-  return worker_.currentSnapshot().listeners[listener_index_];
+  return worker_.listenerSettings(listener_id_);
 }
 
 core::NetAddress DownstreamConnection::peerAddress() const {
@@ -138,7 +138,7 @@ void DownstreamConnection::refuseProxyHeader(routing::ProxyRejectReason reason,
   settings.limit_state->slot(worker_.index()).proxy_rejected[static_cast<size_t>(reason)].add();
   const char* name = routing::proxyRejectReasonName(reason);
   const std::optional<uint64_t> suppressed = worker_.proxyProtocolLog().admit(
-      absl::StrCat(listener_index_, "/", name), uv_now(worker_.loop()));
+      absl::StrCat(listener_id_, "/", name), uv_now(worker_.loop()));
   if (suppressed.has_value()) {
     core::logWarn("proxy_protocol_rejected", {{"worker", worker_.index()},
                                               {"listener", settings.name},

@@ -38,7 +38,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
                                    public core::TimeoutEntry,
                                    public core::ListLinks<DownstreamConnection> {
  public:
-  DownstreamConnection(Worker& worker, uint32_t listener_index);
+  DownstreamConnection(Worker& worker, uint32_t listener_id);
   ~DownstreamConnection();
 
   // Starts serving a socket the listener accepted. On error the object frees itself (and the
@@ -80,7 +80,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   void onBody(const char* data, size_t length) override;
   void onMessageComplete() override;
   // ExchangeOwner
-  uint32_t listenerIndex() const override { return listener_index_; }
+  uint32_t listenerId() const override { return listener_id_; }
   const routing::ListenerSettings& listenerSettings() const override;
   // The client: the socket's peer, or the source a PROXY header named.
   core::NetAddress peerAddress() const override;
@@ -124,7 +124,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   void close(std::string_view cut_by = {});
 
   Worker& worker_;
-  const uint32_t listener_index_;
+  const uint32_t listener_id_;      // routing::ListenerSettings::id
   tls::StreamTransport transport_;  // TCP, or TLS over it on a TLS listener
   // The request parser, from a request's first byte until the connection is idle again (an idle
   // keep-alive connection holds none).

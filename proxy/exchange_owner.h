@@ -18,7 +18,7 @@ namespace sy::proxy {
 class ExchangeOwner {
  public:
   // ---- The client ----
-  virtual uint32_t listenerIndex() const = 0;
+  virtual uint32_t listenerId() const = 0;
   // The listener's settings in the worker's current snapshot.
   virtual const routing::ListenerSettings& listenerSettings() const = 0;
   virtual core::NetAddress peerAddress() const = 0;

@@ -73,12 +73,12 @@ void Listener::acceptPending() {
     // switchyard_limited_total. (HAProxy's maxconn leaves them in the backlog instead, where
     // a flood's connections would sit in front of everyone else's.)
     ConnectionTicket ticket;
-    if (worker_.clientLimits().admit(index_, worker_.currentSnapshot().listeners[index_],
+    if (worker_.clientLimits().admit(id_, worker_.listenerSettings(id_),
                                      reinterpret_cast<const sockaddr*>(&peer), &ticket)) {
       ::close(fd);
       continue;
     }
-    auto* connection = new DownstreamConnection(worker_, index_);
+    auto* connection = new DownstreamConnection(worker_, id_);
     connection->holdTicket(std::move(ticket));
     const int rc = connection->accept(fd);
     if (rc != 0) acceptFailed(rc);
@@ -110,7 +110,7 @@ void Listener::acceptFailed(int uv_status) {
   if (!suppressed.has_value()) return;
   core::logWarn(fd_limit ? "accept_failed_fd_limit" : "accept_failed",
                 {{"worker", worker_.index()},
-                 {"listener", index_},
+                 {"listener", worker_.listenerSettings(id_).name},
                  {"error", uv_strerror(uv_status)},
                  {"suppressed_since_last", *suppressed}});
 }

@@ -21,8 +21,10 @@ class Worker;
 // stay queued in the backlog until descriptors free up.
 class Listener {
  public:
-  Listener(Worker& worker, uint32_t index) : worker_(worker), index_(index) {}
+  // `id`: the listener's routing::ListenerSettings::id.
+  Listener(Worker& worker, uint32_t id) : worker_(worker), id_(id) {}
   ~Listener();
+  uint32_t id() const { return id_; }
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
@@ -45,7 +47,7 @@ class Listener {
   void pauseAccepting();
 
   Worker& worker_;
-  const uint32_t index_;
+  const uint32_t id_;
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;          // freed (and fd_ closed) by its close callback
   core::UvHandle<uv_timer_t> resume_;  // restarts accepting after a pause

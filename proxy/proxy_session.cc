@@ -172,8 +172,8 @@ void ProxySession::redirectToHttps() {
 bool ProxySession::refuseOverRateLimit() {
   if (!ClientLimits::rateLimited(owner_.listenerSettings(), route_)) return false;
   const RateVerdict verdict = worker_.clientLimits().checkRequest(
-      owner_.listenerIndex(), owner_.listenerSettings(), route_,
-      owner_.peerAddress().sockaddr_ptr(), request_.headers(), uv_now(worker_.loop()) * 1000000);
+      owner_.listenerId(), owner_.listenerSettings(), route_, owner_.peerAddress().sockaddr_ptr(),
+      request_.headers(), uv_now(worker_.loop()) * 1000000);
   if (verdict.allowed) return false;
   local_headers_ = absl::StrCat("Retry-After: ", verdict.retry_after_seconds, "\r\n");
   limited_by_ = routing::limitReasonName(routing::LimitReason::kRateLimit);

@@ -42,7 +42,7 @@ int Worker::start(std::vector<int> listen_fds, routing::ConfigSnapshotPtr initia
     setAccessLog(access_log.sink, access_log.flush_interval_ms, access_log.buffer_bytes);
   }
   for (size_t i = 0; i < listen_fds.size(); ++i) {
-    auto listener = std::make_unique<Listener>(*this, static_cast<uint32_t>(i));
+    auto listener = std::make_unique<Listener>(*this, current_->snapshot->listeners.at(i).id);
     rc = listener->open(listen_fds[i]);
     if (rc != 0) {
       for (size_t j = i + 1; j < listen_fds.size(); ++j) ::close(listen_fds[j]);
@@ -77,12 +77,52 @@ void Worker::run() {
 }
 
 void Worker::adopt(routing::ConfigSnapshotPtr snapshot) {
+  std::vector<int32_t> slots;
+  for (size_t i = 0; i < snapshot->listeners.size(); ++i) {
+    const uint32_t id = snapshot->listeners[i].id;
+    if (id >= slots.size()) slots.resize(id + 1, -1);
+    slots[id] = static_cast<int32_t>(i);
+    retired_listeners_.erase(id);  // back again
+  }
+  if (current_ != nullptr) {
+    for (const routing::ListenerSettings& old : current_->snapshot->listeners) {
+      if (old.id >= slots.size() || slots[old.id] < 0) retired_listeners_[old.id] = old;
+    }
+  }
+  listener_slots_ = std::move(slots);
   if (current_ != nullptr) {
     current_->current = false;
     if (current_->users == 0) delete current_;
   }
   current_ = new PinnedSnapshot{std::move(snapshot), 0, true};
   pools_.rebuild(current_->snapshot->pools);
+}
+
+void Worker::updateListeners(const std::vector<uint32_t>& closed,
+                             const std::vector<std::pair<uint32_t, int>>& opened) {
+  SY_DCHECK_ON_WORKER_THREAD();
+  if (accepting_stopped_) {
+    for (const auto& [id, fd] : opened) ::close(fd);
+    return;
+  }
+  for (uint32_t id : closed) {
+    for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
+      if ((*it)->id() != id) continue;
+      (*it)->close();
+      listeners_.erase(it);
+      break;
+    }
+  }
+  for (const auto& [id, fd] : opened) {
+    auto listener = std::make_unique<Listener>(*this, id);
+    const int rc = listener->open(fd);  // closes fd on failure
+    if (rc != 0) {
+      core::logError("listener_open_failed",
+                     {{"worker", index_}, {"listener", id}, {"error", uv_strerror(rc)}});
+      continue;
+    }
+    listeners_.push_back(std::move(listener));
+  }
 }
 
 void Worker::unpin(PinnedSnapshot* pinned) {

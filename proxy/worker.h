@@ -82,6 +82,19 @@ class Worker {
 
   // Switches new requests to `snapshot`; requests in flight keep theirs.
   void adopt(routing::ConfigSnapshotPtr snapshot);
+  // A reload changed the listeners: closes the sockets of `closed` (listener ids) and starts
+  // accepting on `opened` (id, listening socket; the worker owns them from here). Connections
+  // already accepted stay, on any listener.
+  void updateListeners(const std::vector<uint32_t>& closed,
+                       const std::vector<std::pair<uint32_t, int>>& opened);
+  // The settings of listener `id`: the current snapshot's, or for a listener a reload removed
+  // (its connections live on), the last ones it had.
+  const routing::ListenerSettings& listenerSettings(uint32_t id) const {
+    if (id < listener_slots_.size() && listener_slots_[id] >= 0) {
+      return current_->snapshot->listeners[static_cast<size_t>(listener_slots_[id])];
+    }
+    return retired_listeners_.at(id);
+  }
   uint64_t generation() const { return current_->snapshot->generation; }
   const routing::ConfigSnapshot& currentSnapshot() const { return *current_->snapshot; }
   PinnedSnapshot* pinCurrent() {
@@ -140,6 +153,10 @@ class Worker {
   uv_idle_t idle_{};
   std::vector<std::unique_ptr<Listener>> listeners_;
   PinnedSnapshot* current_ = nullptr;
+  // Index in the current snapshot's listeners by listener id; -1 for one a reload removed.
+  std::vector<int32_t> listener_slots_;
+  // Settings of removed listeners, for their connections (one entry per removed name).
+  absl::flat_hash_map<uint32_t, routing::ListenerSettings> retired_listeners_;
   upstream::WorkerPools pools_;
   core::IntrusiveList<DownstreamConnection> connections_;  // every client connection
   std::vector<DownstreamConnection*> deferred_;

@@ -23,6 +23,9 @@ namespace sy::routing {
 
 struct ListenerSettings {
   std::string name;
+  // Stable across reloads for the same listener name (SnapshotBuilder): workers find their
+  // sockets' and connections' settings by it while reloads add and remove listeners.
+  uint32_t id = 0;
   core::NetAddress address;
   http::ParserLimits limits;
   uint64_t header_timeout_ms = 10000;
@@ -124,8 +127,9 @@ class SnapshotBuilder {
   core::StringMap<std::shared_ptr<upstream::PoolStats>> pool_stats_;
   core::StringMap<std::shared_ptr<RoutePoolStats>> route_stats_;
   core::StringMap<std::shared_ptr<MirrorStats>> mirror_stats_;
-  // By listener name (listeners only change with a restart).
+  // By listener name (a listener that a reload removes and a later one adds again counts on).
   core::StringMap<std::shared_ptr<ListenerLimitState>> listener_limits_;
+  core::StringMap<uint32_t> listener_ids_;
   core::StringMap<std::shared_ptr<tls::HandshakeStats>> listener_tls_stats_;
   // By listener name; a listener without TLS has no entry.
   core::StringMap<std::shared_ptr<const tls::ServerContext>> tls_contexts_;

@@ -248,6 +248,10 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
   snapshot->generation = ++generation_;
   for (const config::ListenerConfig& listener : config->listeners) {
     ListenerSettings settings = listenerSettings(listener, workers_);
+    // Ids are handed out in order, so the first configuration's ids are its indexes.
+    const auto [id, added] =
+        listener_ids_.try_emplace(listener.name, static_cast<uint32_t>(listener_ids_.size()));
+    settings.id = id->second;
     std::shared_ptr<ListenerLimitState>& state = listener_limits_[listener.name];
     if (state == nullptr) state = std::make_shared<ListenerLimitState>(workers_);
     settings.limit_state = state;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
 #include "core/thread_role.h"
+#include "proxy/control/listener_changes.h"
 #include "proxy/control/rollout_declarations.h"
 #include "proxy/control/state_file.h"
 #include "proxy/control/status_reply.h"
@@ -15,21 +16,6 @@ namespace sy::proxy::control {
 namespace {
 
 using routing::config::Config;
-
-// The running listeners cannot move without a restart; everything else can change live.
-std::string listenerChange(const Config& running, const Config& next) {
-  if (running.listeners.size() != next.listeners.size()) {
-    return "the number of listeners changed";
-  }
-  for (size_t i = 0; i < running.listeners.size(); ++i) {
-    if (running.listeners[i].listen_text != next.listeners[i].listen_text ||
-        running.listeners[i].name != next.listeners[i].name ||
-        running.listeners[i].backlog != next.listeners[i].backlog) {
-      return absl::StrCat("listeners[", i, "] changed its name, address or backlog");
-    }
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -90,8 +76,6 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
   routing::config::LoadResult loaded = state_.source.load();
   addDeclaredRolloutErrors(loaded);
   if (!loaded.ok()) return fail(configErrorsJson(loaded.errors));
-  const std::string change = listenerChange(*state_.config, *loaded.config);
-  if (!change.empty()) return fail({change + ": listeners only change with a restart"});
   auto token = adminToken(*loaded.config);
   if (!token.ok()) return fail({std::string(token.status().message())});
   // Before loadTls(), which keeps the listeners' new contexts once it succeeds.
@@ -107,6 +91,17 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
   }
   auto access_log = accessLogFor(*loaded.config, false);
   if (!access_log.ok()) return fail({std::string(access_log.status().message())});
+  // New and moved listeners' sockets, before anything else is applied: a port that cannot be
+  // bound refuses the reload and changes nothing.
+  auto listeners = std::make_shared<ListenerChanges>();
+  if (absl::Status opened = listeners->open(*state_.config, *loaded.config, state_.worker_count);
+      !opened.ok()) {
+    return fail({std::string(opened.message())});
+  }
+  std::vector<std::vector<int>> sockets_after;
+  if (listener_fds_ != nullptr) {
+    sockets_after = listeners->socketsAfter(*state_.config, *loaded.config, *listener_fds_);
+  }
   // Certificates are re-read here; a bad one refuses the reload and the running ones stay.
   if (absl::Status tls = state_.builder.loadTls(*loaded.config); !tls.ok()) {
     return fail({std::string(tls.message())});
@@ -124,21 +119,34 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
   state_.backend_states.reconcile(*state_.config);
   health_.configure(*state_.config);
   state_.metrics.declareRoutes(state_.routeNames());
+  const routing::ConfigSnapshotPtr before = state_.snapshot;
   state_.rebuildSnapshot();
   const uint64_t generation = state_.snapshot->generation;
   const std::string trigger_name = trigger;
-  publisher_.publish(state_.snapshot, [this, generation, trigger_name,
-                                       done = std::move(done)](const absl::Status& published) {
-    if (!state_.shutting_down) notifyReady();  // after STOPPING=1, READY=1 would undo it
-    if (!published.ok()) {
-      // Logged as worker_post_failed by the publisher; the caller learns it here.
-      if (done) done(published);
-      return;
-    }
-    core::logInfo("config_reloaded", {{"trigger", trigger_name}, {"generation", generation}});
-    if (reloaded_ && !state_.shutting_down) reloaded_();
-    if (done) done(generation);
-  });
+  Publisher::Task adopt = [snapshot = state_.snapshot](Worker& worker) { worker.adopt(snapshot); };
+  if (!listeners->empty()) {
+    if (listener_fds_ != nullptr) *listener_fds_ = std::move(sockets_after);
+    listeners->resolve(*before, *state_.snapshot);
+    listeners->log();
+    // One task: a worker never accepts on a listener its snapshot does not have.
+    adopt = [snapshot = state_.snapshot, listeners](Worker& worker) {
+      worker.adopt(snapshot);
+      listeners->applyTo(worker);
+    };
+  }
+  publisher_.runOnAll(
+      "publish", std::move(adopt),
+      [this, generation, trigger_name, done = std::move(done)](const absl::Status& published) {
+        if (!state_.shutting_down) notifyReady();  // after STOPPING=1, READY=1 would undo it
+        if (!published.ok()) {
+          // Logged as worker_post_failed by the publisher; the caller learns it here.
+          if (done) done(published);
+          return;
+        }
+        core::logInfo("config_reloaded", {{"trigger", trigger_name}, {"generation", generation}});
+        if (reloaded_ && !state_.shutting_down) reloaded_();
+        if (done) done(generation);
+      });
   saveState(state_);
   return generation;
 }

@@ -30,10 +30,11 @@ absl::StatusOr<std::shared_ptr<const tls::ServerContext>> adminTls(
 
 // Re-reads the configuration (SIGHUP or POST /admin/reload) and applies it live: the admin token,
 // limits and certificates, the access log, the traffic and backend state reconciled with the new
-// routes and pools, the health checks, then a snapshot published to every worker. A configuration
-// that fails to load, moves a listener or names a missing certificate is refused as a whole and the
-// running one stays. Also owns the access log settings (SIGUSR1 reopens the file). Control
-// thread only.
+// routes and pools, the health checks, the listeners (proxy/control/listener_changes.h: added,
+// removed and moved ones open or close their sockets, the others keep theirs), then a snapshot
+// published to every worker. A configuration that fails to load, names a missing certificate or a
+// port that cannot be bound is refused as a whole and the running one stays. Also owns the access
+// log settings (SIGUSR1 reopens the file). Control thread only.
 class ConfigReloader {
  public:
   // Applies the admin token, limits and TLS context (null: plain) of a new configuration.
@@ -54,6 +55,9 @@ class ConfigReloader {
                                         std::function<void(absl::StatusOr<uint64_t>)> done);
   // Runs after each reload is in force on every worker (the rollouts it declares start then).
   void setReloaded(std::function<void()> reloaded) { reloaded_ = std::move(reloaded); }
+  // The server's listening sockets [worker][listener], kept current across listener changes
+  // (a hot upgrade hands them over).
+  void trackListenerSockets(std::vector<std::vector<int>>* fds) { listener_fds_ = fds; }
   // POST /admin/reload: answers once every worker runs the new configuration.
   void reload(admin::Responder respond);
 
@@ -73,6 +77,7 @@ class ConfigReloader {
   HealthWiring& health_;
   ApplyAdmin apply_admin_;
   std::function<void()> reloaded_;
+  std::vector<std::vector<int>>* listener_fds_ = nullptr;
   AccessLogSettings access_log_;
 };
 

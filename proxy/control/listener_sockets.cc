@@ -41,51 +41,68 @@ void shareInherited(std::vector<int> fds, uint32_t backlog,
 
 }  // namespace
 
+bool openListenerSocket(const routing::config::ListenerConfig& listener, uint32_t workers,
+                        std::vector<int>* fds, std::string* resolved, std::string* error) {
+  auto fail = [&](const std::string& address, int err) {
+    core::logError(
+        "listen_failed",
+        {{"listener", listener.name}, {"address", address}, {"error", std::strerror(err)}});
+    if (error != nullptr) {
+      *error = "listener " + listener.name + " on " + address + ": " + std::strerror(err);
+    }
+    for (int fd : *fds) ::close(fd);
+    fds->clear();
+    return false;
+  };
+  core::NetAddress address = listener.listen;
+  if (address.port() != 0) {
+    // SO_REUSEPORT would let us share a port with another process of the same user and
+    // silently split its traffic: first make sure nobody listens there.
+    const int probe = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    const bool taken = ::bind(probe, address.sockaddr_ptr(), address.length()) != 0;
+    const int err = errno;
+    ::close(probe);
+    if (taken) return fail(address.toString(), err);
+  }
+  for (uint32_t w = 0; w < workers; ++w) {
+    const int fd = core::openReusePortSocket(address);
+    if (fd < 0) return fail(address.toString(), -fd);
+    if (::listen(fd, static_cast<int>(listener.backlog)) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return fail(address.toString(), err);
+    }
+    if (address.port() == 0) address = core::socketLocalAddress(fd);  // the others follow
+    fds->push_back(fd);
+  }
+  *resolved = address.toString();
+  return true;
+}
+
 bool openListenerSockets(const routing::config::Config& config, uint32_t workers,
                          ListenerSockets* sockets, InheritedSockets* inherited) {
   std::vector<std::vector<int>>& fds_by_worker = sockets->fds_by_worker;
   fds_by_worker.assign(workers, {});
-  auto fail = [&](const std::string& listener, const std::string& address, int err) {
-    core::logError("listen_failed",
-                   {{"listener", listener}, {"address", address}, {"error", std::strerror(err)}});
-    sockets->error = "listener " + listener + " on " + address + ": " + std::strerror(err);
-    closeListenerSockets(fds_by_worker);
-    return false;
-  };
   for (const auto& listener : config.listeners) {
-    core::NetAddress address = listener.listen;
     if (inherited != nullptr) {
       std::vector<int> fds =
-          inherited->take(InheritedSockets::Kind::kListener, listener.name, address);
+          inherited->take(InheritedSockets::Kind::kListener, listener.name, listener.listen);
       if (!fds.empty()) {
         sockets->addresses.push_back(core::socketLocalAddress(fds.front()).toString());
         shareInherited(std::move(fds), listener.backlog, fds_by_worker);
         continue;
       }
     }
-    if (address.port() != 0) {
-      // SO_REUSEPORT would let us share a port with another process of the same user and
-      // silently split its traffic: first make sure nobody listens there.
-      const int probe = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-      const int one = 1;
-      ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      const bool taken = ::bind(probe, address.sockaddr_ptr(), address.length()) != 0;
-      const int err = errno;
-      ::close(probe);
-      if (taken) return fail(listener.name, address.toString(), err);
+    std::vector<int> fds;
+    std::string address;
+    if (!openListenerSocket(listener, workers, &fds, &address, &sockets->error)) {
+      closeListenerSockets(fds_by_worker);
+      return false;
     }
-    for (uint32_t w = 0; w < workers; ++w) {
-      const int fd = core::openReusePortSocket(address);
-      if (fd < 0) return fail(listener.name, address.toString(), -fd);
-      if (::listen(fd, static_cast<int>(listener.backlog)) != 0) {
-        const int err = errno;
-        ::close(fd);
-        return fail(listener.name, address.toString(), err);
-      }
-      if (address.port() == 0) address = core::socketLocalAddress(fd);  // the others follow
-      fds_by_worker[w].push_back(fd);
-    }
-    sockets->addresses.push_back(address.toString());
+    for (uint32_t w = 0; w < workers; ++w) fds_by_worker[w].push_back(fds[w]);
+    sockets->addresses.push_back(address);
   }
   return true;
 }

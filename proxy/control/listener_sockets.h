@@ -22,6 +22,12 @@ struct ListenerSockets {
 // closes what it opened and returns false.
 bool openListenerSockets(const routing::config::Config& config, uint32_t workers,
                          ListenerSockets* sockets, InheritedSockets* inherited = nullptr);
+// Opens one listener's socket for each of `workers` workers (`fds`, by worker) and gives its
+// address, the port resolved when it was 0. On failure logs `listen_failed`, says why in `error`
+// (when given), closes what it opened and returns false. Startup and reloads that add or move a
+// listener use it.
+bool openListenerSocket(const routing::config::ListenerConfig& listener, uint32_t workers,
+                        std::vector<int>* fds, std::string* resolved, std::string* error = nullptr);
 // Closes the sockets no worker took over.
 void closeListenerSockets(std::vector<std::vector<int>>& fds_by_worker);
 

@@ -28,6 +28,7 @@ void Server::configInvalid(nlohmann::json errors) {
 Server::Server(ConfigSource source) : state_(std::move(source)) {
   traffic_.setRolloutGuard([this](const std::string& route) { return rollouts_.running(route); });
   state_.rollouts_json = [this] { return rollouts_.toJson(); };
+  reloader_.trackListenerSockets(&listener_fds_);
   reloader_.setReloaded([this] {
     rollouts_.endOrphaned();
     rollouts_.startDeclared();

@@ -282,6 +282,44 @@ TEST_F(HotUpgradeTest, ANewProcessThatCannotStartChangesNothing) {
   EXPECT_EQ(route().value("active", ""), "blue");
 }
 
+// After a reload that added a listener and moved another, an upgrade hands over the sockets as
+// they are now: the new process serves the reloaded ports (it would otherwise bind port 0 anew for
+// the added listener, and a client of that port would be refused once the old process exits).
+TEST_F(HotUpgradeTest, AfterAReloadThatChangedListenersTheCurrentSocketsAreHandedOver) {
+  std::string next = config("\n[[listeners]]\nname = \"second\"\nlisten = \"127.0.0.1:0\"\n");
+  // Another backlog: "http" is closed and opened again, on a new port (port 0).
+  const std::string http = "name = \"http\"\nlisten = \"127.0.0.1:0\"\n";
+  next.replace(next.find(http), http.size(), http + "backlog = 64\n");
+  proxy_.dir->writeFile("switchyard.toml", withTestAdmin(next));
+  AdminResult reloaded = adminCall(admin_port_, "POST", "/admin/reload");
+  ASSERT_EQ(reloaded.status, 200) << reloaded.text();
+  uint16_t http_port = 0;
+  uint16_t second_port = 0;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        http_port = listenerPortOf(*proxy_.process, "http");
+        second_port = listenerPortOf(*proxy_.process, "second");
+        return second_port != 0 && http_port != 0 && http_port != port();
+      },
+      milliseconds(10000)))
+      << proxy_.process->output();
+
+  const auto [code, output] = runUpgradeCommand();
+  ASSERT_EQ(code, 0) << output << "\nproxy:\n" << proxy_.process->output();
+  const std::optional<nlohmann::json> answer = parseJson(output.substr(0, output.rfind('}') + 1));
+  ASSERT_TRUE(answer.has_value()) << output;
+  new_pid_ = answer->value("pid", -1);
+  EXPECT_EQ(proxy_.process->waitExit(milliseconds(20000)), std::optional<int>(0))
+      << proxy_.process->output();
+  for (const uint16_t listener_port : {http_port, second_port}) {
+    HttpClient client;
+    ASSERT_TRUE(client.connect(listener_port)) << listener_port << ": " << client.lastError();
+    std::optional<Response> response = client.request("GET", "/");
+    ASSERT_TRUE(response.has_value()) << client.lastError();
+    EXPECT_EQ(response->status, 200);
+  }
+}
+
 // systemd socket activation: the socket is the test's, passed as descriptor 3 with LISTEN_PID
 // set to the proxy's own pid (bash execs the binary, keeping its pid).
 class SocketActivationTest : public ProxyTest {

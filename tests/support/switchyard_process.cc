@@ -394,4 +394,21 @@ void ProxyTest::TearDown() {
   }
 }
 
+uint16_t listenerPortOf(ChildProcess& switchyard, const std::string& name) {
+  uint16_t port = 0;
+  for (const std::string& line : switchyard.lines()) {
+    const std::optional<nlohmann::json> json = parseJsonLogLine(line);
+    if (!json.has_value() || json->value("event", "") != "listening" ||
+        json->value("listener", "") != name) {
+      continue;
+    }
+    const std::string address = json->value("address", "");
+    uint32_t parsed = 0;
+    if (absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &parsed) && parsed <= 65535) {
+      port = static_cast<uint16_t>(parsed);
+    }
+  }
+  return port;
+}
+
 }  // namespace sy::testing

@@ -65,6 +65,10 @@ absl::StatusOr<SwitchyardProcess> startSwitchyard(
 // not wait for the grace).
 std::string withTestAdmin(std::string toml);
 
+// The port of listener `name` from the last `listening` event `switchyard` logged for it (at
+// start, or when a reload opened it), or 0 when there is none yet.
+uint16_t listenerPortOf(ChildProcess& switchyard, const std::string& name);
+
 // --- Configuration ---------------------------------------------------------------------------
 
 // One listener "http" on 127.0.0.1:0, one pool "app" with `backends` (127.0.0.1 ports), one

@@ -185,7 +185,7 @@ class TestOwner final : public ExchangeOwner, public http::ParserCallbacks {
   }
 
   // ExchangeOwner
-  uint32_t listenerIndex() const override { return 0; }
+  uint32_t listenerId() const override { return 0; }
   const routing::ListenerSettings& listenerSettings() const override {
     return worker_.currentSnapshot().listeners[0];
   }
