@@ -8,7 +8,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "admin/metrics.h"
+#include "core/log.h"
 #include "core/strings.h"
 
 namespace sy::admin {
@@ -140,16 +143,43 @@ Reply errorReply(int status, std::string message) {
   return reply;
 }
 
-bool AdminApi::authorized(const AdminRequest& request) const {
-  if (token_.empty()) return true;
-  const std::string& header = request.authorization;
+const AdminApi::Credential* AdminApi::authenticate(const AdminRequest& request, bool* open) const {
+  *open = credentials_.empty();
+  if (*open) return nullptr;
+  const std::string_view header = request.authorization;
   // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
-  if (header.size() != kBearer.size() + token_.size() ||
-      !core::equalsIgnoreCase(std::string_view(header).substr(0, kBearer.size()), kBearer)) {
-    return false;
+  if (header.size() <= kBearer.size() ||
+      !core::equalsIgnoreCase(header.substr(0, kBearer.size()), kBearer)) {
+    return nullptr;
   }
-  // Constant time, so that the answer time does not leak how much of a guess was right.
-  return CRYPTO_memcmp(header.data() + kBearer.size(), token_.data(), token_.size()) == 0;
+  const std::string_view presented = header.substr(kBearer.size());
+  const Credential* match = nullptr;
+  for (const Credential& credential : credentials_) {
+    // Constant time for each token, and every token compared, so that the answer time does not
+    // leak how much of a guess was right, nor which token it was close to.
+    if (presented.size() == credential.secret.size() &&
+        CRYPTO_memcmp(presented.data(), credential.secret.data(), presented.size()) == 0) {
+      match = &credential;
+    }
+  }
+  return match;
+}
+
+void AdminApi::record(const AdminRequest& request, const std::string& by, const Reply& reply) {
+  nlohmann::json entry = {
+      {"time", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone())},
+      {"method", request.method},
+      {"target", request.target},
+      {"by", by},
+      {"from", request.peer},
+      {"status", reply.status}};
+  if (reply.status >= 400 && reply.body.is_object() && reply.body.contains("error")) {
+    entry["error"] = reply.body["error"];
+  }
+  core::logEvent(reply.status < 400 ? core::LogLevel::kInfo : core::LogLevel::kWarn, "admin_change",
+                 entry);
+  history_.push_back(std::move(entry));
+  if (history_.size() > kHistorySize) history_.pop_front();
 }
 
 void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond) {
@@ -325,7 +355,72 @@ bool AdminApi::resolveRoute(const AdminRequest& request, std::string* route,
   return false;
 }
 
+void AdminApi::handleProbe(const AdminRequest& request, Responder& respond) {
+  if (request.method != "GET") {
+    Reply reply = errorReply(405, absl::StrCat("use GET for ", request.path));
+    reply.headers.emplace_back("Allow", "GET");
+    respond(std::move(reply));
+    return;
+  }
+  if (request.path == "/healthz") {
+    respond(jsonReply(200, {{"status", "ok"}}));
+  } else if (request.path == "/readyz") {
+    const bool ready = control_.ready();
+    respond(jsonReply(ready ? 200 : 503, {{"status", ready ? "ready" : "shutting down"}}));
+  } else {
+    Reply reply;
+    reply.text = control_.metrics();
+    reply.content_type = kMetricsContentType;
+    respond(std::move(reply));
+  }
+}
+
 void AdminApi::handle(const AdminRequest& request, Responder respond) {
+  const std::string& path = request.path;
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+    handleProbe(request, respond);
+    return;
+  }
+  if (surface_ == Surface::kProbes) {
+    respond(errorReply(404, absl::StrCat("no such endpoint: ", path,
+                                         " (this listener serves /healthz, /readyz and /metrics "
+                                         "only; the admin API has its own address)")));
+    return;
+  }
+  if (path.rfind("/admin/", 0) != 0) {
+    respond(errorReply(404, absl::StrCat("no such endpoint: ", path)));
+    return;
+  }
+  bool open = false;
+  const Credential* credential = authenticate(request, &open);
+  if (!open && credential == nullptr) {
+    Reply reply = errorReply(401, "missing or wrong bearer token (Authorization: Bearer ...)");
+    reply.headers.emplace_back("WWW-Authenticate", "Bearer");
+    respond(std::move(reply));
+    return;
+  }
+  const bool change = request.method != "GET";
+  if (!change) {
+    dispatch(request, std::move(respond));
+    return;
+  }
+  // A change: recorded with who asked, whatever the answer.
+  const std::string by = credential != nullptr ? credential->name : "anonymous";
+  Responder recorded = [this, request, by, respond = std::move(respond)](Reply reply) {
+    record(request, by, reply);
+    respond(std::move(reply));
+  };
+  if (credential != nullptr && credential->role == routing::config::AdminRole::kRead) {
+    recorded(errorReply(
+        403, absl::StrCat("token \"", credential->name, "\" has the read role; ", request.method,
+                          " ", path, " needs a token with the operate role")));
+    return;
+  }
+  core::ScopedLogFields actor({{"by", by}, {"from", request.peer}});
+  dispatch(request, std::move(recorded));
+}
+
+void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
   const std::string& path = request.path;
   auto method_is = [&](std::string_view wanted) {
     if (request.method == wanted) return true;
@@ -334,36 +429,6 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
     respond(std::move(reply));
     return false;
   };
-
-  if (path == "/healthz") {
-    if (!method_is("GET")) return;
-    respond(jsonReply(200, {{"status", "ok"}}));
-    return;
-  }
-  if (path == "/readyz") {
-    if (!method_is("GET")) return;
-    const bool ready = control_.ready();
-    respond(jsonReply(ready ? 200 : 503, {{"status", ready ? "ready" : "shutting down"}}));
-    return;
-  }
-  if (path == "/metrics") {
-    if (!method_is("GET")) return;
-    Reply reply;
-    reply.text = control_.metrics();
-    reply.content_type = kMetricsContentType;
-    respond(std::move(reply));
-    return;
-  }
-  if (path.rfind("/admin/", 0) != 0) {
-    respond(errorReply(404, absl::StrCat("no such endpoint: ", path)));
-    return;
-  }
-  if (!authorized(request)) {
-    Reply reply = errorReply(401, "missing or wrong bearer token (Authorization: Bearer ...)");
-    reply.headers.emplace_back("WWW-Authenticate", "Bearer");
-    respond(std::move(reply));
-    return;
-  }
 
   std::string route;
   if (path == "/admin/switch") {
@@ -419,7 +484,11 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
     control_.promote(route, std::move(respond));
   } else if (path == "/admin/status") {
     if (!method_is("GET") || !onlyKnownParams(request, {}, respond)) return;
-    respond(jsonReply(200, control_.status()));
+    nlohmann::json status = control_.status();
+    status["history"] = nlohmann::json::array();
+    // Newest first, as an operator reads it.
+    for (auto it = history_.rbegin(); it != history_.rend(); ++it) status["history"].push_back(*it);
+    respond(jsonReply(200, std::move(status)));
   } else if (path.rfind("/admin/pools/", 0) == 0) {
     handleBackendAdmin(request, std::move(respond));
   } else if (path == "/admin/rollouts" || path.rfind("/admin/rollouts/", 0) == 0) {

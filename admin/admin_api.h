@@ -1,9 +1,12 @@
 #pragma once
 
+#include <deque>
 #include <string>
+#include <vector>
 
 #include "admin/admin_request.h"
 #include "admin/control_plane.h"
+#include "routing/config/model.h"
 
 namespace sy::admin {
 
@@ -21,18 +24,50 @@ namespace sy::admin {
 //   POST /admin/upgrade[?binary=PATH]
 //   POST /admin/pools/POOL[/backends/ADDRESS]/drain|disable[?wait=SECONDS]
 //   POST /admin/pools/POOL[/backends/ADDRESS]/enable
-//   GET  /healthz, /readyz   (never need the token: probes carry none)
+//   GET  /healthz, /readyz, /metrics   (never need a token: probes carry none)
+//
+// Every call that is not a GET is recorded: an `admin_change` event line and an entry in the
+// change history that /admin/status shows under "history" (what, when, by which token, from
+// which address, and the answer's status); event lines the call itself writes carry `by` and
+// `from` too.
 class AdminApi {
  public:
-  explicit AdminApi(ControlPlane& control) : control_(control) {}
+  // kProbes: only /healthz, /readyz and /metrics, without a token (the probes listener).
+  enum class Surface { kFull, kProbes };
+  // A bearer token the API accepts, under the name the history records.
+  struct Credential {
+    std::string name;
+    std::string secret;
+    routing::config::AdminRole role = routing::config::AdminRole::kOperate;
+  };
+  static constexpr size_t kHistorySize = 50;
 
-  // The bearer token every /admin/ call must present; empty: no authentication.
-  void setToken(std::string token) { token_ = std::move(token); }
+  explicit AdminApi(ControlPlane& control, Surface surface = Surface::kFull)
+      : control_(control), surface_(surface) {}
+
+  // The tokens /admin/ calls must present (one of them); none: no authentication, and changes
+  // are recorded as by "anonymous".
+  void setCredentials(std::vector<Credential> credentials) {
+    credentials_ = std::move(credentials);
+  }
+
+  // One token named "admin" with the operate role (empty: none), as admin.token configures.
+  void setToken(std::string token) {
+    credentials_.clear();
+    if (!token.empty()) {
+      credentials_.push_back({"admin", std::move(token), routing::config::AdminRole::kOperate});
+    }
+  }
 
   void handle(const AdminRequest& request, Responder respond);
 
  private:
-  bool authorized(const AdminRequest& request) const;
+  // The credential `request` presents; null when none matches (or none is configured: then
+  // `*open` is true).
+  const Credential* authenticate(const AdminRequest& request, bool* open) const;
+  void handleProbe(const AdminRequest& request, Responder& respond);
+  void dispatch(const AdminRequest& request, Responder respond);
+  void record(const AdminRequest& request, const std::string& by, const Reply& reply);
   void handleBackendAdmin(const AdminRequest& request, Responder respond);
   // The route a call applies to: `route=` or, when the configuration has one route, that one.
   void handleBackendSet(const AdminRequest& request, const std::vector<std::string>& parts,
@@ -41,7 +76,9 @@ class AdminApi {
   bool resolveRoute(const AdminRequest& request, std::string* route, Responder& respond) const;
 
   ControlPlane& control_;
-  std::string token_;
+  Surface surface_;
+  std::vector<Credential> credentials_;
+  std::deque<nlohmann::json> history_;  // newest last, at most kHistorySize
 };
 
 }  // namespace sy::admin

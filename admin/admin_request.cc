@@ -42,6 +42,7 @@ AdminRequest parseAdminTarget(std::string_view method, std::string_view target) 
   request.method = std::string(method);
   const size_t question = target.find('?');
   request.path = std::string(target.substr(0, question));
+  request.target = std::string(target);
   if (question == std::string_view::npos) return request;
   std::string_view query = target.substr(question + 1);
   while (!query.empty()) {

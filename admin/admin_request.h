@@ -11,9 +11,11 @@ namespace sy::admin {
 struct AdminRequest {
   std::string method;
   std::string path;                          // without the query
+  std::string target;                        // as sent: path and query
   std::map<std::string, std::string> query;  // percent-decoded; a repeated name keeps the last
   std::string authorization;                 // the Authorization header, if any
   std::string body;                          // up to AdminServer::kMaxBodyBytes
+  std::string peer;                          // the client's address, for the change history
   bool malformed_query = false;              // bad percent-encoding
 
   std::optional<std::string> param(std::string_view name) const;

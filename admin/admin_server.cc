@@ -148,6 +148,7 @@ class AdminServer::Connection final : public core::ListLinks<AdminServer::Connec
     keep_alive_ = parser_.keepAlive() && !parser_.upgrade();
     request_ = parseAdminTarget(parser_.methodName(), parser_.url());
     request_.authorization = std::string(parser_.headers().find("authorization").value_or(""));
+    request_.peer = transport_.peerAddress().toString();
     if (parser_.hasContentLength() && parser_.contentLength() > kMaxBodyBytes) {
       refuse(413, "admin request bodies are limited to 64 KiB");
     }

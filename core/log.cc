@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -14,6 +15,7 @@ namespace {
 std::atomic<LogFormat> g_format{LogFormat::kJson};
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
 std::mutex g_write_mutex;
+thread_local const nlohmann::json* t_scoped_fields = nullptr;
 
 const char* levelName(LogLevel level) {
   switch (level) {
@@ -30,6 +32,18 @@ const char* levelName(LogLevel level) {
 }
 
 }  // namespace
+
+ScopedLogFields::ScopedLogFields(nlohmann::json fields)
+    : fields_(std::move(fields)), outer_(t_scoped_fields) {
+  if (outer_ != nullptr) {
+    for (const auto& [key, value] : outer_->items()) {
+      if (!fields_.contains(key)) fields_[key] = value;
+    }
+  }
+  t_scoped_fields = &fields_;
+}
+
+ScopedLogFields::~ScopedLogFields() { t_scoped_fields = outer_; }
 
 void setLogFormat(LogFormat format) { g_format.store(format, std::memory_order_relaxed); }
 void setLogLevel(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
@@ -91,8 +105,16 @@ void logEvent(LogLevel level, std::string_view event, const nlohmann::json& fiel
   if (!logEnabled(level)) return;
   const std::string timestamp =
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
-  std::string line =
-      formatLogLine(g_format.load(std::memory_order_relaxed), level, event, fields, timestamp);
+  std::string line;
+  if (t_scoped_fields != nullptr && (fields.is_object() || fields.is_null())) {
+    nlohmann::json merged = fields.is_object() ? fields : nlohmann::json::object();
+    for (const auto& [key, value] : t_scoped_fields->items()) {
+      if (!merged.contains(key)) merged[key] = value;
+    }
+    line = formatLogLine(g_format.load(std::memory_order_relaxed), level, event, merged, timestamp);
+  } else {
+    line = formatLogLine(g_format.load(std::memory_order_relaxed), level, event, fields, timestamp);
+  }
   line.push_back('\n');
   std::lock_guard<std::mutex> lock(g_write_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);

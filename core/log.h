@@ -22,6 +22,23 @@ bool logEnabled(LogLevel level);
 // Writes one event line. `fields` must be a JSON object (or null). Thread-safe.
 void logEvent(LogLevel level, std::string_view event, const nlohmann::json& fields = nullptr);
 
+// While one lives, every event line this thread writes also carries `fields` (a JSON object),
+// unless the line sets the same key itself. The admin API uses it so that a change it causes is
+// logged with who asked for it (`by`, `from`) without threading the caller through every call.
+// Nested scopes add to the outer one's fields. Not movable: it restores the outer scope when it
+// ends.
+class ScopedLogFields {
+ public:
+  explicit ScopedLogFields(nlohmann::json fields);
+  ~ScopedLogFields();
+  ScopedLogFields(const ScopedLogFields&) = delete;
+  ScopedLogFields& operator=(const ScopedLogFields&) = delete;
+
+ private:
+  nlohmann::json fields_;
+  const nlohmann::json* outer_;
+};
+
 // Formats a line without writing it; exposed for tests.
 std::string formatLogLine(LogFormat format, LogLevel level, std::string_view event,
                           const nlohmann::json& fields, std::string_view timestamp);

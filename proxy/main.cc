@@ -7,6 +7,7 @@
 #include "proxy/certificate_check.h"
 #include "proxy/command_line.h"
 #include "proxy/config_choice.h"
+#include "proxy/control/admin_credentials.h"
 #include "proxy/control/rollout_declarations.h"
 #include "proxy/control/server.h"
 #include "proxy/demo/demo_backend.h"
@@ -78,6 +79,14 @@ int main(int argc, char** argv) {
     if (const int failed = sy::proxy::checkCertificates(*result.config, stdout, stderr)) {
       std::fprintf(stderr, "switchyard: %s: %d listener(s) with unusable certificates\n",
                    name.c_str(), failed);
+      return 1;
+    }
+    // As a start would: a token_env that names an unset variable fails the start, so it fails the
+    // check that a unit runs before it (ExecStartPre).
+    if (auto credentials = sy::proxy::control::adminCredentials(result.config->admin);
+        !credentials.ok()) {
+      std::fprintf(stderr, "switchyard: %s: %s\n", name.c_str(),
+                   std::string(credentials.status().message()).c_str());
       return 1;
     }
     std::printf("switchyard: %s: configuration is valid\n", name.c_str());

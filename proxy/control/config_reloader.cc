@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
 #include "core/thread_role.h"
+#include "proxy/control/admin_credentials.h"
 #include "proxy/control/listener_changes.h"
 #include "proxy/control/rollout_declarations.h"
 #include "proxy/control/state_file.h"
@@ -23,18 +24,6 @@ nlohmann::json configErrorsJson(const std::vector<routing::config::ConfigError>&
   nlohmann::json list = nlohmann::json::array();
   for (const auto& error : errors) list.push_back(error.toString());
   return list;
-}
-
-absl::StatusOr<std::string> adminToken(const Config& config) {
-  if (!config.admin.token.empty()) return config.admin.token;
-  if (config.admin.token_env.empty()) return std::string();
-  const char* value = std::getenv(config.admin.token_env.c_str());
-  if (value == nullptr || *value == '\0') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("admin.token_env names ", config.admin.token_env,
-                     ", which is not set (or empty) in the environment"));
-  }
-  return std::string(value);
 }
 
 admin::AdminServerLimits adminLimits(const routing::config::AdminConfig& admin) {
@@ -76,7 +65,7 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
   routing::config::LoadResult loaded = state_.source.load();
   addDeclaredRolloutErrors(loaded);
   if (!loaded.ok()) return fail(configErrorsJson(loaded.errors));
-  auto token = adminToken(*loaded.config);
+  auto token = adminCredentials(loaded.config->admin);
   if (!token.ok()) return fail({std::string(token.status().message())});
   // Before loadTls(), which keeps the listeners' new contexts once it succeeds.
   auto admin_tls = adminTls(loaded.config->admin);
@@ -88,6 +77,10 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
   if (loaded.config->admin.listen_text != state_.config->admin.listen_text) {
     core::logWarn("config_reload_partial",
                   {{"detail", "admin.listen takes effect at the next restart"}});
+  }
+  if (loaded.config->admin.probes_listen_text != state_.config->admin.probes_listen_text) {
+    core::logWarn("config_reload_partial",
+                  {{"detail", "admin.probes_listen takes effect at the next restart"}});
   }
   auto access_log = accessLogFor(*loaded.config, false);
   if (!access_log.ok()) return fail({std::string(access_log.status().message())});

@@ -21,8 +21,6 @@ namespace sy::proxy::control {
 
 // The configuration errors as a JSON list of lines.
 nlohmann::json configErrorsJson(const std::vector<routing::config::ConfigError>& errors);
-// The admin bearer token `config` asks for (admin.token, or the variable admin.token_env names).
-absl::StatusOr<std::string> adminToken(const routing::config::Config& config);
 admin::AdminServerLimits adminLimits(const routing::config::AdminConfig& admin);
 // The admin API's TLS context (its certificates read now); null when admin.tls is absent.
 absl::StatusOr<std::shared_ptr<const tls::ServerContext>> adminTls(
@@ -37,10 +35,10 @@ absl::StatusOr<std::shared_ptr<const tls::ServerContext>> adminTls(
 // log settings (SIGUSR1 reopens the file). Control thread only.
 class ConfigReloader {
  public:
-  // Applies the admin token, limits and TLS context (null: plain) of a new configuration.
-  using ApplyAdmin =
-      std::function<void(const std::string& token, const routing::config::AdminConfig& admin,
-                         std::shared_ptr<const tls::ServerContext> tls)>;
+  // Applies the admin tokens, limits and TLS context (null: plain) of a new configuration.
+  using ApplyAdmin = std::function<void(std::vector<admin::AdminApi::Credential> credentials,
+                                        const routing::config::AdminConfig& admin,
+                                        std::shared_ptr<const tls::ServerContext> tls)>;
 
   ConfigReloader(ControlState& state, Publisher& publisher, HealthWiring& health,
                  ApplyAdmin apply_admin);

@@ -6,11 +6,13 @@
 #include <cstdlib>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "admin/status_json.h"
 #include "core/build_info.h"
 #include "core/log.h"
 #include "core/signals.h"
 #include "core/thread_role.h"
+#include "proxy/control/admin_credentials.h"
 #include "proxy/control/listener_sockets.h"
 #include "proxy/control/rollout_declarations.h"
 #include "proxy/control/state_file.h"
@@ -69,12 +71,12 @@ bool Server::loadInitialState() {
     return false;
   }
   state_.rebuildSnapshot();
-  auto token = adminToken(*state_.config);
-  if (!token.ok()) {
-    configInvalid({std::string(token.status().message())});
+  auto credentials = adminCredentials(state_.config->admin);
+  if (!credentials.ok()) {
+    configInvalid({std::string(credentials.status().message())});
     return false;
   }
-  admin_api_.setToken(*token);
+  admin_api_.setCredentials(*std::move(credentials));
   auto admin_tls = adminTls(state_.config->admin);
   if (!admin_tls.ok()) {
     configInvalid({std::string(admin_tls.status().message())});
@@ -223,25 +225,35 @@ void Server::onSignal(uv_signal_t* handle, int signum) {
 }
 
 bool Server::startAdmin(InheritedSockets& inherited) {
-  admin_server_ =
-      std::make_unique<admin::AdminServer>(&loop_, admin_api_, adminLimits(state_.config->admin));
-  admin_server_->setTls(admin_tls_);
-  std::vector<int> fds =
-      inherited.take(InheritedSockets::Kind::kAdmin, "admin", state_.config->admin.listen);
-  for (size_t i = 1; i < fds.size(); ++i) ::close(fds[i]);
-  const int rc = fds.empty() ? admin_server_->listen(state_.config->admin.listen)
-                             : admin_server_->listenOn(fds.front());
-  if (rc != 0) {
-    startup_error_ =
-        "admin listener on " + state_.config->admin.listen.toString() + ": " + uv_strerror(rc);
-    core::logError("listen_failed", {{"listener", "admin"},
-                                     {"address", state_.config->admin.listen.toString()},
-                                     {"error", uv_strerror(rc)}});
-    admin_server_.reset();
+  const routing::config::AdminConfig& admin = state_.config->admin;
+  if (!startAdminServer(inherited, "admin", admin.listen, admin_api_, admin_tls_, &admin_server_)) {
     return false;
   }
-  core::logInfo("admin_listening",
-                {{"address", admin_server_->address().toString()}, {"tls", admin_tls_ != nullptr}});
+  // Probes and scrapers speak plain HTTP and carry no token.
+  return admin.probes_listen_text.empty() ||
+         startAdminServer(inherited, "probes", admin.probes_listen, probes_api_, nullptr,
+                          &probes_server_);
+}
+
+bool Server::startAdminServer(InheritedSockets& inherited, const char* name,
+                              const core::NetAddress& address, admin::AdminApi& api,
+                              std::shared_ptr<const tls::ServerContext> tls,
+                              std::unique_ptr<admin::AdminServer>* server) {
+  *server = std::make_unique<admin::AdminServer>(&loop_, api, adminLimits(state_.config->admin));
+  (*server)->setTls(tls);
+  std::vector<int> fds = inherited.take(InheritedSockets::Kind::kAdmin, name, address);
+  for (size_t i = 1; i < fds.size(); ++i) ::close(fds[i]);
+  const int rc = fds.empty() ? (*server)->listen(address) : (*server)->listenOn(fds.front());
+  if (rc != 0) {
+    startup_error_ = absl::StrCat(name, " listener on ", address.toString(), ": ", uv_strerror(rc));
+    core::logError(
+        "listen_failed",
+        {{"listener", name}, {"address", address.toString()}, {"error", uv_strerror(rc)}});
+    server->reset();
+    return false;
+  }
+  core::logInfo(std::string(name) + "_listening",
+                {{"address", (*server)->address().toString()}, {"tls", tls != nullptr}});
   return true;
 }
 
@@ -391,6 +403,7 @@ void Server::onWorkerStopped() {
 void Server::closeControlHandles() {
   upgrader_.close();
   if (admin_server_ != nullptr) admin_server_->close();
+  if (probes_server_ != nullptr) probes_server_->close();
   ticket_rotation_.close();
   health_.stop();
   backends_.close();

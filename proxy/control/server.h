@@ -119,6 +119,12 @@ class Server final : public admin::ControlPlane {
   // the exit code.
   int startFailed(const std::string& reason);
   bool startAdmin(InheritedSockets& inherited);
+  // Starts one admin-side listener (`name`: "admin" or "probes") on an inherited socket of that
+  // name or by binding `address`; logs NAME_listening. False with startup_error_ set on failure.
+  bool startAdminServer(InheritedSockets& inherited, const char* name,
+                        const core::NetAddress& address, admin::AdminApi& api,
+                        std::shared_ptr<const tls::ServerContext> tls,
+                        std::unique_ptr<admin::AdminServer>* server);
   // Schedules the ticket key rotation of every TLS listener and the admin API.
   void configureTicketRotation();
   // The old process's end of a hot upgrade (upgrade() started it).
@@ -165,18 +171,23 @@ class Server final : public admin::ControlPlane {
   BackendSet backend_set_{state_, publisher_, health_, backends_};
   ConfigReloader reloader_{
       state_, publisher_, health_,
-      [this](const std::string& token, const routing::config::AdminConfig& admin,
+      [this](std::vector<admin::AdminApi::Credential> credentials,
+             const routing::config::AdminConfig& admin,
              std::shared_ptr<const tls::ServerContext> tls) {
-        admin_api_.setToken(token);
+        admin_api_.setCredentials(std::move(credentials));
         admin_tls_ = tls;
         configureTicketRotation();  // the listeners' contexts are the new ones by now
         if (admin_server_ != nullptr) {
           admin_server_->setLimits(adminLimits(admin));
           admin_server_->setTls(std::move(tls));
         }
+        if (probes_server_ != nullptr) probes_server_->setLimits(adminLimits(admin));
       }};
   admin::AdminApi admin_api_{*this};
   std::unique_ptr<admin::AdminServer> admin_server_;
+  // [admin] probes_listen: /healthz, /readyz and /metrics only, no token.
+  admin::AdminApi probes_api_{*this, admin::AdminApi::Surface::kProbes};
+  std::unique_ptr<admin::AdminServer> probes_server_;
   std::shared_ptr<const tls::ServerContext> admin_tls_;  // null: the admin API is plain HTTP
   TicketRotation ticket_rotation_;
   std::vector<std::string> listening_addresses_;

@@ -72,6 +72,9 @@ void Server::upgrade(const std::string& binary, admin::Responder respond) {
   if (admin_server_ != nullptr && admin_server_->listeningFd() >= 0) {
     sockets.push_back({InheritedSockets::Kind::kAdmin, "admin", admin_server_->listeningFd()});
   }
+  if (probes_server_ != nullptr && probes_server_->listeningFd() >= 0) {
+    sockets.push_back({InheritedSockets::Kind::kAdmin, "probes", probes_server_->listeningFd()});
+  }
   upgrader_.start(
       &loop_, binary, sockets, stateJson(state_),
       [this, respond = std::move(respond)](absl::StatusOr<int> pid) { upgradeDone(pid, respond); });
@@ -94,6 +97,7 @@ void Server::upgradeDone(const absl::StatusOr<int>& pid, const admin::Responder&
   // The new process runs the rollouts from here on: this one must not step them meanwhile.
   rollouts_.close();
   if (admin_server_ != nullptr) admin_server_->stopListening();
+  if (probes_server_ != nullptr) probes_server_->stopListening();
   beginShutdown("upgrade");
 }
 

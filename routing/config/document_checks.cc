@@ -154,6 +154,28 @@ void checkAdminAddress(const toml::table& root, const Config& config,
   }
 }
 
+// The probes listener binds its own socket too: not a listener's address, not the admin API's.
+void checkProbesAddress(const toml::table& root, const Config& config,
+                        const std::vector<Occurrence>& listener_addresses, ErrorSink& sink) {
+  const std::string key = "admin.probes_listen";
+  const toml::node* node = root["admin"]["probes_listen"].node();
+  if (node == nullptr || config.admin.probes_listen.port() == 0 || sink.hasErrorAt(key)) return;
+  const std::string address = config.admin.probes_listen.toString();
+  if (address == config.admin.listen.toString()) {
+    sink.add(positionOf(*node), key,
+             absl::StrCat(quoted(config.admin.probes_listen_text),
+                          " is the admin API's address: the probes need a port of their own"));
+    return;
+  }
+  for (const Occurrence& listener : listener_addresses) {
+    if (listener.value != address) continue;
+    sink.add(positionOf(*node), key,
+             absl::StrCat(quoted(config.admin.probes_listen_text), " is already the address of ",
+                          listener.key, " on line ", listener.position.line));
+    return;
+  }
+}
+
 }  // namespace
 
 void checkDocument(const toml::table& root, const Config& config, ErrorSink& sink) {
@@ -162,6 +184,7 @@ void checkDocument(const toml::table& root, const Config& config, ErrorSink& sin
   std::vector<Occurrence> addresses = listenAddresses(root, config);
   reportDuplicates(addresses, "listen address", sink);
   checkAdminAddress(root, config, addresses, sink);
+  checkProbesAddress(root, config, addresses, sink);
 
   std::vector<Occurrence> pool_names;
   for (size_t i = 0; i < config.pools.size(); ++i) {

@@ -36,12 +36,28 @@ struct ServerConfig {
   absl::Duration switch_drain_delay = absl::Seconds(10);
 };
 
+// What an admin token may do: `read` sees (GET), `operate` also changes.
+enum class AdminRole { kRead, kOperate };
+
+// One named admin token ([[admin.tokens]]): its secret is written in the file or read from the
+// environment, exactly one of the two.
+struct AdminTokenConfig {
+  std::string name;  // recorded with every change it makes (`by`)
+  std::string token;
+  std::string token_env;
+  AdminRole role = AdminRole::kOperate;
+};
+
 struct AdminConfig {
   std::string listen_text = "127.0.0.1:9901";
   core::NetAddress listen;
-  std::string token;              // bearer token; empty = none
-  std::string token_env;          // name of an environment variable holding the token
-  uint32_t max_connections = 64;  // more are accepted and closed at once
+  std::string token;      // bearer token; empty = none (a token named "admin", operate)
+  std::string token_env;  // name of an environment variable holding the token
+  std::vector<AdminTokenConfig> tokens;
+  // Set: /healthz, /readyz and /metrics are served there too, read-only and without a token.
+  std::string probes_listen_text;  // empty: no probes listener
+  core::NetAddress probes_listen;
+  uint32_t max_connections = 64;                       // more are accepted and closed at once
   absl::Duration request_timeout = absl::Seconds(10);  // first byte to last of one request
   absl::Duration idle_timeout = absl::Seconds(60);     // keep-alive with no request
   // Present: the admin API speaks HTTPS (a listener's tls keys, plus client_ca for

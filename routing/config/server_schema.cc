@@ -1,7 +1,51 @@
+#include "absl/strings/str_cat.h"
 #include "routing/config/schemas.h"
 #include "routing/config/value_rules.h"
 
 namespace sy::routing::config {
+namespace {
+
+// Token names are what the event log and the change history say; two tokens of one name, or a
+// named token called "admin" next to the single `token` (which is recorded as "admin"), would
+// make them ambiguous. Two tokens with one literal secret would make the name a guess.
+void checkTokenNames(const toml::table& table, const std::string& key, const AdminConfig& out,
+                     ErrorSink& sink) {
+  const toml::array* tokens = table["tokens"].as_array();
+  if (tokens == nullptr) return;
+  const bool single = !out.token.empty() || !out.token_env.empty();
+  for (size_t i = 0; i < out.tokens.size() && i < tokens->size(); ++i) {
+    const AdminTokenConfig& token = out.tokens[i];
+    const toml::table* element = (*tokens)[i].as_table();
+    if (element == nullptr || token.name.empty()) continue;
+    const std::string element_key = indexKey(childKey(key, "tokens"), i);
+    const toml::node* name = element->get("name");
+    if (single && token.name == "admin") {
+      sink.add(positionOf(*name), childKey(element_key, "name"),
+               "\"admin\" is the name the single admin.token is recorded under: pick another "
+               "name, or move that token into [[admin.tokens]]");
+    }
+    if (!token.token.empty() && token.token == out.token) {
+      sink.add(positionOf(*element->get("token")), childKey(element_key, "token"),
+               "the same secret as admin.token: each token needs its own, or its name means "
+               "nothing");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (out.tokens[j].name == token.name) {
+        sink.add(positionOf(*name), childKey(element_key, "name"),
+                 absl::StrCat("duplicate token name \"", token.name, "\" (also tokens[", j, "])"));
+        break;
+      }
+      if (!token.token.empty() && out.tokens[j].token == token.token) {
+        sink.add(positionOf(*element->get("token")), childKey(element_key, "token"),
+                 absl::StrCat("the same secret as tokens[", j,
+                              "]: each token needs its own, or its name means nothing"));
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace
 
 const TableSchema<ServerConfig>& serverSchema() {
   static const TableSchema<ServerConfig> schema{
@@ -18,6 +62,40 @@ const TableSchema<ServerConfig>& serverSchema() {
   return schema;
 }
 
+namespace {
+
+const TableSchema<AdminTokenConfig>& adminTokenSchema() {
+  using T = AdminTokenConfig;
+  static const TableSchema<T> schema{
+      .fields =
+          {
+              required(parsedField("name", &T::name, checkName)),
+              stringField("token", &T::token),
+              parsedField("token_env", &T::token_env, checkEnvName),
+              required(choiceField("role", &T::role,
+                                   {{"read", AdminRole::kRead}, {"operate", AdminRole::kOperate}}),
+                       "required: \"read\" (GET calls only) or \"operate\" (every call)"),
+          },
+      .check =
+          [](const toml::table& table, const std::string& key, T& out, ErrorSink& sink) {
+            const bool has_token = table.contains("token");
+            const bool has_env = table.contains("token_env");
+            if (has_token && has_env) {
+              sink.add(positionOf(*table.get("token_env")), childKey(key, "token_env"),
+                       "set token or token_env, not both");
+            } else if (!has_token && !has_env) {
+              sink.add(positionOf(table), key, "a token needs token or token_env");
+            } else if (has_token && out.token.empty()) {
+              sink.add(positionOf(*table.get("token")), childKey(key, "token"),
+                       "an empty token would admit everyone: use a long random string");
+            }
+          },
+  };
+  return schema;
+}
+
+}  // namespace
+
 const TableSchema<AdminConfig>& adminSchema() {
   static const TableSchema<AdminConfig> schema{
       .fields =
@@ -32,9 +110,18 @@ const TableSchema<AdminConfig>& adminSchema() {
               durationField("idle_timeout", &AdminConfig::idle_timeout, absl::Milliseconds(100),
                             absl::Hours(1)),
               tableField("tls", &AdminConfig::tls, adminTlsSchema),
+              tableArrayField("tokens", &AdminConfig::tokens, adminTokenSchema, "[[admin.tokens]]"),
+              addressField("probes_listen", &AdminConfig::probes_listen_text,
+                           &AdminConfig::probes_listen, PortZero::kAllowed),
           },
       .check =
           [](const toml::table& table, const std::string& key, AdminConfig& out, ErrorSink& sink) {
+            // Two ways to name one secret would leave one of them silently unused.
+            if (table.contains("token") && table.contains("token_env")) {
+              sink.add(positionOf(*table.get("token_env")), childKey(key, "token_env"),
+                       "set token or token_env, not both");
+            }
+            checkTokenNames(table, key, out, sink);
             // The admin API can switch traffic and drain backends: anyone who can reach it
             // controls the proxy, so beyond loopback it must ask for a token or a client
             // certificate.
@@ -45,10 +132,11 @@ const TableSchema<AdminConfig>& adminSchema() {
               return;
             }
             const bool client_certificates = out.tls.has_value() && !out.tls->client_ca.empty();
-            if (out.token.empty() && out.token_env.empty() && !client_certificates) {
+            if (out.token.empty() && out.token_env.empty() && out.tokens.empty() &&
+                !client_certificates) {
               sink.add(positionOf(*listen), listen_key,
                        "binding the admin API to a non-loopback address requires token, "
-                       "token_env or tls.client_ca");
+                       "token_env, tokens or tls.client_ca");
             }
           },
   };

@@ -55,17 +55,8 @@ class ConfigEnvironmentTest : public ::testing::Test {
     return static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
   }
 
-  // `switchyard ARGS...` run to its end: exit code, output in *output.
   int runToExit(std::vector<std::string> args, const ChildProcess::Env& env, std::string* output) {
-    args.insert(args.begin(), switchyardBinary());
-    auto process = ChildProcess::start(args, env);
-    if (!process.ok()) return -1;
-    const std::optional<int> code = (*process)->waitExit(seconds(10));
-    // The exit can be seen before the reader thread took the last lines: wait for the streams
-    // to close (no line matches, so this returns once they are).
-    (*process)->waitForLine([](const std::string&) { return false; }, seconds(10));
-    *output = (*process)->output();
-    return code.value_or(-1);
+    return runSwitchyardToExit(std::move(args), env, output);
   }
 
   std::string fileWithReference() const {

@@ -110,7 +110,9 @@ class HotUpgradeTest : public ProxyTest {
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
     ASSERT_NO_FATAL_FAILURE(startBackend("green"));
-    ASSERT_NO_FATAL_FAILURE(startProxyToml(config()));
+    // With a probes listener, whose socket an upgrade hands over like the admin API's.
+    ASSERT_NO_FATAL_FAILURE(startProxyToml(
+        config("\n[admin]\nlisten = \"127.0.0.1:0\"\nprobes_listen = \"127.0.0.1:0\"\n")));
     absl::StatusOr<uint16_t> admin = adminPortOf(*proxy_.process);
     ASSERT_TRUE(admin.ok()) << admin.status();
     admin_port_ = *admin;
@@ -203,6 +205,12 @@ TEST_F(HotUpgradeTest, UnderLoadNoRequestFailsAndTheStateCarriesOver) {
 }
 
 TEST_F(HotUpgradeTest, Sigusr2UpgradesToo) {
+  const std::optional<nlohmann::json> probes =
+      waitForLogEvent(*proxy_.process, "probes_listening", milliseconds(5000));
+  ASSERT_TRUE(probes.has_value()) << proxy_.process->output();
+  const std::string probes_address = (*probes)["address"];
+  const auto probes_port =
+      static_cast<uint16_t>(std::stoi(probes_address.substr(probes_address.rfind(':') + 1)));
   ASSERT_TRUE(proxy_.process->signal(SIGUSR2));
   const std::optional<nlohmann::json> done =
       waitForLogEvent(*proxy_.process, "upgrade_completed", milliseconds(60000));
@@ -210,6 +218,8 @@ TEST_F(HotUpgradeTest, Sigusr2UpgradesToo) {
   new_pid_ = done->value("pid", -1);
   EXPECT_EQ(proxy_.process->waitExit(milliseconds(20000)), std::optional<int>(0));
   expectServes();
+  // The old process is gone: the probes port answers because the new one took its socket.
+  EXPECT_EQ(adminCall(probes_port, "GET", "/readyz").status, 200);
 }
 
 // Another binary file (as after a package upgrade) and another worker count: the new process

@@ -86,6 +86,19 @@ std::string eventOf(const std::string& line) {
 
 }  // namespace
 
+int runSwitchyardToExit(std::vector<std::string> args, const ChildProcess::Env& env,
+                        std::string* output) {
+  args.insert(args.begin(), switchyardBinary());
+  auto process = ChildProcess::start(args, env);
+  if (!process.ok()) return -1;
+  const std::optional<int> code = (*process)->waitExit(std::chrono::seconds(10));
+  // The exit can be seen before the reader thread took the last lines: wait for the streams to
+  // close (no line matches, so this returns once they are).
+  (*process)->waitForLine([](const std::string&) { return false; }, std::chrono::seconds(10));
+  *output = (*process)->output();
+  return code.value_or(-1);
+}
+
 std::string withTestAdmin(std::string toml) {
   toml = withoutAcceptGrace(std::move(toml));
   if (hasAdminTable(toml)) return toml;

@@ -60,6 +60,11 @@ absl::StatusOr<SwitchyardProcess> startSwitchyard(
     std::chrono::milliseconds timeout = std::chrono::seconds(10),
     const ChildProcess::Env& extra_env = {});
 
+// `switchyard ARGS...` run to its end (up to 10 s) with the test's environment plus `env`: the
+// exit code (-1 when it could not run or did not end), everything it printed in *output.
+int runSwitchyardToExit(std::vector<std::string> args, const ChildProcess::Env& env,
+                        std::string* output);
+
 // `toml` with `[admin]\nlisten = "127.0.0.1:0"\n` appended unless it has an [admin] table, and
 // with `accept_grace = "0s"` in [server] unless it sets accept_grace (teardown's SIGTERM must
 // not wait for the grace).

@@ -516,5 +516,106 @@ TEST_F(AdminApiTest, BadBackendSetCallsAreRefused) {
   expectRejected("DELETE", "/admin/pools/blue/backends/127.0.0.1:9001?now=1", 400, "unknown");
 }
 
+// --- named tokens, roles and the change history ---
+
+class AdminRolesTest : public AdminApiTest {
+ protected:
+  void SetUp() override {
+    api_.setCredentials({{"deploy-bot", "op-secret", routing::config::AdminRole::kOperate},
+                         {"grafana", "read-secret", routing::config::AdminRole::kRead}});
+  }
+  Reply sendFrom(const std::string& method, const std::string& target, const std::string& token,
+                 const std::string& peer = "127.0.0.1:40000") {
+    AdminRequest request = parseAdminTarget(method, target);
+    request.authorization = "Bearer " + token;
+    request.peer = peer;
+    std::vector<Reply> replies;
+    api_.handle(request, [&replies](Reply reply) { replies.push_back(std::move(reply)); });
+    EXPECT_EQ(replies.size(), 1u) << method << " " << target;
+    return replies.empty() ? Reply{} : replies.front();
+  }
+};
+
+TEST_F(AdminRolesTest, ReadTokensOnlyReadOperateTokensChange) {
+  EXPECT_EQ(sendFrom("GET", "/admin/status", "read-secret").status, 200);
+  EXPECT_EQ(sendFrom("GET", "/admin/rollouts", "read-secret").status, 200);
+  for (const char* target :
+       {"/admin/switch?to=green", "/admin/reload", "/admin/rollback", "/admin/pools/blue/drain"}) {
+    SCOPED_TRACE(target);
+    const Reply refused = sendFrom("POST", target, "read-secret");
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_THAT(refused.body["error"].get<std::string>(),
+                HasSubstr("\"grafana\" has the read role"));
+  }
+  EXPECT_THAT(control_.calls, ElementsAre("rollout show "));
+  EXPECT_EQ(sendFrom("POST", "/admin/switch?to=green", "op-secret").status, 200);
+  EXPECT_THAT(control_.calls, ElementsAre("rollout show ", "switch web green"));
+  // A token of neither: 401, as before.
+  EXPECT_EQ(sendFrom("GET", "/admin/status", "op-secre").status, 401);
+  EXPECT_EQ(sendFrom("GET", "/admin/status", "read-secretX").status, 401);
+}
+
+TEST_F(AdminRolesTest, HistoryRecordsEveryChangeNewestFirstAndKeepsTheLastFifty) {
+  sendFrom("POST", "/admin/switch?to=green", "op-secret", "10.0.0.7:5555");
+  sendFrom("POST", "/admin/switch?to=blue", "read-secret", "10.0.0.8:6666");
+  sendFrom("GET", "/admin/status", "read-secret");  // reads are not changes
+  control_.canned = errorReply(409, "pool \"green\" has no healthy backend");
+  sendFrom("POST", "/admin/switch?to=green", "op-secret");
+  control_.canned = jsonReply(200, {{"done", true}});
+
+  nlohmann::json history = sendFrom("GET", "/admin/status", "read-secret").body["history"];
+  ASSERT_EQ(history.size(), 3u) << history.dump();
+  EXPECT_EQ(history[0]["status"], 409);
+  EXPECT_THAT(history[0]["error"].get<std::string>(), HasSubstr("no healthy backend"));
+  EXPECT_EQ(history[1]["by"], "grafana");
+  EXPECT_EQ(history[1]["status"], 403);
+  EXPECT_EQ(history[1]["from"], "10.0.0.8:6666");
+  EXPECT_EQ(history[2]["by"], "deploy-bot");
+  EXPECT_EQ(history[2]["method"], "POST");
+  EXPECT_EQ(history[2]["target"], "/admin/switch?to=green");
+  EXPECT_EQ(history[2]["from"], "10.0.0.7:5555");
+  EXPECT_EQ(history[2]["status"], 200);
+
+  for (size_t i = 0; i < AdminApi::kHistorySize + 5; ++i) {
+    sendFrom("POST", "/admin/promote", "op-secret");
+  }
+  history = sendFrom("GET", "/admin/status", "read-secret").body["history"];
+  ASSERT_EQ(history.size(), AdminApi::kHistorySize);
+  EXPECT_EQ(history.back()["target"], "/admin/promote");
+}
+
+TEST_F(AdminApiTest, WithoutTokensChangesAreRecordedAsAnonymous) {
+  send("POST", "/admin/reload");
+  const nlohmann::json history = send("GET", "/admin/status").body["history"];
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0]["by"], "anonymous");
+  EXPECT_EQ(history[0]["target"], "/admin/reload");
+}
+
+TEST_F(AdminApiTest, TheProbesSurfaceServesOnlyProbesAndMetrics) {
+  AdminApi probes(control_, AdminApi::Surface::kProbes);
+  probes.setToken("s3cret");  // not asked for, and not a way in either
+  auto call = [&](const std::string& method, const std::string& target,
+                  const std::string& authorization = "") {
+    AdminRequest request = parseAdminTarget(method, target);
+    request.authorization = authorization;
+    Reply answer;
+    probes.handle(request, [&answer](Reply reply) { answer = std::move(reply); });
+    return answer;
+  };
+  EXPECT_EQ(call("GET", "/healthz").status, 200);
+  EXPECT_EQ(call("GET", "/readyz").status, 200);
+  EXPECT_EQ(call("GET", "/metrics").text, "# metrics\n");
+  for (const char* authorization : {"", "Bearer s3cret"}) {
+    EXPECT_EQ(call("GET", "/admin/status", authorization).status, 404);
+    const Reply refused = call("POST", "/admin/switch?to=green", authorization);
+    EXPECT_EQ(refused.status, 404);
+    EXPECT_THAT(refused.body["error"].get<std::string>(),
+                HasSubstr("/healthz, /readyz and /metrics"));
+  }
+  EXPECT_THAT(control_.calls, IsEmpty());
+  EXPECT_EQ(control_.status_queries, 0);
+}
+
 }  // namespace
 }  // namespace sy::admin

@@ -646,7 +646,7 @@ listen = "0.0.0.0:9901"
 )");
   EXPECT_ONLY_ERROR(result, kMinimalLines + 2, "admin.listen",
                     "binding the admin API to a non-loopback address requires token, "
-                    "token_env or tls.client_ca");
+                    "token_env, tokens or tls.client_ca");
 }
 
 TEST(ConfigErrorsTest, AdminOnIpv6WildcardWithoutToken) {
@@ -656,7 +656,7 @@ listen = "[::]:9901"
 token = ""
 )"),
                     kMinimalLines + 2, "admin.listen",
-                    "requires token, token_env or tls.client_ca");
+                    "requires token, token_env, tokens or tls.client_ca");
 }
 
 TEST(ConfigErrorsTest, AdminTokenEnvMustBeAVariableName) {

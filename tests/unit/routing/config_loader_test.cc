@@ -33,6 +33,8 @@ TEST(ConfigLoaderTest, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(config.admin.listen.toString(), "127.0.0.1:9901");
   EXPECT_EQ(config.admin.token, "");
   EXPECT_EQ(config.admin.token_env, "");
+  EXPECT_TRUE(config.admin.tokens.empty());
+  EXPECT_TRUE(config.admin.probes_listen_text.empty());
 
   ASSERT_EQ(config.listeners.size(), 1u);
   const ListenerConfig& listener = config.listeners[0];
@@ -93,7 +95,12 @@ TEST(ConfigLoaderTest, FullFixtureSetsEveryKey) {
 
   EXPECT_EQ(config.admin.listen.toString(), "0.0.0.0:9902");
   EXPECT_EQ(config.admin.token, "s3cret");
-  EXPECT_EQ(config.admin.token_env, "SY_ADMIN_TOKEN");
+  EXPECT_EQ(config.admin.token_env, "");
+  ASSERT_EQ(config.admin.tokens.size(), 1u);
+  EXPECT_EQ(config.admin.tokens[0].name, "ci");
+  EXPECT_EQ(config.admin.tokens[0].token_env, "SY_ADMIN_TOKEN");
+  EXPECT_EQ(config.admin.tokens[0].role, AdminRole::kRead);
+  EXPECT_EQ(config.admin.probes_listen.toString(), "0.0.0.0:9903");
 
   ASSERT_EQ(config.listeners.size(), 2u);
   const ListenerConfig& tls = config.listeners[0];
@@ -109,7 +116,7 @@ TEST(ConfigLoaderTest, FullFixtureSetsEveryKey) {
   EXPECT_EQ(tls.path_normalization, PathNormalization::kReject);
   EXPECT_FALSE(tls.merge_slashes);
   EXPECT_TRUE(tls.allow_encoded_slash);
-  EXPECT_EQ(tls.position.line, 12);
+  EXPECT_EQ(tls.position.line, 13);
   // Unnamed listeners are named after their index, not after their position among the unnamed.
   EXPECT_EQ(config.listeners[1].name, "listener1");
   EXPECT_EQ(config.listeners[1].listen.port(), 0);
@@ -128,11 +135,11 @@ TEST(ConfigLoaderTest, FullFixtureSetsEveryKey) {
   EXPECT_EQ(blue.keepalive_max_idle, 0u);
   ASSERT_EQ(blue.backends.size(), 2u);
   EXPECT_EQ(blue.backends[0].weight, 1u);
-  EXPECT_EQ(blue.backends[0].position.line, 39);
+  EXPECT_EQ(blue.backends[0].position.line, 40);
   EXPECT_EQ(blue.backends[1].address_text, "[::1]:8082");
   EXPECT_EQ(blue.backends[1].address.toString(), "[::1]:8082");
   EXPECT_EQ(blue.backends[1].weight, 3u);
-  EXPECT_EQ(blue.backends[1].position.line, 40);
+  EXPECT_EQ(blue.backends[1].position.line, 41);
   EXPECT_EQ(blue.backends[1].position.column, 3);
 
   const PoolConfig& green = config.pools[1];
