@@ -19,10 +19,13 @@ yamllint -c "$k8s/.yamllint" "$k8s"/*.yaml
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 node "$k8s/validate/validate.mjs" "$out"
-# The edge ConfigMap takes its backends from the variables Kubernetes sets for Services.
+# The edge ConfigMap takes its backends from the variables Kubernetes sets for Services, and its
+# admin token from the Secret the Deployment maps to SWITCHYARD_ADMIN_TOKEN (--check, like the
+# start, refuses a token_env whose variable is unset).
 for toml in "$out"/*.toml; do
   APP_BLUE_SERVICE_HOST=10.96.0.11 APP_BLUE_SERVICE_PORT=80 \
   APP_GREEN_SERVICE_HOST=10.96.0.12 APP_GREEN_SERVICE_PORT=80 \
+  SWITCHYARD_ADMIN_TOKEN=kubernetes-test-placeholder \
     "$dir/switchyard" --check "$toml"
 done
 echo "kubernetes_test: OK" >&2
