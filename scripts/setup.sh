@@ -11,7 +11,7 @@ packages=(
   cmake ninja-build g++ pkg-config git
   libuv1-dev libssl-dev libabsl-dev libtomlplusplus-dev prometheus-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev node-llhttp
-  libsystemd-dev
+  libsystemd-dev libc-ares-dev
 )
 for arg in "$@"; do
   case "$arg" in

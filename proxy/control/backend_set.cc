@@ -65,6 +65,16 @@ bool onlyKeys(const nlohmann::json& body, std::initializer_list<const char*> key
 
 }  // namespace
 
+bool BackendSet::refuseFollowedPool(const std::string& pool, admin::Responder& respond) const {
+  const routing::config::PoolConfig* config = state_.file_config->findPool(pool);
+  if (config == nullptr || !config->followsDns()) return false;
+  respond(admin::errorReply(
+      409, absl::StrCat("pool \"", pool,
+                        "\" follows DNS (resolve = true): its backends are what its names "
+                        "resolve to; change the DNS records or the configuration file")));
+  return true;
+}
+
 bool BackendSet::poolInUse(const std::string& pool) const {
   for (const auto& [route, traffic] : state_.traffic.routes()) {
     if (traffic.active == pool || (traffic.canary_pool == pool && traffic.canary_weight > 0) ||
@@ -79,6 +89,7 @@ void BackendSet::add(const std::string& pool, const nlohmann::json& body,
                      admin::Responder respond) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
+  if (refuseFollowedPool(pool, respond)) return;
   if (!onlyKeys(body, {"address", "weight"}, respond)) return;
   if (!body.contains("address") || !body["address"].is_string()) {
     return respond(admin::errorReply(400, "body: \"address\" (\"IP:PORT\") is required"));
@@ -103,6 +114,7 @@ void BackendSet::reweight(const std::string& pool, const std::string& address,
                           const nlohmann::json& body, admin::Responder respond) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
+  if (refuseFollowedPool(pool, respond)) return;
   if (!onlyKeys(body, {"weight"}, respond)) return;
   if (!body.contains("weight"))
     return respond(admin::errorReply(400, "body: \"weight\" is required"));
@@ -120,6 +132,7 @@ void BackendSet::remove(const std::string& pool, const std::string& address, abs
                         bool force, admin::Responder respond) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
+  if (refuseFollowedPool(pool, respond)) return;
   const routing::config::PoolConfig* running = state_.config->findPool(pool);
   if (running == nullptr) {
     return respond(admin::errorReply(404, absl::StrCat("unknown pool \"", pool, "\"")));

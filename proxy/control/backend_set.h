@@ -41,6 +41,8 @@ class BackendSet {
   // any, is a backend just added.
   void publishChange(const std::string& pool, int status, nlohmann::json body,
                      admin::Responder respond, const std::string& added = "");
+  // A pool that follows DNS takes its backends from there: 409 (true) for the admin API.
+  bool refuseFollowedPool(const std::string& pool, admin::Responder& respond) const;
   // Whether a route sends traffic to `pool` (its active pool, or a canary or mirror share).
   bool poolInUse(const std::string& pool) const;
 

@@ -84,6 +84,11 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
   }
   auto access_log = accessLogFor(*loaded.config, false);
   if (!access_log.ok()) return fail({std::string(access_log.status().message())});
+  if (dns_ != nullptr) {
+    if (absl::Status resolved = dns_->prepare(*loaded.config); !resolved.ok()) {
+      return fail({std::string(resolved.message())});
+    }
+  }
   // New and moved listeners' sockets, before anything else is applied: a port that cannot be
   // bound refuses the reload and changes nothing.
   auto listeners = std::make_shared<ListenerChanges>();
@@ -106,6 +111,7 @@ absl::StatusOr<uint64_t> ConfigReloader::reloadConfig(
        state_.adoptFile(std::make_shared<const Config>(std::move(*loaded.config)))) {
     core::logWarn("backend_changes_dropped", {{"detail", note}});
   }
+  if (dns_ != nullptr) dns_->adopted(*state_.file_config);
   for (const std::string& note : state_.traffic.reconcile(*state_.config)) {
     core::logWarn("traffic_state_reset", {{"detail", note}});
   }

@@ -12,6 +12,7 @@
 #include "nlohmann/json.hpp"
 #include "proxy/access_log.h"
 #include "proxy/control/control_state.h"
+#include "proxy/control/dns_follower.h"
 #include "proxy/control/health_wiring.h"
 #include "proxy/control/publisher.h"
 #include "routing/config/model.h"
@@ -56,6 +57,9 @@ class ConfigReloader {
   // The server's listening sockets [worker][listener], kept current across listener changes
   // (a hot upgrade hands them over).
   void trackListenerSockets(std::vector<std::vector<int>>* fds) { listener_fds_ = fds; }
+  // The pools that follow DNS: a reload resolves their new names before anything changes (a
+  // name that does not resolve refuses it).
+  void followDns(DnsFollower* dns) { dns_ = dns; }
   // POST /admin/reload: answers once every worker runs the new configuration.
   void reload(admin::Responder respond);
 
@@ -76,6 +80,7 @@ class ConfigReloader {
   ApplyAdmin apply_admin_;
   std::function<void()> reloaded_;
   std::vector<std::vector<int>>* listener_fds_ = nullptr;
+  DnsFollower* dns_ = nullptr;
   AccessLogSettings access_log_;
 };
 

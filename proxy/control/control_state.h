@@ -14,6 +14,7 @@
 #include "proxy/config_source.h"
 #include "routing/backend_overlay.h"
 #include "routing/config/model.h"
+#include "routing/followed_backends.h"
 #include "routing/snapshot.h"
 #include "routing/traffic_state.h"
 
@@ -31,6 +32,8 @@ struct ControlState {
   std::shared_ptr<const routing::config::Config> config;
   std::shared_ptr<const routing::config::Config> file_config;
   routing::BackendOverlay backend_overlay;
+  // What the names of the pools that follow DNS resolve to (proxy/control/dns_follower.h).
+  routing::FollowedBackends followed;
   routing::SnapshotBuilder builder;
   routing::ConfigSnapshotPtr snapshot;
   routing::TrafficState traffic;
@@ -47,8 +50,9 @@ struct ControlState {
   // to be published).
   void rebuildSnapshot() { snapshot = builder.build(config, &traffic, &backend_states); }
 
-  // Adopts `file` as the file's configuration and sets `config` from it and the runtime backend
-  // changes; returns one line per pool whose changes the file overrode, for the log.
+  // Adopts `file` as the file's configuration and sets `config` from it, the runtime backend
+  // changes and the addresses of the names followed in DNS; returns one line per pool whose changes
+  // the file overrode, for the log.
   std::vector<std::string> adoptFile(std::shared_ptr<const routing::config::Config> file) {
     file_config = std::move(file);
     return applyBackendOverlay();
@@ -56,6 +60,7 @@ struct ControlState {
   std::vector<std::string> applyBackendOverlay() {
     std::vector<std::string> notes;
     config = backend_overlay.empty() ? file_config : backend_overlay.apply(*file_config, &notes);
+    if (!followed.empty()) config = routing::expandFollowedBackends(*config, followed);
     return notes;
   }
 

@@ -31,6 +31,7 @@ Server::Server(ConfigSource source) : state_(std::move(source)) {
   traffic_.setRolloutGuard([this](const std::string& route) { return rollouts_.running(route); });
   state_.rollouts_json = [this] { return rollouts_.toJson(); };
   reloader_.trackListenerSockets(&listener_fds_);
+  reloader_.followDns(&dns_);
   reloader_.setReloaded([this] {
     rollouts_.endOrphaned();
     rollouts_.startDeclared();
@@ -48,7 +49,12 @@ bool Server::loadInitialState() {
     configInvalid(configErrorsJson(loaded.errors));
     return false;
   }
+  if (absl::Status resolved = dns_.prepare(*loaded.config); !resolved.ok()) {
+    configInvalid({std::string(resolved.message())});
+    return false;
+  }
   state_.adoptFile(std::make_shared<const routing::config::Config>(std::move(*loaded.config)));
+  dns_.adopted(*state_.file_config);
   uint32_t workers = state_.config->server.workers;
   if (workers == 0) workers = static_cast<uint32_t>(uv_available_parallelism());
   state_.worker_count = workers;
@@ -124,6 +130,10 @@ int Server::run() {
   traffic_.start(&loop_);
   rollouts_.start(&loop_, state_.saved_rollouts);
   backends_.start(&loop_);
+  if (absl::Status dns = dns_.start(&loop_); !dns.ok()) {
+    // The names resolved at load stay; only their re-resolution is lost.
+    core::logError("dns_resolver_failed", {{"error", std::string(dns.message())}});
+  }
   sighup_.data = sigterm_.data = sigint_.data = sigusr1_.data = sigusr2_.data = this;
   shutdown_timer_.data = accept_grace_timer_.data = this;
   uv_signal_start(&sighup_, &Server::onSignal, SIGHUP);
@@ -407,6 +417,7 @@ void Server::closeControlHandles() {
   ticket_rotation_.close();
   health_.stop();
   backends_.close();
+  dns_.close();
   rollouts_.close();
   traffic_.close();
   // Blocked here and in every worker: none can take its default action (death) between the

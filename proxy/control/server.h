@@ -169,6 +169,7 @@ class Server final : public admin::ControlPlane {
                            health_.checkNow(pool, address);
                          }};
   BackendSet backend_set_{state_, publisher_, health_, backends_};
+  DnsFollower dns_{state_, publisher_, health_, backends_};
   ConfigReloader reloader_{
       state_, publisher_, health_,
       [this](std::vector<admin::AdminApi::Credential> credentials,

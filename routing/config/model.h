@@ -34,6 +34,8 @@ struct ServerConfig {
   // After a switch, a pool that no route sends traffic to any more has its idle backend
   // connections closed after this delay.
   absl::Duration switch_drain_delay = absl::Seconds(10);
+  // Name servers ("IP:port") for the pools with `resolve = true`; empty: /etc/resolv.conf's.
+  std::vector<std::string> dns_servers;
 };
 
 // What an admin token may do: `read` sees (GET), `operate` also changes.
@@ -118,7 +120,14 @@ struct BackendConfig {
   std::string address_text;
   core::NetAddress address;
   uint32_t weight = 1;
+  // In a pool with `resolve = true`, a backend given by name ("api.internal:8080"): `host` is
+  // the name the control thread follows in DNS and `address` stays unset; the configuration in
+  // force has one backend per address in its place (routing/followed_backends.h).
+  std::string host;
+  uint16_t port = 0;
   SourcePosition position;
+
+  bool followed() const { return !host.empty(); }
 };
 
 // The balancers own these types (upstream/ sits below routing/); the config names them here.
@@ -167,7 +176,19 @@ struct PoolConfig {
   OutlierDetectionConfig outlier_detection;
   AllDownPolicy when_all_down = AllDownPolicy::kFail;  // no usable backend: 503, or all
   std::optional<tls::ClientSettings> tls;              // set: TLS to the backends
+  // Backends given by name are re-resolved in the background, every address one backend; the
+  // record's TTL, clamped to [resolve_min_interval, resolve_max_interval], sets when.
+  bool resolve = false;
+  absl::Duration resolve_min_interval = absl::Seconds(1);
+  absl::Duration resolve_max_interval = absl::Minutes(5);
   SourcePosition position;
+
+  bool followsDns() const {
+    for (const auto& backend : backends) {
+      if (backend.followed()) return true;
+    }
+    return false;
+  }
 };
 
 // A request attribute that sends matching requests to a fixed pool, before any weighted split

@@ -2,7 +2,10 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/net_address.h"
+#include "core/strings.h"
 #include "routing/config/schemas.h"
 #include "routing/config/value_rules.h"
 
@@ -19,11 +22,68 @@ constexpr std::pair<std::string_view, BalancerKind> kBalancers[] = {
 constexpr std::string_view kBackendForms =
     "\"host:port\" or { address = \"host:port\", weight = N }";
 
+// A backend's address in a pool with `resolve = true`: an IP literal as anywhere else, or
+// "name:port", kept unresolved for the control thread to follow (routing/followed_backends.h).
+void readFollowedAddress(const toml::node& node, const std::string& key, BackendConfig& out,
+                         ErrorSink& sink) {
+  std::optional<std::string> text =
+      readString(node, key, sink, "an address \"name:port\" such as \"api.internal:8080\"");
+  if (!text) return;
+  if (absl::StatusOr<core::NetAddress> literal = core::NetAddress::parse(*text, false);
+      literal.ok()) {
+    if (literal->port() == 0) {
+      sink.add(positionOf(node), key,
+               absl::StrCat(quoted(*text), " has port 0: expected a port between 1 and 65535"));
+      return;
+    }
+    out.address_text = *text;
+    out.address = *literal;
+    return;
+  }
+  const size_t colon = text->rfind(':');
+  uint32_t port = 0;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(core::toAbsl(std::string_view(*text).substr(colon + 1)), &port) ||
+      port == 0 || port > 65535) {
+    sink.add(positionOf(node), key,
+             absl::StrCat(quoted(*text), " is not \"name:port\" with a port from 1 to 65535"));
+    return;
+  }
+  absl::StatusOr<std::string> host = checkDnsName(std::string_view(*text).substr(0, colon));
+  if (!host.ok()) {
+    sink.add(positionOf(node), key, std::string(host.status().message()));
+    return;
+  }
+  out.address_text = *text;
+  out.host = *host;
+  out.port = static_cast<uint16_t>(port);
+}
+
+const TableSchema<BackendConfig>& followedBackendSchema() {
+  static const TableSchema<BackendConfig> schema{
+      .fields = {
+          required(Field<BackendConfig>{"address", readFollowedAddress}),
+          integerField("weight", &BackendConfig::weight, 1, 1000),
+      }};
+  return schema;
+}
+
 // Reads one element of `backends`: a plain "host:port" string or a table with address and
 // weight. Returns the node holding the address, for the duplicate check, or null on error.
+// In a pool that follows DNS (`resolve`), names stay unresolved.
 const toml::node* readBackend(const toml::node& element, const std::string& key, size_t index,
-                              BackendConfig& out, ErrorSink& sink) {
+                              bool resolve, BackendConfig& out, ErrorSink& sink) {
   out.position = positionOf(element);
+  if (resolve) {
+    if (element.is_string()) {
+      readFollowedAddress(element, key, out, sink);
+      return out.address_text.empty() ? nullptr : &element;
+    }
+    if (const toml::table* table = element.as_table()) {
+      readTable(*table, key, index, followedBackendSchema(), out, sink);
+      return out.address_text.empty() ? nullptr : table->get("address");
+    }
+  }
   if (element.is_string()) {
     std::optional<AddressValue> address = readAddress(element, key, PortZero::kRejected, sink);
     if (!address) return nullptr;
@@ -58,11 +118,14 @@ void readBackends(const toml::node& node, const std::string& key, PoolConfig& ou
   for (size_t i = 0; i < array->size(); ++i) {
     const std::string element_key = indexKey(key, i);
     BackendConfig backend;
-    const toml::node* address_node = readBackend((*array)[i], element_key, i, backend, sink);
+    const toml::node* address_node =
+        readBackend((*array)[i], element_key, i, out.resolve, backend, sink);
     if (address_node == nullptr) continue;
     // The same backend twice would silently double its share of the traffic.
     for (size_t j = 0; j < backends.size(); ++j) {
-      if (backends[j].address == backend.address) {
+      const bool by_name = backends[j].followed() || backend.followed();
+      if (by_name ? backends[j].address_text == backend.address_text
+                  : backends[j].address == backend.address) {
         sink.add(positionOf(*address_node),
                  address_node == &(*array)[i] ? element_key : childKey(element_key, "address"),
                  absl::StrCat("duplicate backend ", quoted(backend.address_text),
@@ -246,10 +309,37 @@ const TableSchema<PoolConfig>& poolSchema() {
               tableField("tls", &P::tls, poolTlsSchema),
               choiceField("when_all_down", &P::when_all_down,
                           std::vector(std::begin(kAllDownPolicies), std::end(kAllDownPolicies))),
+              boolField("resolve", &P::resolve),
+              durationField("resolve_min_interval", &P::resolve_min_interval,
+                            absl::Milliseconds(100), absl::Hours(24)),
+              durationField("resolve_max_interval", &P::resolve_max_interval,
+                            absl::Milliseconds(100), absl::Hours(24)),
           },
-      .prepare = [](const toml::table& table, size_t, P& out) { out.position = positionOf(table); },
-      .check = [](const toml::table& table, const std::string& key, P& out,
-                  ErrorSink& sink) { checkHashKey(table, key, out, sink); },
+      .prepare =
+          [](const toml::table& table, size_t, P& out) {
+            out.position = positionOf(table);
+            // `backends` reads names differently when the pool follows DNS, whatever the order
+            // of the keys (a wrong type is reported by the field itself).
+            out.resolve = table["resolve"].value_or(false);
+          },
+      .check =
+          [](const toml::table& table, const std::string& key, P& out, ErrorSink& sink) {
+            checkHashKey(table, key, out, sink);
+            if (out.resolve_max_interval < out.resolve_min_interval &&
+                !sink.hasErrorAt(childKey(key, "resolve_max_interval"))) {
+              const toml::node* node = table.get("resolve_max_interval");
+              sink.add(node != nullptr ? positionOf(*node) : positionOf(table),
+                       childKey(key, "resolve_max_interval"),
+                       "must be at least resolve_min_interval");
+            }
+            if (!out.resolve) {
+              for (std::string_view only : {"resolve_min_interval", "resolve_max_interval"}) {
+                if (const toml::node* node = table.get(only)) {
+                  sink.add(positionOf(*node), childKey(key, only), "only used with resolve = true");
+                }
+              }
+            }
+          },
   };
   return schema;
 }

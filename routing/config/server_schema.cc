@@ -58,6 +58,7 @@ const TableSchema<ServerConfig>& serverSchema() {
                         absl::ZeroDuration(), absl::Hours(1)),
           durationField("accept_grace", &ServerConfig::accept_grace, absl::ZeroDuration(),
                         absl::Minutes(10)),
+          stringListField("dns_servers", &ServerConfig::dns_servers, normalizeDnsServer),
       }};
   return schema;
 }

@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/ip_address.h"
+#include "core/net_address.h"
 #include "core/strings.h"
 #include "http/path_normalizer.h"
 #include "routing/config/quoted.h"
@@ -111,6 +112,30 @@ absl::StatusOr<std::string> checkEnvName(std::string_view text) {
     ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_');
   }
   if (!ok) return invalid("an environment variable name made of letters, digits and '_'", text);
+  return std::string(text);
+}
+
+absl::StatusOr<std::string> normalizeDnsServer(std::string_view text) {
+  absl::StatusOr<core::NetAddress> address = core::NetAddress::parse(text, false);
+  if (!address.ok()) {
+    // Without a port: the DNS port. An IPv6 literal without a port has no brackets.
+    const bool v6 = text.find(':') != std::string_view::npos;
+    address = core::NetAddress::parse(
+        absl::StrCat(v6 ? "[" : "", core::toAbsl(text), v6 ? "]" : "", ":53"), false);
+  }
+  if (!address.ok() || address->port() == 0) {
+    return invalid("a name server's IP address, with a port or not (\"127.0.0.1:53\")", text);
+  }
+  return address->toString();
+}
+
+absl::StatusOr<std::string> checkDnsName(std::string_view text) {
+  bool ok = !text.empty() && text.size() <= 253 && text.front() != '.' && text.front() != '-';
+  for (const char c : text) {
+    ok = ok &&
+         (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  }
+  if (!ok) return invalid("a DNS name such as \"api.internal\"", text);
   return std::string(text);
 }
 

@@ -53,6 +53,12 @@ absl::StatusOr<std::string> checkLogPath(std::string_view text);
 // bits beyond the prefix are an error ("10.0.0.1/8"), not silently masked.
 absl::StatusOr<std::string> normalizeCidr(std::string_view text);
 
+// A name server: "IP:port" or "IP" (port 53), stored as "IP:port" ("[v6]:port").
+absl::StatusOr<std::string> normalizeDnsServer(std::string_view text);
+
+// A DNS name as a backend host: letters, digits, '-', '_' and '.', not an IP literal.
+absl::StatusOr<std::string> checkDnsName(std::string_view text);
+
 // "header:NAME" (NAME lower-cased), "cookie:NAME" or "client_ip".
 absl::StatusOr<HashKeyConfig> parseHashKey(std::string_view text);
 
