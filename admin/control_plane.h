@@ -85,8 +85,10 @@ class ControlPlane {
   // The live figures of GET /admin/stats (admin/stats_sampler.h), without "markers" (the API
   // adds them from its change history).
   virtual nlohmann::json stats() const {
-    return {{"interval_seconds", 1}, {"windows", nlohmann::json::array()},
-            {"times", nlohmann::json::array()}, {"routes", nlohmann::json::object()},
+    return {{"interval_seconds", 1},
+            {"windows", nlohmann::json::array()},
+            {"times", nlohmann::json::array()},
+            {"routes", nlohmann::json::object()},
             {"pools", nlohmann::json::object()}};
   }
   // False while shutting down: /readyz turns 503 so that load balancers stop sending.

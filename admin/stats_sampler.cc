@@ -24,11 +24,11 @@ nlohmann::json figuresJson(const StatsFigures& f, double seconds, bool pool) {
   };
   // Error rate: failed answers and failed exchanges per answer (upstream failures that a retry
   // hid still count: they are what a bad canary looks like first).
-  out["error_rate"] =
-      f.requests > 0 ? nlohmann::json(rounded(std::min(
-                           1.0, static_cast<double>(f.responses_5xx + f.upstream_failures) /
-                                    static_cast<double>(f.requests))))
-                     : nlohmann::json(nullptr);
+  out["error_rate"] = f.requests > 0
+                          ? nlohmann::json(rounded(std::min(
+                                1.0, static_cast<double>(f.responses_5xx + f.upstream_failures) /
+                                         static_cast<double>(f.requests))))
+                          : nlohmann::json(nullptr);
   if (pool) out["upstream_failures"] = f.upstream_failures;
   const double p50 = histogramQuantileMs(f.duration, 0.5);
   const double p99 = histogramQuantileMs(f.duration, 0.99);
@@ -113,11 +113,13 @@ void StatsSampler::add(double unix_seconds, StatsReading reading) {
     sample.unix_seconds = unix_seconds;
     for (const auto& [name, figures] : reading.routes) {
       auto it = last_.routes.find(name);
-      sample.delta.routes[name] = it == last_.routes.end() ? StatsFigures{} : figures.since(it->second);
+      sample.delta.routes[name] =
+          it == last_.routes.end() ? StatsFigures{} : figures.since(it->second);
     }
     for (const auto& [name, figures] : reading.pools) {
       auto it = last_.pools.find(name);
-      sample.delta.pools[name] = it == last_.pools.end() ? StatsFigures{} : figures.since(it->second);
+      sample.delta.pools[name] =
+          it == last_.pools.end() ? StatsFigures{} : figures.since(it->second);
     }
     ring_.push_back(std::move(sample));
     if (ring_.size() > kRingSeconds) ring_.pop_front();
@@ -151,8 +153,7 @@ nlohmann::json StatsSampler::entityJson(bool pools, const std::string& name) con
     auto found = map.find(name);
     const StatsFigures figures = found == map.end() ? StatsFigures{} : found->second;
     // A late timer makes a longer second: the rate is per real second.
-    const double seconds =
-        previous > 0 ? std::max(0.001, sample.unix_seconds - previous) : 1.0;
+    const double seconds = previous > 0 ? std::max(0.001, sample.unix_seconds - previous) : 1.0;
     previous = sample.unix_seconds;
     nlohmann::json f = figuresJson(figures, seconds, pools);
     rps.push_back(f["rps"]);

@@ -108,8 +108,9 @@ absl::StatusOr<std::string> checkAllowedHost(std::string_view text) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '-' || c == '.' || c == '_';
     if (!ok) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"", std::string(text), "\" is not a host name (letters, digits, '-', '.'; no port, no scheme)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", std::string(text),
+                       "\" is not a host name (letters, digits, '-', '.'; no port, no scheme)"));
     }
   }
   return absl::AsciiStrToLower(std::string(text));
