@@ -400,6 +400,9 @@ async function poll() {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
+  // Not a submit button: Enter in the token field must submit the token, not cancel.
+  document.getElementById('token-cancel').addEventListener('click', () =>
+    document.getElementById('token-dialog').close('cancel'));
   document.getElementById('token-button').addEventListener('click', async () => {
     state.tokenDeclined = false;
     await askToken();
