@@ -314,7 +314,8 @@ function updatePool(card, pool, routes) {
     cell('admin_state', backend.admin_state, backend.admin_state);
     cell('in_flight', String(backend.in_flight));
     cell('open_connections', String(backend.open_connections));
-    cell('last_check', backend.last_check ? JSON.stringify(backend.last_check) : '–');
+    const check = backend.last_check;
+    cell('last_check', !check ? '–' : typeof check === 'string' ? check.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : JSON.stringify(check));
     cell('last_error', backend.last_error || '–');
   }
   updateCharts(card, state.stats && state.stats.pools[pool.name], (state.stats && state.stats.markers) || []);

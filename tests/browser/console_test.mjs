@@ -291,12 +291,14 @@ async function main() {
   for (let i = 0; i < 60; i++) split[await servedBy(proxy.http)] += 1;
   check(split.blue > 0 && split.green > split.blue, 'traffic splits between green and the blue canary', split);
 
-  // Live figures: wait until the charts have some seconds of both pools, then the screenshot.
-  await waitFor('stats for both pools', async () => {
+  // Live figures: wait until the charts show some seconds of the canary next to the baseline
+  // (the sampler reads once a second), then the screenshot.
+  await waitFor('stats of the canary', async () => {
     const stats = (await request(proxy.admin, 'GET', '/admin/stats')).json;
-    return stats.times.length >= 8 && stats.pools.blue.windows['10s'].requests > 0 &&
-      stats.pools.green.windows['10s'].requests > 0 && stats.markers.length >= 2;
-  }, 30000);
+    const marker = stats.markers.find((m) => m.what === 'canary');
+    return marker && stats.times.length > 0 && stats.times[stats.times.length - 1] - marker.time >= 8 &&
+      stats.pools.blue.windows['10s'].requests > 0 && stats.pools.green.windows['10s'].requests > 0;
+  }, 40000);
   await waitFor('rps on the page', () => fieldText(page, '.route[data-route="default"] [data-value="rps"]')
     .then((t) => t && /^[1-9]/.test(t)));
   check(true, 'the page shows requests per second');

@@ -748,7 +748,7 @@ TEST(ConfigErrorsTest, AdminAllowedHostsAreHostNames) {
 [admin]
 allowed_hosts = ["lb1.internal", "http://lb1.internal:9901"]
 )"),
-                    kMinimalLines + 2, "admin.allowed_hosts",
+                    kMinimalLines + 2, "admin.allowed_hosts[1]",
                     "is not a host name (letters, digits, '-', '.'; no port, no scheme)");
   const LoadResult ok = parseWithMinimal(R"(
 [admin]
