@@ -742,7 +742,6 @@ TEST(ConfigErrorsTest, SeveralErrorsAreAllReportedInFileOrder) {
                                "port: expected 0-65535\n"));
 }
 
-
 TEST(ConfigErrorsTest, AdminAllowedHostsAreHostNames) {
   EXPECT_ONLY_ERROR(parseWithMinimal(R"(
 [admin]
