@@ -9,8 +9,10 @@
 //   - a page of another origin cannot switch through the operator's browser;
 //   - with a token configured, the page without the token cannot act; with it, it can.
 //
-//   node tests/browser/console_test.mjs --binary build/switchyard [--screenshot docs/console.png]
+//   node tests/browser/console_test.mjs --binary build/switchyard [--screenshot FILE]
 //       [--chromium /usr/bin/chromium]
+// The screenshot goes to FILE, by default docs/console.png (the README's); ctest passes a file
+// in the build folder.
 // Exit status: 0 passed, 1 failed, 77 skipped (puppeteer-core or chromium missing).
 
 import { spawn } from 'node:child_process';
@@ -26,7 +28,8 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, arg, i, all
 }, []));
 const binary = path.resolve(args.binary || 'build/switchyard');
 const chromiumPath = args.chromium || '/usr/bin/chromium';
-const screenshotPath = args.screenshot ? path.resolve(args.screenshot) : '';
+const screenshotPath = path.resolve(args.screenshot ||
+  path.join(path.dirname(new URL(import.meta.url).pathname), '../../docs/console.png'));
 const SKIP = 77;
 
 let puppeteer;
@@ -302,7 +305,7 @@ async function main() {
   await waitFor('rps on the page', () => fieldText(page, '.route[data-route="default"] [data-value="rps"]')
     .then((t) => t && /^[1-9]/.test(t)));
   check(true, 'the page shows requests per second');
-  if (screenshotPath) {
+  {
     fs.mkdirSync(path.dirname(screenshotPath), { recursive: true });
     await page.screenshot({ path: screenshotPath, fullPage: true });
     check(fs.statSync(screenshotPath).size > 10000, `screenshot saved to ${screenshotPath}`);
