@@ -10,6 +10,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "admin/admin_origin.h"
+#include "admin/console_assets.h"
 #include "admin/metrics.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -375,6 +377,57 @@ void AdminApi::handleProbe(const AdminRequest& request, Responder& respond) {
   }
 }
 
+void AdminApi::handleConsole(const AdminRequest& request, Responder& respond) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    Reply reply = errorReply(405, absl::StrCat("use GET for ", request.path));
+    reply.headers.emplace_back("Allow", "GET, HEAD");
+    respond(std::move(reply));
+    return;
+  }
+  const std::string& path = request.path;
+  const std::string name =
+      path == "/" || path == "/ui" || path == "/ui/" ? "index.html" : path.substr(4);
+  const ConsoleAsset asset = consoleAsset(name);
+  if (asset.content.empty()) {
+    respond(errorReply(404, absl::StrCat("no such endpoint: ", path)));
+    return;
+  }
+  Reply reply;
+  reply.text = std::string(asset.content);
+  reply.content_type = std::string(asset.content_type);
+  reply.headers.emplace_back("Content-Security-Policy", kConsolePolicy);
+  reply.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  reply.headers.emplace_back("X-Frame-Options", "DENY");
+  reply.headers.emplace_back("Referrer-Policy", "no-referrer");
+  respond(std::move(reply));
+}
+
+nlohmann::json AdminApi::markers() const {
+  nlohmann::json out = nlohmann::json::array();
+  const std::vector<std::string> routes = control_.routeNames();
+  for (const nlohmann::json& entry : history_) {
+    if (entry.value("status", 500) >= 400) continue;
+    const AdminRequest change =
+        parseAdminTarget(entry.value("method", ""), entry.value("target", ""));
+    std::string what;
+    for (const char* kind : {"switch", "rollback", "canary", "promote", "mirror"}) {
+      if (change.path == absl::StrCat("/admin/", kind)) what = kind;
+    }
+    if (change.path.rfind("/admin/rollouts", 0) == 0) what = "rollout";
+    if (what.empty()) continue;
+    absl::Time time;
+    std::string error;
+    if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", entry.value("time", ""), &time, &error)) continue;
+    std::string route = change.param("route").value_or(routes.size() == 1 ? routes.front() : "");
+    out.push_back({{"time", absl::ToDoubleSeconds(time - absl::UnixEpoch())},
+                   {"what", what},
+                   {"route", route},
+                   {"target", entry["target"]},
+                   {"by", entry["by"]}});
+  }
+  return out;
+}
+
 void AdminApi::handle(const AdminRequest& request, Responder respond) {
   const std::string& path = request.path;
   if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
@@ -387,9 +440,36 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
                                          "only; the admin API has its own address)")));
     return;
   }
+  // Before anything else: a rebound name must not even read.
+  if (!adminHostAllowed(request.host, allowed_hosts_)) {
+    core::logWarn("admin_host_refused", {{"host", request.host}, {"from", request.peer}});
+    respond(errorReply(403, absl::StrCat("Host \"", request.host,
+                                         "\" is not an address of this admin listener (use an IP "
+                                         "address or localhost, or list the name in "
+                                         "admin.allowed_hosts)")));
+    return;
+  }
+  const bool console = path == "/" || path == "/ui" || path.rfind("/ui/", 0) == 0;
+  if (console) {
+    handleConsole(request, respond);
+    return;
+  }
   if (path.rfind("/admin/", 0) != 0) {
     respond(errorReply(404, absl::StrCat("no such endpoint: ", path)));
     return;
+  }
+  // A change sent by a page of another origin (the operator's browser used as a relay) is
+  // refused before the token is even looked at: nothing changes, whatever it carries.
+  if (request.method != "GET") {
+    if (auto refusal = crossOriginRefusal(request)) {
+      core::logWarn("admin_cross_origin_refused", {{"method", request.method},
+                                                   {"target", request.target},
+                                                   {"origin", request.origin},
+                                                   {"sec_fetch_site", request.sec_fetch_site},
+                                                   {"from", request.peer}});
+      respond(errorReply(403, *std::move(refusal)));
+      return;
+    }
   }
   bool open = false;
   const Credential* credential = authenticate(request, &open);
@@ -489,6 +569,11 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
     // Newest first, as an operator reads it.
     for (auto it = history_.rbegin(); it != history_.rend(); ++it) status["history"].push_back(*it);
     respond(jsonReply(200, std::move(status)));
+  } else if (path == "/admin/stats") {
+    if (!method_is("GET") || !onlyKnownParams(request, {}, respond)) return;
+    nlohmann::json stats = control_.stats();
+    stats["markers"] = markers();
+    respond(jsonReply(200, std::move(stats)));
   } else if (path.rfind("/admin/pools/", 0) == 0) {
     handleBackendAdmin(request, std::move(respond));
   } else if (path == "/admin/rollouts" || path.rfind("/admin/rollouts/", 0) == 0) {

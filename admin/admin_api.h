@@ -20,6 +20,8 @@ namespace sy::admin {
 //   POST /admin/promote[?route=NAME]
 //   POST /admin/mirror?pool=POOL&percent=P[&route=NAME]
 //   GET  /admin/status
+//   GET  /admin/stats                  (live figures and the switch/rollback markers)
+//   GET  /, /ui, /ui/console.js, /ui/console.css   (the console: static, no token needed)
 //   POST /admin/reload
 //   POST /admin/upgrade[?binary=PATH]
 //   POST /admin/pools/POOL[/backends/ADDRESS]/drain|disable[?wait=SECONDS]
@@ -30,6 +32,9 @@ namespace sy::admin {
 // change history that /admin/status shows under "history" (what, when, by which token, from
 // which address, and the answer's status); event lines the call itself writes carry `by` and
 // `from` too.
+//
+// Browsers: requests whose Host is not an IP literal, "localhost" or an allowed name are
+// refused (DNS rebinding), and so are changes sent from another origin (admin/admin_origin.h).
 class AdminApi {
  public:
   // kProbes: only /healthz, /readyz and /metrics, without a token (the probes listener).
@@ -59,13 +64,26 @@ class AdminApi {
     }
   }
 
+  // Host names (besides IP literals and "localhost") the full surface answers to
+  // (admin.allowed_hosts; "*": any).
+  void setAllowedHosts(std::vector<std::string> hosts) { allowed_hosts_ = std::move(hosts); }
+
   void handle(const AdminRequest& request, Responder respond);
+
+  // The Content-Security-Policy of the console's files: nothing inline, nothing from elsewhere.
+  static constexpr const char* kConsolePolicy =
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+      "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
  private:
   // The credential `request` presents; null when none matches (or none is configured: then
   // `*open` is true).
   const Credential* authenticate(const AdminRequest& request, bool* open) const;
   void handleProbe(const AdminRequest& request, Responder& respond);
+  void handleConsole(const AdminRequest& request, Responder& respond);
+  // The history's successful traffic changes (switch, rollback, canary, promote, mirror,
+  // rollouts), oldest first, as /admin/stats marks them on the time axis.
+  nlohmann::json markers() const;
   void dispatch(const AdminRequest& request, Responder respond);
   void record(const AdminRequest& request, const std::string& by, const Reply& reply);
   void handleBackendAdmin(const AdminRequest& request, Responder respond);
@@ -78,6 +96,7 @@ class AdminApi {
   ControlPlane& control_;
   Surface surface_;
   std::vector<Credential> credentials_;
+  std::vector<std::string> allowed_hosts_;
   std::deque<nlohmann::json> history_;  // newest last, at most kHistorySize
 };
 

@@ -16,7 +16,12 @@ struct AdminRequest {
   std::string authorization;                 // the Authorization header, if any
   std::string body;                          // up to AdminServer::kMaxBodyBytes
   std::string peer;                          // the client's address, for the change history
-  bool malformed_query = false;              // bad percent-encoding
+  // What browsers say about where a request comes from (admin/admin_origin.h).
+  std::string host;              // the Host header ("" when absent)
+  std::string origin;            // the Origin header
+  bool has_origin = false;       // an Origin header was sent (even an empty one)
+  std::string sec_fetch_site;    // the Sec-Fetch-Site header, lower case
+  bool malformed_query = false;  // bad percent-encoding
 
   std::optional<std::string> param(std::string_view name) const;
 };

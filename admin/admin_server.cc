@@ -1,5 +1,6 @@
 #include "admin/admin_server.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
 #include "core/loop_context.h"
@@ -149,6 +150,13 @@ class AdminServer::Connection final : public core::ListLinks<AdminServer::Connec
     request_ = parseAdminTarget(parser_.methodName(), parser_.url());
     request_.authorization = std::string(parser_.headers().find("authorization").value_or(""));
     request_.peer = transport_.peerAddress().toString();
+    const auto& headers = parser_.headers();
+    request_.host = std::string(headers.find("host").value_or(""));
+    const std::optional<std::string_view> origin = headers.find("origin");
+    request_.has_origin = origin.has_value();
+    request_.origin = std::string(origin.value_or(""));
+    request_.sec_fetch_site =
+        absl::AsciiStrToLower(core::toAbsl(headers.find("sec-fetch-site").value_or("")));
     if (parser_.hasContentLength() && parser_.contentLength() > kMaxBodyBytes) {
       refuse(413, "admin request bodies are limited to 64 KiB");
     }

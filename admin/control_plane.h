@@ -82,6 +82,15 @@ class ControlPlane {
   virtual void removeBackend(const std::string& pool, const std::string& address,
                              absl::Duration wait, bool force, Responder respond) = 0;
   virtual nlohmann::json status() const = 0;
+  // The live figures of GET /admin/stats (admin/stats_sampler.h), without "markers" (the API
+  // adds them from its change history).
+  virtual nlohmann::json stats() const {
+    return {{"interval_seconds", 1},
+            {"windows", nlohmann::json::array()},
+            {"times", nlohmann::json::array()},
+            {"routes", nlohmann::json::object()},
+            {"pools", nlohmann::json::object()}};
+  }
   // False while shutting down: /readyz turns 503 so that load balancers stop sending.
   virtual bool ready() const = 0;
   // The Prometheus text exposition.

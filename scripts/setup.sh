@@ -2,7 +2,7 @@
 # Installs what Switchyard needs from Debian packages, only what is missing (idempotent).
 #   scripts/setup.sh           build and run
 #   scripts/setup.sh --test    + tools the test suite drives (curl, python3, nginx, promtool, wrk,
-#                                testssl.sh, clang + libFuzzer + ccache for the fuzz smoke of
+#                                testssl.sh, chromium for the console test, clang + libFuzzer + ccache for the fuzz smoke of
 #                                scripts/test.sh, clang-format for the format check)
 #   scripts/setup.sh --bench   + the benchmark harness tools (wrk, nginx, haproxy)
 set -euo pipefail
@@ -17,7 +17,7 @@ for arg in "$@"; do
   case "$arg" in
     --test) packages+=(curl python3 nginx-light prometheus procps wrk clang libfuzzer-14-dev ccache clang-format)
             packages+=(dpkg-dev file logrotate systemd podman runc buildah yamllint nodejs)
-            packages+=(testssl.sh)
+            packages+=(testssl.sh chromium)
             # Debian's npm, unless node came with its own (nodesource's nodejs has it).
             command -v npm >/dev/null || packages+=(npm) ;;
     --bench) packages+=(curl python3 wrk nginx-light haproxy procps) ;;

@@ -30,6 +30,8 @@ for flavour in "${flavours[@]}"; do
     continue
   fi
   scripts/build.sh "$flavour"
+  # puppeteer-core for the browser test (tests/browser, release only), as package-lock.json pins it.
+  if [ "$flavour" = release ]; then (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error); fi
   dir=build
   [ "$flavour" = asan ] && dir=build-asan
   echo "== tests ($flavour) ==" >&2

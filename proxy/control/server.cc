@@ -83,6 +83,7 @@ bool Server::loadInitialState() {
     return false;
   }
   admin_api_.setCredentials(*std::move(credentials));
+  admin_api_.setAllowedHosts(state_.config->admin.allowed_hosts);
   auto admin_tls = adminTls(state_.config->admin);
   if (!admin_tls.ok()) {
     configInvalid({std::string(admin_tls.status().message())});
@@ -127,6 +128,12 @@ int Server::run() {
   uv_signal_init(&loop_, &sigusr2_);
   uv_timer_init(&loop_, &shutdown_timer_);
   uv_timer_init(&loop_, &accept_grace_timer_);
+  uv_timer_init(&loop_, &stats_timer_);
+  stats_timer_.data = this;
+  sampleStats();  // the first reading: the first second's sample comes one second later
+  uv_timer_start(
+      &stats_timer_, [](uv_timer_t* timer) { static_cast<Server*>(timer->data)->sampleStats(); },
+      1000, 1000);
   traffic_.start(&loop_);
   rollouts_.start(&loop_, state_.saved_rollouts);
   backends_.start(&loop_);
@@ -305,6 +312,12 @@ std::string Server::metrics() const {
   return state_.metrics.render(view);
 }
 
+void Server::sampleStats() {
+  if (state_.snapshot == nullptr) return;
+  stats_sampler_.add(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()),
+                     admin::readStats(*state_.snapshot));
+}
+
 nlohmann::json Server::status() const {
   const admin::ProcessStatus process{
       .uptime_seconds = absl::ToDoubleSeconds(absl::Now() - state_.started_at),
@@ -432,6 +445,7 @@ void Server::closeControlHandles() {
   core::restoreSignalMask(previous);
   uv_close(reinterpret_cast<uv_handle_t*>(&shutdown_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&accept_grace_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&stats_timer_), nullptr);
   dispatcher_.close();
 }
 

@@ -12,6 +12,7 @@
 #include "admin/admin_api.h"
 #include "admin/admin_server.h"
 #include "admin/control_plane.h"
+#include "admin/stats_sampler.h"
 #include "core/dispatcher.h"
 #include "core/loop_context.h"
 #include "proxy/config_source.h"
@@ -106,6 +107,7 @@ class Server final : public admin::ControlPlane {
   nlohmann::json status() const override;
   bool ready() const override { return !state_.shutting_down; }
   std::string metrics() const override;
+  nlohmann::json stats() const override { return stats_sampler_.toJson(); }
 
  private:
   // Loads the configuration and everything built from it before any thread starts.
@@ -140,6 +142,7 @@ class Server final : public admin::ControlPlane {
   void stopAccepting();
   // `reason` (a static string) goes into the access log lines of the requests it cuts.
   void stopWorkers(const char* reason);
+  void sampleStats();
   void onWorkerStarted();
   void onWorkerDrained();
   void onWorkerStopped();
@@ -158,6 +161,9 @@ class Server final : public admin::ControlPlane {
   uv_signal_t sigusr2_{};
   uv_timer_t shutdown_timer_{};
   uv_timer_t accept_grace_timer_{};
+  // Reads the counters once a second for /admin/stats (admin/stats_sampler.h).
+  uv_timer_t stats_timer_{};
+  admin::StatsSampler stats_sampler_;
   // Before the parts that post to them (the publisher keeps a reference).
   std::vector<std::unique_ptr<Worker>> workers_;
   Publisher publisher_{dispatcher_, workers_};
@@ -176,6 +182,7 @@ class Server final : public admin::ControlPlane {
              const routing::config::AdminConfig& admin,
              std::shared_ptr<const tls::ServerContext> tls) {
         admin_api_.setCredentials(std::move(credentials));
+        admin_api_.setAllowedHosts(admin.allowed_hosts);
         admin_tls_ = tls;
         configureTicketRotation();  // the listeners' contexts are the new ones by now
         if (admin_server_ != nullptr) {

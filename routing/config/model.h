@@ -59,6 +59,9 @@ struct AdminConfig {
   // Set: /healthz, /readyz and /metrics are served there too, read-only and without a token.
   std::string probes_listen_text;  // empty: no probes listener
   core::NetAddress probes_listen;
+  // Host names the admin listener answers to besides IP literals and "localhost" (a browser
+  // reaching it by a DNS name); "*" turns the check off. Guards against DNS rebinding.
+  std::vector<std::string> allowed_hosts;
   uint32_t max_connections = 64;                       // more are accepted and closed at once
   absl::Duration request_timeout = absl::Seconds(10);  // first byte to last of one request
   absl::Duration idle_timeout = absl::Seconds(60);     // keep-alive with no request

@@ -1,3 +1,4 @@
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "routing/config/schemas.h"
 #include "routing/config/value_rules.h"
@@ -97,6 +98,27 @@ const TableSchema<AdminTokenConfig>& adminTokenSchema() {
 
 }  // namespace
 
+namespace {
+
+// A name of admin.allowed_hosts: a DNS name without port or scheme (compared with the Host
+// header's name, case-insensitively), or "*".
+absl::StatusOr<std::string> checkAllowedHost(std::string_view text) {
+  if (text == "*") return std::string(text);
+  if (text.empty() || text.size() > 253) return absl::InvalidArgumentError("expected a host name");
+  for (char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_';
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", std::string(text),
+                       "\" is not a host name (letters, digits, '-', '.'; no port, no scheme)"));
+    }
+  }
+  return absl::AsciiStrToLower(std::string(text));
+}
+
+}  // namespace
+
 const TableSchema<AdminConfig>& adminSchema() {
   static const TableSchema<AdminConfig> schema{
       .fields =
@@ -114,6 +136,7 @@ const TableSchema<AdminConfig>& adminSchema() {
               tableArrayField("tokens", &AdminConfig::tokens, adminTokenSchema, "[[admin.tokens]]"),
               addressField("probes_listen", &AdminConfig::probes_listen_text,
                            &AdminConfig::probes_listen, PortZero::kAllowed),
+              stringListField("allowed_hosts", &AdminConfig::allowed_hosts, checkAllowedHost),
           },
       .check =
           [](const toml::table& table, const std::string& key, AdminConfig& out, ErrorSink& sink) {

@@ -59,8 +59,9 @@ TEST_F(AdminServerTest, TwoPipelinedRequestsGetTwoAnswersAndTheControlThreadStay
   ASSERT_NO_FATAL_FAILURE(start());
   HttpClient client;
   ASSERT_TRUE(client.connect(admin_port_)) << client.lastError();
-  ASSERT_TRUE(client.sendRaw(
-      "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ASSERT_TRUE(
+      client.sendRaw("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz "
+                     "HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   std::vector<Response> responses = readResponses(client, 2);
   ASSERT_EQ(responses.size(), 2u);
   EXPECT_EQ(responses[0].status, 200);
@@ -81,7 +82,7 @@ TEST_F(AdminServerTest, PipelinedRequestsAreAnsweredInOrder) {
   const std::vector<std::string> targets = {"/healthz", "/admin/nothing-here", "/admin/status",
                                             "/readyz", "/admin/status?x=1"};
   for (const std::string& target : targets) {
-    absl::StrAppend(&requests, "GET ", target, " HTTP/1.1\r\nHost: a\r\n\r\n");
+    absl::StrAppend(&requests, "GET ", target, " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   }
   ASSERT_TRUE(client.sendRaw(requests));
   std::vector<Response> responses = readResponses(client, targets.size());
@@ -116,9 +117,10 @@ TEST_F(AdminServerTest, PipelinedRequestsRefusedForTheTokenAreAnsweredInOrder) {
   HttpClient client;
   ASSERT_TRUE(client.connect(admin_port_)) << client.lastError();
   ASSERT_TRUE(client.sendRaw(
-      "GET /admin/status HTTP/1.1\r\nHost: a\r\n\r\n"
-      "POST /admin/switch?to=blue HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
-      "GET /admin/status HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer secret-token\r\n\r\n"));
+      "GET /admin/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "POST /admin/switch?to=blue HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+      "GET /admin/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+      "secret-token\r\n\r\n"));
   std::vector<Response> responses = readResponses(client, 3);
   ASSERT_EQ(responses.size(), 3u);
   EXPECT_EQ(responses[0].status, 401);
@@ -131,8 +133,9 @@ TEST_F(AdminServerTest, PipelinedRequestsFollowedByACloseAreAllAnswered) {
   ASSERT_NO_FATAL_FAILURE(start());
   HttpClient client;
   ASSERT_TRUE(client.connect(admin_port_)) << client.lastError();
-  ASSERT_TRUE(client.sendRaw(
-      "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /readyz HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ASSERT_TRUE(
+      client.sendRaw("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /readyz "
+                     "HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   ASSERT_EQ(::shutdown(client.fd(), SHUT_WR), 0);
   std::vector<Response> responses = readResponses(client, 2);
   ASSERT_EQ(responses.size(), 2u);
@@ -147,8 +150,8 @@ TEST_F(AdminServerTest, DeclaredBodyOverTheLimitIsRefusedFromTheHead) {
   HttpClient client;
   ASSERT_TRUE(client.connect(admin_port_)) << client.lastError();
   // Only the head is sent: the answer must not wait for the 1 MB the head announces.
-  ASSERT_TRUE(
-      client.sendRaw("POST /admin/reload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n"));
+  ASSERT_TRUE(client.sendRaw(
+      "POST /admin/reload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n"));
   std::optional<Response> response = client.readResponse();
   ASSERT_TRUE(response.has_value()) << client.lastError();
   EXPECT_EQ(response->status, 413);
@@ -162,7 +165,7 @@ TEST_F(AdminServerTest, ChunkedBodyIsRefusedOnceItPassesTheLimit) {
   HttpClient client;
   ASSERT_TRUE(client.connect(admin_port_)) << client.lastError();
   ASSERT_TRUE(client.sendRaw(
-      "POST /admin/reload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"));
+      "POST /admin/reload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"));
   const std::string chunk = absl::StrCat("8000\r\n", std::string(0x8000, 'x'), "\r\n");
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.sendRaw(chunk));  // 96 KiB, no last chunk
   std::optional<Response> response = client.readResponse();
@@ -190,7 +193,7 @@ TEST_F(AdminServerTest, ARequestThatStallsIsClosedAtItsDeadlineWhateverItSends) 
   HttpClient client;
   ASSERT_TRUE(client.connect(admin_port_)) << client.lastError();
   // A slowloris: one byte of head at a time, well inside any idle timeout but never finishing.
-  const std::string head = "GET /admin/status HTTP/1.1\r\nHost: a\r\nX-Slow: ";
+  const std::string head = "GET /admin/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
   const Clock::time_point start = Clock::now();
   bool closed = false;
   for (size_t i = 0; i < head.size() + 200 && !closed; ++i) {

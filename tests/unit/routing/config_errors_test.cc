@@ -742,5 +742,20 @@ TEST(ConfigErrorsTest, SeveralErrorsAreAllReportedInFileOrder) {
                                "port: expected 0-65535\n"));
 }
 
+TEST(ConfigErrorsTest, AdminAllowedHostsAreHostNames) {
+  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
+[admin]
+allowed_hosts = ["lb1.internal", "http://lb1.internal:9901"]
+)"),
+                    kMinimalLines + 2, "admin.allowed_hosts[1]",
+                    "is not a host name (letters, digits, '-', '.'; no port, no scheme)");
+  const LoadResult ok = parseWithMinimal(R"(
+[admin]
+allowed_hosts = ["LB1.internal", "*"]
+)");
+  ASSERT_TRUE(ok.ok()) << formatErrors(ok.errors);
+  EXPECT_EQ(ok.config->admin.allowed_hosts, (std::vector<std::string>{"lb1.internal", "*"}));
+}
+
 }  // namespace
 }  // namespace sy::routing::config
