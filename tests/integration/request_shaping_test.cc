@@ -13,6 +13,7 @@
 #include "tests/support/admin_client.h"
 #include "tests/support/http_client.h"
 #include "tests/support/switchyard_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace sy::testing {
 namespace {
@@ -233,6 +234,53 @@ TEST_F(RequestShapingTest, RoutesThatAnswerThemselvesHaveNoPoolToSwitch) {
   EXPECT_EQ(status.status, 200) << status.text();
   // Requests still flow on the routes that forward.
   EXPECT_EQ(echoOf("/api/echo")["path"], "/echo");
+}
+
+// Runs `switchyard --check -c FILE`; returns its exit code and stores its output.
+std::optional<int> shapingCheckFile(const std::string& path, std::string* output) {
+  absl::StatusOr<std::unique_ptr<ChildProcess>> check =
+      ChildProcess::start({SY_BINARY_PATH, "--check", "-c", path});
+  if (!check.ok()) {
+    *output = std::string(check.status().message());
+    return std::nullopt;
+  }
+  const std::optional<int> code = (*check)->waitExit(std::chrono::seconds(10));
+  (*check)->waitForLine([](const std::string&) { return false; }, std::chrono::milliseconds(2000));
+  *output = (*check)->output();
+  return code;
+}
+
+TEST(RequestShapingCheckTest, ExampleSiteLoadsAndForbiddenHeadersAreRefused) {
+  std::string output;
+  EXPECT_EQ(shapingCheckFile(std::string(SY_SOURCE_DIR) + "/conf/site.toml", &output),
+            std::optional<int>(0))
+      << output;
+  TempDir dir;
+  const std::string bad = dir.writeFile("bad.toml", R"([[listeners]]
+listen = "127.0.0.1:8080"
+[[pools]]
+name = "app"
+backends = ["127.0.0.1:8081"]
+[[routes]]
+name = "api"
+pool = "app"
+request_headers = { set = { "Transfer-Encoding" = "chunked", "X-A" = "{nope}" } }
+[[routes]]
+name = "moved"
+pool = "app"
+redirect = { location = "/x" }
+)");
+  const std::optional<int> code = shapingCheckFile(bad, &output);
+  ASSERT_TRUE(code.has_value()) << output;
+  EXPECT_NE(*code, 0) << output;
+  EXPECT_NE(output.find("routes[0].request_headers.set.Transfer-Encoding: route \"api\": "
+                        "Transfer-Encoding cannot be set"),
+            std::string::npos)
+      << output;
+  EXPECT_NE(output.find("unknown variable {nope}"), std::string::npos) << output;
+  EXPECT_NE(output.find("route \"moved\": expected exactly one of pool, redirect or respond"),
+            std::string::npos)
+      << output;
 }
 
 }  // namespace
