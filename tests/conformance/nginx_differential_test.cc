@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <future>
@@ -92,7 +93,7 @@ class CaptureBackend {
       request.host = std::string(parser.headers().find("host").value_or(""));
       id = std::string(parser.headers().find("x-case").value_or(""));
       for (size_t i = 0; i < parser.headers().size(); ++i) {
-        request.headers.emplace_back(absl::AsciiStrToLower(parser.headers().name(i)),
+        request.headers.emplace_back(absl::AsciiStrToLower(std::string(parser.headers().name(i))),
                                      std::string(parser.headers().value(i)));
       }
       return kProceed;
@@ -638,11 +639,15 @@ ShapingView shapingExchange(uint16_t port, CaptureBackend& backend, const std::s
   view.powered_by = response->header("X-Powered-By").has_value();
   for (const Forwarded& request : backend.received(id)) {
     absl::StrAppend(&view.backend, request.method, " ", request.target);
+    // Fields of different names may come in any order: compare them sorted.
+    std::vector<std::string> fields;
     for (const auto& [name, value] : request.headers) {
       if (name == "x-env" || name == "x-client" || name == "x-debug" || name == "host") {
-        absl::StrAppend(&view.backend, " ", name, "=", value);
+        fields.push_back(absl::StrCat(name, "=", value));
       }
     }
+    std::sort(fields.begin(), fields.end());
+    for (const std::string& field : fields) absl::StrAppend(&view.backend, " ", field);
   }
   return view;
 }
@@ -677,8 +682,9 @@ TEST_F(NginxDifferentialTest, ShapingMatchesTheEquivalentNginxDirectives) {
     EXPECT_EQ(by_switchyard.powered_by, by_nginx.powered_by) << id;
     EXPECT_EQ(by_switchyard.backend, by_nginx.backend) << id;
     std::cout << id << " " << target << ": nginx [" << by_nginx.status << " " << by_nginx.location
-              << "] " << by_nginx.backend << "\n  switchyard [" << by_switchyard.status << " "
-              << by_switchyard.location << "] " << by_switchyard.backend << "\n";
+              << " " << by_nginx.served_by << "] " << by_nginx.backend << "\n  switchyard ["
+              << by_switchyard.status << " " << by_switchyard.location << " "
+              << by_switchyard.served_by << "] " << by_switchyard.backend << "\n";
   }
 }
 

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "routing/config/toml_loader.h"
 #include "routing/route_shaping.h"
+#include "routing/traffic_state.h"
 #include "tests/unit/routing/config_test_util.h"
 
 namespace sy::routing::config {
@@ -98,6 +99,24 @@ respond = { status = 503, body = "back soon\n" }
   EXPECT_EQ(respond.status, 503);
   EXPECT_EQ(respond.body, "back soon\n");
   EXPECT_EQ(respond.content_type, "text/plain; charset=utf-8");
+}
+
+TEST(RouteShapingConfigTest, RoutesThatAnswerThemselvesHaveNoTrafficState) {
+  const LoadResult result = parseShapingRoute(R"(
+pool = "blue"
+[[routes]]
+name = "moved"
+redirect = { location = "https://{host}{path}" }
+)");
+  ASSERT_TRUE(result.ok()) << result.errors.front().toString();
+  TrafficState traffic;
+  EXPECT_THAT(traffic.reconcile(*result.config), ::testing::IsEmpty());
+  EXPECT_NE(traffic.find("api"), nullptr);
+  EXPECT_EQ(traffic.find("moved"), nullptr);
+  const absl::Status refused = traffic.switchTo("moved", "blue", *result.config);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("answers itself"), std::string::npos) << refused;
+  EXPECT_EQ(traffic.switchTo("nope", "blue", *result.config).code(), absl::StatusCode::kNotFound);
 }
 
 TEST(RouteShapingConfigErrorsTest, HopByHopHeadersAreRefusedNamingRouteAndHeader) {
