@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "http/header_edits.h"
+#include "http/message_writer.h"
 #include "http/path_rewrite.h"
 
 namespace sy::http {
@@ -138,6 +139,39 @@ TEST(PathRewriteTest, RefusesBadPatternsAndMissingGroups) {
   const absl::Status missing = rewrite.setRewrite("^/a/(.*)$", "/\\2");
   EXPECT_FALSE(missing.ok());
   EXPECT_NE(missing.message().find("replacement"), std::string::npos) << missing;
+}
+
+class ShapingHeadParser final : public ParserCallbacks {
+ public:
+  explicit ShapingHeadParser(const std::string& input) : parser(Http1Parser::Type::kRequest, this) {
+    size_t consumed = 0;
+    EXPECT_NE(parser.execute(input.data(), input.size(), &consumed), Http1Parser::Result::kError);
+  }
+  HeadAction onHeadComplete() override { return kProceed; }
+  void onBody(const char*, size_t) override {}
+  void onMessageComplete() override {}
+  Http1Parser parser;
+};
+
+TEST(HeaderEditsTest, RequestHeadDropsSetsAndReplacesTheProxysOwnHeaders) {
+  ShapingHeadParser request(
+      "GET /a HTTP/1.1\r\nHost: example.com\r\nX-Env: dev\r\nX-Debug: 1\r\n"
+      "X-Forwarded-Proto: gopher\r\nAccept: */*\r\n\r\n");
+  HeaderEdits edits;
+  edits.drop = {"x-env", "x-debug", "x-forwarded-proto", "host", "x-real-ip"};
+  edits.lines.push_back({"X-Env", *ValueTemplate::compile("prod")});
+  edits.lines.push_back({"X-Forwarded-Proto", *ValueTemplate::compile("https")});
+  edits.lines.push_back({"Host", *ValueTemplate::compile("internal.{host}")});
+  const TemplateValues values = shapingTestValues();
+  UpstreamRequestOptions options;
+  options.client_ip = "192.0.2.7";
+  options.edits = &edits;
+  options.values = &values;
+  std::string head;
+  buildUpstreamRequestHead(request.parser, options, &head);
+  EXPECT_EQ(head,
+            "GET /a HTTP/1.1\r\nAccept: */*\r\nX-Forwarded-For: 192.0.2.7\r\n"
+            "X-Env: prod\r\nX-Forwarded-Proto: https\r\nHost: internal.example.com\r\n\r\n");
 }
 
 }  // namespace
