@@ -130,7 +130,8 @@ void checkLoaded(const Config& config) {
   std::set<std::string> routes;
   for (const auto& route : config.routes) {
     SY_FUZZ_CHECK(routes.insert(route.name).second, "two routes with one name");
-    SY_FUZZ_CHECK(pools.count(route.pool) == 1, "a route names a pool that does not exist");
+    SY_FUZZ_CHECK(route.answersLocally() ? route.pool.empty() : pools.count(route.pool) == 1,
+                  "a route names a pool that does not exist, or answers itself and names one");
     for (const auto& rule : route.rules)
       SY_FUZZ_CHECK(pools.count(rule.pool) == 1, "a rule names a missing pool");
     if (route.canary) {

@@ -16,6 +16,12 @@ std::string makeLocalReply(int status, std::string_view detail, bool close,
                            std::string_view http_date, bool head_request = false,
                            std::string_view extra_headers = {});
 
+// A configured answer (a route's respond or redirect): `body` as it is, with `content_type` when
+// it is not empty, Content-Length, Server and Date. A HEAD request gets the head only.
+std::string makeFixedReply(int status, std::string_view content_type, std::string_view body,
+                           bool close, std::string_view http_date, bool head_request,
+                           std::string_view extra_headers);
+
 inline constexpr std::string_view kContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace sy::http

@@ -98,6 +98,7 @@ void buildUpstreamRequestHead(const Http1Parser& request, const UpstreamRequestO
     if (options.drop_expect && equalsIgnoreCase(name, "expect")) continue;
     if (!options.drop_header.empty() && equalsIgnoreCase(name, options.drop_header)) continue;
     if (check_connection_names && namedByConnection(headers, name)) continue;
+    if (options.edits != nullptr && options.edits->drops(name)) continue;
     if (!has_host && equalsIgnoreCase(name, "host")) {
       has_host = true;
       const std::string_view host = options.host.empty() ? value : options.host;
@@ -106,20 +107,29 @@ void buildUpstreamRequestHead(const Http1Parser& request, const UpstreamRequestO
     }
     appendHeader(out, name, value);
   }
+  const HeaderEdits* edits = options.edits;
+  if (edits != nullptr && edits->drops("host")) has_host = true;  // the route sets its own
   if (!has_host) {
     const std::string_view host = !options.host.empty() ? options.host : options.host_fallback;
     if (!host.empty()) appendHostLine(out, "Host", host, options.host_suffix);
   }
-  if (!forwarded_for.empty()) forwarded_for.append(", ");
-  forwarded_for.append(options.client_ip);
-  appendHeader(out, "X-Forwarded-For", forwarded_for);
-  appendHeader(out, "X-Forwarded-Proto", options.proto);
-  appendHeader(out, "X-Real-IP", options.client_ip);
+  if (edits == nullptr || !edits->drops("x-forwarded-for")) {
+    if (!forwarded_for.empty()) forwarded_for.append(", ");
+    forwarded_for.append(options.client_ip);
+    appendHeader(out, "X-Forwarded-For", forwarded_for);
+  }
+  if (edits == nullptr || !edits->drops("x-forwarded-proto")) {
+    appendHeader(out, "X-Forwarded-Proto", options.proto);
+  }
+  if (edits == nullptr || !edits->drops("x-real-ip")) {
+    appendHeader(out, "X-Real-IP", options.client_ip);
+  }
   if (request.chunked()) out->append("Transfer-Encoding: chunked\r\n");
   if (options.tunnel) {
     if (auto upgrade = headers.find("upgrade")) appendHeader(out, "Upgrade", *upgrade);
     out->append("Connection: upgrade\r\n");
   }
+  if (edits != nullptr) edits->appendLines(*options.values, out);
   out->append(options.extra_headers);
   out->append("\r\n");
 }
@@ -138,6 +148,7 @@ void buildDownstreamResponseHead(const Http1Parser& response,
     const std::string_view name = headers.name(i);
     if (isHopByHopHeader(name)) continue;
     if (check_connection_names && namedByConnection(headers, name)) continue;
+    if (!options.interim && options.edits != nullptr && options.edits->drops(name)) continue;
     appendHeader(out, name, headers.value(i));
   }
   if (options.interim) {
@@ -156,6 +167,7 @@ void buildDownstreamResponseHead(const Http1Parser& response,
   } else if (!options.client_http11) {
     out->append("Connection: keep-alive\r\n");
   }
+  if (options.edits != nullptr) options.edits->appendLines(*options.values, out);
   out->append(options.extra_headers);
   out->append("\r\n");
 }

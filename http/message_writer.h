@@ -5,7 +5,9 @@
 #include <string_view>
 
 #include "http/header_block.h"
+#include "http/header_edits.h"
 #include "http/http1_parser.h"
+#include "http/value_template.h"
 
 namespace sy::http {
 
@@ -26,6 +28,11 @@ struct UpstreamRequestOptions {
   std::string_view target;          // request target to send; empty: the one received
   std::string_view host;            // replaces the Host value; empty: the one received
   std::string_view extra_headers;   // complete "Name: value\r\n" lines appended as they are
+  // A route's request_headers (null: none): its dropped names are not forwarded, including the
+  // X-Forwarded-For, X-Forwarded-Proto and X-Real-IP the proxy adds, and a dropped Host is not
+  // replaced; its lines are appended, expanded with `values` (then set too).
+  const HeaderEdits* edits = nullptr;
+  const TemplateValues* values = nullptr;
 };
 
 // Writes the request head sent to a backend: always HTTP/1.1 with keep-alive, hop-by-hop
@@ -41,6 +48,10 @@ struct DownstreamResponseOptions {
   bool tunnel = false;             // 101 Switching Protocols: keep Upgrade
   bool interim = false;            // a 1xx other than 101: no framing or connection headers
   std::string_view extra_headers;  // complete "Name: value\r\n" lines appended as they are
+  // A route's response_headers (null: none), as UpstreamRequestOptions::edits. Not applied to
+  // interim responses.
+  const HeaderEdits* edits = nullptr;
+  const TemplateValues* values = nullptr;
 };
 
 // Writes the response head sent to the client from the backend's response.

@@ -94,6 +94,17 @@ void ProxySession::start() {
     refuse(404, "no route for this host and path");
     return;
   }
+  if (const routing::RouteShaping* shaping = route_->shaping.get()) {
+    if (shaping->answer) {
+      answerFromRoute(*shaping->answer);
+      return;
+    }
+    // After routing: the route was chosen on the path as received (normalised).
+    if (shaping->path) {
+      shaping->path->apply(target, &shaped_target_);
+      forward_target_ = shaped_target_;
+    }
+  }
   routing::SplitInput split;
   split.headers = &request_.headers();
   split.target = target;
@@ -169,6 +180,35 @@ void ProxySession::redirectToHttps() {
   refuse(308, "this site is served over HTTPS");  // RFC 9110 §15.4.9: the method is kept
 }
 
+void ProxySession::answerFromRoute(const routing::LocalAnswer& answer) {
+  route_answer_ = &answer;
+  const http::TemplateValues values = templateValues();
+  if (answer.location) {
+    local_headers_.append("Location: ");
+    answer.location->expandTo(values, &local_headers_);
+    local_headers_.append("\r\n");
+  }
+  // As nginx's add_header, the route's response headers go on its own answers too.
+  const routing::RouteShaping& shaping = *route_->shaping;
+  if (shaping.response_headers) shaping.response_headers->appendLines(values, &local_headers_);
+  refuse(answer.status, {});
+}
+
+http::TemplateValues ProxySession::templateValues() const {
+  http::TemplateValues values;
+  values.client_ip = owner_.clientIp();
+  values.scheme = owner_.clientSecure() ? "https" : "http";
+  values.host = routing::normalizeHost(
+      absolute_target_ ? absolute_target_->authority
+                       : request_.headers().find("host").value_or(std::string_view()));
+  values.path = absolute_target_ ? absolute_target_->origin_form : request_.url();
+  if (route_ != nullptr) values.route = route_->name;
+  if (pool_ != nullptr) values.pool = pool_->name;
+  if (last_backend_ != nullptr) values.backend = last_backend_->address_text;
+  values.request_id = request_.headers().find("x-request-id").value_or(std::string_view());
+  return values;
+}
+
 bool ProxySession::refuseOverRateLimit() {
   if (!ClientLimits::rateLimited(owner_.listenerSettings(), route_)) return false;
   const RateVerdict verdict = worker_.clientLimits().checkRequest(
@@ -210,6 +250,12 @@ void ProxySession::maybeMirror(const routing::SplitInput& split) {
   options.drop_expect = true;
   options.host_suffix = config.host_suffix;
   options.drop_header = config.header;
+  http::TemplateValues values;
+  if (route_->shaping != nullptr && route_->shaping->request_headers) {
+    values = templateValues();
+    options.edits = &*route_->shaping->request_headers;
+    options.values = &values;
+  }
   std::string marker;
   if (!config.header.empty()) {
     marker = config.header + ": 1\r\n";
@@ -300,8 +346,12 @@ void ProxySession::respondLocally(int status, std::string_view detail) {
   response_status_ = status;
   keep_alive_ = keep_alive_ && request_complete_ && !worker_.draining();
   const std::string reply =
-      http::makeLocalReply(status, detail, !keep_alive_, worker_.loopContext().httpDate(),
-                           head_request_, local_headers_);
+      route_answer_ != nullptr && route_answer_->status == status
+          ? http::makeFixedReply(status, route_answer_->content_type, route_answer_->body,
+                                 !keep_alive_, worker_.loopContext().httpDate(), head_request_,
+                                 local_headers_)
+          : http::makeLocalReply(status, detail, !keep_alive_, worker_.loopContext().httpDate(),
+                                 head_request_, local_headers_);
   writeClientCopy(reply.data(), reply.size());
   response_started_ = true;
   finish();

@@ -103,6 +103,10 @@ class ProxySession final : public upstream::UpstreamHandler {
   // A redirect_to_https listener: 308 to the same host and target over HTTPS (400 without a
   // usable host).
   void redirectToHttps();
+  // A route with redirect or respond: its answer, once the request was read.
+  void answerFromRoute(const routing::LocalAnswer& answer);
+  // The values of the route templates (headers, redirect Location) for this request.
+  http::TemplateValues templateValues() const;
   void maybeMirror(const routing::SplitInput& split);
   void mirrorBody(const char* data, size_t length, uint64_t payload_bytes);
   void forwardRequestBody(const char* data, size_t length);
@@ -139,8 +143,10 @@ class ProxySession final : public upstream::UpstreamHandler {
   // normal form (http/path_normalizer.h), or the origin-form of an absolute-form target.
   std::string_view forward_target_;
   std::string normalized_target_;  // holds forward_target_ when the path was normalised
-  const upstream::PoolSnapshot* pool_ = nullptr;  // chosen for this request (pinned)
-  uint32_t pool_index_ = 0;                       // its index in the pinned snapshot
+  std::string shaped_target_;      // holds forward_target_ when the route changed the path
+  const routing::LocalAnswer* route_answer_ = nullptr;  // the route answers itself
+  const upstream::PoolSnapshot* pool_ = nullptr;        // chosen for this request (pinned)
+  uint32_t pool_index_ = 0;                             // its index in the pinned snapshot
   uint64_t pool_id_ = 0;
   uint64_t upstream_head_ns_ = 0;  // when the backend's response head arrived
   uint64_t response_bytes_ = 0;

@@ -85,6 +85,13 @@ void ProxySession::startUpstream() {
       options.drop_expect = true;
       // Only the proxy marks copies: a client's marker would pass a real request off as one.
       if (route_->mirror != nullptr) options.drop_header = route_->mirror->header;
+      http::TemplateValues values;
+      if (route_->shaping != nullptr && route_->shaping->request_headers) {
+        values = templateValues();
+        values.backend = {};  // the head is replayed to other backends on a retry
+        options.edits = &*route_->shaping->request_headers;
+        options.values = &values;
+      }
       http::buildUpstreamRequestHead(request_, options, &head_);
     }
     int error = 0;
@@ -166,6 +173,12 @@ http::ParserCallbacks::HeadAction ProxySession::onUpstreamHead(const http::Http1
 
   http::DownstreamResponseOptions options;
   options.client_http11 = client_http11_;
+  http::TemplateValues values;
+  if (route_ != nullptr && route_->shaping != nullptr && route_->shaping->response_headers) {
+    values = templateValues();
+    options.edits = &*route_->shaping->response_headers;
+    options.values = &values;
+  }
   if (status == 101) {
     options.tunnel = true;
     options.keep_alive = false;

@@ -9,6 +9,7 @@
 
 #include "routing/client_limit_settings.h"
 #include "routing/config/model.h"
+#include "routing/route_shaping.h"
 #include "routing/route_stats.h"
 
 namespace sy::routing {
@@ -72,6 +73,8 @@ struct Route {
   std::vector<std::shared_ptr<MirrorStats>> mirror_stats_by_pool;
   // Replaces the listener's rate limit for this route (rate 0: the route is exempt).
   std::optional<RateLimit> rate_limit;
+  // Headers, path, or the route's own answer; null: forwarded as received (most routes).
+  std::shared_ptr<const RouteShaping> shaping;
 
   bool matchesHost(std::string_view host) const;
   // `sni`: the connection's SNI name ("" when the client sent none), nullopt on plain HTTP.

@@ -304,6 +304,7 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
     route.sticky = route_config.sticky;
     route.split_seed = core::stableHash(route_config.name);
     route.pool_header = route_config.pool_header;
+    route.shaping = buildRouteShaping(route_config);
     if (route_config.rate_limit) {
       // The zone keeps this route's buckets apart from the listener's (zone 0).
       route.rate_limit =

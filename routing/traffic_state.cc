@@ -53,7 +53,13 @@ bool poolsExist(const RouteTraffic& traffic, const config::Config& config) {
 std::vector<std::string> TrafficState::reconcile(const config::Config& config) {
   std::vector<std::string> dropped;
   std::map<std::string, RouteTraffic> next;
+  local_routes_.clear();
   for (const config::RouteConfig& route : config.routes) {
+    if (route.answersLocally()) {
+      // No pool to switch, split or mirror: such a route has no traffic state.
+      local_routes_.insert(route.name);
+      continue;
+    }
     RouteTraffic fresh = fromConfig(route);
     auto it = routes_.find(route.name);
     if (it != routes_.end() && it->second != fresh) {
@@ -84,6 +90,10 @@ const RouteTraffic* TrafficState::find(const std::string& route) const {
 
 absl::StatusOr<RouteTraffic*> TrafficState::mutableRoute(const std::string& route) {
   auto it = routes_.find(route);
+  if (it == routes_.end() && local_routes_.contains(route)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "route \"", route, "\" answers itself (redirect or respond) and has no pool to change"));
+  }
   if (it == routes_.end())
     return absl::NotFoundError(absl::StrCat("unknown route \"", route, "\""));
   return &it->second;

@@ -11,6 +11,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,7 @@ class TrafficState {
  private:
   absl::StatusOr<RouteTraffic*> mutableRoute(const std::string& route);
 
+  std::set<std::string> local_routes_;  // routes that answer themselves: no traffic state
   std::map<std::string, RouteTraffic> routes_;
 };
 

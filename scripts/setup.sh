@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config git
   libuv1-dev libssl-dev libabsl-dev libtomlplusplus-dev prometheus-cpp-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev node-llhttp
+  libgtest-dev libgmock-dev libbenchmark-dev node-llhttp libre2-dev
   libsystemd-dev libc-ares-dev
 )
 for arg in "$@"; do

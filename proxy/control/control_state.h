@@ -66,7 +66,11 @@ struct ControlState {
 
   std::vector<std::string> routeNames() const {
     std::vector<std::string> names;
-    for (const auto& route : config->routes) names.push_back(route.name);
+    for (const auto& route : config->routes) {
+      // A route that answers itself (redirect, respond) has no pool to switch or roll out: it
+      // is not one the admin API picks when the request names no route.
+      if (!route.answersLocally()) names.push_back(route.name);
+    }
     return names;
   }
 };

@@ -227,6 +227,33 @@ struct MirrorConfig {
   uint64_t max_buffer_bytes = 1024 * 1024;     // per copy, unsent bytes; beyond: dropped
 };
 
+// A route's header operations on requests (request_headers) or responses (response_headers).
+// Values are templates (http/value_template.h), checked when the file is read.
+struct HeaderRulesConfig {
+  std::map<std::string, std::string> set;  // name -> value: replaces every field of that name
+  std::map<std::string, std::string> add;  // name -> value: appended, received fields kept
+  std::vector<std::string> remove;         // names dropped
+};
+
+// rewrite = { pattern = "^/old/(.*)$", replacement = "/new/\\1" } (RE2 syntax).
+struct PathRewriteConfig {
+  std::string pattern;
+  std::string replacement;
+};
+
+// The route answers with a redirect instead of forwarding.
+struct RedirectConfig {
+  int status = 302;
+  std::string location;  // a template ("https://{host}{path}")
+};
+
+// The route answers with a fixed response instead of forwarding.
+struct RespondConfig {
+  int status = 200;
+  std::string body;
+  std::string content_type = "text/plain; charset=utf-8";
+};
+
 struct RouteConfig {
   std::string name;
   std::vector<std::string> hosts;  // "example.com" or "*.example.com"; empty = any host
@@ -243,7 +270,18 @@ struct RouteConfig {
   // Replaces the listener's rate limit for this route's requests; 0 exempts the route.
   std::optional<double> rate_limit;
   uint32_t rate_limit_burst = 0;  // 0: one second's worth (at least 1)
+  // Request shaping (conf/REFERENCE.md, "Request shaping").
+  std::optional<HeaderRulesConfig> request_headers;
+  std::optional<HeaderRulesConfig> response_headers;
+  std::string strip_prefix;  // empty: none
+  std::string add_prefix;    // empty: none
+  std::optional<PathRewriteConfig> rewrite;
+  // Set: the route answers locally and has no pool (`pool` is empty).
+  std::optional<RedirectConfig> redirect;
+  std::optional<RespondConfig> respond;
   SourcePosition position;
+
+  bool answersLocally() const { return redirect.has_value() || respond.has_value(); }
 };
 
 // A rollout declared in the file ([[rollouts]]): the fields of a POST /admin/rollouts body, kept

@@ -146,8 +146,9 @@ const TableSchema<RouteConfig>& routeSchema() {
               stringListField("hosts", &R::hosts, normalizeHostPattern),
               stringListField("sni", &R::sni, normalizeSniPattern),
               parsedField("path_prefix", &R::path_prefix, checkRoutePathPrefix),
-              // Whether the pool exists is a document check: pools may come after routes.
-              required(stringField("pool", &R::pool)),
+              // Whether the pool exists is a document check: pools may come after routes. A
+              // route without one answers itself (checkRouteShaping).
+              stringField("pool", &R::pool),
               integerField("retries", &R::retries, 0, 10),
               tableArrayField("rules", &R::rules, matchRuleSchema, "[[routes.rules]]"),
               tableField("canary", &R::canary, canarySchema),
@@ -161,11 +162,19 @@ const TableSchema<RouteConfig>& routeSchema() {
                          }
                        }},
               integerField("rate_limit_burst", &R::rate_limit_burst, 1, 1000000),
+              tableField("request_headers", &R::request_headers, headerRulesSchema),
+              tableField("response_headers", &R::response_headers, headerRulesSchema),
+              parsedField("strip_prefix", &R::strip_prefix, checkPathPrefix),
+              parsedField("add_prefix", &R::add_prefix, checkPathPrefix),
+              tableField("rewrite", &R::rewrite, pathRewriteSchema),
+              tableField("redirect", &R::redirect, redirectSchema),
+              tableField("respond", &R::respond, respondSchema),
           },
       .prepare = [](const toml::table& table, size_t, R& out) { out.position = positionOf(table); },
       .check =
           [](const toml::table& table, const std::string& key, R& out, ErrorSink& sink) {
             checkRateLimitBurst(table, key, out.rate_limit.value_or(0) > 0, sink);
+            checkRouteShaping(table, key, out, sink);
           },
   };
   return schema;

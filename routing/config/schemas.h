@@ -27,6 +27,15 @@ const TableSchema<RouteConfig>& routeSchema();
 const TableSchema<MatchRuleConfig>& matchRuleSchema();
 const TableSchema<CanaryConfig>& canarySchema();
 const TableSchema<MirrorConfig>& mirrorSchema();
+// Request shaping (shaping_schema.cc).
+const TableSchema<HeaderRulesConfig>& headerRulesSchema();
+const TableSchema<PathRewriteConfig>& pathRewriteSchema();
+const TableSchema<RedirectConfig>& redirectSchema();
+const TableSchema<RespondConfig>& respondSchema();
+// The rules of a route's shaping keys that span keys, and exactly one of pool, redirect and
+// respond.
+void checkRouteShaping(const toml::table& table, const std::string& key, RouteConfig& route,
+                       ErrorSink& sink);
 // [[rollouts]]: each table read as JSON (rollout_schema.cc).
 Field<Config> rolloutsField();
 

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <future>
@@ -28,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
@@ -52,6 +54,7 @@ struct Forwarded {
   std::string host;
   std::string body;
   std::string error;  // the backend could not parse what the proxy sent
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
 };
 
 // A backend that parses each request it gets with the proxy's own parser (llhttp), records it
@@ -89,6 +92,10 @@ class CaptureBackend {
       request.target = std::string(parser.url());
       request.host = std::string(parser.headers().find("host").value_or(""));
       id = std::string(parser.headers().find("x-case").value_or(""));
+      for (size_t i = 0; i < parser.headers().size(); ++i) {
+        request.headers.emplace_back(absl::AsciiStrToLower(std::string(parser.headers().name(i))),
+                                     std::string(parser.headers().value(i)));
+      }
       return kProceed;
     }
     void onBody(const char* data, size_t length) override { request.body.append(data, length); }
@@ -143,7 +150,8 @@ class CaptureBackend {
       received_[exchange.id].push_back(exchange.request);
     }
     static constexpr std::string_view kResponse =
-        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Powered-By: capture\r\n"
+        "Connection: close\r\n\r\nok";
     (void)!::send(fd, kResponse.data(), kResponse.size(), MSG_NOSIGNAL);
     ::close(fd);
   }
@@ -381,7 +389,10 @@ class NginxDifferentialTest : public ::testing::Test {
   }
 
   // Starts nginx in front of `backend_port` on a free port; false when it does not come up.
-  bool startNginx(const std::string& nginx, uint16_t backend_port) {
+  // `locations`: the server's location blocks, "{backend}" standing for the backend's address;
+  // empty: one `location /` passing the target as received.
+  bool startNginx(const std::string& nginx, uint16_t backend_port,
+                  const std::string& locations = "") {
     for (const char* dir : {"tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"}) {
       files_.writeFile(std::string(dir) + "/.keep", "");
     }
@@ -395,9 +406,15 @@ class NginxDifferentialTest : public ::testing::Test {
           "  client_body_temp_path ", dir, "/tmp/body;\n  proxy_temp_path ", dir, "/tmp/proxy;\n",
           "  fastcgi_temp_path ", dir, "/tmp/fastcgi;\n  uwsgi_temp_path ", dir, "/tmp/uwsgi;\n",
           "  scgi_temp_path ", dir, "/tmp/scgi;\n  server {\n    listen 127.0.0.1:", nginx_port_,
-          ";\n    location / {\n      proxy_pass http://127.0.0.1:", backend_port, ";\n",
-          "      proxy_http_version 1.1;\n      proxy_set_header Host $http_host;\n",
-          "      proxy_set_header Connection close;\n    }\n  }\n}\n");
+          ";\n",
+          locations.empty()
+              ? absl::StrCat("    location / {\n      proxy_pass http://127.0.0.1:", backend_port,
+                             ";\n      proxy_http_version 1.1;\n",
+                             "      proxy_set_header Host $http_host;\n",
+                             "      proxy_set_header Connection close;\n    }\n")
+              : absl::StrReplaceAll(locations,
+                                    {{"{backend}", absl::StrCat("127.0.0.1:", backend_port)}}),
+          "  }\n}\n");
       const std::string conf_path = files_.writeFile("nginx.conf", conf);
       absl::StatusOr<std::unique_ptr<ChildProcess>> started =
           ChildProcess::start({nginx, "-p", dir, "-c", conf_path, "-e", dir + "/error.log"});
@@ -501,6 +518,174 @@ TEST_F(NginxDifferentialTest, SwitchyardIsNeverMoreLenientThanNginx) {
             << report << "  without X-Case (HTTP/0.9, smuggled):\n    nginx:      "
             << describe(nginx_backend.received(""))
             << "\n    switchyard: " << describe(switchyard_backend.received("")) << "\n";
+}
+
+// ---- Request shaping (issue 15) ------------------------------------------------------------
+
+// The same site written as nginx directives and as Switchyard route keys: what each backend
+// receives (target, the headers set and removed) and what each client gets (status, Location,
+// the response headers set and hidden) must be the same.
+constexpr std::string_view kShapingNginxLocations = R"(    proxy_http_version 1.1;
+    proxy_set_header Host $http_host;
+    proxy_set_header Connection close;
+    location /api/ {
+      proxy_pass http://{backend}/;
+      proxy_set_header Host $http_host;
+      proxy_set_header Connection close;
+      proxy_set_header X-Env prod;
+      proxy_set_header X-Client $remote_addr;
+      proxy_set_header X-Debug "";
+      proxy_hide_header X-Powered-By;
+      add_header X-Served-By $upstream_addr;
+    }
+    location /v1/ {
+      proxy_pass http://{backend}/v2/;
+      proxy_set_header Host $http_host;
+      proxy_set_header Connection close;
+    }
+    location /old/ {
+      rewrite ^/old/(.*)$ /new/$1 break;
+      proxy_pass http://{backend};
+      proxy_set_header Host $http_host;
+      proxy_set_header Connection close;
+    }
+    location /moved/ {
+      return 301 https://$host$request_uri;
+    }
+    location /tmp/ {
+      return 307 http://other.example$request_uri;
+    }
+    location / {
+      proxy_pass http://{backend};
+    }
+)";
+
+std::string shapingSwitchyardConfig(uint16_t backend_port) {
+  return absl::StrCat(R"([server]
+workers = 1
+
+[[listeners]]
+name = "http"
+listen = "127.0.0.1:0"
+
+[[pools]]
+name = "app"
+backends = ["127.0.0.1:)",
+                      backend_port, R"("]
+
+[[routes]]
+name = "api"
+path_prefix = "/api/"
+pool = "app"
+strip_prefix = "/api"
+request_headers = { set = { "X-Env" = "prod", "X-Client" = "{client_ip}" }, remove = ["X-Debug"] }
+response_headers = { add = { "X-Served-By" = "{backend}" }, remove = ["X-Powered-By"] }
+
+[[routes]]
+name = "v1"
+path_prefix = "/v1/"
+pool = "app"
+strip_prefix = "/v1"
+add_prefix = "/v2"
+
+[[routes]]
+name = "old"
+path_prefix = "/old/"
+pool = "app"
+rewrite = { pattern = "^/old/(.*)$", replacement = "/new/\\1" }
+
+[[routes]]
+name = "moved"
+path_prefix = "/moved/"
+redirect = { status = 301, location = "https://{host}{path}" }
+
+[[routes]]
+name = "tmp"
+path_prefix = "/tmp/"
+redirect = { status = 307, location = "http://other.example{path}" }
+
+[[routes]]
+name = "rest"
+pool = "app"
+)");
+}
+
+struct ShapingView {
+  std::string status;  // the client's status line
+  std::string location;
+  std::string served_by;  // X-Served-By with the backend's port replaced by PORT
+  bool powered_by = false;
+  std::string backend;  // what the backend received: target and the headers of interest
+};
+
+ShapingView shapingExchange(uint16_t port, CaptureBackend& backend, const std::string& id,
+                            const std::string& target, uint16_t backend_port) {
+  ShapingView view;
+  HttpClient client(kExchangeTimeout);
+  if (!client.connect(port)) {
+    view.status = "connect failed";
+    return view;
+  }
+  std::optional<Response> response =
+      client.request("GET", target, {{"Host", "example.com"}, {"X-Case", id}, {"X-Debug", "1"}});
+  if (!response.has_value()) {
+    view.status = "no response";
+    return view;
+  }
+  view.status = std::to_string(response->status);
+  view.location = response->header("Location").value_or("");
+  view.served_by = absl::StrReplaceAll(response->header("X-Served-By").value_or(""),
+                                       {{absl::StrCat(":", backend_port), ":PORT"}});
+  view.powered_by = response->header("X-Powered-By").has_value();
+  for (const Forwarded& request : backend.received(id)) {
+    absl::StrAppend(&view.backend, request.method, " ", request.target);
+    // Fields of different names may come in any order: compare them sorted.
+    std::vector<std::string> fields;
+    for (const auto& [name, value] : request.headers) {
+      if (name == "x-env" || name == "x-client" || name == "x-debug" || name == "host") {
+        fields.push_back(absl::StrCat(name, "=", value));
+      }
+    }
+    std::sort(fields.begin(), fields.end());
+    for (const std::string& field : fields) absl::StrAppend(&view.backend, " ", field);
+  }
+  return view;
+}
+
+TEST_F(NginxDifferentialTest, ShapingMatchesTheEquivalentNginxDirectives) {
+  const std::string nginx = findNginx();
+  if (nginx.empty()) GTEST_SKIP() << "nginx is not installed (scripts/setup.sh --test)";
+  CaptureBackend nginx_backend;
+  CaptureBackend switchyard_backend;
+  ASSERT_TRUE(nginx_backend.ready() && switchyard_backend.ready());
+  ASSERT_TRUE(startNginx(nginx, nginx_backend.port(), std::string(kShapingNginxLocations)))
+      << "nginx did not start";
+  absl::StatusOr<SwitchyardProcess> started =
+      startSwitchyard(shapingSwitchyardConfig(switchyard_backend.port()));
+  ASSERT_TRUE(started.ok()) << started.status();
+  proxy_ = std::move(*started);
+
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"shape_api", "/api/users?id=3"},   {"shape_api_root", "/api/"},
+      {"shape_v1", "/v1/items?x=1"},      {"shape_rewrite", "/old/a/b?c=d"},
+      {"shape_redirect", "/moved/x?y=1"}, {"shape_redirect_307", "/tmp/z"},
+      {"shape_untouched", "/plain?q"},
+  };
+  for (const auto& [id, target] : cases) {
+    const ShapingView by_nginx =
+        shapingExchange(nginx_port_, nginx_backend, id, target, nginx_backend.port());
+    const ShapingView by_switchyard =
+        shapingExchange(proxy_.port(), switchyard_backend, id, target, switchyard_backend.port());
+    EXPECT_EQ(by_switchyard.status, by_nginx.status) << id;
+    EXPECT_EQ(by_switchyard.location, by_nginx.location) << id;
+    EXPECT_EQ(by_switchyard.served_by, by_nginx.served_by) << id;
+    EXPECT_EQ(by_switchyard.powered_by, by_nginx.powered_by) << id;
+    EXPECT_EQ(by_switchyard.backend, by_nginx.backend) << id;
+    std::cout << id << " " << target << ": nginx [" << by_nginx.status << " " << by_nginx.location
+              << " " << by_nginx.served_by << "] " << by_nginx.backend << "\n  switchyard ["
+              << by_switchyard.status << " " << by_switchyard.location << " "
+              << by_switchyard.served_by << "] " << by_switchyard.backend << "\n";
+  }
 }
 
 }  // namespace
