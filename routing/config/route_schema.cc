@@ -161,6 +161,16 @@ const TableSchema<RouteConfig>& routeSchema() {
                          }
                        }},
               integerField("rate_limit_burst", &R::rate_limit_burst, 1, 1000000),
+              byteSizeField("max_body", &R::max_body),
+              parsedField("request_id", &R::request_id, checkRequestIdHeader),
+              Field<R>{"request_id_mode",
+                       [](const toml::node& node, const std::string& key, R& out, ErrorSink& sink) {
+                         static constexpr std::string_view kModes[] = {"if_absent", "always"};
+                         if (auto index = readChoice(node, key, kModes, sink)) {
+                           out.request_id_mode = *index == 0 ? RequestIdMode::kIfAbsent
+                                                             : RequestIdMode::kAlways;
+                         }
+                       }},
           },
       .prepare = [](const toml::table& table, size_t, R& out) { out.position = positionOf(table); },
       .check =
