@@ -98,9 +98,9 @@ const TableSchema<ListenerConfig>& listenerSchema() {
               integerField("https_port", &L::https_port, 1, 65535),
               byteSizeField("max_body", &L::max_body),
               parsedField("request_id", &L::request_id, checkRequestIdHeader),
-              choiceField(
-                  "request_id_mode", &L::request_id_mode,
-                  std::vector(std::begin(kListenerRequestIdModes), std::end(kListenerRequestIdModes))),
+              choiceField("request_id_mode", &L::request_id_mode,
+                          std::vector(std::begin(kListenerRequestIdModes),
+                                      std::end(kListenerRequestIdModes))),
           },
       .prepare =
           [](const toml::table& table, size_t index, L& out) {

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "routing/config/access_log_fields.h"
 #include "core/net_address.h"
+#include "routing/config/access_log_fields.h"
 #include "tls/client_settings.h"
 #include "tls/server_settings.h"
 #include "upstream/balancer_kind.h"

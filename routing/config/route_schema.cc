@@ -167,8 +167,8 @@ const TableSchema<RouteConfig>& routeSchema() {
                        [](const toml::node& node, const std::string& key, R& out, ErrorSink& sink) {
                          static constexpr std::string_view kModes[] = {"if_absent", "always"};
                          if (auto index = readChoice(node, key, kModes, sink)) {
-                           out.request_id_mode = *index == 0 ? RequestIdMode::kIfAbsent
-                                                             : RequestIdMode::kAlways;
+                           out.request_id_mode =
+                               *index == 0 ? RequestIdMode::kIfAbsent : RequestIdMode::kAlways;
                          }
                        }},
           },

@@ -169,9 +169,9 @@ void readAccessLogFields(const toml::node& node, const std::string& key, AccessL
     if (!field) {
       std::vector<std::string> known;
       for (std::string_view known_name : accessLogFieldNames()) known.push_back(quoted(known_name));
-      sink.add(positionOf((*array)[i]), element_key,
-               absl::StrCat("expected one of ", absl::StrJoin(known, ", "), ", got ",
-                            quoted(*name)));
+      sink.add(
+          positionOf((*array)[i]), element_key,
+          absl::StrCat("expected one of ", absl::StrJoin(known, ", "), ", got ", quoted(*name)));
       ok = false;
       continue;
     }

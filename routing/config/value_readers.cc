@@ -1,10 +1,9 @@
 #include "routing/config/value_readers.h"
 
-#include "routing/config/value_rules.h"
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/strings.h"
+#include "routing/config/value_rules.h"
 
 namespace sy::routing::config {
 namespace {

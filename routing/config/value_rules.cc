@@ -262,8 +262,8 @@ absl::StatusOr<std::string> checkRequestIdHeader(std::string_view text) {
     return invalid("a header name such as \"X-Request-ID\", or \"\" for none", text);
   }
   for (std::string_view reserved :
-       {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te",
-        "keep-alive", "trailer", "proxy-connection", "expect", "traceparent"}) {
+       {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "keep-alive",
+        "trailer", "proxy-connection", "expect", "traceparent"}) {
     if (core::equalsIgnoreCase(text, reserved)) {
       return invalid("a header name other than a framing, hop-by-hop or tracing one", text);
     }
