@@ -68,8 +68,7 @@ class RequestShapingTest : public ProxyTest {
         "[[routes]]\nname = \"big\"\npath_prefix = \"/big/\"\npool = \"blue\"\n",
         "max_body = \"1MiB\"\n\n",
         "[[routes]]\nname = \"strict\"\npath_prefix = \"/strict/\"\npool = \"blue\"\n",
-        "request_id_mode = \"always\"\n\n",
-        "[[routes]]\nname = \"default\"\npool = \"blue\"\n\n",
+        "request_id_mode = \"always\"\n\n", "[[routes]]\nname = \"default\"\npool = \"blue\"\n\n",
         "[access_log]\npath = \"", log_, "\"\nflush_interval = \"20ms\"\n", tail)));
   }
 
@@ -115,9 +114,10 @@ TEST_F(RequestShapingTest, ChunkedBodyOverMaxBodyIs413AsSoonAsItPassesTheLimit) 
   ASSERT_NO_FATAL_FAILURE(startShapingProxy());
   HttpClient client;
   ASSERT_NO_FATAL_FAILURE(connect(&client));
-  ASSERT_TRUE(client.sendRaw(
-      "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "258\r\n" + std::string(600, 'a') + "\r\n"));
+  ASSERT_TRUE(
+      client.sendRaw("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "258\r\n" +
+                     std::string(600, 'a') + "\r\n"));
   // 600 bytes are within the limit: nothing is answered yet. 600 more pass it.
   ASSERT_TRUE(client.sendRaw("258\r\n" + std::string(600, 'b') + "\r\n"));
   std::optional<Response> response = client.readResponse();
@@ -177,8 +177,7 @@ TEST_F(RequestShapingTest, ClientIdIsKeptUnlessTheRouteAlwaysReplacesIt) {
   EXPECT_TRUE(shapingIsGeneratedId(unusable->header("X-Request-ID").value_or("")));
   echo = parseJson(unusable->body);
   ASSERT_TRUE(echo.has_value());
-  EXPECT_THAT(echoedHeader(*echo, "X-Request-ID"),
-              ElementsAre(*unusable->header("X-Request-ID")));
+  EXPECT_THAT(echoedHeader(*echo, "X-Request-ID"), ElementsAre(*unusable->header("X-Request-ID")));
 
   const std::vector<nlohmann::ordered_json> lines = shapingLogLines(log_, 3);
   ASSERT_THAT(lines, SizeIs(3));
@@ -221,8 +220,8 @@ TEST_F(RequestShapingTest, ChosenAccessLogFieldsInTheirOrder) {
   const nlohmann::ordered_json& line = lines[0];
   std::vector<std::string> keys;
   for (const auto& item : line.items()) keys.push_back(item.key());
-  EXPECT_THAT(keys, ElementsAre("request_id", "host", "user_agent", "referer", "status",
-                                "protocol", "route", "upstream_connect_ms", "upstream_header_ms",
+  EXPECT_THAT(keys, ElementsAre("request_id", "host", "user_agent", "referer", "status", "protocol",
+                                "route", "upstream_connect_ms", "upstream_header_ms",
                                 "upstream_total_ms", "client_ip"));
   EXPECT_EQ(line["request_id"], "r-1");
   EXPECT_EQ(line["host"], "shop.test");
@@ -246,10 +245,9 @@ TEST_F(RequestShapingTest, ProcessMetricsArePresentAndSane) {
   std::string raw;
   absl::StatusOr<Exposition> metrics = scrapeMetrics(*admin_port, &raw);
   ASSERT_TRUE(metrics.ok()) << metrics.status() << "\n" << raw;
-  for (const char* family :
-       {"process_cpu_seconds_total", "process_resident_memory_bytes",
-        "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
-        "process_start_time_seconds"}) {
+  for (const char* family : {"process_cpu_seconds_total", "process_resident_memory_bytes",
+                             "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
+                             "process_start_time_seconds"}) {
     EXPECT_TRUE(metrics->value(family).has_value()) << family << "\n" << raw;
   }
   EXPECT_EQ(metrics->types().at("process_cpu_seconds_total"), "counter");

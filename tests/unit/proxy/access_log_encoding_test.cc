@@ -40,14 +40,16 @@ TEST(AccessLogEncodingTest, EscapesPerJson) {
 
 TEST(AccessLogEncodingTest, InvalidUtf8IsKeptAsHexText) {
   // Each byte that is not part of a valid sequence becomes the text \xNN.
-  EXPECT_EQ(decoded("a\xff" "b"), "a\\xffb");
-  EXPECT_EQ(decoded("\xc3"), "\\xc3");                     // truncated sequence
-  EXPECT_EQ(decoded("\xc3(" ), "\\xc3(");                   // bad continuation
-  EXPECT_EQ(decoded("\xc0\xaf"), "\\xc0\\xaf");             // overlong '/'
-  EXPECT_EQ(decoded("\xe0\x80\xaf"), "\\xe0\\x80\\xaf");    // overlong, 3 bytes
-  EXPECT_EQ(decoded("\xed\xa0\x80"), "\\xed\\xa0\\x80");    // a surrogate
+  EXPECT_EQ(decoded("a\xff"
+                    "b"),
+            "a\\xffb");
+  EXPECT_EQ(decoded("\xc3"), "\\xc3");                             // truncated sequence
+  EXPECT_EQ(decoded("\xc3("), "\\xc3(");                           // bad continuation
+  EXPECT_EQ(decoded("\xc0\xaf"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(decoded("\xe0\x80\xaf"), "\\xe0\\x80\\xaf");           // overlong, 3 bytes
+  EXPECT_EQ(decoded("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
   EXPECT_EQ(decoded("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
-  EXPECT_EQ(decoded("\x80\xc3\xa9"), "\\x80\xc3\xa9");      // valid after invalid survives
+  EXPECT_EQ(decoded("\x80\xc3\xa9"), "\\x80\xc3\xa9");             // valid after invalid survives
   // Every byte value, alone: always valid JSON.
   for (int c = 0; c < 256; ++c) {
     const std::string text(1, static_cast<char>(c));
@@ -90,16 +92,14 @@ AccessLogRecord sampleRecord() {
 }
 
 TEST(AccessLogEncodingTest, DefaultLineHasTheDocumentedKeysInOrder) {
-  const std::string line =
-      AccessLogWriter::formatLine(sampleRecord(), "2026-01-02T03:04:05.678Z");
+  const std::string line = AccessLogWriter::formatLine(sampleRecord(), "2026-01-02T03:04:05.678Z");
   const nlohmann::ordered_json json = nlohmann::ordered_json::parse(line);
   std::vector<std::string> keys;
   for (const auto& item : json.items()) keys.push_back(item.key());
-  EXPECT_THAT(keys, ::testing::ElementsAre("time", "client", "method", "path", "status",
-                                           "bytes_in", "bytes_out", "duration_ms", "route",
-                                           "pool", "backend", "upstream_ms", "retries",
-                                           "mirrored", "limited_by", "tls", "reason",
-                                           "request_id"));
+  EXPECT_THAT(keys, ::testing::ElementsAre("time", "client", "method", "path", "status", "bytes_in",
+                                           "bytes_out", "duration_ms", "route", "pool", "backend",
+                                           "upstream_ms", "retries", "mirrored", "limited_by",
+                                           "tls", "reason", "request_id"));
   EXPECT_EQ(json["path"], "/a?\"x\"\\xff");
   EXPECT_EQ(json["duration_ms"], 1.5);
   EXPECT_TRUE(json["tls"].is_null());
@@ -111,10 +111,12 @@ TEST(AccessLogEncodingTest, ChosenFieldsInTheirOrder) {
   AccessLogRecord record = sampleRecord();
   record.tls = tls::TlsDetails{"TLSv1.3", "TLS_AES_128_GCM_SHA256", "http/1.1", "a.test", true};
   const AccessLogField fields[] = {
-      AccessLogField::kStatus,     AccessLogField::kHost,           AccessLogField::kClientIp,
-      AccessLogField::kUserAgent,  AccessLogField::kReferer,        AccessLogField::kProtocol,
-      AccessLogField::kTlsVersion, AccessLogField::kTlsResumed,     AccessLogField::kRequestId,
-      AccessLogField::kUpstreamConnectMs, AccessLogField::kUpstreamTotalMs};
+      AccessLogField::kStatus,         AccessLogField::kHost,
+      AccessLogField::kClientIp,       AccessLogField::kUserAgent,
+      AccessLogField::kReferer,        AccessLogField::kProtocol,
+      AccessLogField::kTlsVersion,     AccessLogField::kTlsResumed,
+      AccessLogField::kRequestId,      AccessLogField::kUpstreamConnectMs,
+      AccessLogField::kUpstreamTotalMs};
   std::string line;
   AccessLogWriter::formatLine(record, fields, "t", &line);
   EXPECT_EQ(line,
