@@ -284,10 +284,13 @@ void ProxySession::maybeMirror(const routing::SplitInput& split) {
   options.host_suffix = config.host_suffix;
   options.drop_header = config.header;
   std::string marker;
-  if (!config.header.empty()) {
-    marker = config.header + ": 1\r\n";
-    options.extra_headers = marker;
+  if (!config.header.empty()) marker = config.header + ": 1\r\n";
+  // The copy goes by the same request id as the original, so that both can be found.
+  if (request_id_generated_) {
+    options.replace_header = request_id_header_;
+    marker += requestIdLine();
   }
+  options.extra_headers = marker;
   std::string head;
   http::buildUpstreamRequestHead(request_, options, &head);
   MirrorExchange::Settings settings;
