@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "admin/process_metrics.h"
 #include "admin/tls_metrics.h"
 #include "core/build_info.h"
 #include "core/stat_info.h"
@@ -474,6 +475,7 @@ std::string ControlMetrics::render(const DataPlaneView& view) const {
   std::vector<MetricFamily> data = DataPlaneCollector(view).Collect();
   families.insert(families.end(), std::make_move_iterator(data.begin()),
                   std::make_move_iterator(data.end()));
+  collectProcessMetrics(&families);
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
   return out.str();

@@ -97,6 +97,9 @@ void buildUpstreamRequestHead(const Http1Parser& request, const UpstreamRequestO
     }
     if (options.drop_expect && equalsIgnoreCase(name, "expect")) continue;
     if (!options.drop_header.empty() && equalsIgnoreCase(name, options.drop_header)) continue;
+    if (!options.replace_header.empty() && equalsIgnoreCase(name, options.replace_header)) {
+      continue;
+    }
     if (check_connection_names && namedByConnection(headers, name)) continue;
     if (options.edits != nullptr && options.edits->drops(name)) continue;
     if (!has_host && equalsIgnoreCase(name, "host")) {

@@ -25,6 +25,8 @@ struct UpstreamRequestOptions {
   std::string_view host_suffix;     // appended to the Host name, before any port (shadow traffic)
   std::string_view drop_header;     // a client field of this name is not forwarded (the mirror
                                     // marker, which only the proxy may set)
+  std::string_view replace_header;  // a client field of this name is not forwarded (the proxy
+                                    // sends its own in extra_headers: a request id)
   std::string_view target;          // request target to send; empty: the one received
   std::string_view host;            // replaces the Host value; empty: the one received
   std::string_view extra_headers;   // complete "Name: value\r\n" lines appended as they are

@@ -183,7 +183,8 @@ bool readProxySetting(const NginxDirective& directive, Level level, ProxySetting
     return true;
   }
   if (name == "client_max_body_size") {
-    warnings.unsupported(directive, "Switchyard has no request body size limit yet");
+    warnings.unsupported(
+        directive, "not converted yet: set the body size limit max_body on the listener or route");
     return true;
   }
   if (name == "access_log") {

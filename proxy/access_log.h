@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 #include "core/uv_handle.h"
+#include "routing/config/access_log_fields.h"
 #include "tls/tls_details.h"
 
 namespace sy::proxy {
@@ -49,6 +51,11 @@ struct AccessLogRecord {
   std::string_view client;
   std::string_view method;
   std::string_view target;
+  std::string_view host;      // as the client named it (Host, or an absolute-form target's)
+  std::string_view protocol;  // "HTTP/1.1"
+  std::string_view user_agent;
+  std::string_view referer;
+  std::string_view request_id;  // empty when the listener and route give requests no id
   int status = 0;
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
@@ -57,6 +64,11 @@ struct AccessLogRecord {
   std::string_view pool;
   std::string_view backend;
   double upstream_ms = -1;  // time to the response head; -1 when no backend answered
+  // The last try's phases, from its start (nginx's $upstream_connect_time, _header_time,
+  // _response_time); -1 when not measured. Connect is 0 on a reused connection.
+  double upstream_connect_ms = -1;
+  double upstream_header_ms = -1;
+  double upstream_total_ms = -1;
   uint32_t retries = 0;
   bool mirrored = false;
   // The limit that refused the request ("rate_limit"); empty when none did.
@@ -79,15 +91,27 @@ class AccessLogWriter {
   AccessLogWriter(const AccessLogWriter&) = delete;
   AccessLogWriter& operator=(const AccessLogWriter&) = delete;
 
-  void append(const AccessLogRecord& record);
+  // `fields`: the keys of the line, in order (routing/config/access_log_fields.h).
+  void append(const AccessLogRecord& record,
+              std::span<const routing::config::AccessLogField> fields =
+                  routing::config::defaultAccessLogFields());
   void flush();
   // Flushes to the old destination, then writes to `sink` (reopen, reload).
   void setSink(std::shared_ptr<AccessLogSink> sink);
   void configure(uint64_t flush_interval_ms, size_t buffer_bytes);
   uint64_t writeErrors() const { return write_errors_; }
 
-  // Formats one line (no trailing newline); exposed for tests.
-  static std::string formatLine(const AccessLogRecord& record, std::string_view timestamp);
+  // Appends one line (no trailing newline) to `out`; exposed for tests and the bench. A fixed
+  // order hand encoder (proxy/json_line.h): bench/access_log_bench.cc measured nlohmann::json
+  // at several times its cost.
+  static void formatLine(const AccessLogRecord& record,
+                         std::span<const routing::config::AccessLogField> fields,
+                         std::string_view timestamp, std::string* out);
+  static std::string formatLine(const AccessLogRecord& record, std::string_view timestamp) {
+    std::string line;
+    formatLine(record, routing::config::defaultAccessLogFields(), timestamp, &line);
+    return line;
+  }
 
  private:
   static void onTimer(uv_timer_t* timer);
@@ -97,6 +121,9 @@ class AccessLogWriter {
   std::string buffer_;
   size_t buffer_bytes_;
   uint64_t write_errors_ = 0;
+  // "2026-01-02T03:04:05" of the second last formatted: the clock is formatted once a second.
+  int64_t timestamp_second_ = -1;
+  std::string timestamp_;
 };
 
 }  // namespace sy::proxy

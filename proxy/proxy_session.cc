@@ -11,7 +11,9 @@
 #include "http/message_writer.h"
 #include "http/path_normalizer.h"
 #include "proxy/mirror_exchange.h"
+#include "proxy/request_id.h"
 #include "proxy/worker.h"
+#include "routing/config/value_rules.h"
 
 namespace sy::proxy {
 namespace {
@@ -19,6 +21,13 @@ namespace {
 // A retry replays the request body; bodies larger than this are not kept, so such requests
 // are not retried once their body started flowing.
 constexpr size_t kMaxReplayBytes = 64 * 1024;
+
+std::string_view protocolName(int major, int minor) {
+  if (major == 1 && minor == 1) return "HTTP/1.1";
+  if (major == 1 && minor == 0) return "HTTP/1.0";
+  if (major == 0 && minor == 9) return "HTTP/0.9";
+  return "HTTP/?";
+}
 
 }  // namespace
 
@@ -63,6 +72,8 @@ void ProxySession::start() {
       core::equalsIgnoreCase(request_.headers().find("upgrade").value_or(std::string_view()),
                              "websocket");
   request_chunked_ = request_.chunked();
+  max_body_bytes_ = owner_.listenerSettings().max_body_bytes;
+  assignRequestId();
 
   if (request_.method() == HTTP_CONNECT) {
     // A reverse proxy does not open tunnels to arbitrary hosts.
@@ -89,11 +100,15 @@ void ProxySession::start() {
     sni = owner_.clientTlsDetails().value_or(tls::TlsDetails{}).sni;
   }
   route_ = snapshot.routes.match(host, target, sni);
+  if (route_ != nullptr && (route_->request_id_header || route_->request_id_always)) {
+    assignRequestId();
+  }
   if (refuseOverRateLimit()) return;
   if (route_ == nullptr) {
     refuse(404, "no route for this host and path");
     return;
   }
+  if (refuseOverMaxBody()) return;
   if (const routing::RouteShaping* shaping = route_->shaping.get()) {
     if (shaping->answer) {
       answerFromRoute(*shaping->answer);
@@ -140,6 +155,64 @@ void ProxySession::refuse(int status, std::string_view detail) {
   local_detail_ = detail;
   // With a body still to come, answer now and close rather than read it all.
   if (request_.hasBody()) respondLocally(local_status_, local_detail_);
+}
+
+void ProxySession::assignRequestId() {
+  const routing::RequestIdSettings& listener = owner_.listenerSettings().request_id;
+  const routing::RequestIdSettings& named =
+      route_ != nullptr && route_->request_id_header ? *route_->request_id_header : listener;
+  const bool always =
+      route_ != nullptr && route_->request_id_always ? *route_->request_id_always : listener.always;
+  request_id_header_ = named.header;
+  request_id_ = {};
+  request_id_generated_ = false;
+  if (request_id_header_.empty()) return;
+  if (!always) {
+    // The client's own id goes on unchanged; one that could not be logged or forwarded safely
+    // counts as none.
+    const std::optional<std::string_view> sent = request_.headers().find(named.header_lower);
+    if (sent && routing::config::acceptableRequestId(*sent)) {
+      request_id_ = *sent;
+      return;
+    }
+    // A traced request keeps its trace's id, so that logs and traces join on it.
+    if (const auto traceparent = request_.headers().find("traceparent")) {
+      if (const auto trace_id = traceIdOf(*traceparent)) {
+        request_id_ = *trace_id;
+        request_id_generated_ = true;
+        return;
+      }
+    }
+  }
+  generateRequestId(generated_id_);
+  request_id_ = std::string_view(generated_id_, sizeof(generated_id_));
+  request_id_generated_ = true;
+}
+
+std::string ProxySession::requestIdLine() const {
+  if (request_id_.empty()) return {};
+  std::string line;
+  line.reserve(request_id_header_.size() + request_id_.size() + 4);
+  line.append(request_id_header_).append(": ").append(request_id_).append("\r\n");
+  return line;
+}
+
+std::string_view ProxySession::requestIdHeaderLower() const {
+  const routing::RequestIdSettings& listener = owner_.listenerSettings().request_id;
+  return route_ != nullptr && route_->request_id_header ? route_->request_id_header->header_lower
+                                                        : listener.header_lower;
+}
+
+bool ProxySession::refuseOverMaxBody() {
+  if (route_->max_body_bytes) max_body_bytes_ = *route_->max_body_bytes;
+  if (max_body_bytes_ == 0 || !request_.hasContentLength() ||
+      request_.contentLength() <= max_body_bytes_) {
+    return false;
+  }
+  // Refused before a byte goes upstream; the body is not read (nginx's client_max_body_size).
+  keep_alive_ = false;
+  refuse(413, "the request body is larger than max_body");
+  return true;
 }
 
 bool ProxySession::normalizeTarget() {
@@ -205,7 +278,10 @@ http::TemplateValues ProxySession::templateValues() const {
   if (route_ != nullptr) values.route = route_->name;
   if (pool_ != nullptr) values.pool = pool_->name;
   if (last_backend_ != nullptr) values.backend = last_backend_->address_text;
-  values.request_id = request_.headers().find("x-request-id").value_or(std::string_view());
+  // The id this request is logged under (request_id); without one, the client's X-Request-ID.
+  values.request_id = !request_id_.empty()
+                          ? request_id_
+                          : request_.headers().find("x-request-id").value_or(std::string_view());
   return values;
 }
 
@@ -257,10 +333,13 @@ void ProxySession::maybeMirror(const routing::SplitInput& split) {
     options.values = &values;
   }
   std::string marker;
-  if (!config.header.empty()) {
-    marker = config.header + ": 1\r\n";
-    options.extra_headers = marker;
+  if (!config.header.empty()) marker = config.header + ": 1\r\n";
+  // The copy goes by the same request id as the original, so that both can be found.
+  if (request_id_generated_) {
+    options.replace_header = request_id_header_;
+    marker += requestIdLine();
   }
+  options.extra_headers = marker;
   std::string head;
   http::buildUpstreamRequestHead(request_, options, &head);
   MirrorExchange::Settings settings;
@@ -279,7 +358,18 @@ void ProxySession::mirrorBody(const char* data, size_t length, uint64_t payload_
 // ---- The request body ----
 
 void ProxySession::onRequestBody(const char* data, size_t length) {
-  if (local_status_ != 0 || upstream_ == nullptr) return;
+  if (local_status_ != 0) return;
+  body_bytes_ += length;
+  if (max_body_bytes_ != 0 && body_bytes_ > max_body_bytes_) {
+    // A chunked body (Content-Length was checked at the head) grew past max_body. What reached
+    // the backend is cut off (the connection is reset, so it cannot take a partial body for a
+    // whole one); the client gets its 413 unless a response already started, and then the
+    // connection closes.
+    keep_alive_ = false;
+    respondLocally(413, "the request body is larger than max_body");
+    return;
+  }
+  if (upstream_ == nullptr) return;
   owner_.scheduleClientTimeout();
   forwardRequestBody(data, length);
 }
@@ -345,13 +435,14 @@ void ProxySession::respondLocally(int status, std::string_view detail) {
   countStatus(status);
   response_status_ = status;
   keep_alive_ = keep_alive_ && request_complete_ && !worker_.draining();
+  const std::string extra_headers = local_headers_ + requestIdLine();
   const std::string reply =
       route_answer_ != nullptr && route_answer_->status == status
           ? http::makeFixedReply(status, route_answer_->content_type, route_answer_->body,
                                  !keep_alive_, worker_.loopContext().httpDate(), head_request_,
-                                 local_headers_)
+                                 extra_headers)
           : http::makeLocalReply(status, detail, !keep_alive_, worker_.loopContext().httpDate(),
-                                 head_request_, local_headers_);
+                                 head_request_, extra_headers);
   writeClientCopy(reply.data(), reply.size());
   response_started_ = true;
   finish();
@@ -393,6 +484,14 @@ void ProxySession::record() {
     // Before the request line was parsed, llhttp's method is a default, not what was sent.
     if (request_.headComplete()) record.method = request_.methodName();
     record.target = request_.url();
+    if (request_.headComplete()) {
+      record.host = absolute_target_ ? absolute_target_->authority
+                                     : request_.headers().find("host").value_or(std::string_view());
+      record.protocol = protocolName(request_.versionMajor(), request_.versionMinor());
+      record.user_agent = request_.headers().find("user-agent").value_or(std::string_view());
+      record.referer = request_.headers().find("referer").value_or(std::string_view());
+    }
+    record.request_id = request_id_;
     record.status = response_status_;
     record.bytes_in = request_.messageBytes();
     record.bytes_out = response_bytes_;
@@ -403,12 +502,25 @@ void ProxySession::record() {
     if (upstream_head_ns_ != 0) {
       record.upstream_ms = static_cast<double>(upstream_head_ns_ - request_started_ns_) / 1e6;
     }
+    if (try_started_ns_ != 0) {
+      auto since_try = [&](uint64_t ns) {
+        return ns >= try_started_ns_ ? static_cast<double>(ns - try_started_ns_) / 1e6 : -1.0;
+      };
+      if (try_connected_ns_ != 0) record.upstream_connect_ms = since_try(try_connected_ns_);
+      if (upstream_head_ns_ != 0) record.upstream_header_ms = since_try(upstream_head_ns_);
+      if (upstream_done_ns_ != 0) record.upstream_total_ms = since_try(upstream_done_ns_);
+    }
     record.retries = tries_ > 0 ? tries_ - 1 : 0;
     record.mirrored = mirrored_;
     record.limited_by = limited_by_;
     record.reason = cut_by_;
     record.tls = owner_.clientTlsDetails();
-    log->append(record);
+    const auto& log_config = pinned_->snapshot->config->access_log;
+    if (log_config.has_value() && !log_config->fields.empty()) {
+      log->append(record, log_config->fields);
+    } else {
+      log->append(record);
+    }
   }
   recorded_ = true;  // recorded once, even if the connection then closes
 }

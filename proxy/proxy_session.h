@@ -9,6 +9,7 @@
 #include "http/http1_parser.h"
 #include "http/request_target.h"
 #include "proxy/exchange_owner.h"
+#include "proxy/request_id.h"
 #include "routing/route_table.h"
 #include "routing/traffic_split.h"
 #include "upstream/upstream_connection.h"
@@ -107,6 +108,14 @@ class ProxySession final : public upstream::UpstreamHandler {
   void answerFromRoute(const routing::LocalAnswer& answer);
   // The values of the route templates (headers, redirect Location) for this request.
   http::TemplateValues templateValues() const;
+  // Request identity (request_id): the listener's settings, then the route's over them.
+  void assignRequestId();
+  // "X-Request-ID: <id>\r\n" when the request has an id, else empty.
+  std::string requestIdLine() const;
+  // The request id header's name in lower case (for lookups in a head).
+  std::string_view requestIdHeaderLower() const;
+  // max_body: true when the request was refused with 413 for its Content-Length.
+  bool refuseOverMaxBody();
   void maybeMirror(const routing::SplitInput& split);
   void mirrorBody(const char* data, size_t length, uint64_t payload_bytes);
   void forwardRequestBody(const char* data, size_t length);
@@ -169,6 +178,20 @@ class ProxySession final : public upstream::UpstreamHandler {
   std::string_view limited_by_;
   std::string_view cut_by_;  // static strings only
   uint32_t tries_ = 0;
+  // Request identity: the header it travels in (empty: none), and the id, pointing into the
+  // client's head (its own id, or its traceparent's trace-id) or at generated_id_.
+  std::string_view request_id_header_;
+  std::string_view request_id_;
+  bool request_id_generated_ = false;  // the client's header (if any) is replaced upstream
+  char generated_id_[kGeneratedRequestIdLength];
+  // max_body: the limit in force (0: none) and the body bytes read so far.
+  uint64_t max_body_bytes_ = 0;
+  uint64_t body_bytes_ = 0;
+  // The last try's phases (access log): its start, when its connection was ready, and when its
+  // response ended.
+  uint64_t try_started_ns_ = 0;
+  uint64_t try_connected_ns_ = 0;
+  uint64_t upstream_done_ns_ = 0;
   // Set when the last try could not connect (how: the answer once every backend was tried).
   std::optional<upstream::UpstreamFailure> last_connect_failure_;
   bool keep_alive_ = true;

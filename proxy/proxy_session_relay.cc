@@ -85,6 +85,13 @@ void ProxySession::startUpstream() {
       options.drop_expect = true;
       // Only the proxy marks copies: a client's marker would pass a real request off as one.
       if (route_->mirror != nullptr) options.drop_header = route_->mirror->header;
+      // A generated (or trace-derived) id replaces whatever the client sent under that name.
+      std::string id_line;
+      if (request_id_generated_) {
+        options.replace_header = request_id_header_;
+        id_line = requestIdLine();
+        options.extra_headers = id_line;
+      }
       http::TemplateValues values;
       if (route_->shaping != nullptr && route_->shaping->request_headers) {
         values = templateValues();
@@ -95,11 +102,15 @@ void ProxySession::startUpstream() {
       http::buildUpstreamRequestHead(request_, options, &head_);
     }
     int error = 0;
+    try_started_ns_ = uv_hrtime();
+    try_connected_ns_ = 0;
     upstream_ = backend_->acquire(&error);
     if (upstream_ != nullptr) break;
     core::logDebug("upstream_connect_failed", [&] {
-      return nlohmann::json{{"backend", backend_->info().address_text},
-                            {"error", uv_strerror(error)}};
+      nlohmann::json line{{"backend", backend_->info().address_text},
+                          {"error", uv_strerror(error)}};
+      if (!request_id_.empty()) line["request_id"] = request_id_;
+      return line;
     });
     const upstream::UpstreamFailureInfo& info =
         upstream::failureInfo(upstream::UpstreamFailure::kConnectFailed);
@@ -115,6 +126,7 @@ void ProxySession::startUpstream() {
     worker_.stats().retries.add();
   }
   upstream_->attach(this, head_request_, upgrade_request_);
+  if (upstream_->connected()) try_connected_ns_ = try_started_ns_;  // a kept-alive connection
   writeUpstream(head_.data(), head_.size());
   if (!replay_.empty()) writeUpstreamCopy(replay_.data(), replay_.size());
   if (request_complete_) upstream_->requestComplete();
@@ -127,6 +139,7 @@ void ProxySession::startUpstream() {
 }
 
 void ProxySession::onUpstreamConnected() {
+  try_connected_ns_ = uv_hrtime();
   if (waiting_for_connect_) {
     waiting_for_connect_ = false;
     owner_.resumeClientReading();
@@ -207,11 +220,15 @@ http::ParserCallbacks::HeadAction ProxySession::onUpstreamHead(const http::Http1
   if (worker_.draining()) keep_alive_ = false;
   options.keep_alive = keep_alive_;
   options.chunked_body = chunk_response_;
-  std::string pool_header;
+  std::string extra_headers;
   if (route_ != nullptr && !route_->pool_header.empty() && pool_ != nullptr) {
-    pool_header = route_->pool_header + ": " + pool_->name + "\r\n";
-    options.extra_headers = pool_header;
+    extra_headers = route_->pool_header + ": " + pool_->name + "\r\n";
   }
+  // The client learns the id its request went by, unless the backend already answered with one.
+  if (!request_id_.empty() && !response.headers().find(requestIdHeaderLower()).has_value()) {
+    extra_headers += requestIdLine();
+  }
+  options.extra_headers = extra_headers;
   http::buildDownstreamResponseHead(response, options, &head_);
   writeClient(head_.data(), head_.size());
   response_started_ = true;
@@ -245,6 +262,7 @@ void ProxySession::onClientWritable() {
 }
 
 void ProxySession::onUpstreamComplete() {
+  upstream_done_ns_ = uv_hrtime();
   upstream_ = nullptr;
   upstream_paused_ = false;
   releaseBackend();
@@ -290,10 +308,12 @@ void ProxySession::onUpstreamFailure(upstream::UpstreamFailure failure, int uv_s
   const upstream::UpstreamFailureInfo& info = upstream::failureInfo(failure);
   // Logged before the backend is released, so that its address need not be copied.
   core::logDebug("upstream_failure", [&] {
-    return nlohmann::json{
+    nlohmann::json line{
         {"backend", backend_ != nullptr ? backend_->info().address_text : std::string()},
         {"failure", info.name},
         {"error", uv_status != 0 ? uv_strerror(uv_status) : ""}};
+    if (!request_id_.empty()) line["request_id"] = request_id_;
+    return line;
   });
   if (backend_ != nullptr) {
     if (info.counts_for_ejection) noteBackendFailure();

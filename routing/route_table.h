@@ -47,6 +47,13 @@ struct MatchRule {
 
 inline constexpr uint32_t kMillion = 1000000;
 
+// Where a request's id travels (request_id, request_id_mode); an empty header means none.
+struct RequestIdSettings {
+  std::string header;        // as configured ("X-Request-ID"), for the heads we write
+  std::string header_lower;  // for looking it up in the client's head
+  bool always = false;       // replace the client's id
+};
+
 struct Route {
   std::string name;
   std::vector<HostMatcher> hosts;  // empty: any host
@@ -75,6 +82,11 @@ struct Route {
   std::optional<RateLimit> rate_limit;
   // Headers, path, or the route's own answer; null: forwarded as received (most routes).
   std::shared_ptr<const RouteShaping> shaping;
+  // Replace the listener's when set (max_body 0: no limit).
+  std::optional<uint64_t> max_body_bytes;
+  // Each replaces the listener's part when set (a header of "" turns the request id off).
+  std::optional<RequestIdSettings> request_id_header;  // `always` unused here
+  std::optional<bool> request_id_always;
 
   bool matchesHost(std::string_view host) const;
   // `sni`: the connection's SNI name ("" when the client sent none), nullopt on plain HTTP.

@@ -45,6 +45,9 @@ struct ListenerSettings {
   // A plain listener that answers every request with a 308 to HTTPS (no routing).
   bool redirect_to_https = false;
   uint16_t https_port = 443;
+  // The largest request body (max_body), 0 for no limit; a route's replaces it.
+  uint64_t max_body_bytes = 0;
+  RequestIdSettings request_id;
 };
 
 // Everything a worker needs to route and forward a request, frozen at one generation. Built on

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/stable_hash.h"
@@ -24,6 +25,14 @@ RateLimit rateLimit(double rate, uint32_t burst, uint64_t zone) {
   return limit;
 }
 
+RequestIdSettings requestIdSettings(const std::string& header, config::RequestIdMode mode) {
+  RequestIdSettings settings;
+  settings.header = header;
+  settings.header_lower = absl::AsciiStrToLower(header);
+  settings.always = mode == config::RequestIdMode::kAlways;
+  return settings;
+}
+
 ListenerSettings listenerSettings(const config::ListenerConfig& listener, size_t workers) {
   ListenerSettings settings;
   settings.name = listener.name;
@@ -38,6 +47,8 @@ ListenerSettings listenerSettings(const config::ListenerConfig& listener, size_t
   settings.proxy_protocol = listener.proxy_protocol;
   settings.redirect_to_https = listener.redirect_to_https;
   settings.https_port = static_cast<uint16_t>(listener.https_port);
+  settings.max_body_bytes = listener.max_body;
+  settings.request_id = requestIdSettings(listener.request_id, listener.request_id_mode);
   settings.path.merge_slashes = listener.merge_slashes;
   settings.path.allow_encoded_slash = listener.allow_encoded_slash;
   settings.reject_unnormalized_paths =
@@ -309,6 +320,14 @@ ConfigSnapshotPtr SnapshotBuilder::build(std::shared_ptr<const config::Config> c
       // The zone keeps this route's buckets apart from the listener's (zone 0).
       route.rate_limit =
           rateLimit(*route_config.rate_limit, route_config.rate_limit_burst, route.split_seed | 1);
+    }
+    route.max_body_bytes = route_config.max_body;
+    if (route_config.request_id) {
+      route.request_id_header =
+          requestIdSettings(*route_config.request_id, config::RequestIdMode::kIfAbsent);
+    }
+    if (route_config.request_id_mode) {
+      route.request_id_always = *route_config.request_id_mode == config::RequestIdMode::kAlways;
     }
     std::string mirror_pool;
     double mirror_percent = 0;

@@ -5,6 +5,11 @@
 namespace sy::routing::config {
 namespace {
 
+constexpr std::pair<std::string_view, RequestIdMode> kListenerRequestIdModes[] = {
+    {"if_absent", RequestIdMode::kIfAbsent},
+    {"always", RequestIdMode::kAlways},
+};
+
 constexpr std::pair<std::string_view, PathNormalization> kPathNormalizations[] = {
     {"forward", PathNormalization::kForward},
     {"reject", PathNormalization::kReject},
@@ -91,6 +96,11 @@ const TableSchema<ListenerConfig>& listenerSchema() {
               tableField("tls", &L::tls, listenerTlsSchema),
               boolField("redirect_to_https", &L::redirect_to_https),
               integerField("https_port", &L::https_port, 1, 65535),
+              byteSizeField("max_body", &L::max_body),
+              parsedField("request_id", &L::request_id, checkRequestIdHeader),
+              choiceField("request_id_mode", &L::request_id_mode,
+                          std::vector(std::begin(kListenerRequestIdModes),
+                                      std::end(kListenerRequestIdModes))),
           },
       .prepare =
           [](const toml::table& table, size_t index, L& out) {

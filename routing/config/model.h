@@ -12,6 +12,7 @@
 
 #include "absl/time/time.h"
 #include "core/net_address.h"
+#include "routing/config/access_log_fields.h"
 #include "tls/client_settings.h"
 #include "tls/server_settings.h"
 #include "upstream/balancer_kind.h"
@@ -70,11 +71,19 @@ struct AdminConfig {
   std::optional<tls::ServerSettings> tls;
 };
 
+// Where a request's id comes from (request_id_mode).
+enum class RequestIdMode {
+  kIfAbsent,  // the client's id (or its traceparent's trace-id) is kept; generated otherwise
+  kAlways,    // always generated, replacing any the client sent
+};
+
 // JSON access log: one line per request, off unless the [access_log] table is present.
 struct AccessLogConfig {
   std::string path = "-";  // "-": standard output; else a file opened for appending
   absl::Duration flush_interval = absl::Seconds(1);
   uint32_t buffer_bytes = 64 * 1024;  // per worker; a full buffer is written at once
+  // The keys of a line, in order (access_log_fields.h); empty: the default set.
+  std::vector<AccessLogField> fields;
 };
 
 // What happens to a request whose path is not in normal form ("/a/../b", "/a//b").
@@ -116,6 +125,10 @@ struct ListenerConfig {
   // ":https_port" when it is not 443.
   bool redirect_to_https = false;
   uint32_t https_port = 443;
+  // Request shaping, part B (conf/REFERENCE.md): the largest request body, 0 for no limit.
+  uint64_t max_body = 0;
+  std::string request_id;  // header carrying the request id; empty: no request id
+  RequestIdMode request_id_mode = RequestIdMode::kIfAbsent;
   SourcePosition position;
 };
 
@@ -279,6 +292,10 @@ struct RouteConfig {
   // Set: the route answers locally and has no pool (`pool` is empty).
   std::optional<RedirectConfig> redirect;
   std::optional<RespondConfig> respond;
+  // Replace the listener's (max_body = 0: no limit for this route).
+  std::optional<uint64_t> max_body;
+  std::optional<std::string> request_id;  // "" turns the listener's off for this route
+  std::optional<RequestIdMode> request_id_mode;
   SourcePosition position;
 
   bool answersLocally() const { return redirect.has_value() || respond.has_value(); }

@@ -169,6 +169,16 @@ const TableSchema<RouteConfig>& routeSchema() {
               tableField("rewrite", &R::rewrite, pathRewriteSchema),
               tableField("redirect", &R::redirect, redirectSchema),
               tableField("respond", &R::respond, respondSchema),
+              byteSizeField("max_body", &R::max_body),
+              parsedField("request_id", &R::request_id, checkRequestIdHeader),
+              Field<R>{"request_id_mode",
+                       [](const toml::node& node, const std::string& key, R& out, ErrorSink& sink) {
+                         static constexpr std::string_view kModes[] = {"if_absent", "always"};
+                         if (auto index = readChoice(node, key, kModes, sink)) {
+                           out.request_id_mode =
+                               *index == 0 ? RequestIdMode::kIfAbsent : RequestIdMode::kAlways;
+                         }
+                       }},
           },
       .prepare = [](const toml::table& table, size_t, R& out) { out.position = positionOf(table); },
       .check =

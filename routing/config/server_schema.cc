@@ -1,5 +1,8 @@
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "routing/config/schemas.h"
 #include "routing/config/value_rules.h"
 
@@ -167,6 +170,48 @@ const TableSchema<AdminConfig>& adminSchema() {
   return schema;
 }
 
+namespace {
+
+// [access_log] fields: known keys, each at most once, at least one.
+void readAccessLogFields(const toml::node& node, const std::string& key, AccessLogConfig& out,
+                         ErrorSink& sink) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr || array->empty()) {
+    sink.add(positionOf(node), key, "expected a non-empty array of field names");
+    return;
+  }
+  std::vector<AccessLogField> fields;
+  bool ok = true;
+  for (size_t i = 0; i < array->size(); ++i) {
+    const std::string element_key = absl::StrCat(key, "[", i, "]");
+    std::optional<std::string> name = readString((*array)[i], element_key, sink);
+    if (!name) {
+      ok = false;
+      continue;
+    }
+    std::optional<AccessLogField> field = accessLogFieldByName(*name);
+    if (!field) {
+      std::vector<std::string> known;
+      for (std::string_view known_name : accessLogFieldNames()) known.push_back(quoted(known_name));
+      sink.add(
+          positionOf((*array)[i]), element_key,
+          absl::StrCat("expected one of ", absl::StrJoin(known, ", "), ", got ", quoted(*name)));
+      ok = false;
+      continue;
+    }
+    if (std::find(fields.begin(), fields.end(), *field) != fields.end()) {
+      sink.add(positionOf((*array)[i]), element_key,
+               absl::StrCat("field ", quoted(*name), " is listed twice"));
+      ok = false;
+      continue;
+    }
+    fields.push_back(*field);
+  }
+  if (ok) out.fields = std::move(fields);
+}
+
+}  // namespace
+
 const TableSchema<AccessLogConfig>& accessLogSchema() {
   using A = AccessLogConfig;
   static const TableSchema<A> schema{
@@ -176,6 +221,7 @@ const TableSchema<AccessLogConfig>& accessLogSchema() {
               durationField("flush_interval", &A::flush_interval, absl::Milliseconds(10),
                             absl::Minutes(1)),
               integerField("buffer_bytes", &A::buffer_bytes, 1024, 16 * 1024 * 1024),
+              Field<A>{"fields", readAccessLogFields},
           },
   };
   return schema;

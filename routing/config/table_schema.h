@@ -115,6 +115,14 @@ Field<T> numberField(std::string_view name, double T::*member, double min, doubl
           }};
 }
 
+// A size in bytes (readByteSize); the member may be a uint64_t or a std::optional of one.
+template <class T, class M>
+Field<T> byteSizeField(std::string_view name, M T::*member) {
+  return {name, [member](const toml::node& node, const std::string& key, T& out, ErrorSink& sink) {
+            if (auto value = readByteSize(node, key, sink)) out.*member = *value;
+          }};
+}
+
 template <class T>
 Field<T> boolField(std::string_view name, bool T::*member) {
   return {name, [member](const toml::node& node, const std::string& key, T& out, ErrorSink& sink) {

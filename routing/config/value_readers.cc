@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/strings.h"
+#include "routing/config/value_rules.h"
 
 namespace sy::routing::config {
 namespace {
@@ -108,6 +109,16 @@ std::optional<size_t> readChoice(const toml::node& node, const std::string& key,
   }
   sink.add(positionOf(node), key, expectedGot(expected, quoted(*text)));
   return std::nullopt;
+}
+
+std::optional<uint64_t> readByteSize(const toml::node& node, const std::string& key,
+                                     ErrorSink& sink) {
+  if (node.is_integer()) {
+    auto value = readInteger(node, key, 0, int64_t{1} << 40, sink);
+    if (!value) return std::nullopt;
+    return static_cast<uint64_t>(*value);
+  }
+  return readParsed(node, key, parseByteSize, sink);
 }
 
 std::optional<AddressValue> readAddress(const toml::node& node, const std::string& key,

@@ -43,6 +43,10 @@ std::optional<std::string> readString(const toml::node& node, const std::string&
 std::optional<size_t> readChoice(const toml::node& node, const std::string& key,
                                  std::span<const std::string_view> choices, ErrorSink& sink);
 
+// A size in bytes: a TOML integer, or a string parseByteSize (value_rules.h) accepts ("1MiB").
+std::optional<uint64_t> readByteSize(const toml::node& node, const std::string& key,
+                                     ErrorSink& sink);
+
 enum class PortZero { kAllowed, kRejected };
 
 struct AddressValue {

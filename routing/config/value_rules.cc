@@ -233,3 +233,75 @@ absl::StatusOr<HashKeyConfig> parseHashKey(std::string_view text) {
 }
 
 }  // namespace sy::routing::config
+
+namespace sy::routing::config {
+
+absl::StatusOr<uint64_t> parseByteSize(std::string_view text) {
+  constexpr std::string_view kExpected =
+      "a size such as \"1MiB\", \"512KiB\", \"10MB\", \"64k\" or a number of bytes";
+  size_t digits = 0;
+  uint64_t number = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    if (number > (uint64_t{1} << 40)) return invalid(kExpected, text);
+    number = number * 10 + static_cast<uint64_t>(text[digits] - '0');
+    ++digits;
+  }
+  if (digits == 0) return invalid(kExpected, text);
+  const std::string_view unit = text.substr(digits);
+  struct Unit {
+    std::string_view name;
+    uint64_t factor;
+  };
+  static constexpr Unit kUnits[] = {
+      {"", 1},
+      {"B", 1},
+      {"KiB", uint64_t{1} << 10},
+      {"MiB", uint64_t{1} << 20},
+      {"GiB", uint64_t{1} << 30},
+      {"kB", 1000},
+      {"KB", 1000},
+      {"MB", 1000 * 1000},
+      {"GB", 1000 * 1000 * 1000},
+      {"k", uint64_t{1} << 10},
+      {"K", uint64_t{1} << 10},
+      {"m", uint64_t{1} << 20},
+      {"M", uint64_t{1} << 20},
+      {"g", uint64_t{1} << 30},
+      {"G", uint64_t{1} << 30},
+  };
+  for (const Unit& candidate : kUnits) {
+    if (candidate.name != unit) continue;
+    constexpr uint64_t kMax = uint64_t{1} << 40;
+    if (number > kMax / candidate.factor) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected a size of at most 1TiB, got ", quoted(text)));
+    }
+    return number * candidate.factor;
+  }
+  return invalid(kExpected, text);
+}
+
+absl::StatusOr<std::string> checkRequestIdHeader(std::string_view text) {
+  if (text.empty()) return std::string();
+  if (!checkHeaderName(text).ok()) {
+    return invalid("a header name such as \"X-Request-ID\", or \"\" for none", text);
+  }
+  for (std::string_view reserved :
+       {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "keep-alive",
+        "trailer", "proxy-connection", "expect", "traceparent"}) {
+    if (core::equalsIgnoreCase(text, reserved)) {
+      return invalid("a header name other than a framing, hop-by-hop or tracing one", text);
+    }
+  }
+  return std::string(text);
+}
+
+bool acceptableRequestId(std::string_view value) {
+  if (value.empty() || value.size() > 200) return false;
+  for (const char c : value) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
+}  // namespace sy::routing::config

@@ -63,3 +63,18 @@ absl::StatusOr<std::string> checkDnsName(std::string_view text);
 absl::StatusOr<HashKeyConfig> parseHashKey(std::string_view text);
 
 }  // namespace sy::routing::config
+
+namespace sy::routing::config {
+
+// A size in bytes: "1048576", "512B", "64KiB", "1MiB", "2GiB" (powers of 1024), "10kB", "5MB",
+// "1GB" (powers of 1000), or nginx's "64k", "1m", "1g" (powers of 1024). At most 1 TiB.
+absl::StatusOr<uint64_t> parseByteSize(std::string_view text);
+
+// The request_id key: a header name, or "" for none; framing and hop-by-hop names are refused.
+absl::StatusOr<std::string> checkRequestIdHeader(std::string_view text);
+
+// A request id header value taken from a client: 1 to 200 visible ASCII characters (anything
+// else is replaced by a generated id, never forwarded or logged as sent).
+bool acceptableRequestId(std::string_view value);
+
+}  // namespace sy::routing::config

@@ -41,7 +41,7 @@ using OrderedJson = nlohmann::ordered_json;
 const std::vector<std::string> kFields = {
     "time",      "client",      "method",     "path", "status",  "bytes_in",
     "bytes_out", "duration_ms", "route",      "pool", "backend", "upstream_ms",
-    "retries",   "mirrored",    "limited_by", "tls",  "reason"};
+    "retries",   "mirrored",    "limited_by", "tls",  "reason",  "request_id"};
 
 // The complete lines of `path` (a last line without its newline is not complete yet).
 std::vector<std::string> readLines(const std::string& path) {
