@@ -1,7 +1,7 @@
-// Request limits and identity (request shaping part B, issue 15) against real processes: max_body (413 by Content-Length before
-// anything reaches the backend, and by a chunked body's running size), request ids (generated,
-// kept, replaced, taken from traceparent; sent upstream, returned, logged), chosen access log
-// fields, and the process_* metrics.
+// Request limits and identity (request shaping part B, issue 15) against real processes: max_body
+// (413 by Content-Length before anything reaches the backend, and by a chunked body's running
+// size), request ids (generated, kept, replaced, taken from traceparent; sent upstream, returned,
+// logged), chosen access log fields, and the process_* metrics.
 
 #include <unistd.h>
 
@@ -236,6 +236,27 @@ TEST_F(RequestIdentityTest, ChosenAccessLogFieldsInTheirOrder) {
   ASSERT_TRUE(line["upstream_total_ms"].is_number());
   EXPECT_LE(line["upstream_connect_ms"].get<double>(), line["upstream_header_ms"].get<double>());
   EXPECT_LE(line["upstream_header_ms"].get<double>(), line["upstream_total_ms"].get<double>());
+}
+
+// Header templates see the request's id: the generated one, not only a client's X-Request-ID.
+TEST_F(RequestIdentityTest, TemplatesExpandTheGeneratedId) {
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(
+      absl::StrCat("[[listeners]]\nlisten = \"127.0.0.1:0\"\nrequest_id = \"X-Request-ID\"\n\n",
+                   "[[pools]]\nname = \"blue\"\nbackends = [\"127.0.0.1:", backendPort(0),
+                   "\"]\n\n", "[[routes]]\nname = \"default\"\npool = \"blue\"\n",
+                   "request_headers = { set = { \"X-Trace\" = \"id={request_id}\" } }\n",
+                   "response_headers = { set = { \"X-Seen-Id\" = \"{request_id}\" } }\n")));
+  std::optional<Response> response = httpGet(port(), "/echo");
+  ASSERT_TRUE(response.has_value());
+  ASSERT_EQ(response->status, 200);
+  const std::optional<std::string> id = response->header("X-Request-ID");
+  ASSERT_TRUE(id.has_value());
+  EXPECT_TRUE(identityIsGeneratedId(*id)) << *id;
+  EXPECT_EQ(response->header("X-Seen-Id"), id);
+  const std::optional<nlohmann::json> echo = parseJson(response->body);
+  ASSERT_TRUE(echo.has_value());
+  EXPECT_THAT(echoedHeader(*echo, "X-Trace"), ElementsAre("id=" + *id));
 }
 
 TEST_F(RequestIdentityTest, ProcessMetricsArePresentAndSane) {
