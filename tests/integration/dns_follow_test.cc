@@ -50,6 +50,17 @@ class DnsFollowTest : public AdminProxyTest {
     }
     return addresses;
   }
+  // The status of the backend at `address` in pool app (null when it is not there).
+  nlohmann::json followedBackend(const std::string& address) {
+    const nlohmann::json now = status();
+    for (const nlohmann::json& pool : now["pools"]) {
+      if (pool["name"] != "app") continue;
+      for (const nlohmann::json& b : pool["backends"]) {
+        if (b["address"] == address) return b;
+      }
+    }
+    return nullptr;
+  }
   bool waitForAddresses(const std::vector<std::string>& expected) {
     return waitUntil([&] { return poolAddresses() == expected; }, seconds(20));
   }
@@ -89,6 +100,35 @@ TEST_F(DnsFollowTest, FollowsTwoThenThreeThenOneAddressWithNoFailedRequest) {
   EXPECT_EQ(load.failed(), 0u) << load.failureSummary();
   EXPECT_GE(resolutions("success"), 3);
   EXPECT_EQ(resolutions("failure"), 0);
+}
+
+TEST_F(DnsFollowTest, ANewAddressTakesTrafficOnlyAfterItsFirstPassingCheck) {
+  // The newcomer, "late", fails its health checks at first; it is on 127.0.0.1 because the test
+  // may only connect there to make it pass. "first" is on 127.0.0.3, same port.
+  ASSERT_NO_FATAL_FAILURE(startBackend("late", {"--health-status", "503"}));
+  ASSERT_NO_FATAL_FAILURE(startBackend("first", {"--listen", ip(3)}));
+  dns_.setAddresses(kFollowedName, {hostOnly(3)}, 1);
+  ASSERT_NO_FATAL_FAILURE(startProxyWithAdmin(
+      config("[pools.health_check]\ninterval = \"100ms\"\ntimeout = \"500ms\"\n")));
+  ASSERT_TRUE(waitUntil([&] { return followedBackend(ip(3))["eligible"] == true; }, seconds(10)))
+      << status().dump();
+  LoadGenerator load({.port = port(), .clients = 4});
+  load.start();
+  ASSERT_TRUE(load.waitForMoreFrom("first", 50, seconds(10))) << load.failureSummary();
+
+  dns_.setAddresses(kFollowedName, {hostOnly(3), hostOnly(1)}, 1);
+  ASSERT_TRUE(
+      waitUntil([&] { return followedBackend(ip(1))["health"] == "unhealthy"; }, seconds(20)))
+      << status().dump();
+  ASSERT_TRUE(load.waitForMoreFrom("first", 100, seconds(10))) << load.failureSummary();
+  EXPECT_EQ(load.servedBy("late"), 0u) << "no traffic before a passing check";
+
+  HttpClient control(seconds(5));
+  ASSERT_TRUE(control.connect(backendPort(0))) << control.lastError();
+  ASSERT_EQ(control.request("POST", "/control/health?status=200")->status, 200);
+  ASSERT_TRUE(load.waitForMoreFrom("late", 50, seconds(10))) << load.failureSummary();
+  load.stop();
+  EXPECT_EQ(load.failed(), 0u) << load.failureSummary();
 }
 
 TEST_F(DnsFollowTest, AServerThatStopsAnsweringLeavesTheLastSet) {
