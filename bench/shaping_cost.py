@@ -16,8 +16,12 @@ CPU (only the one under load is busy):
 
 Each round runs every configuration once (the order rotates from round to round); figures are
 medians over the rounds. Per core = req/s ÷ the proxy's CPU seconds per second (/proc), as in
-bench/harness.py. Prints a markdown table; --results writes it into bench/RESULTS.md between
-this script's markers. See bench/README.md.
+bench/harness.py. A cost is the median over the rounds of the ratio to the log-off
+configuration of the same round, so that the machine's drift between rounds (other work on a
+shared VM) cancels out as far as it can. --callgrind adds user-space instructions per request
+of each configuration under callgrind (bench/harness.py's Callgrind): exact and repeatable on a
+busy machine, but blind to the kernel. Prints a markdown table; --results writes it into
+bench/RESULTS.md between this script's markers. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -92,9 +96,10 @@ class ShapedSwitchyard(Target):
             if self.name == "sy-fields":
                 text += "fields = [" + ", ".join(f'"{f}"' for f, _ in FIELDS) + "]\n"
         conf.write_text(text)
-        self.proc = b.procs.start(self.name, [str(b.build_dir / "switchyard"), "-c", str(conf)],
-                                  cpus=b.proxy_cpus)
-        wait_http(self.port, self.proc, "blue")
+        self.proc = b.procs.start(
+            self.name, b.wrapper + [str(b.build_dir / "switchyard"), "-c", str(conf)],
+            cpus=b.proxy_cpus)
+        wait_http(self.port, self.proc, "blue", timeout=60 if b.wrapper else 15)
 
 
 class ShapedNginx(Target):
@@ -114,7 +119,9 @@ class ShapedNginx(Target):
         conf = home / "nginx.conf"
         fill(BENCH / "conf/nginx.conf.in", conf,
              {"WORKERS": 1, "PORT": self.port, "RUN_DIR": home,
-              "NOFILE": min(b.nofile, 65536), "MAXCONN": b.maxconn, "MASTER_PROCESS": "on"})
+              "NOFILE": min(b.nofile, 65536), "MAXCONN": b.maxconn,
+              # Under valgrind one process: callgrind_control cannot reach forked workers.
+              "MASTER_PROCESS": "off" if b.wrapper else "on"})
         text = conf.read_text()
         if self.log_path is not None:
             json_fields = ",".join(f'"{field}":"{var}"' for field, var in FIELDS)
@@ -177,7 +184,36 @@ def run(bench: harness.Bench, args: argparse.Namespace) -> dict:
     for key in ("sy-log", "sy-fields", "ng-log"):
         with open(targets[key].log_path, encoding="utf-8", errors="replace") as lines:  # type: ignore[attr-defined]
             sample[key] = lines.readline().strip()
-    return {"runs": runs, "sample": sample}
+    instructions, top = {}, {}
+    if args.callgrind:
+        bench.targets = targets
+        bench.args.duration = args.callgrind_duration
+        bench.args.profile_top = 80  # enough of each profile for the differences below
+        callgrind = harness.Callgrind(bench)
+        for key in keys:
+            log(f"callgrind {key}")
+            measured = callgrind.measure("shaping", key, "/", {})
+            instructions[key], top[key] = measured["per_request"], dict(measured["top"])
+            log(f"  {key}: {instructions[key]:.0f} instructions per request")
+    return {"runs": runs, "sample": sample, "instructions": instructions, "top": top}
+
+
+def top_differences(top: dict[str, dict[str, float]], key: str, count: int = 8) -> list[str]:
+    """The functions whose self instructions per request grew most against the log-off run."""
+    base = top[off_key(key)]
+    grown = {fn: n - base.get(fn, 0.0) for fn, n in top[key].items()}
+    best = sorted(grown.items(), key=lambda kv: -kv[1])[:count]
+    return [f"{delta:+8.0f}  {fn[:140]}" for fn, delta in best if delta >= 20]
+
+
+def off_key(key: str) -> str:
+    return "sy-off" if key.startswith("sy") else "ng-off"
+
+
+def paired_ratios(runs: dict[str, list[dict]], key: str, base: str) -> list[float]:
+    """Per round: key's per-core figure ÷ base's in the same round."""
+    return [r["per_core"] / b["per_core"] for r, b in zip(runs[key], runs[base])
+            if b["per_core"] > 0]
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -189,7 +225,9 @@ def summarize(runs: list[dict]) -> dict:
 
 
 def report(data: dict, bench: harness.Bench, args: argparse.Namespace) -> str:
-    sm = {key: summarize(r) for key, r in data["runs"].items()}
+    runs = data["runs"]
+    sm = {key: summarize(r) for key, r in runs.items()}
+    instructions = data["instructions"]
     m = data["machine"]
     pin = (f"proxies pinned to CPU {bench.proxy_cpus}, wrk and the demo backend to CPU "
            f"{bench.client_cpus}" if bench.proxy_cpus else "no CPU pinning")
@@ -202,22 +240,27 @@ def report(data: dict, bench: harness.Bench, args: argparse.Namespace) -> str:
         f"(5-byte body), keep-alive, `wrk -t1 -c{args.connections} -d{args.duration}s`; one "
         f"worker per proxy, {pin}; {args.rounds} rounds, every configuration once per round "
         "(rotating order), medians. Per core = req/s ÷ the proxy's CPU (utime+stime from "
-        "/proc); CPU/request = its inverse. Log files on the local disk (page cache), truncated "
-        "before each run.",
+        "/proc); CPU/request = its inverse. *vs log off* and *×nginx* are medians of the "
+        "per-round ratios of the per-core figures (min–max over the rounds), the reference "
+        "measured in the same round. Log files on the local disk (page cache), truncated "
+        "before each run; nginx's log buffered like Switchyard's (64 KiB, 1 s).",
         "",
         "| configuration | req/s | p99 | proxy CPU | req/s per proxy core | CPU/request "
-        "| vs its log-off | per core ×nginx | log bytes/request |",
+        "| per core vs log off | per core ×nginx | log bytes/request |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    def spread(ratios: list[float], percent: bool) -> str:
+        if not ratios:
+            return "–"
+        if percent:
+            return (f"{(median(ratios) - 1) * 100:+.1f} % ({(min(ratios) - 1) * 100:+.0f} to "
+                    f"{(max(ratios) - 1) * 100:+.0f})")
+        return f"{median(ratios):.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"
+
     for key, label, reference in VARIANTS:
         v = sm[key]
-        off = sm["sy-off" if key.startswith("sy") else "ng-off"]
-        if key.endswith("-off"):
-            cost = "–"
-        else:
-            cost = (f"{(v['per_core'] / off['per_core'] - 1) * 100:+.1f} % "
-                    f"({v['cpu_us'] - off['cpu_us']:+.2f} µs)")
-        vs_nginx = f"{v['per_core'] / sm[reference]['per_core']:.2f}×" if reference else "–"
+        cost = "–" if key.endswith("-off") else spread(paired_ratios(runs, key, off_key(key)), True)
+        vs_nginx = spread(paired_ratios(runs, key, reference), False) if reference else "–"
         size = f"{v['log_bytes']:.0f}" if v["log_bytes"] is not None else "–"
         bold = "**" if key.startswith("sy") else ""
         lines.append(
@@ -225,8 +268,31 @@ def report(data: dict, bench: harness.Bench, args: argparse.Namespace) -> str:
             f"{v['cpu']:.2f} | {fmt_rate(v['per_core'])} | {v['cpu_us']:.2f} µs | {cost} | "
             f"{vs_nginx} | {size} |")
     lines.append("")
-    rounds = " · ".join(f"{key} " + "/".join(fmt_rate(r["per_core"]) for r in runs)
-                        for key, runs in data["runs"].items())
+    if instructions:
+        lines += [
+            f"User-space instructions per request under callgrind (one "
+            f"{args.callgrind_duration} s wrk run per configuration after a warm-up, requests "
+            "counted by the backend; the kernel, most of a proxy's CPU on loopback, is not "
+            "in them):",
+            "",
+            "| configuration | instructions/request | vs log off | ×nginx |",
+            "|---|---:|---:|---:|"]
+        for key, label, reference in VARIANTS:
+            n, off = instructions[key], instructions[off_key(key)]
+            delta = "–" if key.endswith("-off") else f"{n - off:+,.0f} ({(n / off - 1) * 100:+.1f} %)"
+            vs_nginx = f"{n / instructions[reference]:.2f}×" if reference else "–"
+            lines.append(f"| {label} | {n:,.0f} | {delta} | {vs_nginx} |")
+        lines.append("")
+        lines += ["Where the extra instructions go: self instructions per request that grew most "
+                  "against the same proxy's log-off run (functions outside each run's top 80 "
+                  "count as 0):", "", "```"]
+        for key, _, _ in VARIANTS:
+            if not key.endswith("-off"):
+                lines.append(f"{key}:")
+                lines += top_differences(data["top"], key)
+        lines += ["```", ""]
+    rounds = " · ".join(f"{key} " + "/".join(fmt_rate(r["per_core"]) for r in rs)
+                        for key, rs in runs.items())
     errors = sum(v["errors"] for v in sm.values())
     lines.append(f"<sub>req/s per proxy core, per round: {rounds}. Errors: {errors}.</sub>")
     lines.append("")
@@ -253,13 +319,17 @@ def write_results(markdown: str) -> None:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build-dir", default=str(ROOT / "build"))
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per target")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--pin", choices=("auto", "split", "none"), default="auto",
                         help="as bench/harness.py: split puts the proxies on the last CPU")
     parser.add_argument("--time-limit", type=float, default=10 * 60, help="seconds")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="also: user-space instructions per request under callgrind")
+    parser.add_argument("--callgrind-duration", type=int, default=2,
+                        help="seconds of the counted wrk run under callgrind")
     parser.add_argument("--results", action="store_true",
                         help="write the table into bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs)")
@@ -280,7 +350,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     # The harness's settings for everything this script does not choose itself.
     bench_args = harness.parse_args(["--build-dir", args.build_dir, "--pin", args.pin,
-                                     "--time-limit", str(args.time_limit), "--idle"])
+                                     "--time-limit", str(args.time_limit),
+                                     "--connections", str(args.connections), "--idle"])
     bench = harness.Bench(bench_args)
     code = 1
     try:
