@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import shutil
 import signal
@@ -144,12 +145,17 @@ def replace_once(text: str, old: str, new: str) -> str:
 
 
 def check_variants(targets: dict[str, Target]) -> None:
-    """The header rules answer as configured before anything is measured."""
+    """Both header configurations do what they claim before anything is measured: the backend
+    (its /echo) sees the two request headers, the client gets X-Served-By."""
     for key in ("sy-headers", "ng-headers"):
-        status, headers, _ = http_get(targets[key].port)
+        status, headers, body = http_get(targets[key].port, "/echo")
         want = f"127.0.0.1:{targets[key].bench.blue_port}"
         if status != 200 or headers.get("x-served-by") != want:
             raise RuntimeError(f"{key}: X-Served-By {headers.get('x-served-by')!r}, want {want!r}")
+        sent = {name.lower(): value for name, value in json.loads(body)["headers"]}
+        if sent.get("x-env") != "prod" or not sent.get("x-client-host", "").startswith("127.0.0.1"):
+            raise RuntimeError(f"{key}: the backend got X-Env {sent.get('x-env')!r}, "
+                               f"X-Client-Host {sent.get('x-client-host')!r}")
 
 
 def run(bench: harness.Bench, args: argparse.Namespace) -> dict:
