@@ -239,7 +239,7 @@ def report(data: dict, bench: harness.Bench, args: argparse.Namespace) -> str:
            f"{bench.client_cpus}" if bench.proxy_cpus else "no CPU pinning")
     lines = [
         BEGIN,
-        f"`bench/shaping_cost.py --results` on {data['started']} ({data['elapsed_s']} s), "
+        f"`{data['command']}` on {data['started']} ({data['elapsed_s']} s), "
         f"Switchyard commit {m['switchyard']} (RelWithDebInfo), {m['nginx']}; {m['cpu']}, "
         f"{m['cores']} cores shared with other work: load average (1 min) "
         f"{data['load_before']:.2f} before, {data['load_after']:.2f} after. Small response "
@@ -362,6 +362,7 @@ def main(argv: list[str]) -> int:
     code = 1
     try:
         data = {"machine": bench.machine(), "load_before": os.getloadavg()[0],
+                "command": " ".join(["bench/shaping_cost.py", *argv]),
                 "started": datetime.datetime.now().astimezone().isoformat(timespec="minutes")}
         log(f"run directory {bench.run_dir}; load average {data['load_before']:.2f}")
         data.update(run(bench, args))
