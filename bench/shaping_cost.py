@@ -241,7 +241,7 @@ def report(data: dict, bench: harness.Bench, args: argparse.Namespace) -> str:
         BEGIN,
         f"`{data['command']}` on {data['started']} ({data['elapsed_s']} s), "
         f"Switchyard commit {m['switchyard']} (RelWithDebInfo), {m['nginx']}; {m['cpu']}, "
-        f"{m['cores']} cores shared with other work: load average (1 min) "
+        f"{m['cores']} cores, load average (1 min) "
         f"{data['load_before']:.2f} before, {data['load_after']:.2f} after. Small response "
         f"(5-byte body), keep-alive, `wrk -t1 -c{args.connections} -d{args.duration}s`; one "
         f"worker per proxy, {pin}; {args.rounds} rounds, every configuration once per round "
