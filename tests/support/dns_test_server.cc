@@ -72,7 +72,7 @@ std::string DnsTestServer::address() const { return "127.0.0.1:" + std::to_strin
 void DnsTestServer::setAddresses(const std::string& name, std::vector<std::string> ipv4,
                                  uint32_t ttl_seconds) {
   std::lock_guard lock(mutex_);
-  records_[name] = Records{std::move(ipv4), ttl_seconds};
+  records_[name] = Records{.ipv4 = std::move(ipv4), .srv = {}, .ttl = ttl_seconds};
 }
 
 void DnsTestServer::setSrv(const std::string& name, std::vector<SrvTarget> targets,
