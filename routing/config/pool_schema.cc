@@ -186,13 +186,17 @@ void readBackends(const toml::node& node, const std::string& key, PoolConfig& ou
       const bool by_name = backends[j].followed() || backend.followed();
       if (by_name ? backends[j].address_text == backend.address_text
                   : backends[j].address == backend.address) {
-        sink.add(positionOf(*address_node),
-                 address_node == &(*array)[i]
-                     ? element_key
-                     : childKey(element_key, backend.srv.empty() ? "address" : "srv"),
-                 absl::StrCat("duplicate backend ", quoted(backend.address_text),
-                              ": same address as ", quoted(backends[j].address_text), " on line ",
-                              backends[j].position.line, "; use weight to give it more traffic"));
+        sink.add(
+            positionOf(*address_node),
+            address_node == &(*array)[i]
+                ? element_key
+                : childKey(element_key, backend.srv.empty() ? "address" : "srv"),
+            backend.srv.empty()
+                ? absl::StrCat("duplicate backend ", quoted(backend.address_text),
+                               ": same address as ", quoted(backends[j].address_text), " on line ",
+                               backends[j].position.line, "; use weight to give it more traffic")
+                : absl::StrCat("duplicate backend ", quoted(backend.address_text),
+                               ": the same SRV record is on line ", backends[j].position.line));
         break;
       }
     }
