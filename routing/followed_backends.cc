@@ -33,7 +33,9 @@ std::shared_ptr<const config::Config> expandFollowedBackends(const config::Confi
           config::BackendConfig one;
           one.address_text = address.toString();
           one.address = address;
-          one.weight = backend.weight;
+          const auto srv_weight = name->second.weights.find(one.address_text);
+          one.weight =
+              srv_weight != name->second.weights.end() ? srv_weight->second : backend.weight;
           one.position = backend.position;
           expanded.push_back(std::move(one));
         }

@@ -18,13 +18,18 @@ struct FollowedName {
   std::vector<core::NetAddress> addresses;
   // Addresses gone from the answer, kept as backends while they drain (no new requests).
   std::vector<core::NetAddress> draining;
+  // An SRV record's weights by address text (of `addresses` and `draining`); an address not
+  // here has the weight of its backends entry.
+  std::map<std::string, uint32_t> weights;
 };
 
-// Pool name -> a named backend's address_text ("api.internal:8080") -> its addresses.
+// Pool name -> a named backend's address_text ("api.internal:8080", or the SRV record's name
+// "_http._tcp.api.internal") -> its addresses.
 using FollowedBackends = std::map<std::string, std::map<std::string, FollowedName>>;
 
 // `config` with every named backend of a following pool replaced by one backend per address
-// (address_text "IP:port", the name's weight). An address that two names share is one backend.
+// (address_text "IP:port", the SRV record's weight or else the name's). An address that two names
+// share is one backend.
 std::shared_ptr<const config::Config> expandFollowedBackends(const config::Config& config,
                                                              const FollowedBackends& followed);
 

@@ -1,6 +1,7 @@
 #include "upstream/dns_resolver.h"
 
 #include <ares.h>
+#include <arpa/nameser.h>
 
 #include <algorithm>
 #include <limits>
@@ -9,6 +10,64 @@
 #include "absl/strings/str_join.h"
 
 namespace sy::upstream {
+namespace {
+
+// The largest weight a backend may have (`weight` in the pool schema).
+constexpr uint32_t kMaxBackendWeight = 1000;
+
+void sortAddresses(std::vector<core::NetAddress>& addresses) {
+  std::sort(addresses.begin(), addresses.end(),
+            [](const core::NetAddress& a, const core::NetAddress& b) {
+              return a.toString() < b.toString();
+            });
+}
+
+absl::Status lookupError(int status) {
+  const std::string message = ares_strerror(status);
+  if (status == ARES_ENOTFOUND || status == ARES_ENODATA) return absl::NotFoundError(message);
+  return absl::UnavailableError(message);
+}
+
+// The smallest TTL of the SRV records in the answer section of `reply` (ares_parse_srv_reply
+// does not give TTLs); 0 when there is none to read, which the caller's minimum interval clamps.
+int srvRecordsTtl(const unsigned char* reply, int length) {
+  constexpr int kHeaderSize = 12;
+  if (length < kHeaderSize) return 0;
+  const int questions = (reply[4] << 8) | reply[5];
+  const int answers = (reply[6] << 8) | reply[7];
+  const unsigned char* at = reply + kHeaderSize;
+  const unsigned char* const end = reply + length;
+  auto skipName = [&]() {
+    char* name = nullptr;
+    long encoded = 0;
+    if (ares_expand_name(at, reply, length, &name, &encoded) != ARES_SUCCESS) return false;
+    ares_free_string(name);
+    at += encoded;
+    return true;
+  };
+  for (int i = 0; i < questions; ++i) {
+    if (!skipName() || end - at < 4) return 0;
+    at += 4;  // type, class
+  }
+  int ttl = std::numeric_limits<int>::max();
+  for (int i = 0; i < answers; ++i) {
+    if (!skipName() || end - at < 10) break;
+    const int type = (at[0] << 8) | at[1];
+    const uint32_t record_ttl = (static_cast<uint32_t>(at[4]) << 24) |
+                                (static_cast<uint32_t>(at[5]) << 16) |
+                                (static_cast<uint32_t>(at[6]) << 8) | at[7];
+    const int data_length = (at[8] << 8) | at[9];
+    if (type == ns_t_srv) {
+      ttl = std::min(ttl, static_cast<int>(std::min<uint32_t>(record_ttl, 0x7fffffff)));
+    }
+    at += 10;
+    if (end - at < data_length) break;
+    at += data_length;
+  }
+  return ttl == std::numeric_limits<int>::max() ? 0 : ttl;
+}
+
+}  // namespace
 
 struct DnsResolver::Channel {
   ares_channel channel = nullptr;
@@ -28,6 +87,15 @@ struct DnsResolver::Lookup {
   uint16_t port;
   Done done;
 };
+
+struct DnsResolver::SrvLookup {
+  DnsResolver* owner;
+  Done done;
+};
+
+uint32_t DnsResolver::backendWeight(uint16_t srv_weight) {
+  return std::clamp<uint32_t>(srv_weight, 1, kMaxBackendWeight);
+}
 
 DnsResolver::DnsResolver(uv_loop_t* loop) : loop_(loop), channel_(std::make_unique<Channel>()) {
   timer_ = new uv_timer_t{};
@@ -155,11 +223,7 @@ void DnsResolver::onAddrInfo(void* arg, int status, int, ares_addrinfo* result) 
   }
   if (status != ARES_SUCCESS) {
     if (result != nullptr) ares_freeaddrinfo(result);
-    const std::string message = ares_strerror(status);
-    if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
-      return lookup->done(absl::NotFoundError(message));
-    }
-    return lookup->done(absl::UnavailableError(message));
+    return lookup->done(lookupError(status));
   }
   Answer answer;
   int ttl = std::numeric_limits<int>::max();
@@ -176,19 +240,92 @@ void DnsResolver::onAddrInfo(void* arg, int status, int, ares_addrinfo* result) 
   }
   ares_freeaddrinfo(result);
   if (answer.addresses.empty()) return lookup->done(absl::NotFoundError("no address"));
-  std::sort(answer.addresses.begin(), answer.addresses.end(),
-            [](const core::NetAddress& a, const core::NetAddress& b) {
-              return a.toString() < b.toString();
-            });
+  sortAddresses(answer.addresses);
   answer.ttl = absl::Seconds(ttl);
   lookup->done(std::move(answer));
 }
 
+void DnsResolver::resolveSrv(const std::string& name, Done done) {
+  auto* lookup = new SrvLookup{this, std::move(done)};
+  ares_search(channel_->channel, name.c_str(), ns_c_in, ns_t_srv, onSrv, lookup);
+  armTimer();
+}
+
+void DnsResolver::lookUp(const Question& question, Done done) {
+  if (question.srv) return resolveSrv(question.name, std::move(done));
+  resolve(question.name, question.port, std::move(done));
+}
+
+void DnsResolver::onSrv(void* arg, int status, int, unsigned char* reply, int length) {
+  std::unique_ptr<SrvLookup> lookup(static_cast<SrvLookup*>(arg));
+  if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) return;
+  if (status != ARES_SUCCESS) return lookup->done(lookupError(status));
+  ares_srv_reply* records = nullptr;
+  if (int rc = ares_parse_srv_reply(reply, length, &records); rc != ARES_SUCCESS) {
+    return lookup->done(lookupError(rc));
+  }
+  struct Target {
+    std::string host;
+    uint16_t port;
+    uint16_t weight;
+  };
+  std::vector<Target> targets;
+  uint16_t lowest = std::numeric_limits<uint16_t>::max();
+  for (ares_srv_reply* record = records; record != nullptr; record = record->next) {
+    const std::string host = record->host != nullptr ? record->host : "";
+    // "." says the service is decidedly not available at this domain (RFC 2782).
+    if (host.empty() || host == ".") continue;
+    if (record->priority < lowest) {
+      lowest = record->priority;
+      targets.clear();
+    }
+    if (record->priority == lowest) targets.push_back({host, record->port, record->weight});
+  }
+  ares_free_data(records);
+  if (targets.empty()) return lookup->done(absl::NotFoundError("no SRV target"));
+
+  // The targets' lookups answer one by one; the last one to answer gives the whole answer.
+  struct Gathered {
+    Done done;
+    size_t remaining;
+    Answer answer;
+    absl::Status failure;
+  };
+  auto gathered = std::make_shared<Gathered>();
+  gathered->done = std::move(lookup->done);
+  gathered->remaining = targets.size();
+  gathered->answer.ttl = absl::Seconds(srvRecordsTtl(reply, length));
+  DnsResolver* owner = lookup->owner;
+  for (const Target& target : targets) {
+    owner->resolve(target.host, target.port,
+                   [gathered, weight = backendWeight(target.weight)](absl::StatusOr<Answer> one) {
+                     Answer& all = gathered->answer;
+                     if (one.ok()) {
+                       all.ttl = std::min(all.ttl, one->ttl);
+                       for (const core::NetAddress& address : one->addresses) {
+                         uint32_t& sum = all.weights[address.toString()];
+                         if (sum == 0) all.addresses.push_back(address);
+                         sum = std::min(sum + weight, kMaxBackendWeight);
+                       }
+                     } else if (!absl::IsNotFound(one.status())) {
+                       gathered->failure = one.status();
+                     }
+                     if (--gathered->remaining > 0) return;
+                     if (!gathered->failure.ok()) return gathered->done(gathered->failure);
+                     if (all.addresses.empty()) {
+                       return gathered->done(absl::NotFoundError("no SRV target has an address"));
+                     }
+                     sortAddresses(all.addresses);
+                     gathered->done(std::move(all));
+                   });
+  }
+}
+
 std::vector<absl::StatusOr<DnsResolver::Answer>> DnsResolver::resolveAll(
-    const std::vector<std::pair<std::string, uint16_t>>& names,
-    const std::vector<std::string>& servers) {
-  std::vector<absl::StatusOr<Answer>> answers(names.size(), absl::UnavailableError("not resolved"));
-  if (names.empty()) return answers;
+    const std::vector<Question>& questions, const std::vector<std::string>& servers) {
+  std::vector<absl::StatusOr<Answer>> answers(questions.size(),
+                                              absl::UnavailableError("not resolved"));
+  if (questions.empty()) return answers;
   uv_loop_t loop;
   uv_loop_init(&loop);
   {
@@ -196,13 +333,12 @@ std::vector<absl::StatusOr<DnsResolver::Answer>> DnsResolver::resolveAll(
     if (!resolver.ok()) {
       for (auto& answer : answers) answer = resolver.status();
     } else {
-      size_t remaining = names.size();
-      for (size_t i = 0; i < names.size(); ++i) {
-        (*resolver)->resolve(names[i].first, names[i].second,
-                             [&answers, &remaining, i](absl::StatusOr<Answer> answer) {
-                               answers[i] = std::move(answer);
-                               --remaining;
-                             });
+      size_t remaining = questions.size();
+      for (size_t i = 0; i < questions.size(); ++i) {
+        (*resolver)->lookUp(questions[i], [&answers, &remaining, i](absl::StatusOr<Answer> answer) {
+          answers[i] = std::move(answer);
+          --remaining;
+        });
       }
       // Until every lookup has answered or timed out (c-ares's own timeouts bound it).
       while (remaining > 0 && uv_run(&loop, UV_RUN_ONCE) != 0) {

@@ -30,6 +30,11 @@ std::vector<std::string> texts(const std::vector<core::NetAddress>& list) {
   return out;
 }
 
+upstream::DnsResolver::Question question(const routing::config::BackendConfig& backend) {
+  if (!backend.srv.empty()) return {.name = backend.srv, .srv = true};
+  return {.name = backend.host, .port = backend.port};
+}
+
 }  // namespace
 
 DnsFollower::DnsFollower(ControlState& state, Publisher& publisher, HealthWiring& health,
@@ -49,7 +54,7 @@ DnsFollower::~DnsFollower() { close(); }
 absl::Status DnsFollower::prepare(const routing::config::Config& file) {
   SY_DCHECK_ON_CONTROL_THREAD();
   std::vector<std::pair<std::string, std::string>> keys;  // (pool, address_text)
-  std::vector<std::pair<std::string, uint16_t>> lookups;
+  std::vector<upstream::DnsResolver::Question> lookups;
   for (const auto& pool : file.pools) {
     for (const auto& backend : pool.backends) {
       if (!backend.followed()) continue;
@@ -59,7 +64,7 @@ absl::Status DnsFollower::prepare(const routing::config::Config& file) {
         if (name != known->second.end() && !name->second.addresses.empty()) continue;
       }
       keys.emplace_back(pool.name, backend.address_text);
-      lookups.emplace_back(backend.host, backend.port);
+      lookups.push_back(question(backend));
     }
   }
   if (lookups.empty()) return absl::OkStatus();
@@ -69,14 +74,16 @@ absl::Status DnsFollower::prepare(const routing::config::Config& file) {
     count(keys[i].first, answers[i].ok() ? "success" : "failure");
     if (!answers[i].ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("pools[\"", keys[i].first, "\"].backends: cannot resolve \"",
-                       lookups[i].first, "\": ", answers[i].status().message()));
+          absl::StrCat("pools[\"", keys[i].first, "\"].backends: cannot resolve ",
+                       lookups[i].srv ? "the SRV record \"" : "\"", lookups[i].name,
+                       "\": ", answers[i].status().message()));
     }
   }
   // Only once every name resolved, so that a refused configuration leaves nothing behind.
   for (size_t i = 0; i < answers.size(); ++i) {
     routing::FollowedName& name = state_.followed[keys[i].first][keys[i].second];
     name.addresses = answers[i]->addresses;
+    name.weights = answers[i]->weights;
     core::logInfo("dns_resolved", {{"pool", keys[i].first},
                                    {"name", keys[i].second},
                                    {"addresses", texts(name.addresses)},
@@ -98,8 +105,7 @@ void DnsFollower::adopted(const routing::config::Config& file) {
       Name& name = it->second;
       name.pool = pool.name;
       name.key = backend.address_text;
-      name.host = backend.host;
-      name.port = backend.port;
+      name.question = question(backend);
       name.min_interval = pool.resolve_min_interval;
       name.max_interval = pool.resolve_max_interval;
       if (added) name.due = now + name.min_interval;
@@ -162,11 +168,10 @@ void DnsFollower::lookUpDue() {
   for (auto& [id, name] : names_) {
     if (name.in_flight || name.due > now) continue;
     name.in_flight = true;
-    resolver_->resolve(name.host, name.port,
-                       [this, pool = name.pool,
-                        key = name.key](absl::StatusOr<upstream::DnsResolver::Answer> answer) {
-                         onAnswer(pool, key, std::move(answer));
-                       });
+    resolver_->lookUp(name.question, [this, pool = name.pool, key = name.key](
+                                         absl::StatusOr<upstream::DnsResolver::Answer> answer) {
+      onAnswer(pool, key, std::move(answer));
+    });
   }
 }
 
@@ -205,9 +210,40 @@ void DnsFollower::onAnswer(const std::string& pool, const std::string& key,
   for (const auto& address : followed.addresses) {
     if (!contains(fresh, address)) gone.push_back(address);
   }
-  if (added.empty() && gone.empty()) return;
+  // An SRV record's weights: the addresses it still has take the new ones, those draining keep
+  // theirs.
+  std::vector<std::string> reweighted;
+  std::map<std::string, uint32_t> weights = answer->weights;
+  for (const auto& address : followed.addresses) {
+    const std::string text = address.toString();
+    const auto now_weight = weights.find(text);
+    const auto old_weight = followed.weights.find(text);
+    if (now_weight == weights.end() && old_weight != followed.weights.end()) {
+      weights.insert(*old_weight);
+    } else if (now_weight != weights.end() && old_weight != followed.weights.end() &&
+               now_weight->second != old_weight->second) {
+      reweighted.push_back(text);
+    }
+  }
+  for (const auto& address : followed.draining) {
+    const std::string text = address.toString();
+    const auto now_weight = weights.find(text);
+    const auto old_weight = followed.weights.find(text);
+    if (old_weight == followed.weights.end()) continue;
+    if (now_weight == weights.end()) {
+      weights.insert(*old_weight);
+    } else if (now_weight->second != old_weight->second) {
+      reweighted.push_back(text);  // back from its drain with another weight
+    }
+  }
+  if (added.empty() && gone.empty() && reweighted.empty()) return;
   followed.addresses = fresh;
+  followed.weights = std::move(weights);
   core::ScopedLogFields by_dns({{"by", "dns"}, {"name", key}});
+  for (const std::string& text : reweighted) {
+    core::logInfo("backend_reweighted",
+                  {{"pool", pool}, {"backend", text}, {"weight", followed.weights[text]}});
+  }
   std::vector<std::string> published;
   for (const auto& address : added) {
     if (contains(followed.draining, address)) {
@@ -220,7 +256,7 @@ void DnsFollower::onAnswer(const std::string& pool, const std::string& key,
     core::logInfo("backend_added", {{"pool", pool}, {"backend", address.toString()}});
     published.push_back(address.toString());
   }
-  if (!published.empty()) publish(pool, published);
+  if (!published.empty() || !reweighted.empty()) publish(pool, published);
   for (const auto& address : gone) drain(pool, key, address);
 }
 
@@ -240,6 +276,7 @@ void DnsFollower::drain(const std::string& pool, const std::string& key,
         std::vector<core::NetAddress>& draining = name->second[key].draining;
         if (!contains(draining, address)) return;  // back in DNS meanwhile
         erase(draining, address);
+        if (!contains(name->second[key].addresses, address)) name->second[key].weights.erase(text);
         core::ScopedLogFields by_dns({{"by", "dns"}, {"name", key}});
         core::logInfo("backend_removed",
                       {{"pool", pool}, {"backend", text}, {"drained", drained.status == 200}});

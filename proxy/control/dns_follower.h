@@ -1,7 +1,8 @@
 #pragma once
 
 // Pools with `resolve = true` follow DNS (issue 20): every address a backend's name resolves to
-// is a backend; the name is re-resolved in the background when its TTL (clamped to the pool's
+// is a backend (for an SRV record: every address of its targets, with their ports and weights);
+// the name is re-resolved in the background when its TTL (clamped to the pool's
 // resolve_min_interval and resolve_max_interval) runs out. New addresses are published at
 // once (in a checked pool they take traffic after their first passing check); addresses gone
 // from the answer are drained (no new requests, up to kDrainWait for those in flight), then
@@ -51,9 +52,8 @@ class DnsFollower {
  private:
   struct Name {
     std::string pool;
-    std::string key;   // the backend's address_text, "name:port"
-    std::string host;  // "name"
-    uint16_t port = 0;
+    std::string key;  // the backend's address_text, "name:port" or the SRV record's name
+    upstream::DnsResolver::Question question;
     absl::Duration min_interval;
     absl::Duration max_interval;
     absl::Time due;

@@ -141,9 +141,12 @@ struct BackendConfig {
   // force has one backend per address in its place (routing/followed_backends.h).
   std::string host;
   uint16_t port = 0;
+  // Or a backend given by an SRV record (`{ srv = "_http._tcp.api.internal" }`, address_text is
+  // the record's name): its targets' addresses, with the records' ports and weights.
+  std::string srv;
   SourcePosition position;
 
-  bool followed() const { return !host.empty(); }
+  bool followed() const { return !host.empty() || !srv.empty(); }
 };
 
 // The balancers own these types (upstream/ sits below routing/); the config names them here.

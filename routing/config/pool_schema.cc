@@ -1,9 +1,12 @@
 #include <iterator>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "core/net_address.h"
 #include "core/strings.h"
 #include "routing/config/schemas.h"
@@ -59,12 +62,64 @@ void readFollowedAddress(const toml::node& node, const std::string& key, Backend
   out.port = static_cast<uint16_t>(port);
 }
 
+constexpr std::string_view kSrvForm = "an SRV record name \"_service._proto.name\"";
+
+// `srv` in a pool with `resolve = true`: the name of an SRV record ("_http._tcp.api.internal"),
+// whose targets' addresses, ports and weights the control thread follows.
+void readSrvName(const toml::node& node, const std::string& key, BackendConfig& out,
+                 ErrorSink& sink) {
+  std::optional<std::string> text =
+      readString(node, key, sink,
+                 absl::StrCat(core::toAbsl(kSrvForm), " such as \"_http._tcp.api.internal\""));
+  if (!text) return;
+  absl::StatusOr<std::string> name = checkDnsName(*text);
+  std::vector<absl::string_view> labels =
+      absl::StrSplit(absl::StripSuffix(core::toAbsl(*text), "."), '.');
+  // RFC 2782: the service and the protocol, each with a leading underscore, then the domain.
+  bool ok = name.ok() && labels.size() >= 3;
+  for (size_t i = 0; ok && i < labels.size(); ++i) {
+    ok = labels[i].size() > (i < 2 ? 1 : 0) && (i >= 2 || labels[i].front() == '_');
+  }
+  if (!ok) {
+    sink.add(positionOf(node), key,
+             absl::StrCat(quoted(*text), " is not ", core::toAbsl(kSrvForm),
+                          " such as \"_http._tcp.api.internal\""));
+    return;
+  }
+  out.address_text = *text;
+  out.srv = *text;
+}
+
 const TableSchema<BackendConfig>& followedBackendSchema() {
   static const TableSchema<BackendConfig> schema{
-      .fields = {
-          required(Field<BackendConfig>{"address", readFollowedAddress}),
-          integerField("weight", &BackendConfig::weight, 1, 1000),
-      }};
+      .fields =
+          {
+              Field<BackendConfig>{"address", readFollowedAddress},
+              Field<BackendConfig>{"srv", readSrvName},
+              integerField("weight", &BackendConfig::weight, 1, 1000),
+          },
+      .check =
+          [](const toml::table& table, const std::string& key, BackendConfig&, ErrorSink& sink) {
+            const toml::node* srv = table.get("srv");
+            if (srv == nullptr) {
+              if (!table.contains("address")) {
+                sink.add(positionOf(table), childKey(key, "address"),
+                         "required: expected \"name:port\", or srv = \"_service._proto.name\" "
+                         "for an SRV record");
+              }
+              return;
+            }
+            if (table.contains("address")) {
+              sink.add(positionOf(*srv), childKey(key, "srv"),
+                       "give either address or srv, not both: the SRV record gives the addresses");
+            }
+            if (const toml::node* weight = table.get("weight")) {
+              // Silently overriding the record's weights would be a surprise either way.
+              sink.add(positionOf(*weight), childKey(key, "weight"),
+                       "not used with srv: the SRV record gives each target's weight");
+            }
+          },
+  };
   return schema;
 }
 
@@ -81,8 +136,13 @@ const toml::node* readBackend(const toml::node& element, const std::string& key,
     }
     if (const toml::table* table = element.as_table()) {
       readTable(*table, key, index, followedBackendSchema(), out, sink);
-      return out.address_text.empty() ? nullptr : table->get("address");
+      if (out.address_text.empty() || sink.hasErrorAt(key)) return nullptr;
+      return table->get(out.srv.empty() ? "address" : "srv");
     }
+  } else if (const toml::table* table = element.as_table(); table && table->contains("srv")) {
+    sink.add(positionOf(*table->get("srv")), childKey(key, "srv"),
+             "only used in a pool with resolve = true (the pool follows the SRV record in DNS)");
+    return nullptr;
   }
   if (element.is_string()) {
     std::optional<AddressValue> address = readAddress(element, key, PortZero::kRejected, sink);
@@ -126,11 +186,17 @@ void readBackends(const toml::node& node, const std::string& key, PoolConfig& ou
       const bool by_name = backends[j].followed() || backend.followed();
       if (by_name ? backends[j].address_text == backend.address_text
                   : backends[j].address == backend.address) {
-        sink.add(positionOf(*address_node),
-                 address_node == &(*array)[i] ? element_key : childKey(element_key, "address"),
-                 absl::StrCat("duplicate backend ", quoted(backend.address_text),
-                              ": same address as ", quoted(backends[j].address_text), " on line ",
-                              backends[j].position.line, "; use weight to give it more traffic"));
+        sink.add(
+            positionOf(*address_node),
+            address_node == &(*array)[i]
+                ? element_key
+                : childKey(element_key, backend.srv.empty() ? "address" : "srv"),
+            backend.srv.empty()
+                ? absl::StrCat("duplicate backend ", quoted(backend.address_text),
+                               ": same address as ", quoted(backends[j].address_text), " on line ",
+                               backends[j].position.line, "; use weight to give it more traffic")
+                : absl::StrCat("duplicate backend ", quoted(backend.address_text),
+                               ": the same SRV record is on line ", backends[j].position.line));
         break;
       }
     }

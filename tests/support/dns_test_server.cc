@@ -13,6 +13,7 @@ namespace sy::testing {
 namespace {
 
 constexpr uint16_t kTypeA = 1;
+constexpr uint16_t kTypeSrv = 33;
 constexpr size_t kHeaderSize = 12;
 
 void put16(std::string& out, uint16_t value) {
@@ -23,6 +24,19 @@ void put16(std::string& out, uint16_t value) {
 void put32(std::string& out, uint32_t value) {
   put16(out, static_cast<uint16_t>(value >> 16));
   put16(out, static_cast<uint16_t>(value & 0xffff));
+}
+
+// A name as labels, uncompressed.
+void putName(std::string& out, const std::string& name) {
+  size_t start = 0;
+  while (start < name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    out.push_back(static_cast<char>(dot - start));
+    out.append(name, start, dot - start);
+    start = dot + 1;
+  }
+  out.push_back(0);
 }
 
 uint16_t get16(const std::string& in, size_t at) {
@@ -58,7 +72,16 @@ std::string DnsTestServer::address() const { return "127.0.0.1:" + std::to_strin
 void DnsTestServer::setAddresses(const std::string& name, std::vector<std::string> ipv4,
                                  uint32_t ttl_seconds) {
   std::lock_guard lock(mutex_);
-  records_[name] = Records{std::move(ipv4), ttl_seconds};
+  records_[name] = Records{.ipv4 = std::move(ipv4), .srv = {}, .ttl = ttl_seconds};
+}
+
+void DnsTestServer::setSrv(const std::string& name, std::vector<SrvTarget> targets,
+                           uint32_t ttl_seconds) {
+  std::lock_guard lock(mutex_);
+  Records records;
+  records.srv = std::move(targets);
+  records.ttl = ttl_seconds;
+  records_[name] = std::move(records);
 }
 
 size_t DnsTestServer::queries(const std::string& name) const {
@@ -102,6 +125,7 @@ std::string DnsTestServer::answer(const std::string& query) {
   const uint16_t type = get16(query, at + 1);
   const size_t question_end = at + 5;
   std::vector<std::string> ipv4;
+  std::vector<SrvTarget> srv;
   uint32_t ttl = 1;
   bool known = false;
   {
@@ -110,10 +134,9 @@ std::string DnsTestServer::answer(const std::string& query) {
     if (it != records_.end()) {
       known = true;
       ttl = it->second.ttl;
-      if (type == kTypeA) {
-        ipv4 = it->second.ipv4;
-        ++queries_[name];
-      }
+      if (type == kTypeA) ipv4 = it->second.ipv4;
+      if (type == kTypeSrv) srv = it->second.srv;
+      if (!ipv4.empty() || !srv.empty()) ++queries_[name];
     }
   }
   std::string reply;
@@ -121,7 +144,7 @@ std::string DnsTestServer::answer(const std::string& query) {
   const uint16_t rd = get16(query, 2) & 0x0100;                        // recursion desired, echoed
   put16(reply, static_cast<uint16_t>(0x8400 | rd | (known ? 0 : 3)));  // QR AA, NXDOMAIN
   put16(reply, 1);                                                     // one question
-  put16(reply, static_cast<uint16_t>(ipv4.size()));
+  put16(reply, static_cast<uint16_t>(ipv4.size() + srv.size()));
   put16(reply, 0);
   put16(reply, 0);
   reply.append(query, kHeaderSize, question_end - kHeaderSize);
@@ -134,6 +157,19 @@ std::string DnsTestServer::answer(const std::string& query) {
     put32(reply, ttl);
     put16(reply, 4);
     reply.append(reinterpret_cast<const char*>(&address), 4);
+  }
+  for (const SrvTarget& target : srv) {
+    std::string data;
+    put16(data, target.priority);
+    put16(data, target.weight);
+    put16(data, target.port);
+    putName(data, target.target);
+    put16(reply, 0xc00c);
+    put16(reply, kTypeSrv);
+    put16(reply, 1);
+    put32(reply, ttl);
+    put16(reply, static_cast<uint16_t>(data.size()));
+    reply.append(data);
   }
   return reply;
 }

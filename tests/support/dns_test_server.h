@@ -2,8 +2,9 @@
 
 // An authoritative DNS server for the tests of the pools that follow DNS: a UDP socket on
 // 127.0.0.1 served by a thread of the test. It answers A queries for the names it was given
-// with their IPv4 addresses and a TTL, AAAA queries with no address (NOERROR), other names with
-// NXDOMAIN, and nothing at all while silent.
+// with their IPv4 addresses and a TTL, SRV queries for the SRV names it was given with their
+// targets (whose addresses are asked for separately, as c-ares does), other types of a known
+// name with no record (NOERROR), other names with NXDOMAIN, and nothing at all while silent.
 
 #include <atomic>
 #include <cstdint>
@@ -27,14 +28,23 @@ class DnsTestServer {
   std::string address() const;
   // The A records of `name` from now on ("127.0.0.2", ...), with `ttl_seconds`.
   void setAddresses(const std::string& name, std::vector<std::string> ipv4, uint32_t ttl_seconds);
+  struct SrvTarget {
+    std::string target;  // a name given to setAddresses
+    uint16_t port = 0;
+    uint16_t weight = 1;
+    uint16_t priority = 10;
+  };
+  // The SRV records of `name` ("_http._tcp.app.switchyard.test") from now on.
+  void setSrv(const std::string& name, std::vector<SrvTarget> targets, uint32_t ttl_seconds);
   // While silent, queries get no answer (a name server that is down).
   void setSilent(bool silent) { silent_.store(silent); }
-  // A queries answered so far for `name`.
+  // A (or, for an SRV name, SRV) queries answered so far for `name`.
   size_t queries(const std::string& name) const;
 
  private:
   struct Records {
     std::vector<std::string> ipv4;
+    std::vector<SrvTarget> srv;
     uint32_t ttl = 1;
   };
 

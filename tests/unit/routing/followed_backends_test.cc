@@ -1,5 +1,5 @@
-// Pools that follow DNS (`resolve = true`): names stay unresolved in the loaded configuration,
-// and the configuration in force has one backend per address in their place.
+// Pools that follow DNS (`resolve = true`): names and SRV records stay unresolved in the loaded
+// configuration, and the configuration in force has one backend per address in their place.
 
 #include "routing/followed_backends.h"
 
@@ -84,6 +84,59 @@ TEST(FollowedBackendsTest, EveryAddressBecomesABackendWithTheNamesWeight) {
   for (const auto& backend : in_force->findPool("app")->backends) {
     EXPECT_FALSE(backend.followed());
   }
+}
+
+TEST(FollowedBackendsTest, SrvRecordsStayUnresolvedInAPoolThatFollowsDns) {
+  config::LoadResult loaded = followedConfig(
+      "resolve = true\nbackends = [{ srv = \"_http._tcp.app.switchyard.test\" }, "
+      "\"app.switchyard.test:8080\"]");
+  ASSERT_TRUE(loaded.ok()) << loaded.errors.front().toString();
+  const auto& backends = loaded.config->findPool("app")->backends;
+  ASSERT_EQ(backends.size(), 2u);
+  EXPECT_EQ(backends[0].srv, "_http._tcp.app.switchyard.test");
+  EXPECT_EQ(backends[0].address_text, "_http._tcp.app.switchyard.test");
+  EXPECT_TRUE(backends[0].followed());
+  EXPECT_EQ(backends[1].host, "app.switchyard.test");
+  EXPECT_TRUE(backends[1].srv.empty());
+}
+
+TEST(FollowedBackendsTest, BadSrvEntriesAreErrors) {
+  EXPECT_ONLY_ERROR(followedConfig("backends = [{ srv = \"_http._tcp.a.test\" }]"), 5,
+                    "pools[0].backends[0].srv", "only used in a pool with resolve = true");
+  for (const char* bad : {"http.tcp.a.test", "_http._tcp", "_http.tcp.a.test", "_._tcp.a.test",
+                          "_http._tcp..test", "_http._tcp.bad name"}) {
+    EXPECT_ONLY_ERROR(
+        followedConfig(std::string("resolve = true\nbackends = [{ srv = \"") + bad + "\" }]"), 6,
+        "pools[0].backends[0].srv", "is not an SRV record name");
+  }
+  EXPECT_ONLY_ERROR(followedConfig("resolve = true\nbackends = [{ srv = 7 }]"), 6,
+                    "pools[0].backends[0].srv", "an SRV record name");
+  EXPECT_ONLY_ERROR(
+      followedConfig("resolve = true\nbackends = [{ srv = \"_http._tcp.a.test\", address = "
+                     "\"a.test:80\" }]"),
+      6, "pools[0].backends[0].srv", "either address or srv");
+  EXPECT_ONLY_ERROR(
+      followedConfig("resolve = true\nbackends = [{ srv = \"_http._tcp.a.test\", weight = 2 }]"), 6,
+      "pools[0].backends[0].weight", "the SRV record gives each target's weight");
+  EXPECT_ONLY_ERROR(followedConfig("resolve = true\nbackends = [{ weight = 2 }]"), 6,
+                    "pools[0].backends[0].address", "required");
+  EXPECT_ONLY_ERROR(followedConfig("resolve = true\nbackends = [{ srv = \"_http._tcp.a.test\" }, "
+                                   "{ srv = \"_http._tcp.a.test\" }]"),
+                    6, "pools[0].backends[1].srv", "duplicate backend");
+}
+
+TEST(FollowedBackendsTest, SrvTargetsHaveTheirRecordsWeights) {
+  config::LoadResult loaded =
+      followedConfig("resolve = true\nbackends = [{ srv = \"_http._tcp.a.test\" }]");
+  ASSERT_TRUE(loaded.ok());
+  FollowedBackends followed;
+  FollowedName& srv = followed["app"]["_http._tcp.a.test"];
+  srv.addresses = {followedAddress("127.0.0.1:8081"), followedAddress("127.0.0.1:8082")};
+  srv.draining = {followedAddress("127.0.0.1:8083")};
+  srv.weights = {{"127.0.0.1:8081", 1}, {"127.0.0.1:8082", 3}, {"127.0.0.1:8083", 5}};
+  auto in_force = expandFollowedBackends(*loaded.config, followed);
+  EXPECT_THAT(followedList(*in_force),
+              ElementsAre("127.0.0.1:8081*1", "127.0.0.1:8082*3", "127.0.0.1:8083*5"));
 }
 
 }  // namespace
