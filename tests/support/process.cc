@@ -275,6 +275,13 @@ std::string ChildProcess::output() const {
   return out;
 }
 
+void ChildProcess::waitForOutputAfterExit() {
+  // The exit can be reaped before the reader thread has drained the pipes: without this, a test
+  // that checks the output right after waitExit() would sometimes see none of it.
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait_for(lock, std::chrono::seconds(2), [this] { return streams_closed_; });
+}
+
 bool ChildProcess::signal(int signum) {
   if (exit_code_.has_value() || pid_ <= 0) return false;
   return ::kill(pid_, signum) == 0;
@@ -294,6 +301,7 @@ std::optional<int> ChildProcess::waitExit(std::chrono::milliseconds timeout) {
       } else {
         continue;  // stopped or continued: not an exit
       }
+      waitForOutputAfterExit();
       return exit_code_;
     }
     if (rc < 0 && errno != EINTR) return std::nullopt;

@@ -58,7 +58,9 @@ class ChildProcess {
   // Sends `signum`; false once the child is reaped.
   bool signal(int signum);
   // Waits up to `timeout` for the child to exit: its exit code, or 128 + signal number when a
-  // signal ended it. Returns the cached result once reaped.
+  // signal ended it. Returns the cached result once reaped. Once it returns an exit, what the
+  // child wrote has been read (it waits up to 2 s more for the reader to reach the end of the
+  // pipes, which a grandchild may keep open).
   std::optional<int> waitExit(std::chrono::milliseconds timeout);
   bool running();
   // Resident memory from /proc/PID/status (VmRSS), in KiB; -1 when unavailable.
@@ -73,6 +75,8 @@ class ChildProcess {
   ChildProcess() = default;
   void readLoop();
   void addLine(bool from_stderr, std::string text);
+  // After the exit: until the reader has taken the child's last output, or 2 s.
+  void waitForOutputAfterExit();
 
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
