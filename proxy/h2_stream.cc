@@ -68,7 +68,10 @@ void H2Stream::startRequest(bool end_stream) {
   const std::string head = request_head_.build(!end_stream);
   request_head_ = H2RequestHead();  // the parser keeps its own copy
   feedRequest(head.data(), head.size());
+  flushBatch();  // writes may point into `head`
 }
+
+void H2Stream::flushBatch() { connection_.worker().loopContext().writeBatch().flush(); }
 
 void H2Stream::feedRequest(const char* data, size_t length) {
   if (request_.headComplete() && session_ == nullptr) return;  // the exchange ended already
@@ -130,6 +133,7 @@ void H2Stream::deliverRequestData(const char* data, size_t length) {
     framed.append(data, length);
     framed.append("\r\n");
     feedRequest(framed.data(), framed.size());
+    flushBatch();  // the exchange's writes to its backend may point into `framed`
   } else {
     feedRequest(data, length);
   }
@@ -161,7 +165,10 @@ bool H2Stream::hasHeldInput() const {
 void H2Stream::deliverHeldInput() {
   std::string input;
   input.swap(held_input_);
-  if (!input.empty()) deliverRequestData(input.data(), input.size());
+  if (!input.empty()) {
+    deliverRequestData(input.data(), input.size());
+    flushBatch();  // the exchange's writes to its backend may point into `input`
+  }
   if (end_held_ && held_input_.empty() && !paused_ && !held_) deliverRequestEnd();
 }
 

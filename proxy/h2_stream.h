@@ -115,6 +115,9 @@ class H2Stream final : public ExchangeOwner {
   // Request DATA as the parser must see it (chunk framing added when chunked).
   void deliverRequestData(const char* data, size_t length);
   void deliverRequestEnd();
+  // The loop's write batch may hold pointers into request bytes this class built (chunk
+  // framing, the head, held input): it is flushed before they die.
+  void flushBatch();
   // A request refused before its exchange could start (400, 431, ...).
   void refuseRequest(int status, std::string_view detail);
   // Ends the stream with RST_STREAM.
