@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -197,6 +198,24 @@ TEST_F(Http2Test, InvalidFieldsAreResetAndNeverReachTheBackend) {
               ElementsAre("reset 1", "reset 1", "200 blue"));
   BackendStats backend = stats(0);
   EXPECT_EQ(backend.requests, 1u);  // only the valid one
+}
+
+TEST_F(Http2Test, ShutdownSendsGoawayAndTheStreamInFlightFinishes) {
+  if (!http2TestToolPresent("nghttp")) GTEST_SKIP() << "nghttp (nghttp2-client) is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0))));
+  auto client = ChildProcess::start(
+      {"nghttp", "-n", "-v", absl::StrCat("http://127.0.0.1:", port(), "/delay/1500")});
+  ASSERT_TRUE(client.ok()) << client.status();
+  // The stream has reached the backend: then the proxy is told to stop.
+  ASSERT_TRUE(waitUntil([&] { return stats(0).requests == 1; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(proxy_.process->signal(SIGTERM));
+  EXPECT_EQ((*client)->waitExit(std::chrono::seconds(15)), 0) << (*client)->output();
+  ASSERT_TRUE(
+      waitUntil([&] { return (*client)->output().find(":status: 200") != std::string::npos; },
+                std::chrono::seconds(5)))
+      << (*client)->output();
+  EXPECT_THAT((*client)->output(), HasSubstr("recv GOAWAY"));
 }
 
 class Http2TlsTest : public TlsProxyTest {};
