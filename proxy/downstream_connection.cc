@@ -1,5 +1,6 @@
 #include "proxy/downstream_connection.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +10,12 @@
 #include "proxy/worker.h"
 
 namespace sy::proxy {
+namespace {
+
+// RFC 9113 §3.4: what an HTTP/2 client sends first (h2c with prior knowledge, and over TLS).
+constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+}  // namespace
 
 struct DownstreamConnection::ProxyPreamble {
   // The listener's TLS context when the connection was accepted: TLS starts after the header.
@@ -163,6 +170,9 @@ void DownstreamConnection::onTransportData(const char* data, size_t length) {
 
 void DownstreamConnection::handleInput(const char* data, size_t length) {
   switch (state_) {
+    case State::kHttp2:
+      afterHttp2Step(h2_->onInput(data, length));
+      return;
     case State::kTunnel:
       if (session_ != nullptr) session_->onClientTunnelData(data, length);
       return;
@@ -173,6 +183,10 @@ void DownstreamConnection::handleInput(const char* data, size_t length) {
     case State::kActive:
       break;
   }
+  if (state_ == State::kIdle && !served_ && listenerSettings().http2 &&
+      takeHttp2Preface(data, length)) {
+    return;
+  }
   if (deferred ||
       (state_ == State::kActive && session_ != nullptr && session_->requestComplete())) {
     // Pipelined requests (or tunnel bytes after an Upgrade) wait for the current response.
@@ -180,6 +194,50 @@ void DownstreamConnection::handleInput(const char* data, size_t length) {
     return;
   }
   parseInput(data, length);
+}
+
+bool DownstreamConnection::takeHttp2Preface(const char* data, size_t length) {
+  // A preface in pieces waits in pending_input_ (empty before the first request otherwise).
+  std::string joined;
+  std::string_view input(data, length);
+  if (!pending_input_.empty()) {
+    joined.swap(pending_input_);
+    joined.append(data, length);
+    input = joined;
+  }
+  const size_t compared = std::min(input.size(), kHttp2Preface.size());
+  if (input.substr(0, compared) != kHttp2Preface.substr(0, compared)) {
+    if (joined.empty()) return false;
+    parseInput(joined.data(), joined.size());
+    worker_.loopContext().writeBatch().flush();  // the batch may point into `joined`
+    return true;
+  }
+  if (input.size() < kHttp2Preface.size()) {
+    pending_input_.assign(input);
+    return true;
+  }
+  state_ = State::kHttp2;
+  h2_ = std::make_unique<H2Connection>(worker_, *this, *this, transport_);
+  if (!h2_->start()) {
+    close();
+    return true;
+  }
+  afterHttp2Step(h2_->onInput(input.data(), input.size()));  // nghttp2 checks the preface too
+  return true;
+}
+
+void DownstreamConnection::afterHttp2Step(bool ok) {
+  if (state_ != State::kHttp2) return;
+  if (!ok || h2_->finished()) {
+    close();
+    return;
+  }
+  if (h2_->idle()) {
+    // No stream open: the keep-alive timeout, as between HTTP/1.1 requests.
+    worker_.timeouts().schedule(this, listenerSettings().keepalive_timeout_ms);
+  } else {
+    worker_.timeouts().cancel(this);  // the exchanges' backend timeouts govern
+  }
 }
 
 void DownstreamConnection::bufferPipelinedInput(const char* data, size_t length) {
@@ -231,6 +289,10 @@ void DownstreamConnection::parseInput(const char* data, size_t length) {
 }
 
 void DownstreamConnection::runDeferred() {
+  if (state_ == State::kHttp2) {
+    afterHttp2Step(h2_->flush());
+    return;
+  }
   if (state_ != State::kIdle || pending_input_.empty()) return;
   std::string input;
   input.swap(pending_input_);
@@ -323,6 +385,10 @@ void DownstreamConnection::enterTunnel(std::string* pending) {
 }
 
 void DownstreamConnection::onTransportWritable() {
+  if (state_ == State::kHttp2) {
+    afterHttp2Step(h2_->onWritable());
+    return;
+  }
   if (session_ != nullptr) session_->onClientWritable();
 }
 
@@ -376,6 +442,9 @@ void DownstreamConnection::close(std::string_view cut_by) {
   if ((state_ == State::kActive || state_ == State::kTunnel) && session_ != nullptr) {
     session_->recordCutShort(cut_by);
   }
+  // Every stream still running is cut; h2_ itself lives until the connection is freed (this
+  // may run inside its call).
+  if (state_ == State::kHttp2) h2_->abort(cut_by);
   state_ = State::kClosed;
   session_.reset();  // gives back the backend, the upstream connection and the snapshot
   worker_.timeouts().cancel(this);
@@ -384,6 +453,10 @@ void DownstreamConnection::close(std::string_view cut_by) {
 }
 
 void DownstreamConnection::drain() {
+  if (state_ == State::kHttp2) {
+    h2_->drain();  // GOAWAY; streams in flight finish, then the connection closes
+    return;
+  }
   if (state_ == State::kIdle && served_) {
     close();
   } else if (state_ == State::kIdle) {
@@ -409,6 +482,7 @@ void DownstreamConnection::onTransportEof() {
   switch (state_) {
     case State::kIdle:
     case State::kLingering:
+    case State::kHttp2:  // an HTTP/2 client that closes has left, streams and all
       close();
       return;
     case State::kTunnel:
@@ -446,6 +520,9 @@ void DownstreamConnection::onTimeout() {
     return;
   }
   switch (state_) {
+    case State::kHttp2:  // no stream open for keepalive_timeout
+      close();
+      return;
     case State::kIdle:
     case State::kLingering:
       transport_.handshakeTimedOut();  // counted when the TLS handshake never finished

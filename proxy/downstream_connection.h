@@ -12,6 +12,7 @@
 #include "http/http1_parser.h"
 #include "proxy/client_limits.h"
 #include "proxy/exchange_owner.h"
+#include "proxy/h2_connection.h"
 #include "proxy/proxy_session.h"
 #include "routing/snapshot.h"
 #include "tls/stream_transport.h"
@@ -65,6 +66,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
     kIdle,       // between requests (keep-alive) or before the first one
     kActive,     // a request is being read, forwarded or answered
     kTunnel,     // after 101 Switching Protocols: raw bytes both ways
+    kHttp2,      // the client spoke HTTP/2 (h2c preface, or ALPN h2): h2_ has the streams
     kLingering,  // response sent, FIN sent, waiting briefly for the client to go
     kClosed,
   };
@@ -110,6 +112,12 @@ class DownstreamConnection final : public core::TransportCallbacks,
   void onTimeout() override;
 
   void handleInput(const char* data, size_t length);
+  // On an http2 listener, before the first request: true when the bytes were taken, as the
+  // HTTP/2 client preface (the connection turns into HTTP/2) or as the start of one (held
+  // until the rest tells). False: HTTP/1.1, parse them as usual.
+  bool takeHttp2Preface(const char* data, size_t length);
+  // After each HTTP/2 step: closes a connection that is finished, keeps the idle timeout.
+  void afterHttp2Step(bool ok);
   // PROXY protocol listeners: the header before anything else.
   void readProxyHeader(const char* data, size_t length);
   // Closes a connection whose header was refused, without a reply; counted and logged.
@@ -138,6 +146,8 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // Set on a proxy_protocol listener only (an ordinary connection pays one pointer).
   struct ProxyPreamble;
   std::unique_ptr<ProxyPreamble> proxy_;
+  // Set once the connection speaks HTTP/2 (an HTTP/1.1 connection pays one pointer).
+  std::unique_ptr<H2Connection> h2_;
   ConnectionTicket ticket_;
   State state_ = State::kIdle;
   bool client_paused_ = false;  // client reads paused for upstream backpressure

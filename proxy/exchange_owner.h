@@ -28,6 +28,9 @@ class ExchangeOwner {
   // The client connection is TLS: its details for the access log (version, cipher, ALPN, SNI).
   virtual bool clientSecure() const = 0;
   virtual std::optional<tls::TlsDetails> clientTlsDetails() const = 0;
+  // The request came over HTTP/2 (proxy/h2_stream.h): its head was rebuilt as HTTP/1.1 for the
+  // exchange, so the access log asks here for the protocol the client spoke.
+  virtual bool clientHttp2() const { return false; }
 
   // ---- Response bytes, through the loop's write batch ----
   // `data` must stay valid until the batch is flushed (after the current callback, or by

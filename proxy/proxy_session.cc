@@ -487,7 +487,9 @@ void ProxySession::record() {
     if (request_.headComplete()) {
       record.host = absolute_target_ ? absolute_target_->authority
                                      : request_.headers().find("host").value_or(std::string_view());
-      record.protocol = protocolName(request_.versionMajor(), request_.versionMinor());
+      record.protocol = owner_.clientHttp2()
+                            ? "HTTP/2.0"
+                            : protocolName(request_.versionMajor(), request_.versionMinor());
       record.user_agent = request_.headers().find("user-agent").value_or(std::string_view());
       record.referer = request_.headers().find("referer").value_or(std::string_view());
     }

@@ -33,6 +33,7 @@ struct ListenerSettings {
   uint64_t client_timeout_ms = 60000;
   bool abort_on_client_close = true;
   bool proxy_protocol = false;  // a PROXY header before anything else (core/proxy_protocol.h)
+  bool http2 = false;           // HTTP/2 from clients (proxy/h2_connection.h)
   http::PathOptions path;
   bool reject_unnormalized_paths = false;  // path_normalization = "reject"
   ClientLimitSettings client_limits;

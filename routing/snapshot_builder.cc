@@ -45,6 +45,7 @@ ListenerSettings listenerSettings(const config::ListenerConfig& listener, size_t
   settings.client_timeout_ms = toMs(listener.client_timeout);
   settings.abort_on_client_close = listener.abort_on_client_close;
   settings.proxy_protocol = listener.proxy_protocol;
+  settings.http2 = listener.http2;
   settings.redirect_to_https = listener.redirect_to_https;
   settings.https_port = static_cast<uint16_t>(listener.https_port);
   settings.max_body_bytes = listener.max_body;
@@ -225,8 +226,11 @@ absl::Status SnapshotBuilder::loadTls(const config::Config& config) {
     if (!listener.tls.has_value()) continue;
     // The listener keeps its session ticket keys across reloads: tickets issued before resume.
     auto running = tls_contexts_.find(listener.name);
+    // ALPN offers h2 only where the listener speaks it.
+    tls::ServerSettings tls_settings = *listener.tls;
+    tls_settings.http2 = listener.http2;
     auto context = tls::ServerContext::create(
-        *listener.tls, running != tls_contexts_.end() ? running->second->ticketKeys() : nullptr);
+        tls_settings, running != tls_contexts_.end() ? running->second->ticketKeys() : nullptr);
     if (!context.ok()) {
       errors.push_back(
           absl::StrCat("listeners[", i, "] (", listener.name, "): ", context.status().message()));

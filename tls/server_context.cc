@@ -168,11 +168,17 @@ absl::StatusOr<LoadedCertificate> loadCertificate(const CertificateFiles& files)
 }
 
 // RFC 7301 §3.2: a client that offers protocols but not ours gets no_application_protocol.
+// The server's order wins (SSL_select_next_proto): h2 first where offered, as nginx does.
+const unsigned char kHttp11Only[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+const unsigned char kH2AndHttp11[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+
 int onAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_length,
-           const unsigned char* offered, unsigned int offered_length, void* /*arg*/) {
-  static const unsigned char kProtocols[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+           const unsigned char* offered, unsigned int offered_length, void* arg) {
+  const bool http2 = arg != nullptr;
+  const unsigned char* protocols = http2 ? kH2AndHttp11 : kHttp11Only;
+  const unsigned int protocols_length = http2 ? sizeof kH2AndHttp11 : sizeof kHttp11Only;
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, out_length, kProtocols, sizeof kProtocols, offered,
+  if (SSL_select_next_proto(&selected, out_length, protocols, protocols_length, offered,
                             offered_length) != OPENSSL_NPN_NEGOTIATED) {
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
@@ -209,7 +215,9 @@ absl::StatusOr<CtxPtr> newContext(const ServerSettings& settings) {
     return absl::InvalidArgumentError(
         absl::StrCat("tls.curves: OpenSSL rejects \"", settings.curves, "\""));
   }
-  SSL_CTX_set_alpn_select_cb(ctx.get(), onAlpn, nullptr);
+  // The callback's argument only says whether h2 is offered (non-null: yes).
+  SSL_CTX_set_alpn_select_cb(ctx.get(), onAlpn,
+                             settings.http2 ? const_cast<unsigned char*>(kH2AndHttp11) : nullptr);
   // Resuming a session that was authenticated by a client certificate needs a session id
   // context (OpenSSL refuses to resume without one once peer verification is on).
   static const unsigned char kSessionContext[] = "switchyard";

@@ -45,6 +45,8 @@ struct ServerSettings {
   // Set: every client must present a certificate that verifies against the CAs in this PEM file,
   // or the handshake fails (client-certificate authentication; the admin API offers it).
   std::string client_ca;
+  // ALPN offers h2 before http/1.1 (the listener's http2 key; not a key of the tls table).
+  bool http2 = false;
 
   bool operator==(const ServerSettings&) const = default;
 };

@@ -93,6 +93,7 @@ const TableSchema<ListenerConfig>& listenerSchema() {
               integerField("client_table_size", &L::client_table_size, 1024, 100000000),
               stringListField("trusted_proxies", &L::trusted_proxies, normalizeCidr),
               boolField("proxy_protocol", &L::proxy_protocol),
+              boolField("http2", &L::http2),
               tableField("tls", &L::tls, listenerTlsSchema),
               boolField("redirect_to_https", &L::redirect_to_https),
               integerField("https_port", &L::https_port, 1, 65535),

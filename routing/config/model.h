@@ -118,6 +118,9 @@ struct ListenerConfig {
   // Every connection starts with a PROXY protocol header (v1 or v2) from a peer in
   // trusted_proxies, whose source address is the client from then on.
   bool proxy_protocol = false;
+  // HTTP/2 from clients: h2c with prior knowledge on a plain listener, h2 offered in ALPN on a
+  // TLS one; HTTP/1.1 keeps working on the same listener.
+  bool http2 = false;
   // Present: the listener terminates TLS (conf/REFERENCE.md, "TLS"). Certificates are re-read
   // on every reload, unlike the listener's address.
   std::optional<tls::ServerSettings> tls;

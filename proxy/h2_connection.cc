@@ -1,0 +1,215 @@
+#include "proxy/h2_connection.h"
+
+#include <vector>
+
+#include "proxy/downstream_connection.h"
+#include "proxy/h2_stream.h"
+#include "proxy/worker.h"
+
+namespace sy::proxy {
+
+H2Connection::H2Connection(Worker& worker, DownstreamConnection& host, ExchangeOwner& client,
+                           tls::StreamTransport& transport)
+    : worker_(worker), host_(host), client_(client), transport_(transport) {}
+
+H2Connection::~H2Connection() {
+  closed_ = true;  // nghttp2_session_del must not reach the streams
+  streams_.clear();
+  nghttp2_session_del(session_);
+}
+
+bool H2Connection::start() {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  if (nghttp2_session_callbacks_new(&callbacks) != 0) return false;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameReceived);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose);
+  nghttp2_option* options = nullptr;
+  if (nghttp2_option_new(&options) != 0) {
+    nghttp2_session_callbacks_del(callbacks);
+    return false;
+  }
+  // Request DATA is given back to the client's window only once its exchange took it
+  // (H2Stream::deliverRequestData): a slow backend stops its stream, not the connection.
+  nghttp2_option_set_no_auto_window_update(options, 1);
+  const int rc = nghttp2_session_server_new2(&session_, callbacks, this, options);
+  nghttp2_option_del(options);
+  nghttp2_session_callbacks_del(callbacks);
+  if (rc != 0) return false;
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+  };
+  return nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings,
+                                 sizeof settings / sizeof settings[0]) == 0;
+}
+
+H2Stream* H2Connection::findStream(int32_t stream_id) {
+  auto found = streams_.find(stream_id);
+  return found == streams_.end() ? nullptr : found->second.get();
+}
+
+// ---- Input ----
+
+bool H2Connection::onInput(const char* data, size_t length) {
+  if (closed_) return true;
+  const ssize_t rc =
+      nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), length);
+  if (rc < 0) {
+    // A connection error: nghttp2 queued a GOAWAY where the protocol asks for one.
+    send();
+    return false;
+  }
+  return flush();
+}
+
+int H2Connection::onBeginHeaders(nghttp2_session* /*session*/, const nghttp2_frame* frame,
+                                 void* user_data) {
+  auto* self = static_cast<H2Connection*>(user_data);
+  if (self->closed_ || frame->hd.type != NGHTTP2_HEADERS ||
+      frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+    return 0;
+  }
+  const int32_t id = frame->hd.stream_id;
+  self->streams_[id] = std::make_unique<H2Stream>(*self, id);
+  return 0;
+}
+
+int H2Connection::onHeader(nghttp2_session* /*session*/, const nghttp2_frame* frame,
+                           const uint8_t* name, size_t name_length, const uint8_t* value,
+                           size_t value_length, uint8_t /*flags*/, void* user_data) {
+  auto* self = static_cast<H2Connection*>(user_data);
+  if (self->closed_ || frame->hd.type != NGHTTP2_HEADERS ||
+      frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+    return 0;  // trailers are not forwarded in this slice
+  }
+  H2Stream* stream = self->findStream(frame->hd.stream_id);
+  if (stream == nullptr) return 0;
+  stream->requestHead().add(std::string_view(reinterpret_cast<const char*>(name), name_length),
+                            std::string_view(reinterpret_cast<const char*>(value), value_length));
+  return 0;
+}
+
+int H2Connection::onFrameReceived(nghttp2_session* /*session*/, const nghttp2_frame* frame,
+                                  void* user_data) {
+  auto* self = static_cast<H2Connection*>(user_data);
+  if (self->closed_) return 0;
+  H2Stream* stream = self->findStream(frame->hd.stream_id);
+  if (stream == nullptr) return 0;
+  const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    stream->startRequest(end_stream);
+  } else if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) && end_stream) {
+    stream->onRequestEnd();
+  }
+  return 0;
+}
+
+int H2Connection::onDataChunk(nghttp2_session* session, uint8_t /*flags*/, int32_t stream_id,
+                              const uint8_t* data, size_t length, void* user_data) {
+  auto* self = static_cast<H2Connection*>(user_data);
+  H2Stream* stream = self->closed_ ? nullptr : self->findStream(stream_id);
+  if (stream == nullptr) {
+    nghttp2_session_consume_connection(session, length);  // nobody reads it: give it back
+    return 0;
+  }
+  stream->onRequestData(reinterpret_cast<const char*>(data), length);
+  return 0;
+}
+
+int H2Connection::onStreamClose(nghttp2_session* /*session*/, int32_t stream_id,
+                                uint32_t error_code, void* user_data) {
+  auto* self = static_cast<H2Connection*>(user_data);
+  if (self->closed_) return 0;
+  auto found = self->streams_.find(stream_id);
+  if (found == self->streams_.end()) return 0;
+  found->second->cut(error_code);
+  self->streams_.erase(found);
+  return 0;
+}
+
+// ---- Output ----
+
+void H2Connection::scheduleFlush() {
+  if (!closed_) worker_.defer(&host_);
+}
+
+bool H2Connection::flush() {
+  if (closed_) return true;
+  // Streams whose exchange resumed reading get their held body now. (Streams are only erased
+  // by nghttp2's callbacks, which do not run from here.)
+  for (auto& [id, stream] : streams_) {
+    if (stream->hasHeldInput()) stream->deliverHeldInput();
+  }
+  return send();
+}
+
+bool H2Connection::send() {
+  std::string out;
+  while (!transport_.aboveHighWatermark()) {
+    const uint8_t* data = nullptr;
+    const ssize_t length = nghttp2_session_mem_send(session_, &data);
+    if (length < 0) return false;
+    if (length == 0) break;
+    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(length));
+    if (out.size() >= 64 * 1024) {
+      worker_.stats().bytes_out.add(out.size());
+      transport_.write(out.data(), out.size());  // copied by the transport
+      out.clear();
+    }
+  }
+  if (!out.empty()) {
+    worker_.stats().bytes_out.add(out.size());
+    transport_.write(out.data(), out.size());
+  }
+  if (closed_) return true;
+  // Exchanges whose response backlog fell below the low watermark may read their backend again.
+  std::vector<H2Stream*> writable;
+  for (auto& [id, stream] : streams_) {
+    if (stream->wantsWritable()) writable.push_back(stream.get());
+  }
+  for (H2Stream* stream : writable) stream->notifyWritable();
+  return true;
+}
+
+bool H2Connection::onWritable() {
+  if (closed_) return true;
+  if (!send()) return false;
+  std::vector<H2Stream*> streams;
+  for (auto& [id, stream] : streams_) streams.push_back(stream.get());
+  for (H2Stream* stream : streams) stream->notifyWritable();
+  return true;
+}
+
+// ---- The connection's end ----
+
+void H2Connection::drain() {
+  if (closed_ || draining_) return;
+  draining_ = true;
+  // Streams up to the last one begun are served; the client retries later ones elsewhere.
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  scheduleFlush();
+}
+
+bool H2Connection::finished() const {
+  if (closed_) return true;
+  if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
+    return true;
+  }
+  return draining_ && streams_.empty() && nghttp2_session_want_write(session_) == 0 &&
+         transport_.pendingWriteBytes() == 0;
+}
+
+void H2Connection::abort(std::string_view cut_by) {
+  if (closed_) return;
+  closed_ = true;
+  for (auto& [id, stream] : streams_) {
+    stream->cut(cut_by.empty() ? NGHTTP2_CANCEL : NGHTTP2_NO_ERROR, cut_by);
+  }
+  streams_.clear();
+}
+
+}  // namespace sy::proxy

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "proxy/exchange_owner.h"
+#include "tls/stream_transport.h"
+
+namespace sy::proxy {
+
+class DownstreamConnection;
+class H2Stream;
+class Worker;
+
+// The HTTP/2 codec of one client connection (RFC 9113, frames by nghttp2): an h2c connection
+// that started with the client preface, or a TLS one whose ALPN chose h2. The
+// DownstreamConnection keeps the socket, its timeouts and its close; this class turns the bytes
+// into streams (proxy/h2_stream.h), each carried by an exchange of its own, and the streams'
+// answers into frames.
+//
+// nghttp2 is never re-entered: it sends (nghttp2_session_mem_send) only from this class's own
+// entry points (input, flush, writable), never from inside an exchange's call, so a stream
+// closed by nghttp2 never has its exchange on the stack. An exchange that writes asks for a
+// flush, which the worker runs soon after (Worker::defer).
+class H2Connection {
+ public:
+  // How many streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+  static constexpr uint32_t kMaxConcurrentStreams = 128;
+
+  H2Connection(Worker& worker, DownstreamConnection& host, ExchangeOwner& client,
+               tls::StreamTransport& transport);
+  ~H2Connection();
+  H2Connection(const H2Connection&) = delete;
+  H2Connection& operator=(const H2Connection&) = delete;
+
+  // Sends the server's SETTINGS; false when nghttp2 could not start.
+  bool start();
+  // Bytes from the client (the preface first). False: the connection must close now (a
+  // connection error; the GOAWAY, if any, is queued already).
+  bool onInput(const char* data, size_t length);
+  // Runs what the streams asked for (held input, writable notices) and sends. False: close.
+  bool flush();
+  // The socket can take more: sending goes on, exchanges hear that the client reads again.
+  bool onWritable();
+  // Graceful end (worker drain): GOAWAY, streams in flight finish, no new ones start.
+  void drain();
+  // The connection closes now: every exchange still running is recorded as cut short.
+  void abort(std::string_view cut_by);
+  // Nothing more to read or write (after GOAWAY both ways, or drained): close.
+  bool finished() const;
+  bool idle() const { return streams_.empty(); }
+
+  // ---- For the streams ----
+  nghttp2_session* session() { return session_; }
+  Worker& worker() { return worker_; }
+  ExchangeOwner& client() { return client_; }
+  // Asks for a flush soon (outside the current call stack).
+  void scheduleFlush();
+  bool socketAboveHighWatermark() const { return transport_.aboveHighWatermark(); }
+
+ private:
+  static int onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* self);
+  static int onHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t name_length, const uint8_t* value, size_t value_length, uint8_t flags,
+                      void* self);
+  static int onFrameReceived(nghttp2_session* session, const nghttp2_frame* frame, void* self);
+  static int onDataChunk(nghttp2_session* session, uint8_t flags, int32_t stream_id,
+                         const uint8_t* data, size_t length, void* self);
+  static int onStreamClose(nghttp2_session* session, int32_t stream_id, uint32_t error_code,
+                           void* self);
+
+  H2Stream* findStream(int32_t stream_id);
+  // Hands nghttp2's pending frames to the socket (unless it is above its high watermark).
+  bool send();
+
+  Worker& worker_;
+  DownstreamConnection& host_;
+  ExchangeOwner& client_;
+  tls::StreamTransport& transport_;
+  nghttp2_session* session_ = nullptr;
+  absl::flat_hash_map<int32_t, std::unique_ptr<H2Stream>> streams_;
+  bool closed_ = false;    // abort(): callbacks after it are ignored
+  bool draining_ = false;  // GOAWAY sent
+};
+
+}  // namespace sy::proxy

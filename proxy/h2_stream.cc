@@ -1,0 +1,345 @@
+#include "proxy/h2_stream.h"
+
+#include <uv.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "core/strings.h"
+#include "proxy/h2_connection.h"
+#include "proxy/worker.h"
+
+namespace sy::proxy {
+namespace {
+
+// Fields that belong to one HTTP/1.1 connection and must not appear in HTTP/2 (RFC 9113
+// §8.2.2); the exchange writes some of them (Connection, Transfer-Encoding, Keep-Alive).
+bool connectionSpecific(std::string_view lower_name) {
+  return lower_name == "connection" || lower_name == "keep-alive" ||
+         lower_name == "proxy-connection" || lower_name == "transfer-encoding" ||
+         lower_name == "upgrade" || lower_name == "te";
+}
+
+ssize_t readResponseCallback(nghttp2_session* /*session*/, int32_t /*stream_id*/, uint8_t* buffer,
+                             size_t length, uint32_t* data_flags, nghttp2_data_source* source,
+                             void* /*user_data*/) {
+  return static_cast<H2Stream*>(source->ptr)->readResponse(buffer, length, data_flags);
+}
+
+}  // namespace
+
+H2Stream::H2Stream(H2Connection& connection, int32_t id)
+    : connection_(connection),
+      id_(id),
+      request_(http::Http1Parser::Type::kRequest, &request_events_),
+      started_ns_(uv_hrtime()) {
+  request_.setLimits(listenerSettings().limits);
+}
+
+H2Stream::~H2Stream() { session_.reset(); }
+
+// ---- ExchangeOwner: the client is the connection's ----
+
+uint32_t H2Stream::listenerId() const { return connection_.client().listenerId(); }
+
+const routing::ListenerSettings& H2Stream::listenerSettings() const {
+  return connection_.client().listenerSettings();
+}
+
+core::NetAddress H2Stream::peerAddress() const { return connection_.client().peerAddress(); }
+
+const std::string& H2Stream::clientIp() { return connection_.client().clientIp(); }
+
+bool H2Stream::clientSecure() const { return connection_.client().clientSecure(); }
+
+std::optional<tls::TlsDetails> H2Stream::clientTlsDetails() const {
+  return connection_.client().clientTlsDetails();
+}
+
+// ---- The request ----
+
+void H2Stream::startRequest(bool end_stream) {
+  connection_.worker().stats().requests.add();
+  request_ended_ = end_stream;
+  request_chunked_ = !end_stream && !request_head_.hasContentLength();
+  const std::string head = request_head_.build(!end_stream);
+  request_head_ = H2RequestHead();  // the parser keeps its own copy
+  feedRequest(head.data(), head.size());
+  flushBatch();  // writes may point into `head`
+}
+
+void H2Stream::flushBatch() { connection_.worker().loopContext().writeBatch().flush(); }
+
+void H2Stream::feedRequest(const char* data, size_t length) {
+  if (request_.headComplete() && session_ == nullptr) return;  // the exchange ended already
+  size_t consumed = 0;
+  const http::Http1Parser::Result result = request_.execute(data, length, &consumed);
+  if (result == http::Http1Parser::Result::kError) {
+    if (session_ == nullptr && !request_.headComplete()) {
+      refuseRequest(request_.errorStatus(), request_.errorReason());
+    } else if (session_ != nullptr) {
+      reset(NGHTTP2_PROTOCOL_ERROR);
+    }
+    return;
+  }
+  // Answered once the request was read whole, as on HTTP/1.1 (its size is known then).
+  if (result == http::Http1Parser::Result::kPaused && session_ != nullptr &&
+      session_->hasPendingLocalReply()) {
+    session_->sendPendingLocalReply();
+  }
+}
+
+void H2Stream::refuseRequest(int status, std::string_view detail) {
+  session_ = std::make_unique<ProxySession>(connection_.worker(), *this, request_, started_ns_);
+  session_->disableKeepAlive();
+  session_->respondLocally(status, detail);
+}
+
+http::ParserCallbacks::HeadAction H2Stream::RequestEvents::onHeadComplete() {
+  H2Stream& self = stream;
+  self.session_ = std::make_unique<ProxySession>(self.connection_.worker(), self, self.request_,
+                                                 self.started_ns_);
+  self.session_->start();  // may end the exchange before it returns
+  return kProceed;
+}
+
+void H2Stream::RequestEvents::onBody(const char* data, size_t length) {
+  if (stream.session_ != nullptr) stream.session_->onRequestBody(data, length);
+}
+
+void H2Stream::RequestEvents::onMessageComplete() {
+  if (stream.session_ != nullptr) stream.session_->onRequestComplete();
+}
+
+void H2Stream::onRequestData(const char* data, size_t length) {
+  if (paused_ || held_ || !held_input_.empty()) {
+    held_input_.append(data, length);  // bounded by the stream's flow-control window
+    return;
+  }
+  deliverRequestData(data, length);
+}
+
+void H2Stream::deliverRequestData(const char* data, size_t length) {
+  // The client may send this many bytes more (flow control follows what the exchange took).
+  nghttp2_session_consume(connection_.session(), id_, length);
+  if (length == 0) return;
+  if (request_chunked_) {
+    char size_line[24];
+    const int size_length = std::snprintf(size_line, sizeof size_line, "%zx\r\n", length);
+    std::string framed(size_line, static_cast<size_t>(size_length));
+    framed.append(data, length);
+    framed.append("\r\n");
+    feedRequest(framed.data(), framed.size());
+    flushBatch();  // the exchange's writes to its backend may point into `framed`
+  } else {
+    feedRequest(data, length);
+  }
+}
+
+void H2Stream::onRequestEnd() {
+  if (paused_ || held_ || !held_input_.empty()) {
+    end_held_ = true;
+    return;
+  }
+  deliverRequestEnd();
+}
+
+void H2Stream::deliverRequestEnd() {
+  request_ended_ = true;
+  end_held_ = false;
+  if (request_chunked_) {
+    static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+    feedRequest(kLastChunk.data(), kLastChunk.size());
+  }
+  // With a content-length nghttp2 has checked that the DATA frames carried exactly that many
+  // bytes, so the parser has completed the request already.
+}
+
+bool H2Stream::hasHeldInput() const {
+  return !paused_ && !held_ && (!held_input_.empty() || end_held_);
+}
+
+void H2Stream::deliverHeldInput() {
+  std::string input;
+  input.swap(held_input_);
+  if (!input.empty()) {
+    deliverRequestData(input.data(), input.size());
+    flushBatch();  // the exchange's writes to its backend may point into `input`
+  }
+  if (end_held_ && held_input_.empty() && !paused_ && !held_) deliverRequestEnd();
+}
+
+void H2Stream::resumeClientReading() {
+  paused_ = false;
+  held_ = false;
+  // Delivered from the connection's flush, not from inside the exchange's call.
+  if (!held_input_.empty() || end_held_) connection_.scheduleFlush();
+}
+
+// ---- The response ----
+
+void H2Stream::writeToClient(const char* data, size_t length) {
+  if (reset_sent_ || response_complete_) return;
+  if (response_ == nullptr) {
+    response_ =
+        std::make_unique<http::Http1Parser>(http::Http1Parser::Type::kResponse, &response_events_);
+    // The exchange wrote this head itself: no limits to enforce on it.
+    response_->setLimits(
+        {.max_url_bytes = 1 << 30, .max_header_bytes = 1 << 30, .max_header_count = 1 << 20});
+  }
+  while (length > 0 && !response_complete_ && !reset_sent_) {
+    size_t consumed = 0;
+    const http::Http1Parser::Result result = response_->execute(data, length, &consumed);
+    if (result == http::Http1Parser::Result::kError) {
+      reset(NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    if (result == http::Http1Parser::Result::kNeedMore) break;
+    data += consumed;
+    length -= consumed;
+    if (!response_complete_) response_->resume();  // an interim (1xx) response ended
+  }
+  if (response_submitted_ && response_deferred_) {
+    response_deferred_ = false;
+    nghttp2_session_resume_data(connection_.session(), id_);
+  }
+  connection_.scheduleFlush();
+}
+
+http::ParserCallbacks::HeadAction H2Stream::ResponseEvents::onHeadComplete() {
+  H2Stream& self = stream;
+  const http::Http1Parser& response = *self.response_;
+  if (response.statusCode() < 200) return kProceed;  // interim: not forwarded in this slice
+  self.submitResponseHead();
+  return self.request_.method() == HTTP_HEAD ? kNoBody : kProceed;
+}
+
+void H2Stream::submitResponseHead() {
+  const http::Http1Parser& response = *response_;
+  const http::HeaderBlock& fields = response.headers();
+  // Fields the Connection field names are connection-specific too.
+  const std::string_view connection_field = fields.find("connection").value_or("");
+  std::vector<std::string> storage;  // lowercase names (HTTP/2 requires them)
+  storage.reserve(fields.size() + 1);
+  storage.push_back(std::to_string(response.statusCode()));
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(fields.size() + 1);
+  auto push = [&nva](std::string_view name, std::string_view value) {
+    nva.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                   reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                   value.size(), NGHTTP2_NV_FLAG_NONE});
+  };
+  push(":status", storage.back());
+  for (size_t i = 0; i < fields.size(); ++i) {
+    storage.emplace_back(fields.name(i));
+    absl::AsciiStrToLower(&storage.back());
+    const std::string& name = storage.back();
+    if (connectionSpecific(name) || http::headerHasToken(connection_field, name)) continue;
+    push(name, fields.value(i));
+  }
+  nghttp2_data_provider provider;
+  provider.source.ptr = this;
+  provider.read_callback = readResponseCallback;
+  // nghttp2 copies the names and values.
+  const int rc =
+      nghttp2_submit_response(connection_.session(), id_, nva.data(), nva.size(), &provider);
+  if (rc != 0) {
+    reset(NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  response_submitted_ = true;
+}
+
+void H2Stream::ResponseEvents::onBody(const char* data, size_t length) {
+  H2Stream& self = stream;
+  if (self.response_sent_ > 0 && self.response_sent_ == self.response_body_.size()) {
+    self.response_body_.clear();
+    self.response_sent_ = 0;
+  }
+  self.response_body_.append(data, length);
+  if (self.pendingResponseBytes() > kHighWatermark) self.was_above_watermark_ = true;
+}
+
+void H2Stream::ResponseEvents::onMessageComplete() { stream.response_complete_ = true; }
+
+ssize_t H2Stream::readResponse(uint8_t* buffer, size_t length, uint32_t* data_flags) {
+  const size_t take = std::min(length, pendingResponseBytes());
+  if (take > 0) {
+    std::memcpy(buffer, response_body_.data() + response_sent_, take);
+    response_sent_ += take;
+    if (response_sent_ == response_body_.size()) {
+      response_body_.clear();
+      response_sent_ = 0;
+    } else if (response_sent_ >= kHighWatermark) {
+      response_body_.erase(0, response_sent_);  // keeps the buffer from growing without end
+      response_sent_ = 0;
+    }
+  }
+  if (was_above_watermark_ && pendingResponseBytes() <= kLowWatermark) {
+    was_above_watermark_ = false;
+    notify_writable_ = true;  // the connection tells the exchange after sending
+  }
+  if (response_complete_ && pendingResponseBytes() == 0) {
+    *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(take);
+  }
+  if (take == 0) {
+    response_deferred_ = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  return static_cast<ssize_t>(take);
+}
+
+void H2Stream::notifyWritable() {
+  notify_writable_ = false;
+  if (session_ != nullptr && !clientAboveHighWatermark()) session_->onClientWritable();
+}
+
+bool H2Stream::clientAboveHighWatermark() const {
+  return pendingResponseBytes() > kHighWatermark || connection_.socketAboveHighWatermark();
+}
+
+void H2Stream::flushClientWrites() { connection_.scheduleFlush(); }
+
+// ---- The exchange's end ----
+
+void H2Stream::enterTunnel(std::string* pending) {
+  // No tunnels over HTTP/2 in this slice (nghttp2 refuses Upgrade fields, so a backend's 101
+  // was not asked for).
+  pending->clear();
+  reset(NGHTTP2_PROTOCOL_ERROR);
+}
+
+void H2Stream::exchangeFinished() {
+  session_.reset();
+  if (!response_complete_) reset(NGHTTP2_INTERNAL_ERROR);
+  connection_.scheduleFlush();
+}
+
+void H2Stream::closeConnection() {
+  // On HTTP/2 only this stream ends: the others go on.
+  if (session_ != nullptr) session_->recordCutShort();
+  session_.reset();
+  if (!response_complete_) reset(NGHTTP2_INTERNAL_ERROR);
+  connection_.scheduleFlush();
+}
+
+void H2Stream::reset(uint32_t error_code) {
+  if (reset_sent_) return;
+  reset_sent_ = true;
+  nghttp2_submit_rst_stream(connection_.session(), NGHTTP2_FLAG_NONE, id_, error_code);
+  connection_.scheduleFlush();
+}
+
+void H2Stream::cut(uint32_t error_code, std::string_view cut_by) {
+  if (session_ == nullptr) return;
+  // A stream reset by the client, or a connection gone, is a client that left (499).
+  if (error_code != NGHTTP2_NO_ERROR || cut_by.empty()) client_gone_ = true;
+  session_->recordCutShort(cut_by);
+  session_.reset();
+}
+
+}  // namespace sy::proxy

@@ -1,0 +1,157 @@
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "http/http1_parser.h"
+#include "proxy/exchange_owner.h"
+#include "proxy/h2_request_head.h"
+#include "proxy/proxy_session.h"
+
+namespace sy::proxy {
+
+class H2Connection;
+
+// One HTTP/2 request stream, carried to the backend by an ordinary exchange (ProxySession).
+// The stream is the exchange's ExchangeOwner: it turns the request's header list into an
+// HTTP/1.1 head and the DATA frames into body bytes (chunked when no content-length says how
+// many), fed to an Http1Parser in request mode as the exchange expects; and it parses the
+// HTTP/1.1 response the exchange writes back (response mode) into :status, fields and DATA
+// (connection-specific fields dropped), sent by nghttp2 through a data source.
+//
+// Backpressure: request DATA is given back to the client's flow-control window
+// (nghttp2_session_consume) only when the exchange took it, so a paused exchange stops its
+// stream and not the connection; response bytes wait here, and the exchange stops reading its
+// backend while more than kHighWatermark of them wait.
+//
+// Lifetime: created by H2Connection when a request's HEADERS begin, destroyed when nghttp2
+// closes the stream (or the connection closes). The exchange ends first: its calls that end it
+// (exchangeFinished, closeConnection) destroy only the exchange.
+class H2Stream final : public ExchangeOwner {
+ public:
+  static constexpr size_t kHighWatermark = 64 * 1024;
+  static constexpr size_t kLowWatermark = 16 * 1024;
+
+  H2Stream(H2Connection& connection, int32_t id);
+  ~H2Stream();
+  H2Stream(const H2Stream&) = delete;
+  H2Stream& operator=(const H2Stream&) = delete;
+
+  int32_t id() const { return id_; }
+  H2RequestHead& requestHead() { return request_head_; }
+
+  // ---- From the connection (never from inside the exchange) ----
+  // The request's header list is complete: parse it and start the exchange.
+  void startRequest(bool end_stream);
+  // Request body bytes of a DATA frame.
+  void onRequestData(const char* data, size_t length);
+  // END_STREAM from the client.
+  void onRequestEnd();
+  // Body bytes held while the exchange paused reading go on once it resumed.
+  bool hasHeldInput() const;
+  void deliverHeldInput();
+  // nghttp2's data source for the response body.
+  ssize_t readResponse(uint8_t* buffer, size_t length, uint32_t* data_flags);
+  // The response backlog fell below the low watermark, or the socket can take more.
+  bool wantsWritable() const { return notify_writable_; }
+  void notifyWritable();
+  // The stream closed (`error_code` from RST_STREAM or the connection's end) or the connection
+  // closes: an exchange still running is recorded as cut short and ended.
+  void cut(uint32_t error_code, std::string_view cut_by = {});
+
+ private:
+  // Parser events of the request (what the exchange hears) and of the response.
+  struct RequestEvents final : http::ParserCallbacks {
+    explicit RequestEvents(H2Stream& s) : stream(s) {}
+    HeadAction onHeadComplete() override;
+    void onBody(const char* data, size_t length) override;
+    void onMessageComplete() override;
+    H2Stream& stream;
+  };
+  struct ResponseEvents final : http::ParserCallbacks {
+    explicit ResponseEvents(H2Stream& s) : stream(s) {}
+    HeadAction onHeadComplete() override;
+    void onBody(const char* data, size_t length) override;
+    void onMessageComplete() override;
+    H2Stream& stream;
+  };
+
+  // ExchangeOwner
+  uint32_t listenerId() const override;
+  const routing::ListenerSettings& listenerSettings() const override;
+  core::NetAddress peerAddress() const override;
+  const std::string& clientIp() override;
+  bool clientEof() const override { return client_gone_; }
+  bool clientSecure() const override;
+  std::optional<tls::TlsDetails> clientTlsDetails() const override;
+  bool clientHttp2() const override { return true; }
+  void writeToClient(const char* data, size_t length) override;
+  void writeToClientCopy(const char* data, size_t length) override {
+    writeToClient(data, length);  // parsed at once: nothing is kept
+  }
+  void flushClientWrites() override;
+  bool clientAboveHighWatermark() const override;
+  // Response bytes become frames at once; nothing can be taken back.
+  bool withdrawUnsentResponse(uint64_t /*response_bytes*/) override { return false; }
+  void shutdownClientWrite() override {}
+  void pauseClientReading() override { paused_ = true; }
+  bool clientReadingPaused() const override { return paused_; }
+  void holdClientReading() override { held_ = true; }
+  void resumeClientReading() override;
+  // Not per stream yet: the connection's idle timeout covers a connection without streams,
+  // the backend's timeouts an exchange waiting for its backend.
+  void scheduleClientTimeout() override {}
+  void cancelClientTimeout() override {}
+  void enterTunnel(std::string* pending) override;
+  void exchangeFinished() override;
+  void closeConnection() override;
+
+  // Runs the request parser over `data`; a completed request with a local answer gets it.
+  void feedRequest(const char* data, size_t length);
+  // Request DATA as the parser must see it (chunk framing added when chunked).
+  void deliverRequestData(const char* data, size_t length);
+  void deliverRequestEnd();
+  // The loop's write batch may hold pointers into request bytes this class built (chunk
+  // framing, the head, held input): it is flushed before they die.
+  void flushBatch();
+  // A request refused before its exchange could start (400, 431, ...).
+  void refuseRequest(int status, std::string_view detail);
+  // Ends the stream with RST_STREAM.
+  void reset(uint32_t error_code);
+  void submitResponseHead();
+  size_t pendingResponseBytes() const { return response_body_.size() - response_sent_; }
+
+  H2Connection& connection_;
+  const int32_t id_;
+  H2RequestHead request_head_;
+  RequestEvents request_events_{*this};
+  ResponseEvents response_events_{*this};
+  http::Http1Parser request_;
+  std::unique_ptr<http::Http1Parser> response_;
+  std::unique_ptr<ProxySession> session_;
+  uint64_t started_ns_;
+  // Request DATA held while the exchange paused reading; its bytes are consumed (flow control)
+  // when delivered.
+  std::string held_input_;
+  // Response body bytes not yet taken by nghttp2; response_sent_ of them were.
+  std::string response_body_;
+  size_t response_sent_ = 0;
+  bool request_chunked_ = false;
+  bool request_ended_ = false;  // END_STREAM seen
+  bool end_held_ = false;       // END_STREAM came while input was held
+  bool paused_ = false;
+  bool held_ = false;
+  bool client_gone_ = false;
+  bool response_submitted_ = false;
+  bool response_complete_ = false;
+  bool response_deferred_ = false;  // nghttp2 waits for resume_data
+  bool notify_writable_ = false;
+  bool was_above_watermark_ = false;
+  bool reset_sent_ = false;
+};
+
+}  // namespace sy::proxy

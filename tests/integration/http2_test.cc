@@ -1,0 +1,251 @@
+// HTTP/2 from clients, first slice (issue 19): a listener with http2 = true takes h2c with
+// prior knowledge (and keeps taking HTTP/1.1), a TLS one offers h2 in ALPN; every stream runs
+// through the ordinary exchange to the HTTP/1.1 backends. Clients: curl, nghttp (Debian
+// nghttp2-client) and a small python3-h2 script; a test whose tool is missing is skipped.
+
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/digest.h"
+#include "tests/support/health_support.h"
+#include "tests/support/http_client.h"
+#include "tests/support/process.h"
+#include "tests/support/switchyard_process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/tls_fixture.h"
+
+namespace sy::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+bool http2TestToolPresent(const std::string& tool) {
+  for (const char* dir : {"/usr/bin/", "/usr/local/bin/", "/bin/"}) {
+    if (access(absl::StrCat(dir, tool).c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
+bool http2TestPythonH2Present() {
+  auto check = ChildProcess::start({"/usr/bin/python3", "-c", "import h2"});
+  return check.ok() && (*check)->waitExit(std::chrono::seconds(10)) == 0;
+}
+
+// Runs `argv` to its end (bounded); its stdout lines, failing the test on a non-zero exit.
+std::vector<std::string> http2TestRun(const std::vector<std::string>& argv) {
+  auto child = ChildProcess::start(argv);
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return {};
+  const std::optional<int> code = (*child)->waitExit(std::chrono::seconds(30));
+  EXPECT_EQ(code, 0) << (*child)->output();
+  // The reader thread may not have taken the last output yet when waitExit() sees the exit
+  // (every command here prints something).
+  waitUntil([&] { return !(*child)->stdoutLines().empty(); }, std::chrono::seconds(5));
+  return (*child)->stdoutLines();
+}
+
+// One HTTP/2 connection (python3-h2), requests one after the other: "GET /path",
+// "POST-ADMIN url" (an HTTP/1.1 POST elsewhere, between two streams), "BAD name value" (a GET
+// with that extra header field, sent unchecked). Prints "<status> <body>" per answered stream
+// and "reset <code>" per stream the proxy reset.
+constexpr char kHttp2TestClient[] = R"PY(
+import socket, sys, urllib.request
+import h2.config, h2.connection, h2.events
+port = int(sys.argv[1])
+sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+conn = h2.connection.H2Connection(h2.config.H2Configuration(
+    client_side=True, header_encoding="utf-8", validate_outbound_headers=False,
+    normalize_outbound_headers=False))
+conn.initiate_connection()
+sock.sendall(conn.data_to_send())
+def exchange(extra):
+    sid = conn.get_next_available_stream_id()
+    conn.send_headers(sid, [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                            (":authority", "127.0.0.1")] + extra, end_stream=True)
+    sock.sendall(conn.data_to_send())
+    status, body = None, b""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            print("closed"); return
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.ResponseReceived) and event.stream_id == sid:
+                status = dict(event.headers)[":status"]
+            elif isinstance(event, h2.events.DataReceived) and event.stream_id == sid:
+                body += event.data
+                conn.acknowledge_received_data(event.flow_controlled_length, sid)
+            elif isinstance(event, h2.events.StreamEnded) and event.stream_id == sid:
+                sock.sendall(conn.data_to_send())
+                print(status, body.decode().strip()); return
+            elif isinstance(event, h2.events.StreamReset) and event.stream_id == sid:
+                print("reset", int(event.error_code)); return
+        sock.sendall(conn.data_to_send())
+for step in sys.argv[2:]:
+    words = step.split(" ")
+    if words[0] == "GET":
+        exchange([])
+    elif words[0] == "POST-ADMIN":
+        urllib.request.urlopen(urllib.request.Request(words[1], method="POST"), timeout=10).read()
+    elif words[0] == "BAD":
+        exchange([(words[1], words[2])])
+)PY";
+
+std::string http2PlainConfig(uint16_t backend, const std::string& listener_extra = "http2 = true") {
+  return absl::StrCat("[server]\nworkers = 2\n\n[[listeners]]\nname = \"http\"\n",
+                      "listen = \"127.0.0.1:0\"\n", listener_extra,
+                      "\n\n[[pools]]\nname = \"app\"\nbackends = [\"127.0.0.1:", backend,
+                      "\"]\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n");
+}
+
+class Http2Test : public AdminProxyTest {};
+
+TEST_F(Http2Test, CurlWithPriorKnowledgeAndHttp11ShareTheListener) {
+  if (!http2TestToolPresent("curl")) GTEST_SKIP() << "curl is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0))));
+  const std::string url = absl::StrCat("http://127.0.0.1:", port(), "/");
+  EXPECT_THAT(http2TestRun({"curl", "-sS", "--max-time", "10", "--http2-prior-knowledge", "-w",
+                            "%{http_version} %{http_code}\\n", url}),
+              ElementsAre("blue", "2 200"));
+  EXPECT_THAT(http2TestRun({"curl", "-sS", "--max-time", "10", "--http1.1", "-w",
+                            "%{http_version} %{http_code}\\n", url}),
+              ElementsAre("blue", "1.1 200"));
+  // A body through /echo, streamed without a length (chunked to the backend) and with one.
+  const std::string body = testBody(200000);
+  TempDir dir;
+  const std::string body_path = dir.file("body.bin");
+  {
+    std::ofstream out(body_path, std::ios::binary);
+    out << body;
+  }
+  for (const std::string& how : {std::string("--data-binary"), std::string("--upload-file")}) {
+    std::vector<std::string> lines =
+        http2TestRun({"curl", "-sS", "--max-time", "20", "--http2-prior-knowledge", "-X", "POST",
+                      how, (how == "--data-binary" ? "@" : "") + body_path, url + "echo"});
+    ASSERT_EQ(lines.size(), 1u) << how;
+    std::optional<nlohmann::json> echo = parseJson(lines[0]);
+    ASSERT_TRUE(echo.has_value()) << lines[0];
+    EXPECT_EQ((*echo)["method"], "POST") << how;
+    EXPECT_EQ((*echo)["body_bytes"], body.size()) << how;
+    EXPECT_EQ((*echo)["body_sha256"], sha256Hex(body)) << how;
+  }
+}
+
+TEST_F(Http2Test, NghttpMultiplexesTwentyStreamsOnOneConnection) {
+  if (!http2TestToolPresent("nghttp")) GTEST_SKIP() << "nghttp (nghttp2-client) is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0))));
+  std::vector<std::string> lines =
+      http2TestRun({"nghttp", "-n", "-s", "-m", "20", "-t", "20",
+                    absl::StrCat("http://127.0.0.1:", port(), "/bytes/100000")});
+  int ok = 0;
+  for (const std::string& line : lines) {
+    if (line.find(" 200 ") != std::string::npos &&
+        line.find("/bytes/100000") != std::string::npos) {
+      ++ok;
+    }
+  }
+  EXPECT_EQ(ok, 20) << absl::StrJoin(lines, "\n");
+}
+
+TEST_F(Http2Test, AListenerWithoutHttp2SpeaksOnlyHttp11) {
+  if (!http2TestToolPresent("curl")) GTEST_SKIP() << "curl is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0), "")));
+  // --http2 over plain HTTP asks for an Upgrade to h2c, which this slice does not do: the
+  // answer comes over HTTP/1.1.
+  EXPECT_THAT(http2TestRun({"curl", "-sS", "--max-time", "10", "--http2", "-w",
+                            "%{http_version} %{http_code}\\n",
+                            absl::StrCat("http://127.0.0.1:", port(), "/")}),
+              ElementsAre("blue", "1.1 200"));
+}
+
+TEST_F(Http2Test, ASwitchBetweenTwoStreamsSendsTheSecondToTheNewPool) {
+  if (!http2TestPythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startBackend("green"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(absl::StrCat(
+      "[server]\nworkers = 2\n\n[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n"
+      "http2 = true\n\n[[pools]]\nname = \"blue\"\nbackends = [\"127.0.0.1:",
+      backendPort(0), "\"]\n\n[[pools]]\nname = \"green\"\nbackends = [\"127.0.0.1:",
+      backendPort(1), "\"]\n\n[[routes]]\nname = \"web\"\npool = \"blue\"\n")));
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  const std::string switch_url =
+      absl::StrCat("http://127.0.0.1:", admin_port_, "/admin/switch?to=green");
+  EXPECT_THAT(http2TestRun({"/usr/bin/python3", "-c", kHttp2TestClient, std::to_string(port()),
+                            "GET /", "POST-ADMIN " + switch_url, "GET /"}),
+              ElementsAre("200 blue", "200 green"));
+}
+
+TEST_F(Http2Test, InvalidFieldsAreResetAndNeverReachTheBackend) {
+  if (!http2TestPythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0))));
+  // An uppercase name and a connection-specific field (RFC 9113 §8.2): PROTOCOL_ERROR (1) on
+  // the stream; the connection goes on serving the next stream.
+  EXPECT_THAT(http2TestRun({"/usr/bin/python3", "-c", kHttp2TestClient, std::to_string(port()),
+                            "BAD X-Upper 1", "BAD connection keep-alive", "GET /"}),
+              ElementsAre("reset 1", "reset 1", "200 blue"));
+  BackendStats backend = stats(0);
+  EXPECT_EQ(backend.requests, 1u);  // only the valid one
+}
+
+TEST_F(Http2Test, ShutdownSendsGoawayAndTheStreamInFlightFinishes) {
+  if (!http2TestToolPresent("nghttp")) GTEST_SKIP() << "nghttp (nghttp2-client) is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0))));
+  auto client = ChildProcess::start(
+      {"nghttp", "-n", "-v", absl::StrCat("http://127.0.0.1:", port(), "/delay/1500")});
+  ASSERT_TRUE(client.ok()) << client.status();
+  // The stream has reached the backend: then the proxy is told to stop.
+  ASSERT_TRUE(waitUntil([&] { return stats(0).requests == 1; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(proxy_.process->signal(SIGTERM));
+  EXPECT_EQ((*client)->waitExit(std::chrono::seconds(15)), 0) << (*client)->output();
+  ASSERT_TRUE(
+      waitUntil([&] { return (*client)->output().find(":status: 200") != std::string::npos; },
+                std::chrono::seconds(5)))
+      << (*client)->output();
+  EXPECT_THAT((*client)->output(), HasSubstr("recv GOAWAY"));
+}
+
+class Http2TlsTest : public TlsProxyTest {};
+
+TEST_F(Http2TlsTest, AlpnSelectsH2WhereTheListenerOffersIt) {
+  if (!http2TestToolPresent("curl")) GTEST_SKIP() << "curl is not installed";
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(
+      absl::StrCat(tlsListener("https", "", "http2 = true\n"),
+                   "\n[[pools]]\nname = \"app\"\nbackends = [\"127.0.0.1:", backendPort(0),
+                   "\"]\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n")));
+  const std::string host = absl::StrCat("www.example.com:", port());
+  auto curl_get = [&](const std::string& version) {
+    return http2TestRun({"curl", "-sS", "--max-time", "10", version, "--cacert",
+                         certificates_->rootCa(), "--resolve", host + ":127.0.0.1", "-w",
+                         "%{http_version} %{http_code}\\n", absl::StrCat("https://", host, "/")});
+  };
+  EXPECT_THAT(curl_get("--http2"), ElementsAre("blue", "2 200"));
+  EXPECT_THAT(curl_get("--http1.1"), ElementsAre("blue", "1.1 200"));
+}
+
+TEST_F(Http2TlsTest, AlpnKeepsHttp11WithoutHttp2) {
+  if (!http2TestToolPresent("curl")) GTEST_SKIP() << "curl is not installed";
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(config()));
+  const std::string host = absl::StrCat("www.example.com:", port());
+  EXPECT_THAT(
+      http2TestRun({"curl", "-sS", "--max-time", "10", "--http2", "--cacert",
+                    certificates_->rootCa(), "--resolve", host + ":127.0.0.1", "-w",
+                    "%{http_version} %{http_code}\\n", absl::StrCat("https://", host, "/")}),
+      ElementsAre("blue", "1.1 200"));
+}
+
+}  // namespace
+}  // namespace sy::testing
