@@ -6,6 +6,7 @@
 #include "admin/status_json.h"
 #include "core/log.h"
 #include "core/thread_role.h"
+#include "proxy/control/backend_change.h"
 #include "proxy/control/state_file.h"
 #include "proxy/control/status_reply.h"
 
@@ -189,19 +190,9 @@ void BackendSet::remove(const std::string& pool, const std::string& address, abs
 
 void BackendSet::publishChange(const std::string& pool, int status, nlohmann::json body,
                                admin::Responder respond, const std::string& added) {
-  for (const std::string& note : state_.applyBackendOverlay()) {
-    core::logWarn("backend_changes_dropped", {{"detail", note}});
-  }
-  state_.backend_states.reconcile(*state_.config);
-  // A checked pool's new backend gets no traffic before its first check passes, whatever the
-  // pool's traffic_before_first_check says (that is about a start, when every backend is new).
-  if (health::BackendRecord* record = state_.backend_states.find(pool, added);
-      record != nullptr && record->health == routing::HealthState::kUnknown) {
-    record->awaiting_check = true;
-    state_.backend_states.touch(pool);
-  }
-  health_.configure(*state_.config);
-  state_.rebuildSnapshot();
+  std::vector<std::string> added_list;
+  if (!added.empty()) added_list.push_back(added);
+  std::vector<std::string> awaiting_check = adoptBackendChange(state_, health_, pool, added_list);
   saveState(state_);
   const uint64_t generation = state_.snapshot->generation;
   publisher_.publish(
@@ -213,6 +204,8 @@ void BackendSet::publishChange(const std::string& pool, int status, nlohmann::js
         body["generation"] = generation;
         respond(admin::jsonReply(status, std::move(body)));
       });
+  // Its first check now, not at the next interval: the backend waits for it.
+  for (const std::string& address : awaiting_check) health_.checkNow(pool, address);
 }
 
 }  // namespace sy::proxy::control

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/thread_role.h"
 #include "prometheus/registry.h"
+#include "proxy/control/backend_change.h"
 
 namespace sy::proxy::control {
 namespace {
@@ -285,25 +286,9 @@ void DnsFollower::drain(const std::string& pool, const std::string& key,
 }
 
 void DnsFollower::publish(const std::string& pool, const std::vector<std::string>& added) {
-  for (const std::string& note : state_.applyBackendOverlay()) {
-    core::logWarn("backend_changes_dropped", {{"detail", note}});
-  }
-  state_.backend_states.reconcile(*state_.config);
-  // As for a backend added through the admin API: in a checked pool, no traffic before its
-  // first passing check.
-  std::vector<std::string> to_check;
-  for (const std::string& address : added) {
-    health::BackendRecord* record = state_.backend_states.find(pool, address);
-    if (record != nullptr && record->health == routing::HealthState::kUnknown) {
-      record->awaiting_check = true;
-      state_.backend_states.touch(pool);
-      to_check.push_back(address);
-    }
-  }
-  health_.configure(*state_.config);
-  state_.rebuildSnapshot();
+  std::vector<std::string> awaiting_check = adoptBackendChange(state_, health_, pool, added);
   publisher_.publish(state_.snapshot, [](const absl::Status&) {});
-  for (const std::string& address : to_check) health_.checkNow(pool, address);
+  for (const std::string& address : awaiting_check) health_.checkNow(pool, address);
 }
 
 void DnsFollower::count(const std::string& pool, const char* result) {

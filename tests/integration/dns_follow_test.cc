@@ -40,29 +40,12 @@ class DnsFollowTest : public AdminProxyTest {
                         kFollowedName, ":", backendPort(0), "\"]\n", pool_extra,
                         "[[routes]]\nname = \"default\"\npool = \"app\"\n");
   }
-  std::vector<std::string> poolAddresses() {
-    std::vector<std::string> addresses;
-    // Held in a variable: a range-for over status()["pools"] would read a destroyed temporary.
-    const nlohmann::json now = status();
-    for (const nlohmann::json& pool : now["pools"]) {
-      if (pool["name"] != "app") continue;
-      for (const nlohmann::json& b : pool["backends"]) addresses.push_back(b["address"]);
-    }
-    return addresses;
-  }
   // The status of the backend at `address` in pool app (null when it is not there).
   nlohmann::json followedBackend(const std::string& address) {
-    const nlohmann::json now = status();
-    for (const nlohmann::json& pool : now["pools"]) {
-      if (pool["name"] != "app") continue;
-      for (const nlohmann::json& b : pool["backends"]) {
-        if (b["address"] == address) return b;
-      }
-    }
-    return nullptr;
+    return backendStatus(status(), "app", address);
   }
   bool waitForAddresses(const std::vector<std::string>& expected) {
-    return waitUntil([&] { return poolAddresses() == expected; }, seconds(20));
+    return waitUntil([&] { return poolAddresses("app") == expected; }, seconds(20));
   }
   double resolutions(const char* result) {
     auto metrics = Exposition::parse(admin("GET", "/metrics").text());
@@ -78,7 +61,7 @@ TEST_F(DnsFollowTest, FollowsTwoThenThreeThenOneAddressWithNoFailedRequest) {
   ASSERT_NO_FATAL_FAILURE(startThreeBackends());
   dns_.setAddresses(kFollowedName, {hostOnly(1), hostOnly(2)}, 1);
   ASSERT_NO_FATAL_FAILURE(startProxyWithAdmin(config()));
-  EXPECT_EQ(poolAddresses(), (std::vector<std::string>{ip(1), ip(2)}));
+  EXPECT_EQ(poolAddresses("app"), (std::vector<std::string>{ip(1), ip(2)}));
   LoadGenerator load({.port = port(), .clients = 4});
   load.start();
   ASSERT_TRUE(load.waitForMoreFrom("b1", 50, seconds(10))) << load.failureSummary();
@@ -137,7 +120,7 @@ TEST_F(DnsFollowTest, AServerThatStopsAnsweringLeavesTheLastSet) {
   ASSERT_NO_FATAL_FAILURE(startProxyWithAdmin(config()));
   dns_.setSilent(true);
   ASSERT_TRUE(waitUntil([&] { return resolutions("failure") >= 2; }, seconds(30)));
-  EXPECT_EQ(poolAddresses(), (std::vector<std::string>{ip(1), ip(2)}));
+  EXPECT_EQ(poolAddresses("app"), (std::vector<std::string>{ip(1), ip(2)}));
   LoadGenerator load({.port = port(), .clients = 2});
   load.start();
   ASSERT_TRUE(load.waitForMoreFrom("b0", 20, seconds(10))) << load.failureSummary();
@@ -169,14 +152,14 @@ TEST_F(DnsFollowTest, ANameThatDoesNotResolveRefusesAStartAndAReload) {
   ASSERT_TRUE(reloaded.ok()) << reloaded.status();
   EXPECT_EQ((*reloaded)["event"], "config_reload_failed") << reloaded->dump();
   EXPECT_NE(reloaded->dump().find("nowhere.switchyard.test"), std::string::npos);
-  EXPECT_EQ(poolAddresses(), std::vector<std::string>{ip(1)});
+  EXPECT_EQ(poolAddresses("app"), std::vector<std::string>{ip(1)});
 
   // The admin API's backend changes are refused: DNS says what the pool has.
   AdminResult added =
       adminCall(admin_port_, "POST", "/admin/pools/app/backends",
                 {{"Content-Type", "application/json"}}, nlohmann::json{{"address", ip(2)}}.dump());
   EXPECT_EQ(added.status, 409) << added.text();
-  EXPECT_EQ(poolAddresses(), std::vector<std::string>{ip(1)});
+  EXPECT_EQ(poolAddresses("app"), std::vector<std::string>{ip(1)});
 }
 
 }  // namespace

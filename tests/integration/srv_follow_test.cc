@@ -53,12 +53,7 @@ class SrvFollowTest : public AdminProxyTest {
   // The pool's backends as address -> weight.
   std::map<std::string, uint32_t> srvBackends() {
     std::map<std::string, uint32_t> backends;
-    // Held in a variable: a range-for over status()["pools"] would read a destroyed temporary.
-    const nlohmann::json now = status();
-    for (const nlohmann::json& pool : now["pools"]) {
-      if (pool["name"] != "app") continue;
-      for (const nlohmann::json& b : pool["backends"]) backends[b["address"]] = b["weight"];
-    }
+    for (const nlohmann::json& b : poolBackends("app")) backends[b["address"]] = b["weight"];
     return backends;
   }
 

@@ -135,6 +135,24 @@ nlohmann::json AdminProxyTest::status() {
   return result.status == 200 ? result.body : nlohmann::json();
 }
 
+std::vector<nlohmann::json> AdminProxyTest::poolBackends(std::string_view pool) {
+  std::vector<nlohmann::json> backends;
+  // Held in a variable: a range-for over status()["pools"] would read a destroyed temporary.
+  const nlohmann::json now = status();
+  if (!now.contains("pools")) return backends;
+  for (const nlohmann::json& entry : now["pools"]) {
+    if (entry["name"] != pool) continue;
+    for (const nlohmann::json& b : entry["backends"]) backends.push_back(b);
+  }
+  return backends;
+}
+
+std::vector<std::string> AdminProxyTest::poolAddresses(std::string_view pool) {
+  std::vector<std::string> addresses;
+  for (const nlohmann::json& b : poolBackends(pool)) addresses.push_back(b["address"]);
+  return addresses;
+}
+
 nlohmann::json AdminProxyTest::backend(std::string_view pool, size_t index) {
   return backendStatus(status(), pool, localAddress(backendPort(index)));
 }

@@ -108,6 +108,10 @@ class AdminProxyTest : public ProxyTest {
   AdminResult admin(std::string_view method, std::string_view target, const Headers& headers = {});
   // GET /admin/status (a failed call fails the test and returns null).
   nlohmann::json status();
+  // The backends of `pool` in /admin/status, in its order (empty when there is no such pool).
+  std::vector<nlohmann::json> poolBackends(std::string_view pool);
+  // Their addresses.
+  std::vector<std::string> poolAddresses(std::string_view pool);
   // The status of one backend of `pool` (the i-th started demo backend's address).
   nlohmann::json backend(std::string_view pool, size_t index);
   // Polls backend(pool, index) every 10 ms until `predicate` holds or `timeout` passes.
