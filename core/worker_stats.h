@@ -27,6 +27,12 @@ namespace sy::core {
           "Requests tried again (on another backend when the pool has one not tried yet).")    \
   COUNTER(requests, "switchyard_downstream_requests_total", {},                                \
           "Client requests whose head was read, routed or not.")                               \
+  COUNTER(requests_http10, "switchyard_downstream_requests_by_protocol_total",                 \
+          (StatLabel{"protocol", "HTTP/1.0"}), kRequestsByProtocolHelp)                        \
+  COUNTER(requests_http11, "switchyard_downstream_requests_by_protocol_total",                 \
+          (StatLabel{"protocol", "HTTP/1.1"}), kRequestsByProtocolHelp)                        \
+  COUNTER(requests_http2, "switchyard_downstream_requests_by_protocol_total",                  \
+          (StatLabel{"protocol", "HTTP/2.0"}), kRequestsByProtocolHelp)                        \
   COUNTER(responses_1xx, "switchyard_downstream_responses_total", (StatLabel{"class", "1xx"}), \
           kResponsesHelp)                                                                      \
   COUNTER(responses_2xx, "switchyard_downstream_responses_total", (StatLabel{"class", "2xx"}), \
@@ -44,6 +50,13 @@ namespace sy::core {
 inline constexpr const char* kAcceptFailuresHelp =
     "Client connections that could not be accepted; reason fd_limit: the process or the system "
     "ran out of file descriptors.";
+// One series per protocol: an operator's "how much traffic is HTTP/2" is one rate() of it,
+// the same figure Envoy's downstream_rq_http1_total/downstream_rq_http2_total give. A label
+// on switchyard_requests_total would double every route/pool series and its histogram.
+inline constexpr const char* kRequestsByProtocolHelp =
+    "Client requests whose head was read, by the protocol the client spoke (the access log's "
+    "protocol field; HTTP/0.9 counts as HTTP/1.0). The series add up to "
+    "switchyard_downstream_requests_total.";
 inline constexpr const char* kResponsesHelp =
     "Responses sent to clients, by status class: every request, routed or not (404 without a "
     "route, refused requests, Switchyard's own 502/503/504; 499 for a client gone before its "

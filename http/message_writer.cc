@@ -1,6 +1,6 @@
 #include "http/message_writer.h"
 
-#include <cstdio>
+#include <charconv>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
@@ -142,9 +142,12 @@ void buildDownstreamResponseHead(const Http1Parser& response,
   const HeaderBlock& headers = response.headers();
   out->clear();
   out->reserve(headers.byteSize() + 4 * headers.size() + 96);
+  // to_chars, not snprintf: formatting through stdio cost ~650 instructions per response
+  // (callgrind), 3-4 % of a small proxied request.
   char status[16];
-  const int n = std::snprintf(status, sizeof status, "%d", response.statusCode());
-  out->append("HTTP/1.1 ").append(status, static_cast<size_t>(n)).append(" ");
+  const std::to_chars_result status_end =
+      std::to_chars(status, status + sizeof status, response.statusCode());
+  out->append("HTTP/1.1 ").append(status, status_end.ptr).append(" ");
   out->append(response.reason()).append("\r\n");
   const bool check_connection_names = hasConnectionHeader(headers);
   for (size_t i = 0; i < headers.size(); ++i) {
@@ -176,8 +179,10 @@ void buildDownstreamResponseHead(const Http1Parser& response,
 }
 
 size_t formatChunkHeader(size_t size, char* out) {
-  const int n = std::snprintf(out, 20, "%zx\r\n", size);
-  return static_cast<size_t>(n);
+  char* end = std::to_chars(out, out + 16, size, 16).ptr;  // at most 16 hex digits
+  *end++ = '\r';
+  *end++ = '\n';
+  return static_cast<size_t>(end - out);
 }
 
 }  // namespace sy::http

@@ -302,7 +302,9 @@ void DownstreamConnection::runDeferred() {
 }
 
 http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
-  worker_.stats().requests.add();
+  core::WorkerStats& stats = worker_.stats();
+  stats.requests.add();
+  (parser_->isHttp11OrLater() ? stats.requests_http11 : stats.requests_http10).add();
   if (parser_->hasBody()) {
     worker_.timeouts().schedule(this, listenerSettings().client_timeout_ms);
   } else {

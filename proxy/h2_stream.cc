@@ -62,7 +62,9 @@ std::optional<tls::TlsDetails> H2Stream::clientTlsDetails() const {
 // ---- The request ----
 
 void H2Stream::startRequest(bool end_stream) {
-  connection_.worker().stats().requests.add();
+  core::WorkerStats& stats = connection_.worker().stats();
+  stats.requests.add();
+  stats.requests_http2.add();
   request_ended_ = end_stream;
   request_chunked_ = !end_stream && !request_head_.hasContentLength();
   const std::string head = request_head_.build(!end_stream);

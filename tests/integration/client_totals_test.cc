@@ -65,6 +65,12 @@ TEST_F(ClientTotalsTest, CountEveryRequestEveryResponseClassAndEveryFailedTry) {
   ASSERT_TRUE(metrics.has_value());
   const Exposition& m = *metrics;
   EXPECT_EQ(m.value("switchyard_downstream_requests_total"), std::optional<double>(kTotal));
+  auto by_protocol = [&](const char* protocol) {
+    return m.value("switchyard_downstream_requests_by_protocol_total", {{"protocol", protocol}});
+  };
+  EXPECT_EQ(by_protocol("HTTP/1.1"), std::optional<double>(kTotal));
+  EXPECT_EQ(by_protocol("HTTP/1.0"), std::optional<double>(0)) << "every protocol from the start";
+  EXPECT_EQ(by_protocol("HTTP/2.0"), std::optional<double>(0));
   auto responses = [&](const char* status_class) {
     return m.value("switchyard_downstream_responses_total", {{"class", status_class}});
   };
