@@ -757,9 +757,6 @@ allowed_hosts = ["LB1.internal", "*"]
   EXPECT_EQ(ok.config->admin.allowed_hosts, (std::vector<std::string>{"lb1.internal", "*"}));
 }
 
-}  // namespace
-}  // namespace sy::routing::config
-
 TEST(ConfigErrorsTest, Http2LimitsOutOfRange) {
   const LoadResult result = parse(R"(
 [[listeners]]
@@ -792,3 +789,6 @@ pool = "blue"
                           IsError(10, "listeners[0].http2_stall_timeout",
                                   "expected a duration between 100ms and 1h, got \"2h\"")));
 }
+
+}  // namespace
+}  // namespace sy::routing::config
