@@ -80,6 +80,8 @@ elif mode == "continuation":  # HEADERS without END_HEADERS, then N CONTINUATION
         frame(9, 0, 1, b"") for _ in range(int(args[0]))) + frame(9, 4, 1, header_block[4:])
 elif mode == "ping":  # N PINGs, acknowledgements not read meanwhile
     out = PREFACE + settings() + frame(6, 0, 0, b"12345678") * int(args[0])
+elif mode == "idle-ping":
+    out = PREFACE + settings()
 elif mode == "stall":  # a zero window: the response's DATA can never be sent
     out = PREFACE + settings([(4, 0)]) + request(1, args[0])
 elif mode == "content-length":
@@ -93,6 +95,20 @@ elif mode == "big-frame":  # a DATA frame above SETTINGS_MAX_FRAME_SIZE (16384)
     out = (PREFACE + settings() + request(1, "/echo", "POST", end_stream=False) +
            frame(0, 1, 1, b"x" * 20000))
 sock.sendall(out)
+if mode == "idle-ping":  # PINGs, no stream: they must not keep an idle connection open
+    sock.settimeout(0.2)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            sock.sendall(frame(6, 0, 0, b"12345678"))
+            while sock.recv(65536):
+                pass
+            print("closed"); sys.exit(0)
+        except socket.timeout:
+            pass
+        except (ConnectionResetError, BrokenPipeError):
+            print("closed"); sys.exit(0)
+    print("still open"); sys.exit(0)
 buf, results, done, lines, closed = b"", {}, set(), [], False
 deadline = time.monotonic() + 60
 def handle(ftype, flags, sid, payload):
@@ -227,6 +243,13 @@ TEST_F(Http2DefencesTest, AZeroWindowStallIsCutByTheStallTimeout) {
   // The client's window is 0: the response head goes out, its body never can; the connection
   // is closed once the stall lasted http2_stall_timeout (the client waits up to 60 s).
   EXPECT_THAT(h2DefenceRun(port(), "stall", {"/bytes/1000"}), ElementsAre("1 200", "closed"));
+}
+
+TEST_F(Http2DefencesTest, PingsDoNotKeepAConnectionWithoutStreamsOpen) {
+  ASSERT_NO_FATAL_FAILURE(start("keepalive_timeout = \"1s\"\n"));
+  // A PING every 200 ms, no stream: closed after keepalive_timeout all the same (the client
+  // gives up after 60 s).
+  EXPECT_THAT(h2DefenceRun(port(), "idle-ping"), ElementsAre("closed"));
 }
 
 TEST_F(Http2DefencesTest, AContentLengthMismatchIsAStreamError) {
