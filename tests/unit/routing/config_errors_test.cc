@@ -776,17 +776,17 @@ name = "default"
 pool = "blue"
 )");
   EXPECT_THAT(result.errors,
-              ElementsAre(IsError(5, "listeners[0].http2_max_concurrent_streams",
+              ElementsAre(IsError(4, "listeners[0].http2_max_concurrent_streams",
                                   "expected an integer between 1 and 10000, got 0"),
-                          IsError(6, "listeners[0].http2_max_header_list_size",
+                          IsError(5, "listeners[0].http2_max_header_list_size",
                                   "expected an integer between 1024 and 1048576, got 100"),
-                          IsError(7, "listeners[0].http2_hpack_table_size",
+                          IsError(6, "listeners[0].http2_hpack_table_size",
                                   "expected an integer between 0 and 65536, got 70000"),
-                          IsError(8, "listeners[0].http2_max_resets",
+                          IsError(7, "listeners[0].http2_max_resets",
                                   "expected an integer between 1 and 1000000, got 0"),
-                          IsError(9, "listeners[0].http2_reset_interval",
+                          IsError(8, "listeners[0].http2_reset_interval",
                                   "expected a duration between 1s and 1h, got \"100ms\""),
-                          IsError(10, "listeners[0].http2_stall_timeout",
+                          IsError(9, "listeners[0].http2_stall_timeout",
                                   "expected a duration between 100ms and 1h, got \"2h\"")));
 }
 
