@@ -205,14 +205,17 @@ bool DownstreamConnection::takeHttp2Preface(const char* data, size_t length) {
     joined.append(data, length);
     input = joined;
   }
+  // After ALPN h2 the client has promised HTTP/2: nghttp2 checks the preface, and anything else
+  // is a connection error (RFC 9113 §3.4), not an HTTP/1.1 request.
+  const bool alpn_h2 = transport_.secure() && transport_.tlsDetails().alpn == "h2";
   const size_t compared = std::min(input.size(), kHttp2Preface.size());
-  if (input.substr(0, compared) != kHttp2Preface.substr(0, compared)) {
+  if (!alpn_h2 && input.substr(0, compared) != kHttp2Preface.substr(0, compared)) {
     if (joined.empty()) return false;
     parseInput(joined.data(), joined.size());
     worker_.loopContext().writeBatch().flush();  // the batch may point into `joined`
     return true;
   }
-  if (input.size() < kHttp2Preface.size()) {
+  if (!alpn_h2 && input.size() < kHttp2Preface.size()) {
     pending_input_.assign(input);
     return true;
   }
@@ -229,14 +232,27 @@ bool DownstreamConnection::takeHttp2Preface(const char* data, size_t length) {
 void DownstreamConnection::afterHttp2Step(bool ok) {
   if (state_ != State::kHttp2) return;
   if (!ok || h2_->finished()) {
-    close();
+    // Streams still running are cut; the GOAWAY (if any) is written before the FIN, and the
+    // client's unread frames are drained so that the kernel does not answer them with a reset
+    // that could destroy the GOAWAY in the client's buffer.
+    h2_->abort({});
+    closeAfterResponse();
     return;
   }
-  if (h2_->idle()) {
-    // No stream open: the keep-alive timeout, as between HTTP/1.1 requests.
-    worker_.timeouts().schedule(this, listenerSettings().keepalive_timeout_ms);
-  } else {
-    worker_.timeouts().cancel(this);  // the exchanges' backend timeouts govern
+  const routing::ListenerSettings& settings = listenerSettings();
+  switch (h2_->timerAfterStep()) {
+    case H2Connection::Timer::kUnchanged:
+      return;
+    case H2Connection::Timer::kIdle:
+      // No stream open: the keep-alive timeout, as between HTTP/1.1 requests.
+      worker_.timeouts().schedule(this, settings.keepalive_timeout_ms);
+      return;
+    case H2Connection::Timer::kStall:
+      worker_.timeouts().schedule(this, h2_->limits().stall_timeout_ms);
+      return;
+    case H2Connection::Timer::kNone:
+      worker_.timeouts().cancel(this);  // the exchanges' backend timeouts govern
+      return;
   }
 }
 
@@ -522,7 +538,9 @@ void DownstreamConnection::onTimeout() {
     return;
   }
   switch (state_) {
-    case State::kHttp2:  // no stream open for keepalive_timeout
+    case State::kHttp2:
+      // No stream open for keepalive_timeout, or response data that did not move for
+      // http2_stall_timeout (a client that keeps its window closed, or does not read).
       close();
       return;
     case State::kIdle:

@@ -1,5 +1,7 @@
 #include "proxy/h2_connection.h"
 
+#include <uv.h>
+
 #include <vector>
 
 #include "proxy/downstream_connection.h"
@@ -10,7 +12,12 @@ namespace sy::proxy {
 
 H2Connection::H2Connection(Worker& worker, DownstreamConnection& host, ExchangeOwner& client,
                            tls::StreamTransport& transport)
-    : worker_(worker), host_(host), client_(client), transport_(transport) {}
+    : worker_(worker),
+      host_(host),
+      client_(client),
+      transport_(transport),
+      limits_(client.listenerSettings().http2_limits),
+      resets_(limits_.max_resets, limits_.reset_interval_ms) {}
 
 H2Connection::~H2Connection() {
   closed_ = true;  // nghttp2_session_del must not reach the streams
@@ -31,18 +38,14 @@ bool H2Connection::start() {
     nghttp2_session_callbacks_del(callbacks);
     return false;
   }
-  // Request DATA is given back to the client's window only once its exchange took it
-  // (H2Stream::deliverRequestData): a slow backend stops its stream, not the connection.
-  nghttp2_option_set_no_auto_window_update(options, 1);
+  applyHttp2Options(limits_, options);
   const int rc = nghttp2_session_server_new2(&session_, callbacks, this, options);
   nghttp2_option_del(options);
   nghttp2_session_callbacks_del(callbacks);
   if (rc != 0) return false;
-  const nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
-  };
-  return nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings,
-                                 sizeof settings / sizeof settings[0]) == 0;
+  const std::vector<nghttp2_settings_entry> settings = http2ServerSettings(limits_);
+  return nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings.data(), settings.size()) ==
+         0;
 }
 
 H2Stream* H2Connection::findStream(int32_t stream_id) {
@@ -57,7 +60,11 @@ bool H2Connection::onInput(const char* data, size_t length) {
   const ssize_t rc =
       nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), length);
   if (rc < 0) {
-    // A connection error: nghttp2 queued a GOAWAY where the protocol asks for one.
+    // A connection error: nghttp2 queued a GOAWAY where the protocol asks for one, except for
+    // the errors it only gives up on (floods, a client that is not speaking HTTP/2).
+    if (const uint32_t code = http2GoawayCodeForFatalError(static_cast<int>(rc)); code != 0) {
+      nghttp2_session_terminate_session(session_, code);
+    }
     send();
     return false;
   }
@@ -86,8 +93,9 @@ int H2Connection::onHeader(nghttp2_session* /*session*/, const nghttp2_frame* fr
   }
   H2Stream* stream = self->findStream(frame->hd.stream_id);
   if (stream == nullptr) return 0;
-  stream->requestHead().add(std::string_view(reinterpret_cast<const char*>(name), name_length),
-                            std::string_view(reinterpret_cast<const char*>(value), value_length));
+  stream->addRequestField(std::string_view(reinterpret_cast<const char*>(name), name_length),
+                          std::string_view(reinterpret_cast<const char*>(value), value_length),
+                          self->limits_.max_header_list_size);
   return 0;
 }
 
@@ -95,6 +103,7 @@ int H2Connection::onFrameReceived(nghttp2_session* /*session*/, const nghttp2_fr
                                   void* user_data) {
   auto* self = static_cast<H2Connection*>(user_data);
   if (self->closed_) return 0;
+  if (frame->hd.type == NGHTTP2_RST_STREAM) self->countClientReset();
   H2Stream* stream = self->findStream(frame->hd.stream_id);
   if (stream == nullptr) return 0;
   const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
@@ -127,6 +136,13 @@ int H2Connection::onStreamClose(nghttp2_session* /*session*/, int32_t stream_id,
   found->second->cut(error_code);
   self->streams_.erase(found);
   return 0;
+}
+
+void H2Connection::countClientReset() {
+  if (draining_ || resets_.admit(uv_now(worker_.loop()))) return;
+  // Rapid reset (CVE-2023-44487): each reset stream cost a backend request; no more of them.
+  draining_ = true;
+  nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
 // ---- Output ----
@@ -175,11 +191,42 @@ bool H2Connection::send() {
 
 bool H2Connection::onWritable() {
   if (closed_) return true;
+  progressed_ = true;  // the client reads again
   if (!send()) return false;
   std::vector<H2Stream*> streams;
   for (auto& [id, stream] : streams_) streams.push_back(stream.get());
   for (H2Stream* stream : streams) stream->notifyWritable();
   return true;
+}
+
+// ---- Timers ----
+
+bool H2Connection::responseBlocked() const {
+  if (transport_.aboveHighWatermark()) return true;
+  const bool connection_window_closed = nghttp2_session_get_remote_window_size(session_) <= 0;
+  for (const auto& [id, stream] : streams_) {
+    if (!stream->responseDataWaiting()) continue;
+    if (connection_window_closed ||
+        nghttp2_session_get_stream_remote_window_size(session_, id) <= 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+H2Connection::Timer H2Connection::timerAfterStep() {
+  Timer wanted = Timer::kNone;
+  if (streams_.empty()) {
+    wanted = Timer::kIdle;
+  } else if (responseBlocked()) {
+    wanted = Timer::kStall;
+  }
+  // A stall that made progress starts over; anything else that did not change keeps its timer.
+  const bool restart = wanted == Timer::kStall && progressed_;
+  progressed_ = false;
+  if (wanted == timer_ && !restart) return Timer::kUnchanged;
+  timer_ = wanted;
+  return wanted;
 }
 
 // ---- The connection's end ----

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "proxy/exchange_owner.h"
+#include "proxy/h2_limits.h"
 #include "tls/stream_transport.h"
 
 namespace sy::proxy {
@@ -29,8 +30,13 @@ class Worker;
 // flush, which the worker runs soon after (Worker::defer).
 class H2Connection {
  public:
-  // How many streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
-  static constexpr uint32_t kMaxConcurrentStreams = 128;
+  // The connection's timer after a step (DownstreamConnection keeps the one timer).
+  enum class Timer : uint8_t {
+    kUnchanged,  // as it was
+    kIdle,       // (re)start keepalive_timeout: the last stream just closed, or none yet
+    kStall,      // (re)start http2_stall_timeout: response data stopped moving, or moved a bit
+    kNone,       // streams run and their data moves: the exchanges' own timeouts govern
+  };
 
   H2Connection(Worker& worker, DownstreamConnection& host, ExchangeOwner& client,
                tls::StreamTransport& transport);
@@ -54,6 +60,10 @@ class H2Connection {
   // Nothing more to read or write (after GOAWAY both ways, or drained): close.
   bool finished() const;
   bool idle() const { return streams_.empty(); }
+  // What the timer must do now; call after every step. An idle connection's timer is not
+  // restarted by frames that open no stream (PING, SETTINGS): idle means no stream.
+  Timer timerAfterStep();
+  const routing::Http2Limits& limits() const { return limits_; }
 
   // ---- For the streams ----
   nghttp2_session* session() { return session_; }
@@ -62,6 +72,8 @@ class H2Connection {
   // Asks for a flush soon (outside the current call stack).
   void scheduleFlush();
   bool socketAboveHighWatermark() const { return transport_.aboveHighWatermark(); }
+  // Response DATA left the proxy (a window opened): a stall, if any, starts over.
+  void noteResponseProgress() { progressed_ = true; }
 
  private:
   static int onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* self);
@@ -75,6 +87,11 @@ class H2Connection {
                            void* self);
 
   H2Stream* findStream(int32_t stream_id);
+  // A client RST_STREAM: counted; past http2_max_resets per interval, GOAWAY ENHANCE_YOUR_CALM.
+  void countClientReset();
+  // Response data waits for the client: its flow-control window (the connection's or the
+  // stream's) is closed, or it does not read the socket.
+  bool responseBlocked() const;
   // Hands nghttp2's pending frames to the socket (unless it is above its high watermark).
   bool send();
 
@@ -84,8 +101,12 @@ class H2Connection {
   tls::StreamTransport& transport_;
   nghttp2_session* session_ = nullptr;
   absl::flat_hash_map<int32_t, std::unique_ptr<H2Stream>> streams_;
-  bool closed_ = false;    // abort(): callbacks after it are ignored
-  bool draining_ = false;  // GOAWAY sent
+  const routing::Http2Limits limits_;  // as when the connection began (a reload keeps them)
+  Http2ResetCounter resets_;
+  Timer timer_ = Timer::kUnchanged;  // what the timer does now (kUnchanged: not set yet)
+  bool progressed_ = false;          // response DATA went out since the last step
+  bool closed_ = false;              // abort(): callbacks after it are ignored
+  bool draining_ = false;            // GOAWAY sent
 };
 
 }  // namespace sy::proxy

@@ -61,10 +61,27 @@ std::optional<tls::TlsDetails> H2Stream::clientTlsDetails() const {
 
 // ---- The request ----
 
+void H2Stream::addRequestField(std::string_view name, std::string_view value,
+                               uint32_t max_list_bytes) {
+  if (header_list_too_large_) return;
+  header_list_bytes_ += name.size() + value.size() + 32;
+  if (header_list_bytes_ > max_list_bytes) {
+    header_list_too_large_ = true;
+    request_head_ = H2RequestHead();  // frees what was kept: the request is not forwarded
+    return;
+  }
+  request_head_.add(name, value);
+}
+
 void H2Stream::startRequest(bool end_stream) {
   core::WorkerStats& stats = connection_.worker().stats();
   stats.requests.add();
   stats.requests_http2.add();
+  if (header_list_too_large_) {
+    // As nginx and Envoy answer (RFC 6585): the client learns which limit it hit.
+    refuseRequest(431, "request header list larger than http2_max_header_list_size");
+    return;
+  }
   request_ended_ = end_stream;
   request_chunked_ = !end_stream && !request_head_.hasContentLength();
   const std::string head = request_head_.build(!end_stream);
@@ -76,6 +93,7 @@ void H2Stream::startRequest(bool end_stream) {
 void H2Stream::flushBatch() { connection_.worker().loopContext().writeBatch().flush(); }
 
 void H2Stream::feedRequest(const char* data, size_t length) {
+  if (refused_) return;
   if (request_.headComplete() && session_ == nullptr) return;  // the exchange ended already
   size_t consumed = 0;
   const http::Http1Parser::Result result = request_.execute(data, length, &consumed);
@@ -95,6 +113,7 @@ void H2Stream::feedRequest(const char* data, size_t length) {
 }
 
 void H2Stream::refuseRequest(int status, std::string_view detail) {
+  refused_ = true;
   session_ = std::make_unique<ProxySession>(connection_.worker(), *this, request_, started_ns_);
   session_->disableKeepAlive();
   session_->respondLocally(status, detail);
@@ -270,6 +289,7 @@ void H2Stream::ResponseEvents::onMessageComplete() { stream.response_complete_ =
 ssize_t H2Stream::readResponse(uint8_t* buffer, size_t length, uint32_t* data_flags) {
   const size_t take = std::min(length, pendingResponseBytes());
   if (take > 0) {
+    connection_.noteResponseProgress();
     std::memcpy(buffer, response_body_.data() + response_sent_, take);
     response_sent_ += take;
     if (response_sent_ == response_body_.size()) {

@@ -42,7 +42,10 @@ class H2Stream final : public ExchangeOwner {
   H2Stream& operator=(const H2Stream&) = delete;
 
   int32_t id() const { return id_; }
-  H2RequestHead& requestHead() { return request_head_; }
+  // A field of the request's header list. Past `max_list_bytes` (RFC 9113 §6.5.2's size: name,
+  // value and 32 per field) fields are dropped and the request is answered 431 when its header
+  // list ends.
+  void addRequestField(std::string_view name, std::string_view value, uint32_t max_list_bytes);
 
   // ---- From the connection (never from inside the exchange) ----
   // The request's header list is complete: parse it and start the exchange.
@@ -58,6 +61,8 @@ class H2Stream final : public ExchangeOwner {
   ssize_t readResponse(uint8_t* buffer, size_t length, uint32_t* data_flags);
   // The response backlog fell below the low watermark, or the socket can take more.
   bool wantsWritable() const { return notify_writable_; }
+  // Response DATA waits to be framed (for the stall timeout).
+  bool responseDataWaiting() const { return response_submitted_ && pendingResponseBytes() > 0; }
   void notifyWritable();
   // The stream closed (`error_code` from RST_STREAM or the connection's end) or the connection
   // closes: an exchange still running is recorded as cut short and ended.
@@ -128,6 +133,7 @@ class H2Stream final : public ExchangeOwner {
   H2Connection& connection_;
   const int32_t id_;
   H2RequestHead request_head_;
+  uint64_t header_list_bytes_ = 0;
   RequestEvents request_events_{*this};
   ResponseEvents response_events_{*this};
   http::Http1Parser request_;
@@ -152,6 +158,8 @@ class H2Stream final : public ExchangeOwner {
   bool notify_writable_ = false;
   bool was_above_watermark_ = false;
   bool reset_sent_ = false;
+  bool header_list_too_large_ = false;
+  bool refused_ = false;  // answered locally before its exchange could start: input is dropped
 };
 
 }  // namespace sy::proxy

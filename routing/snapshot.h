@@ -21,6 +21,16 @@
 
 namespace sy::routing {
 
+// A listener's HTTP/2 limits (the http2_* keys of config::ListenerConfig).
+struct Http2Limits {
+  uint32_t max_concurrent_streams = 128;
+  uint32_t max_header_list_size = 65536;
+  uint32_t hpack_table_size = 4096;
+  uint32_t max_resets = 1000;
+  uint64_t reset_interval_ms = 30000;
+  uint64_t stall_timeout_ms = 30000;
+};
+
 struct ListenerSettings {
   std::string name;
   // Stable across reloads for the same listener name (SnapshotBuilder): workers find their
@@ -34,6 +44,7 @@ struct ListenerSettings {
   bool abort_on_client_close = true;
   bool proxy_protocol = false;  // a PROXY header before anything else (core/proxy_protocol.h)
   bool http2 = false;           // HTTP/2 from clients (proxy/h2_connection.h)
+  Http2Limits http2_limits;     // applied by proxy/h2_limits.h
   http::PathOptions path;
   bool reject_unnormalized_paths = false;  // path_normalization = "reject"
   ClientLimitSettings client_limits;

@@ -46,6 +46,14 @@ ListenerSettings listenerSettings(const config::ListenerConfig& listener, size_t
   settings.abort_on_client_close = listener.abort_on_client_close;
   settings.proxy_protocol = listener.proxy_protocol;
   settings.http2 = listener.http2;
+  settings.http2_limits = {
+      .max_concurrent_streams = listener.http2_max_concurrent_streams,
+      .max_header_list_size = listener.http2_max_header_list_size,
+      .hpack_table_size = listener.http2_hpack_table_size,
+      .max_resets = listener.http2_max_resets,
+      .reset_interval_ms = toMs(listener.http2_reset_interval),
+      .stall_timeout_ms = toMs(listener.http2_stall_timeout),
+  };
   settings.redirect_to_https = listener.redirect_to_https;
   settings.https_port = static_cast<uint16_t>(listener.https_port);
   settings.max_body_bytes = listener.max_body;

@@ -121,6 +121,15 @@ struct ListenerConfig {
   // HTTP/2 from clients: h2c with prior knowledge on a plain listener, h2 offered in ALPN on a
   // TLS one; HTTP/1.1 keeps working on the same listener.
   bool http2 = false;
+  // HTTP/2 limits and defences (proxy/h2_limits.h; conf/REFERENCE.md, "HTTP/2 limits").
+  uint32_t http2_max_concurrent_streams = 128;  // SETTINGS_MAX_CONCURRENT_STREAMS
+  uint32_t http2_max_header_list_size = 65536;  // SETTINGS_MAX_HEADER_LIST_SIZE, enforced
+  uint32_t http2_hpack_table_size = 4096;       // HPACK dynamic table, both directions
+  uint32_t http2_max_resets = 1000;             // client RST_STREAMs per reset interval
+  absl::Duration http2_reset_interval = absl::Seconds(30);
+  // A client that keeps response data from moving (zero flow-control window, or a socket it
+  // does not read) for this long loses the connection.
+  absl::Duration http2_stall_timeout = absl::Seconds(30);
   // Present: the listener terminates TLS (conf/REFERENCE.md, "TLS"). Certificates are re-read
   // on every reload, unlike the listener's address.
   std::optional<tls::ServerSettings> tls;

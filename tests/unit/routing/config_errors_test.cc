@@ -757,5 +757,38 @@ allowed_hosts = ["LB1.internal", "*"]
   EXPECT_EQ(ok.config->admin.allowed_hosts, (std::vector<std::string>{"lb1.internal", "*"}));
 }
 
+TEST(ConfigErrorsTest, Http2LimitsOutOfRange) {
+  const LoadResult result = parse(R"(
+[[listeners]]
+listen = "127.0.0.1:8080"
+http2 = true
+http2_max_concurrent_streams = 0
+http2_max_header_list_size = 100
+http2_hpack_table_size = 70000
+http2_max_resets = 0
+http2_reset_interval = "100ms"
+http2_stall_timeout = "2h"
+[[pools]]
+name = "blue"
+backends = ["127.0.0.1:8081"]
+[[routes]]
+name = "default"
+pool = "blue"
+)");
+  EXPECT_THAT(result.errors,
+              ElementsAre(IsError(4, "listeners[0].http2_max_concurrent_streams",
+                                  "expected an integer between 1 and 10000, got 0"),
+                          IsError(5, "listeners[0].http2_max_header_list_size",
+                                  "expected an integer between 1024 and 1048576, got 100"),
+                          IsError(6, "listeners[0].http2_hpack_table_size",
+                                  "expected an integer between 0 and 65536, got 70000"),
+                          IsError(7, "listeners[0].http2_max_resets",
+                                  "expected an integer between 1 and 1000000, got 0"),
+                          IsError(8, "listeners[0].http2_reset_interval",
+                                  "expected a duration between 1s and 1h, got \"100ms\""),
+                          IsError(9, "listeners[0].http2_stall_timeout",
+                                  "expected a duration between 100ms and 1h, got \"2h\"")));
+}
+
 }  // namespace
 }  // namespace sy::routing::config

@@ -48,6 +48,12 @@ TEST(ConfigLoaderTest, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(listener.max_header_bytes, 32768u);
   EXPECT_EQ(listener.max_headers, 100u);
   EXPECT_EQ(listener.backlog, 511u);
+  EXPECT_EQ(listener.http2_max_concurrent_streams, 128u);
+  EXPECT_EQ(listener.http2_max_header_list_size, 65536u);
+  EXPECT_EQ(listener.http2_hpack_table_size, 4096u);
+  EXPECT_EQ(listener.http2_max_resets, 1000u);
+  EXPECT_EQ(listener.http2_reset_interval, absl::Seconds(30));
+  EXPECT_EQ(listener.http2_stall_timeout, absl::Seconds(30));
   EXPECT_EQ(listener.path_normalization, PathNormalization::kForward);
   EXPECT_TRUE(listener.merge_slashes);
   EXPECT_FALSE(listener.allow_encoded_slash);
