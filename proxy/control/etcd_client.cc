@@ -75,9 +75,8 @@ std::string EtcdClient::unbase64(const std::string& text) {
 
 void EtcdClient::start(uv_loop_t* loop) {
   loop_ = loop;
-  timer_ = new uv_timer_t;
-  uv_timer_init(loop_, timer_);
-  timer_->data = this;
+  timer_.init(loop_, uv_timer_init);
+  timer_.get()->data = this;
   multi_ = curl_multi_init();
   curl_multi_setopt(multiOf(multi_), CURLMOPT_SOCKETFUNCTION, &EtcdClient::onSocket);
   curl_multi_setopt(multiOf(multi_), CURLMOPT_SOCKETDATA, this);
@@ -95,9 +94,7 @@ void EtcdClient::close() {
   requests_.clear();
   curl_multi_cleanup(multiOf(multi_));
   multi_ = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(timer_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-  timer_ = nullptr;
+  timer_.reset();
 }
 
 size_t EtcdClient::onData(char* data, size_t size, size_t count, void* request) {
@@ -204,11 +201,11 @@ int EtcdClient::onSocket(void*, int fd, int what, void* client_pointer, void* so
 int EtcdClient::onTimer(void*, long timeout_ms, void* client_pointer) {
   auto* client = static_cast<EtcdClient*>(client_pointer);
   if (timeout_ms < 0) {
-    uv_timer_stop(client->timer_);
+    uv_timer_stop(client->timer_.get());
     return 0;
   }
   uv_timer_start(
-      client->timer_,
+      client->timer_.get(),
       [](uv_timer_t* timer) {
         static_cast<EtcdClient*>(timer->data)->socketAction(CURL_SOCKET_TIMEOUT, 0);
       },

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/uv_handle.h"
 #include "nlohmann/json.hpp"
 
 namespace sy::proxy::control {
@@ -74,7 +75,7 @@ class EtcdClient {
   absl::Duration timeout_;
   uv_loop_t* loop_ = nullptr;
   void* multi_ = nullptr;
-  uv_timer_t* timer_ = nullptr;
+  core::UvHandle<uv_timer_t> timer_;  // curl's timeout
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::unique_ptr<Request>> requests_;
   bool in_curl_ = false;

@@ -41,13 +41,6 @@ std::string rangeEnd(std::string prefix) {
   return prefix;
 }
 
-void closeTimer(uv_timer_t*& timer) {
-  if (timer == nullptr) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(timer),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-  timer = nullptr;
-}
-
 }  // namespace
 
 FleetSync::FleetSync(ControlState& state, Publisher& publisher)
@@ -118,12 +111,10 @@ void FleetSync::start(uv_loop_t* loop, const std::string& admin_address) {
     instance_id_ = absl::StrCat(host, ":", admin_address.substr(admin_address.rfind(':') + 1));
   }
   client_->start(loop);
-  reconnect_timer_ = new uv_timer_t;
-  uv_timer_init(loop, reconnect_timer_);
-  reconnect_timer_->data = this;
-  keepalive_timer_ = new uv_timer_t;
-  uv_timer_init(loop, keepalive_timer_);
-  keepalive_timer_->data = this;
+  reconnect_timer_.init(loop, uv_timer_init);
+  reconnect_timer_.get()->data = this;
+  keepalive_timer_.init(loop, uv_timer_init);
+  keepalive_timer_.get()->data = this;
   core::logInfo(
       "fleet_started",
       {{"instance_id", instance_id_}, {"prefix", config_.prefix}, {"etcd", config_.etcd}});
@@ -134,8 +125,8 @@ void FleetSync::close() {
   if (!enabled() || closed_ || loop_ == nullptr) return;
   closed_ = true;
   client_->close();
-  closeTimer(reconnect_timer_);
-  closeTimer(keepalive_timer_);
+  reconnect_timer_.reset();
+  keepalive_timer_.reset();
 }
 
 void FleetSync::connect() {
@@ -206,7 +197,7 @@ void FleetSync::grantLease() {
     const uint64_t every_ms = static_cast<uint64_t>(
         std::max<int64_t>(100, absl::ToInt64Milliseconds(config_.lease_ttl) / 3));
     uv_timer_start(
-        keepalive_timer_,
+        keepalive_timer_.get(),
         [](uv_timer_t* timer) { static_cast<FleetSync*>(timer->data)->keepAlive(); }, every_ms,
         every_ms);
   });
@@ -222,7 +213,7 @@ void FleetSync::keepAlive() {
                     // The lease expired (etcd was away longer than its TTL): a new one.
                     core::logInfo("fleet_lease_expired", {{"lease", lease_id_}});
                     lease_id_.clear();
-                    uv_timer_stop(keepalive_timer_);
+                    uv_timer_stop(keepalive_timer_.get());
                     grantLease();
                   }
                 });
@@ -230,6 +221,14 @@ void FleetSync::keepAlive() {
 
 void FleetSync::registerInstance() {
   if (!connected_ || lease_id_.empty() || closed_) return;
+  if (registering_) {
+    // One put at a time: two in flight could reach etcd in either order and leave the older
+    // applied_revision as the last word.
+    register_again_ = true;
+    return;
+  }
+  registering_ = true;
+  register_again_ = false;
   const nlohmann::json registration = {{"id", instance_id_},
                                        {"admin", admin_address_},
                                        {"version", core::versionString()},
@@ -240,7 +239,9 @@ void FleetSync::registerInstance() {
                  {"value", EtcdClient::base64(registration.dump())},
                  {"lease", lease_id_}},
                 [this](absl::StatusOr<nlohmann::json> answer) {
-                  if (!answer.ok()) lost(std::string(answer.status().message()));
+                  registering_ = false;
+                  if (!answer.ok()) return lost(std::string(answer.status().message()));
+                  if (register_again_) registerInstance();
                 });
 }
 
@@ -413,9 +414,10 @@ void FleetSync::change(const char* event, const std::string& route, nlohmann::js
 void FleetSync::lost(const std::string& reason) {
   if (closed_) return;
   connecting_ = false;
+  register_again_ = false;  // the reconnect registers anew
   last_error_ = reason;
   if (watch_id_ != 0) client_->cancel(std::exchange(watch_id_, 0));
-  uv_timer_stop(keepalive_timer_);
+  uv_timer_stop(keepalive_timer_.get());
   if (connected_) {
     connected_ = false;
     connected_since_ = absl::Now();
@@ -426,7 +428,8 @@ void FleetSync::lost(const std::string& reason) {
                     "back"}});
   }
   uv_timer_start(
-      reconnect_timer_, [](uv_timer_t* timer) { static_cast<FleetSync*>(timer->data)->connect(); },
+      reconnect_timer_.get(),
+      [](uv_timer_t* timer) { static_cast<FleetSync*>(timer->data)->connect(); },
       static_cast<uint64_t>(absl::ToInt64Milliseconds(config_.reconnect_interval)), 0);
 }
 

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "admin/control_plane.h"
+#include "core/uv_handle.h"
 #include "nlohmann/json.hpp"
 #include "proxy/control/control_state.h"
 #include "proxy/control/etcd_client.h"
@@ -96,14 +97,16 @@ class FleetSync {
   routing::config::FleetConfig config_;
   std::unique_ptr<EtcdClient> client_;
   uv_loop_t* loop_ = nullptr;
-  uv_timer_t* reconnect_timer_ = nullptr;
-  uv_timer_t* keepalive_timer_ = nullptr;
+  core::UvHandle<uv_timer_t> reconnect_timer_;
+  core::UvHandle<uv_timer_t> keepalive_timer_;
   std::string instance_id_;
   std::string admin_address_;
   bool connected_ = false;
   bool connecting_ = false;
   bool closed_ = false;
   bool local_changes_ = false;
+  bool registering_ = false;                  // a registration put is in flight
+  bool register_again_ = false;               // and the applied revision changed since it was sent
   absl::Time connected_since_ = absl::Now();  // or disconnected since, when !connected_
   absl::Time last_sync_ = absl::InfinitePast();
   std::string last_error_;

@@ -86,7 +86,7 @@ class FleetTest : public ::testing::Test {
         "\"]\n\n[[pools]]\nname = \"shadow\"\nbackends = [\"127.0.0.1:", green_.port,
         "\"]\n\n[[routes]]\nname = \"web\"\npool = \"blue\"\n\n[fleet]\netcd = [\"",
         etcd_.clientUrl(), "\"]\nprefix = \"", kFleetPrefix, "\"\ninstance_id = \"i", index + 1,
-        "\"\nlease_ttl = \"3s\"\nrequest_timeout = \"1s\"\nreconnect_interval = \"",
+        "\"\nlease_ttl = \"6s\"\nrequest_timeout = \"5s\"\nreconnect_interval = \"",
         reconnect_[index], "\"\n");
   }
 
@@ -346,7 +346,7 @@ TEST_F(FleetTest, HundredSwitchesUnderLoadOnThreeInstancesFailNothing) {
       nlohmann::json fleet = fleetStatus(flip % 3);
       return fleet["all_applied"] == true;
     })) << "flip "
-        << flip;
+        << flip << ": " << fleetStatus(flip % 3).dump();
   }
   stop.store(true);
   for (std::thread& thread : load) thread.join();
