@@ -19,7 +19,7 @@ LABEL org.opencontainers.image.title="switchyard" \
 # The shared libraries the binary links, nothing else (the list of the .deb's Depends).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libuv1 libssl3 libabsl20220623 libtomlplusplus3 \
-      libprometheus-cpp-core1.0 libsystemd0 libc-ares2 libre2-9 libnghttp2-14 \
+      libprometheus-cpp-core1.0 libsystemd0 libc-ares2 libre2-9 libnghttp2-14 libcurl4 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 switchyard \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/switchyard --no-create-home \

@@ -497,7 +497,18 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
     return;
   }
   core::ScopedLogFields actor({{"by", by}, {"from", request.peer}});
+  // ?local=1 (fleet mode): a traffic verb changes this instance alone, not the fleet's state.
+  bool local = false;
+  if (auto text = request.param("local")) {
+    local = *text == "1" || *text == "true";
+    if (!local && *text != "0" && *text != "false") {
+      recorded(errorReply(400, "parameter \"local\" must be 1, 0, true or false"));
+      return;
+    }
+  }
+  control_.setLocalChange(local);
   dispatch(request, std::move(recorded));
+  control_.setLocalChange(false);
 }
 
 void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
@@ -513,7 +524,7 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
   std::string route;
   if (path == "/admin/switch") {
     if (!method_is("POST") ||
-        !onlyKnownParams(request, {"to", "route", "force", "verify"}, respond)) {
+        !onlyKnownParams(request, {"to", "route", "force", "verify", "local"}, respond)) {
       return;
     }
     auto pool = requiredParam(request, "to", respond);
@@ -538,13 +549,14 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
     if (!forceParam(request, &force, respond)) return;
     control_.switchPool(route, *pool, force, std::move(respond));
   } else if (path == "/admin/rollback") {
-    if (!method_is("POST") || !onlyKnownParams(request, {"route"}, respond)) return;
+    if (!method_is("POST") || !onlyKnownParams(request, {"route", "local"}, respond)) return;
     if (!resolveRoute(request, &route, respond)) return;
     control_.rollback(route, std::move(respond));
   } else if (path == "/admin/canary" || path == "/admin/mirror") {
     const bool canary = path == "/admin/canary";
     const char* share_param = canary ? "weight" : "percent";
-    if (!method_is("POST") || !onlyKnownParams(request, {"pool", share_param, "route"}, respond)) {
+    if (!method_is("POST") ||
+        !onlyKnownParams(request, {"pool", share_param, "route", "local"}, respond)) {
       return;
     }
     double share = 0;
@@ -559,7 +571,7 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
       control_.setMirror(route, pool, share, std::move(respond));
     }
   } else if (path == "/admin/promote") {
-    if (!method_is("POST") || !onlyKnownParams(request, {"route"}, respond)) return;
+    if (!method_is("POST") || !onlyKnownParams(request, {"route", "local"}, respond)) return;
     if (!resolveRoute(request, &route, respond)) return;
     control_.promote(route, std::move(respond));
   } else if (path == "/admin/status") {

@@ -81,6 +81,9 @@ class ControlPlane {
                                const nlohmann::json& body, Responder respond) = 0;
   virtual void removeBackend(const std::string& pool, const std::string& address,
                              absl::Duration wait, bool force, Responder respond) = 0;
+  // Fleet mode: the traffic change of the admin call being served (local=1) holds on this
+  // instance only instead of going through etcd. Set before the verb, cleared after it.
+  virtual void setLocalChange(bool /*local*/) {}
   virtual nlohmann::json status() const = 0;
   // The live figures of GET /admin/stats (admin/stats_sampler.h), without "markers" (the API
   // adds them from its change history).

@@ -11,13 +11,15 @@ packages=(
   cmake ninja-build g++ pkg-config git
   libuv1-dev libssl-dev libabsl-dev libtomlplusplus-dev prometheus-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev node-llhttp libre2-dev libnghttp2-dev
-  libsystemd-dev libc-ares-dev
+  libsystemd-dev libc-ares-dev libcurl4-openssl-dev
 )
 for arg in "$@"; do
   case "$arg" in
     --test) packages+=(curl python3 nginx-light prometheus procps wrk clang libfuzzer-14-dev ccache clang-format)
             packages+=(dpkg-dev file logrotate systemd podman runc buildah yamllint nodejs)
             packages+=(testssl.sh chromium nghttp2-client python3-h2)
+            # Fleet mode's tests start a real etcd.
+            packages+=(etcd-server etcd-client)
             # Debian's npm, unless node came with its own (nodesource's nodejs has it).
             command -v npm >/dev/null || packages+=(npm) ;;
     --bench) packages+=(curl python3 wrk nginx-light haproxy procps) ;;

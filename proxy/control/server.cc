@@ -28,6 +28,7 @@ void Server::configInvalid(nlohmann::json errors) {
 }
 
 Server::Server(ConfigSource source) : state_(std::move(source)) {
+  traffic_.setFleet(&fleet_);
   traffic_.setRolloutGuard([this](const std::string& route) { return rollouts_.running(route); });
   state_.rollouts_json = [this] { return rollouts_.toJson(); };
   reloader_.trackListenerSockets(&listener_fds_);
@@ -66,6 +67,7 @@ bool Server::loadInitialState() {
   } else {
     restoreState(state_);
   }
+  fleet_.loadAtStart();                   // [fleet]: the fleet's state wins over the file's
   if (!state_.backend_overlay.empty()) {  // the state had runtime backends
     for (const std::string& note : state_.applyBackendOverlay()) {
       core::logWarn("backend_changes_dropped", {{"detail", note}});
@@ -157,6 +159,7 @@ int Server::run() {
   }
   // A listener removed from the configuration since: the old process keeps it until it exits.
   inherited.closeUnused();
+  fleet_.start(&loop_, admin_server_->address().toString());
 
   startWorkers(sockets.fds_by_worker);
   health_.start(&loop_);
@@ -309,7 +312,9 @@ std::string Server::metrics() const {
       view.backend_states[entry.info->id] = backend;
     }
   }
-  return state_.metrics.render(view);
+  std::string text = state_.metrics.render(view);
+  if (fleet_.enabled()) text += fleet_.metricsText();
+  return text;
 }
 
 void Server::sampleStats() {
@@ -324,8 +329,10 @@ nlohmann::json Server::status() const {
       .config = state_.source.name(),
       .workers = state_.worker_count,
       .ready = ready()};
-  return admin::statusJson(process, *state_.config, state_.traffic, *state_.snapshot,
-                           state_.backend_states);
+  nlohmann::json status = admin::statusJson(process, *state_.config, state_.traffic,
+                                            *state_.snapshot, state_.backend_states);
+  if (fleet_.enabled()) status["fleet"] = fleet_.statusJson();
+  return status;
 }
 
 void Server::republish(const char* reason) {
@@ -433,6 +440,7 @@ void Server::closeControlHandles() {
   dns_.close();
   rollouts_.close();
   traffic_.close();
+  fleet_.close();
   // Blocked here and in every worker: none can take its default action (death) between the
   // closes, which restore it, and the ignore.
   const sigset_t previous = core::blockControlSignals();

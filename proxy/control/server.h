@@ -20,6 +20,7 @@
 #include "proxy/control/backend_set.h"
 #include "proxy/control/config_reloader.h"
 #include "proxy/control/control_state.h"
+#include "proxy/control/fleet_sync.h"
 #include "proxy/control/health_wiring.h"
 #include "proxy/control/publisher.h"
 #include "proxy/control/rollout_controller.h"
@@ -85,6 +86,7 @@ class Server final : public admin::ControlPlane {
                       admin::Responder respond) override {
     rollouts_.command(route, verb, std::move(respond));
   }
+  void setLocalChange(bool local) override { traffic_.setLocalChange(local); }
   void reload(admin::Responder respond) override { reloader_.reload(std::move(respond)); }
   void upgrade(const std::string& binary, admin::Responder respond) override;
   void setBackendAdmin(const std::string& pool, const std::string& address,
@@ -168,6 +170,8 @@ class Server final : public admin::ControlPlane {
   std::vector<std::unique_ptr<Worker>> workers_;
   Publisher publisher_{dispatcher_, workers_};
   HealthWiring health_{state_, [this](const char* reason) { republish(reason); }};
+  // [fleet]: the traffic state shared through etcd (before the parts that change it).
+  FleetSync fleet_{state_, publisher_};
   TrafficControl traffic_{state_, publisher_};
   RolloutController rollouts_{state_, traffic_};
   BackendAdmin backends_{state_, publisher_,

@@ -29,6 +29,15 @@ void TrafficControl::close() {
 
 void TrafficControl::applyChange(const char* event, const std::string& route, nlohmann::json body,
                                  admin::Responder respond) {
+  if (fleet_ != nullptr && fleet_->enabled()) {
+    if (!local_change_) {
+      fleet_->change(event, route, std::move(body), std::move(respond));
+      scheduleSwitchDrain();
+      return;
+    }
+    fleet_->changedLocally();
+    body["local"] = true;
+  }
   state_.rebuildSnapshot();
   const uint64_t generation = state_.snapshot->generation;
   body["route"] = route;

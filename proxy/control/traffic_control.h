@@ -8,6 +8,7 @@
 #include "admin/control_plane.h"
 #include "nlohmann/json.hpp"
 #include "proxy/control/control_state.h"
+#include "proxy/control/fleet_sync.h"
 #include "proxy/control/publisher.h"
 
 namespace sy::proxy::control {
@@ -29,6 +30,11 @@ class TrafficControl {
   void setRolloutGuard(std::function<bool(const std::string& route)> rollout_running) {
     rollout_running_ = std::move(rollout_running);
   }
+
+  // Fleet mode: a change goes through etcd (fleet_sync.h) unless setLocalChange(true).
+  void setFleet(FleetSync* fleet) { fleet_ = fleet; }
+  // The admin call being served asked for local=1: its change holds on this instance only.
+  void setLocalChange(bool local) { local_change_ = local; }
 
   void start(uv_loop_t* loop);
   // Closes the timer; the loop must run once more to finish the close.
@@ -61,6 +67,8 @@ class TrafficControl {
   ControlState& state_;
   Publisher& publisher_;
   std::function<bool(const std::string&)> rollout_running_;
+  FleetSync* fleet_ = nullptr;
+  bool local_change_ = false;
   uv_timer_t switch_drain_timer_{};
   bool started_ = false;
 };

@@ -10,6 +10,7 @@ const TableSchema<Config>& configSchema() {
               tableField("server", &Config::server, serverSchema),
               tableField("admin", &Config::admin, adminSchema),
               tableField("access_log", &Config::access_log, accessLogSchema),
+              tableField("fleet", &Config::fleet, fleetSchema),
               required(
                   tableArrayField("listeners", &Config::listeners, listenerSchema, "[[listeners]]"),
                   "at least one [[listeners]] table is required"),

@@ -326,10 +326,29 @@ struct RolloutDeclarationConfig {
   std::map<std::string, SourcePosition> key_positions;  // of each key of the table
 };
 
+// [fleet]: several instances share their runtime traffic state through etcd v3
+// (proxy/control/fleet_sync.h). Absent: the instance keeps its state to itself.
+struct FleetConfig {
+  // etcd client URLs ("http://127.0.0.1:2379"), tried in order; the JSON gateway (/v3/...).
+  std::vector<std::string> etcd;
+  // Key prefix of this fleet ("/switchyard/prod"): the state is PREFIX/state, the live
+  // instances PREFIX/instances/ID.
+  std::string prefix;
+  // This instance's name in the fleet; empty: "HOSTNAME:ADMIN_PORT", made at start.
+  std::string instance_id;
+  // The lease of the instance's registration: it disappears this long after the instance died.
+  absl::Duration lease_ttl = absl::Seconds(10);
+  // Bound of one etcd request (not of the watch), connect included.
+  absl::Duration request_timeout = absl::Seconds(2);
+  // How long to wait between two attempts to reach etcd again after it was lost.
+  absl::Duration reconnect_interval = absl::Milliseconds(500);
+};
+
 struct Config {
   std::string path;  // file it was read from
   ServerConfig server;
   AdminConfig admin;
+  std::optional<FleetConfig> fleet;
   std::optional<AccessLogConfig> access_log;
   std::vector<ListenerConfig> listeners;
   std::vector<PoolConfig> pools;

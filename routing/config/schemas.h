@@ -13,6 +13,7 @@ const TableSchema<Config>& configSchema();
 const TableSchema<ServerConfig>& serverSchema();
 const TableSchema<AdminConfig>& adminSchema();
 const TableSchema<AccessLogConfig>& accessLogSchema();
+const TableSchema<FleetConfig>& fleetSchema();
 const TableSchema<ListenerConfig>& listenerSchema();
 const TableSchema<tls::ServerSettings>& listenerTlsSchema();
 // The listener's keys plus client_ca.

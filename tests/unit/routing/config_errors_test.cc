@@ -66,7 +66,7 @@ TEST(ConfigErrorsTest, UnknownTopLevelKey) {
 workers = 2
 )"),
       kMinimalLines + 1, "servr",
-      "unknown key; expected one of: server, admin, access_log, listeners, pools, routes");
+      "unknown key; expected one of: server, admin, access_log, fleet, listeners, pools, routes");
 }
 
 TEST(ConfigErrorsTest, UnknownKeyInTable) {

@@ -1,0 +1,492 @@
+#include "proxy/control/fleet_sync.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "core/build_info.h"
+#include "core/log.h"
+#include "proxy/control/state_file.h"
+#include "proxy/control/status_reply.h"
+
+namespace sy::proxy::control {
+namespace {
+
+// etcd's JSON gateway writes int64 fields as strings, and leaves out zeros.
+int64_t int64Of(const nlohmann::json& object, const char* name) {
+  if (!object.is_object() || !object.contains(name)) return 0;
+  const nlohmann::json& value = object[name];
+  if (value.is_number_integer()) return value.get<int64_t>();
+  int64_t parsed = 0;
+  if (value.is_string() && absl::SimpleAtoi(value.get<std::string>(), &parsed)) return parsed;
+  return 0;
+}
+
+std::string timeText(absl::Time time) {
+  if (time == absl::InfinitePast()) return "";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
+}
+
+// The etcd range end that covers every key starting with `prefix`.
+std::string rangeEnd(std::string prefix) {
+  prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
+}  // namespace
+
+FleetSync::FleetSync(ControlState& state, Publisher& publisher)
+    : state_(state), publisher_(publisher) {}
+
+FleetSync::~FleetSync() = default;
+
+nlohmann::json FleetSync::stateJson() const { return state_.traffic.toJson(); }
+
+absl::Status FleetSync::validate(const nlohmann::json& fleet_state) const {
+  if (!fleet_state.is_object() || !fleet_state.contains("routes") ||
+      !fleet_state["routes"].is_object()) {
+    return absl::InvalidArgumentError("not a Switchyard traffic state (no \"routes\" object)");
+  }
+  for (const auto& [route, saved] : fleet_state["routes"].items()) {
+    if (state_.traffic.find(route) == nullptr || !saved.is_object()) continue;
+    for (const char* role : {"active", "canary_pool", "mirror_pool"}) {
+      const auto found = saved.find(role);
+      if (found == saved.end() || !found->is_string() || found->get<std::string>().empty()) {
+        continue;
+      }
+      const std::string pool = found->get<std::string>();
+      if (state_.config->findPool(pool) == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("route \"", route, "\" names pool \"", pool, "\" (", role,
+                         ") which this instance's configuration lacks"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void FleetSync::loadAtStart() {
+  if (!state_.config->fleet.has_value()) return;
+  config_ = *state_.config->fleet;
+  client_ = std::make_unique<EtcdClient>(config_.etcd, config_.request_timeout);
+  applied_state_ = stateJson();
+  absl::StatusOr<nlohmann::json> answer =
+      client_->callBlocking("/v3/kv/range", {{"key", EtcdClient::base64(stateKey())}});
+  if (!answer.ok()) {
+    last_error_ = std::string(answer.status().message());
+    core::logWarn("fleet_unreachable_at_start",
+                  {{"etcd", config_.etcd},
+                   {"error", last_error_},
+                   {"detail",
+                    "starting on the state file's state; the fleet's state is applied "
+                    "once etcd answers"}});
+    return;
+  }
+  synced();
+  const nlohmann::json kvs = answer->value("kvs", nlohmann::json::array());
+  if (kvs.empty()) {
+    core::logInfo("fleet_state_absent",
+                  {{"key", stateKey()}, {"detail", "this instance's state seeds the fleet"}});
+    return;
+  }
+  applyFromEtcd(EtcdClient::unbase64(kvs[0].value("value", "")), int64Of(kvs[0], "mod_revision"));
+}
+
+void FleetSync::start(uv_loop_t* loop, const std::string& admin_address) {
+  if (!enabled()) return;
+  loop_ = loop;
+  admin_address_ = admin_address;
+  instance_id_ = config_.instance_id;
+  if (instance_id_.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof(host) - 1);
+    instance_id_ = absl::StrCat(host, ":", admin_address.substr(admin_address.rfind(':') + 1));
+  }
+  client_->start(loop);
+  reconnect_timer_.init(loop, uv_timer_init);
+  reconnect_timer_.get()->data = this;
+  keepalive_timer_.init(loop, uv_timer_init);
+  keepalive_timer_.get()->data = this;
+  core::logInfo(
+      "fleet_started",
+      {{"instance_id", instance_id_}, {"prefix", config_.prefix}, {"etcd", config_.etcd}});
+  connect();
+}
+
+void FleetSync::close() {
+  if (!enabled() || closed_ || loop_ == nullptr) return;
+  closed_ = true;
+  client_->close();
+  reconnect_timer_.reset();
+  keepalive_timer_.reset();
+}
+
+void FleetSync::connect() {
+  if (closed_ || connecting_) return;
+  connecting_ = true;
+  readAll();
+}
+
+void FleetSync::readAll() {
+  const std::string prefix = config_.prefix + "/";
+  client_->call(
+      "/v3/kv/range",
+      {{"key", EtcdClient::base64(prefix)}, {"range_end", EtcdClient::base64(rangeEnd(prefix))}},
+      [this](absl::StatusOr<nlohmann::json> answer) {
+        if (!answer.ok()) return lost(std::string(answer.status().message()));
+        const int64_t revision = int64Of(answer->value("header", nlohmann::json()), "revision");
+        bool has_state = false;
+        instances_.clear();
+        for (const nlohmann::json& kv : answer->value("kvs", nlohmann::json::array())) {
+          const std::string key = EtcdClient::unbase64(kv.value("key", ""));
+          has_state = has_state || key == stateKey();
+          onKv(kv, false);
+        }
+        synced();
+        if (!connected_) {
+          connected_ = true;
+          connected_since_ = absl::Now();
+          core::logInfo("fleet_connected", {{"etcd", client_->endpoint()},
+                                            {"revision", seen_revision_},
+                                            {"instances", instances_.size()}});
+        }
+        connecting_ = false;
+        if (!has_state) seed();
+        if (lease_id_.empty()) {
+          grantLease();
+        } else {
+          registerInstance();
+        }
+        watch(revision + 1);
+      });
+}
+
+void FleetSync::seed() {
+  const std::string key = EtcdClient::base64(stateKey());
+  const nlohmann::json state = stateJson();
+  nlohmann::json txn = {
+      {"compare",
+       {{{"key", key}, {"result", "EQUAL"}, {"target", "CREATE"}, {"create_revision", "0"}}}},
+      {"success",
+       {{{"request_put", {{"key", key}, {"value", EtcdClient::base64(state.dump())}}}}}}};
+  client_->call("/v3/kv/txn", txn, [this, state](absl::StatusOr<nlohmann::json> answer) {
+    if (!answer.ok()) return lost(std::string(answer.status().message()));
+    if (!answer->value("succeeded", false)) return;  // another instance seeded: the watch brings it
+    const int64_t revision = int64Of(answer->value("header", nlohmann::json()), "revision");
+    seen_revision_ = applied_revision_ = std::max(seen_revision_, revision);
+    applied_state_ = state;
+    core::logInfo("fleet_state_seeded", {{"key", stateKey()}, {"revision", revision}});
+    registerInstance();
+  });
+}
+
+void FleetSync::grantLease() {
+  const int64_t ttl = std::max<int64_t>(1, absl::ToInt64Seconds(config_.lease_ttl));
+  client_->call("/v3/lease/grant", {{"TTL", ttl}}, [this](absl::StatusOr<nlohmann::json> answer) {
+    if (!answer.ok()) return lost(std::string(answer.status().message()));
+    lease_id_ = std::to_string(int64Of(*answer, "ID"));
+    registerInstance();
+    const uint64_t every_ms = static_cast<uint64_t>(
+        std::max<int64_t>(100, absl::ToInt64Milliseconds(config_.lease_ttl) / 3));
+    uv_timer_start(
+        keepalive_timer_.get(),
+        [](uv_timer_t* timer) { static_cast<FleetSync*>(timer->data)->keepAlive(); }, every_ms,
+        every_ms);
+  });
+}
+
+void FleetSync::keepAlive() {
+  if (!connected_ || lease_id_.empty()) return;
+  client_->call("/v3/lease/keepalive", {{"ID", lease_id_}},
+                [this](absl::StatusOr<nlohmann::json> answer) {
+                  if (!answer.ok()) return lost(std::string(answer.status().message()));
+                  synced();
+                  if (int64Of(answer->value("result", nlohmann::json()), "TTL") <= 0) {
+                    // The lease expired (etcd was away longer than its TTL): a new one.
+                    core::logInfo("fleet_lease_expired", {{"lease", lease_id_}});
+                    lease_id_.clear();
+                    uv_timer_stop(keepalive_timer_.get());
+                    grantLease();
+                  }
+                });
+}
+
+void FleetSync::registerInstance() {
+  if (!connected_ || lease_id_.empty() || closed_) return;
+  if (registering_) {
+    // One put at a time: two in flight could reach etcd in either order and leave the older
+    // applied_revision as the last word.
+    register_again_ = true;
+    return;
+  }
+  registering_ = true;
+  register_again_ = false;
+  const nlohmann::json registration = {{"id", instance_id_},
+                                       {"admin", admin_address_},
+                                       {"version", core::versionString()},
+                                       {"pid", ::getpid()},
+                                       {"applied_revision", applied_revision_}};
+  client_->call("/v3/kv/put",
+                {{"key", EtcdClient::base64(instancesPrefix() + instance_id_)},
+                 {"value", EtcdClient::base64(registration.dump())},
+                 {"lease", lease_id_}},
+                [this](absl::StatusOr<nlohmann::json> answer) {
+                  registering_ = false;
+                  if (!answer.ok()) return lost(std::string(answer.status().message()));
+                  if (register_again_) registerInstance();
+                });
+}
+
+void FleetSync::watch(int64_t from_revision) {
+  if (watch_id_ != 0) client_->cancel(watch_id_);
+  const std::string prefix = config_.prefix + "/";
+  watch_id_ = client_->stream(
+      "/v3/watch",
+      {{"create_request",
+        {{"key", EtcdClient::base64(prefix)},
+         {"range_end", EtcdClient::base64(rangeEnd(prefix))},
+         {"start_revision", std::to_string(from_revision)}}}},
+      [this](const nlohmann::json& message) { onWatchMessage(message); },
+      [this](const absl::Status& ended) {
+        watch_id_ = 0;
+        lost(ended.ok() ? "etcd closed the watch" : std::string(ended.message()));
+      });
+}
+
+void FleetSync::onWatchMessage(const nlohmann::json& message) {
+  if (message.contains("error")) return lost(absl::StrCat("watch: ", message["error"].dump()));
+  const nlohmann::json result = message.value("result", nlohmann::json::object());
+  if (result.value("canceled", false)) {
+    return lost(absl::StrCat("watch canceled: ", result.value("cancel_reason", "")));
+  }
+  synced();
+  for (const nlohmann::json& event : result.value("events", nlohmann::json::array())) {
+    onKv(event.value("kv", nlohmann::json::object()), event.value("type", "PUT") == "DELETE");
+  }
+}
+
+void FleetSync::onKv(const nlohmann::json& kv, bool deleted) {
+  const std::string key = EtcdClient::unbase64(kv.value("key", ""));
+  if (key == stateKey()) {
+    if (deleted) {
+      // Kept as it is here; the next change recreates the key.
+      core::logWarn("fleet_state_deleted", {{"key", key}, {"detail", "keeping the last state"}});
+      seen_revision_ = 0;
+      return;
+    }
+    applyFromEtcd(EtcdClient::unbase64(kv.value("value", "")), int64Of(kv, "mod_revision"));
+  } else if (absl::StartsWith(key, instancesPrefix())) {
+    const std::string id = key.substr(instancesPrefix().size());
+    if (deleted) {
+      instances_.erase(id);
+      return;
+    }
+    nlohmann::json registration = nlohmann::json::parse(EtcdClient::unbase64(kv.value("value", "")),
+                                                        nullptr, /*allow_exceptions=*/false);
+    if (registration.is_object()) instances_[id] = std::move(registration);
+  }
+}
+
+bool FleetSync::applyFromEtcd(const std::string& value, int64_t mod_revision,
+                              std::function<void()> done) {
+  const bool waited_for = static_cast<bool>(done);
+  auto after_publish = [this, done = std::move(done)](bool published) {
+    if (published) registerInstance();
+    if (done) done();
+  };
+  if (mod_revision <= applied_revision_ && !local_changes_) {
+    // Applied already (this instance's own change coming back through the watch, or a
+    // reconnect's read of what it has). Workers run tasks in order: this ack follows the
+    // publish of that state.
+    if (waited_for) {
+      publisher_.runOnAll(
+          "fleet_barrier", [](Worker&) {},
+          [after_publish](const absl::Status&) { after_publish(false); });
+    }
+    return true;
+  }
+  seen_revision_ = std::max(seen_revision_, mod_revision);
+  nlohmann::json parsed = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+  absl::Status valid = parsed.is_discarded() ? absl::InvalidArgumentError("the value is not JSON")
+                                             : validate(parsed);
+  absl::StatusOr<std::vector<std::string>> restored =
+      valid.ok() ? state_.traffic.restore(parsed, *state_.config)
+                 : absl::StatusOr<std::vector<std::string>>(valid);
+  if (!restored.ok()) {
+    if (refused_.is_null() || int64Of(refused_, "revision") != mod_revision) {
+      ++refused_total_;
+      refused_ = {{"revision", mod_revision},
+                  {"error", std::string(restored.status().message())},
+                  {"at", timeText(absl::Now())}};
+      core::logError("fleet_state_refused",
+                     {{"revision", mod_revision},
+                      {"error", restored.status().message()},
+                      {"detail", absl::StrCat("keeping the last good state (revision ",
+                                              applied_revision_, ")")}});
+    }
+    after_publish(false);
+    return false;
+  }
+  applied_state_ = std::move(parsed);
+  applied_revision_ = mod_revision;
+  refused_ = nullptr;
+  local_changes_ = false;
+  saveState(state_);  // a restart without etcd comes back on the fleet's last state
+  if (loop_ == nullptr) {
+    // At start: the snapshot is built once the rest of the state is loaded.
+    core::logInfo("fleet_state_loaded", {{"revision", mod_revision}, {"routes", *restored}});
+    return true;
+  }
+  state_.rebuildSnapshot();
+  const uint64_t generation = state_.snapshot->generation;
+  core::logInfo("fleet_state_applied",
+                {{"revision", mod_revision}, {"generation", generation}, {"routes", *restored}});
+  publisher_.publish(state_.snapshot, [after_publish](const absl::Status& published) {
+    after_publish(published.ok());
+  });
+  return true;
+}
+
+void FleetSync::change(const char* event, const std::string& route, nlohmann::json body,
+                       admin::Responder respond) {
+  const nlohmann::json desired = stateJson();
+  // Back to the fleet's state: this instance changes only once etcd took the change.
+  state_.traffic.restore(applied_state_, *state_.config).IgnoreError();
+  if (!connected_) {
+    respond(admin::errorReply(
+        503,
+        absl::StrCat("etcd is unreachable (since ", timeText(connected_since_), ": ", last_error_,
+                     "); the fleet's state cannot change now. Retry once etcd is back, or add "
+                     "local=1 to change this instance alone")));
+    return;
+  }
+  const std::string key = EtcdClient::base64(stateKey());
+  const int64_t read_revision = seen_revision_;
+  nlohmann::json txn = {
+      {"compare",
+       {{{"key", key},
+         {"result", "EQUAL"},
+         {"target", "MOD"},
+         {"mod_revision", std::to_string(read_revision)}}}},
+      {"success",
+       {{{"request_put", {{"key", key}, {"value", EtcdClient::base64(desired.dump())}}}}}}};
+  std::string event_name = event;
+  client_->call(
+      "/v3/kv/txn", txn,
+      [this, event_name, route, body = std::move(body), respond = std::move(respond), desired,
+       read_revision](absl::StatusOr<nlohmann::json> answer) mutable {
+        if (!answer.ok()) {
+          respond(admin::errorReply(
+              503, absl::StrCat("etcd did not take the change: ", answer.status().message(),
+                                "; nothing changed")));
+          lost(std::string(answer.status().message()));
+          return;
+        }
+        if (!answer->value("succeeded", false)) {
+          ++conflicts_total_;
+          respond(admin::errorReply(
+              409, absl::StrCat("conflict: the fleet's state changed since this instance "
+                                "read it (revision ",
+                                read_revision,
+                                "); nothing changed. Check GET /admin/status and retry")));
+          return;
+        }
+        const int64_t revision = int64Of(answer->value("header", nlohmann::json()), "revision");
+        body["route"] = route;
+        body["fleet_revision"] = revision;
+        core::logInfo(event_name.c_str(), body);
+        applyFromEtcd(desired.dump(), revision,
+                      [this, body, respond = std::move(respond)]() mutable {
+                        body["generation"] = state_.snapshot->generation;
+                        respond(admin::jsonReply(200, std::move(body)));
+                      });
+      });
+}
+
+void FleetSync::lost(const std::string& reason) {
+  if (closed_) return;
+  connecting_ = false;
+  register_again_ = false;  // the reconnect registers anew
+  last_error_ = reason;
+  if (watch_id_ != 0) client_->cancel(std::exchange(watch_id_, 0));
+  uv_timer_stop(keepalive_timer_.get());
+  if (connected_) {
+    connected_ = false;
+    connected_since_ = absl::Now();
+    core::logWarn("fleet_disconnected",
+                  {{"error", reason},
+                   {"detail",
+                    "serving the last state; fleet changes answer 503 until etcd is "
+                    "back"}});
+  }
+  uv_timer_start(
+      reconnect_timer_.get(),
+      [](uv_timer_t* timer) { static_cast<FleetSync*>(timer->data)->connect(); },
+      static_cast<uint64_t>(absl::ToInt64Milliseconds(config_.reconnect_interval)), 0);
+}
+
+nlohmann::json FleetSync::statusJson() const {
+  nlohmann::json instances = nlohmann::json::array();
+  bool all_applied = connected_ && instances_.count(instance_id_) != 0;
+  for (const auto& [id, registration] : instances_) {
+    const int64_t applied = int64Of(registration, "applied_revision");
+    all_applied = all_applied && applied == seen_revision_;
+    instances.push_back({{"id", id},
+                         {"admin", registration.value("admin", "")},
+                         {"version", registration.value("version", "")},
+                         {"applied_revision", applied},
+                         {"self", id == instance_id_}});
+  }
+  return {{"instance_id", instance_id_},
+          {"prefix", config_.prefix},
+          {"etcd", client_ != nullptr ? client_->endpoint() : ""},
+          {"connected", connected_},
+          {"since", timeText(connected_since_)},
+          {"last_error", connected_ ? "" : last_error_},
+          {"revision", applied_revision_},
+          {"latest_revision", seen_revision_},
+          {"last_sync", timeText(last_sync_)},
+          {"local_changes", local_changes_},
+          {"instances", instances},
+          {"all_applied", all_applied},
+          {"refused", refused_},
+          {"conflicts", conflicts_total_}};
+}
+
+std::string FleetSync::metricsText() const {
+  const double last_sync = last_sync_ == absl::InfinitePast()
+                               ? 0
+                               : absl::ToDoubleSeconds(last_sync_ - absl::UnixEpoch());
+  return absl::StrCat(
+      "# HELP switchyard_fleet_connected 1 while this instance reaches etcd (fleet mode)\n"
+      "# TYPE switchyard_fleet_connected gauge\n"
+      "switchyard_fleet_connected ",
+      connected_ ? 1 : 0,
+      "\n# HELP switchyard_fleet_revision etcd mod_revision of the fleet state this instance "
+      "applied\n# TYPE switchyard_fleet_revision gauge\nswitchyard_fleet_revision ",
+      applied_revision_,
+      "\n# HELP switchyard_fleet_last_sync_timestamp_seconds When etcd last answered (Unix time)\n"
+      "# TYPE switchyard_fleet_last_sync_timestamp_seconds gauge\n"
+      "switchyard_fleet_last_sync_timestamp_seconds ",
+      absl::StrFormat("%.3f", last_sync),
+      "\n# HELP switchyard_fleet_instances Live instances registered in etcd\n"
+      "# TYPE switchyard_fleet_instances gauge\nswitchyard_fleet_instances ",
+      instances_.size(),
+      "\n# HELP switchyard_fleet_states_refused_total Fleet states refused (pools this file "
+      "lacks)\n# TYPE switchyard_fleet_states_refused_total counter\n"
+      "switchyard_fleet_states_refused_total ",
+      refused_total_,
+      "\n# HELP switchyard_fleet_conflicts_total Changes refused for a concurrent change (409)\n"
+      "# TYPE switchyard_fleet_conflicts_total counter\nswitchyard_fleet_conflicts_total ",
+      conflicts_total_, "\n");
+}
+
+}  // namespace sy::proxy::control
