@@ -163,7 +163,10 @@ void FleetSync::readAll() {
         if (lease_id_.empty()) {
           grantLease();
         } else {
+          // The lease outlived the cut (etcd keeps leases across its restarts): keep it alive
+          // again (lost() stopped that), or the registration would vanish after lease_ttl.
           registerInstance();
+          startKeepAlive();
         }
         watch(revision + 1);
       });
@@ -194,13 +197,17 @@ void FleetSync::grantLease() {
     if (!answer.ok()) return lost(std::string(answer.status().message()));
     lease_id_ = std::to_string(int64Of(*answer, "ID"));
     registerInstance();
-    const uint64_t every_ms = static_cast<uint64_t>(
-        std::max<int64_t>(100, absl::ToInt64Milliseconds(config_.lease_ttl) / 3));
-    uv_timer_start(
-        keepalive_timer_.get(),
-        [](uv_timer_t* timer) { static_cast<FleetSync*>(timer->data)->keepAlive(); }, every_ms,
-        every_ms);
+    startKeepAlive();
   });
+}
+
+void FleetSync::startKeepAlive() {
+  const uint64_t every_ms = static_cast<uint64_t>(
+      std::max<int64_t>(100, absl::ToInt64Milliseconds(config_.lease_ttl) / 3));
+  uv_timer_start(
+      keepalive_timer_.get(),
+      [](uv_timer_t* timer) { static_cast<FleetSync*>(timer->data)->keepAlive(); }, every_ms,
+      every_ms);
 }
 
 void FleetSync::keepAlive() {
@@ -240,7 +247,15 @@ void FleetSync::registerInstance() {
                  {"lease", lease_id_}},
                 [this](absl::StatusOr<nlohmann::json> answer) {
                   registering_ = false;
-                  if (!answer.ok()) return lost(std::string(answer.status().message()));
+                  if (!answer.ok()) {
+                    // The lease expired while etcd was out of reach (longer than lease_ttl):
+                    // the reconnect must ask for a new one, or every reconnect would fail here.
+                    if (absl::StrContains(answer.status().message(), "lease not found")) {
+                      core::logInfo("fleet_lease_expired", {{"lease", lease_id_}});
+                      lease_id_.clear();
+                    }
+                    return lost(std::string(answer.status().message()));
+                  }
                   if (register_again_) registerInstance();
                 });
 }

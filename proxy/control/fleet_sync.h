@@ -76,6 +76,8 @@ class FleetSync {
   void grantLease();
   void registerInstance();
   void watch(int64_t from_revision);
+  // Refreshes the lease every lease_ttl / 3 from now on.
+  void startKeepAlive();
   void keepAlive();
   // Something failed: etcd counts as unreachable until a full read succeeds again.
   void lost(const std::string& reason);

@@ -265,6 +265,35 @@ TEST_F(FleetTest, PartitionedInstanceAppliesAChangeMadeMeanwhileOnReconnect) {
       << fleetStatus(0).dump();
 }
 
+TEST_F(FleetTest, AnInstanceWhoseLeaseExpiredWhileCutOffRegistersAnew) {
+  // Instance 3 retries etcd slowly, so that its lease is gone before it is back: as when etcd
+  // stays out of its reach longer than lease_ttl. It must take a new lease, not retry the old
+  // one forever.
+  stopInstance(2);
+  reconnect_[2] = "5s";
+  ASSERT_NO_FATAL_FAILURE(startInstance(2));
+  ASSERT_TRUE(fleetWaitFor([&] { return fleetStatus(0)["instances"].size() == 3; }))
+      << fleetStatus(0).dump();
+  etcd_.stop();
+  ASSERT_TRUE(fleetWaitFor([&] { return fleetStatus(2)["connected"] == false; }));
+  ASSERT_TRUE(etcd_.start().ok());
+  absl::StatusOr<int> revoked = etcd_.revokeAllLeases();
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_GE(*revoked, 1);
+  // Every instance back, each registered under a lease that exists, and staying connected.
+  ASSERT_TRUE(fleetWaitFor(
+      [&] {
+        const nlohmann::json seen = fleetStatus(0);
+        return seen["instances"].size() == 3 && fleetStatus(2)["connected"] == true &&
+               fleetStatus(1)["connected"] == true && seen["connected"] == true;
+      },
+      milliseconds(30000)))
+      << fleetStatus(2).dump();
+  AdminResult switched = adminCall(instance(2).admin, "POST", "/admin/switch?to=green");
+  EXPECT_EQ(switched.status, 200) << switched.text();
+  EXPECT_TRUE(fleetWaitFor([&] { return allServe("green"); }));
+}
+
 TEST_F(FleetTest, RestartedInstanceComesUpOnTheFleetsState) {
   stopInstance(2);
   ASSERT_EQ(adminCall(instance(0).admin, "POST", "/admin/switch?to=green").status, 200);

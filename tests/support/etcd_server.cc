@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "tests/support/http_client.h"
@@ -91,6 +92,29 @@ std::optional<std::string> EtcdServer::get(const std::string& key) const {
   std::vector<std::string> lines = (*etcdctl)->stdoutLines();
   if (lines.empty()) return std::nullopt;
   return lines.front();
+}
+
+absl::StatusOr<int> EtcdServer::revokeAllLeases() const {
+  auto list = ChildProcess::start(
+      {etcdBinary("etcdctl"), "--endpoints", clientUrl(), "lease", "list"}, {{"ETCDCTL_API", "3"}});
+  if (!list.ok()) return list.status();
+  if ((*list)->waitExit(std::chrono::seconds(10)) != 0) {
+    return absl::InternalError(absl::StrCat("etcdctl lease list: ", (*list)->output()));
+  }
+  int revoked = 0;
+  // "found N leases", then one lease id (hex) per line.
+  for (const std::string& line : (*list)->stdoutLines()) {
+    if (line.empty() || absl::StartsWith(line, "found")) continue;
+    auto revoke = ChildProcess::start(
+        {etcdBinary("etcdctl"), "--endpoints", clientUrl(), "lease", "revoke", line},
+        {{"ETCDCTL_API", "3"}});
+    if (!revoke.ok()) return revoke.status();
+    if ((*revoke)->waitExit(std::chrono::seconds(10)) != 0) {
+      return absl::InternalError(absl::StrCat("etcdctl lease revoke: ", (*revoke)->output()));
+    }
+    ++revoked;
+  }
+  return revoked;
 }
 
 }  // namespace sy::testing

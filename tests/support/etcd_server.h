@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -34,6 +35,9 @@ class EtcdServer {
   // `etcdctl put KEY VALUE` / `etcdctl get --print-value-only KEY`.
   absl::Status put(const std::string& key, const std::string& value) const;
   std::optional<std::string> get(const std::string& key) const;
+  // `etcdctl lease revoke` of every lease (`etcdctl lease list`): what happens to an instance's
+  // lease when etcd stays out of its reach longer than the lease's TTL. The number revoked.
+  absl::StatusOr<int> revokeAllLeases() const;
 
  private:
   TempDir dir_;
