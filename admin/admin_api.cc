@@ -94,14 +94,17 @@ bool sharedPoolParams(const AdminRequest& request, std::string_view share_param,
 }
 
 // ?force=1|0|true|false (absent: false).
-bool forceParam(const AdminRequest& request, bool* force, Responder& respond) {
-  *force = false;
-  auto f = request.param("force");
-  if (!f) return true;
-  if (*f == "1" || *f == "true") {
-    *force = true;
-  } else if (*f != "0" && *f != "false") {
-    respond(errorReply(400, "parameter \"force\" must be 1, 0, true or false"));
+// ?NAME=1|0|true|false (absent: false), e.g. force and local.
+bool flagParam(const AdminRequest& request, std::string_view name, bool* value,
+               Responder& respond) {
+  *value = false;
+  auto text = request.param(name);
+  if (!text) return true;
+  if (*text == "1" || *text == "true") {
+    *value = true;
+  } else if (*text != "0" && *text != "false") {
+    respond(errorReply(
+        400, absl::StrCat("parameter \"", core::toAbsl(name), "\" must be 1, 0, true or false")));
     return false;
   }
   return true;
@@ -267,7 +270,7 @@ void AdminApi::handleBackendSet(const AdminRequest& request, const std::vector<s
     absl::Duration wait;
     bool force = false;
     if (!waitParam(request, absl::Seconds(10), &wait, respond) ||
-        !forceParam(request, &force, respond)) {
+        !flagParam(request, "force", &force, respond)) {
       return;
     }
     control_.removeBackend(pool, parts[2], wait, force, std::move(respond));
@@ -499,13 +502,7 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
   core::ScopedLogFields actor({{"by", by}, {"from", request.peer}});
   // ?local=1 (fleet mode): a traffic verb changes this instance alone, not the fleet's state.
   bool local = false;
-  if (auto text = request.param("local")) {
-    local = *text == "1" || *text == "true";
-    if (!local && *text != "0" && *text != "false") {
-      recorded(errorReply(400, "parameter \"local\" must be 1, 0, true or false"));
-      return;
-    }
-  }
+  if (!flagParam(request, "local", &local, recorded)) return;
   control_.setLocalChange(local);
   dispatch(request, std::move(recorded));
   control_.setLocalChange(false);
@@ -546,7 +543,7 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
       return;
     }
     bool force = false;
-    if (!forceParam(request, &force, respond)) return;
+    if (!flagParam(request, "force", &force, respond)) return;
     control_.switchPool(route, *pool, force, std::move(respond));
   } else if (path == "/admin/rollback") {
     if (!method_is("POST") || !onlyKnownParams(request, {"route", "local"}, respond)) return;
