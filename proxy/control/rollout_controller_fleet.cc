@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "core/log.h"
 #include "core/thread_role.h"
 #include "proxy/control/rollout_controller.h"
@@ -97,6 +98,10 @@ void RolloutController::adoptFleet(const nlohmann::json& stored) {
   for (const auto& [route, saved] : stored.items()) {
     if (state_.traffic.find(route) == nullptr) continue;
     absl::StatusOr<Rollout> restored = Rollout::fromJson(saved, now, /*restart=*/false);
+    if (restored.ok() && state_.config->findPool(restored->spec().pool) == nullptr) {
+      restored = absl::FailedPreconditionError(absl::StrCat(
+          "pool \"", restored->spec().pool, "\" is not in this instance's configuration"));
+    }
     if (!restored.ok()) {
       core::logWarn("rollout_not_adopted",
                     {{"route", route}, {"error", restored.status().message()}});
