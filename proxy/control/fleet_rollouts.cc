@@ -47,4 +47,12 @@ void FleetRollouts::addStatus(nlohmann::json& fleet) const {
   figures_.addStatus(fleet);
 }
 
+std::string FleetRollouts::metricsText() const {
+  return std::string(
+             "# HELP switchyard_fleet_leader 1 while this instance is the fleet's leader (it runs "
+             "the automated rollouts)\n# TYPE switchyard_fleet_leader gauge\n"
+             "switchyard_fleet_leader ") +
+         (election_.leading() ? "1" : "0") + "\n";
+}
+
 }  // namespace sy::proxy::control

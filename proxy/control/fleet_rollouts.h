@@ -7,6 +7,8 @@
 
 #include <uv.h>
 
+#include <string>
+
 #include "nlohmann/json.hpp"
 #include "proxy/control/fleet_election.h"
 #include "proxy/control/fleet_figures.h"
@@ -26,6 +28,8 @@ class FleetRollouts {
   void close();
   // Adds the leader and the figures' sources to the "fleet" object of /admin/status.
   void addStatus(nlohmann::json& fleet) const;
+  // switchyard_fleet_leader in the Prometheus text format.
+  std::string metricsText() const;
 
  private:
   FleetSync& fleet_;

@@ -314,7 +314,7 @@ std::string Server::metrics() const {
     }
   }
   std::string text = state_.metrics.render(view);
-  if (fleet_.enabled()) text += fleet_.metricsText();
+  if (fleet_.enabled()) text += fleet_.metricsText() + fleet_rollouts_.metricsText();
   return text;
 }
 
