@@ -211,11 +211,17 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
   }
   // What to answer once the change is published (or at once when there is none).
   nlohmann::json answer = rollout.toJson(nowMs());
-  const bool fleet_write = fleetMode() && (action.kind == RolloutAction::Kind::kSetWeight ||
-                                           action.kind == RolloutAction::Kind::kRollBack ||
-                                           (action.kind == RolloutAction::Kind::kPromote &&
-                                            rollout.spec().kind != RolloutKind::kVerify) ||
-                                           (action.kind == RolloutAction::Kind::kNone && respond));
+  const bool verify = rollout.spec().kind == RolloutKind::kVerify;
+  // Fleet mode: every change of the rollout's state is stored in the fleet's state, with the
+  // traffic change it makes when it makes one; a change of state alone (an operator's pause or
+  // resume, an end without a publish) is stored by itself.
+  const bool state_only =
+      (action.kind == RolloutAction::Kind::kNone && (respond || !rollout.running())) ||
+      (action.kind == RolloutAction::Kind::kPromote && verify);
+  const bool fleet_write =
+      fleetMode() && (state_only || action.kind == RolloutAction::Kind::kSetWeight ||
+                      action.kind == RolloutAction::Kind::kRollBack ||
+                      action.kind == RolloutAction::Kind::kPromote);
   if (fleet_write) ++writes_in_flight_;
   admin::Responder done = [this, respond = std::move(respond), answer, route, id = entry.id,
                            event = std::string(event)](admin::Reply published) mutable {
@@ -236,13 +242,12 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
       fleetWriteDone(outcome);
     };
   }
-  const bool verify = rollout.spec().kind == RolloutKind::kVerify;
   switch (action.kind) {
     case RolloutAction::Kind::kAskGate:
       askGate(entry);
       [[fallthrough]];
     case RolloutAction::Kind::kNone:
-      if (fleet_write) {  // an operator's pause or resume: stored for the whole fleet
+      if (fleet_write) {
         fleet_->change(event, route, {{"state", phaseName(rollout.phase())}}, std::move(done));
         return;
       }
@@ -268,6 +273,10 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
       return;
     case RolloutAction::Kind::kPromote:
       if (verify) {  // already the active pool
+        if (fleet_write) {
+          fleet_->change(event, route, {{"state", phaseName(rollout.phase())}}, std::move(done));
+          return;
+        }
         saveState(state_);
         done(admin::jsonReply(200, {}));
         return;
