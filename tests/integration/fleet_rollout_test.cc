@@ -214,10 +214,11 @@ TEST_F(FleetRolloutTest, ErrorsSeenOnlyOnAnotherInstanceMakeTheLeaderRollBack) {
   EXPECT_EQ(backendStatus(leader_status.body, "green", localAddress(green_.port))["requests"], 0)
       << leader_status.text();
   bool counted_instance_2 = false;
-  for (const nlohmann::json& source : fleet(0)["figures"]) {
+  const nlohmann::json leader_fleet = fleet(0);
+  for (const nlohmann::json& source : leader_fleet["figures"]) {
     counted_instance_2 = counted_instance_2 || source["id"] == "i2";
   }
-  EXPECT_TRUE(counted_instance_2) << fleet(0).dump();
+  EXPECT_TRUE(counted_instance_2) << leader_fleet.dump();
   // The rollback reached every instance.
   for (int i = 0; i < 3; ++i) {
     EXPECT_TRUE(fleetRolloutWaitFor([&] {
