@@ -48,7 +48,11 @@ FleetSync::FleetSync(ControlState& state, Publisher& publisher)
 
 FleetSync::~FleetSync() = default;
 
-nlohmann::json FleetSync::stateJson() const { return state_.traffic.toJson(); }
+nlohmann::json FleetSync::stateJson() const {
+  nlohmann::json json = state_.traffic.toJson();
+  if (extra_state_) json[extra_state_name_] = extra_state_();
+  return json;
+}
 
 absl::Status FleetSync::validate(const nlohmann::json& fleet_state) const {
   if (!fleet_state.is_object() || !fleet_state.contains("routes") ||
@@ -145,6 +149,9 @@ void FleetSync::readAll() {
         const int64_t revision = int64Of(answer->value("header", nlohmann::json()), "revision");
         bool has_state = false;
         instances_.clear();
+        for (const Watcher& watcher : watchers_) {
+          if (watcher.on_reset) watcher.on_reset();
+        }
         for (const nlohmann::json& kv : answer->value("kvs", nlohmann::json::array())) {
           const std::string key = EtcdClient::unbase64(kv.value("key", ""));
           has_state = has_state || key == stateKey();
@@ -290,6 +297,9 @@ void FleetSync::onWatchMessage(const nlohmann::json& message) {
 
 void FleetSync::onKv(const nlohmann::json& kv, bool deleted) {
   const std::string key = EtcdClient::unbase64(kv.value("key", ""));
+  for (const Watcher& watcher : watchers_) {
+    if (watcher.on_key) watcher.on_key(key, kv, deleted);
+  }
   if (key == stateKey()) {
     if (deleted) {
       // Kept as it is here; the next change recreates the key.

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -66,6 +67,29 @@ class FleetSync {
   nlohmann::json statusJson() const;
   // switchyard_fleet_* in the Prometheus text format.
   std::string metricsText() const;
+
+  // For the parts of fleet mode that keep keys of their own under the prefix (the leader
+  // election, the published rollout figures: fleet_election.h, fleet_figures.h).
+  struct Watcher {
+    // A full read of the prefix starts (a (re)connection): the keys it holds follow as on_key.
+    std::function<void()> on_reset;
+    // Every key of the prefix read or watched, PREFIX/state included; `kv` as etcd gives it
+    // (base64 key and value, int64 fields as strings).
+    std::function<void(const std::string& key, const nlohmann::json& kv, bool deleted)> on_key;
+  };
+  void addWatcher(Watcher watcher) { watchers_.push_back(std::move(watcher)); }
+  // More of the runtime state stored with the traffic state in PREFIX/state, under `name`
+  // (the rollouts): written with every change, so that it and the traffic move in one CAS.
+  void setExtraState(std::string name, std::function<nlohmann::json()> extra) {
+    extra_state_name_ = std::move(name);
+    extra_state_ = std::move(extra);
+  }
+  EtcdClient* etcd() const { return client_.get(); }
+  bool connected() const { return connected_; }
+  const std::string& leaseId() const { return lease_id_; }
+  const std::string& instanceId() const { return instance_id_; }
+  const std::string& adminAddress() const { return admin_address_; }
+  const routing::config::FleetConfig& config() const { return config_; }
 
  private:
   struct Applied;
@@ -124,6 +148,9 @@ class FleetSync {
   nlohmann::json refused_;                           // the last state refused, null when none
   uint64_t refused_total_ = 0;
   uint64_t conflicts_total_ = 0;
+  std::vector<Watcher> watchers_;
+  std::string extra_state_name_;
+  std::function<nlohmann::json()> extra_state_;
 };
 
 }  // namespace sy::proxy::control

@@ -245,7 +245,8 @@ nlohmann::json Rollout::toJson(uint64_t now_ms) const {
           {"webhook_calls", calls}};
 }
 
-absl::StatusOr<Rollout> Rollout::fromJson(const nlohmann::json& saved, uint64_t now_ms) {
+absl::StatusOr<Rollout> Rollout::fromJson(const nlohmann::json& saved, uint64_t now_ms,
+                                          bool restart) {
   if (!saved.is_object() || !saved.contains("spec") || !saved.contains("state") ||
       !saved.contains("step") || !saved.contains("baseline")) {
     return absl::InvalidArgumentError("a saved rollout needs spec, state, step and baseline");
@@ -265,7 +266,7 @@ absl::StatusOr<Rollout> Rollout::fromJson(const nlohmann::json& saved, uint64_t 
   rollout.started_ms_ = now_ms;
   if (state == "progressing" || state == "paused") {
     rollout.enterStep(step, now_ms);
-    const bool hold = rollout.spec_.on_restart == OnRestart::kHold;
+    const bool hold = restart && rollout.spec_.on_restart == OnRestart::kHold;
     rollout.phase_ =
         (hold || state == "paused") ? RolloutPhase::kPaused : RolloutPhase::kProgressing;
     return rollout;

@@ -118,8 +118,11 @@ class Rollout {
   // For GET /admin/rollouts and the state file.
   nlohmann::json toJson(uint64_t now_ms) const;
   // A rollout saved by toJson, resumed after a restart at the step it was at (its hold starts
-  // again) or, with on_restart = hold, paused for an operator. Never jumps ahead.
-  static absl::StatusOr<Rollout> fromJson(const nlohmann::json& saved, uint64_t now_ms);
+  // again) or, with on_restart = hold, paused for an operator. Never jumps ahead. `restart`
+  // false: the fleet's stored rollout taken over by another instance (fleet mode), which keeps
+  // its state as it was (a new leader is not a restart of the rollout).
+  static absl::StatusOr<Rollout> fromJson(const nlohmann::json& saved, uint64_t now_ms,
+                                          bool restart = true);
 
  private:
   RolloutAction enterStep(uint32_t step, uint64_t now_ms);

@@ -34,6 +34,8 @@ RolloutController::Entry* RolloutController::find(const std::string& route, uint
 void RolloutController::start(uv_loop_t* loop, const nlohmann::json& saved) {
   loop_ = loop;
   webhooks_.start(loop);
+  // Fleet mode: the election decides which instance runs the windows.
+  if (fleetMode()) leading_ = false;
   if (!saved.is_object()) return;
   for (const auto& [route, json] : saved.items()) {
     absl::StatusOr<Rollout> restored = Rollout::fromJson(json, nowMs());
@@ -98,6 +100,7 @@ void RolloutController::close() {
 }
 
 void RolloutController::startTimer(Entry& entry) {
+  if (!leading_) return;  // fleet mode: the leader runs the windows
   readPool(entry.rollout.spec().route, entry.rollout.spec().pool, &entry.canary_before);
   readPool(entry.rollout.spec().route, entry.rollout.baselinePool(), &entry.baseline_before);
   entry.timer.init(loop_, uv_timer_init);
@@ -116,6 +119,13 @@ void RolloutController::stopTimer(Entry& entry) { entry.timer.reset(); }
 
 bool RolloutController::readPool(const std::string& route_name, const std::string& pool,
                                  PoolReading* reading) const {
+  const bool known = readLocalPool(route_name, pool, reading);
+  if (known && figures_ != nullptr) figures_->addOthers(route_name, pool, reading);
+  return known;
+}
+
+bool RolloutController::readLocalPool(const std::string& route_name, const std::string& pool,
+                                      PoolReading* reading) const {
   *reading = PoolReading{};
   const routing::Route* route = state_.snapshot->routes.find(route_name);
   const int index = state_.snapshot->poolIndex(pool);
@@ -201,6 +211,18 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
   }
   // What to answer once the change is published (or at once when there is none).
   nlohmann::json answer = rollout.toJson(nowMs());
+  const bool verify = rollout.spec().kind == RolloutKind::kVerify;
+  // Fleet mode: every change of the rollout's state is stored in the fleet's state, with the
+  // traffic change it makes when it makes one; a change of state alone (an operator's pause or
+  // resume, an end without a publish) is stored by itself.
+  const bool state_only =
+      (action.kind == RolloutAction::Kind::kNone && (respond || !rollout.running())) ||
+      (action.kind == RolloutAction::Kind::kPromote && verify);
+  const bool fleet_write =
+      fleetMode() && (state_only || action.kind == RolloutAction::Kind::kSetWeight ||
+                      action.kind == RolloutAction::Kind::kRollBack ||
+                      action.kind == RolloutAction::Kind::kPromote);
+  if (fleet_write) ++writes_in_flight_;
   admin::Responder done = [this, respond = std::move(respond), answer, route, id = entry.id,
                            event = std::string(event)](admin::Reply published) mutable {
     if (published.status != 200) {
@@ -212,12 +234,23 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
     if (Entry* published_entry = find(route, id)) notify(*published_entry, event.c_str());
     if (respond) respond(admin::jsonReply(200, std::move(answer)));
   };
-  const bool verify = rollout.spec().kind == RolloutKind::kVerify;
+  if (fleet_write) {
+    // Once answered, the fleet's stored rollouts win again over this instance's.
+    done = [this, answered = std::move(done)](admin::Reply published) mutable {
+      const admin::Reply outcome = published;
+      answered(std::move(published));
+      fleetWriteDone(outcome);
+    };
+  }
   switch (action.kind) {
     case RolloutAction::Kind::kAskGate:
       askGate(entry);
       [[fallthrough]];
     case RolloutAction::Kind::kNone:
+      if (fleet_write) {
+        fleet_->change(event, route, {{"state", phaseName(rollout.phase())}}, std::move(done));
+        return;
+      }
       saveState(state_);
       done(admin::jsonReply(200, {}));
       return;
@@ -240,6 +273,10 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
       return;
     case RolloutAction::Kind::kPromote:
       if (verify) {  // already the active pool
+        if (fleet_write) {
+          fleet_->change(event, route, {{"state", phaseName(rollout.phase())}}, std::move(done));
+          return;
+        }
         saveState(state_);
         done(admin::jsonReply(200, {}));
         return;

@@ -20,6 +20,8 @@
 #include "core/uv_handle.h"
 #include "nlohmann/json.hpp"
 #include "proxy/control/control_state.h"
+#include "proxy/control/fleet_figures.h"
+#include "proxy/control/fleet_sync.h"
 #include "proxy/control/rollout.h"
 #include "proxy/control/traffic_control.h"
 #include "proxy/control/webhook_client.h"
@@ -65,6 +67,27 @@ class RolloutController {
   // The rollouts for the state file (running and finished).
   nlohmann::json toJson() const;
 
+  // Fleet mode (rollout_controller_fleet.cc): the rollouts are part of the fleet's state
+  // (PREFIX/state "rollouts"), every change to them goes through its CAS with the traffic
+  // change it makes, and only the elected leader runs their analysis, from the figures of the
+  // whole fleet. The other instances keep the stored rollouts as they are (for GET
+  // /admin/rollouts, the 409 of manual verbs, and to take over), and a rollout started or
+  // steered on any of them is stored there for the leader to take up.
+  void setFleet(FleetSync* fleet, FleetFigures* figures) {
+    fleet_ = fleet;
+    figures_ = figures;
+  }
+  // The election's verdict: the leader runs the windows of every running rollout.
+  void setLeading(bool leading);
+  // The rollouts as stored in etcd: toJson without the windows and webhook calls.
+  nlohmann::json fleetJson() const;
+  // PREFIX/state changed to `stored` (its "rollouts", null when it has none) at `revision`.
+  void onFleetState(const nlohmann::json& stored, int64_t revision);
+  // This instance's own figures of the pools the running rollouts compare, for the others.
+  FleetFigures::Readings localFigures() const;
+  // How often to publish them: half the shortest analysis interval running, 0 when none.
+  uint64_t figuresPeriodMs() const;
+
  private:
   struct Entry {
     Entry(RolloutController& owner, Rollout started, uint64_t serial)
@@ -89,7 +112,9 @@ class RolloutController {
   // Carries out `action` for `entry` (one publish); `respond`, when set, answers after it.
   void apply(Entry& entry, const RolloutAction& action, const char* event,
              admin::Responder respond);
+  // This instance's workers' figures, plus the fleet's others' (fleet mode).
   bool readPool(const std::string& route, const std::string& pool, PoolReading* reading) const;
+  bool readLocalPool(const std::string& route, const std::string& pool, PoolReading* reading) const;
   void startTimer(Entry& entry);
   void stopTimer(Entry& entry);
   void updateGauges(const Rollout& rollout);
@@ -105,8 +130,23 @@ class RolloutController {
   void recordCall(Entry& entry, const char* hook, const WebhookOutcome& outcome,
                   std::string detail);
 
+  // rollout_controller_fleet.cc
+  bool fleetMode() const { return fleet_ != nullptr && fleet_->enabled(); }
+  // Replaces the rollouts that differ from the fleet's stored ones.
+  void adoptFleet(const nlohmann::json& stored);
+  // A change this instance wrote to the fleet's state ended with `reply`.
+  void fleetWriteDone(const admin::Reply& reply);
+
   ControlState& state_;
   TrafficControl& traffic_;
+  FleetSync* fleet_ = nullptr;
+  FleetFigures* figures_ = nullptr;
+  bool leading_ = true;  // without [fleet], every instance runs its own rollouts
+  int writes_in_flight_ = 0;
+  bool resync_after_writes_ = false;
+  int64_t own_revision_ = 0;     // of this instance's latest change to the fleet's state
+  nlohmann::json stored_;        // the fleet's latest stored rollouts
+  int64_t stored_revision_ = 0;  // and their revision
   uv_loop_t* loop_ = nullptr;
   WebhookClient webhooks_;
   uint64_t next_id_ = 1;

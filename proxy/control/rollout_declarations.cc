@@ -96,6 +96,7 @@ void addDeclaredRolloutErrors(routing::config::LoadResult& loaded) {
 void RolloutController::startDeclared() {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down || loop_ == nullptr) return;
+  if (!leading_) return;  // fleet mode: the leader starts them, once elected
   const std::string default_route = defaultRoute(*state_.config);
   for (const RolloutDeclarationConfig& declaration : state_.config->rollouts) {
     absl::StatusOr<RolloutSpec> spec =

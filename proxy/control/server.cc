@@ -160,6 +160,7 @@ int Server::run() {
   // A listener removed from the configuration since: the old process keeps it until it exits.
   inherited.closeUnused();
   fleet_.start(&loop_, admin_server_->address().toString());
+  fleet_rollouts_.start(&loop_);
 
   startWorkers(sockets.fds_by_worker);
   health_.start(&loop_);
@@ -313,7 +314,7 @@ std::string Server::metrics() const {
     }
   }
   std::string text = state_.metrics.render(view);
-  if (fleet_.enabled()) text += fleet_.metricsText();
+  if (fleet_.enabled()) text += fleet_.metricsText() + fleet_rollouts_.metricsText();
   return text;
 }
 
@@ -331,7 +332,10 @@ nlohmann::json Server::status() const {
       .ready = ready()};
   nlohmann::json status = admin::statusJson(process, *state_.config, state_.traffic,
                                             *state_.snapshot, state_.backend_states);
-  if (fleet_.enabled()) status["fleet"] = fleet_.statusJson();
+  if (fleet_.enabled()) {
+    status["fleet"] = fleet_.statusJson();
+    fleet_rollouts_.addStatus(status["fleet"]);
+  }
   return status;
 }
 
@@ -440,6 +444,7 @@ void Server::closeControlHandles() {
   dns_.close();
   rollouts_.close();
   traffic_.close();
+  fleet_rollouts_.close();
   fleet_.close();
   // Blocked here and in every worker: none can take its default action (death) between the
   // closes, which restore it, and the ignore.

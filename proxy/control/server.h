@@ -20,6 +20,7 @@
 #include "proxy/control/backend_set.h"
 #include "proxy/control/config_reloader.h"
 #include "proxy/control/control_state.h"
+#include "proxy/control/fleet_rollouts.h"
 #include "proxy/control/fleet_sync.h"
 #include "proxy/control/health_wiring.h"
 #include "proxy/control/publisher.h"
@@ -174,6 +175,8 @@ class Server final : public admin::ControlPlane {
   FleetSync fleet_{state_, publisher_};
   TrafficControl traffic_{state_, publisher_};
   RolloutController rollouts_{state_, traffic_};
+  // [fleet]: the rollouts run by the elected leader from the whole fleet's figures.
+  FleetRollouts fleet_rollouts_{fleet_, rollouts_};
   BackendAdmin backends_{state_, publisher_,
                          [this](const std::string& pool, const std::string& address) {
                            health_.checkNow(pool, address);

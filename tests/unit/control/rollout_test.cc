@@ -183,6 +183,19 @@ TEST(RolloutTest, ARestartResumesAtTheSavedStepNeverFurther) {
   absl::StatusOr<Rollout> held = Rollout::fromJson(hold_on_restart, 90000);
   ASSERT_TRUE(held.ok());
   EXPECT_EQ(held->phase(), RolloutPhase::kPaused);
+  // A fleet's new leader taking the stored rollout over is not a restart: it goes on.
+  absl::StatusOr<Rollout> taken_over = Rollout::fromJson(hold_on_restart, 90000, /*restart=*/false);
+  ASSERT_TRUE(taken_over.ok());
+  EXPECT_EQ(taken_over->phase(), RolloutPhase::kProgressing);
+  EXPECT_EQ(taken_over->step(), 1u);
+  // The fleet stores a rollout without its windows: what the leader stored reads back the same.
+  nlohmann::json stored = saved;
+  stored.erase("windows");
+  stored.erase("webhook_calls");
+  absl::StatusOr<Rollout> read_back = Rollout::fromJson(stored, 90000, /*restart=*/false);
+  ASSERT_TRUE(read_back.ok()) << read_back.status();
+  EXPECT_EQ(read_back->toJson(90000)["spec"], saved["spec"]);
+  EXPECT_EQ(read_back->weight(), 50);
 
   nlohmann::json bad = saved;
   bad["step"] = 7;
