@@ -62,7 +62,7 @@ void TcpTransport::stopReading() {
 
 void TcpTransport::write(const uv_buf_t* buffers, size_t count) {
   if (closing_ || count == 0) return;
-  if (write_request_ == nullptr) {
+  if (writes_ == nullptr) {
     size_t total = 0;
     for (size_t i = 0; i < count; ++i) total += buffers[i].len;
     // EAGAIN (socket full, or still connecting) and hard errors both fall through to uv_write,
@@ -71,32 +71,33 @@ void TcpTransport::write(const uv_buf_t* buffers, size_t count) {
         uv_try_write(asStream(&tcp_), buffers, static_cast<unsigned>(count));
     size_t skip = written_or_error > 0 ? static_cast<size_t>(written_or_error) : 0;
     if (skip == total) return;
-    in_flight_.reserve(total - skip);
+    writes_ = std::make_unique<PendingWrites>();
+    writes_->request.data = this;
+    writes_->in_flight.reserve(total - skip);
     for (size_t i = 0; i < count; ++i) {
       if (skip >= buffers[i].len) {
         skip -= buffers[i].len;
         continue;
       }
-      in_flight_.append(buffers[i].base + skip, buffers[i].len - skip);
+      writes_->in_flight.append(buffers[i].base + skip, buffers[i].len - skip);
       skip = 0;
     }
     startQueuedWrite();
+    if (writes_ == nullptr) return;  // aborted
   } else {
-    for (size_t i = 0; i < count; ++i) queued_.append(buffers[i].base, buffers[i].len);
+    for (size_t i = 0; i < count; ++i) writes_->queued.append(buffers[i].base, buffers[i].len);
   }
   if (pendingWriteBytes() > kHighWatermark) above_high_watermark_ = true;
 }
 
 void TcpTransport::startQueuedWrite() {
-  write_request_ = new uv_write_t;
-  write_request_->data = this;
-  uv_buf_t buffer = uv_buf_init(in_flight_.data(), static_cast<unsigned>(in_flight_.size()));
-  const int rc = uv_write(write_request_, asStream(&tcp_), &buffer, 1, &onWrite);
+  uv_buf_t buffer =
+      uv_buf_init(writes_->in_flight.data(), static_cast<unsigned>(writes_->in_flight.size()));
+  const int rc = uv_write(&writes_->request, asStream(&tcp_), &buffer, 1, &onWrite);
   if (rc != 0) {
     // Only possible when the stream is no longer writable (after shutdown): an owner bug, but
     // one connection's bug must not take the process down.
-    delete write_request_;
-    write_request_ = nullptr;
+    writes_.reset();
     logError("uv_write_failed", {{"error", uv_strerror(rc)}});
     abort();
   }
@@ -104,25 +105,25 @@ void TcpTransport::startQueuedWrite() {
 
 void TcpTransport::onWrite(uv_write_t* request, int status) {
   auto* self = static_cast<TcpTransport*>(request->data);
-  delete request;
-  self->write_request_ = nullptr;
-  if (self->closing_) return;
-  self->in_flight_.clear();
+  if (self->closing_) return;  // the bytes are dropped with the transport
+  PendingWrites& writes = *self->writes_;
   if (status < 0) {
+    self->writes_.reset();
     self->reportError(status);
     return;
   }
-  if (!self->queued_.empty()) {
-    std::swap(self->in_flight_, self->queued_);
+  if (!writes.queued.empty()) {
+    writes.in_flight.clear();
+    std::swap(writes.in_flight, writes.queued);
     self->startQueuedWrite();
   } else {
     // Give the memory back: an idle connection should own no buffers.
-    std::string().swap(self->in_flight_);
-    std::string().swap(self->queued_);
+    self->writes_.reset();
     self->maybeShutdown();
   }
-  if (self->above_high_watermark_ &&
-      self->in_flight_.size() + self->queued_.size() <= kLowWatermark && !self->closing_) {
+  const size_t unwritten =
+      self->writes_ != nullptr ? self->writes_->in_flight.size() + self->writes_->queued.size() : 0;
+  if (self->above_high_watermark_ && unwritten <= kLowWatermark && !self->closing_) {
     self->above_high_watermark_ = false;
     if (self->callbacks_ != nullptr) self->callbacks_->onTransportWritable();
   }
@@ -157,10 +158,11 @@ void TcpTransport::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* bu
 }
 
 size_t TcpTransport::pendingWriteBytes() const {
-  return in_flight_.size() + queued_.size() +
-         LoopContext::of(reinterpret_cast<const uv_handle_t*>(&tcp_))
-             ->writeBatch()
-             .pendingFor(this);
+  const size_t unwritten =
+      writes_ != nullptr ? writes_->in_flight.size() + writes_->queued.size() : 0;
+  return unwritten + LoopContext::of(reinterpret_cast<const uv_handle_t*>(&tcp_))
+                         ->writeBatch()
+                         .pendingFor(this);
 }
 
 void TcpTransport::shutdownWrite() {
@@ -171,8 +173,7 @@ void TcpTransport::shutdownWrite() {
 }
 
 void TcpTransport::maybeShutdown() {
-  if (!shutdown_requested_ || shutdown_started_ || closing_ || !in_flight_.empty() ||
-      !queued_.empty()) {
+  if (!shutdown_requested_ || shutdown_started_ || closing_ || writes_ != nullptr) {
     return;
   }
   shutdown_started_ = true;

@@ -2,6 +2,7 @@
 
 #include <uv.h>
 
+#include <memory>
 #include <string>
 
 #include "core/net_address.h"
@@ -30,6 +31,8 @@ class TcpTransport final : public Transport {
   int connect(const NetAddress& address);
 
   void setCallbacks(TransportCallbacks* callbacks) override { callbacks_ = callbacks; }
+  TransportCallbacks* callbacks() const { return callbacks_; }
+  uv_loop_t* loop() const { return tcp_.loop; }
   int startReading() override;
   void stopReading() override;
   bool isReading() const override { return reading_; }
@@ -56,13 +59,20 @@ class TcpTransport final : public Transport {
   void maybeShutdown();
   void reportError(int status);
 
+  // Bytes the socket did not take at once, with the uv_write that carries them. Allocated only
+  // while such bytes exist (most writes go out whole through uv_try_write), so an idle
+  // connection pays one pointer for them, not a request pointer and two strings (72 bytes).
+  struct PendingWrites {
+    uv_write_t request{};
+    std::string in_flight;  // bytes owned by the outstanding uv_write
+    std::string queued;     // bytes waiting for it to finish
+  };
+
   uv_tcp_t tcp_{};
   TransportCallbacks* callbacks_ = nullptr;
-  // Allocated only while a write or connect is outstanding: idle connections stay small.
-  uv_write_t* write_request_ = nullptr;
+  std::unique_ptr<PendingWrites> writes_;  // null: every byte written is in the kernel
+  // Allocated only while a connect is outstanding.
   uv_connect_t* connect_request_ = nullptr;
-  std::string in_flight_;  // bytes owned by the outstanding uv_write
-  std::string queued_;     // bytes waiting for it to finish
   bool reading_ = false;
   bool closing_ = false;
   bool shutdown_requested_ = false;

@@ -31,7 +31,6 @@ class ProbeSession final : public Probe,
         request_(std::move(request)),
         started_ns_(uv_hrtime()) {
     transport_->setCallbacks(this);
-    transport_->setLogHandshakeFailure(false);  // the result carries the reason
   }
 
   ~ProbeSession() override { timeouts_.cancel(this); }
@@ -43,7 +42,9 @@ class ProbeSession final : public Probe,
     timeouts_.schedule(this, timeout_ms);
     // A TCP check only proves the port accepts connections: no handshake.
     if (check_.type == HealthCheckConfig::Type::kTcp) tls = nullptr;
-    const int rc = transport_->connect(address, std::move(tls));
+    // Quiet: the result carries the reason of a failed handshake.
+    const int rc = transport_->connect(address, std::move(tls), nullptr,
+                                       tls::StreamTransport::FailureLog::kQuiet);
     if (rc != 0) finish(false, absl::StrCat("connect: ", uv_strerror(rc)));
   }
 

@@ -29,7 +29,7 @@ struct DownstreamConnection::ProxyPreamble {
 };
 
 DownstreamConnection::DownstreamConnection(Worker& worker, uint32_t listener_id)
-    : worker_(worker), listener_id_(listener_id), transport_(worker.loop()) {
+    : worker_(worker), transport_(worker.loop()), listener_id_(listener_id) {
   transport_.setCallbacks(this);
   worker_.connectionOpened(this);
 }
@@ -200,8 +200,9 @@ bool DownstreamConnection::takeHttp2Preface(const char* data, size_t length) {
   // A preface in pieces waits in pending_input_ (empty before the first request otherwise).
   std::string joined;
   std::string_view input(data, length);
-  if (!pending_input_.empty()) {
-    joined.swap(pending_input_);
+  if (hasPendingInput()) {
+    joined.swap(*pending_input_);
+    pending_input_.reset();
     joined.append(data, length);
     input = joined;
   }
@@ -216,7 +217,7 @@ bool DownstreamConnection::takeHttp2Preface(const char* data, size_t length) {
     return true;
   }
   if (!alpn_h2 && input.size() < kHttp2Preface.size()) {
-    pending_input_.assign(input);
+    pending_input_ = std::make_unique<std::string>(input);
     return true;
   }
   state_ = State::kHttp2;
@@ -257,8 +258,9 @@ void DownstreamConnection::afterHttp2Step(bool ok) {
 }
 
 void DownstreamConnection::bufferPipelinedInput(const char* data, size_t length) {
-  pending_input_.append(data, length);
-  if (pending_input_.size() > http::kMaxPipelinedBytes) pauseClientReading();
+  if (pending_input_ == nullptr) pending_input_ = std::make_unique<std::string>();
+  pending_input_->append(data, length);
+  if (pending_input_->size() > http::kMaxPipelinedBytes) pauseClientReading();
 }
 
 void DownstreamConnection::parseInput(const char* data, size_t length) {
@@ -309,12 +311,18 @@ void DownstreamConnection::runDeferred() {
     afterHttp2Step(h2_->flush());
     return;
   }
-  if (state_ != State::kIdle || pending_input_.empty()) return;
-  std::string input;
-  input.swap(pending_input_);
-  parseInput(input.data(), input.size());
-  // The batch may point into `input`, which dies here.
+  if (state_ != State::kIdle || !hasPendingInput()) return;
+  // Taken out first: parsing may buffer a new pipelined tail.
+  std::unique_ptr<std::string> input = std::move(pending_input_);
+  parseInput(input->data(), input->size());
+  // The batch may point into `input`, which is reused or dies here.
   worker_.loopContext().writeBatch().flush();
+  if (pending_input_ == nullptr && state_ == State::kActive) {
+    // A pipelining client is likely to send more: keep the buffer for it (an idle connection
+    // gives it back in exchangeFinished).
+    input->clear();
+    pending_input_ = std::move(input);
+  }
 }
 
 http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
@@ -383,7 +391,7 @@ void DownstreamConnection::pauseClientReading() {
 
 void DownstreamConnection::resumeClientReading() {
   if (!client_paused_ && transport_.isReading()) return;
-  if (pending_input_.size() > http::kMaxPipelinedBytes) return;
+  if (hasPendingInput() && pending_input_->size() > http::kMaxPipelinedBytes) return;
   client_paused_ = false;
   if (state_ == State::kClosed) return;
   const int rc = transport_.startReading();
@@ -399,7 +407,10 @@ void DownstreamConnection::cancelClientTimeout() { worker_.timeouts().cancel(thi
 void DownstreamConnection::enterTunnel(std::string* pending) {
   state_ = State::kTunnel;
   worker_.timeouts().cancel(this);  // the backend connection's idle timeout governs tunnels
-  pending->swap(pending_input_);
+  if (pending_input_ != nullptr) {
+    pending->swap(*pending_input_);
+    pending_input_.reset();
+  }
 }
 
 void DownstreamConnection::onTransportWritable() {
@@ -420,7 +431,7 @@ void DownstreamConnection::exchangeFinished() {
   session_.reset();
   served_ = true;
   if (!keep) {
-    if (client_closes && whole_request_read && pending_input_.empty() &&
+    if (client_closes && whole_request_read && !hasPendingInput() &&
         transport_.pendingWriteBytes() == 0) {
       // The client announced its last request, so it sends nothing more (RFC 9112 9.6) and the
       // whole response is in the kernel: a plain close delivers it, as nginx does. Lingering
@@ -441,12 +452,16 @@ void DownstreamConnection::exchangeFinished() {
   }
   worker_.timeouts().schedule(this, listenerSettings().keepalive_timeout_ms);
   resumeClientReading();
-  if (!pending_input_.empty()) worker_.defer(this);
+  if (hasPendingInput()) {
+    worker_.defer(this);
+  } else {
+    pending_input_.reset();  // an idle connection holds no buffer
+  }
 }
 
 void DownstreamConnection::closeAfterResponse() {
   state_ = State::kLingering;
-  std::string().swap(pending_input_);
+  pending_input_.reset();
   worker_.timeouts().schedule(this, http::kLingerMs);
   client_paused_ = false;
   // Reads (and drops) until the client closes; a client that has already closed has nothing

@@ -59,8 +59,6 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // Continues with pipelined requests (scheduled by Worker::defer).
   void runDeferred();
 
-  bool deferred = false;
-
  private:
   enum class State : uint8_t {
     kIdle,       // between requests (keep-alive) or before the first one
@@ -131,8 +129,11 @@ class DownstreamConnection final : public core::TransportCallbacks,
   void closeAfterResponse();
   void close(std::string_view cut_by = {});
 
+  bool hasPendingInput() const { return pending_input_ != nullptr && !pending_input_->empty(); }
+
+  // Members are ordered so that the small ones share one word: every byte here is paid by every
+  // idle connection (connection_footprint_test.cc).
   Worker& worker_;
-  const uint32_t listener_id_;      // routing::ListenerSettings::id
   tls::StreamTransport transport_;  // TCP, or TLS over it on a TLS listener
   // The request parser, from a request's first byte until the connection is idle again (an idle
   // keep-alive connection holds none).
@@ -140,8 +141,9 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // The exchange in progress; null between requests.
   std::unique_ptr<ProxySession> session_;
   uint64_t request_started_ns_ = 0;  // the current request's first byte
-  // Bytes the client sent after the current request (pipelining, or tunnel data after Upgrade).
-  std::string pending_input_;
+  // Bytes the client sent after the current request (pipelining, or tunnel data after Upgrade);
+  // allocated when there are some (an idle connection holds none).
+  std::unique_ptr<std::string> pending_input_;
   std::string client_ip_;
   // Set on a proxy_protocol listener only (an ordinary connection pays one pointer).
   struct ProxyPreamble;
@@ -149,11 +151,16 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // Set once the connection speaks HTTP/2 (an HTTP/1.1 connection pays one pointer).
   std::unique_ptr<H2Connection> h2_;
   ConnectionTicket ticket_;
+  const uint32_t listener_id_;  // routing::ListenerSettings::id
   State state_ = State::kIdle;
   bool client_paused_ = false;  // client reads paused for upstream backpressure
   bool parsing_ = false;        // inside parser_.execute()
   bool client_eof_ = false;
   bool served_ = false;  // an exchange finished: idle now means between requests
+
+ public:
+  // Set while on the worker's deferred list (Worker::defer).
+  bool deferred = false;
 };
 
 }  // namespace sy::proxy

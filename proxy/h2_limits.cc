@@ -27,6 +27,10 @@ void applyHttp2Options(const routing::Http2Limits& limits, nghttp2_option* optio
   // Resets are counted by Http2ResetCounter, which answers ENHANCE_YOUR_CALM and follows
   // http2_max_resets; nghttp2's own limiter (which answers INTERNAL_ERROR) is set out of its way.
   nghttp2_option_set_stream_reset_rate_limit(options, uint64_t{1} << 40, uint64_t{1} << 20);
+  // nghttp2 keeps closed streams (a few hundred bytes each, up to the concurrent stream limit)
+  // in case a client's RFC 7540 priority tree still refers to them. We do not schedule by that
+  // tree, so they only cost memory: an idle connection would hold its last streams.
+  nghttp2_option_set_no_closed_streams(options, 1);
 }
 
 std::vector<nghttp2_settings_entry> http2ServerSettings(const routing::Http2Limits& limits) {

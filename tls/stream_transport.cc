@@ -74,7 +74,7 @@ struct TransportBio {
   }
 };
 
-StreamTransport::StreamTransport(uv_loop_t* loop) : loop_(loop), tcp_(loop) {}
+StreamTransport::StreamTransport(uv_loop_t* loop) : tcp_(loop) {}
 
 StreamTransport::~StreamTransport() = default;
 
@@ -111,6 +111,7 @@ int StreamTransport::startTls(std::shared_ptr<const ServerContext> context,
 int StreamTransport::attachServerSsl(std::shared_ptr<const ServerContext> context,
                                      HandshakeWorkerStats* stats) {
   tls_ = std::make_unique<TlsState>();
+  tls_->owner = tcp_.callbacks();
   tls_->context = std::move(context);
   tls_->stats = stats;
   tls_->ssl = tls_->context->newSsl();
@@ -129,9 +130,11 @@ int StreamTransport::attachServerSsl(std::shared_ptr<const ServerContext> contex
 
 int StreamTransport::connect(const core::NetAddress& address,
                              std::shared_ptr<const ClientContext> context,
-                             ClientSessionSlot* sessions) {
+                             ClientSessionSlot* sessions, FailureLog failure_log) {
   if (context == nullptr) return tcp_.connect(address);
   tls_ = std::make_unique<TlsState>();
+  tls_->owner = tcp_.callbacks();
+  tls_->quiet_failure = failure_log == FailureLog::kQuiet;
   tls_->client_context = std::move(context);
   tls_->ssl = tls_->client_context->newSsl(address.hostString());
   BIO* bio = tls_->ssl != nullptr ? BIO_new(TransportBio::method()) : nullptr;
@@ -152,7 +155,7 @@ void StreamTransport::onTransportConnected() {
   // The handshake reads whatever the owner wants: start reading for it now.
   const int rc = tcp_.startReading();
   if (rc != 0) {
-    callbacks_->onTransportError(rc);
+    tls_->owner->onTransportError(rc);
     return;
   }
   pump();  // sends the ClientHello
@@ -215,8 +218,11 @@ HandshakeResult StreamTransport::failureReason(bool plain_http) const {
 }
 
 void StreamTransport::setCallbacks(core::TransportCallbacks* callbacks) {
-  callbacks_ = callbacks;
-  if (tls_ == nullptr) tcp_.setCallbacks(callbacks);
+  if (tls_ != nullptr) {
+    tls_->owner = callbacks;
+  } else {
+    tcp_.setCallbacks(callbacks);
+  }
 }
 
 int StreamTransport::startReading() {
@@ -291,7 +297,7 @@ void StreamTransport::pump() {
       encrypt(&buffer, 1);
     }
     if (tls_->client_context != nullptr) {
-      callbacks_->onTransportConnected();
+      tls_->owner->onTransportConnected();
       if (tcp_.isClosing()) return;
     }
   }
@@ -312,12 +318,12 @@ void StreamTransport::pump() {
       }
       tls_->failed = true;
       ERR_clear_error();
-      callbacks_->onTransportError(UV_EPROTO);
+      tls_->owner->onTransportError(UV_EPROTO);
       return;
     }
-    callbacks_->onTransportData(plain, n);
+    tls_->owner->onTransportData(plain, n);
     // The owner may have queued references into `plain` in the loop's write batch.
-    core::LoopContext::of(loop_)->writeBatch().flush();
+    core::LoopContext::of(tcp_.loop())->writeBatch().flush();
   }
 }
 
@@ -333,20 +339,20 @@ void StreamTransport::handshakeFailed() {
     // A backend whose certificate does not verify is a configuration problem worth a line.
     const long verify = SSL_get_verify_result(tls_->ssl);
     if (verify != X509_V_OK) reason = X509_verify_cert_error_string(verify);
-    if (!quiet_handshake_failure_) {
+    if (!tls_->quiet_failure) {
       core::logWarn("upstream_tls_handshake_failed",
                     {{"backend", tcp_.peerAddress().toString()}, {"error", reason}});
     }
   }
   tls_->handshake_error = reason.empty() ? "handshake failed" : reason;
   if (plain_http) tcp_.write(kPlainHttpReply.data(), kPlainHttpReply.size());
-  callbacks_->onTransportError(UV_EPROTO);
+  tls_->owner->onTransportError(UV_EPROTO);
 }
 
 void StreamTransport::deliverEof() {
   if (tls_->eof_delivered || !tls_->reading || tcp_.isClosing()) return;
   tls_->eof_delivered = true;
-  callbacks_->onTransportEof();
+  tls_->owner->onTransportEof();
 }
 
 void StreamTransport::onTransportEof() {
@@ -354,7 +360,7 @@ void StreamTransport::onTransportEof() {
   if (!tls_->handshake_done) {  // the peer gave up on the handshake: an error, not an empty stream
     if (!tls_->failed) countHandshake(HandshakeResult::kClosed);
     tls_->failed = true;
-    callbacks_->onTransportError(UV_ECONNRESET);
+    tls_->owner->onTransportError(UV_ECONNRESET);
     return;
   }
   if (tls_->saved_input.empty()) deliverEof();  // else after the saved bytes, on resume
@@ -362,16 +368,16 @@ void StreamTransport::onTransportEof() {
 
 void StreamTransport::onTransportError(int uv_status) {
   if (!tls_->handshake_done && !tls_->failed) countHandshake(HandshakeResult::kClosed);
-  callbacks_->onTransportError(uv_status);
+  tls_->owner->onTransportError(uv_status);
 }
 
-void StreamTransport::onTransportWritable() { callbacks_->onTransportWritable(); }
+void StreamTransport::onTransportWritable() { tls_->owner->onTransportWritable(); }
 
-void StreamTransport::onTransportClosed() { callbacks_->onTransportClosed(); }
+void StreamTransport::onTransportClosed() { tls_->owner->onTransportClosed(); }
 
 void StreamTransport::scheduleResume() {
   if (!tls_->resume) {
-    tls_->resume.init(loop_, uv_timer_init);
+    tls_->resume.init(tcp_.loop(), uv_timer_init);
     tls_->resume.get()->data = this;
   }
   uv_timer_start(tls_->resume.get(), &StreamTransport::onResume, 0, 0);
@@ -382,7 +388,7 @@ void StreamTransport::onResume(uv_timer_t* timer) {
   if (self->tcp_.isClosing()) return;
   if (self->tls_->report_failure) {
     self->tls_->report_failure = false;
-    self->callbacks_->onTransportError(UV_EPROTO);
+    self->tls_->owner->onTransportError(UV_EPROTO);
     return;
   }
   if (!self->tls_->reading) return;
@@ -396,7 +402,7 @@ void StreamTransport::onResume(uv_timer_t* timer) {
     self->tls_->input = {};
   }
   if (self->tls_->peer_eof && self->tls_->saved_input.empty()) self->deliverEof();
-  core::LoopContext::of(self->loop_)->writeBatch().flush();
+  core::LoopContext::of(self->tcp_.loop())->writeBatch().flush();
 }
 
 // ---- Output ----
@@ -462,13 +468,13 @@ void StreamTransport::encrypt(const uv_buf_t* buffers, size_t count) {
 }
 
 size_t StreamTransport::pendingWriteBytes() const {
-  return core::LoopContext::of(loop_)->writeBatch().pendingFor(this) + tcp_.pendingWriteBytes() +
-         (tls_ != nullptr ? tls_->early_writes.size() : 0);
+  return core::LoopContext::of(tcp_.loop())->writeBatch().pendingFor(this) +
+         tcp_.pendingWriteBytes() + (tls_ != nullptr ? tls_->early_writes.size() : 0);
 }
 
 void StreamTransport::sendCloseNotify() {
   if (tls_ == nullptr || !tls_->handshake_done || tls_->failed || tcp_.isClosing()) return;
-  core::LoopContext::of(loop_)->writeBatch().flush();  // the response before close_notify
+  core::LoopContext::of(tcp_.loop())->writeBatch().flush();  // the response before close_notify
   ERR_clear_error();
   SSL_shutdown(tls_->ssl);  // sends close_notify (RFC 8446 §6.1); the answer is not awaited
   ERR_clear_error();
@@ -483,18 +489,18 @@ void StreamTransport::shutdownWrite() {
 void StreamTransport::closeCleanly() {
   sendCloseNotify();
   // Written now (a few bytes into an emptied socket), before close() drops what is batched.
-  core::LoopContext::of(loop_)->writeBatch().flush();
+  core::LoopContext::of(tcp_.loop())->writeBatch().flush();
   close();
 }
 
 void StreamTransport::close() {
-  core::LoopContext::of(loop_)->writeBatch().forget(this);
+  core::LoopContext::of(tcp_.loop())->writeBatch().forget(this);
   if (tls_ != nullptr) tls_->resume.reset();
   tcp_.close();
 }
 
 void StreamTransport::abort() {
-  core::LoopContext::of(loop_)->writeBatch().forget(this);
+  core::LoopContext::of(tcp_.loop())->writeBatch().forget(this);
   if (tls_ != nullptr) tls_->resume.reset();
   tcp_.abort();
 }

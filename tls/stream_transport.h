@@ -54,16 +54,16 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   // are sent after the handshake. Returns a libuv error code.
   // `sessions` (optional, must outlive the connection): the backend's last session is offered
   // from there, and the sessions this connection receives are kept there.
+  // A failed handshake is logged as upstream_tls_handshake_failed unless `failure_log` is
+  // kQuiet: a health check reports handshakeError() in its result instead (one line per check
+  // interval would flood the log while a backend stays down).
+  enum class FailureLog : uint8_t { kWarn, kQuiet };
   int connect(const core::NetAddress& address, std::shared_ptr<const ClientContext> context,
-              ClientSessionSlot* sessions = nullptr);
+              ClientSessionSlot* sessions = nullptr, FailureLog failure_log = FailureLog::kWarn);
   // The handshake resumed a session (an abbreviated handshake).
   bool sessionResumed() const {
     return tls_ != nullptr && tls_->handshake_done && SSL_session_reused(tls_->ssl) == 1;
   }
-  // A backend connection logs a failed handshake as upstream_tls_handshake_failed; a health
-  // check turns it off and reports handshakeError() in its result instead (one line per check
-  // interval would flood the log while a backend stays down).
-  void setLogHandshakeFailure(bool log) { quiet_handshake_failure_ = !log; }
   // Why the TLS handshake failed (the certificate verification error when there is one);
   // empty if it did not fail.
   std::string handshakeError() const { return tls_ != nullptr ? tls_->handshake_error : ""; }
@@ -120,6 +120,9 @@ class StreamTransport final : public core::Transport, private core::TransportCal
   struct TlsState {
     ~TlsState();
 
+    // The owner's callbacks: the TCP transport calls this object, which decrypts and passes
+    // on. (A plain connection's TCP transport calls the owner directly and holds the pointer.)
+    core::TransportCallbacks* owner = nullptr;
     std::shared_ptr<const ServerContext> context;
     std::shared_ptr<const ClientContext> client_context;  // set on a backend connection
     HandshakeWorkerStats* stats = nullptr;                // server side, when counted
@@ -137,18 +140,14 @@ class StreamTransport final : public core::Transport, private core::TransportCal
     bool eof_delivered = false;
     bool failed = false;
     bool report_failure = false;   // an encryption failure the owner hears of on the next turn
+    bool quiet_failure = false;    // connect(..., FailureLog::kQuiet)
     bool counted = false;          // the handshake's outcome is in `stats`
     bool got_input = false;        // `first_byte` is set
     unsigned char first_byte = 0;  // a TLS handshake record starts with 0x16
   };
 
-  uv_loop_t* loop_;
-  core::TcpTransport tcp_;
-  core::TransportCallbacks* callbacks_ = nullptr;
+  core::TcpTransport tcp_;         // knows the loop and, on a plain connection, the owner
   std::unique_ptr<TlsState> tls_;  // null on a plain connection
-  // A bool beside the pointer costs nothing (padding); the error text lives in TlsState, so a
-  // plain connection stays as small as it was (connection_footprint_test.cc).
-  bool quiet_handshake_failure_ = false;
 };
 
 }  // namespace sy::tls
