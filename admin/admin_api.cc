@@ -569,6 +569,14 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
     return false;
   };
 
+  const bool traffic_verb = path == "/admin/switch" || path == "/admin/rollback" ||
+                            path == "/admin/canary" || path == "/admin/mirror" ||
+                            path == "/admin/promote";
+  if (auto wait = request.param("wait"); traffic_verb && wait && *wait != "all") {
+    respond(errorReply(400, absl::StrCat("parameter \"wait\" takes only \"all\" on ", path,
+                                         " (fleet mode), got \"", *wait, "\"")));
+    return;
+  }
   std::string route;
   if (path == "/admin/switch") {
     if (!method_is("POST") ||
