@@ -105,7 +105,13 @@ class FakeControlPlane final : public ControlPlane {
   bool ready() const override { return is_ready; }
   std::string metrics() const override { return "# metrics\n"; }
 
+  bool fleetEnabled() const override { return fleet; }
+  void setWaitAll(std::optional<absl::Duration> timeout) override {
+    if (timeout.has_value()) wait_alls.push_back(*timeout);
+  }
   std::vector<std::string> routes = {"web"};
+  bool fleet = false;
+  std::vector<absl::Duration> wait_alls;  // of the calls with ?wait=all
   bool is_ready = true;
   Reply canned = jsonReply(200, {{"done", true}});
 
