@@ -290,7 +290,9 @@ void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond
   if (state == routing::AdminState::kReady) {
     // Nothing to drain: only the fleet's wait.
     if (auto text = request.param("wait"); text && *text != "all") {
-      respond(errorReply(400, "enable takes no drain wait: only wait=all (fleet mode)"));
+      respond(errorReply(
+          400,
+          "unknown parameter \"wait\" (enable takes no drain wait; only wait=all, in fleet mode)"));
       return;
     }
   }
