@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <initializer_list>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -110,12 +111,13 @@ bool flagParam(const AdminRequest& request, std::string_view name, bool* value,
   return true;
 }
 
-// ?wait=SECONDS, 0 to 3600, decimals allowed (absent: `fallback`).
+// ?wait=SECONDS, 0 to 3600, decimals allowed (absent: `fallback`). With `all_too`, wait=all is
+// also accepted (the fleet's wait, see waitAllParam) and leaves `fallback`.
 bool waitParam(const AdminRequest& request, absl::Duration fallback, absl::Duration* wait,
-               Responder& respond) {
+               Responder& respond, bool all_too = false) {
   *wait = fallback;
   auto text = request.param("wait");
-  if (!text) return true;
+  if (!text || (all_too && *text == "all")) return true;
   double seconds = 0;
   if (!isPlainDecimal(*text) || !absl::SimpleAtod(*text, &seconds) || seconds > 3600) {
     respond(errorReply(400, absl::StrCat("parameter \"wait\" must be a number of seconds from 0 "
@@ -124,6 +126,48 @@ bool waitParam(const AdminRequest& request, absl::Duration fallback, absl::Durat
     return false;
   }
   *wait = absl::Seconds(seconds);
+  return true;
+}
+
+// ?wait=all[&wait_timeout=SECONDS] (fleet mode): the answer waits until every live instance of
+// the fleet applied the change (proxy/control/fleet_waits.h). `*timeout` stays nullopt without
+// wait=all, zero for the fleet's default (its request_timeout).
+bool waitAllParam(const AdminRequest& request, bool fleet, bool local,
+                  std::optional<absl::Duration>* timeout, Responder& respond) {
+  *timeout = std::nullopt;
+  auto wait = request.param("wait");
+  auto wait_timeout = request.param("wait_timeout");
+  const bool all = wait && *wait == "all";
+  if (!all) {
+    if (wait_timeout) {
+      respond(errorReply(400, "parameter \"wait_timeout\" goes with wait=all"));
+      return false;
+    }
+    return true;
+  }
+  if (!fleet) {
+    respond(errorReply(400,
+                       "wait=all waits for every instance of a fleet, and this instance has no "
+                       "[fleet] section: drop wait=all (the answer already comes once this "
+                       "instance applied the change)"));
+    return false;
+  }
+  if (local) {
+    respond(errorReply(
+        400, "wait=all and local=1 cannot be combined: a local change is not the fleet's"));
+    return false;
+  }
+  *timeout = absl::ZeroDuration();
+  if (!wait_timeout) return true;
+  double seconds = 0;
+  if (!isPlainDecimal(*wait_timeout) || !absl::SimpleAtod(*wait_timeout, &seconds) ||
+      seconds <= 0 || seconds > 3600) {
+    respond(errorReply(400, absl::StrCat("parameter \"wait_timeout\" must be a number of seconds "
+                                         "above 0, at most 3600, got \"",
+                                         *wait_timeout, "\"")));
+    return false;
+  }
+  *timeout = absl::Seconds(seconds);
   return true;
 }
 
@@ -242,13 +286,18 @@ void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond
     respond(std::move(reply));
     return;
   }
+  if (!onlyKnownParams(request, {"wait", "wait_timeout", "local"}, respond)) return;
   if (state == routing::AdminState::kReady) {
-    if (!onlyKnownParams(request, {}, respond)) return;
-  } else if (!onlyKnownParams(request, {"wait"}, respond)) {
-    return;
+    // Nothing to drain: only the fleet's wait.
+    if (auto text = request.param("wait"); text && *text != "all") {
+      respond(errorReply(
+          400,
+          "unknown parameter \"wait\" (enable takes no drain wait; only wait=all, in fleet mode)"));
+      return;
+    }
   }
   absl::Duration wait;
-  if (!waitParam(request, absl::ZeroDuration(), &wait, respond)) return;
+  if (!waitParam(request, absl::ZeroDuration(), &wait, respond, /*all_too=*/true)) return;
   control_.setBackendAdmin(pool, address, state, wait, std::move(respond));
 }
 
@@ -503,9 +552,13 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
   // ?local=1 (fleet mode): a traffic verb changes this instance alone, not the fleet's state.
   bool local = false;
   if (!flagParam(request, "local", &local, recorded)) return;
+  std::optional<absl::Duration> wait_all;
+  if (!waitAllParam(request, control_.fleetEnabled(), local, &wait_all, recorded)) return;
   control_.setLocalChange(local);
+  control_.setWaitAll(wait_all);
   dispatch(request, std::move(recorded));
   control_.setLocalChange(false);
+  control_.setWaitAll(std::nullopt);
 }
 
 void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
@@ -518,10 +571,20 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
     return false;
   };
 
+  const bool traffic_verb = path == "/admin/switch" || path == "/admin/rollback" ||
+                            path == "/admin/canary" || path == "/admin/mirror" ||
+                            path == "/admin/promote";
+  if (auto wait = request.param("wait"); traffic_verb && wait && *wait != "all") {
+    respond(errorReply(400, absl::StrCat("parameter \"wait\" takes only \"all\" on ", path,
+                                         " (fleet mode), got \"", *wait, "\"")));
+    return;
+  }
   std::string route;
   if (path == "/admin/switch") {
     if (!method_is("POST") ||
-        !onlyKnownParams(request, {"to", "route", "force", "verify", "local"}, respond)) {
+        !onlyKnownParams(request,
+                         {"to", "route", "force", "verify", "local", "wait", "wait_timeout"},
+                         respond)) {
       return;
     }
     auto pool = requiredParam(request, "to", respond);
@@ -546,14 +609,17 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
     if (!flagParam(request, "force", &force, respond)) return;
     control_.switchPool(route, *pool, force, std::move(respond));
   } else if (path == "/admin/rollback") {
-    if (!method_is("POST") || !onlyKnownParams(request, {"route", "local"}, respond)) return;
+    if (!method_is("POST") ||
+        !onlyKnownParams(request, {"route", "local", "wait", "wait_timeout"}, respond))
+      return;
     if (!resolveRoute(request, &route, respond)) return;
     control_.rollback(route, std::move(respond));
   } else if (path == "/admin/canary" || path == "/admin/mirror") {
     const bool canary = path == "/admin/canary";
     const char* share_param = canary ? "weight" : "percent";
     if (!method_is("POST") ||
-        !onlyKnownParams(request, {"pool", share_param, "route", "local"}, respond)) {
+        !onlyKnownParams(request, {"pool", share_param, "route", "local", "wait", "wait_timeout"},
+                         respond)) {
       return;
     }
     double share = 0;
@@ -568,7 +634,9 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
       control_.setMirror(route, pool, share, std::move(respond));
     }
   } else if (path == "/admin/promote") {
-    if (!method_is("POST") || !onlyKnownParams(request, {"route", "local"}, respond)) return;
+    if (!method_is("POST") ||
+        !onlyKnownParams(request, {"route", "local", "wait", "wait_timeout"}, respond))
+      return;
     if (!resolveRoute(request, &route, respond)) return;
     control_.promote(route, std::move(respond));
   } else if (path == "/admin/status") {

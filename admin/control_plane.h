@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,6 +85,12 @@ class ControlPlane {
   // Fleet mode: the traffic change of the admin call being served (local=1) holds on this
   // instance only instead of going through etcd. Set before the verb, cleared after it.
   virtual void setLocalChange(bool /*local*/) {}
+  // Fleet mode ([fleet] configured): ?wait=all is possible.
+  virtual bool fleetEnabled() const { return false; }
+  // Fleet mode: the admin call being served asked ?wait=all (with at most `timeout`, zero for the
+  // fleet's request_timeout): its answer waits until every live instance applied the change.
+  // Set before the verb, cleared (nullopt) after it.
+  virtual void setWaitAll(std::optional<absl::Duration> /*timeout*/) {}
   virtual nlohmann::json status() const = 0;
   // The live figures of GET /admin/stats (admin/stats_sampler.h), without "markers" (the API
   // adds them from its change history).

@@ -8,11 +8,34 @@
 #include "admin/status_json.h"
 #include "core/log.h"
 #include "core/thread_role.h"
+#include "proxy/control/fleet_backends.h"
+#include "proxy/control/fleet_sync.h"
 #include "proxy/control/health_wiring.h"
 #include "proxy/control/state_file.h"
 #include "proxy/control/status_reply.h"
 
 namespace sy::proxy::control {
+
+bool setBackendAdminState(health::BackendRecord& record, routing::AdminState state) {
+  if (record.admin == state) return false;
+  core::logInfo("backend_admin_state", {{"pool", record.pool},
+                                        {"backend", record.address},
+                                        {"from", routing::adminStateName(record.admin)},
+                                        {"to", routing::adminStateName(state)}});
+  bool recheck = false;
+  if (record.admin == routing::AdminState::kDisabled &&
+      record.health != routing::HealthState::kUnchecked) {
+    // Not checked during the maintenance: what it was before says nothing about it now.
+    logHealthTransition(record, record.health, routing::HealthState::kUnknown,
+                        "back from maintenance");
+    record.health = routing::HealthState::kUnknown;
+    record.counters = {};
+    record.awaiting_check = true;
+    recheck = true;
+  }
+  record.admin = state;
+  return recheck;
+}
 
 BackendAdmin::BackendAdmin(ControlState& state, Publisher& publisher, RecheckFn recheck)
     : state_(state), publisher_(publisher), recheck_(std::move(recheck)) {}
@@ -56,26 +79,7 @@ void BackendAdmin::setBackendAdmin(const std::string& pool, const std::string& a
                                             "\" (configured: ", absl::StrJoin(known, ", "), ")")));
   }
   bool changed = false;
-  std::vector<const health::BackendRecord*> to_recheck;
-  for (health::BackendRecord* record : targets) {
-    if (record->admin == state) continue;
-    core::logInfo("backend_admin_state", {{"pool", record->pool},
-                                          {"backend", record->address},
-                                          {"from", routing::adminStateName(record->admin)},
-                                          {"to", routing::adminStateName(state)}});
-    if (record->admin == routing::AdminState::kDisabled &&
-        record->health != routing::HealthState::kUnchecked) {
-      // Not checked during the maintenance: what it was before says nothing about it now.
-      logHealthTransition(*record, record->health, routing::HealthState::kUnknown,
-                          "back from maintenance");
-      record->health = routing::HealthState::kUnknown;
-      record->counters = {};
-      record->awaiting_check = true;
-      to_recheck.push_back(record);
-    }
-    record->admin = state;
-    changed = true;
-  }
+  for (const health::BackendRecord* record : targets) changed = changed || record->admin != state;
   std::vector<std::pair<std::string, std::string>> keys;
   for (const health::BackendRecord* record : targets) {
     keys.emplace_back(record->pool, record->address);
@@ -90,23 +94,47 @@ void BackendAdmin::setBackendAdmin(const std::string& pool, const std::string& a
     }
     return nlohmann::json{{"pool", pool}, {"backends", list}};
   };
-  auto answer = [this, respond, describe, keys, state, wait]() mutable {
+  // `fleet_revision`: the fleet state that made the change (0: none, or not a fleet).
+  auto answer = [this, describe, keys, state, wait](admin::Responder reply_to,
+                                                    int64_t fleet_revision, bool local) {
     if (state == routing::AdminState::kReady || wait <= absl::ZeroDuration()) {
       nlohmann::json body = describe();
       body["generation"] = state_.snapshot->generation;
-      respond(admin::jsonReply(200, std::move(body)));
+      if (fleet_revision > 0) body["fleet_revision"] = fleet_revision;
+      if (local) body["local"] = true;
+      reply_to(admin::jsonReply(200, std::move(body)));
       return;
     }
     auto pending = std::make_unique<DrainWait>();
     pending->backends = keys;
     pending->deadline = absl::Now() + wait;
-    pending->respond = std::move(respond);
+    pending->respond = std::move(reply_to);
     drain_waits_.push_back(std::move(pending));
     pollDrainWaits();
   };
   if (!changed) {
-    answer();
+    answer(std::move(respond), 0, false);
     return;
+  }
+  const bool fleet = fleet_ != nullptr && fleet_->enabled();
+  if (fleet && !local_change_) {
+    // Written to etcd; every instance, this one included, applies it from there.
+    nlohmann::json backends = fleet_->fleetBackends();
+    for (const health::BackendRecord* record : targets) {
+      backends = withBackendAdminState(std::move(backends), record->pool, record->address, state);
+    }
+    fleet_->changeBackends(
+        std::move(backends),
+        [answer](int64_t revision, admin::Responder reply_to) mutable {
+          answer(std::move(reply_to), revision, false);
+        },
+        std::move(respond));
+    return;
+  }
+  if (fleet) fleet_->changedLocally();
+  std::vector<const health::BackendRecord*> to_recheck;
+  for (health::BackendRecord* record : targets) {
+    if (setBackendAdminState(*record, state)) to_recheck.push_back(record);
   }
   table.touch(pool);
   state_.rebuildSnapshot();
@@ -115,11 +143,11 @@ void BackendAdmin::setBackendAdmin(const std::string& pool, const std::string& a
     if (recheck_) recheck_(record->pool, record->address);
   }
   // Answer once every worker stopped sending new requests there.
-  publisher_.publish(state_.snapshot,
-                     [answer = std::move(answer), respond](const absl::Status& published) mutable {
-                       if (!published.ok()) return respond(publishFailureReply(published));
-                       answer();
-                     });
+  publisher_.publish(state_.snapshot, [answer = std::move(answer), respond = std::move(respond),
+                                       fleet](const absl::Status& published) mutable {
+    if (!published.ok()) return respond(publishFailureReply(published));
+    answer(std::move(respond), 0, fleet);
+  });
 }
 
 void BackendAdmin::pollDrainWaits() {

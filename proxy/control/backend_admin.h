@@ -16,6 +16,12 @@
 
 namespace sy::proxy::control {
 
+class FleetSync;
+
+// Sets `record`'s admin state to `state` (logged). True when the backend comes back from
+// maintenance: its health is unknown again and it needs a check now.
+bool setBackendAdminState(health::BackendRecord& record, routing::AdminState state);
+
 // The backend verbs of the admin API: enable, disable and drain one backend or a whole pool,
 // and the waits for a drain to end (nothing in flight, no connection open). The admin state is
 // published like any change and kept in the state file. Control thread only.
@@ -30,6 +36,10 @@ class BackendAdmin {
   BackendAdmin& operator=(const BackendAdmin&) = delete;
 
   void start(uv_loop_t* loop);
+  // Fleet mode: a change goes through etcd (fleet_sync.h) unless setLocalChange(true).
+  void setFleet(FleetSync* fleet) { fleet_ = fleet; }
+  // The admin call being served asked for local=1: its change holds on this instance only.
+  void setLocalChange(bool local) { local_change_ = local; }
   // Answers the waits still pending (503, shutting down) and closes the timer; the loop must
   // run once more to finish the close.
   void close();
@@ -52,6 +62,8 @@ class BackendAdmin {
   ControlState& state_;
   Publisher& publisher_;
   RecheckFn recheck_;
+  FleetSync* fleet_ = nullptr;
+  bool local_change_ = false;
   std::vector<std::unique_ptr<DrainWait>> drain_waits_;
   uv_timer_t drain_poll_timer_{};
   bool started_ = false;

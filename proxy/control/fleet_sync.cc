@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "core/build_info.h"
 #include "core/log.h"
+#include "proxy/control/fleet_backends.h"
 #include "proxy/control/state_file.h"
 #include "proxy/control/status_reply.h"
 
@@ -49,9 +50,19 @@ FleetSync::FleetSync(ControlState& state, Publisher& publisher)
 FleetSync::~FleetSync() = default;
 
 nlohmann::json FleetSync::stateJson() const {
-  nlohmann::json json = state_.traffic.toJson();
-  if (extra_state_) json[extra_state_name_] = extra_state_();
-  return json;
+  nlohmann::json state = state_.traffic.toJson();
+  state["backends"] = fleetBackends();
+  if (extra_state_) state[extra_state_name_] = extra_state_();
+  return state;
+}
+
+nlohmann::json FleetSync::fleetBackends() const {
+  // The fleet's, not this instance's: a local=1 drain must not reach the fleet with the next
+  // change made here.
+  if (applied_state_.is_object() && applied_state_.contains("backends")) {
+    return applied_state_["backends"];
+  }
+  return fleetBackendsJson(state_.backend_states);
 }
 
 absl::Status FleetSync::validate(const nlohmann::json& fleet_state) const {
@@ -73,6 +84,9 @@ absl::Status FleetSync::validate(const nlohmann::json& fleet_state) const {
                          ") which this instance's configuration lacks"));
       }
     }
+  }
+  if (fleet_state.contains("backends")) {
+    return validateFleetBackends(fleet_state["backends"], state_.backend_states);
   }
   return absl::OkStatus();
 }
@@ -115,6 +129,7 @@ void FleetSync::start(uv_loop_t* loop, const std::string& admin_address) {
     instance_id_ = absl::StrCat(host, ":", admin_address.substr(admin_address.rfind(':') + 1));
   }
   client_->start(loop);
+  waits_.start(loop);
   reconnect_timer_.init(loop, uv_timer_init);
   reconnect_timer_.get()->data = this;
   keepalive_timer_.init(loop, uv_timer_init);
@@ -127,10 +142,30 @@ void FleetSync::start(uv_loop_t* loop, const std::string& admin_address) {
 
 void FleetSync::close() {
   if (!enabled() || closed_ || loop_ == nullptr) return;
+  waits_.close();
+  revokeLease();
   closed_ = true;
   client_->close();
   reconnect_timer_.reset();
   keepalive_timer_.reset();
+}
+
+void FleetSync::revokeLease() {
+  if (!connected_ || lease_id_.empty()) return;
+  // Blocking, bounded by request_timeout: the loop is closing, and the other instances should
+  // not list this one (nor wait for it with ?wait=all) for lease_ttl after it left.
+  uv_timer_stop(keepalive_timer_.get());
+  absl::StatusOr<nlohmann::json> revoked =
+      client_->callBlocking("/v3/lease/revoke", {{"ID", lease_id_}});
+  if (revoked.ok()) {
+    core::logInfo("fleet_left", {{"instance_id", instance_id_}, {"lease", lease_id_}});
+  } else {
+    core::logWarn("fleet_lease_revoke_failed",
+                  {{"lease", lease_id_},
+                   {"error", revoked.status().message()},
+                   {"detail", "the other instances list this one until its lease expires"}});
+  }
+  lease_id_.clear();
 }
 
 void FleetSync::connect() {
@@ -247,7 +282,8 @@ void FleetSync::registerInstance() {
                                        {"admin", admin_address_},
                                        {"version", core::versionString()},
                                        {"pid", ::getpid()},
-                                       {"applied_revision", applied_revision_}};
+                                       {"applied_revision", applied_revision_},
+                                       {"refused_revision", int64Of(refused_, "revision")}};
   client_->call("/v3/kv/put",
                 {{"key", EtcdClient::base64(instancesPrefix() + instance_id_)},
                  {"value", EtcdClient::base64(registration.dump())},
@@ -312,11 +348,12 @@ void FleetSync::onKv(const nlohmann::json& kv, bool deleted) {
     const std::string id = key.substr(instancesPrefix().size());
     if (deleted) {
       instances_.erase(id);
-      return;
+    } else {
+      nlohmann::json registration = nlohmann::json::parse(
+          EtcdClient::unbase64(kv.value("value", "")), nullptr, /*allow_exceptions=*/false);
+      if (registration.is_object()) instances_[id] = std::move(registration);
     }
-    nlohmann::json registration = nlohmann::json::parse(EtcdClient::unbase64(kv.value("value", "")),
-                                                        nullptr, /*allow_exceptions=*/false);
-    if (registration.is_object()) instances_[id] = std::move(registration);
+    waits_.check();
   }
 }
 
@@ -356,9 +393,15 @@ bool FleetSync::applyFromEtcd(const std::string& value, int64_t mod_revision,
                       {"error", restored.status().message()},
                       {"detail", absl::StrCat("keeping the last good state (revision ",
                                               applied_revision_, ")")}});
+      registerInstance();  // says so to the fleet (?wait=all lists it as refused)
     }
     after_publish(false);
     return false;
+  }
+  bool backends_changed = false;
+  std::vector<std::pair<std::string, std::string>> to_recheck;
+  if (parsed.contains("backends")) {
+    to_recheck = applyFleetBackends(parsed["backends"], state_.backend_states, &backends_changed);
   }
   applied_state_ = std::move(parsed);
   applied_revision_ = mod_revision;
@@ -373,7 +416,14 @@ bool FleetSync::applyFromEtcd(const std::string& value, int64_t mod_revision,
   state_.rebuildSnapshot();
   const uint64_t generation = state_.snapshot->generation;
   core::logInfo("fleet_state_applied",
-                {{"revision", mod_revision}, {"generation", generation}, {"routes", *restored}});
+                {{"revision", mod_revision},
+                 {"generation", generation},
+                 {"routes", *restored},
+                 {"backends", applied_state_.value("backends", nlohmann::json())},
+                 {"backends_changed", backends_changed}});
+  for (const auto& [pool, address] : to_recheck) {
+    if (recheck_) recheck_(pool, address);
+  }
   publisher_.publish(state_.snapshot, [after_publish](const absl::Status& published) {
     after_publish(published.ok());
   });
@@ -385,6 +435,27 @@ void FleetSync::change(const char* event, const std::string& route, nlohmann::js
   const nlohmann::json desired = stateJson();
   // Back to the fleet's state: this instance changes only once etcd took the change.
   state_.traffic.restore(applied_state_, *state_.config).IgnoreError();
+  body["route"] = route;
+  std::string event_name = event;
+  write(
+      desired,
+      [this, event_name, body = std::move(body)](int64_t revision,
+                                                 admin::Responder reply_to) mutable {
+        body["fleet_revision"] = revision;
+        body["generation"] = state_.snapshot->generation;
+        core::logInfo(event_name.c_str(), body);
+        reply_to(admin::jsonReply(200, std::move(body)));
+      },
+      std::move(respond));
+}
+
+void FleetSync::changeBackends(nlohmann::json backends, Applied applied, admin::Responder respond) {
+  nlohmann::json desired = applied_state_.is_object() ? applied_state_ : stateJson();
+  desired["backends"] = std::move(backends);
+  write(std::move(desired), std::move(applied), std::move(respond));
+}
+
+void FleetSync::write(nlohmann::json desired, Applied applied, admin::Responder respond) {
   if (!connected_) {
     respond(admin::errorReply(
         503,
@@ -393,6 +464,10 @@ void FleetSync::change(const char* event, const std::string& route, nlohmann::js
                      "local=1 to change this instance alone")));
     return;
   }
+  // ?wait=all: the answer waits for the whole fleet (fleet_waits.h).
+  const std::optional<absl::Duration> wait_all =
+      wait_all_.has_value() && *wait_all_ <= absl::ZeroDuration() ? config_.request_timeout
+                                                                  : wait_all_;
   const std::string key = EtcdClient::base64(stateKey());
   const int64_t read_revision = seen_revision_;
   nlohmann::json txn = {
@@ -403,11 +478,10 @@ void FleetSync::change(const char* event, const std::string& route, nlohmann::js
          {"mod_revision", std::to_string(read_revision)}}}},
       {"success",
        {{{"request_put", {{"key", key}, {"value", EtcdClient::base64(desired.dump())}}}}}}};
-  std::string event_name = event;
   client_->call(
       "/v3/kv/txn", txn,
-      [this, event_name, route, body = std::move(body), respond = std::move(respond), desired,
-       read_revision](absl::StatusOr<nlohmann::json> answer) mutable {
+      [this, applied = std::move(applied), respond = std::move(respond), desired, read_revision,
+       wait_all](absl::StatusOr<nlohmann::json> answer) mutable {
         if (!answer.ok()) {
           respond(admin::errorReply(
               503, absl::StrCat("etcd did not take the change: ", answer.status().message(),
@@ -425,14 +499,12 @@ void FleetSync::change(const char* event, const std::string& route, nlohmann::js
           return;
         }
         const int64_t revision = int64Of(answer->value("header", nlohmann::json()), "revision");
-        body["route"] = route;
-        body["fleet_revision"] = revision;
-        core::logInfo(event_name.c_str(), body);
-        applyFromEtcd(desired.dump(), revision,
-                      [this, body, respond = std::move(respond)]() mutable {
-                        body["generation"] = state_.snapshot->generation;
-                        respond(admin::jsonReply(200, std::move(body)));
-                      });
+        if (wait_all.has_value()) respond = waits_.waitingFor(revision, *wait_all, respond);
+        applyFromEtcd(
+            desired.dump(), revision,
+            [revision, applied = std::move(applied), respond = std::move(respond)]() mutable {
+              applied(revision, std::move(respond));
+            });
       });
 }
 

@@ -3,7 +3,8 @@
 // Fleet mode ([fleet], issue 21): the runtime traffic state of several instances lives in etcd
 // under the fleet's prefix, so that a change made on any instance reaches all of them.
 //
-//   PREFIX/state          the traffic state (the state file's "version"/"routes" JSON)
+//   PREFIX/state          the traffic state (the state file's "version"/"routes" JSON) and the
+//                         backends' admin states ("backends", see fleet_backends.h)
 //   PREFIX/instances/ID   one per live instance, under its lease: id, admin address, version,
 //                         the state revision it applied
 //
@@ -31,6 +32,7 @@
 #include "nlohmann/json.hpp"
 #include "proxy/control/control_state.h"
 #include "proxy/control/etcd_client.h"
+#include "proxy/control/fleet_waits.h"
 #include "proxy/control/publisher.h"
 #include "routing/config/model.h"
 
@@ -63,6 +65,22 @@ class FleetSync {
   // A change made to this instance alone (local=1): the next state from etcd replaces it.
   void changedLocally() { local_changes_ = true; }
 
+  // The backends' admin states of the fleet state in force (fleet_backends.h).
+  nlohmann::json fleetBackends() const;
+  // Once etcd took a change and this instance's workers route by it: the fleet revision that
+  // made it, and where the answer goes.
+  using Applied = std::function<void(int64_t revision, admin::Responder respond)>;
+  // Backend admin states (drain, disable, enable): `backends` replaces the fleet's with the same
+  // compare-and-swap as change(); `applied` answers; `respond` gets the 409 or 503.
+  void changeBackends(nlohmann::json backends, Applied applied, admin::Responder respond);
+  // Asks a backend back from maintenance to be health-checked now.
+  void setRecheck(std::function<void(const std::string& pool, const std::string& address)> fn) {
+    recheck_ = std::move(fn);
+  }
+  // ?wait=all on the admin call being served: its answer waits until every live instance applied
+  // the change, at most `timeout` (zero: request_timeout). Set before the verb, cleared after it.
+  void setWaitAll(std::optional<absl::Duration> timeout) { wait_all_ = timeout; }
+
   // The "fleet" object of /admin/status.
   nlohmann::json statusJson() const;
   // switchyard_fleet_* in the Prometheus text format.
@@ -92,7 +110,11 @@ class FleetSync {
   const routing::config::FleetConfig& config() const { return config_; }
 
  private:
-  struct Applied;
+  // Writes `desired` (the whole fleet state) with the compare-and-swap on the revision read;
+  // then as change() says.
+  void write(nlohmann::json desired, Applied applied, admin::Responder respond);
+  // At a clean shutdown: the registration goes at once, not lease_ttl later.
+  void revokeLease();
   // Reads the whole prefix, then registers and watches from the revision read.
   void connect();
   void readAll();
@@ -122,6 +144,11 @@ class FleetSync {
   Publisher& publisher_;
   routing::config::FleetConfig config_;
   std::unique_ptr<EtcdClient> client_;
+  std::function<void(const std::string&, const std::string&)> recheck_;
+  std::optional<absl::Duration> wait_all_;
+  FleetWaits waits_{[this] {
+    return FleetWaits::Fleet{&instances_, instance_id_, applied_revision_};
+  }};
   uv_loop_t* loop_ = nullptr;
   core::UvHandle<uv_timer_t> reconnect_timer_;
   core::UvHandle<uv_timer_t> keepalive_timer_;

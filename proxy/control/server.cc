@@ -29,6 +29,10 @@ void Server::configInvalid(nlohmann::json errors) {
 
 Server::Server(ConfigSource source) : state_(std::move(source)) {
   traffic_.setFleet(&fleet_);
+  backends_.setFleet(&fleet_);
+  fleet_.setRecheck([this](const std::string& pool, const std::string& address) {
+    health_.checkNow(pool, address);
+  });
   traffic_.setRolloutGuard([this](const std::string& route) { return rollouts_.running(route); });
   state_.rollouts_json = [this] { return rollouts_.toJson(); };
   reloader_.trackListenerSockets(&listener_fds_);

@@ -87,7 +87,12 @@ class Server final : public admin::ControlPlane {
                       admin::Responder respond) override {
     rollouts_.command(route, verb, std::move(respond));
   }
-  void setLocalChange(bool local) override { traffic_.setLocalChange(local); }
+  void setLocalChange(bool local) override {
+    traffic_.setLocalChange(local);
+    backends_.setLocalChange(local);
+  }
+  bool fleetEnabled() const override { return fleet_.enabled(); }
+  void setWaitAll(std::optional<absl::Duration> timeout) override { fleet_.setWaitAll(timeout); }
   void reload(admin::Responder respond) override { reloader_.reload(std::move(respond)); }
   void upgrade(const std::string& binary, admin::Responder respond) override;
   void setBackendAdmin(const std::string& pool, const std::string& address,

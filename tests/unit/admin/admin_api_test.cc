@@ -105,7 +105,13 @@ class FakeControlPlane final : public ControlPlane {
   bool ready() const override { return is_ready; }
   std::string metrics() const override { return "# metrics\n"; }
 
+  bool fleetEnabled() const override { return fleet; }
+  void setWaitAll(std::optional<absl::Duration> timeout) override {
+    if (timeout.has_value()) wait_alls.push_back(*timeout);
+  }
   std::vector<std::string> routes = {"web"};
+  bool fleet = false;
+  std::vector<absl::Duration> wait_alls;  // of the calls with ?wait=all
   bool is_ready = true;
   Reply canned = jsonReply(200, {{"done", true}});
 
@@ -616,6 +622,37 @@ TEST_F(AdminApiTest, TheProbesSurfaceServesOnlyProbesAndMetrics) {
   }
   EXPECT_THAT(control_.calls, IsEmpty());
   EXPECT_EQ(control_.status_queries, 0);
+}
+
+// --- fleet mode: ?wait=all ---
+
+TEST_F(AdminApiTest, WaitAllWithoutFleetIsRefused) {
+  expectRejected("POST", "/admin/switch?to=green&wait=all", 400, "[fleet]");
+  expectRejected("POST", "/admin/pools/blue/drain?wait=all", 400, "[fleet]");
+}
+
+TEST_F(AdminApiTest, WaitAllInFleetModeReachesTheControlPlaneWithItsTimeout) {
+  control_.fleet = true;
+  EXPECT_EQ(send("POST", "/admin/switch?to=green&wait=all").status, 200);
+  EXPECT_EQ(send("POST", "/admin/canary?pool=green&weight=5&wait=all&wait_timeout=2.5").status,
+            200);
+  // On a backend call, wait=all is not the drain's wait (zero here).
+  EXPECT_EQ(send("POST", "/admin/pools/blue/backends/127.0.0.1:9001/drain?wait=all").status, 200);
+  EXPECT_EQ(send("POST", "/admin/pools/blue/enable?wait=all&local=0").status, 200);
+  EXPECT_THAT(control_.wait_alls, ElementsAre(absl::ZeroDuration(), absl::Seconds(2.5),
+                                              absl::ZeroDuration(), absl::ZeroDuration()));
+  EXPECT_EQ(control_.calls[2], "backend blue 127.0.0.1:9001 draining 0");
+}
+
+TEST_F(AdminApiTest, WaitAllMisusesAreRefused) {
+  control_.fleet = true;
+  expectRejected("POST", "/admin/switch?to=green&wait=all&local=1", 400, "local=1");
+  expectRejected("POST", "/admin/switch?to=green&wait_timeout=3", 400, "wait_timeout");
+  expectRejected("POST", "/admin/switch?to=green&wait=all&wait_timeout=0", 400, "wait_timeout");
+  expectRejected("POST", "/admin/switch?to=green&wait=all&wait_timeout=x", 400, "wait_timeout");
+  expectRejected("POST", "/admin/switch?to=green&wait=5", 400, "wait");
+  expectRejected("POST", "/admin/pools/blue/enable?wait=5", 400, "wait=all");
+  expectRejected("POST", "/admin/reload?wait=all", 400, "wait");
 }
 
 }  // namespace
