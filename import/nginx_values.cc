@@ -178,4 +178,9 @@ std::string firstVariable(std::string_view text) {
   return std::string(text.substr(start, i - start));
 }
 
+std::string asciiLower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
 }  // namespace sy::importer

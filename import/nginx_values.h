@@ -27,6 +27,8 @@ std::optional<std::string> backendAddress(std::string_view text, int default_por
 
 // A valid Switchyard name (letters, digits, _ . -) made from `text`: others become '-'.
 std::string switchyardName(std::string_view text);
+// ASCII lower case: nginx directive and header names compare case-insensitively.
+std::string asciiLower(std::string text);
 
 // A request attribute named by an nginx variable, as Switchyard writes it in `hash_key` and
 // `sticky`: $http_x_user_id -> "header:x-user-id", $cookie_session -> "cookie:session",

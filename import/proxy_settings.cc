@@ -8,11 +8,6 @@
 namespace sy::importer {
 namespace {
 
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 bool readTime(const NginxDirective& directive, std::optional<int64_t>& out, Warnings& warnings) {
   const std::optional<int64_t> ms =
       directive.args.size() == 1 ? parseNginxTime(directive.args[0].text) : std::nullopt;
@@ -28,7 +23,7 @@ bool readTime(const NginxDirective& directive, std::optional<int64_t>& out, Warn
 // appends the client to X-Forwarded-For, sets X-Forwarded-Proto and X-Real-IP, and passes
 // WebSocket upgrades and keep-alive on its own.
 bool forwardingHeaderIsBuiltIn(const std::string& name, const std::string& value) {
-  const std::string header = lower(name);
+  const std::string header = asciiLower(name);
   if (header == "host") return value == "$host" || value == "$http_host";
   if (header == "x-real-ip") return value == "$remote_addr";
   if (header == "x-forwarded-for") return value == "$proxy_add_x_forwarded_for";

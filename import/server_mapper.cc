@@ -17,11 +17,6 @@ constexpr int kMaxRetries = 10;  // routes.retries range
 constexpr int64_t kHourMs = int64_t{3600} * 1000;
 constexpr int64_t kDayMs = 24 * kHourMs;
 
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 std::string where(const NginxDirective& directive) {
   return directive.position.file + ":" + std::to_string(directive.position.line);
 }
@@ -289,7 +284,7 @@ class ServerMapper {
 
   void mapServerNames(const NginxDirective& directive, std::vector<std::string>& hosts) {
     for (const NginxArg& arg : directive.args) {
-      const std::string name = lower(arg.text);
+      const std::string name = asciiLower(arg.text);
       if (name.empty() || name == "_") continue;
       if (name[0] == '~' || name.find('$') != std::string::npos) {
         warnings_.unsupported(directive, "server name " + arg.text +

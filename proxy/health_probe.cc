@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/fd_wait.h"
 #include "core/net_address.h"
 #include "http/http1_parser.h"
 
@@ -20,7 +21,7 @@ namespace sy::proxy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::chrono::milliseconds kDeadline{2000};
+constexpr std::chrono::milliseconds kProbeDeadline{2000};
 
 class StatusOnly final : public http::ParserCallbacks {
  public:
@@ -33,18 +34,9 @@ class StatusOnly final : public http::ParserCallbacks {
   bool head_done = false;
 };
 
-// Waits for `events` on `fd` until `deadline`; false on timeout or error.
-bool waitFor(int fd, short events, Clock::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  if (left <= 0) return false;
-  pollfd pfd{fd, events, 0};
-  return ::poll(&pfd, 1, static_cast<int>(left)) == 1;
-}
-
 // The status code of GET `path` at `address`, or why there is none.
 absl::StatusOr<int> probe(const core::NetAddress& address, const std::string& path) {
-  const Clock::time_point deadline = Clock::now() + kDeadline;
+  const Clock::time_point deadline = Clock::now() + kProbeDeadline;
   const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return absl::InternalError(std::strerror(errno));
   struct Closer {
@@ -54,7 +46,8 @@ absl::StatusOr<int> probe(const core::NetAddress& address, const std::string& pa
   if (::connect(fd, address.sockaddr_ptr(), address.length()) != 0 && errno != EINPROGRESS) {
     return absl::UnavailableError(std::strerror(errno));
   }
-  if (!waitFor(fd, POLLOUT, deadline)) return absl::DeadlineExceededError("connect timed out");
+  if (!core::waitForFd(fd, POLLOUT, deadline))
+    return absl::DeadlineExceededError("connect timed out");
   int error = 0;
   socklen_t length = sizeof error;
   ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
@@ -64,7 +57,8 @@ absl::StatusOr<int> probe(const core::NetAddress& address, const std::string& pa
       "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
   size_t sent = 0;
   while (sent < request.size()) {
-    if (!waitFor(fd, POLLOUT, deadline)) return absl::DeadlineExceededError("send timed out");
+    if (!core::waitForFd(fd, POLLOUT, deadline))
+      return absl::DeadlineExceededError("send timed out");
     const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
       return absl::UnavailableError(std::strerror(errno));
@@ -76,7 +70,8 @@ absl::StatusOr<int> probe(const core::NetAddress& address, const std::string& pa
   http::Http1Parser parser(http::Http1Parser::Type::kResponse, &callbacks);
   char buffer[4096];
   while (!callbacks.head_done) {
-    if (!waitFor(fd, POLLIN, deadline)) return absl::DeadlineExceededError("no answer in time");
+    if (!core::waitForFd(fd, POLLIN, deadline))
+      return absl::DeadlineExceededError("no answer in time");
     const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
     if (n == 0) return absl::UnavailableError("closed before a response head");
     if (n < 0) {

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "core/fd_wait.h"
 #include "core/net_address.h"
 #include "http/http1_parser.h"
 
@@ -22,7 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 // Above the server's own bound on the new process's start (Upgrader::kReadyTimeoutMs, 60 s).
-constexpr std::chrono::seconds kDeadline{90};
+constexpr std::chrono::seconds kUpgradeDeadline{90};
 
 struct Answer {
   int status = 0;
@@ -41,14 +42,6 @@ class Collect final : public http::ParserCallbacks {
   std::string* body_;
 };
 
-bool waitFor(int fd, short events, Clock::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  if (left <= 0) return false;
-  pollfd pfd{fd, events, 0};
-  return ::poll(&pfd, 1, static_cast<int>(left)) == 1;
-}
-
 std::string percentEncode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -63,7 +56,7 @@ std::string percentEncode(std::string_view text) {
 }
 
 absl::StatusOr<Answer> post(const core::NetAddress& address, const std::string& request) {
-  const Clock::time_point deadline = Clock::now() + kDeadline;
+  const Clock::time_point deadline = Clock::now() + kUpgradeDeadline;
   const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return absl::InternalError(std::strerror(errno));
   struct Closer {
@@ -73,14 +66,16 @@ absl::StatusOr<Answer> post(const core::NetAddress& address, const std::string& 
   if (::connect(fd, address.sockaddr_ptr(), address.length()) != 0 && errno != EINPROGRESS) {
     return absl::UnavailableError(std::strerror(errno));
   }
-  if (!waitFor(fd, POLLOUT, deadline)) return absl::DeadlineExceededError("connect timed out");
+  if (!core::waitForFd(fd, POLLOUT, deadline))
+    return absl::DeadlineExceededError("connect timed out");
   int error = 0;
   socklen_t length = sizeof error;
   ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
   if (error != 0) return absl::UnavailableError(std::strerror(error));
   size_t sent = 0;
   while (sent < request.size()) {
-    if (!waitFor(fd, POLLOUT, deadline)) return absl::DeadlineExceededError("send timed out");
+    if (!core::waitForFd(fd, POLLOUT, deadline))
+      return absl::DeadlineExceededError("send timed out");
     const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
       return absl::UnavailableError(std::strerror(errno));
@@ -92,7 +87,8 @@ absl::StatusOr<Answer> post(const core::NetAddress& address, const std::string& 
   http::Http1Parser parser(http::Http1Parser::Type::kResponse, &callbacks);
   char buffer[4096];
   while (!callbacks.done) {
-    if (!waitFor(fd, POLLIN, deadline)) return absl::DeadlineExceededError("no answer in time");
+    if (!core::waitForFd(fd, POLLIN, deadline))
+      return absl::DeadlineExceededError("no answer in time");
     const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
     if (n == 0) {
       if (parser.statusCode() != 0) break;  // a body delimited by the close

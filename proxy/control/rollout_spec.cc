@@ -11,18 +11,15 @@ namespace sy::proxy::control {
 
 namespace {
 
-absl::Status invalid(const std::string& field, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
-}
-
 // A duration as the configuration writes them ("30s", "5m", "250ms"), within [min, max].
 absl::StatusOr<uint64_t> durationMs(const nlohmann::json& value, const std::string& field,
                                     absl::Duration min, absl::Duration max) {
   absl::Duration duration;
   if (!value.is_string() || !absl::ParseDuration(value.get<std::string>(), &duration) ||
       duration < min || duration > max) {
-    return invalid(field, absl::StrCat("a duration between ", absl::FormatDuration(min), " and ",
-                                       absl::FormatDuration(max), " such as \"30s\""));
+    return invalidSpecField(field,
+                            absl::StrCat("a duration between ", absl::FormatDuration(min), " and ",
+                                         absl::FormatDuration(max), " such as \"30s\""));
   }
   return static_cast<uint64_t>(absl::ToInt64Milliseconds(duration));
 }
@@ -31,7 +28,7 @@ absl::StatusOr<double> number(const nlohmann::json& value, const std::string& fi
                               double max, const std::string& range) {
   if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < min ||
       value.get<double>() > max) {
-    return invalid(field, absl::StrCat("a number ", range));
+    return invalidSpecField(field, absl::StrCat("a number ", range));
   }
   return value.get<double>();
 }
@@ -39,26 +36,27 @@ absl::StatusOr<double> number(const nlohmann::json& value, const std::string& fi
 absl::Status checkKeys(const nlohmann::json& object, const std::string& where,
                        const std::set<std::string>& known) {
   for (const auto& [key, value] : object.items()) {
-    if (!known.contains(key)) return invalid(absl::StrCat(where, key), "unknown key");
+    if (!known.contains(key)) return invalidSpecField(absl::StrCat(where, key), "unknown key");
   }
   return absl::OkStatus();
 }
 
 absl::Status parseSteps(const nlohmann::json& steps, RolloutSpec& spec) {
   if (!steps.is_array() || steps.empty()) {
-    return invalid("steps", "a non-empty array of {\"weight\": W, \"hold\": \"D\"}");
+    return invalidSpecField("steps", "a non-empty array of {\"weight\": W, \"hold\": \"D\"}");
   }
   for (size_t i = 0; i < steps.size(); ++i) {
     const std::string at = absl::StrCat("steps[", i, "]");
     const nlohmann::json& step = steps[i];
-    if (!step.is_object()) return invalid(at, "an object {\"weight\": W, \"hold\": \"D\"}");
+    if (!step.is_object())
+      return invalidSpecField(at, "an object {\"weight\": W, \"hold\": \"D\"}");
     if (absl::Status keys = checkKeys(step, at + ".", {"weight", "hold"}); !keys.ok()) return keys;
-    if (!step.contains("weight")) return invalid(at + ".weight", "missing");
+    if (!step.contains("weight")) return invalidSpecField(at + ".weight", "missing");
     absl::StatusOr<double> weight = number(step["weight"], at + ".weight", 0, 100, "in (0, 100]");
     if (!weight.ok()) return weight.status();
-    if (*weight <= 0) return invalid(at + ".weight", "a number in (0, 100]");
+    if (*weight <= 0) return invalidSpecField(at + ".weight", "a number in (0, 100]");
     if (!spec.steps.empty() && *weight <= spec.steps.back().weight) {
-      return invalid(at + ".weight", "weights must increase from step to step");
+      return invalidSpecField(at + ".weight", "weights must increase from step to step");
     }
     RolloutStep parsed{.weight = *weight};
     if (step.contains("hold")) {
@@ -73,7 +71,7 @@ absl::Status parseSteps(const nlohmann::json& steps, RolloutSpec& spec) {
 }
 
 absl::Status parseAnalysis(const nlohmann::json& analysis, RolloutSpec& spec) {
-  if (!analysis.is_object()) return invalid("analysis", "an object");
+  if (!analysis.is_object()) return invalidSpecField("analysis", "an object");
   if (absl::Status keys = checkKeys(
           analysis, "analysis.",
           {"interval", "min_requests", "max_error_rate", "max_error_rate_vs_baseline", "max_p99",
@@ -91,14 +89,14 @@ absl::Status parseAnalysis(const nlohmann::json& analysis, RolloutSpec& spec) {
   if (analysis.contains("min_requests")) {
     const nlohmann::json& value = analysis["min_requests"];
     if (!value.is_number_integer() || value.get<int64_t>() < 1) {
-      return invalid("analysis.min_requests", "an integer >= 1");
+      return invalidSpecField("analysis.min_requests", "an integer >= 1");
     }
     rules.min_requests = value.get<uint64_t>();
   }
   if (analysis.contains("failure_limit")) {
     const nlohmann::json& value = analysis["failure_limit"];
     if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 100) {
-      return invalid("analysis.failure_limit", "an integer in 1..100");
+      return invalidSpecField("analysis.failure_limit", "an integer in 1..100");
     }
     spec.failure_limit = value.get<uint32_t>();
   }
@@ -141,20 +139,21 @@ absl::Status parseAnalysis(const nlohmann::json& analysis, RolloutSpec& spec) {
     const nlohmann::json& classes = analysis["error_statuses"];
     rules.error_classes = 0;
     const std::string what = "an array of status classes, e.g. [\"5xx\"] or [\"4xx\", \"5xx\"]";
-    if (!classes.is_array() || classes.empty()) return invalid("analysis.error_statuses", what);
+    if (!classes.is_array() || classes.empty())
+      return invalidSpecField("analysis.error_statuses", what);
     for (const nlohmann::json& entry : classes) {
       const std::string text = entry.is_string() ? entry.get<std::string>() : "";
       if (text.size() != 3 || text[0] < '1' || text[0] > '5' || text.substr(1) != "xx") {
-        return invalid("analysis.error_statuses", what);
+        return invalidSpecField("analysis.error_statuses", what);
       }
       rules.error_classes |= static_cast<ErrorClasses>(1u << (text[0] - '1'));
     }
   }
   if (!rules.max_error_rate && !rules.max_error_rate_vs_baseline && !rules.max_p99_seconds &&
       !rules.max_p99_vs_baseline) {
-    return invalid("analysis",
-                   "at least one rule (max_error_rate, max_error_rate_vs_baseline, "
-                   "max_p99, max_p99_vs_baseline)");
+    return invalidSpecField("analysis",
+                            "at least one rule (max_error_rate, max_error_rate_vs_baseline, "
+                            "max_p99, max_p99_vs_baseline)");
   }
   return absl::OkStatus();
 }
@@ -163,7 +162,7 @@ absl::Status parseAnalysis(const nlohmann::json& analysis, RolloutSpec& spec) {
 
 absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
                                              const std::string& default_route) {
-  if (!body.is_object()) return invalid("body", "a JSON object");
+  if (!body.is_object()) return invalidSpecField("body", "a JSON object");
   if (absl::Status keys = checkKeys(body, "",
                                     {"kind", "route", "pool", "steps", "analysis", "on_success",
                                      "on_inconclusive", "on_restart", "webhooks"});
@@ -177,12 +176,12 @@ absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
     } else if (body["kind"] == "verify") {
       spec.kind = RolloutKind::kVerify;
     } else {
-      return invalid("kind", "\"canary\" or \"verify\"");
+      return invalidSpecField("kind", "\"canary\" or \"verify\"");
     }
   }
   if (body.contains("route")) {
     if (!body["route"].is_string() || body["route"].get<std::string>().empty()) {
-      return invalid("route", "a route name");
+      return invalidSpecField("route", "a route name");
     }
     spec.route = body["route"].get<std::string>();
   } else {
@@ -190,16 +189,16 @@ absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
   }
   if (!body.contains("pool") || !body["pool"].is_string() ||
       body["pool"].get<std::string>().empty()) {
-    return invalid("pool", "the canary pool's name");
+    return invalidSpecField("pool", "the canary pool's name");
   }
   spec.pool = body["pool"].get<std::string>();
-  if (!body.contains("steps")) return invalid("steps", "missing");
+  if (!body.contains("steps")) return invalidSpecField("steps", "missing");
   if (absl::Status s = parseSteps(body["steps"], spec); !s.ok()) return s;
-  if (!body.contains("analysis")) return invalid("analysis", "missing");
+  if (!body.contains("analysis")) return invalidSpecField("analysis", "missing");
   if (absl::Status s = parseAnalysis(body["analysis"], spec); !s.ok()) return s;
   if (spec.kind == RolloutKind::kVerify &&
       (spec.steps.size() != 1 || spec.steps.front().weight != 100)) {
-    return invalid("steps", "a verify rollout has one step, at weight 100");
+    return invalidSpecField("steps", "a verify rollout has one step, at weight 100");
   }
   if (body.contains("on_success")) {
     const nlohmann::json& value = body["on_success"];
@@ -208,7 +207,7 @@ absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
     } else if (value == "hold") {
       spec.on_success = OnSuccess::kHold;
     } else {
-      return invalid("on_success", "\"promote\" or \"hold\"");
+      return invalidSpecField("on_success", "\"promote\" or \"hold\"");
     }
   }
   if (body.contains("on_inconclusive")) {
@@ -218,7 +217,7 @@ absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
     } else if (value == "advance") {
       spec.on_inconclusive = OnInconclusive::kAdvance;
     } else {
-      return invalid("on_inconclusive", "\"wait\" or \"advance\"");
+      return invalidSpecField("on_inconclusive", "\"wait\" or \"advance\"");
     }
   }
   if (body.contains("on_restart")) {
@@ -228,7 +227,7 @@ absl::StatusOr<RolloutSpec> parseRolloutSpec(const nlohmann::json& body,
     } else if (value == "hold") {
       spec.on_restart = OnRestart::kHold;
     } else {
-      return invalid("on_restart", "\"resume\" or \"hold\"");
+      return invalidSpecField("on_restart", "\"resume\" or \"hold\"");
     }
   }
   if (body.contains("webhooks")) {

@@ -7,11 +7,12 @@
 #include "absl/time/time.h"
 
 namespace sy::proxy::control {
-namespace {
 
-absl::Status invalid(const std::string& field, const std::string& what) {
+absl::Status invalidSpecField(const std::string& field, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
+
+namespace {
 
 bool hostCharactersOk(const std::string& host) {
   for (const char c : host) {
@@ -25,16 +26,17 @@ bool hostCharactersOk(const std::string& host) {
 absl::StatusOr<WebhookSpec> parseHook(const nlohmann::json& hook, const std::string& field) {
   if (hook.is_string()) return parseWebhookUrl(hook.get<std::string>(), field);
   if (!hook.is_object()) {
-    return invalid(field,
-                   "an object {\"url\": \"http://...\", \"timeout\": \"2s\", \"retries\": 2}");
+    return invalidSpecField(
+        field, "an object {\"url\": \"http://...\", \"timeout\": \"2s\", \"retries\": 2}");
   }
   for (const auto& [key, value] : hook.items()) {
     if (key != "url" && key != "timeout" && key != "retries") {
-      return invalid(absl::StrCat(field, ".", key), "unknown key");
+      return invalidSpecField(absl::StrCat(field, ".", key), "unknown key");
     }
   }
   if (!hook.contains("url") || !hook["url"].is_string()) {
-    return invalid(field + ".url", "an http:// URL such as \"http://127.0.0.1:8090/gate\"");
+    return invalidSpecField(field + ".url",
+                            "an http:// URL such as \"http://127.0.0.1:8090/gate\"");
   }
   absl::StatusOr<WebhookSpec> spec =
       parseWebhookUrl(hook["url"].get<std::string>(), field + ".url");
@@ -44,14 +46,14 @@ absl::StatusOr<WebhookSpec> parseHook(const nlohmann::json& hook, const std::str
     if (!hook["timeout"].is_string() ||
         !absl::ParseDuration(hook["timeout"].get<std::string>(), &timeout) ||
         timeout < absl::Milliseconds(100) || timeout > absl::Seconds(60)) {
-      return invalid(field + ".timeout", "a duration between 100ms and 1m such as \"2s\"");
+      return invalidSpecField(field + ".timeout", "a duration between 100ms and 1m such as \"2s\"");
     }
     spec->timeout_ms = static_cast<uint64_t>(absl::ToInt64Milliseconds(timeout));
   }
   if (hook.contains("retries")) {
     const nlohmann::json& retries = hook["retries"];
     if (!retries.is_number_integer() || retries.get<int64_t>() < 0 || retries.get<int64_t>() > 10) {
-      return invalid(field + ".retries", "an integer in 0..10");
+      return invalidSpecField(field + ".retries", "an integer in 0..10");
     }
     spec->retries = retries.get<uint32_t>();
   }
@@ -63,10 +65,11 @@ absl::StatusOr<WebhookSpec> parseHook(const nlohmann::json& hook, const std::str
 absl::StatusOr<WebhookSpec> parseWebhookUrl(const std::string& url, const std::string& field) {
   const std::string what = "an http:// URL such as \"http://127.0.0.1:8090/gate\"";
   if (absl::StartsWithIgnoreCase(url, "https://")) {
-    return invalid(field, absl::StrCat("\"", url, "\": only http:// webhooks are supported"));
+    return invalidSpecField(field,
+                            absl::StrCat("\"", url, "\": only http:// webhooks are supported"));
   }
   if (!absl::StartsWithIgnoreCase(url, "http://")) {
-    return invalid(field, absl::StrCat("\"", url, "\" is not ", what));
+    return invalidSpecField(field, absl::StrCat("\"", url, "\" is not ", what));
   }
   WebhookSpec spec;
   spec.url = url;
@@ -79,23 +82,25 @@ absl::StatusOr<WebhookSpec> parseWebhookUrl(const std::string& url, const std::s
   }
   for (const char c : spec.target) {
     if (c <= ' ' || c == 0x7f || c == '#') {
-      return invalid(field, absl::StrCat("\"", url,
-                                         "\": the path has a space, a control "
-                                         "character or a fragment"));
+      return invalidSpecField(field, absl::StrCat("\"", url,
+                                                  "\": the path has a space, a control "
+                                                  "character or a fragment"));
     }
   }
   if (authority.find('@') != std::string::npos) {
-    return invalid(field, absl::StrCat("\"", url, "\": credentials in the URL are not supported"));
+    return invalidSpecField(
+        field, absl::StrCat("\"", url, "\": credentials in the URL are not supported"));
   }
   std::string port_text;
   if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
     const size_t close = authority.find(']');
     if (close == std::string::npos)
-      return invalid(field, absl::StrCat("\"", url, "\" is not ", what));
+      return invalidSpecField(field, absl::StrCat("\"", url, "\" is not ", what));
     spec.host = authority.substr(1, close - 1);
     const std::string after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return invalid(field, absl::StrCat("\"", url, "\" is not ", what));
+      if (after.front() != ':')
+        return invalidSpecField(field, absl::StrCat("\"", url, "\" is not ", what));
       port_text = after.substr(1);
     }
   } else {
@@ -103,11 +108,12 @@ absl::StatusOr<WebhookSpec> parseWebhookUrl(const std::string& url, const std::s
     spec.host = authority.substr(0, colon);
     if (colon != std::string::npos) port_text = authority.substr(colon + 1);
     if (spec.host.find(':') != std::string::npos) {
-      return invalid(field, absl::StrCat("\"", url, "\": write an IPv6 address in brackets"));
+      return invalidSpecField(field,
+                              absl::StrCat("\"", url, "\": write an IPv6 address in brackets"));
     }
   }
   if (!hostCharactersOk(spec.host)) {
-    return invalid(field, absl::StrCat("\"", url, "\" has no valid host"));
+    return invalidSpecField(field, absl::StrCat("\"", url, "\" has no valid host"));
   }
   if (!port_text.empty() || authority.back() == ':') {
     unsigned port = 0;
@@ -115,7 +121,8 @@ absl::StatusOr<WebhookSpec> parseWebhookUrl(const std::string& url, const std::s
         std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
         port == 0 || port > 65535) {
-      return invalid(field, absl::StrCat("\"", url, "\" has an invalid port: expected 1-65535"));
+      return invalidSpecField(field,
+                              absl::StrCat("\"", url, "\" has an invalid port: expected 1-65535"));
     }
     spec.port = static_cast<uint16_t>(port);
   }
@@ -124,12 +131,12 @@ absl::StatusOr<WebhookSpec> parseWebhookUrl(const std::string& url, const std::s
 
 absl::StatusOr<RolloutWebhooks> parseRolloutWebhooks(const nlohmann::json& webhooks) {
   if (!webhooks.is_object()) {
-    return invalid("webhooks", "an object with \"gate\" and/or \"notify\"");
+    return invalidSpecField("webhooks", "an object with \"gate\" and/or \"notify\"");
   }
   RolloutWebhooks parsed;
   for (const auto& [key, value] : webhooks.items()) {
     if (key != "gate" && key != "notify") {
-      return invalid(absl::StrCat("webhooks.", key), "unknown key (gate, notify)");
+      return invalidSpecField(absl::StrCat("webhooks.", key), "unknown key (gate, notify)");
     }
     absl::StatusOr<WebhookSpec> hook = parseHook(value, absl::StrCat("webhooks.", key));
     if (!hook.ok()) return hook.status();

@@ -37,6 +37,9 @@ struct RolloutWebhooks {
   nlohmann::json toJson() const;
 };
 
+// InvalidArgument "FIELD: WHAT": how every error of a rollout spec reads, webhooks included.
+absl::Status invalidSpecField(const std::string& field, const std::string& what);
+
 // "http://HOST[:PORT][/PATH]"; errors name `field`.
 absl::StatusOr<WebhookSpec> parseWebhookUrl(const std::string& url, const std::string& field);
 // The "webhooks" object of a spec; errors name the field ("webhooks.gate.url: ...").

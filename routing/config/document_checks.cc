@@ -51,7 +51,7 @@ std::vector<Occurrence> listenerNames(const toml::table& root, const Config& con
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const std::string key = childKey(indexKey("listeners", i), "name");
     if (config.listeners[i].name.empty() || sink.hasErrorAt(key)) continue;
-    out.push_back({config.listeners[i].name, quoted(config.listeners[i].name), key,
+    out.push_back({config.listeners[i].name, inQuotes(config.listeners[i].name), key,
                    positionIn(root, "listeners", i, "name")});
   }
   return out;
@@ -63,7 +63,7 @@ std::vector<Occurrence> listenAddresses(const toml::table& root, const Config& c
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const ListenerConfig& listener = config.listeners[i];
     if (!listener.listen.valid() || listener.listen.port() == 0) continue;
-    out.push_back({listener.listen.toString(), quoted(listener.listen_text),
+    out.push_back({listener.listen.toString(), inQuotes(listener.listen_text),
                    childKey(indexKey("listeners", i), "listen"),
                    positionIn(root, "listeners", i, "listen")});
   }
@@ -91,8 +91,8 @@ void checkPoolName(const toml::node* node, const std::string& key, const std::st
   if (node == nullptr || sink.hasErrorAt(key)) return;
   if (std::find(defined.begin(), defined.end(), pool) != defined.end()) return;
   sink.add(positionOf(*node), key,
-           absl::StrCat("unknown pool ", quoted(pool), " (defined: ", absl::StrJoin(defined, ", "),
-                        ")"));
+           absl::StrCat("unknown pool ", inQuotes(pool),
+                        " (defined: ", absl::StrJoin(defined, ", "), ")"));
 }
 
 void checkRoutePools(const toml::table& root, const Config& config, ErrorSink& sink) {
@@ -116,7 +116,7 @@ void checkRoutePools(const toml::table& root, const Config& config, ErrorSink& s
       checkPoolName(node, key, route.mirror->pool, defined, sink);
       if (node != nullptr && !sink.hasErrorAt(key) && route.mirror->pool == route.pool) {
         sink.add(positionOf(*node), key,
-                 absl::StrCat("the mirror pool ", quoted(route.mirror->pool),
+                 absl::StrCat("the mirror pool ", inQuotes(route.mirror->pool),
                               " is the route's own pool: name another pool"));
       }
     }
@@ -126,7 +126,7 @@ void checkRoutePools(const toml::table& root, const Config& config, ErrorSink& s
       checkPoolName(node, key, route.canary->pool, defined, sink);
       if (node != nullptr && !sink.hasErrorAt(key) && route.canary->pool == route.pool) {
         sink.add(positionOf(*node), key,
-                 absl::StrCat("the canary pool ", quoted(route.canary->pool),
+                 absl::StrCat("the canary pool ", inQuotes(route.canary->pool),
                               " is the route's own pool: name another pool"));
       }
     }
@@ -142,12 +142,12 @@ void checkAdminAddress(const toml::table& root, const Config& config,
     if (listener.value != config.admin.listen.toString()) continue;
     if (admin_listen != nullptr) {
       sink.add(positionOf(*admin_listen), "admin.listen",
-               absl::StrCat(quoted(config.admin.listen_text), " is already the address of ",
+               absl::StrCat(inQuotes(config.admin.listen_text), " is already the address of ",
                             listener.key, " on line ", listener.position.line));
     } else {
       sink.add(listener.position, listener.key,
                absl::StrCat(listener.shown, " is the admin API's default address (",
-                            quoted(config.admin.listen_text),
+                            inQuotes(config.admin.listen_text),
                             "): use another address or set admin.listen"));
     }
     return;
@@ -163,14 +163,14 @@ void checkProbesAddress(const toml::table& root, const Config& config,
   const std::string address = config.admin.probes_listen.toString();
   if (address == config.admin.listen.toString()) {
     sink.add(positionOf(*node), key,
-             absl::StrCat(quoted(config.admin.probes_listen_text),
+             absl::StrCat(inQuotes(config.admin.probes_listen_text),
                           " is the admin API's address: the probes need a port of their own"));
     return;
   }
   for (const Occurrence& listener : listener_addresses) {
     if (listener.value != address) continue;
     sink.add(positionOf(*node), key,
-             absl::StrCat(quoted(config.admin.probes_listen_text), " is already the address of ",
+             absl::StrCat(inQuotes(config.admin.probes_listen_text), " is already the address of ",
                           listener.key, " on line ", listener.position.line));
     return;
   }
@@ -189,7 +189,7 @@ void checkDocument(const toml::table& root, const Config& config, ErrorSink& sin
   std::vector<Occurrence> pool_names;
   for (size_t i = 0; i < config.pools.size(); ++i) {
     if (config.pools[i].name.empty()) continue;
-    pool_names.push_back({config.pools[i].name, quoted(config.pools[i].name),
+    pool_names.push_back({config.pools[i].name, inQuotes(config.pools[i].name),
                           childKey(indexKey("pools", i), "name"),
                           positionIn(root, "pools", i, "name")});
   }
@@ -198,7 +198,7 @@ void checkDocument(const toml::table& root, const Config& config, ErrorSink& sin
   std::vector<Occurrence> route_names;
   for (size_t i = 0; i < config.routes.size(); ++i) {
     if (config.routes[i].name.empty()) continue;
-    route_names.push_back({config.routes[i].name, quoted(config.routes[i].name),
+    route_names.push_back({config.routes[i].name, inQuotes(config.routes[i].name),
                            childKey(indexKey("routes", i), "name"),
                            positionIn(root, "routes", i, "name")});
   }

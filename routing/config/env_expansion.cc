@@ -76,8 +76,9 @@ absl::StatusOr<std::string> expandEnvReferences(std::string_view text, const Env
     }
     const size_t close = text.find('}', i + 2);
     if (close == std::string_view::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"${\" without a closing \"}\" (write \"$${\" for a literal \"${\") in ", quoted(text)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"${\" without a closing \"}\" (write \"$${\" for a literal \"${\") in ",
+                       inQuotes(text)));
     }
     const std::string name(text.substr(i + 2, close - i - 2));
     if (!validName(name)) {

@@ -36,7 +36,7 @@ void readFollowedAddress(const toml::node& node, const std::string& key, Backend
       literal.ok()) {
     if (literal->port() == 0) {
       sink.add(positionOf(node), key,
-               absl::StrCat(quoted(*text), " has port 0: expected a port between 1 and 65535"));
+               absl::StrCat(inQuotes(*text), " has port 0: expected a port between 1 and 65535"));
       return;
     }
     out.address_text = *text;
@@ -49,7 +49,7 @@ void readFollowedAddress(const toml::node& node, const std::string& key, Backend
       !absl::SimpleAtoi(core::toAbsl(std::string_view(*text).substr(colon + 1)), &port) ||
       port == 0 || port > 65535) {
     sink.add(positionOf(node), key,
-             absl::StrCat(quoted(*text), " is not \"name:port\" with a port from 1 to 65535"));
+             absl::StrCat(inQuotes(*text), " is not \"name:port\" with a port from 1 to 65535"));
     return;
   }
   absl::StatusOr<std::string> host = checkDnsName(std::string_view(*text).substr(0, colon));
@@ -82,7 +82,7 @@ void readSrvName(const toml::node& node, const std::string& key, BackendConfig& 
   }
   if (!ok) {
     sink.add(positionOf(node), key,
-             absl::StrCat(quoted(*text), " is not ", core::toAbsl(kSrvForm),
+             absl::StrCat(inQuotes(*text), " is not ", core::toAbsl(kSrvForm),
                           " such as \"_http._tcp.api.internal\""));
     return;
   }
@@ -192,10 +192,11 @@ void readBackends(const toml::node& node, const std::string& key, PoolConfig& ou
                 ? element_key
                 : childKey(element_key, backend.srv.empty() ? "address" : "srv"),
             backend.srv.empty()
-                ? absl::StrCat("duplicate backend ", quoted(backend.address_text),
-                               ": same address as ", quoted(backends[j].address_text), " on line ",
-                               backends[j].position.line, "; use weight to give it more traffic")
-                : absl::StrCat("duplicate backend ", quoted(backend.address_text),
+                ? absl::StrCat("duplicate backend ", inQuotes(backend.address_text),
+                               ": same address as ", inQuotes(backends[j].address_text),
+                               " on line ", backends[j].position.line,
+                               "; use weight to give it more traffic")
+                : absl::StrCat("duplicate backend ", inQuotes(backend.address_text),
                                ": the same SRV record is on line ", backends[j].position.line));
         break;
       }
@@ -231,7 +232,7 @@ void checkHashKey(const toml::table& table, const std::string& key, PoolConfig&,
     // Accepting it silently would let someone believe requests are sticky when they are not.
     sink.add(positionOf(*hash_key), hash_key_key,
              absl::StrCat("only used with balancer = \"hash\", but this pool's balancer is ",
-                          quoted(balancer->first)));
+                          inQuotes(balancer->first)));
   }
 }
 

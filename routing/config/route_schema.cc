@@ -23,7 +23,7 @@ Field<MatchRuleConfig> sourceField(std::string_view name, MatchRuleConfig::Sourc
               sink.add(positionOf(node), key,
                        absl::StrCat("expected a name made of letters, digits and "
                                     "!#$%&'*+-.^_`|~, got ",
-                                    quoted(*value)));
+                                    inQuotes(*value)));
               return;
             }
             if (value->empty()) {
@@ -124,7 +124,7 @@ const TableSchema<MirrorConfig>& mirrorSchema() {
                          if (!value->empty() && !checkHeaderName(*value).ok()) {
                            sink.add(positionOf(node), key,
                                     absl::StrCat("expected a header name or \"\" for none, got ",
-                                                 quoted(*value)));
+                                                 inQuotes(*value)));
                            return;
                          }
                          out.header = *value;

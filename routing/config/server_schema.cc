@@ -192,16 +192,17 @@ void readAccessLogFields(const toml::node& node, const std::string& key, AccessL
     std::optional<AccessLogField> field = accessLogFieldByName(*name);
     if (!field) {
       std::vector<std::string> known;
-      for (std::string_view known_name : accessLogFieldNames()) known.push_back(quoted(known_name));
+      for (std::string_view known_name : accessLogFieldNames())
+        known.push_back(inQuotes(known_name));
       sink.add(
           positionOf((*array)[i]), element_key,
-          absl::StrCat("expected one of ", absl::StrJoin(known, ", "), ", got ", quoted(*name)));
+          absl::StrCat("expected one of ", absl::StrJoin(known, ", "), ", got ", inQuotes(*name)));
       ok = false;
       continue;
     }
     if (std::find(fields.begin(), fields.end(), *field) != fields.end()) {
       sink.add(positionOf((*array)[i]), element_key,
-               absl::StrCat("field ", quoted(*name), " is listed twice"));
+               absl::StrCat("field ", inQuotes(*name), " is listed twice"));
       ok = false;
       continue;
     }

@@ -36,7 +36,7 @@ Field<HeaderRulesConfig> headerMapField(
                 sink.add(positionOf(header), header_key,
                          absl::StrCat("expected a header name made of letters, digits and "
                                       "!#$%&'*+-.^_`|~, got ",
-                                      quoted(header.str())));
+                                      inQuotes(header.str())));
                 continue;
               }
               if (auto text = readString(value, header_key, sink)) {
@@ -76,7 +76,7 @@ void checkHeaderRules(const toml::table& route_table, const std::string& route_k
   const std::string field_key = childKey(route_key, field);
   const auto report = [&](const toml::node* node, const std::string& key, absl::string_view what) {
     sink.add(node != nullptr ? positionOf(*node) : positionOf(route_table), key,
-             absl::StrCat("route ", quoted(route.name), ": ", what));
+             absl::StrCat("route ", inQuotes(route.name), ": ", what));
   };
   // Each name once over set, add and remove: "set X" and "remove X" together say two things.
   std::vector<std::string> seen;
@@ -202,7 +202,7 @@ void checkRouteShaping(const toml::table& table, const std::string& key, RouteCo
              "required key is missing (or redirect or respond, for a route that answers itself)");
   } else if (answers > 1) {
     sink.add(positionOf(table), key,
-             absl::StrCat("route ", quoted(route.name),
+             absl::StrCat("route ", inQuotes(route.name),
                           ": expected exactly one of pool, redirect or respond (a route either "
                           "forwards to a pool or answers itself)"));
   }
@@ -213,7 +213,7 @@ void checkRouteShaping(const toml::table& table, const std::string& key, RouteCo
           "add_prefix", "rewrite"}) {
       if (const toml::node* node = table[forwarding].node()) {
         sink.add(positionOf(*node), childKey(key, forwarding),
-                 absl::StrCat("route ", quoted(route.name), " answers itself (",
+                 absl::StrCat("route ", inQuotes(route.name), " answers itself (",
                               route.redirect ? "redirect" : "respond",
                               ") and forwards nothing: remove ", core::toAbsl(forwarding)));
       }
@@ -236,7 +236,7 @@ void checkRouteShaping(const toml::table& table, const std::string& key, RouteCo
               rewrite.setRewrite(route.rewrite->pattern, route.rewrite->replacement);
           !valid.ok()) {
         sink.add(positionOf(*table["rewrite"].node()), rewrite_key,
-                 absl::StrCat("route ", quoted(route.name), ": ", valid.message()));
+                 absl::StrCat("route ", inQuotes(route.name), ": ", valid.message()));
       }
     }
   }
@@ -246,7 +246,7 @@ void checkRouteShaping(const toml::table& table, const std::string& key, RouteCo
       if (absl::Status valid = checkTemplate(route.redirect->location, false); !valid.ok()) {
         const toml::node* node = table["redirect"]["location"].node();
         sink.add(node != nullptr ? positionOf(*node) : positionOf(table), location_key,
-                 absl::StrCat("route ", quoted(route.name), ": ", valid.message()));
+                 absl::StrCat("route ", inQuotes(route.name), ": ", valid.message()));
       }
     }
   }

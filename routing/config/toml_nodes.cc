@@ -36,7 +36,7 @@ SourcePosition positionOf(const toml::source_region& region) {
 }
 
 std::string childKey(std::string_view parent, std::string_view key) {
-  std::string name = isBareKey(key) ? std::string(key) : quoted(key);
+  std::string name = isBareKey(key) ? std::string(key) : inQuotes(key);
   if (parent.empty()) return name;
   return absl::StrCat(core::toAbsl(parent), ".", name);
 }
@@ -48,7 +48,7 @@ std::string indexKey(std::string_view parent, size_t index) {
 std::string describeValue(const toml::node& node) {
   switch (node.type()) {
     case toml::node_type::string:
-      return absl::StrCat("string ", quoted(*node.value<std::string_view>()));
+      return absl::StrCat("string ", inQuotes(*node.value<std::string_view>()));
     case toml::node_type::integer:
       return absl::StrCat("integer ", tomlText(node));
     case toml::node_type::floating_point:

@@ -75,14 +75,14 @@ std::optional<absl::Duration> readDuration(const toml::node& node, const std::st
   const std::string_view text = *node.value<std::string_view>();
   absl::Duration value;
   if (!absl::ParseDuration(core::toAbsl(text), &value)) {
-    sink.add(positionOf(node), key, expectedGot(kDurationExample, quoted(text)));
+    sink.add(positionOf(node), key, expectedGot(kDurationExample, inQuotes(text)));
     return std::nullopt;
   }
   if (value < min || value > max) {
     sink.add(positionOf(node), key,
              expectedGot(
                  absl::StrCat("a duration between ", durationText(min), " and ", durationText(max)),
-                 quoted(text)));
+                 inQuotes(text)));
     return std::nullopt;
   }
   return value;
@@ -100,14 +100,14 @@ std::optional<std::string> readString(const toml::node& node, const std::string&
 std::optional<size_t> readChoice(const toml::node& node, const std::string& key,
                                  std::span<const std::string_view> choices, ErrorSink& sink) {
   std::vector<std::string> listed;
-  for (const std::string_view choice : choices) listed.push_back(quoted(choice));
+  for (const std::string_view choice : choices) listed.push_back(inQuotes(choice));
   const std::string expected = absl::StrCat("one of ", absl::StrJoin(listed, ", "));
   std::optional<std::string> text = readString(node, key, sink, expected);
   if (!text) return std::nullopt;
   for (size_t i = 0; i < choices.size(); ++i) {
     if (choices[i] == *text) return i;
   }
-  sink.add(positionOf(node), key, expectedGot(expected, quoted(*text)));
+  sink.add(positionOf(node), key, expectedGot(expected, inQuotes(*text)));
   return std::nullopt;
 }
 
@@ -133,7 +133,7 @@ std::optional<AddressValue> readAddress(const toml::node& node, const std::strin
   }
   if (port_zero == PortZero::kRejected && address->port() == 0) {
     sink.add(positionOf(node), key,
-             absl::StrCat(quoted(*text), " has port 0: expected a port between 1 and 65535"));
+             absl::StrCat(inQuotes(*text), " has port 0: expected a port between 1 and 65535"));
     return std::nullopt;
   }
   return AddressValue{*std::move(text), *address};

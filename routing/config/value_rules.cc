@@ -33,7 +33,7 @@ bool isToken(std::string_view text) {
 
 absl::Status invalid(std::string_view expected, std::string_view got) {
   return absl::InvalidArgumentError(
-      absl::StrCat("expected ", core::toAbsl(expected), ", got ", quoted(got)));
+      absl::StrCat("expected ", core::toAbsl(expected), ", got ", inQuotes(got)));
 }
 
 }  // namespace
@@ -53,16 +53,17 @@ absl::StatusOr<std::string> normalizeHostPattern(std::string_view text) {
     const auto byte = static_cast<unsigned char>(c);
     if (absl::ascii_isspace(byte) || absl::ascii_iscntrl(byte)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(quoted(text), " contains whitespace or a control character"));
+          absl::StrCat(inQuotes(text), " contains whitespace or a control character"));
     }
     if (c == ':') {
       // Routing compares the Host header without its port, so a pattern with one never matches.
-      return absl::InvalidArgumentError(absl::StrCat(
-          quoted(text), " contains a port or ':': host patterns match the host without its port"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(inQuotes(text),
+                       " contains a port or ':': host patterns match the host without its port"));
     }
     if (c == '/') {
       return absl::InvalidArgumentError(
-          absl::StrCat(quoted(text), " contains '/': put paths in path_prefix"));
+          absl::StrCat(inQuotes(text), " contains '/': put paths in path_prefix"));
     }
   }
   const size_t star = text.find('*');
@@ -72,7 +73,7 @@ absl::StatusOr<std::string> normalizeHostPattern(std::string_view text) {
                           suffix.find('*') == std::string_view::npos;
     if (!wildcard) {
       return absl::InvalidArgumentError(absl::StrCat(
-          quoted(text),
+          inQuotes(text),
           " has '*' in the wrong place: it may only be the whole pattern (\"*\") or the first "
           "label (\"*.example.com\")"));
     }
@@ -97,7 +98,7 @@ absl::StatusOr<std::string> checkRoutePathPrefix(std::string_view text) {
     return invalid(absl::StrCat("a path prefix (", core::toAbsl(normal.error), ")"), text);
   }
   if (normal.outcome != http::NormalizedPath::Outcome::kUnchanged) {
-    return invalid(absl::StrCat("a path prefix in normal form, such as ", quoted(normal.target)),
+    return invalid(absl::StrCat("a path prefix in normal form, such as ", inQuotes(normal.target)),
                    text);
   }
   if (text.find_first_of("?#") != std::string_view::npos) {
@@ -216,7 +217,7 @@ absl::StatusOr<HashKeyConfig> parseHashKey(std::string_view text) {
   if (colon != std::string_view::npos && (kind == "header" || kind == "cookie")) {
     if (!isToken(name)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(quoted(text), ": expected a ", core::toAbsl(kind), " name after \"",
+          absl::StrCat(inQuotes(text), ": expected a ", core::toAbsl(kind), " name after \"",
                        core::toAbsl(kind), ":\" made of letters, digits and !#$%&'*+-.^_`|~"));
     }
     if (kind == "header") {
@@ -274,7 +275,7 @@ absl::StatusOr<uint64_t> parseByteSize(std::string_view text) {
     constexpr uint64_t kMax = uint64_t{1} << 40;
     if (number > kMax / candidate.factor) {
       return absl::InvalidArgumentError(
-          absl::StrCat("expected a size of at most 1TiB, got ", quoted(text)));
+          absl::StrCat("expected a size of at most 1TiB, got ", inQuotes(text)));
     }
     return number * candidate.factor;
   }

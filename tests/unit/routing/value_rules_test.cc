@@ -30,7 +30,7 @@ TEST(ValueRulesTest, HostPatternsRejected) {
   for (const char* bad :
        {"", "*.", "**.example.com", "*example.com", "a.*.com", "example.*", "example.com:80",
         "*.example.com:80", "exa mple.com", "example.com\t", "example.com/api"}) {
-    EXPECT_FALSE(normalizeHostPattern(bad).ok()) << quoted(bad);
+    EXPECT_FALSE(normalizeHostPattern(bad).ok()) << inQuotes(bad);
   }
   EXPECT_THAT(std::string(normalizeHostPattern("a.com:80").status().message()),
               HasSubstr("contains a port"));
@@ -92,14 +92,14 @@ TEST(ValueRulesTest, HashKeys) {
 
   for (const char* bad : {"", "client_ip:x", "header", "header:", "cookie:", "Header:x",
                           "header:x y", "header:x:y", "query:id", "cookie:a;b"}) {
-    EXPECT_FALSE(parseHashKey(bad).ok()) << quoted(bad);
+    EXPECT_FALSE(parseHashKey(bad).ok()) << inQuotes(bad);
   }
 }
 
 TEST(QuotedTest, EscapesWhatCouldBeMisread) {
-  EXPECT_EQ(quoted("plain"), "\"plain\"");
-  EXPECT_EQ(quoted("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(quoted(std::string_view("t\tn\n\0", 5)), "\"t\\x09n\\x0a\\x00\"");
+  EXPECT_EQ(inQuotes("plain"), "\"plain\"");
+  EXPECT_EQ(inQuotes("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(inQuotes(std::string_view("t\tn\n\0", 5)), "\"t\\x09n\\x0a\\x00\"");
 }
 
 }  // namespace
