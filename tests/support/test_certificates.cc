@@ -59,7 +59,11 @@ absl::StatusOr<CertificateFiles> TestCertificates::issue(const std::string& name
                                                          const std::vector<std::string>& dns_names,
                                                          int days) {
   std::vector<std::string> san;
-  for (const std::string& dns : dns_names) san.push_back("DNS:" + dns);
+  for (const std::string& dns : dns_names) {
+    // An address (an etcd on 127.0.0.1) is an IP entry: clients check addresses against those.
+    const bool address = !dns.empty() && dns.find_first_not_of("0123456789.") == std::string::npos;
+    san.push_back((address ? "IP:" : "DNS:") + dns);
+  }
   // A CRL distribution point keeps scanners (testssl.sh) from rating the certificate itself.
   dir_.writeFile(name + ".ext", absl::StrCat("subjectAltName=", absl::StrJoin(san, ","),
                                              "\nbasicConstraints=CA:FALSE\n"
