@@ -93,7 +93,12 @@ bool watchRejectedToken(const nlohmann::json& message) {
 EtcdClient::EtcdClient(Options options) : options_(std::move(options)) { globalInit(); }
 
 EtcdClient::EtcdClient(std::vector<std::string> endpoints, absl::Duration timeout)
-    : EtcdClient(Options{.endpoints = std::move(endpoints), .timeout = timeout}) {}
+    : EtcdClient([&] {
+        Options options;
+        options.endpoints = std::move(endpoints);
+        options.timeout = timeout;
+        return options;
+      }()) {}
 
 EtcdClient::~EtcdClient() { close(); }
 

@@ -31,8 +31,11 @@ class TestCertificates {
   std::string rootCa() const { return dir_.file("root.pem"); }
   // Issues a leaf named `name` (files NAME.pem and NAME.key) for `dns_names` (subjectAltName;
   // the first is also the subject CN; an IPv4 address is an IP entry), valid for `days`.
+  // Without `common_name`, the subject has no CN (only O): etcd's JSON gateway refuses client
+  // certificates with one.
   absl::StatusOr<CertificateFiles> issue(const std::string& name, KeyType type,
-                                         const std::vector<std::string>& dns_names, int days = 400);
+                                         const std::vector<std::string>& dns_names, int days = 400,
+                                         bool common_name = true);
   const std::string& dir() const { return dir_.path(); }
 
  private:
