@@ -118,6 +118,8 @@ class SecuredFleetTest : public ::testing::Test {
 
   DemoBackendProcess blue_;
   DemoBackendProcess green_;
+  // Stopped after the instances (TearDown), so that they never stop while cut off from etcd.
+  std::vector<std::unique_ptr<EtcdServer>> etcds_;
   std::vector<std::unique_ptr<Instance>> instances_;
 };
 
@@ -133,7 +135,8 @@ TEST_F(SecuredFleetTest, TlsWithClientCertificatesAndAuthCarryASwitchAndAWrongPa
                     ->issue("fleet-client", KeyType::kEcdsa, {"fleet-client.test"}, 400,
                             /*common_name=*/false);
   ASSERT_TRUE(client.ok()) << client.status();
-  EtcdServer etcd;
+  etcds_.push_back(std::make_unique<EtcdServer>());
+  EtcdServer& etcd = *etcds_.back();
   etcd.useTls({.cert = server->cert,
                .key = server->key,
                .client_ca = (*certificates)->rootCa(),
@@ -228,7 +231,8 @@ TEST_F(SecuredFleetTest, CheckNamesTheTlsAndAuthKeysThatCannotWork) {
 }
 
 TEST_F(SecuredFleetTest, ThreeMemberClusterLosingTheMemberInUseKeepsTheFleetWorking) {
-  std::vector<std::unique_ptr<EtcdServer>> members = EtcdServer::cluster(3);
+  etcds_ = EtcdServer::cluster(3);
+  std::vector<std::unique_ptr<EtcdServer>>& members = etcds_;
   ASSERT_TRUE(EtcdServer::startCluster(members).ok());
   std::vector<std::string> urls;
   for (const auto& member : members) urls.push_back(absl::StrCat("\"", member->clientUrl(), "\""));
