@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
@@ -143,10 +144,11 @@ TEST_F(SecuredFleetTest, TlsWithClientCertificatesAndAuthCarryASwitchAndAWrongPa
                .ctl_ca = (*certificates)->rootCa(),
                .ctl_cert = client->cert,
                .ctl_key = client->key});
-  ASSERT_TRUE(etcd.start().ok());
-  ASSERT_TRUE(etcd.enableAuth("root-pass-91c4", kSecuredFleetUser, kSecuredFleetPassword,
-                              kSecuredFleetPrefix)
-                  .ok());
+  const absl::Status started = etcd.start();
+  ASSERT_TRUE(started.ok()) << started;
+  const absl::Status auth = etcd.enableAuth("root-pass-91c4", kSecuredFleetUser,
+                                            kSecuredFleetPassword, kSecuredFleetPrefix);
+  ASSERT_TRUE(auth.ok()) << auth;
 
   const std::string fleet =
       absl::StrCat("etcd = [\"", etcd.clientUrl(), "\"]\nca_file = \"", (*certificates)->rootCa(),
@@ -233,7 +235,8 @@ TEST_F(SecuredFleetTest, CheckNamesTheTlsAndAuthKeysThatCannotWork) {
 TEST_F(SecuredFleetTest, ThreeMemberClusterLosingTheMemberInUseKeepsTheFleetWorking) {
   etcds_ = EtcdServer::cluster(3);
   std::vector<std::unique_ptr<EtcdServer>>& members = etcds_;
-  ASSERT_TRUE(EtcdServer::startCluster(members).ok());
+  const absl::Status started = EtcdServer::startCluster(members);
+  ASSERT_TRUE(started.ok()) << started;
   std::vector<std::string> urls;
   for (const auto& member : members) urls.push_back(absl::StrCat("\"", member->clientUrl(), "\""));
   const std::string fleet = absl::StrCat("etcd = [", absl::StrJoin(urls, ", "), "]\n");
