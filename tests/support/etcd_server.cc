@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -70,27 +71,17 @@ absl::Status EtcdServer::launch() {
   if (process_ != nullptr) return absl::OkStatus();
   const std::string peer = absl::StrCat("http://127.0.0.1:", peer_port_);
   std::vector<std::string> argv = {
-      etcdBinary("etcd"),
-      "--name",
-      name_,
-      "--data-dir",
-      dir_.file("data"),
-      "--listen-client-urls",
-      clientUrl(),
-      "--advertise-client-urls",
-      clientUrl(),
-      "--listen-peer-urls",
-      peer,
-      "--initial-advertise-peer-urls",
-      peer,
-      "--listen-metrics-urls",
-      absl::StrCat("http://127.0.0.1:", metrics_port_),
-      "--initial-cluster",
+      etcdBinary("etcd"), "--name", name_, "--data-dir", dir_.file("data"), "--listen-client-urls",
+      clientUrl(), "--advertise-client-urls", clientUrl(), "--listen-peer-urls", peer,
+      "--initial-advertise-peer-urls", peer, "--listen-metrics-urls",
+      absl::StrCat("http://127.0.0.1:", metrics_port_), "--initial-cluster",
       initial_cluster_.empty() ? absl::StrCat(name_, "=", peer) : initial_cluster_,
       "--initial-cluster-token",
-      absl::StrCat("fleet-test-", peer_port_),
-      "--log-level",
-      "warn"};
+      // One token for every member of a cluster (members with different tokens never join).
+      absl::StrCat("fleet-test-", initial_cluster_.empty()
+                                      ? std::hash<std::string>{}(name_ + std::to_string(peer_port_))
+                                      : std::hash<std::string>{}(initial_cluster_)),
+      "--log-level", "warn"};
   if (tls_.has_value()) {
     for (const std::string& arg :
          {std::string("--cert-file"), tls_->cert, std::string("--key-file"), tls_->key}) {
