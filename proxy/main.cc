@@ -8,6 +8,7 @@
 #include "proxy/command_line.h"
 #include "proxy/config_choice.h"
 #include "proxy/control/admin_credentials.h"
+#include "proxy/control/fleet_etcd_options.h"
 #include "proxy/control/rollout_declarations.h"
 #include "proxy/control/server.h"
 #include "proxy/demo/demo_backend.h"
@@ -88,6 +89,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "switchyard: %s: %s\n", name.c_str(),
                    std::string(credentials.status().message()).c_str());
       return 1;
+    }
+    // [fleet]'s TLS files and etcd password, as a start reads them.
+    if (result.config->fleet.has_value()) {
+      if (auto etcd = sy::proxy::control::fleetEtcdOptions(*result.config->fleet); !etcd.ok()) {
+        std::fprintf(stderr, "switchyard: %s: %s\n", name.c_str(),
+                     std::string(etcd.status().message()).c_str());
+        return 1;
+      }
     }
     std::printf("switchyard: %s: configuration is valid\n", name.c_str());
     return 0;

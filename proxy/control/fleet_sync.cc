@@ -15,6 +15,7 @@
 #include "core/build_info.h"
 #include "core/log.h"
 #include "proxy/control/fleet_backends.h"
+#include "proxy/control/fleet_etcd_options.h"
 #include "proxy/control/state_file.h"
 #include "proxy/control/status_reply.h"
 
@@ -91,10 +92,13 @@ absl::Status FleetSync::validate(const nlohmann::json& fleet_state) const {
   return absl::OkStatus();
 }
 
-void FleetSync::loadAtStart() {
-  if (!state_.config->fleet.has_value()) return;
+absl::Status FleetSync::loadAtStart() {
+  if (!state_.config->fleet.has_value()) return absl::OkStatus();
   config_ = *state_.config->fleet;
-  client_ = std::make_unique<EtcdClient>(config_.etcd, config_.request_timeout);
+  // An unreadable TLS file or an unset password variable fails the start, as in --check.
+  absl::StatusOr<EtcdClient::Options> options = fleetEtcdOptions(config_);
+  if (!options.ok()) return options.status();
+  client_ = std::make_unique<EtcdClient>(*std::move(options));
   applied_state_ = stateJson();
   absl::StatusOr<nlohmann::json> answer =
       client_->callBlocking("/v3/kv/range", {{"key", EtcdClient::base64(stateKey())}});
@@ -106,16 +110,17 @@ void FleetSync::loadAtStart() {
                    {"detail",
                     "starting on the state file's state; the fleet's state is applied "
                     "once etcd answers"}});
-    return;
+    return absl::OkStatus();
   }
   synced();
   const nlohmann::json kvs = answer->value("kvs", nlohmann::json::array());
   if (kvs.empty()) {
     core::logInfo("fleet_state_absent",
                   {{"key", stateKey()}, {"detail", "this instance's state seeds the fleet"}});
-    return;
+    return absl::OkStatus();
   }
   applyFromEtcd(EtcdClient::unbase64(kvs[0].value("value", "")), int64Of(kvs[0], "mod_revision"));
+  return absl::OkStatus();
 }
 
 void FleetSync::start(uv_loop_t* loop, const std::string& admin_address) {

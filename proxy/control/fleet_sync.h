@@ -49,8 +49,9 @@ class FleetSync {
 
   // Before the workers start, after the state file was read: with [fleet], reads the fleet's
   // state from etcd (blocking, bounded by request_timeout per endpoint) and applies it, so that
-  // the instance comes up on the fleet's state; unreachable, it starts on its file's.
-  void loadAtStart();
+  // the instance comes up on the fleet's state; unreachable, it starts on its file's. An error
+  // only for [fleet] settings this instance cannot use (fleetEtcdOptions): the start fails.
+  absl::Status loadAtStart();
   // Registers the instance and watches the prefix. `admin_address` goes into the registration,
   // and names the instance when [fleet] instance_id is not set.
   void start(uv_loop_t* loop, const std::string& admin_address);

@@ -71,7 +71,11 @@ bool Server::loadInitialState() {
   } else {
     restoreState(state_);
   }
-  fleet_.loadAtStart();                   // [fleet]: the fleet's state wins over the file's
+  // [fleet]: the fleet's state wins over the file's.
+  if (absl::Status fleet = fleet_.loadAtStart(); !fleet.ok()) {
+    configInvalid({std::string(fleet.message())});
+    return false;
+  }
   if (!state_.backend_overlay.empty()) {  // the state had runtime backends
     for (const std::string& note : state_.applyBackendOverlay()) {
       core::logWarn("backend_changes_dropped", {{"detail", note}});

@@ -342,6 +342,17 @@ struct FleetConfig {
   absl::Duration request_timeout = absl::Seconds(2);
   // How long to wait between two attempts to reach etcd again after it was lost.
   absl::Duration reconnect_interval = absl::Milliseconds(500);
+  // TLS to https:// endpoints: the CA bundle to verify etcd with (empty: the system's), the
+  // client certificate and key (etcd --client-cert-auth), and the name to verify etcd's
+  // certificate against when the URLs name addresses (empty: the URL's host).
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;
+  // etcd authentication (etcd auth enable): the user, and the environment variable holding its
+  // password (never the password itself: the file is often world-readable or versioned).
+  std::string username;
+  std::string password_env;
 };
 
 struct Config {

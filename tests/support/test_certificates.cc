@@ -57,9 +57,13 @@ absl::StatusOr<std::unique_ptr<TestCertificates>> TestCertificates::create() {
 
 absl::StatusOr<CertificateFiles> TestCertificates::issue(const std::string& name, KeyType type,
                                                          const std::vector<std::string>& dns_names,
-                                                         int days) {
+                                                         int days, bool common_name) {
   std::vector<std::string> san;
-  for (const std::string& dns : dns_names) san.push_back("DNS:" + dns);
+  for (const std::string& dns : dns_names) {
+    // An address (an etcd on 127.0.0.1) is an IP entry: clients check addresses against those.
+    const bool address = !dns.empty() && dns.find_first_not_of("0123456789.") == std::string::npos;
+    san.push_back((address ? "IP:" : "DNS:") + dns);
+  }
   // A CRL distribution point keeps scanners (testssl.sh) from rating the certificate itself.
   dir_.writeFile(name + ".ext", absl::StrCat("subjectAltName=", absl::StrJoin(san, ","),
                                              "\nbasicConstraints=CA:FALSE\n"
@@ -69,7 +73,8 @@ absl::StatusOr<CertificateFiles> TestCertificates::issue(const std::string& name
   const int serial = ++serial_;
   for (const std::string& command : {
            absl::StrCat("openssl req ", keyOptions(type), " -nodes -keyout ", name, ".key -out ",
-                        name, ".csr -subj '/CN=", dns_names.at(0), "'"),
+                        name, ".csr -subj '",
+                        common_name ? "/CN=" + dns_names.at(0) : "/O=Switchyard Test", "'"),
            absl::StrCat("openssl x509 -req -in ", name, ".csr -CA intermediate.pem ",
                         "-CAkey intermediate.key -set_serial ", serial, " ", validity, " -extfile ",
                         name, ".ext -out ", name, ".leaf.pem"),

@@ -30,9 +30,12 @@ class TestCertificates {
   // The root to trust (curl --cacert, s_client -CAfile).
   std::string rootCa() const { return dir_.file("root.pem"); }
   // Issues a leaf named `name` (files NAME.pem and NAME.key) for `dns_names` (subjectAltName;
-  // the first is also the subject CN), valid for `days`.
+  // the first is also the subject CN; an IPv4 address is an IP entry), valid for `days`.
+  // Without `common_name`, the subject has no CN (only O): etcd's JSON gateway refuses client
+  // certificates with one.
   absl::StatusOr<CertificateFiles> issue(const std::string& name, KeyType type,
-                                         const std::vector<std::string>& dns_names, int days = 400);
+                                         const std::vector<std::string>& dns_names, int days = 400,
+                                         bool common_name = true);
   const std::string& dir() const { return dir_.path(); }
 
  private:

@@ -48,13 +48,65 @@ prefix = "/sy"
   EXPECT_EQ(result.config->fleet->request_timeout, absl::Seconds(2));
 }
 
-TEST(FleetConfigTest, TlsToEtcdIsNotSupportedYet) {
+TEST(FleetConfigTest, ReadsTheTlsAndAuthKeys) {
+  LoadResult result = parseWithMinimal(R"(
+[fleet]
+etcd = ["https://10.0.0.11:2379", "http://127.0.0.1:2379"]
+prefix = "/sy"
+ca_file = "/etc/sy/ca.pem"
+cert_file = "/etc/sy/client.pem"
+key_file = "/etc/sy/client.key"
+server_name = "Etcd.Internal"
+username = "switchyard"
+password_env = "SY_ETCD_PASSWORD"
+)");
+  ASSERT_TRUE(result.config.has_value()) << result.errors.front().toString();
+  const FleetConfig& fleet = *result.config->fleet;
+  EXPECT_EQ(fleet.etcd,
+            (std::vector<std::string>{"https://10.0.0.11:2379", "http://127.0.0.1:2379"}));
+  EXPECT_EQ(fleet.ca_file, "/etc/sy/ca.pem");
+  EXPECT_EQ(fleet.cert_file, "/etc/sy/client.pem");
+  EXPECT_EQ(fleet.key_file, "/etc/sy/client.key");
+  EXPECT_EQ(fleet.server_name, "etcd.internal");
+  EXPECT_EQ(fleet.username, "switchyard");
+  EXPECT_EQ(fleet.password_env, "SY_ETCD_PASSWORD");
+}
+
+TEST(FleetConfigTest, ClientCertificateNeedsItsKey) {
   EXPECT_ONLY_ERROR(parseWithMinimal(R"(
 [fleet]
 etcd = ["https://127.0.0.1:2379"]
 prefix = "/sy"
+cert_file = "/etc/sy/client.pem"
 )"),
-                    kMinimalLines + 2, "fleet.etcd[0]", "TLS to etcd is not supported yet");
+                    kMinimalLines + 4, "fleet.key_file", "cert_file and key_file go together");
+}
+
+TEST(FleetConfigTest, TlsKeysWithoutAnHttpsUrlAreAnError) {
+  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
+[fleet]
+etcd = ["http://127.0.0.1:2379"]
+prefix = "/sy"
+server_name = "etcd.internal"
+)"),
+                    kMinimalLines + 4, "fleet.server_name", "no etcd URL is https://");
+}
+
+TEST(FleetConfigTest, UsernameAndPasswordEnvGoTogether) {
+  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
+[fleet]
+etcd = ["http://127.0.0.1:2379"]
+prefix = "/sy"
+username = "switchyard"
+)"),
+                    kMinimalLines + 4, "fleet.password_env", "username needs password_env");
+  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
+[fleet]
+etcd = ["http://127.0.0.1:2379"]
+prefix = "/sy"
+password_env = "SY_ETCD_PASSWORD"
+)"),
+                    kMinimalLines + 4, "fleet.username", "password_env needs username");
 }
 
 TEST(FleetConfigTest, EtcdMustBeAnHttpUrlWithAPort) {
