@@ -1090,6 +1090,19 @@ def report(results: dict) -> tuple[str, list[tuple[str, str, str]]]:
     return "\n".join(lines), targets
 
 
+def replace_marked_section(path: Path, begin: str, end: str, markdown: str, heading: str) -> None:
+    """Puts `markdown` (which starts with `begin` and ends with `end`) in place of the text between
+    those markers in `path`; appends it under `heading` when the markers are not there yet. Each
+    bench script that owns a section of RESULTS.md writes it through this."""
+    text = path.read_text()
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + markdown + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + f"\n\n{heading}\n\n" + markdown + "\n"
+    path.write_text(text)
+
+
 def write_results(markdown: str, path: Path) -> None:
     """Replaces the generated block of `path`, keeping hand-written text after it."""
     block = f"{GENERATED_BEGIN}\n{markdown}\n{GENERATED_END}\n"

@@ -312,14 +312,7 @@ def report(data: dict, bench: harness.Bench, args: argparse.Namespace) -> str:
 
 
 def write_results(markdown: str) -> None:
-    path = BENCH / "RESULTS.md"
-    text = path.read_text()
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + markdown + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n" + markdown + "\n"
-    path.write_text(text)
+    harness.replace_marked_section(BENCH / "RESULTS.md", BEGIN, END, markdown, HEADING)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
