@@ -90,9 +90,23 @@ std::string DownstreamConnection::formatClientIp() const {
   if (preamble != nullptr && preamble->client.has_value()) return preamble->client->hostString();
   // The address the listener's accept() gave: no getpeername(2), no inet_ntop for IPv4.
   if (ticket_.held()) {
-    std::string text = ticket_.address().toString();
-    if (ticket_.peerIsV6Socket() && ticket_.address().isV4()) text.insert(0, "::ffff:");
-    return text;
+    // The last address formatted on this thread: keep-alive clients and clients behind one
+    // proxy ask for the same text request after request (a compare and a short copy).
+    struct LastText {
+      core::IpAddress address;
+      bool v6_socket = false;
+      std::string text;
+    };
+    thread_local LastText last;
+    const core::IpAddress& address = ticket_.address();
+    if (last.text.empty() || !(last.address == address) ||
+        last.v6_socket != ticket_.peerIsV6Socket()) {
+      last.address = address;
+      last.v6_socket = ticket_.peerIsV6Socket();
+      last.text = address.toString();
+      if (last.v6_socket && address.isV4()) last.text.insert(0, "::ffff:");
+    }
+    return last.text;
   }
   return transport_.peerAddress().hostString();
 }
