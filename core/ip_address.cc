@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <charconv>
 #include <cstring>
 
 #include "absl/strings/numbers.h"
@@ -66,10 +67,16 @@ bool IpAddress::isV4() const {
 std::string IpAddress::toString() const {
   char buffer[INET6_ADDRSTRLEN];
   if (isV4()) {
-    inet_ntop(AF_INET, bytes_.data() + 12, buffer, sizeof buffer);
-  } else {
-    inet_ntop(AF_INET6, bytes_.data(), buffer, sizeof buffer);
+    // By hand rather than inet_ntop, whose IPv4 form goes through sprintf (~1,000
+    // instructions): a client connection formats its address once per request.
+    char* out = buffer;
+    for (size_t i = 12; i < 16; ++i) {
+      if (i > 12) *out++ = '.';
+      out = std::to_chars(out, buffer + sizeof buffer, static_cast<unsigned>(bytes_[i])).ptr;
+    }
+    return std::string(buffer, out);
   }
+  inet_ntop(AF_INET6, bytes_.data(), buffer, sizeof buffer);
   return buffer;
 }
 

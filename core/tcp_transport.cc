@@ -37,13 +37,12 @@ int TcpTransport::adopt(int fd) {
 
 int TcpTransport::connect(const NetAddress& address) {
   uv_tcp_nodelay(&tcp_, 1);
-  connect_request_ = new uv_connect_t;
-  connect_request_->data = this;
-  const int rc = uv_tcp_connect(connect_request_, &tcp_, address.sockaddr_ptr(), &onConnect);
-  if (rc != 0) {
-    delete connect_request_;
-    connect_request_ = nullptr;
-  }
+  // Owned by libuv until onConnect, which always runs (with UV_ECANCELED after a close): the
+  // transport keeps no pointer to it.
+  auto* request = new uv_connect_t;
+  request->data = this;
+  const int rc = uv_tcp_connect(request, &tcp_, address.sockaddr_ptr(), &onConnect);
+  if (rc != 0) delete request;
   return rc;
 }
 
@@ -132,7 +131,6 @@ void TcpTransport::onWrite(uv_write_t* request, int status) {
 void TcpTransport::onConnect(uv_connect_t* request, int status) {
   auto* self = static_cast<TcpTransport*>(request->data);
   delete request;
-  self->connect_request_ = nullptr;
   if (self->closing_) return;
   if (status < 0) {
     self->reportError(status);

@@ -71,8 +71,6 @@ class TcpTransport final : public Transport {
   uv_tcp_t tcp_{};
   TransportCallbacks* callbacks_ = nullptr;
   std::unique_ptr<PendingWrites> writes_;  // null: every byte written is in the kernel
-  // Allocated only while a connect is outstanding.
-  uv_connect_t* connect_request_ = nullptr;
   bool reading_ = false;
   bool closing_ = false;
   bool shutdown_requested_ = false;

@@ -22,6 +22,7 @@ ConnectionTicket& ConnectionTicket::operator=(ConnectionTicket&& other) noexcept
     listener_index_ = other.listener_index_;
     address_ = other.address_;
     address_counted_ = other.address_counted_;
+    peer_v6_socket_ = other.peer_v6_socket_;
     other.limits_ = nullptr;
     other.state_ = nullptr;
   }
@@ -67,6 +68,7 @@ std::optional<routing::LimitReason> ClientLimits::admit(uint32_t listener_index,
   ticket->listener_index_ = listener_index;
   ticket->address_ = address;
   ticket->address_counted_ = address_counted;
+  ticket->peer_v6_socket_ = peer->sa_family == AF_INET6;
   return std::nullopt;
 }
 

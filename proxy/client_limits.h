@@ -49,6 +49,15 @@ class ConnectionTicket {
   ConnectionTicket& operator=(ConnectionTicket&& other) noexcept;
   void release();
 
+  // Whether admit() filled this ticket (and it was not released yet).
+  bool held() const { return state_ != nullptr; }
+  // The address admit() saw (the socket's peer), or the client a PROXY header named once
+  // admitClient() counted it. The connection formats its client IP from it rather than keeping
+  // the text: every idle connection holds a ticket, not every one needs the text.
+  const core::IpAddress& address() const { return address_; }
+  // The socket was AF_INET6: an IPv4 client then reads ::ffff:a.b.c.d, as getpeername says.
+  bool peerIsV6Socket() const { return peer_v6_socket_; }
+
  private:
   friend class ClientLimits;
   ClientLimits* limits_ = nullptr;
@@ -56,6 +65,7 @@ class ConnectionTicket {
   uint32_t listener_index_ = 0;
   core::IpAddress address_;
   bool address_counted_ = false;
+  bool peer_v6_socket_ = false;  // fits in the padding after address_counted_
 };
 
 // The verdict on one request: allowed, or refused with the seconds after which to retry

@@ -28,6 +28,30 @@ struct DownstreamConnection::ProxyPreamble {
   std::optional<core::NetAddress> client;
 };
 
+struct DownstreamConnection::Extras {
+  std::unique_ptr<ProxyPreamble> proxy;  // proxy_protocol listeners
+  std::unique_ptr<H2Connection> h2;      // once the connection speaks HTTP/2
+  // HTTP/2: the streams' client IP, formatted once for the connection's life (an HTTP/1.1
+  // connection keeps it in its Request).
+  std::string client_ip;
+};
+
+// The parser's callbacks live here rather than on the connection: one vtable pointer fewer on
+// every idle connection.
+struct DownstreamConnection::Request final : http::ParserCallbacks {
+  explicit Request(DownstreamConnection& owner)
+      : connection(owner), parser(http::Http1Parser::Type::kRequest, this) {}
+
+  HeadAction onHeadComplete() override { return connection.onHeadComplete(); }
+  void onBody(const char* data, size_t length) override { connection.onBody(data, length); }
+  void onMessageComplete() override { connection.onMessageComplete(); }
+
+  DownstreamConnection& connection;
+  http::Http1Parser parser;
+  uint64_t started_ns = 0;  // the current request's first byte
+  std::string client_ip;    // clientIp(), formatted when first asked for
+};
+
 DownstreamConnection::DownstreamConnection(Worker& worker, uint32_t listener_id)
     : worker_(worker), transport_(worker.loop()), listener_id_(listener_id) {
   transport_.setCallbacks(this);
@@ -44,23 +68,74 @@ const routing::ListenerSettings& DownstreamConnection::listenerSettings() const 
   return worker_.listenerSettings(listener_id_);
 }
 
+DownstreamConnection::Extras& DownstreamConnection::extras() {
+  if (extras_ == nullptr) extras_ = std::make_unique<Extras>();
+  return *extras_;
+}
+
+DownstreamConnection::ProxyPreamble* DownstreamConnection::proxyPreamble() const {
+  return extras_ != nullptr ? extras_->proxy.get() : nullptr;
+}
+
+H2Connection& DownstreamConnection::h2() const { return *extras_->h2; }
+
 core::NetAddress DownstreamConnection::peerAddress() const {
-  if (proxy_ != nullptr && proxy_->client.has_value()) return *proxy_->client;
+  const ProxyPreamble* preamble = proxyPreamble();
+  if (preamble != nullptr && preamble->client.has_value()) return *preamble->client;
   return transport_.peerAddress();
 }
 
+std::string DownstreamConnection::formatClientIp() const {
+  const ProxyPreamble* preamble = proxyPreamble();
+  if (preamble != nullptr && preamble->client.has_value()) return preamble->client->hostString();
+  // The address the listener's accept() gave: no getpeername(2), no inet_ntop for IPv4.
+  if (ticket_.held()) {
+    // The last address formatted on this thread: keep-alive clients and clients behind one
+    // proxy ask for the same text request after request (a compare and a short copy).
+    struct LastText {
+      core::IpAddress address;
+      bool v6_socket = false;
+      std::string text;
+    };
+    thread_local LastText last;
+    const core::IpAddress& address = ticket_.address();
+    if (last.text.empty() || !(last.address == address) ||
+        last.v6_socket != ticket_.peerIsV6Socket()) {
+      last.address = address;
+      last.v6_socket = ticket_.peerIsV6Socket();
+      last.text = address.toString();
+      if (last.v6_socket && address.isV4()) last.text.insert(0, "::ffff:");
+    }
+    return last.text;
+  }
+  return transport_.peerAddress().hostString();
+}
+
 const std::string& DownstreamConnection::clientIp() {
-  if (client_ip_.empty()) client_ip_ = peerAddress().hostString();
-  return client_ip_;
+  // Kept in the request (an idle connection holds no text); an HTTP/2 connection's streams
+  // share one copy for the connection's life.
+  std::string* cache;
+  if (state_ == State::kHttp2) {
+    cache = &extras().client_ip;
+  } else if (request_ != nullptr) {
+    cache = &request_->client_ip;
+  } else {
+    // Not expected (an exchange exists only with its request), but never a dangling answer.
+    thread_local std::string scratch;
+    scratch = formatClientIp();
+    return scratch;
+  }
+  if (cache->empty()) *cache = formatClientIp();
+  return *cache;
 }
 
 int DownstreamConnection::accept(int fd) {
   const routing::ListenerSettings& settings = listenerSettings();
   tls::HandshakeWorkerStats* tls_stats = &settings.tls_stats->slot(worker_.index());
   if (settings.proxy_protocol) {
-    proxy_ = std::make_unique<ProxyPreamble>();
-    proxy_->tls = settings.tls;
-    proxy_->tls_stats = tls_stats;
+    ProxyPreamble& preamble = *(extras().proxy = std::make_unique<ProxyPreamble>());
+    preamble.tls = settings.tls;
+    preamble.tls_stats = tls_stats;
   }
   // Behind a PROXY header the socket starts in the clear (startTls follows the header).
   int rc = transport_.adopt(fd, settings.proxy_protocol ? nullptr : settings.tls, tls_stats);
@@ -73,7 +148,7 @@ int DownstreamConnection::accept(int fd) {
   // The first request gets the header timeout from the moment the connection exists; on a
   // proxy_protocol listener the same timeout covers the PROXY header (and the TLS handshake).
   worker_.timeouts().schedule(this, settings.header_timeout_ms);
-  if (proxy_ != nullptr &&
+  if (proxyPreamble() != nullptr &&
       !isTrustedProxy(core::IpAddress::fromSockaddr(transport_.peerAddress().sockaddr_ptr()),
                       settings.client_limits.trusted_proxies)) {
     refuseProxyHeader(routing::ProxyRejectReason::kUntrusted, "peer not in trusted_proxies");
@@ -84,11 +159,12 @@ int DownstreamConnection::accept(int fd) {
 // ---- The PROXY header ----
 
 bool DownstreamConnection::awaitingProxyHeader() const {
-  return proxy_ != nullptr && !proxy_->done;
+  const ProxyPreamble* preamble = proxyPreamble();
+  return preamble != nullptr && !preamble->done;
 }
 
 void DownstreamConnection::readProxyHeader(const char* data, size_t length) {
-  ProxyPreamble& preamble = *proxy_;
+  ProxyPreamble& preamble = *proxyPreamble();
   // Usually the whole header comes in one read and is parsed where it lies; only a header in
   // pieces is copied (bounded: the parser decides within core::kMaxHeaderBytes).
   std::string held;
@@ -119,7 +195,7 @@ void DownstreamConnection::readProxyHeader(const char* data, size_t length) {
   preamble.done = true;
   if (parse.header.has_addresses) {
     preamble.client = parse.header.source;
-    client_ip_.clear();
+    if (request_ != nullptr) request_->client_ip.clear();
     // The proxy was exempt from max_connections_per_ip at accept; the client it names is not.
     if (worker_.clientLimits().admitClient(
             listenerSettings(), core::IpAddress::fromSockaddr(preamble.client->sockaddr_ptr()),
@@ -171,7 +247,7 @@ void DownstreamConnection::onTransportData(const char* data, size_t length) {
 void DownstreamConnection::handleInput(const char* data, size_t length) {
   switch (state_) {
     case State::kHttp2:
-      afterHttp2Step(h2_->onInput(data, length));
+      afterHttp2Step(h2().onInput(data, length));
       return;
     case State::kTunnel:
       if (session_ != nullptr) session_->onClientTunnelData(data, length);
@@ -221,27 +297,29 @@ bool DownstreamConnection::takeHttp2Preface(const char* data, size_t length) {
     return true;
   }
   state_ = State::kHttp2;
-  h2_ = std::make_unique<H2Connection>(worker_, *this, *this, transport_);
-  if (!h2_->start()) {
+  H2Connection& h2_connection =
+      *(extras().h2 = std::make_unique<H2Connection>(worker_, *this, *this, transport_));
+  if (!h2_connection.start()) {
     close();
     return true;
   }
-  afterHttp2Step(h2_->onInput(input.data(), input.size()));  // nghttp2 checks the preface too
+  afterHttp2Step(
+      h2_connection.onInput(input.data(), input.size()));  // nghttp2 checks the preface too
   return true;
 }
 
 void DownstreamConnection::afterHttp2Step(bool ok) {
   if (state_ != State::kHttp2) return;
-  if (!ok || h2_->finished()) {
+  if (!ok || h2().finished()) {
     // Streams still running are cut; the GOAWAY (if any) is written before the FIN, and the
     // client's unread frames are drained so that the kernel does not answer them with a reset
     // that could destroy the GOAWAY in the client's buffer.
-    h2_->abort({});
+    h2().abort({});
     closeAfterResponse();
     return;
   }
   const routing::ListenerSettings& settings = listenerSettings();
-  switch (h2_->timerAfterStep()) {
+  switch (h2().timerAfterStep()) {
     case H2Connection::Timer::kUnchanged:
       return;
     case H2Connection::Timer::kIdle:
@@ -249,7 +327,7 @@ void DownstreamConnection::afterHttp2Step(bool ok) {
       worker_.timeouts().schedule(this, settings.keepalive_timeout_ms);
       return;
     case H2Connection::Timer::kStall:
-      worker_.timeouts().schedule(this, h2_->limits().stall_timeout_ms);
+      worker_.timeouts().schedule(this, h2().limits().stall_timeout_ms);
       return;
     case H2Connection::Timer::kNone:
       worker_.timeouts().cancel(this);  // the exchanges' backend timeouts govern
@@ -267,23 +345,22 @@ void DownstreamConnection::parseInput(const char* data, size_t length) {
   while (length > 0) {
     if (state_ == State::kIdle) {
       state_ = State::kActive;
-      request_started_ns_ = uv_hrtime();  // the first byte: logs time refused requests too
-      if (parser_ == nullptr) {
-        // Recycled per worker thread (core/thread_recycler.h): one parser per request.
-        parser_.reset(new (core::ThreadRecycler<http::Http1Parser>::allocate())
-                          http::Http1Parser(http::Http1Parser::Type::kRequest, this));
+      if (request_ == nullptr) {
+        // Recycled per worker thread (core/thread_recycler.h): one per request.
+        request_.reset(new (core::ThreadRecycler<Request>::allocate()) Request(*this));
       }
-      parser_->setLimits(listenerSettings().limits);
+      request_->started_ns = uv_hrtime();  // the first byte: logs time refused requests too
+      request_->parser.setLimits(listenerSettings().limits);
       worker_.timeouts().schedule(this, listenerSettings().header_timeout_ms);
     }
     size_t consumed = 0;
     parsing_ = true;
-    const http::Http1Parser::Result result = parser_->execute(data, length, &consumed);
+    const http::Http1Parser::Result result = request_->parser.execute(data, length, &consumed);
     parsing_ = false;
     if (state_ == State::kLingering || state_ == State::kClosed) return;
     if (result == http::Http1Parser::Result::kNeedMore) return;
     if (result == http::Http1Parser::Result::kError) {
-      refuseRequest(parser_->errorStatus(), parser_->errorReason());
+      refuseRequest(request_->parser.errorStatus(), request_->parser.errorReason());
       return;
     }
     // The request is complete.
@@ -297,18 +374,18 @@ void DownstreamConnection::parseInput(const char* data, size_t length) {
     if (state_ == State::kIdle) {
       // Answered already: go on with the next pipelined request (with a fresh parser when the
       // exchange freed this one).
-      if (parser_ != nullptr) parser_->resume();
+      if (request_ != nullptr) request_->parser.resume();
       continue;
     }
     if (length > 0) bufferPipelinedInput(data, length);
     return;
   }
-  if (state_ == State::kIdle) parser_.reset();  // every byte was used: nothing to keep
+  if (state_ == State::kIdle) request_.reset();  // every byte was used: nothing to keep
 }
 
 void DownstreamConnection::runDeferred() {
   if (state_ == State::kHttp2) {
-    afterHttp2Step(h2_->flush());
+    afterHttp2Step(h2().flush());
     return;
   }
   if (state_ != State::kIdle || !hasPendingInput()) return;
@@ -328,15 +405,16 @@ void DownstreamConnection::runDeferred() {
 http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   core::WorkerStats& stats = worker_.stats();
   stats.requests.add();
-  (parser_->isHttp11OrLater() ? stats.requests_http11 : stats.requests_http10).add();
-  if (parser_->hasBody()) {
+  const http::Http1Parser& parser = request_->parser;
+  (parser.isHttp11OrLater() ? stats.requests_http11 : stats.requests_http10).add();
+  if (parser.hasBody()) {
     worker_.timeouts().schedule(this, listenerSettings().client_timeout_ms);
   } else {
     worker_.timeouts().cancel(this);
   }
-  session_ = std::make_unique<ProxySession>(worker_, *this, *parser_, request_started_ns_);
+  session_ = std::make_unique<ProxySession>(worker_, *this, request_->parser, request_->started_ns);
   session_->start();  // may end the exchange (and free the session) before it returns
-  return kProceed;
+  return http::ParserCallbacks::kProceed;
 }
 
 void DownstreamConnection::onBody(const char* data, size_t length) {
@@ -352,7 +430,8 @@ void DownstreamConnection::onMessageComplete() {
 
 void DownstreamConnection::refuseRequest(int status, std::string_view detail) {
   if (session_ == nullptr) {
-    session_ = std::make_unique<ProxySession>(worker_, *this, *parser_, request_started_ns_);
+    session_ =
+        std::make_unique<ProxySession>(worker_, *this, request_->parser, request_->started_ns);
   }
   session_->disableKeepAlive();
   session_->respondLocally(status, detail);
@@ -415,7 +494,7 @@ void DownstreamConnection::enterTunnel(std::string* pending) {
 
 void DownstreamConnection::onTransportWritable() {
   if (state_ == State::kHttp2) {
-    afterHttp2Step(h2_->onWritable());
+    afterHttp2Step(h2().onWritable());
     return;
   }
   if (session_ != nullptr) session_->onClientWritable();
@@ -446,9 +525,9 @@ void DownstreamConnection::exchangeFinished() {
   }
   state_ = State::kIdle;
   if (parsing_) {
-    parser_->releaseHead();  // parseInput resumes it, and frees it once the input is used up
+    request_->parser.releaseHead();  // parseInput resumes it, frees it once the input is used
   } else {
-    parser_.reset();  // an idle connection holds no parser: the next request gets a fresh one
+    request_.reset();  // an idle connection holds no parser: the next request gets a fresh one
   }
   worker_.timeouts().schedule(this, listenerSettings().keepalive_timeout_ms);
   resumeClientReading();
@@ -475,9 +554,9 @@ void DownstreamConnection::close(std::string_view cut_by) {
   if ((state_ == State::kActive || state_ == State::kTunnel) && session_ != nullptr) {
     session_->recordCutShort(cut_by);
   }
-  // Every stream still running is cut; h2_ itself lives until the connection is freed (this
+  // Every stream still running is cut; the H2Connection lives until the connection is freed (this
   // may run inside its call).
-  if (state_ == State::kHttp2) h2_->abort(cut_by);
+  if (state_ == State::kHttp2) h2().abort(cut_by);
   state_ = State::kClosed;
   session_.reset();  // gives back the backend, the upstream connection and the snapshot
   worker_.timeouts().cancel(this);
@@ -487,7 +566,7 @@ void DownstreamConnection::close(std::string_view cut_by) {
 
 void DownstreamConnection::drain() {
   if (state_ == State::kHttp2) {
-    h2_->drain();  // GOAWAY; streams in flight finish, then the connection closes
+    h2().drain();  // GOAWAY; streams in flight finish, then the connection closes
     return;
   }
   if (state_ == State::kIdle && served_) {
@@ -508,7 +587,7 @@ void DownstreamConnection::forceClose(std::string_view reason) { close(reason); 
 
 void DownstreamConnection::onTransportEof() {
   client_eof_ = true;
-  if (awaitingProxyHeader() && state_ == State::kIdle && !proxy_->partial.empty()) {
+  if (awaitingProxyHeader() && state_ == State::kIdle && !proxyPreamble()->partial.empty()) {
     refuseProxyHeader(routing::ProxyRejectReason::kClosed, "closed in the middle of the header");
     return;
   }
@@ -566,9 +645,9 @@ void DownstreamConnection::onTimeout() {
     case State::kActive: {
       const bool response_started = session_ != nullptr && session_->responseStarted();
       const bool request_complete = session_ != nullptr && session_->requestComplete();
-      if (!response_started && (!parser_->headComplete() || !request_complete)) {
-        refuseRequest(408,
-                      parser_->headComplete() ? "request body timeout" : "request header timeout");
+      const bool head_complete = request_->parser.headComplete();
+      if (!response_started && (!head_complete || !request_complete)) {
+        refuseRequest(408, head_complete ? "request body timeout" : "request header timeout");
         return;
       }
       close();  // the client stopped reading the response

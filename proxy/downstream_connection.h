@@ -34,7 +34,6 @@ class Worker;
 // Lifetime: created by the listener, freed only from the transport's close callback, so any
 // callback may decide to close.
 class DownstreamConnection final : public core::TransportCallbacks,
-                                   public http::ParserCallbacks,
                                    public ExchangeOwner,
                                    public core::TimeoutEntry,
                                    public core::ListLinks<DownstreamConnection> {
@@ -64,7 +63,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
     kIdle,       // between requests (keep-alive) or before the first one
     kActive,     // a request is being read, forwarded or answered
     kTunnel,     // after 101 Switching Protocols: raw bytes both ways
-    kHttp2,      // the client spoke HTTP/2 (h2c preface, or ALPN h2): h2_ has the streams
+    kHttp2,      // the client spoke HTTP/2 (h2c preface, or ALPN h2): h2() has the streams
     kLingering,  // response sent, FIN sent, waiting briefly for the client to go
     kClosed,
   };
@@ -75,10 +74,10 @@ class DownstreamConnection final : public core::TransportCallbacks,
   void onTransportError(int uv_status) override;
   void onTransportWritable() override;
   void onTransportClosed() override;
-  // http::ParserCallbacks (the request)
-  HeadAction onHeadComplete() override;
-  void onBody(const char* data, size_t length) override;
-  void onMessageComplete() override;
+  // The request parser's callbacks (through Request, which is the parser's ParserCallbacks).
+  http::ParserCallbacks::HeadAction onHeadComplete();
+  void onBody(const char* data, size_t length);
+  void onMessageComplete();
   // ExchangeOwner
   uint32_t listenerId() const override { return listener_id_; }
   const routing::ListenerSettings& listenerSettings() const override;
@@ -131,36 +130,43 @@ class DownstreamConnection final : public core::TransportCallbacks,
 
   bool hasPendingInput() const { return pending_input_ != nullptr && !pending_input_->empty(); }
 
+  // What only some connections need, allocated on first use (proxy_protocol listeners, HTTP/2).
+  struct Extras;
+  Extras& extras();
+  struct ProxyPreamble;
+  ProxyPreamble* proxyPreamble() const;
+  H2Connection& h2() const;
+  // The client IP as text (peerAddress()'s host), formatted from the limits ticket's address.
+  std::string formatClientIp() const;
+
   // Members are ordered so that the small ones share one word: every byte here is paid by every
   // idle connection (connection_footprint_test.cc).
   Worker& worker_;
   tls::StreamTransport transport_;  // TCP, or TLS over it on a TLS listener
-  // The request parser, from a request's first byte until the connection is idle again (an idle
-  // keep-alive connection holds none).
-  std::unique_ptr<http::Http1Parser, core::RecycledDelete<http::Http1Parser>> parser_;
+  // The request in flight, from its first byte until the connection is idle again (an idle
+  // keep-alive connection holds none): the parser and what else only a request needs.
+  struct Request;
+  std::unique_ptr<Request, core::RecycledDelete<Request>> request_;
   // The exchange in progress; null between requests.
   std::unique_ptr<ProxySession> session_;
-  uint64_t request_started_ns_ = 0;  // the current request's first byte
   // Bytes the client sent after the current request (pipelining, or tunnel data after Upgrade);
   // allocated when there are some (an idle connection holds none).
   std::unique_ptr<std::string> pending_input_;
-  std::string client_ip_;
-  // Set on a proxy_protocol listener only (an ordinary connection pays one pointer).
-  struct ProxyPreamble;
-  std::unique_ptr<ProxyPreamble> proxy_;
-  // Set once the connection speaks HTTP/2 (an HTTP/1.1 connection pays one pointer).
-  std::unique_ptr<H2Connection> h2_;
+  // Set on a proxy_protocol listener and once the connection speaks HTTP/2 (an ordinary
+  // HTTP/1.1 connection pays one pointer).
+  std::unique_ptr<Extras> extras_;
   ConnectionTicket ticket_;
   const uint32_t listener_id_;  // routing::ListenerSettings::id
   State state_ = State::kIdle;
-  bool client_paused_ = false;  // client reads paused for upstream backpressure
-  bool parsing_ = false;        // inside parser_.execute()
-  bool client_eof_ = false;
-  bool served_ = false;  // an exchange finished: idle now means between requests
+  // One byte of flags (with the id and the state, one word).
+  bool client_paused_ : 1 = false;  // client reads paused for upstream backpressure
+  bool parsing_ : 1 = false;        // inside the parser's execute()
+  bool client_eof_ : 1 = false;
+  bool served_ : 1 = false;  // an exchange finished: idle now means between requests
 
  public:
   // Set while on the worker's deferred list (Worker::defer).
-  bool deferred = false;
+  bool deferred : 1 = false;
 };
 
 }  // namespace sy::proxy

@@ -110,7 +110,7 @@ int StreamTransport::startTls(std::shared_ptr<const ServerContext> context,
 
 int StreamTransport::attachServerSsl(std::shared_ptr<const ServerContext> context,
                                      HandshakeWorkerStats* stats) {
-  tls_ = std::make_unique<TlsState>();
+  tls_ = std::make_unique<TlsState>(*this);
   tls_->owner = tcp_.callbacks();
   tls_->context = std::move(context);
   tls_->stats = stats;
@@ -124,7 +124,7 @@ int StreamTransport::attachServerSsl(std::shared_ptr<const ServerContext> contex
   BIO_set_data(bio, this);
   SSL_set_bio(tls_->ssl, bio, bio);  // one BIO both ways; the SSL owns it
   SSL_set_accept_state(tls_->ssl);
-  tcp_.setCallbacks(this);
+  tcp_.setCallbacks(tls_.get());
   return 0;
 }
 
@@ -132,7 +132,7 @@ int StreamTransport::connect(const core::NetAddress& address,
                              std::shared_ptr<const ClientContext> context,
                              ClientSessionSlot* sessions, FailureLog failure_log) {
   if (context == nullptr) return tcp_.connect(address);
-  tls_ = std::make_unique<TlsState>();
+  tls_ = std::make_unique<TlsState>(*this);
   tls_->owner = tcp_.callbacks();
   tls_->quiet_failure = failure_log == FailureLog::kQuiet;
   tls_->client_context = std::move(context);
@@ -146,7 +146,7 @@ int StreamTransport::connect(const core::NetAddress& address,
   BIO_set_data(bio, this);
   SSL_set_bio(tls_->ssl, bio, bio);
   if (sessions != nullptr) sessions->attach(tls_->ssl, tls_->client_context);
-  tcp_.setCallbacks(this);
+  tcp_.setCallbacks(tls_.get());
   return tcp_.connect(address);
 }
 

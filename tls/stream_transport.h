@@ -27,7 +27,7 @@ namespace sy::tls {
 // records into one per-thread staging buffer that is handed to the TCP transport after each
 // OpenSSL call. Neither side keeps a buffer of its own, so with SSL_MODE_RELEASE_BUFFERS an idle
 // TLS connection holds no buffers at all (memory BIOs would keep their largest read).
-class StreamTransport final : public core::Transport, private core::TransportCallbacks {
+class StreamTransport final : public core::Transport {
  public:
   explicit StreamTransport(uv_loop_t* loop);
   ~StreamTransport() override;
@@ -90,13 +90,13 @@ class StreamTransport final : public core::Transport, private core::TransportCal
  private:
   friend struct TransportBio;
 
-  // core::TransportCallbacks, from the TCP transport (TLS connections only).
-  void onTransportData(const char* data, size_t length) override;
-  void onTransportEof() override;
-  void onTransportError(int uv_status) override;
-  void onTransportWritable() override;
-  void onTransportClosed() override;
-  void onTransportConnected() override;
+  // What the TCP transport reports, through TlsState (TLS connections only).
+  void onTransportData(const char* data, size_t length);
+  void onTransportEof();
+  void onTransportError(int uv_status);
+  void onTransportWritable();
+  void onTransportClosed();
+  void onTransportConnected();
 
   int attachServerSsl(std::shared_ptr<const ServerContext> context, HandshakeWorkerStats* stats);
   // Counts the outcome of a server handshake, once (no-op without stats).
@@ -117,11 +117,23 @@ class StreamTransport final : public core::Transport, private core::TransportCal
 
   // TLS state lives behind a pointer, allocated only for TLS connections: a plain connection
   // (most of them, and every idle keep-alive on a plain listener) pays 8 bytes for it, not ~150.
-  struct TlsState {
+  // It is the TCP transport's callbacks on a TLS connection (a plain connection's TCP transport
+  // calls the owner directly), so the transport itself carries no second vtable pointer.
+  struct TlsState final : core::TransportCallbacks {
+    explicit TlsState(StreamTransport& transport) : self(transport) {}
     ~TlsState();
 
-    // The owner's callbacks: the TCP transport calls this object, which decrypts and passes
-    // on. (A plain connection's TCP transport calls the owner directly and holds the pointer.)
+    void onTransportData(const char* data, size_t length) override {
+      self.onTransportData(data, length);
+    }
+    void onTransportEof() override { self.onTransportEof(); }
+    void onTransportError(int uv_status) override { self.onTransportError(uv_status); }
+    void onTransportWritable() override { self.onTransportWritable(); }
+    void onTransportClosed() override { self.onTransportClosed(); }
+    void onTransportConnected() override { self.onTransportConnected(); }
+
+    StreamTransport& self;
+    // The owner's callbacks: the TCP transport calls this object, which decrypts and passes on.
     core::TransportCallbacks* owner = nullptr;
     std::shared_ptr<const ServerContext> context;
     std::shared_ptr<const ClientContext> client_context;  // set on a backend connection
