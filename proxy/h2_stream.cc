@@ -223,16 +223,20 @@ uint64_t H2Stream::sendResponseHead(const http::Http1Parser& response,
         head_bytes += name.size() + value.size() + 4;
       });
   // HTTP/2 names are lowercase (RFC 9113 §8.2.1); only names that are not get a copy, all in
-  // one buffer sized up front (the views into it stay valid).
-  std::string lowercase;
-  lowercase.reserve(name_bytes);
+  // one buffer sized up front (on the stack for the usual few fields).
+  absl::InlinedVector<char, 256> lowercase(name_bytes);
+  char* out = lowercase.data();
   for (size_t i = 1; i < nva.size(); ++i) {
     nghttp2_nv& field = nva[i];
     const char* name = reinterpret_cast<const char*>(field.name);
-    if (std::none_of(name, name + field.namelen, absl::ascii_isupper)) continue;
-    const size_t start = lowercase.size();
-    for (size_t k = 0; k < field.namelen; ++k) lowercase.push_back(absl::ascii_tolower(name[k]));
-    field.name = reinterpret_cast<uint8_t*>(lowercase.data() + start);
+    size_t k = 0;
+    while (k < field.namelen && !(name[k] >= 'A' && name[k] <= 'Z')) ++k;
+    if (k == field.namelen) continue;
+    std::memcpy(out, name, k);
+    for (; k < field.namelen; ++k)
+      out[k] = absl::ascii_tolower(static_cast<unsigned char>(name[k]));
+    field.name = reinterpret_cast<uint8_t*>(out);
+    out += field.namelen;
   }
   if (!submitResponse(response.statusCode(), nva.data(), nva.size())) return 0;
   response_fields_ = true;
