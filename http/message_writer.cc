@@ -178,6 +178,40 @@ void buildDownstreamResponseHead(const Http1Parser& response,
   out->append("\r\n");
 }
 
+void forEachDownstreamResponseField(
+    const Http1Parser& response, const DownstreamResponseOptions& options, std::string* scratch,
+    absl::FunctionRef<void(std::string_view name, std::string_view value)> field) {
+  const HeaderBlock& headers = response.headers();
+  const bool check_connection_names = hasConnectionHeader(headers);
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const std::string_view name = headers.name(i);
+    if (isHopByHopHeader(name)) continue;
+    if (check_connection_names && namedByConnection(headers, name)) continue;
+    if (options.edits != nullptr && options.edits->drops(name)) continue;
+    field(name, headers.value(i));
+  }
+  // The same lines as the HTTP/1.1 head's, split again: they are few, and only routes with
+  // response_headers, a pool header or a request id have any.
+  scratch->clear();
+  if (options.edits != nullptr) options.edits->appendLines(*options.values, scratch);
+  scratch->append(options.extra_headers);
+  std::string_view rest = *scratch;
+  while (!rest.empty()) {
+    const size_t end = rest.find("\r\n");
+    const std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 2);
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
+    const std::string_view name = line.substr(0, colon);
+    if (isHopByHopHeader(name)) continue;  // framing is the client protocol's own
+    field(name, value);
+  }
+}
+
 size_t formatChunkHeader(size_t size, char* out) {
   char* end = std::to_chars(out, out + 16, size, 16).ptr;  // at most 16 hex digits
   *end++ = '\r';

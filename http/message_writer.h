@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "http/header_block.h"
 #include "http/header_edits.h"
 #include "http/http1_parser.h"
@@ -59,6 +60,19 @@ struct DownstreamResponseOptions {
 // Writes the response head sent to the client from the backend's response.
 void buildDownstreamResponseHead(const Http1Parser& response,
                                  const DownstreamResponseOptions& options, std::string* out);
+
+// The fields of the head buildDownstreamResponseHead would write, for a client whose protocol
+// frames the message and manages the connection itself (HTTP/2): the backend's fields without
+// the hop-by-hop ones (and those its Connection field names) or the ones options.edits drops,
+// then the edits' lines and options.extra_headers (hop-by-hop names among them left out too).
+// No status line, Connection or
+// Transfer-Encoding; options.keep_alive, client_http11, chunked_body, tunnel and interim are
+// ignored. `field` gets each (name, value) in order, names in their original case; the views
+// point into `response` and into `*scratch`, which holds the expanded lines (keep it until the
+// views are used).
+void forEachDownstreamResponseField(
+    const Http1Parser& response, const DownstreamResponseOptions& options, std::string* scratch,
+    absl::FunctionRef<void(std::string_view name, std::string_view value)> field);
 
 // Chunked framing: "<hex size>\r\n" into `out` (at least 20 bytes); returns its length.
 size_t formatChunkHeader(size_t size, char* out);

@@ -9,6 +9,11 @@
 #include "routing/snapshot.h"
 #include "tls/tls_details.h"
 
+namespace sy::http {
+class Http1Parser;
+struct DownstreamResponseOptions;
+}  // namespace sy::http
+
 namespace sy::proxy {
 
 // What one exchange (proxy/proxy_session.h) needs from the client connection that carries it.
@@ -44,6 +49,21 @@ class ExchangeOwner {
   virtual bool withdrawUnsentResponse(uint64_t response_bytes) = 0;
   // Sends FIN once everything queued is written (tunnels).
   virtual void shutdownClientWrite() = 0;
+
+  // ---- Responses as fields (HTTP/2) ----
+  // True when the client's protocol frames responses itself (HTTP/2, proxy/h2_stream.h): the
+  // head of a backend's final response then comes through sendResponseHead instead of as
+  // HTTP/1.1 text, its body through writeToClient as plain bytes (no chunk framing), and its
+  // end with exchangeFinished; interim responses are not forwarded. Local replies and a 101
+  // still come as HTTP/1.1 text. Saves building a head as text for the owner to parse again.
+  virtual bool takesResponseFields() const { return false; }
+  // The head for the client: the backend's `response` shaped by `options`
+  // (http::forEachDownstreamResponseField). Returns the bytes to count for it (the access
+  // log's bytes_out): what the same head would take as HTTP/1.1.
+  virtual uint64_t sendResponseHead(const http::Http1Parser& /*response*/,
+                                    const http::DownstreamResponseOptions& /*options*/) {
+    return 0;
+  }
 
   // ---- Reading the request ----
   // Backpressure: the backend does not take the body as fast as the client sends it.

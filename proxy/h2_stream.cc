@@ -3,12 +3,15 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "core/strings.h"
+#include "http/message_writer.h"
 #include "proxy/h2_connection.h"
 #include "proxy/worker.h"
 
@@ -202,8 +205,79 @@ void H2Stream::resumeClientReading() {
 
 // ---- The response ----
 
+uint64_t H2Stream::sendResponseHead(const http::Http1Parser& response,
+                                    const http::DownstreamResponseOptions& options) {
+  if (reset_sent_ || response_complete_ || response_submitted_) return 0;
+  std::string scratch;
+  absl::InlinedVector<nghttp2_nv, 16> nva;
+  nva.emplace_back();  // :status, filled in by submitResponse
+  size_t name_bytes = 0;
+  // As HTTP/1.1 would count it: "HTTP/1.1 200 <reason>\r\n", the fields, the empty line.
+  uint64_t head_bytes = 15 + response.reason().size() + 2;
+  http::forEachDownstreamResponseField(
+      response, options, &scratch, [&](std::string_view name, std::string_view value) {
+        nva.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                       reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                       value.size(), NGHTTP2_NV_FLAG_NONE});
+        name_bytes += name.size();
+        head_bytes += name.size() + value.size() + 4;
+      });
+  // HTTP/2 names are lowercase (RFC 9113 §8.2.1); only names that are not get a copy, all in
+  // one buffer sized up front (on the stack for the usual few fields).
+  absl::InlinedVector<char, 256> lowercase(name_bytes);
+  char* out = lowercase.data();
+  for (size_t i = 1; i < nva.size(); ++i) {
+    nghttp2_nv& field = nva[i];
+    const char* name = reinterpret_cast<const char*>(field.name);
+    size_t k = 0;
+    while (k < field.namelen && !(name[k] >= 'A' && name[k] <= 'Z')) ++k;
+    if (k == field.namelen) continue;
+    std::memcpy(out, name, k);
+    for (; k < field.namelen; ++k)
+      out[k] = absl::ascii_tolower(static_cast<unsigned char>(name[k]));
+    field.name = reinterpret_cast<uint8_t*>(out);
+    out += field.namelen;
+  }
+  if (!submitResponse(response.statusCode(), nva.data(), nva.size())) return 0;
+  response_fields_ = true;
+  return head_bytes;
+}
+
+bool H2Stream::submitResponse(int status, nghttp2_nv* fields, size_t count) {
+  char status_text[8];
+  const std::to_chars_result status_end =
+      std::to_chars(status_text, status_text + sizeof status_text, status);
+  static constexpr std::string_view kStatus = ":status";
+  fields[0] = {reinterpret_cast<uint8_t*>(const_cast<char*>(kStatus.data())),
+               reinterpret_cast<uint8_t*>(status_text), kStatus.size(),
+               static_cast<size_t>(status_end.ptr - status_text), NGHTTP2_NV_FLAG_NONE};
+  nghttp2_data_provider provider;
+  provider.source.ptr = this;
+  provider.read_callback = readResponseCallback;
+  // nghttp2 copies the names and values.
+  if (nghttp2_submit_response(connection_.session(), id_, fields, count, &provider) != 0) {
+    reset(NGHTTP2_INTERNAL_ERROR);
+    return false;
+  }
+  response_submitted_ = true;
+  return true;
+}
+
+void H2Stream::resumeResponseData() {
+  if (response_submitted_ && response_deferred_) {
+    response_deferred_ = false;
+    nghttp2_session_resume_data(connection_.session(), id_);
+  }
+}
+
 void H2Stream::writeToClient(const char* data, size_t length) {
   if (reset_sent_ || response_complete_) return;
+  if (response_fields_) {
+    appendResponseBody(data, length);
+    resumeResponseData();
+    connection_.scheduleFlush();
+    return;
+  }
   if (response_ == nullptr) {
     response_ =
         std::make_unique<http::Http1Parser>(http::Http1Parser::Type::kResponse, &response_events_);
@@ -223,10 +297,7 @@ void H2Stream::writeToClient(const char* data, size_t length) {
     length -= consumed;
     if (!response_complete_) response_->resume();  // an interim (1xx) response ended
   }
-  if (response_submitted_ && response_deferred_) {
-    response_deferred_ = false;
-    nghttp2_session_resume_data(connection_.session(), id_);
-  }
+  resumeResponseData();
   connection_.scheduleFlush();
 }
 
@@ -234,54 +305,44 @@ http::ParserCallbacks::HeadAction H2Stream::ResponseEvents::onHeadComplete() {
   H2Stream& self = stream;
   const http::Http1Parser& response = *self.response_;
   if (response.statusCode() < 200) return kProceed;  // interim: not forwarded in this slice
-  self.submitResponseHead();
+  self.submitParsedResponseHead();
   return self.request_.method() == HTTP_HEAD ? kNoBody : kProceed;
 }
 
-void H2Stream::submitResponseHead() {
+void H2Stream::submitParsedResponseHead() {
   const http::Http1Parser& response = *response_;
   const http::HeaderBlock& fields = response.headers();
   // Fields the Connection field names are connection-specific too.
   const std::string_view connection_field = fields.find("connection").value_or("");
   std::vector<std::string> storage;  // lowercase names (HTTP/2 requires them)
-  storage.reserve(fields.size() + 1);
-  storage.push_back(std::to_string(response.statusCode()));
+  storage.reserve(fields.size());
   std::vector<nghttp2_nv> nva;
   nva.reserve(fields.size() + 1);
-  auto push = [&nva](std::string_view name, std::string_view value) {
-    nva.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                   reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                   value.size(), NGHTTP2_NV_FLAG_NONE});
-  };
-  push(":status", storage.back());
+  nva.emplace_back();  // :status, filled in by submitResponse
   for (size_t i = 0; i < fields.size(); ++i) {
     storage.emplace_back(fields.name(i));
     absl::AsciiStrToLower(&storage.back());
     const std::string& name = storage.back();
     if (connectionSpecific(name) || http::headerHasToken(connection_field, name)) continue;
-    push(name, fields.value(i));
+    const std::string_view value = fields.value(i);
+    nva.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                   reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                   value.size(), NGHTTP2_NV_FLAG_NONE});
   }
-  nghttp2_data_provider provider;
-  provider.source.ptr = this;
-  provider.read_callback = readResponseCallback;
-  // nghttp2 copies the names and values.
-  const int rc =
-      nghttp2_submit_response(connection_.session(), id_, nva.data(), nva.size(), &provider);
-  if (rc != 0) {
-    reset(NGHTTP2_INTERNAL_ERROR);
-    return;
+  submitResponse(response.statusCode(), nva.data(), nva.size());
+}
+
+void H2Stream::appendResponseBody(const char* data, size_t length) {
+  if (response_sent_ > 0 && response_sent_ == response_body_.size()) {
+    response_body_.clear();
+    response_sent_ = 0;
   }
-  response_submitted_ = true;
+  response_body_.append(data, length);
+  if (pendingResponseBytes() > kHighWatermark) was_above_watermark_ = true;
 }
 
 void H2Stream::ResponseEvents::onBody(const char* data, size_t length) {
-  H2Stream& self = stream;
-  if (self.response_sent_ > 0 && self.response_sent_ == self.response_body_.size()) {
-    self.response_body_.clear();
-    self.response_sent_ = 0;
-  }
-  self.response_body_.append(data, length);
-  if (self.pendingResponseBytes() > kHighWatermark) self.was_above_watermark_ = true;
+  stream.appendResponseBody(data, length);
 }
 
 void H2Stream::ResponseEvents::onMessageComplete() { stream.response_complete_ = true; }
@@ -337,6 +398,11 @@ void H2Stream::enterTunnel(std::string* pending) {
 
 void H2Stream::exchangeFinished() {
   session_.reset();
+  if (response_fields_ && !reset_sent_) {
+    // A proxied response: the exchange finishes once the backend's response ended.
+    response_complete_ = true;
+    resumeResponseData();
+  }
   if (!response_complete_) reset(NGHTTP2_INTERNAL_ERROR);
   connection_.scheduleFlush();
 }

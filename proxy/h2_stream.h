@@ -19,9 +19,12 @@ class H2Connection;
 // One HTTP/2 request stream, carried to the backend by an ordinary exchange (ProxySession).
 // The stream is the exchange's ExchangeOwner: it turns the request's header list into an
 // HTTP/1.1 head and the DATA frames into body bytes (chunked when no content-length says how
-// many), fed to an Http1Parser in request mode as the exchange expects; and it parses the
-// HTTP/1.1 response the exchange writes back (response mode) into :status, fields and DATA
-// (connection-specific fields dropped), sent by nghttp2 through a data source.
+// many), fed to an Http1Parser in request mode as the exchange expects. A proxied response
+// comes as fields (takesResponseFields: the backend's parsed head, shaped as for HTTP/1.1,
+// becomes :status and the fields at once) and plain body bytes, ended by exchangeFinished;
+// the exchange's own answers (local replies) come as HTTP/1.1 text, parsed here (response mode)
+// into :status, fields and DATA (connection-specific fields dropped). Either way nghttp2 sends
+// the body through a data source.
 //
 // Backpressure: request DATA is given back to the client's flow-control window
 // (nghttp2_session_consume) only when the exchange took it, so a paused exchange stops its
@@ -94,6 +97,9 @@ class H2Stream final : public ExchangeOwner {
   bool clientSecure() const override;
   std::optional<tls::TlsDetails> clientTlsDetails() const override;
   bool clientHttp2() const override { return true; }
+  bool takesResponseFields() const override { return true; }
+  uint64_t sendResponseHead(const http::Http1Parser& response,
+                            const http::DownstreamResponseOptions& options) override;
   void writeToClient(const char* data, size_t length) override;
   void writeToClientCopy(const char* data, size_t length) override {
     writeToClient(data, length);  // parsed at once: nothing is kept
@@ -127,7 +133,14 @@ class H2Stream final : public ExchangeOwner {
   void refuseRequest(int status, std::string_view detail);
   // Ends the stream with RST_STREAM.
   void reset(uint32_t error_code);
-  void submitResponseHead();
+  // The head parsed from the exchange's text (local replies).
+  void submitParsedResponseHead();
+  // :status and `fields` (lowercase names) to nghttp2, with the body's data source.
+  bool submitResponse(int status, nghttp2_nv* fields, size_t count);
+  // Response body bytes for nghttp2's data source.
+  void appendResponseBody(const char* data, size_t length);
+  // nghttp2 waits for body bytes (or the end) that came: it reads again.
+  void resumeResponseData();
   size_t pendingResponseBytes() const { return response_body_.size() - response_sent_; }
 
   H2Connection& connection_;
@@ -153,6 +166,7 @@ class H2Stream final : public ExchangeOwner {
   bool held_ = false;
   bool client_gone_ = false;
   bool response_submitted_ = false;
+  bool response_fields_ = false;  // the head came through sendResponseHead: the body is plain
   bool response_complete_ = false;
   bool response_deferred_ = false;  // nghttp2 waits for resume_data
   bool notify_writable_ = false;

@@ -156,6 +156,7 @@ void ProxySession::onUpstreamInformational(const http::Http1Parser& response) {
   // HTTP/1.0 clients cannot take interim responses (RFC 9110 §15.2); after a response has
   // started there is no place for one.
   if (tunnel_ || !client_http11_ || response_started_) return;
+  if (owner_.takesResponseFields()) return;  // HTTP/2: not forwarded (yet)
   http::DownstreamResponseOptions options;
   options.interim = true;
   std::string head;
@@ -208,8 +209,9 @@ http::ParserCallbacks::HeadAction ProxySession::onUpstreamHead(const http::Http1
   // After a refused Upgrade the client may already be sending the new protocol: close.
   if (upgrade_request_) keep_alive_ = false;
   const bool body_allowed = !head_request_ && status != 204 && status != 304;
+  const bool fields_only = owner_.takesResponseFields();  // HTTP/2 frames the body itself
   chunk_response_ = false;
-  if (body_allowed && !response.hasContentLength() &&
+  if (!fields_only && body_allowed && !response.hasContentLength() &&
       (response.chunked() || response.bodyUntilEof())) {
     if (client_http11_) {
       chunk_response_ = true;
@@ -229,8 +231,12 @@ http::ParserCallbacks::HeadAction ProxySession::onUpstreamHead(const http::Http1
     extra_headers += requestIdLine();
   }
   options.extra_headers = extra_headers;
-  http::buildDownstreamResponseHead(response, options, &head_);
-  writeClient(head_.data(), head_.size());
+  if (fields_only) {
+    response_bytes_ += owner_.sendResponseHead(response, options);
+  } else {
+    http::buildDownstreamResponseHead(response, options, &head_);
+    writeClient(head_.data(), head_.size());
+  }
   response_started_ = true;
   return http::ParserCallbacks::kProceed;
 }

@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/digest.h"
@@ -28,6 +30,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 bool http2TestToolPresent(const std::string& tool) {
   for (const char* dir : {"/usr/bin/", "/usr/local/bin/", "/bin/"}) {
@@ -242,6 +245,196 @@ TEST_F(Http2TlsTest, AlpnKeepsHttp11WithoutHttp2) {
                     certificates_->rootCa(), "--resolve", host + ":127.0.0.1", "-w",
                     "%{http_version} %{http_code}\\n", absl::StrCat("https://", host, "/")}),
       ElementsAre("blue", "1.1 200"));
+}
+
+// Request shaping (issue 15) on streams: a stream's response reaches the client as fields
+// handed over by the exchange, not as an HTTP/1.1 head parsed again, so the route's request and
+// response headers, path rewrites, local answers (redirects), the request id and the access log
+// are checked here over h2c, as request_shaping_test.cc does over HTTP/1.1.
+
+// One h2c response as curl shows it with -i: the status, the fields (names as received) and
+// the body.
+struct Http2ShapingResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::string body;
+
+  std::vector<std::string> all(std::string_view name) const {
+    std::vector<std::string> out;
+    for (const auto& [field, value] : fields) {
+      if (core::equalsIgnoreCase(field, name)) out.push_back(value);
+    }
+    return out;
+  }
+};
+
+class Http2ShapingTest : public ProxyTest {
+ protected:
+  void SetUp() override {
+    if (!http2TestToolPresent("curl")) GTEST_SKIP() << "curl is not installed";
+    ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+    ASSERT_NO_FATAL_FAILURE(startProxyToml(absl::StrCat(R"([server]
+workers = 1
+
+[access_log]
+path = "-"
+fields = ["route", "protocol", "status", "request_id", "bytes_out"]
+
+[[listeners]]
+name = "h2c"
+listen = "127.0.0.1:0"
+http2 = true
+request_id = "X-Request-ID"
+
+[[pools]]
+name = "app"
+backends = ["127.0.0.1:)",
+                                                        backendPort(0), R"("]
+
+[[routes]]
+name = "headers"
+path_prefix = "/echo"
+pool = "app"
+request_headers = { set = { "X-Env" = "prod", "X-Seen" = "{scheme} {host} {path} {route}" }, add = { "X-Multi" = "added" }, remove = ["X-Debug"] }
+response_headers = { set = { "X-Served-By" = "{route}/{pool}", "Content-Type" = "text/x-test" }, add = { "X-Route" = "{route}" }, remove = ["X-Backend"] }
+
+[[routes]]
+name = "api"
+path_prefix = "/api/"
+pool = "app"
+strip_prefix = "/api"
+
+[[routes]]
+name = "moved"
+path_prefix = "/moved/"
+redirect = { status = 308, location = "{scheme}://new.example{path}" }
+response_headers = { set = { "X-Moved-By" = "{route}" } }
+
+[[routes]]
+name = "default"
+pool = "app"
+)")));
+  }
+
+  // curl over h2c; the test fails when curl does not end well.
+  std::optional<Http2ShapingResponse> get(const std::string& target,
+                                          const std::vector<std::string>& headers = {}) {
+    std::vector<std::string> argv = {"curl",       "-sS", "-i",
+                                     "--max-time", "10",  "--http2-prior-knowledge"};
+    for (const std::string& header : headers) {
+      argv.push_back("-H");
+      argv.push_back(header);
+    }
+    argv.push_back(absl::StrCat("http://127.0.0.1:", port(), target));
+    auto child = ChildProcess::start(argv);
+    EXPECT_TRUE(child.ok()) << child.status();
+    if (!child.ok()) return std::nullopt;
+    const std::optional<int> code = (*child)->waitExit(std::chrono::seconds(30));
+    EXPECT_EQ(code, 0) << (*child)->output();
+    if (code != 0) return std::nullopt;
+    Http2ShapingResponse response;
+    bool in_head = true;
+    for (std::string line : (*child)->stdoutLines()) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!in_head) {
+        response.body += line + "\n";
+      } else if (line.empty()) {
+        in_head = false;
+      } else if (absl::StartsWith(line, "HTTP/2 ")) {
+        response.status = std::stoi(line.substr(7, 3));
+      } else if (const size_t colon = line.find(':'); colon != std::string::npos) {
+        std::string value = line.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(" \t") == std::string::npos
+                           ? value.size()
+                           : value.find_first_not_of(" \t"));
+        response.fields.emplace_back(line.substr(0, colon), value);
+      }
+    }
+    EXPECT_NE(response.status, 0) << (*child)->output();
+    return response;
+  }
+
+  static std::vector<std::string> echoed(const nlohmann::json& echo, std::string_view name) {
+    std::vector<std::string> out;
+    if (!echo.contains("headers")) return out;
+    for (const auto& pair : echo["headers"]) {
+      if (core::equalsIgnoreCase(pair[0].get<std::string>(), name)) {
+        out.push_back(pair[1].get<std::string>());
+      }
+    }
+    return out;
+  }
+};
+
+TEST_F(Http2ShapingTest, RouteHeadersApplyBothWaysOnAStream) {
+  std::optional<Http2ShapingResponse> response =
+      get("/echo?q=1", {"X-Env: dev", "X-Debug: 1", "X-Multi: sent"});
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  // Response side: set, add and remove, and the framing fields that HTTP/2 forbids are absent.
+  EXPECT_THAT(response->all("x-served-by"), ElementsAre("headers/app"));
+  EXPECT_THAT(response->all("content-type"), ElementsAre("text/x-test"));
+  EXPECT_THAT(response->all("x-route"), ElementsAre("headers"));
+  EXPECT_THAT(response->all("x-backend"), IsEmpty());
+  EXPECT_THAT(response->all("connection"), IsEmpty());
+  EXPECT_THAT(response->all("transfer-encoding"), IsEmpty());
+  // The request id generated for the stream comes back to the client and went to the backend.
+  const std::vector<std::string> ids = response->all("x-request-id");
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(ids[0].size(), 32u);
+  // Request side, as the backend received it.
+  std::optional<nlohmann::json> echo = parseJson(response->body);
+  ASSERT_TRUE(echo.has_value()) << response->body;
+  EXPECT_THAT(echoed(*echo, "X-Env"), ElementsAre("prod"));
+  EXPECT_THAT(echoed(*echo, "X-Debug"), IsEmpty());
+  EXPECT_THAT(echoed(*echo, "X-Multi"), ElementsAre("sent", "added"));
+  EXPECT_THAT(echoed(*echo, "X-Seen"),
+              ElementsAre(absl::StrCat("http 127.0.0.1 /echo?q=1 headers")));
+  EXPECT_THAT(echoed(*echo, "X-Request-ID"), ElementsAre(ids[0]));
+  // The access log names the protocol the client spoke.
+  const std::optional<std::string> line = proxy_.process->waitForLine(
+      [](const std::string& text) {
+        const std::optional<nlohmann::json> event = parseJsonLogLine(text);
+        return event.has_value() && event->value("route", "") == "headers";
+      },
+      std::chrono::seconds(10));
+  ASSERT_TRUE(line.has_value()) << "no access log line for the headers route";
+  const nlohmann::json logged = *parseJsonLogLine(*line);
+  EXPECT_EQ(logged["protocol"], "HTTP/2.0");
+  EXPECT_EQ(logged["status"], 200);
+  EXPECT_EQ(logged["request_id"], ids[0]);
+  EXPECT_GT(logged["bytes_out"].get<uint64_t>(), response->body.size());
+}
+
+TEST_F(Http2ShapingTest, StripPrefixAndRedirectOnAStream) {
+  std::optional<Http2ShapingResponse> stripped = get("/api/echo?x=1");
+  ASSERT_TRUE(stripped.has_value());
+  EXPECT_EQ(stripped->status, 200);
+  EXPECT_THAT(stripped->all("x-backend"), ElementsAre("blue")) << "another route's headers";
+  std::optional<nlohmann::json> echo = parseJson(stripped->body);
+  ASSERT_TRUE(echo.has_value()) << stripped->body;
+  EXPECT_EQ((*echo)["path"], "/echo?x=1");
+  // A route that answers itself: the exchange's own reply, with the route's response headers.
+  std::optional<Http2ShapingResponse> moved = get("/moved/a?b=c");
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_EQ(moved->status, 308);
+  EXPECT_THAT(moved->all("location"), ElementsAre("http://new.example/moved/a?b=c"));
+  EXPECT_THAT(moved->all("x-moved-by"), ElementsAre("moved"));
+  EXPECT_THAT(moved->all("connection"), IsEmpty());
+}
+
+TEST_F(Http2ShapingTest, ChunkedAndEmptyBackendResponsesKeepTheirBodies) {
+  // The backend frames this body with chunked encoding; the stream gets the plain bytes.
+  std::optional<Http2ShapingResponse> chunked = get("/bytes/200?chunked=1");
+  ASSERT_TRUE(chunked.has_value());
+  EXPECT_EQ(chunked->status, 200);
+  EXPECT_THAT(chunked->all("transfer-encoding"), IsEmpty());
+  EXPECT_EQ(absl::StripTrailingAsciiWhitespace(chunked->body).size(), 200u) << chunked->body;
+  EXPECT_TRUE(absl::StartsWith(chunked->body, "0123456789abcdef")) << chunked->body;
+  std::optional<Http2ShapingResponse> empty = get("/status/204");
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_EQ(empty->status, 204);
+  EXPECT_EQ(empty->body, "");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "http/message_writer.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "http/local_reply.h"
@@ -160,6 +161,34 @@ TEST(MessageWriterTest, ResponseHeadFraming) {
   options.client_http11 = false;
   buildDownstreamResponseHead(response.parser, options, &head);
   EXPECT_TRUE(contains(head, "Connection: keep-alive\r\n"));
+}
+
+TEST(MessageWriterTest, ResponseFieldsForAClientThatFramesItself) {
+  HeadOnly response(Http1Parser::Type::kResponse);
+  response.parse(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: X-Hop\r\nX-Hop: 1\r\n"
+      "Server: origin\r\nX-Drop: gone\r\nKeep-Alive: timeout=5\r\n\r\n");
+  HeaderEdits edits;
+  edits.drop = {"x-drop"};
+  absl::StatusOr<ValueTemplate> route_template = ValueTemplate::compile("{route}");
+  ASSERT_TRUE(route_template.ok()) << route_template.status();
+  edits.lines.push_back({"X-Route", *route_template});
+  TemplateValues values;
+  values.route = "web";
+  DownstreamResponseOptions options;
+  options.edits = &edits;
+  options.values = &values;
+  options.chunked_body = true;  // ignored: the client frames the body itself
+  options.keep_alive = false;   // ignored: no Connection field
+  options.extra_headers = "X-Pool: blue\r\nConnection: close\r\nX-Empty:\r\n";
+  std::string scratch;
+  std::vector<std::string> fields;
+  forEachDownstreamResponseField(response.parser, options, &scratch,
+                                 [&](std::string_view name, std::string_view value) {
+                                   fields.push_back(std::string(name) + "=" + std::string(value));
+                                 });
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"Server=origin", "X-Route=web", "X-Pool=blue", "X-Empty="}));
 }
 
 TEST(MessageWriterTest, HopByHopNames) {
