@@ -43,6 +43,22 @@ namespace sy::core {
           kResponsesHelp)                                                                      \
   COUNTER(responses_5xx, "switchyard_downstream_responses_total", (StatLabel{"class", "5xx"}), \
           kResponsesHelp)                                                                      \
+  COUNTER(h2_rapid_reset, "switchyard_http2_defences_total",                                   \
+          (StatLabel{"defence", "rapid_reset"}), kHttp2DefencesHelp)                           \
+  COUNTER(h2_continuation_flood, "switchyard_http2_defences_total",                            \
+          (StatLabel{"defence", "continuation_flood"}), kHttp2DefencesHelp)                    \
+  COUNTER(h2_control_flood, "switchyard_http2_defences_total",                                 \
+          (StatLabel{"defence", "control_flood"}), kHttp2DefencesHelp)                         \
+  COUNTER(h2_settings_too_many, "switchyard_http2_defences_total",                             \
+          (StatLabel{"defence", "settings_too_many"}), kHttp2DefencesHelp)                     \
+  COUNTER(h2_header_list_too_large, "switchyard_http2_defences_total",                         \
+          (StatLabel{"defence", "header_list_too_large"}), kHttp2DefencesHelp)                 \
+  COUNTER(h2_stream_limit, "switchyard_http2_defences_total",                                  \
+          (StatLabel{"defence", "stream_limit"}), kHttp2DefencesHelp)                          \
+  COUNTER(h2_stall_timeout, "switchyard_http2_defences_total",                                 \
+          (StatLabel{"defence", "stall_timeout"}), kHttp2DefencesHelp)                         \
+  COUNTER(h2_client_timeout, "switchyard_http2_defences_total",                                \
+          (StatLabel{"defence", "client_timeout"}), kHttp2DefencesHelp)                        \
   COUNTER(upstream_failures, "switchyard_upstream_failures_total", {},                         \
           "Tries that failed against a backend: connect failure or timeout, response or idle " \
           "timeout, connection closed early, invalid response.")
@@ -57,6 +73,15 @@ inline constexpr const char* kRequestsByProtocolHelp =
     "Client requests whose head was read, by the protocol the client spoke (the access log's "
     "protocol field; HTTP/0.9 counts as HTTP/1.0). The series add up to "
     "switchyard_downstream_requests_total.";
+// One series per defence, all present from the start: which protection fired, and how often,
+// without reading logs (an increase() of rapid_reset is an attack, of stall_timeout usually a
+// slow client).
+inline constexpr const char* kHttp2DefencesHelp =
+    "HTTP/2 defences that fired against clients, by defence: rapid_reset, continuation_flood, "
+    "control_flood (SETTINGS/PING acknowledgements piling up) and settings_too_many end the "
+    "connection; header_list_too_large (431), stream_limit (REFUSED_STREAM) and client_timeout "
+    "(408 or RST_STREAM) end one stream; stall_timeout closes a connection whose response data "
+    "did not move.";
 inline constexpr const char* kResponsesHelp =
     "Responses sent to clients, by status class: every request, routed or not (404 without a "
     "route, refused requests, Switchyard's own 502/503/504; 499 for a client gone before its "

@@ -303,8 +303,9 @@ bool DownstreamConnection::takeHttp2Preface(const char* data, size_t length) {
     close();
     return true;
   }
-  afterHttp2Step(
-      h2_connection.onInput(input.data(), input.size()));  // nghttp2 checks the preface too
+  const bool ok = h2_connection.onInput(input.data(), input.size());  // nghttp2 checks the preface
+  if (retired_) h2_connection.drain();  // the preface came after a reload retired the listener
+  afterHttp2Step(ok);
   return true;
 }
 
@@ -504,7 +505,7 @@ void DownstreamConnection::onTransportWritable() {
 
 void DownstreamConnection::exchangeFinished() {
   served_ = true;
-  const bool keep = session_->keepAlive() && !client_eof_ && !worker_.draining();
+  const bool keep = session_->keepAlive() && !client_eof_ && !worker_.draining() && !retired_;
   const bool whole_request_read = session_->requestComplete();
   const bool client_closes = session_->clientCloses();
   session_.reset();
@@ -583,6 +584,13 @@ void DownstreamConnection::drain() {
   }
 }
 
+void DownstreamConnection::retire() {
+  if (retired_) return;
+  retired_ = true;
+  // As drain(), with keepAliveWithdrawn() where drain() has the worker's draining().
+  drain();
+}
+
 void DownstreamConnection::forceClose(std::string_view reason) { close(reason); }
 
 void DownstreamConnection::onTransportEof() {
@@ -635,6 +643,7 @@ void DownstreamConnection::onTimeout() {
     case State::kHttp2:
       // No stream open for keepalive_timeout, or response data that did not move for
       // http2_stall_timeout (a client that keeps its window closed, or does not read).
+      if (h2().stalled()) worker_.stats().h2_stall_timeout.add();
       close();
       return;
     case State::kIdle:

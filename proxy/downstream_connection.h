@@ -53,6 +53,11 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // its request is on its way (closing would reset it) and is answered with Connection: close;
   // the header timeout bounds a client that sends nothing.
   void drain();
+  // A reload removed or changed the listener this connection was accepted on: drain() for this
+  // connection alone. HTTP/2 gets GOAWAY (streams begun finish); HTTP/1.1 closes when idle, or
+  // after the response in progress, which says Connection: close.
+  void retire();
+  bool acceptedOn(uint32_t listener_id) const { return listener_id_ == listener_id; }
   // Close now, whatever is in flight; a request cut this way is logged with `reason`.
   void forceClose(std::string_view reason);
   // Continues with pipelined requests (scheduled by Worker::defer).
@@ -90,6 +95,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
     if (!transport_.secure()) return std::nullopt;
     return transport_.tlsDetails();
   }
+  bool keepAliveWithdrawn() const override { return retired_; }
   void writeToClient(const char* data, size_t length) override;
   void writeToClientCopy(const char* data, size_t length) override;
   void flushClientWrites() override;
@@ -162,7 +168,8 @@ class DownstreamConnection final : public core::TransportCallbacks,
   bool client_paused_ : 1 = false;  // client reads paused for upstream backpressure
   bool parsing_ : 1 = false;        // inside the parser's execute()
   bool client_eof_ : 1 = false;
-  bool served_ : 1 = false;  // an exchange finished: idle now means between requests
+  bool served_ : 1 = false;   // an exchange finished: idle now means between requests
+  bool retired_ : 1 = false;  // retire(): no keep-alive, HTTP/2 ends with GOAWAY
 
  public:
   // Set while on the worker's deferred list (Worker::defer).

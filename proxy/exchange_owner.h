@@ -36,6 +36,10 @@ class ExchangeOwner {
   // The request came over HTTP/2 (proxy/h2_stream.h): its head was rebuilt as HTTP/1.1 for the
   // exchange, so the access log asks here for the protocol the client spoke.
   virtual bool clientHttp2() const { return false; }
+  // Keep-alive ends with this exchange although the worker does not drain: a reload removed or
+  // changed the listener the connection was accepted on (Worker::adopt). Its response says
+  // Connection: close.
+  virtual bool keepAliveWithdrawn() const { return false; }
 
   // ---- Response bytes, through the loop's write batch ----
   // `data` must stay valid until the batch is flushed (after the current callback, or by

@@ -81,6 +81,7 @@ void H2Stream::startRequest(bool end_stream) {
   stats.requests.add();
   stats.requests_http2.add();
   if (header_list_too_large_) {
+    stats.h2_header_list_too_large.add();
     // As nginx and Envoy answer (RFC 6585): the client learns which limit it hit.
     refuseRequest(431, "request header list larger than http2_max_header_list_size");
     return;
@@ -420,6 +421,20 @@ void H2Stream::reset(uint32_t error_code) {
   reset_sent_ = true;
   nghttp2_submit_rst_stream(connection_.session(), NGHTTP2_FLAG_NONE, id_, error_code);
   connection_.scheduleFlush();
+}
+
+void H2Stream::scheduleClientTimeout() { connection_.scheduleStreamTimeout(id_); }
+
+void H2Stream::cancelClientTimeout() { connection_.cancelStreamTimeout(id_); }
+
+void H2Stream::timeOut() {
+  if (session_ != nullptr && !session_->responseStarted() && !session_->requestComplete()) {
+    session_->respondLocally(408, "request body timeout");  // ends the exchange
+    return;
+  }
+  if (session_ != nullptr) session_->recordCutShort();
+  session_.reset();
+  reset(NGHTTP2_CANCEL);
 }
 
 void H2Stream::cut(uint32_t error_code, std::string_view cut_by) {

@@ -70,6 +70,9 @@ class H2Stream final : public ExchangeOwner {
   // The stream closed (`error_code` from RST_STREAM or the connection's end) or the connection
   // closes: an exchange still running is recorded as cut short and ended.
   void cut(uint32_t error_code, std::string_view cut_by = {});
+  // The stream's client_timeout ran out (H2Connection): as on HTTP/1.1, a request whose body
+  // stalled is answered 408; a response the client stopped reading ends with RST_STREAM.
+  void timeOut();
 
  private:
   // Parser events of the request (what the exchange hears) and of the response.
@@ -113,10 +116,10 @@ class H2Stream final : public ExchangeOwner {
   bool clientReadingPaused() const override { return paused_; }
   void holdClientReading() override { held_ = true; }
   void resumeClientReading() override;
-  // Not per stream yet: the connection's idle timeout covers a connection without streams,
-  // the backend's timeouts an exchange waiting for its backend.
-  void scheduleClientTimeout() override {}
-  void cancelClientTimeout() override {}
+  // Per stream (H2Connection keeps the timers): the connection's idle timeout covers a
+  // connection without streams, the backend's timeouts an exchange waiting for its backend.
+  void scheduleClientTimeout() override;
+  void cancelClientTimeout() override;
   void enterTunnel(std::string* pending) override;
   void exchangeFinished() override;
   void closeConnection() override;

@@ -58,13 +58,17 @@ ProxySession::~ProxySession() {
   worker_.unpin(pinned_);
 }
 
+bool ProxySession::keepAliveEnds() const {
+  return worker_.draining() || owner_.keepAliveWithdrawn();
+}
+
 // ---- Routing ----
 
 void ProxySession::start() {
   const routing::ConfigSnapshot& snapshot = *pinned_->snapshot;
   client_http11_ = request_.isHttp11OrLater();
   client_closes_ = !request_.keepAlive();
-  keep_alive_ = !client_closes_ && !worker_.draining();
+  keep_alive_ = !client_closes_ && !keepAliveEnds();
   head_request_ = request_.method() == HTTP_HEAD;
   // Only WebSocket upgrades become tunnels; others (h2c) are plain requests to the backend.
   upgrade_request_ =
@@ -434,7 +438,7 @@ void ProxySession::respondLocally(int status, std::string_view detail) {
   worker_.stats().local_replies.add();
   countStatus(status);
   response_status_ = status;
-  keep_alive_ = keep_alive_ && request_complete_ && !worker_.draining();
+  keep_alive_ = keep_alive_ && request_complete_ && !keepAliveEnds();
   const std::string extra_headers = local_headers_ + requestIdLine();
   const std::string reply =
       route_answer_ != nullptr && route_answer_->status == status

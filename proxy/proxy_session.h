@@ -80,6 +80,9 @@ class ProxySession final : public upstream::UpstreamHandler {
   bool responseStarted() const { return response_started_; }
 
  private:
+  // The client connection closes after this exchange: the worker drains, or a reload retired
+  // the connection's listener.
+  bool keepAliveEnds() const;
   // upstream::UpstreamHandler
   void onUpstreamConnected() override;
   void onUpstreamInformational(const http::Http1Parser& response) override;

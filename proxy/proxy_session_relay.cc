@@ -219,7 +219,7 @@ http::ParserCallbacks::HeadAction ProxySession::onUpstreamHead(const http::Http1
       keep_alive_ = false;  // an HTTP/1.0 client learns the end from the close
     }
   }
-  if (worker_.draining()) keep_alive_ = false;
+  if (keepAliveEnds()) keep_alive_ = false;
   options.keep_alive = keep_alive_;
   options.chunked_body = chunk_response_;
   std::string extra_headers;

@@ -8,6 +8,7 @@
 #include "core/thread_role.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/listener.h"
+#include "proxy/listener_revision.h"
 #include "proxy/mirror_exchange.h"
 
 namespace sy::proxy {
@@ -78,6 +79,7 @@ void Worker::run() {
 
 void Worker::adopt(routing::ConfigSnapshotPtr snapshot) {
   std::vector<int32_t> slots;
+  std::vector<uint32_t> retired;  // listeners whose connections must end
   for (size_t i = 0; i < snapshot->listeners.size(); ++i) {
     const uint32_t id = snapshot->listeners[i].id;
     if (id >= slots.size()) slots.resize(id + 1, -1);
@@ -86,7 +88,13 @@ void Worker::adopt(routing::ConfigSnapshotPtr snapshot) {
   }
   if (current_ != nullptr) {
     for (const routing::ListenerSettings& old : current_->snapshot->listeners) {
-      if (old.id >= slots.size() || slots[old.id] < 0) retired_listeners_[old.id] = old;
+      if (old.id >= slots.size() || slots[old.id] < 0) {
+        retired_listeners_[old.id] = old;
+        retired.push_back(old.id);
+      } else if (listenerChangeEndsConnections(
+                     old, snapshot->listeners[static_cast<size_t>(slots[old.id])])) {
+        retired.push_back(old.id);
+      }
     }
   }
   listener_slots_ = std::move(slots);
@@ -96,6 +104,15 @@ void Worker::adopt(routing::ConfigSnapshotPtr snapshot) {
   }
   current_ = new PinnedSnapshot{std::move(snapshot), 0, true};
   pools_.rebuild(current_->snapshot->pools);
+  // After the switch: a removed listener's connections find its settings among the retired.
+  for (uint32_t id : retired) retireConnections(id);
+}
+
+void Worker::retireConnections(uint32_t listener_id) {
+  // Retiring may close a connection, but frees nothing before its close callback.
+  connections_.forEach([listener_id](DownstreamConnection* c) {
+    if (c->acceptedOn(listener_id)) c->retire();
+  });
 }
 
 void Worker::updateListeners(const std::vector<uint32_t>& closed,
@@ -106,6 +123,9 @@ void Worker::updateListeners(const std::vector<uint32_t>& closed,
     return;
   }
   for (uint32_t id : closed) {
+    // A moved listener (new address or backlog) keeps its id: its connections so far were
+    // accepted on the socket closed here.
+    retireConnections(id);
     for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
       if ((*it)->id() != id) continue;
       (*it)->close();

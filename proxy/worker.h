@@ -80,11 +80,13 @@ class Worker {
   core::LogThrottle& proxyProtocolLog() { return proxy_protocol_log_; }
   const core::WorkerStats& stats() const { return stats_; }
 
-  // Switches new requests to `snapshot`; requests in flight keep theirs.
+  // Switches new requests to `snapshot`; requests in flight keep theirs. Connections of a
+  // listener the snapshot removes, or changes in a way they cannot follow
+  // (proxy/listener_revision.h), are retired: they finish what is in flight, then close.
   void adopt(routing::ConfigSnapshotPtr snapshot);
   // A reload changed the listeners: closes the sockets of `closed` (listener ids) and starts
   // accepting on `opened` (id, listening socket; the worker owns them from here). Connections
-  // already accepted stay, on any listener.
+  // already accepted on a closed socket finish what is in flight and then close (retire()).
   void updateListeners(const std::vector<uint32_t>& closed,
                        const std::vector<std::pair<uint32_t, int>>& opened);
   // The settings of listener `id`: the current snapshot's, or for a listener a reload removed
@@ -141,6 +143,8 @@ class Worker {
  private:
   void run();
   void checkDrained();
+  // Graceful end of every connection accepted on listener `id` (DownstreamConnection::retire).
+  void retireConnections(uint32_t listener_id);
   static void onIdle(uv_idle_t* handle);
 
   const uint32_t index_;

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/health_support.h"
 #include "tests/support/process.h"
+#include "tests/support/prometheus_text.h"
 #include "tests/support/switchyard_process.h"
 #include "tests/support/tls_fixture.h"
 
@@ -91,6 +92,11 @@ elif mode == "content-length":
            request(3, "/echo", "POST", [("content-length", "5")], end_stream=False) +
            frame(0, 1, 3, b"0123456789") + request(5))
     wait_streams = 3
+elif mode == "stalled-body":  # stream 1: 10 of 100 body bytes, then nothing; stream 3: GET PATH
+    out = (PREFACE + settings() +
+           request(1, "/echo", "POST", [("content-length", "100")], end_stream=False) +
+           frame(0, 0, 1, b"0123456789") + request(3, args[0]))
+    wait_streams = 2
 elif mode == "big-frame":  # a DATA frame above SETTINGS_MAX_FRAME_SIZE (16384)
     out = (PREFACE + settings() + request(1, "/echo", "POST", end_stream=False) +
            frame(0, 1, 1, b"x" * 20000))
@@ -117,6 +123,8 @@ def handle(ftype, flags, sid, payload):
         if flags & 1: done.add(sid)
     elif ftype == 0 and flags & 1:
         done.add(sid)
+    elif ftype == 3 and sid in done:  # after a complete response: "<status> reset <code>"
+        results[sid] += " reset %d" % struct.unpack(">I", payload)[0]
     elif ftype == 3:
         results[sid] = "reset %d" % struct.unpack(">I", payload)[0]
         done.add(sid)
@@ -185,6 +193,21 @@ class Http2DefencesTest : public AdminProxyTest {
   void start(const std::string& listener_extra) {
     ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
     ASSERT_NO_FATAL_FAILURE(startProxyToml(h2DefenceConfig(backendPort(0), listener_extra)));
+    ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  }
+  // switchyard_http2_defences_total{defence}, once it reached `expected` (the counter moves on
+  // the worker; a scrape may come a moment early); its last value otherwise.
+  std::optional<double> defenceCount(const std::string& defence, double expected) {
+    std::optional<double> value;
+    waitUntil(
+        [&] {
+          absl::StatusOr<Exposition> metrics = scrapeMetrics(admin_port_);
+          if (!metrics.ok()) return false;
+          value = metrics->value("switchyard_http2_defences_total", {{"defence", defence}});
+          return value == expected;
+        },
+        std::chrono::seconds(10));
+    return value;
   }
 };
 
@@ -204,6 +227,8 @@ TEST_F(Http2DefencesTest, StreamsBeyondTheConcurrentLimitAreRefused) {
   EXPECT_THAT(h2DefenceRun(port(), "streams", {"6", "/delay/300"}),
               ElementsAre("1 200", "3 200", "5 200", "7 200", "9 reset 7", "11 reset 7"));
   EXPECT_EQ(stats(0).requests, 4u);
+  EXPECT_EQ(defenceCount("stream_limit", 2), 2);
+  EXPECT_EQ(defenceCount("rapid_reset", 0), 0) << "only the defence that fired moves";
 }
 
 TEST_F(Http2DefencesTest, AHeaderListAboveTheLimitIsAnswered431) {
@@ -212,6 +237,7 @@ TEST_F(Http2DefencesTest, AHeaderListAboveTheLimitIsAnswered431) {
   // stream on the connection is served.
   EXPECT_THAT(h2DefenceRun(port(), "headers", {"5", "1000"}), ElementsAre("1 431", "3 200"));
   EXPECT_EQ(stats(0).requests, 1u);
+  EXPECT_EQ(defenceCount("header_list_too_large", 1), 1);
 }
 
 TEST_F(Http2DefencesTest, RapidResetEndsTheConnectionWithEnhanceYourCalm) {
@@ -220,6 +246,7 @@ TEST_F(Http2DefencesTest, RapidResetEndsTheConnectionWithEnhanceYourCalm) {
   // ENHANCE_YOUR_CALM (11); the streams after it never start.
   EXPECT_THAT(h2DefenceRun(port(), "rapid", {"200"}), ElementsAre("goaway 11", "closed"));
   EXPECT_LE(stats(0).requests, 11u);
+  EXPECT_EQ(defenceCount("rapid_reset", 1), 1);
 }
 
 TEST_F(Http2DefencesTest, AContinuationFloodEndsTheConnection) {
@@ -228,6 +255,7 @@ TEST_F(Http2DefencesTest, AContinuationFloodEndsTheConnection) {
   // and the request never reaches the backend.
   EXPECT_THAT(h2DefenceRun(port(), "continuation", {"100"}), ElementsAre("goaway 11", "closed"));
   EXPECT_EQ(stats(0).requests, 0u);
+  EXPECT_EQ(defenceCount("continuation_flood", 1), 1);
 }
 
 TEST_F(Http2DefencesTest, APingFloodEndsTheConnection) {
@@ -236,6 +264,7 @@ TEST_F(Http2DefencesTest, APingFloodEndsTheConnection) {
   const std::vector<std::string> lines = h2DefenceRun(port(), "ping", {"400000"});
   EXPECT_THAT(lines, Contains("goaway 11")) << absl::StrJoin(lines, "\n");
   EXPECT_THAT(lines, Contains("closed"));
+  EXPECT_EQ(defenceCount("control_flood", 1), 1);
 }
 
 TEST_F(Http2DefencesTest, AZeroWindowStallIsCutByTheStallTimeout) {
@@ -243,6 +272,17 @@ TEST_F(Http2DefencesTest, AZeroWindowStallIsCutByTheStallTimeout) {
   // The client's window is 0: the response head goes out, its body never can; the connection
   // is closed once the stall lasted http2_stall_timeout (the client waits up to 60 s).
   EXPECT_THAT(h2DefenceRun(port(), "stall", {"/bytes/1000"}), ElementsAre("1 200", "closed"));
+  EXPECT_EQ(defenceCount("stall_timeout", 1), 1);
+}
+
+TEST_F(Http2DefencesTest, AStalledRequestBodyIsAnswered408WhileTheOtherStreamGoesOn) {
+  ASSERT_NO_FATAL_FAILURE(start("client_timeout = \"500ms\"\n"));
+  // Stream 1 sends 10 of its 100 body bytes and stops: client_timeout answers it 408, then
+  // RST_STREAM NO_ERROR (0) tells the client to stop sending. Stream 3, slower than the timeout
+  // on its backend, is served on the same connection.
+  EXPECT_THAT(h2DefenceRun(port(), "stalled-body", {"/delay/1500"}),
+              ElementsAre("1 408 reset 0", "3 200"));
+  EXPECT_EQ(defenceCount("client_timeout", 1), 1);
 }
 
 TEST_F(Http2DefencesTest, PingsDoNotKeepAConnectionWithoutStreamsOpen) {

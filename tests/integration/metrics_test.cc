@@ -53,6 +53,7 @@ const std::vector<std::pair<std::string, std::string>> kFamilies = {
     {"switchyard_downstream_received_bytes_total", "counter"},
     {"switchyard_downstream_sent_bytes_total", "counter"},
     {"switchyard_downstream_requests_by_protocol_total", "counter"},
+    {"switchyard_http2_defences_total", "counter"},
     {"switchyard_local_replies_total", "counter"},
     {"switchyard_upstream_retries_total", "counter"},
     {"switchyard_requests_total", "counter"},
