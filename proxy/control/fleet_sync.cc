@@ -366,7 +366,10 @@ bool FleetSync::applyFromEtcd(const std::string& value, int64_t mod_revision,
                               std::function<void()> done) {
   const bool waited_for = static_cast<bool>(done);
   auto after_publish = [this, done = std::move(done)](bool published) {
-    if (published) registerInstance();
+    if (published) {
+      registerInstance();
+      waits_.check();  // this instance's own part of the pending ?wait=all
+    }
     if (done) done();
   };
   if (mod_revision <= applied_revision_ && !local_changes_) {
