@@ -1,3 +1,7 @@
+// FleetSync (fleet_sync.h): loading at start, changes (the compare-and-swap), applying a state,
+// the connection's ups and downs, status and metrics. The registration and its lease are in
+// fleet_registration.cc, the read and watch of the prefix in fleet_watch.cc.
+
 #include "proxy/control/fleet_sync.h"
 
 #include <unistd.h>
@@ -7,13 +11,11 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "core/build_info.h"
 #include "core/log.h"
+#include "proxy/control/etcd_fields.h"
 #include "proxy/control/fleet_backends.h"
 #include "proxy/control/fleet_etcd_options.h"
 #include "proxy/control/state_file.h"
@@ -22,25 +24,9 @@
 namespace sy::proxy::control {
 namespace {
 
-// etcd's JSON gateway writes int64 fields as strings, and leaves out zeros.
-int64_t int64Of(const nlohmann::json& object, const char* name) {
-  if (!object.is_object() || !object.contains(name)) return 0;
-  const nlohmann::json& value = object[name];
-  if (value.is_number_integer()) return value.get<int64_t>();
-  int64_t parsed = 0;
-  if (value.is_string() && absl::SimpleAtoi(value.get<std::string>(), &parsed)) return parsed;
-  return 0;
-}
-
 std::string timeText(absl::Time time) {
   if (time == absl::InfinitePast()) return "";
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
-}
-
-// The etcd range end that covers every key starting with `prefix`.
-std::string rangeEnd(std::string prefix) {
-  prefix.back() = static_cast<char>(prefix.back() + 1);
-  return prefix;
 }
 
 }  // namespace
@@ -119,7 +105,7 @@ absl::Status FleetSync::loadAtStart() {
                   {{"key", stateKey()}, {"detail", "this instance's state seeds the fleet"}});
     return absl::OkStatus();
   }
-  applyFromEtcd(EtcdClient::unbase64(kvs[0].value("value", "")), int64Of(kvs[0], "mod_revision"));
+  applyFromEtcd(EtcdClient::unbase64(kvs[0].value("value", "")), etcdInt64(kvs[0], "mod_revision"));
   return absl::OkStatus();
 }
 
@@ -155,68 +141,10 @@ void FleetSync::close() {
   keepalive_timer_.reset();
 }
 
-void FleetSync::revokeLease() {
-  if (!connected_ || lease_id_.empty()) return;
-  // Blocking, bounded by request_timeout: the loop is closing, and the other instances should
-  // not list this one (nor wait for it with ?wait=all) for lease_ttl after it left.
-  uv_timer_stop(keepalive_timer_.get());
-  absl::StatusOr<nlohmann::json> revoked =
-      client_->callBlocking("/v3/lease/revoke", {{"ID", lease_id_}});
-  if (revoked.ok()) {
-    core::logInfo("fleet_left", {{"instance_id", instance_id_}, {"lease", lease_id_}});
-  } else {
-    core::logWarn("fleet_lease_revoke_failed",
-                  {{"lease", lease_id_},
-                   {"error", revoked.status().message()},
-                   {"detail", "the other instances list this one until its lease expires"}});
-  }
-  lease_id_.clear();
-}
-
 void FleetSync::connect() {
   if (closed_ || connecting_) return;
   connecting_ = true;
   readAll();
-}
-
-void FleetSync::readAll() {
-  const std::string prefix = config_.prefix + "/";
-  client_->call(
-      "/v3/kv/range",
-      {{"key", EtcdClient::base64(prefix)}, {"range_end", EtcdClient::base64(rangeEnd(prefix))}},
-      [this](absl::StatusOr<nlohmann::json> answer) {
-        if (!answer.ok()) return lost(std::string(answer.status().message()));
-        const int64_t revision = int64Of(answer->value("header", nlohmann::json()), "revision");
-        bool has_state = false;
-        instances_.clear();
-        for (const Watcher& watcher : watchers_) {
-          if (watcher.on_reset) watcher.on_reset();
-        }
-        for (const nlohmann::json& kv : answer->value("kvs", nlohmann::json::array())) {
-          const std::string key = EtcdClient::unbase64(kv.value("key", ""));
-          has_state = has_state || key == stateKey();
-          onKv(kv, false);
-        }
-        synced();
-        if (!connected_) {
-          connected_ = true;
-          connected_since_ = absl::Now();
-          core::logInfo("fleet_connected", {{"etcd", client_->endpoint()},
-                                            {"revision", seen_revision_},
-                                            {"instances", instances_.size()}});
-        }
-        connecting_ = false;
-        if (!has_state) seed();
-        if (lease_id_.empty()) {
-          grantLease();
-        } else {
-          // The lease outlived the cut (etcd keeps leases across its restarts): keep it alive
-          // again (lost() stopped that), or the registration would vanish after lease_ttl.
-          registerInstance();
-          startKeepAlive();
-        }
-        watch(revision + 1);
-      });
 }
 
 void FleetSync::seed() {
@@ -230,7 +158,7 @@ void FleetSync::seed() {
   client_->call("/v3/kv/txn", txn, [this, state](absl::StatusOr<nlohmann::json> answer) {
     if (!answer.ok()) return lost(std::string(answer.status().message()));
     if (!answer->value("succeeded", false)) return;  // another instance seeded: the watch brings it
-    const int64_t revision = int64Of(answer->value("header", nlohmann::json()), "revision");
+    const int64_t revision = etcdInt64(answer->value("header", nlohmann::json()), "revision");
     seen_revision_ = applied_revision_ = std::max(seen_revision_, revision);
     applied_state_ = state;
     core::logInfo("fleet_state_seeded", {{"key", stateKey()}, {"revision", revision}});
@@ -238,135 +166,14 @@ void FleetSync::seed() {
   });
 }
 
-void FleetSync::grantLease() {
-  const int64_t ttl = std::max<int64_t>(1, absl::ToInt64Seconds(config_.lease_ttl));
-  client_->call("/v3/lease/grant", {{"TTL", ttl}}, [this](absl::StatusOr<nlohmann::json> answer) {
-    if (!answer.ok()) return lost(std::string(answer.status().message()));
-    lease_id_ = std::to_string(int64Of(*answer, "ID"));
-    registerInstance();
-    startKeepAlive();
-  });
-}
-
-void FleetSync::startKeepAlive() {
-  const uint64_t every_ms = static_cast<uint64_t>(
-      std::max<int64_t>(100, absl::ToInt64Milliseconds(config_.lease_ttl) / 3));
-  uv_timer_start(
-      keepalive_timer_.get(),
-      [](uv_timer_t* timer) { static_cast<FleetSync*>(timer->data)->keepAlive(); }, every_ms,
-      every_ms);
-}
-
-void FleetSync::keepAlive() {
-  if (!connected_ || lease_id_.empty()) return;
-  client_->call("/v3/lease/keepalive", {{"ID", lease_id_}},
-                [this](absl::StatusOr<nlohmann::json> answer) {
-                  if (!answer.ok()) return lost(std::string(answer.status().message()));
-                  synced();
-                  if (int64Of(answer->value("result", nlohmann::json()), "TTL") <= 0) {
-                    // The lease expired (etcd was away longer than its TTL): a new one.
-                    core::logInfo("fleet_lease_expired", {{"lease", lease_id_}});
-                    lease_id_.clear();
-                    uv_timer_stop(keepalive_timer_.get());
-                    grantLease();
-                  }
-                });
-}
-
-void FleetSync::registerInstance() {
-  if (!connected_ || lease_id_.empty() || closed_) return;
-  if (registering_) {
-    // One put at a time: two in flight could reach etcd in either order and leave the older
-    // applied_revision as the last word.
-    register_again_ = true;
-    return;
-  }
-  registering_ = true;
-  register_again_ = false;
-  const nlohmann::json registration = {{"id", instance_id_},
-                                       {"admin", admin_address_},
-                                       {"version", core::versionString()},
-                                       {"pid", ::getpid()},
-                                       {"applied_revision", applied_revision_},
-                                       {"refused_revision", int64Of(refused_, "revision")}};
-  client_->call("/v3/kv/put",
-                {{"key", EtcdClient::base64(instancesPrefix() + instance_id_)},
-                 {"value", EtcdClient::base64(registration.dump())},
-                 {"lease", lease_id_}},
-                [this](absl::StatusOr<nlohmann::json> answer) {
-                  registering_ = false;
-                  if (!answer.ok()) {
-                    // The lease expired while etcd was out of reach (longer than lease_ttl):
-                    // the reconnect must ask for a new one, or every reconnect would fail here.
-                    if (absl::StrContains(answer.status().message(), "lease not found")) {
-                      core::logInfo("fleet_lease_expired", {{"lease", lease_id_}});
-                      lease_id_.clear();
-                    }
-                    return lost(std::string(answer.status().message()));
-                  }
-                  if (register_again_) registerInstance();
-                });
-}
-
-void FleetSync::watch(int64_t from_revision) {
-  if (watch_id_ != 0) client_->cancel(watch_id_);
-  const std::string prefix = config_.prefix + "/";
-  watch_id_ = client_->stream(
-      "/v3/watch",
-      {{"create_request",
-        {{"key", EtcdClient::base64(prefix)},
-         {"range_end", EtcdClient::base64(rangeEnd(prefix))},
-         {"start_revision", std::to_string(from_revision)}}}},
-      [this](const nlohmann::json& message) { onWatchMessage(message); },
-      [this](const absl::Status& ended) {
-        watch_id_ = 0;
-        lost(ended.ok() ? "etcd closed the watch" : std::string(ended.message()));
-      });
-}
-
-void FleetSync::onWatchMessage(const nlohmann::json& message) {
-  if (message.contains("error")) return lost(absl::StrCat("watch: ", message["error"].dump()));
-  const nlohmann::json result = message.value("result", nlohmann::json::object());
-  if (result.value("canceled", false)) {
-    return lost(absl::StrCat("watch canceled: ", result.value("cancel_reason", "")));
-  }
-  synced();
-  for (const nlohmann::json& event : result.value("events", nlohmann::json::array())) {
-    onKv(event.value("kv", nlohmann::json::object()), event.value("type", "PUT") == "DELETE");
-  }
-}
-
-void FleetSync::onKv(const nlohmann::json& kv, bool deleted) {
-  const std::string key = EtcdClient::unbase64(kv.value("key", ""));
-  for (const Watcher& watcher : watchers_) {
-    if (watcher.on_key) watcher.on_key(key, kv, deleted);
-  }
-  if (key == stateKey()) {
-    if (deleted) {
-      // Kept as it is here; the next change recreates the key.
-      core::logWarn("fleet_state_deleted", {{"key", key}, {"detail", "keeping the last state"}});
-      seen_revision_ = 0;
-      return;
-    }
-    applyFromEtcd(EtcdClient::unbase64(kv.value("value", "")), int64Of(kv, "mod_revision"));
-  } else if (absl::StartsWith(key, instancesPrefix())) {
-    const std::string id = key.substr(instancesPrefix().size());
-    if (deleted) {
-      instances_.erase(id);
-    } else {
-      nlohmann::json registration = nlohmann::json::parse(
-          EtcdClient::unbase64(kv.value("value", "")), nullptr, /*allow_exceptions=*/false);
-      if (registration.is_object()) instances_[id] = std::move(registration);
-    }
-    waits_.check();
-  }
-}
-
 bool FleetSync::applyFromEtcd(const std::string& value, int64_t mod_revision,
                               std::function<void()> done) {
   const bool waited_for = static_cast<bool>(done);
   auto after_publish = [this, done = std::move(done)](bool published) {
-    if (published) registerInstance();
+    if (published) {
+      registerInstance();
+      waits_.check();  // this instance's own part of the pending ?wait=all
+    }
     if (done) done();
   };
   if (mod_revision <= applied_revision_ && !local_changes_) {
@@ -388,7 +195,7 @@ bool FleetSync::applyFromEtcd(const std::string& value, int64_t mod_revision,
       valid.ok() ? state_.traffic.restore(parsed, *state_.config)
                  : absl::StatusOr<std::vector<std::string>>(valid);
   if (!restored.ok()) {
-    if (refused_.is_null() || int64Of(refused_, "revision") != mod_revision) {
+    if (refused_.is_null() || etcdInt64(refused_, "revision") != mod_revision) {
       ++refused_total_;
       refused_ = {{"revision", mod_revision},
                   {"error", std::string(restored.status().message())},
@@ -503,7 +310,7 @@ void FleetSync::write(nlohmann::json desired, Applied applied, admin::Responder 
                                 "); nothing changed. Check GET /admin/status and retry")));
           return;
         }
-        const int64_t revision = int64Of(answer->value("header", nlohmann::json()), "revision");
+        const int64_t revision = etcdInt64(answer->value("header", nlohmann::json()), "revision");
         if (wait_all.has_value()) respond = waits_.waitingFor(revision, *wait_all, respond);
         applyFromEtcd(
             desired.dump(), revision,
@@ -539,7 +346,7 @@ nlohmann::json FleetSync::statusJson() const {
   nlohmann::json instances = nlohmann::json::array();
   bool all_applied = connected_ && instances_.count(instance_id_) != 0;
   for (const auto& [id, registration] : instances_) {
-    const int64_t applied = int64Of(registration, "applied_revision");
+    const int64_t applied = etcdInt64(registration, "applied_revision");
     all_applied = all_applied && applied == seen_revision_;
     instances.push_back({{"id", id},
                          {"admin", registration.value("admin", "")},

@@ -1,5 +1,6 @@
 #include "proxy/control/fleet_waits.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -99,14 +100,24 @@ void FleetWaits::check() {
     it = waits_.erase(it);
     respond(std::move(reply));
   }
+  armTimer(now);
+}
+
+void FleetWaits::armTimer(absl::Time now) {
   if (!timer_) return;
   if (waits_.empty()) {
     uv_timer_stop(timer_.get());
-  } else if (!uv_is_active(timer_.asHandle())) {
-    uv_timer_start(
-        timer_.get(), [](uv_timer_t* timer) { static_cast<FleetWaits*>(timer->data)->check(); }, 50,
-        50);
+    return;
   }
+  absl::Time nearest = absl::InfiniteFuture();
+  for (const auto& wait : waits_) nearest = std::min(nearest, wait->deadline);
+  // Rounded up, and at least 1 ms: the loop's clock may lag, and a timer that fires a little
+  // early only re-arms for the rest.
+  const int64_t due_ms = std::max<int64_t>(
+      1, absl::ToInt64Milliseconds(absl::Ceil(nearest - now, absl::Milliseconds(1))));
+  uv_timer_start(
+      timer_.get(), [](uv_timer_t* timer) { static_cast<FleetWaits*>(timer->data)->check(); },
+      static_cast<uint64_t>(due_ms), 0);
 }
 
 }  // namespace sy::proxy::control

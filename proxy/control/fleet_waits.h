@@ -42,8 +42,10 @@ class FleetWaits {
   // A responder that passes a 200 reply on once every instance applied `revision` (adding
   // "fleet_wait" to its body), or 504 with the laggards after `timeout`; other replies at once.
   admin::Responder waitingFor(int64_t revision, absl::Duration timeout, admin::Responder respond);
-  // Checks the pending waits now (also every 50 ms while any is pending, and on every
-  // registration change).
+  // Answers the pending waits that are done: every instance applied their revision, or their
+  // time is up. Called on every registration change (the watch), after every state this
+  // instance applies, and by a one-shot timer at the nearest deadline: nothing else can finish
+  // a wait, so nothing polls.
   void check();
 
  private:
@@ -54,6 +56,9 @@ class FleetWaits {
     admin::Reply reply;
     admin::Responder respond;
   };
+
+  // Starts the timer for the nearest deadline (stops it when nothing waits).
+  void armTimer(absl::Time now);
 
   FleetFn fleet_;
   std::vector<std::unique_ptr<Wait>> waits_;

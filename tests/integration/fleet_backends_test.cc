@@ -21,6 +21,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/support/admin_client.h"
 #include "tests/support/etcd_server.h"
+#include "tests/support/fleet_support.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
 #include "tests/support/switchyard_process.h"
@@ -32,50 +33,25 @@ using std::chrono::milliseconds;
 
 constexpr char kFleetBackendsPrefix[] = "/switchyard/backends-test";
 
-// Generous: etcd, three instances and the demo backends share two cores with other builds.
-bool fleetBackendsWaitFor(const std::function<bool()>& condition,
-                          milliseconds timeout = milliseconds(20000)) {
-  return waitUntil(condition, timeout);
-}
-
-std::string fleetBackendsServedBy(uint16_t port) {
-  std::optional<Response> response = httpGet(port, "/");
-  if (!response.has_value() || response->status != 200) return "(failed)";
-  return response->body.substr(0, response->body.find('\n'));
-}
-
-class FleetBackendsTest : public ::testing::Test {
+class FleetBackendsTest : public FleetFixture {
  protected:
-  struct Instance {
-    SwitchyardProcess process;
-    uint16_t admin = 0;
-    uint16_t port() const { return process.port(); }
-  };
+  // Generous deadlines: etcd, three instances and the demo backends share two cores with other
+  // builds.
+  FleetBackendsTest()
+      : FleetFixture([] {
+          Options options;
+          options.etcd = FleetEtcd::kPlain;
+          options.wait_timeout = milliseconds(20000);
+          options.stop_timeout = milliseconds(15000);
+          return options;
+        }()) {}
 
   void SetUp() override {
-    if (!EtcdServer::available()) GTEST_SKIP() << "etcd not installed (scripts/setup.sh --test)";
-    ASSERT_TRUE(etcd_.start().ok());
-    auto blue = startDemoBackend("blue");
-    ASSERT_TRUE(blue.ok()) << blue.status();
-    auto green = startDemoBackend("green");
-    ASSERT_TRUE(green.ok()) << green.status();
-    blue_ = *std::move(blue);
-    green_ = *std::move(green);
-    for (int i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(startInstance(i));
-    ASSERT_TRUE(fleetBackendsWaitFor([&] { return fleetStatus(0)["instances"].size() == 3; }))
+    ASSERT_NO_FATAL_FAILURE(FleetFixture::SetUp());
+    if (IsSkipped()) return;
+    for (int i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(startInstance(i, configOf(i)));
+    ASSERT_TRUE(fleetWaitFor([&] { return fleetStatus(0)["instances"].size() == 3; }))
         << fleetStatus(0).dump();
-  }
-
-  void TearDown() override {
-    for (auto& instance : instances_) {
-      if (instance != nullptr && instance->process.process != nullptr) {
-        instance->process.process->signal(SIGCONT);  // one a test stopped
-        instance->process.process->signal(SIGTERM);
-        EXPECT_EQ(instance->process.process->waitExit(milliseconds(15000)), 0)
-            << instance->process.process->output();
-      }
-    }
-    etcd_.stop();
   }
 
   std::string blueAddress() const { return absl::StrCat("127.0.0.1:", blue_.port); }
@@ -95,25 +71,10 @@ class FleetBackendsTest : public ::testing::Test {
         "\"\nlease_ttl = \"60s\"\nrequest_timeout = \"5s\"\nreconnect_interval = \"100ms\"\n");
   }
 
-  void startInstance(int index) {
-    if (instances_.size() <= static_cast<size_t>(index)) instances_.resize(index + 1);
-    auto process = startSwitchyard(configOf(index));
-    ASSERT_TRUE(process.ok()) << process.status();
-    auto instance = std::make_unique<Instance>();
-    instance->process = *std::move(process);
-    auto admin = adminPortOf(*instance->process.process);
-    ASSERT_TRUE(admin.ok()) << admin.status();
-    instance->admin = *admin;
-    instances_[index] = std::move(instance);
-  }
-
-  Instance& instance(int index) { return *instances_[index]; }
-
   nlohmann::json status(int index) {
     AdminResult result = adminCall(instance(index).admin, "GET", "/admin/status");
     return result.status == 200 ? result.body : nlohmann::json();
   }
-  nlohmann::json fleetStatus(int index) { return status(index).value("fleet", nlohmann::json()); }
 
   // The admin state of the blue backend of pool "main" on instance `index`.
   std::string blueAdminState(int index) {
@@ -129,13 +90,13 @@ class FleetBackendsTest : public ::testing::Test {
   // Eight requests to instance `index` all answered by `backend`.
   bool onlyServedBy(int index, const std::string& backend) {
     for (int i = 0; i < 8; ++i) {
-      if (fleetBackendsServedBy(instance(index).port()) != backend) return false;
+      if (fleetServedBy(instance(index).port()) != backend) return false;
     }
     return true;
   }
   bool servedBy(int index, const std::string& backend) {
     for (int i = 0; i < 20; ++i) {
-      if (fleetBackendsServedBy(instance(index).port()) == backend) return true;
+      if (fleetServedBy(instance(index).port()) == backend) return true;
     }
     return false;
   }
@@ -144,11 +105,6 @@ class FleetBackendsTest : public ::testing::Test {
     std::optional<std::string> stored = etcd_.get(absl::StrCat(kFleetBackendsPrefix, "/state"));
     return stored.has_value() ? nlohmann::json::parse(*stored, nullptr, false) : nlohmann::json();
   }
-
-  EtcdServer etcd_;
-  DemoBackendProcess blue_;
-  DemoBackendProcess green_;
-  std::vector<std::unique_ptr<Instance>> instances_;
 };
 
 TEST_F(FleetBackendsTest, DrainOnOneInstanceDrainsTheBackendOnAllAndEnableBringsItBack) {
@@ -162,7 +118,7 @@ TEST_F(FleetBackendsTest, DrainOnOneInstanceDrainsTheBackendOnAllAndEnableBrings
   // Answered once its own workers stopped sending there.
   EXPECT_TRUE(onlyServedBy(0, "green"));
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(fleetBackendsWaitFor([&] { return onlyServedBy(i, "green"); })) << i;
+    EXPECT_TRUE(fleetWaitFor([&] { return onlyServedBy(i, "green"); })) << i;
     const std::string admin_state = blueAdminState(i);
     EXPECT_TRUE(admin_state == "draining" || admin_state == "drained") << i << ": " << admin_state;
   }
@@ -174,7 +130,7 @@ TEST_F(FleetBackendsTest, DrainOnOneInstanceDrainsTheBackendOnAllAndEnableBrings
                 absl::StrCat("/admin/pools/main/backends/", blueAddress(), "/disable"));
   ASSERT_EQ(disabled.status, 200) << disabled.text();
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(fleetBackendsWaitFor([&] { return blueAdminState(i) == "disabled"; }))
+    EXPECT_TRUE(fleetWaitFor([&] { return blueAdminState(i) == "disabled"; }))
         << i << ": " << blueAdminState(i);
   }
   AdminResult enabled =
@@ -182,9 +138,9 @@ TEST_F(FleetBackendsTest, DrainOnOneInstanceDrainsTheBackendOnAllAndEnableBrings
                 absl::StrCat("/admin/pools/main/backends/", blueAddress(), "/enable"));
   ASSERT_EQ(enabled.status, 200) << enabled.text();
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(fleetBackendsWaitFor([&] { return blueAdminState(i) == "ready"; }))
+    EXPECT_TRUE(fleetWaitFor([&] { return blueAdminState(i) == "ready"; }))
         << i << ": " << blueAdminState(i);
-    EXPECT_TRUE(fleetBackendsWaitFor([&] { return servedBy(i, "blue"); })) << i;
+    EXPECT_TRUE(fleetWaitFor([&] { return servedBy(i, "blue"); })) << i;
   }
   EXPECT_FALSE(storedState()["backends"].contains("main")) << storedState().dump();
 }
@@ -237,7 +193,7 @@ TEST_F(FleetBackendsTest, BackendChangeRacingAnotherChangeGetsA409AndTheFleetAgr
       EXPECT_NE(texts[loser].find("conflict"), std::string::npos) << texts[loser];
     }
     // Whoever won, every instance ends on what etcd holds: same backend state everywhere.
-    ASSERT_TRUE(fleetBackendsWaitFor([&] {
+    ASSERT_TRUE(fleetWaitFor([&] {
       const nlohmann::json stored = storedState();
       const bool draining = stored.value("backends", nlohmann::json::object()).contains("main");
       for (int i = 0; i < 3; ++i) {
@@ -270,7 +226,7 @@ TEST_F(FleetBackendsTest, WaitAllAnswersOnceEveryInstanceAppliedTheChange) {
       adminCall(instance(1).admin, "POST", "/admin/switch?to=green&wait=all&wait_timeout=30");
   ASSERT_EQ(switched.status, 200) << switched.text();
   EXPECT_EQ(switched.body["fleet_wait"]["applied"].size(), 3u) << switched.text();
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(fleetBackendsServedBy(instance(i).port()), "green") << i;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(fleetServedBy(instance(i).port()), "green") << i;
 
   // Bad uses are refused before anything changes.
   EXPECT_EQ(adminCall(instance(0).admin, "POST", "/admin/switch?to=main&wait=all&local=1").status,
@@ -280,7 +236,7 @@ TEST_F(FleetBackendsTest, WaitAllAnswersOnceEveryInstanceAppliedTheChange) {
   EXPECT_EQ(
       adminCall(instance(0).admin, "POST", "/admin/switch?to=main&wait=all&wait_timeout=x").status,
       400);
-  EXPECT_EQ(fleetBackendsServedBy(instance(0).port()), "green");
+  EXPECT_EQ(fleetServedBy(instance(0).port()), "green");
 }
 
 TEST_F(FleetBackendsTest, WaitAllListsAStoppedInstanceAsALaggard) {
@@ -292,7 +248,7 @@ TEST_F(FleetBackendsTest, WaitAllListsAStoppedInstanceAsALaggard) {
   EXPECT_EQ(switched.status, 504) << switched.text();
   // The change is made all the same.
   EXPECT_GT(switched.body.value("fleet_revision", int64_t{0}), 0) << switched.text();
-  EXPECT_EQ(fleetBackendsServedBy(instance(0).port()), "green");
+  EXPECT_EQ(fleetServedBy(instance(0).port()), "green");
   ASSERT_EQ(switched.body["laggards"].size(), 1u) << switched.text();
   EXPECT_EQ(switched.body["laggards"][0]["id"], "i3") << switched.text();
   EXPECT_EQ(switched.body["fleet_wait"]["applied"].size(), 2u) << switched.text();
@@ -301,7 +257,7 @@ TEST_F(FleetBackendsTest, WaitAllListsAStoppedInstanceAsALaggard) {
 
   // Back, it catches up, and the next wait=all sees the whole fleet.
   ASSERT_TRUE(instance(2).process.process->signal(SIGCONT));
-  EXPECT_TRUE(fleetBackendsWaitFor([&] { return fleetStatus(0)["all_applied"] == true; }))
+  EXPECT_TRUE(fleetWaitFor([&] { return fleetStatus(0)["all_applied"] == true; }))
       << fleetStatus(0).dump();
   AdminResult back = adminCall(instance(1).admin, "POST", "/admin/switch?to=main&wait=all");
   EXPECT_EQ(back.status, 200) << back.text();
@@ -313,7 +269,7 @@ TEST_F(FleetBackendsTest, StateNamingABackendThisFileLacksIsRefusedAndTheLastGoo
   ASSERT_TRUE(state.is_object());
   state["backends"] = {{"main", {{"127.0.0.1:1", "draining"}}}};
   ASSERT_TRUE(etcd_.put(absl::StrCat(kFleetBackendsPrefix, "/state"), state.dump()).ok());
-  ASSERT_TRUE(fleetBackendsWaitFor([&] { return fleetStatus(1)["refused"].is_object(); }))
+  ASSERT_TRUE(fleetWaitFor([&] { return fleetStatus(1)["refused"].is_object(); }))
       << fleetStatus(1).dump();
   EXPECT_NE(fleetStatus(1)["refused"]["error"].get<std::string>().find("127.0.0.1:1"),
             std::string::npos)
@@ -336,7 +292,7 @@ TEST_F(FleetBackendsTest, CleanShutdownRemovesTheRegistrationAtOnce) {
   EXPECT_NE(instance(2).process.process->output().find("fleet_left"), std::string::npos);
   instances_[2].reset();
   // Well before the 60 s lease_ttl: gone because it left, not because its lease expired.
-  EXPECT_TRUE(fleetBackendsWaitFor([&] { return fleetStatus(0)["instances"].size() == 2; }))
+  EXPECT_TRUE(fleetWaitFor([&] { return fleetStatus(0)["instances"].size() == 2; }))
       << fleetStatus(0).dump();
   // And ?wait=all no longer waits for it.
   AdminResult switched =

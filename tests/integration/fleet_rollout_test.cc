@@ -18,6 +18,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/support/admin_client.h"
 #include "tests/support/etcd_server.h"
+#include "tests/support/fleet_support.h"
 #include "tests/support/health_support.h"
 #include "tests/support/process.h"
 #include "tests/support/switchyard_process.h"
@@ -27,44 +28,28 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// etcd, three instances, demo backends and load share two cores: generous deadlines.
-bool fleetRolloutWaitFor(const std::function<bool()>& condition,
-                         milliseconds timeout = milliseconds(30000)) {
-  return waitUntil(condition, timeout);
-}
-
-class FleetRolloutTest : public ::testing::Test {
+class FleetRolloutTest : public FleetFixture {
  protected:
-  struct Instance {
-    SwitchyardProcess process;
-    uint16_t admin = 0;
-    uint16_t port() const { return process.port(); }
-  };
+  // etcd, three instances, demo backends and load share two cores: generous deadlines.
+  FleetRolloutTest()
+      : FleetFixture([] {
+          Options options;
+          options.etcd = FleetEtcd::kPlain;
+          options.wait_timeout = milliseconds(30000);
+          return options;
+        }()) {}
 
   void SetUp() override {
-    if (!EtcdServer::available()) GTEST_SKIP() << "etcd not installed (scripts/setup.sh --test)";
-    ASSERT_TRUE(etcd_.start().ok());
-    auto blue = startDemoBackend("blue");
-    ASSERT_TRUE(blue.ok()) << blue.status();
-    auto green = startDemoBackend("green");
-    ASSERT_TRUE(green.ok()) << green.status();
+    ASSERT_NO_FATAL_FAILURE(FleetFixture::SetUp());
+    if (IsSkipped()) return;
     auto failing = startDemoBackend("green", {"--fail-rate", "0.5"});
     ASSERT_TRUE(failing.ok()) << failing.status();
-    blue_ = *std::move(blue);
-    green_ = *std::move(green);
     failing_green_ = *std::move(failing);
   }
 
   void TearDown() override {
     load_.clear();
-    for (auto& instance : instances_) {
-      if (instance != nullptr && instance->process.process != nullptr) {
-        instance->process.process->signal(SIGTERM);
-        EXPECT_EQ(instance->process.process->waitExit(milliseconds(10000)), 0)
-            << instance->process.process->output();
-      }
-    }
-    etcd_.stop();
+    FleetFixture::TearDown();
   }
 
   // Starts i1, i2, i3 in this order, i1 elected before the others start: i1 leads.
@@ -73,13 +58,13 @@ class FleetRolloutTest : public ::testing::Test {
     for (int i = 0; i < 3; ++i) {
       ASSERT_NO_FATAL_FAILURE(startInstance(i, i == failing_on));
       if (i == 0) {
-        ASSERT_TRUE(fleetRolloutWaitFor([&] { return fleet(0)["leading"] == true; }))
-            << fleet(0).dump();
+        ASSERT_TRUE(fleetWaitFor([&] { return fleetStatus(0)["leading"] == true; }))
+            << fleetStatus(0).dump();
       }
     }
     for (int i = 0; i < 3; ++i) {
-      ASSERT_TRUE(fleetRolloutWaitFor([&] { return fleet(i)["leader"] == "i1"; }))
-          << fleet(i).dump();
+      ASSERT_TRUE(fleetWaitFor([&] { return fleetStatus(i)["leader"] == "i1"; }))
+          << fleetStatus(i).dump();
     }
   }
 
@@ -95,23 +80,9 @@ class FleetRolloutTest : public ::testing::Test {
   }
 
   void startInstance(int index, bool failing_green) {
-    if (instances_.size() <= static_cast<size_t>(index)) instances_.resize(index + 1);
-    auto process = startSwitchyard(configOf(index, failing_green));
-    ASSERT_TRUE(process.ok()) << process.status();
-    auto instance = std::make_unique<Instance>();
-    instance->process = *std::move(process);
-    auto admin = adminPortOf(*instance->process.process);
-    ASSERT_TRUE(admin.ok()) << admin.status();
-    instance->admin = *admin;
-    instances_[index] = std::move(instance);
+    FleetFixture::startInstance(index, configOf(index, failing_green));
   }
 
-  Instance& instance(int index) { return *instances_[index]; }
-
-  nlohmann::json fleet(int index) {
-    AdminResult status = adminCall(instance(index).admin, "GET", "/admin/status");
-    return status.status == 200 ? status.body.value("fleet", nlohmann::json()) : nlohmann::json();
-  }
   nlohmann::json webRoute(int index) {
     AdminResult status = adminCall(instance(index).admin, "GET", "/admin/status");
     return status.status == 200 ? status.body["routes"][0] : nlohmann::json();
@@ -137,11 +108,7 @@ class FleetRolloutTest : public ::testing::Test {
     load_.back()->start();
   }
 
-  EtcdServer etcd_;
-  DemoBackendProcess blue_;
-  DemoBackendProcess green_;
   DemoBackendProcess failing_green_;
-  std::vector<std::unique_ptr<Instance>> instances_;
   std::vector<std::unique_ptr<LoadGenerator>> load_;
 };
 
@@ -161,14 +128,14 @@ TEST_F(FleetRolloutTest, ARolloutStartedOnAFollowerRunsOnTheLeaderAndReachesEver
 
   // Each weight the leader sets reaches every instance: the 3 s step is seen everywhere.
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(fleetRolloutWaitFor([&] { return canaryWeight(i) == 50.0; }))
+    EXPECT_TRUE(fleetWaitFor([&] { return canaryWeight(i) == 50.0; }))
         << "instance " << i + 1 << ": " << webRoute(i).dump() << "\n"
         << rollout(0).dump();
   }
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(fleetRolloutWaitFor([&] { return rollout(i)["state"] == "succeeded"; }))
+    EXPECT_TRUE(fleetWaitFor([&] { return rollout(i)["state"] == "succeeded"; }))
         << "instance " << i + 1 << ": " << rollout(i).dump();
-    EXPECT_TRUE(fleetRolloutWaitFor([&] { return webRoute(i)["active"] == "green"; }))
+    EXPECT_TRUE(fleetWaitFor([&] { return webRoute(i)["active"] == "green"; }))
         << webRoute(i).dump();
   }
   // Only the leader ran windows.
@@ -199,7 +166,7 @@ TEST_F(FleetRolloutTest, ErrorsSeenOnlyOnAnotherInstanceMakeTheLeaderRollBack) {
                                       {"max_error_rate", 0.05},
                                       {"failure_limit", 2}});
   ASSERT_EQ(started.status, 201) << started.text();
-  ASSERT_TRUE(fleetRolloutWaitFor([&] { return rollout(0)["state"] == "rolled_back"; }))
+  ASSERT_TRUE(fleetWaitFor([&] { return rollout(0)["state"] == "rolled_back"; }))
       << rollout(0).dump(2);
   const nlohmann::json done = rollout(0);
   EXPECT_NE(done["reason"].get<std::string>().find("error rate"), std::string::npos)
@@ -214,14 +181,14 @@ TEST_F(FleetRolloutTest, ErrorsSeenOnlyOnAnotherInstanceMakeTheLeaderRollBack) {
   EXPECT_EQ(backendStatus(leader_status.body, "green", localAddress(green_.port))["requests"], 0)
       << leader_status.text();
   bool counted_instance_2 = false;
-  const nlohmann::json leader_fleet = fleet(0);
+  const nlohmann::json leader_fleet = fleetStatus(0);
   for (const nlohmann::json& source : leader_fleet["figures"]) {
     counted_instance_2 = counted_instance_2 || source["id"] == "i2";
   }
   EXPECT_TRUE(counted_instance_2) << leader_fleet.dump();
   // The rollback reached every instance.
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(fleetRolloutWaitFor([&] {
+    EXPECT_TRUE(fleetWaitFor([&] {
       return rollout(i)["state"] == "rolled_back" && canaryWeight(i) == 0.0;
     })) << "instance "
         << i + 1 << ": " << rollout(i).dump() << webRoute(i).dump();
@@ -243,7 +210,7 @@ TEST_F(FleetRolloutTest, AKilledLeaderIsReplacedAndTheRolloutContinuesFromTheSto
                    {{"interval", "500ms"}, {"min_requests", 10}, {"max_error_rate", 0.05}});
   ASSERT_EQ(started.status, 201) << started.text();
   // Step 1 (40%) stored: the others hold it.
-  ASSERT_TRUE(fleetRolloutWaitFor([&] { return rollout(1)["step"] == 1; })) << rollout(1).dump();
+  ASSERT_TRUE(fleetWaitFor([&] { return rollout(1)["step"] == 1; })) << rollout(1).dump();
 
   instance(0).process.process->signal(SIGKILL);
   instance(0).process.process->waitExit(milliseconds(10000));
@@ -251,17 +218,17 @@ TEST_F(FleetRolloutTest, AKilledLeaderIsReplacedAndTheRolloutContinuesFromTheSto
 
   // Its lease expires (2 s): i2 or i3 wins the election.
   int next = -1;
-  ASSERT_TRUE(fleetRolloutWaitFor([&] {
+  ASSERT_TRUE(fleetWaitFor([&] {
     for (int i = 1; i < 3; ++i) {
-      if (fleet(i)["leading"] == true) next = i;
+      if (fleetStatus(i)["leading"] == true) next = i;
     }
     return next > 0;
-  })) << fleet(1).dump()
-      << fleet(2).dump();
+  })) << fleetStatus(1).dump()
+      << fleetStatus(2).dump();
   const int other = next == 1 ? 2 : 1;
-  EXPECT_TRUE(fleetRolloutWaitFor([&] {
-    return fleet(other)["leader"] == absl::StrCat("i", next + 1);
-  })) << fleet(other).dump();
+  EXPECT_TRUE(fleetWaitFor([&] {
+    return fleetStatus(other)["leader"] == absl::StrCat("i", next + 1);
+  })) << fleetStatus(other).dump();
 
   std::optional<nlohmann::json> taken =
       waitForLogEvent(*instance(next).process.process, "rollout_taken_over", milliseconds(10000));
@@ -269,9 +236,9 @@ TEST_F(FleetRolloutTest, AKilledLeaderIsReplacedAndTheRolloutContinuesFromTheSto
   EXPECT_GE((*taken)["step"].get<int>(), 1) << taken->dump() << ": not from the stored step";
 
   for (int i = 1; i < 3; ++i) {
-    EXPECT_TRUE(fleetRolloutWaitFor([&] { return rollout(i)["state"] == "succeeded"; }))
+    EXPECT_TRUE(fleetWaitFor([&] { return rollout(i)["state"] == "succeeded"; }))
         << "instance " << i + 1 << ": " << rollout(i).dump();
-    EXPECT_TRUE(fleetRolloutWaitFor([&] { return webRoute(i)["active"] == "green"; }))
+    EXPECT_TRUE(fleetWaitFor([&] { return webRoute(i)["active"] == "green"; }))
         << webRoute(i).dump();
   }
   for (auto& load : load_) {

@@ -17,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/support/admin_client.h"
 #include "tests/support/etcd_server.h"
+#include "tests/support/fleet_support.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
 #include "tests/support/switchyard_process.h"
@@ -28,48 +29,20 @@ using std::chrono::milliseconds;
 
 constexpr char kFleetPrefix[] = "/switchyard/test";
 
-// waitUntil with the fleet tests' deadline: etcd, three instances and the demo backends share
-// two cores, so a change may take seconds to reach every instance on a busy machine.
-bool fleetWaitFor(const std::function<bool()>& condition,
-                  milliseconds timeout = milliseconds(15000)) {
-  return waitUntil(condition, timeout);
-}
-
-std::string fleetServedBy(uint16_t port) {
-  std::optional<Response> response = httpGet(port, "/");
-  if (!response.has_value() || response->status != 200) return "(failed)";
-  return response->body.substr(0, response->body.find('\n'));
-}
-
-class FleetTest : public ::testing::Test {
+class FleetTest : public FleetFixture {
  protected:
-  struct Instance {
-    SwitchyardProcess process;
-    uint16_t admin = 0;
-    uint16_t port() const { return process.port(); }
-  };
+  FleetTest()
+      : FleetFixture([] {
+          Options options;
+          options.etcd = FleetEtcd::kPlain;
+          options.wait_timeout = milliseconds(15000);
+          return options;
+        }()) {}
 
   void SetUp() override {
-    if (!EtcdServer::available()) GTEST_SKIP() << "etcd not installed (scripts/setup.sh --test)";
-    ASSERT_TRUE(etcd_.start().ok());
-    auto blue = startDemoBackend("blue");
-    ASSERT_TRUE(blue.ok()) << blue.status();
-    auto green = startDemoBackend("green");
-    ASSERT_TRUE(green.ok()) << green.status();
-    blue_ = *std::move(blue);
-    green_ = *std::move(green);
+    ASSERT_NO_FATAL_FAILURE(FleetFixture::SetUp());
+    if (IsSkipped()) return;
     for (int i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(startInstance(i));
-  }
-
-  void TearDown() override {
-    for (auto& instance : instances_) {
-      if (instance != nullptr && instance->process.process != nullptr) {
-        instance->process.process->signal(SIGTERM);
-        EXPECT_EQ(instance->process.process->waitExit(milliseconds(10000)), 0)
-            << instance->process.process->output();
-      }
-    }
-    etcd_.stop();
   }
 
   // Instance `index` ("i1".."i3"): blue and green pools (and "shadow", a mirror target), route
@@ -86,44 +59,9 @@ class FleetTest : public ::testing::Test {
         reconnect_[index], "\"\n");
   }
 
-  void startInstance(int index) {
-    if (instances_.size() <= static_cast<size_t>(index)) instances_.resize(index + 1);
-    auto process = startSwitchyard(configOf(index));
-    ASSERT_TRUE(process.ok()) << process.status();
-    auto instance = std::make_unique<Instance>();
-    instance->process = *std::move(process);
-    auto admin = adminPortOf(*instance->process.process);
-    ASSERT_TRUE(admin.ok()) << admin.status();
-    instance->admin = *admin;
-    instances_[index] = std::move(instance);
-  }
+  void startInstance(int index) { FleetFixture::startInstance(index, configOf(index)); }
 
-  void stopInstance(int index) {
-    Instance& instance = *instances_[index];
-    instance.process.process->signal(SIGTERM);
-    EXPECT_EQ(instance.process.process->waitExit(milliseconds(10000)), 0);
-    instances_[index].reset();
-  }
-
-  Instance& instance(int index) { return *instances_[index]; }
-
-  nlohmann::json fleetStatus(int index) {
-    AdminResult status = adminCall(instance(index).admin, "GET", "/admin/status");
-    return status.status == 200 ? status.body.value("fleet", nlohmann::json()) : nlohmann::json();
-  }
-
-  bool allServe(const std::string& pool) {
-    for (auto& each : instances_) {
-      if (each != nullptr && fleetServedBy(each->port()) != pool) return false;
-    }
-    return true;
-  }
-
-  EtcdServer etcd_;
-  DemoBackendProcess blue_;
-  DemoBackendProcess green_;
   std::vector<std::string> reconnect_ = {"100ms", "100ms", "100ms"};
-  std::vector<std::unique_ptr<Instance>> instances_;
 };
 
 TEST_F(FleetTest, SwitchOnOneInstanceReachesAllAndStatusShowsTheFleet) {

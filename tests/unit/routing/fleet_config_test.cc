@@ -1,5 +1,9 @@
 // [fleet]: the keys of fleet mode and the errors --check gives for bad values.
 
+#include <string>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/unit/routing/config_test_util.h"
 
@@ -72,56 +76,68 @@ password_env = "SY_ETCD_PASSWORD"
   EXPECT_EQ(fleet.password_env, "SY_ETCD_PASSWORD");
 }
 
-TEST(FleetConfigTest, ClientCertificateNeedsItsKey) {
-  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
-[fleet]
-etcd = ["https://127.0.0.1:2379"]
-prefix = "/sy"
-cert_file = "/etc/sy/client.pem"
-)"),
-                    kMinimalLines + 4, "fleet.key_file", "cert_file and key_file go together");
+// One wrong [fleet] key each: `key = value` in a table that is valid otherwise ("etcd" and
+// "prefix" replace the table's own; a null value leaves the key out), and the single error
+// --check gives for it.
+struct FleetConfigErrorCase {
+  const char* key;
+  const char* value;      // TOML; nullptr: the key is left out
+  const char* etcd;       // the table's etcd URL (https for the TLS keys)
+  const char* error_key;  // what the error names
+  const char* message_part;
+};
+
+constexpr FleetConfigErrorCase kFleetConfigErrorCases[] = {
+    {"cert_file", R"("/etc/sy/client.pem")", "https://127.0.0.1:2379", "fleet.key_file",
+     "cert_file and key_file go together"},
+    {"server_name", R"("etcd.internal")", "http://127.0.0.1:2379", "fleet.server_name",
+     "no etcd URL is https://"},
+    {"username", R"("switchyard")", "http://127.0.0.1:2379", "fleet.password_env",
+     "username needs password_env"},
+    {"password_env", R"("SY_ETCD_PASSWORD")", "http://127.0.0.1:2379", "fleet.username",
+     "password_env needs username"},
+    {"etcd", R"(["127.0.0.1:2379"])", "", "fleet.etcd[0]", "expected an etcd client URL"},
+    {"etcd", R"(["http://127.0.0.1"])", "", "fleet.etcd[0]", "HOST:PORT"},
+    {"prefix", R"("switchyard/")", "http://127.0.0.1:2379", "fleet.prefix",
+     "expected a key prefix"},
+    {"prefix", nullptr, "http://127.0.0.1:2379", "fleet.prefix", "the fleet's key prefix"},
+    {"instance_id", R"("edge 1")", "http://127.0.0.1:2379", "fleet.instance_id", "letters, digits"},
+};
+
+// The [fleet] table of `row`, and in *line the line of its key (of [fleet] when left out).
+std::string fleetConfigErrorTable(const FleetConfigErrorCase& row, int* line) {
+  const std::string set = row.value == nullptr ? "" : absl::StrCat(row.key, " = ", row.value, "\n");
+  const std::string_view key = row.key;
+  std::string table = "[fleet]\n";
+  *line = kMinimalLines + 1;
+  if (key == "etcd") {
+    *line = kMinimalLines + 2;
+    absl::StrAppend(&table, set);
+  } else {
+    absl::StrAppend(&table, "etcd = [\"", row.etcd, "\"]\n");
+  }
+  if (key == "prefix") {
+    if (row.value != nullptr) *line = kMinimalLines + 3;
+    absl::StrAppend(&table, set);
+  } else {
+    absl::StrAppend(&table, "prefix = \"/sy\"\n");
+  }
+  if (key != "etcd" && key != "prefix") {
+    *line = kMinimalLines + 4;
+    absl::StrAppend(&table, set);
+  }
+  return table;
 }
 
-TEST(FleetConfigTest, TlsKeysWithoutAnHttpsUrlAreAnError) {
-  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
-[fleet]
-etcd = ["http://127.0.0.1:2379"]
-prefix = "/sy"
-server_name = "etcd.internal"
-)"),
-                    kMinimalLines + 4, "fleet.server_name", "no etcd URL is https://");
-}
-
-TEST(FleetConfigTest, UsernameAndPasswordEnvGoTogether) {
-  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
-[fleet]
-etcd = ["http://127.0.0.1:2379"]
-prefix = "/sy"
-username = "switchyard"
-)"),
-                    kMinimalLines + 4, "fleet.password_env", "username needs password_env");
-  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
-[fleet]
-etcd = ["http://127.0.0.1:2379"]
-prefix = "/sy"
-password_env = "SY_ETCD_PASSWORD"
-)"),
-                    kMinimalLines + 4, "fleet.username", "password_env needs username");
-}
-
-TEST(FleetConfigTest, EtcdMustBeAnHttpUrlWithAPort) {
-  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
-[fleet]
-etcd = ["127.0.0.1:2379"]
-prefix = "/sy"
-)"),
-                    kMinimalLines + 2, "fleet.etcd[0]", "expected an etcd client URL");
-  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
-[fleet]
-etcd = ["http://127.0.0.1"]
-prefix = "/sy"
-)"),
-                    kMinimalLines + 2, "fleet.etcd[0]", "HOST:PORT");
+TEST(FleetConfigTest, EachWrongKeyGivesItsOneError) {
+  for (const FleetConfigErrorCase& row : kFleetConfigErrorCases) {
+    int line = 0;
+    const std::string table = fleetConfigErrorTable(row, &line);
+    SCOPED_TRACE(absl::StrCat("row ", row.key, " = ", row.value == nullptr ? "(absent)" : row.value,
+                              ", expecting ", row.error_key, " at line ", line, ": \"",
+                              row.message_part, "\"\n", table));
+    EXPECT_ONLY_ERROR(parseWithMinimal(table), line, row.error_key, row.message_part);
+  }
 }
 
 TEST(FleetConfigTest, EmptyEtcdListIsAnError) {
@@ -133,33 +149,6 @@ prefix = "/sy"
   EXPECT_FALSE(result.config.has_value());
   ASSERT_FALSE(result.errors.empty());
   EXPECT_EQ(result.errors.front().key, "fleet.etcd");
-}
-
-TEST(FleetConfigTest, PrefixMustBeAbsoluteWithoutTrailingSlash) {
-  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
-[fleet]
-etcd = ["http://127.0.0.1:2379"]
-prefix = "switchyard/"
-)"),
-                    kMinimalLines + 3, "fleet.prefix", "expected a key prefix");
-}
-
-TEST(FleetConfigTest, PrefixIsRequired) {
-  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
-[fleet]
-etcd = ["http://127.0.0.1:2379"]
-)"),
-                    kMinimalLines + 1, "fleet.prefix", "the fleet's key prefix");
-}
-
-TEST(FleetConfigTest, InstanceIdCharacters) {
-  EXPECT_ONLY_ERROR(parseWithMinimal(R"(
-[fleet]
-etcd = ["http://127.0.0.1:2379"]
-prefix = "/sy"
-instance_id = "edge 1"
-)"),
-                    kMinimalLines + 4, "fleet.instance_id", "letters, digits");
 }
 
 }  // namespace
