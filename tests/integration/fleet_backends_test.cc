@@ -242,7 +242,7 @@ TEST_F(FleetBackendsTest, WaitAllAnswersOnceEveryInstanceAppliedTheChange) {
 TEST_F(FleetBackendsTest, WaitAllListsAStoppedInstanceAsALaggard) {
   // Stopped, instance 3 applies nothing, yet its registration stays while its lease (60 s)
   // lives: exactly a laggard.
-  ASSERT_TRUE(instance(2).process.process->signal(SIGSTOP));
+  ASSERT_TRUE(instance(2).process.process->stopAndWait(std::chrono::seconds(10)));
   AdminResult switched =
       adminCall(instance(0).admin, "POST", "/admin/switch?to=green&wait=all&wait_timeout=8");
   EXPECT_EQ(switched.status, 504) << switched.text();

@@ -11,7 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -285,6 +288,29 @@ void ChildProcess::waitForOutputAfterExit() {
 bool ChildProcess::signal(int signum) {
   if (exit_code_.has_value() || pid_ <= 0) return false;
   return ::kill(pid_, signum) == 0;
+}
+
+bool ChildProcess::stopAndWait(std::chrono::milliseconds timeout) {
+  if (!signal(SIGSTOP)) return false;
+  const Clock::time_point deadline = Clock::now() + timeout;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid_) + "/task";
+  for (;;) {
+    bool all_stopped = true;
+    std::error_code error;
+    for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+      std::ifstream stat(task.path() / "stat");
+      std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+      // "PID (comm) S ...": the state follows the last ')' (comm may hold one).
+      const size_t paren = text.rfind(')');
+      if (paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] != 'T') {
+        all_stopped = false;
+        break;
+      }
+    }
+    if (!error && all_stopped) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 std::optional<int> ChildProcess::waitExit(std::chrono::milliseconds timeout) {

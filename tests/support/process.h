@@ -57,6 +57,10 @@ class ChildProcess {
 
   // Sends `signum`; false once the child is reaped.
   bool signal(int signum);
+  // SIGSTOP, then waits up to `timeout` until every thread of the child is stopped: kill()
+  // returns before a thread busy in the kernel (a page fault on a loaded machine) takes the
+  // stop, and a test that relies on the child doing nothing must not start before then.
+  bool stopAndWait(std::chrono::milliseconds timeout);
   // Waits up to `timeout` for the child to exit: its exit code, or 128 + signal number when a
   // signal ended it. Returns the cached result once reaped. Once it returns an exit, what the
   // child wrote has been read (it waits up to 2 s more for the reader to reach the end of the
