@@ -137,6 +137,26 @@ void buildUpstreamRequestHead(const Http1Parser& request, const UpstreamRequestO
   out->append("\r\n");
 }
 
+namespace {
+
+// The backend's fields a client gets, as both response forms write them: without the hop-by-hop
+// ones, those its Connection field names, and those the route's edits drop (`edits` null: none).
+// A template so that the HTTP/1.1 head builder keeps its loop inlined (no call per field).
+template <typename Field>
+void forEachForwardedResponseField(const HeaderBlock& headers, const HeaderEdits* edits,
+                                   Field&& field) {
+  const bool check_connection_names = hasConnectionHeader(headers);
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const std::string_view name = headers.name(i);
+    if (isHopByHopHeader(name)) continue;
+    if (check_connection_names && namedByConnection(headers, name)) continue;
+    if (edits != nullptr && edits->drops(name)) continue;
+    field(name, headers.value(i));
+  }
+}
+
+}  // namespace
+
 void buildDownstreamResponseHead(const Http1Parser& response,
                                  const DownstreamResponseOptions& options, std::string* out) {
   const HeaderBlock& headers = response.headers();
@@ -149,14 +169,9 @@ void buildDownstreamResponseHead(const Http1Parser& response,
       std::to_chars(status, status + sizeof status, response.statusCode());
   out->append("HTTP/1.1 ").append(status, status_end.ptr).append(" ");
   out->append(response.reason()).append("\r\n");
-  const bool check_connection_names = hasConnectionHeader(headers);
-  for (size_t i = 0; i < headers.size(); ++i) {
-    const std::string_view name = headers.name(i);
-    if (isHopByHopHeader(name)) continue;
-    if (check_connection_names && namedByConnection(headers, name)) continue;
-    if (!options.interim && options.edits != nullptr && options.edits->drops(name)) continue;
-    appendHeader(out, name, headers.value(i));
-  }
+  forEachForwardedResponseField(
+      headers, options.interim ? nullptr : options.edits,
+      [out](std::string_view name, std::string_view value) { appendHeader(out, name, value); });
   if (options.interim) {
     // RFC 9110 §15.2: an interim response ends at its empty line and says nothing about the
     // connection; the final response that follows carries the framing.
@@ -181,15 +196,7 @@ void buildDownstreamResponseHead(const Http1Parser& response,
 void forEachDownstreamResponseField(
     const Http1Parser& response, const DownstreamResponseOptions& options, std::string* scratch,
     absl::FunctionRef<void(std::string_view name, std::string_view value)> field) {
-  const HeaderBlock& headers = response.headers();
-  const bool check_connection_names = hasConnectionHeader(headers);
-  for (size_t i = 0; i < headers.size(); ++i) {
-    const std::string_view name = headers.name(i);
-    if (isHopByHopHeader(name)) continue;
-    if (check_connection_names && namedByConnection(headers, name)) continue;
-    if (options.edits != nullptr && options.edits->drops(name)) continue;
-    field(name, headers.value(i));
-  }
+  forEachForwardedResponseField(response.headers(), options.edits, field);
   // The same lines as the HTTP/1.1 head's, split again: they are few, and only routes with
   // response_headers, a pool header or a request id have any.
   scratch->clear();
