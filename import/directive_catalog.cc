@@ -69,7 +69,8 @@ void warnUnknownDirective(const NginxDirective& directive, Warnings& warnings) {
     }
   }
   if (directive.name.rfind("ssl_", 0) == 0 || directive.name == "http2") {
-    warnings.unsupported(directive, "TLS not yet supported");
+    // The http and server levels read these (tls_settings.h); nginx refuses them elsewhere.
+    warnings.unsupported(directive, "TLS settings belong in an http or server block; left out");
     return;
   }
   if (directive.name.rfind("gzip", 0) == 0) {

@@ -211,8 +211,8 @@ bool readProxySetting(const NginxDirective& directive, Level level, ProxySetting
     }
     return true;
   }
-  if (name == "ssl_certificate" || name == "ssl_certificate_key") {
-    warnings.unsupported(directive, "TLS not yet supported");
+  if (level != Level::kLocation &&
+      readTlsSetting(directive, context.config.source, settings.tls, warnings)) {
     return true;
   }
   return false;

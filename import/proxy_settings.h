@@ -10,6 +10,7 @@
 
 #include "import/import_context.h"
 #include "import/nginx_ast.h"
+#include "import/tls_settings.h"
 
 namespace sy::importer {
 
@@ -30,11 +31,13 @@ struct ProxySettings {
   const NginxDirective* mirror_directive = nullptr;
   bool mirror_request_body = true;  // mirror_request_body
   bool mirror_set_here = false;     // a mirror line was read at the current level
+  TlsSettings tls;                  // ssl_* and http2 (http and server levels)
 
   // The settings a nested block starts from: everything is inherited.
   ProxySettings inherited() const {
     ProxySettings child = *this;
     child.mirror_set_here = false;
+    child.tls = tls.inherited();
     return child;
   }
 };

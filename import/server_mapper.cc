@@ -9,6 +9,7 @@
 #include "import/location_path.h"
 #include "import/nginx_values.h"
 #include "import/proxy_pass_target.h"
+#include "import/tls_settings.h"
 
 namespace sy::importer {
 namespace {
@@ -86,11 +87,14 @@ class ServerMapper {
     bool names_given = false;
     bool has_listen = false;
     std::set<std::string> listen_addresses;
+    std::map<std::string, ListenOptions> listen_options;
     for (const NginxDirective& directive : server.block) {
       if (directive.name == "listen") {
         has_listen = true;
-        if (std::optional<std::string> address = mapListen(directive)) {
+        ListenOptions options;
+        if (std::optional<std::string> address = mapListen(directive, options)) {
           listen_addresses.insert(*address);
+          listen_options[*address] = options;
         }
       } else if (directive.name == "server_name") {
         names_given = true;
@@ -106,8 +110,14 @@ class ServerMapper {
       }
     }
     if (!has_listen) listen_addresses.insert(addListener("0.0.0.0:80", server));
-    for (const std::string& address : listen_addresses)
+    for (const std::string& address : listen_addresses) {
       applyListenerSettings(address, settings, server);
+      for (ImportedListener& listener : context_.config.listeners) {
+        if (listener.listen != address) continue;
+        applyTlsSettings(listener, settings.tls, listen_options[address], is_default, server,
+                         warnings_);
+      }
+    }
     if (index == 0) {
       first_listen_set_ = listen_addresses;
     } else if (listen_addresses != first_listen_set_) {
@@ -183,7 +193,7 @@ class ServerMapper {
 
   // --- listen -----------------------------------------------------------------------------
 
-  std::optional<std::string> mapListen(const NginxDirective& directive) {
+  std::optional<std::string> mapListen(const NginxDirective& directive, ListenOptions& options) {
     if (directive.args.empty()) {
       warnings_.unsupported(directive, "expected `listen ADDRESS`; left out");
       return std::nullopt;
@@ -210,10 +220,11 @@ class ServerMapper {
         continue;
       }
       if (param == "ssl") {
-        warnings_.approximated(directive,
-                               "TLS not yet supported: listens for plain HTTP on " + *address);
-      } else if (param == "http2" || param == "quic") {
-        warnings_.unsupported(directive, param + " not supported; HTTP/1.1 only");
+        options.ssl = true;
+      } else if (param == "http2") {
+        options.http2 = true;
+      } else if (param == "quic") {
+        warnings_.unsupported(directive, "HTTP/3 (QUIC) is not supported; HTTP/1.1 and HTTP/2");
       } else {
         warnings_.ignored(directive, "listen parameter " + param + " has no Switchyard meaning");
       }

@@ -11,6 +11,20 @@
 
 namespace sy::importer {
 
+struct ImportedCertificate {
+  std::string cert;  // absolute paths: nginx reads relative ones from its configuration folder
+  std::string key;
+};
+
+// The listener's `tls` table, from `listen ... ssl` and the ssl_* directives of its servers.
+struct ImportedTls {
+  std::vector<ImportedCertificate> certificates;  // every server's pairs, the first server's first
+  std::optional<std::string> min_version;         // ssl_protocols: "1.2" or "1.3"
+  std::optional<std::string> ciphers;             // ssl_ciphers
+  std::optional<std::string> curves;              // ssl_ecdh_curve
+  bool strict_sni = false;                        // ssl_reject_handshake on in the default server
+};
+
 struct ImportedListener {
   std::string name;
   std::string listen;  // "host:port"
@@ -18,6 +32,8 @@ struct ImportedListener {
   std::optional<std::string> header_timeout;
   std::optional<std::string> client_timeout;
   std::optional<int> backlog;
+  std::optional<ImportedTls> tls;  // `listen ... ssl`
+  bool http2 = false;              // `listen ... http2` or `http2 on`
   std::string origin;
 };
 

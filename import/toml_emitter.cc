@@ -30,6 +30,20 @@ class Writer {
   std::string out_;
 };
 
+void writeListenerTls(const ImportedTls& tls, Writer& w) {
+  w.line();
+  w.line("[listeners.tls]");
+  w.line("certificates = [");
+  for (const ImportedCertificate& pair : tls.certificates) {
+    w.line("  { cert = " + tomlString(pair.cert) + ", key = " + tomlString(pair.key) + " },");
+  }
+  w.line("]");
+  w.optionalString("min_version", tls.min_version);
+  w.optionalString("ciphers", tls.ciphers);
+  w.optionalString("curves", tls.curves);
+  if (tls.strict_sni) w.key("strict_sni", "true");
+}
+
 void writeListeners(const ImportedConfig& config, Writer& w) {
   for (const ImportedListener& listener : config.listeners) {
     w.line();
@@ -41,6 +55,9 @@ void writeListeners(const ImportedConfig& config, Writer& w) {
     w.optionalString("header_timeout", listener.header_timeout);
     w.optionalString("client_timeout", listener.client_timeout);
     if (listener.backlog) w.key("backlog", std::to_string(*listener.backlog));
+    // Written either way on TLS: Switchyard's default there is h2 on, nginx's off.
+    if (listener.http2 || listener.tls) w.key("http2", listener.http2 ? "true" : "false");
+    if (listener.tls) writeListenerTls(*listener.tls, w);
   }
 }
 

@@ -123,6 +123,10 @@ const TableSchema<ListenerConfig>& listenerSchema() {
             checkRateLimitBurst(table, key, out.rate_limit > 0, sink);
             checkProxyProtocol(table, key, out, sink);
             checkRedirect(table, key, out, sink);
+            // Unset, http2 follows tls: browsers and CDNs expect h2 from a TLS edge (as Caddy,
+            // Traefik and HAProxy 2.8+ offer it), while h2c with prior knowledge on a plain
+            // listener is for sidecars and is asked for.
+            if (!table.contains("http2")) out.http2 = out.tls.has_value();
           },
   };
   return schema;

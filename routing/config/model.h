@@ -119,7 +119,7 @@ struct ListenerConfig {
   // trusted_proxies, whose source address is the client from then on.
   bool proxy_protocol = false;
   // HTTP/2 from clients: h2c with prior knowledge on a plain listener, h2 offered in ALPN on a
-  // TLS one; HTTP/1.1 keeps working on the same listener.
+  // TLS one; HTTP/1.1 keeps working on the same listener. Unset: on with tls, off without.
   bool http2 = false;
   // HTTP/2 limits and defences (proxy/h2_limits.h; conf/REFERENCE.md, "HTTP/2 limits").
   uint32_t http2_max_concurrent_streams = 128;  // SETTINGS_MAX_CONCURRENT_STREAMS

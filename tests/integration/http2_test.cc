@@ -221,12 +221,12 @@ TEST_F(Http2Test, ShutdownSendsGoawayAndTheStreamInFlightFinishes) {
 
 class Http2TlsTest : public TlsProxyTest {};
 
-TEST_F(Http2TlsTest, AlpnSelectsH2WhereTheListenerOffersIt) {
+// A TLS listener offers h2 without being asked to (the http2 key's default follows tls).
+TEST_F(Http2TlsTest, AlpnSelectsH2ByDefaultOnTls) {
   if (!http2TestToolPresent("curl")) GTEST_SKIP() << "curl is not installed";
-  ASSERT_NO_FATAL_FAILURE(startProxyToml(
-      absl::StrCat(tlsListener("https", "", "http2 = true\n"),
-                   "\n[[pools]]\nname = \"app\"\nbackends = [\"127.0.0.1:", backendPort(0),
-                   "\"]\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n")));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(absl::StrCat(
+      tlsListener("https"), "\n[[pools]]\nname = \"app\"\nbackends = [\"127.0.0.1:", backendPort(0),
+      "\"]\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n")));
   const std::string host = absl::StrCat("www.example.com:", port());
   auto curl_get = [&](const std::string& version) {
     return http2TestRun({"curl", "-sS", "--max-time", "10", version, "--cacert",
@@ -237,9 +237,12 @@ TEST_F(Http2TlsTest, AlpnSelectsH2WhereTheListenerOffersIt) {
   EXPECT_THAT(curl_get("--http1.1"), ElementsAre("blue", "1.1 200"));
 }
 
-TEST_F(Http2TlsTest, AlpnKeepsHttp11WithoutHttp2) {
+TEST_F(Http2TlsTest, AlpnKeepsHttp11WhenHttp2IsOff) {
   if (!http2TestToolPresent("curl")) GTEST_SKIP() << "curl is not installed";
-  ASSERT_NO_FATAL_FAILURE(startProxyToml(config()));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(
+      absl::StrCat(tlsListener("https", "", "http2 = false\n"),
+                   "\n[[pools]]\nname = \"app\"\nbackends = [\"127.0.0.1:", backendPort(0),
+                   "\"]\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n")));
   const std::string host = absl::StrCat("www.example.com:", port());
   EXPECT_THAT(
       http2TestRun({"curl", "-sS", "--max-time", "10", "--http2", "--cacert",

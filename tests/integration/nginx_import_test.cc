@@ -20,12 +20,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "tests/support/admin_client.h"
 #include "tests/support/http_client.h"
 #include "tests/support/nginx_server.h"
 #include "tests/support/switchyard_process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_certificates.h"
+#include "tests/support/tls_client.h"
 
 namespace sy::testing {
 namespace {
@@ -76,9 +79,25 @@ TEST(NginxImportSeedsTest, EverySeedFixtureImportsAndPassesCheck) {
   // The README's example too.
   files.push_back(std::string(SY_SOURCE_DIR) + "/conf/nginx-blue-green.conf");
   TempDir dir;
+  // The certificates the seeds name exist on their authors' machines only: --check loads a test
+  // pair in their place.
+  absl::StatusOr<std::unique_ptr<TestCertificates>> certificates = TestCertificates::create();
+  ASSERT_TRUE(certificates.ok()) << certificates.status();
+  absl::StatusOr<CertificateFiles> leaf =
+      (*certificates)->issue("seed", KeyType::kEcdsa, {"localhost"});
+  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  const std::string test_pair =
+      absl::StrCat("  { cert = \"", leaf->cert, "\", key = \"", leaf->key, "\" },");
+  bool some_tls = false;
   for (const std::string& file : files) {
     SCOPED_TRACE(file);
-    const CommandRun imported = importNginx(file);
+    CommandRun imported = importNginx(file);
+    std::vector<std::string> lines = absl::StrSplit(imported.stdout_text, '\n');
+    for (std::string& line : lines) {
+      if (line.rfind("  { cert = ", 0) == 0) line = test_pair;
+    }
+    imported.stdout_text = absl::StrJoin(lines, "\n");
+    some_tls |= imported.stdout_text.find("[listeners.tls]") != std::string::npos;
     EXPECT_TRUE(imported.exit_code == 0 || imported.exit_code == 3)
         << "exit " << imported.exit_code << ": " << absl::StrJoin(imported.stderr_lines, "\n");
     // Every warning names its file and line: FILE:LINE: DIRECTIVE: KIND: WHY.
@@ -93,6 +112,7 @@ TEST(NginxImportSeedsTest, EverySeedFixtureImportsAndPassesCheck) {
     EXPECT_EQ(check.exit_code, 0) << absl::StrJoin(check.stderr_lines, "\n") << "\n"
                                   << imported.stdout_text;
   }
+  EXPECT_TRUE(some_tls) << "seed004_https.conf should give a TLS listener";
 }
 
 TEST(NginxImportSeedsTest, SyntaxErrorExitsOneWithFileLineColumn) {
@@ -464,6 +484,52 @@ server {
   EXPECT_EQ(askNginx("/login/help", {{"Host", "www.example.com"}}).backend, "web");
   EXPECT_EQ(askSwitchyard("/login/help", {{"Host", "www.example.com"}}).backend, "api");
   EXPECT_TRUE(warned("location = /login: approximated"));
+}
+
+// An HTTPS server with h2: the import gives the listener nginx's certificate (a path relative to
+// nginx.conf, written in full) and http2; both proxies then agree on h2 in ALPN, and answer an
+// HTTP/1.1 request over TLS from the same backend.
+TEST_F(NginxDifferentialTest, HttpsServerWithHttp2) {
+  absl::StatusOr<std::unique_ptr<TestCertificates>> certificates = TestCertificates::create();
+  ASSERT_TRUE(certificates.ok()) << certificates.status();
+  absl::StatusOr<CertificateFiles> leaf =
+      (*certificates)->issue("site", KeyType::kEcdsa, {"localhost"});
+  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  files_.writeFile("certs/.keep", "");
+  std::filesystem::copy_file(leaf->cert, files_.file("certs/site.pem"));
+  std::filesystem::copy_file(leaf->key, files_.file("certs/site.key"));
+  ASSERT_NO_FATAL_FAILURE(startBackends({"blue"}));
+  ASSERT_NO_FATAL_FAILURE(startBoth(R"(
+upstream blue { server 127.0.0.1:@blue@; }
+server {
+    listen 127.0.0.1:@PORT@ ssl http2;
+    server_name localhost;
+    ssl_certificate certs/site.pem;
+    ssl_certificate_key certs/site.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:SSL:1m;
+    location / { proxy_pass http://blue; }
+}
+)"));
+  EXPECT_FALSE(warned("ssl_certificate")) << absl::StrJoin(warnings_, "\n");
+  TlsClientOptions options;
+  options.sni = "localhost";
+  options.ca_file = (*certificates)->rootCa();
+  options.alpn = {"h2", "http/1.1"};
+  for (const uint16_t port : {nginx_port_, proxy_.port()}) {
+    SCOPED_TRACE(port == nginx_port_ ? "nginx" : "switchyard");
+    TlsClient h2;
+    ASSERT_TRUE(h2.connect(port, options)) << h2.lastError();
+    EXPECT_EQ(h2.alpn(), "h2");
+    TlsClientOptions http11 = options;
+    http11.alpn = {"http/1.1"};
+    TlsClient client;
+    ASSERT_TRUE(client.connect(port, http11)) << client.lastError();
+    ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+    const std::string response = client.readUntilClose();
+    EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
+    EXPECT_NE(response.find("blue"), std::string::npos) << response;
+  }
 }
 
 }  // namespace

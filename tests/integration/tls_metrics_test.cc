@@ -84,11 +84,11 @@ TEST_F(TlsMetricsTest, CountsHandshakesByResultVersionAndResumption) {
     TlsClient client;
     EXPECT_FALSE(client.connect(port(), old));
   }
-  {  // no_application_protocol: ALPN without http/1.1
-    TlsClientOptions h2_only = trusting("www.example.com");
-    h2_only.alpn = {"h2"};
+  {  // no_application_protocol: ALPN with neither h2 nor http/1.1
+    TlsClientOptions other_protocol = trusting("www.example.com");
+    other_protocol.alpn = {"spdy/3.1"};
     TlsClient client;
-    EXPECT_FALSE(client.connect(port(), h2_only));
+    EXPECT_FALSE(client.connect(port(), other_protocol));
   }
   {  // plain_http: answered 400, closed
     HttpClient plain;

@@ -97,6 +97,7 @@ TEST(ServerMappingTest, ListenForms) {
     listen [::1]:8081;
     listen 127.0.0.1:8443 ssl http2;
     ssl_certificate /etc/cert.pem;
+    ssl_certificate_key /etc/key.pem;
     location / { proxy_pass http://127.0.0.1:9000; }
   }
 })");
@@ -105,9 +106,11 @@ TEST(ServerMappingTest, ListenForms) {
   EXPECT_EQ(imported.config->listeners[0].listen_text, "0.0.0.0:8080");
   EXPECT_EQ(imported.config->listeners[1].listen_text, "[::1]:8081");
   EXPECT_EQ(imported.config->listeners[2].listen_text, "127.0.0.1:8443");
-  EXPECT_TRUE(imported.warned(5, WarningKind::kApproximated, "TLS not yet supported"));
-  EXPECT_TRUE(imported.warned(5, WarningKind::kUnsupported, "http2"));
-  EXPECT_TRUE(imported.warned(6, WarningKind::kUnsupported, "TLS not yet supported"));
+  // ssl and http2: tls_mapping_test.
+  EXPECT_TRUE(imported.config->listeners[2].tls.has_value());
+  EXPECT_TRUE(imported.config->listeners[2].http2);
+  EXPECT_FALSE(imported.config->listeners[0].http2);
+  EXPECT_TRUE(imported.result.warnings.empty()) << imported.result.warnings_text;
 }
 
 TEST(ServerMappingTest, ServerNamesThatDoNotMapAreWarned) {

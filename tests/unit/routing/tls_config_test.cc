@@ -27,6 +27,7 @@ pool = "blue"
 )");
   ASSERT_TRUE(result.ok()) << result.errors.size();
   EXPECT_FALSE(result.config->listeners[0].tls.has_value());
+  EXPECT_FALSE(result.config->listeners[0].http2);  // h2c only when asked for
 }
 
 TEST(TlsConfigTest, CertificatesAndDefaults) {
@@ -52,6 +53,30 @@ pool = "blue"
   EXPECT_EQ(tls->ciphersuites, tls::kIntermediateCiphersuites);
   EXPECT_EQ(tls->curves, tls::kIntermediateCurves);
   EXPECT_FALSE(tls->strict_sni);
+  EXPECT_TRUE(result.config->listeners[0].http2);  // h2 in ALPN unless http2 = false
+}
+
+TEST(TlsConfigTest, Http2FollowsTlsUnlessSet) {
+  const LoadResult result = parse(R"(
+[[listeners]]
+name = "off"
+listen = "127.0.0.1:8443"
+http2 = false
+tls = { certificates = [ { cert = "/a.pem", key = "/a.key" } ] }
+[[listeners]]
+name = "h2c"
+listen = "127.0.0.1:8080"
+http2 = true
+[[pools]]
+name = "blue"
+backends = ["127.0.0.1:8081"]
+[[routes]]
+name = "default"
+pool = "blue"
+)");
+  ASSERT_TRUE(result.ok()) << result.errors.size();
+  EXPECT_FALSE(result.config->listeners[0].http2);
+  EXPECT_TRUE(result.config->listeners[1].http2);
 }
 
 TEST(TlsConfigTest, EveryKeyAsASubTable) {
