@@ -58,12 +58,6 @@ void LoopContext::stopFlushing() {
   flush_prepare_.reset();
 }
 
-void allocSharedReadBuffer(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
-  LoopContext* context = LoopContext::of(handle);
-  buf->base = context->readBuffer();
-  buf->len = LoopContext::kReadBufferSize;
-}
-
 int openReusePortSocket(const NetAddress& address) {
   const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;

@@ -15,10 +15,10 @@ namespace sy::core {
 
 // Per-loop state shared by every connection on that loop. Stored in uv_loop_t::data.
 //
-// The read buffer is the reason an idle connection holds no read memory: libuv asks for a buffer
-// right before each read and the read callback consumes the bytes synchronously, so one buffer
-// per loop serves every socket of that loop. Consumers that must keep bytes beyond the callback
-// copy them.
+// The read buffer is the reason an idle connection holds no read memory: a transport reads into
+// it only once its socket is readable and its data callback consumes the bytes synchronously,
+// so one buffer per loop serves every socket of that loop. Consumers that must keep bytes beyond
+// the callback copy them.
 class LoopContext {
  public:
   static constexpr size_t kReadBufferSize = 64 * 1024;
@@ -52,9 +52,6 @@ class LoopContext {
   UvHandle<uv_check_t> flush_check_;
   UvHandle<uv_prepare_t> flush_prepare_;
 };
-
-// libuv alloc callback that hands out the loop's shared read buffer.
-void allocSharedReadBuffer(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
 
 // Creates a TCP socket bound to `address` with SO_REUSEADDR and SO_REUSEPORT set, so that every
 // worker can own a listener on the same port (libuv 1.44 has no UV_TCP_REUSEPORT). Returns the
