@@ -412,7 +412,10 @@ void H2Stream::ResponseEvents::onBody(const char* data, size_t length) {
   stream.appendResponseBody(data, length);
 }
 
-void H2Stream::ResponseEvents::onMessageComplete() { stream.response_complete_ = true; }
+void H2Stream::ResponseEvents::onMessageComplete() {
+  // An interim response (the proxy's 100 Continue) ends at its head: the final one follows.
+  if (stream.response_->statusCode() >= 200) stream.response_complete_ = true;
+}
 
 ssize_t H2Stream::readResponse(uint8_t* buffer, size_t length, uint32_t* data_flags) {
   const size_t take = std::min(length, pendingResponseBytes());

@@ -93,7 +93,7 @@ while True:
             received += event.data
             conn.acknowledge_received_data(event.flow_controlled_length, sid)
         elif isinstance(event, h2.events.StreamEnded):
-            print("body", received.decode())
+            print("body", received.decode().rstrip("\n"))
             sock.sendall(conn.data_to_send())
             sys.exit(0)
         elif isinstance(event, h2.events.StreamReset):
