@@ -109,6 +109,18 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
                   });
     for (MetricFamily& f : families) out.push_back(std::move(f));
   }
+  // The HTTP/2 defences: one series per defence, from the workers' arrays.
+  {
+    MetricFamily defences =
+        family(core::kHttp2DefencesMetric, core::kHttp2DefencesHelp, MetricType::Counter);
+    for (size_t d = 0; d < core::kHttp2DefenceLabels.size(); ++d) {
+      uint64_t total = 0;
+      for (const core::WorkerStats* w : view_.workers) total += w->http2_defences[d].get();
+      addValue(defences, {label("defence", core::kHttp2DefenceLabels[d])},
+               static_cast<double>(total));
+    }
+    out.push_back(std::move(defences));
+  }
   {
     MetricFamily post_failures =
         family("switchyard_worker_post_failures_total",

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 
 #include "core/local_counter.h"
@@ -43,22 +45,6 @@ namespace sy::core {
           kResponsesHelp)                                                                      \
   COUNTER(responses_5xx, "switchyard_downstream_responses_total", (StatLabel{"class", "5xx"}), \
           kResponsesHelp)                                                                      \
-  COUNTER(h2_rapid_reset, "switchyard_http2_defences_total",                                   \
-          (StatLabel{"defence", "rapid_reset"}), kHttp2DefencesHelp)                           \
-  COUNTER(h2_continuation_flood, "switchyard_http2_defences_total",                            \
-          (StatLabel{"defence", "continuation_flood"}), kHttp2DefencesHelp)                    \
-  COUNTER(h2_control_flood, "switchyard_http2_defences_total",                                 \
-          (StatLabel{"defence", "control_flood"}), kHttp2DefencesHelp)                         \
-  COUNTER(h2_settings_too_many, "switchyard_http2_defences_total",                             \
-          (StatLabel{"defence", "settings_too_many"}), kHttp2DefencesHelp)                     \
-  COUNTER(h2_header_list_too_large, "switchyard_http2_defences_total",                         \
-          (StatLabel{"defence", "header_list_too_large"}), kHttp2DefencesHelp)                 \
-  COUNTER(h2_stream_limit, "switchyard_http2_defences_total",                                  \
-          (StatLabel{"defence", "stream_limit"}), kHttp2DefencesHelp)                          \
-  COUNTER(h2_stall_timeout, "switchyard_http2_defences_total",                                 \
-          (StatLabel{"defence", "stall_timeout"}), kHttp2DefencesHelp)                         \
-  COUNTER(h2_client_timeout, "switchyard_http2_defences_total",                                \
-          (StatLabel{"defence", "client_timeout"}), kHttp2DefencesHelp)                        \
   COUNTER(upstream_failures, "switchyard_upstream_failures_total", {},                         \
           "Tries that failed against a backend: connect failure or timeout, response or idle " \
           "timeout, connection closed early, invalid response.")
@@ -73,9 +59,29 @@ inline constexpr const char* kRequestsByProtocolHelp =
     "Client requests whose head was read, by the protocol the client spoke (the access log's "
     "protocol field; HTTP/0.9 counts as HTTP/1.0). The series add up to "
     "switchyard_downstream_requests_total.";
-// One series per defence, all present from the start: which protection fired, and how often,
-// without reading logs (an increase() of rapid_reset is an attack, of stall_timeout usually a
-// slow client).
+// The HTTP/2 defences (proxy/h2_connection.h), one series each of kHttp2DefencesMetric
+// {defence}: one array in WorkerStats, indexed by the enum, so that /metrics writes the family
+// with one loop (admin/metrics.cc) and a new defence is one enumerator and one label. All series
+// are present from the start: which protection fired, and how often, without reading logs (an
+// increase() of rapid_reset is an attack, of stall_timeout usually a slow client).
+enum class Http2Defence : uint8_t {
+  kRapidReset,
+  kContinuationFlood,
+  kControlFlood,
+  kSettingsTooMany,
+  kHeaderListTooLarge,
+  kStreamLimit,
+  kStallTimeout,
+  kClientTimeout,
+};
+// The `defence` label of each, in the enum's order.
+inline constexpr std::array<const char*, 8> kHttp2DefenceLabels = {
+    "rapid_reset",           "continuation_flood", "control_flood", "settings_too_many",
+    "header_list_too_large", "stream_limit",       "stall_timeout", "client_timeout",
+};
+static_assert(static_cast<size_t>(Http2Defence::kClientTimeout) + 1 == kHttp2DefenceLabels.size(),
+              "one label per defence");
+inline constexpr const char* kHttp2DefencesMetric = "switchyard_http2_defences_total";
 inline constexpr const char* kHttp2DefencesHelp =
     "HTTP/2 defences that fired against clients, by defence: rapid_reset, continuation_flood, "
     "control_flood (SETTINGS/PING acknowledgements piling up) and settings_too_many end the "
@@ -90,6 +96,11 @@ inline constexpr const char* kResponsesHelp =
 // Cache-line aligned so that workers never share a line.
 struct alignas(64) WorkerStats {
   SY_WORKER_STATS(SY_STAT_FIELD, SY_STAT_FIELD)
+  std::array<LocalCounter, kHttp2DefenceLabels.size()> http2_defences;
+
+  LocalCounter& http2Defence(Http2Defence defence) {
+    return http2_defences[static_cast<size_t>(defence)];
+  }
 };
 
 inline constexpr StatInfo<WorkerStats> kWorkerStatInfo[] = {

@@ -196,11 +196,13 @@ void buildDownstreamResponseHead(const Http1Parser& response,
 void forEachDownstreamResponseField(
     const Http1Parser& response, const DownstreamResponseOptions& options, std::string* scratch,
     absl::FunctionRef<void(std::string_view name, std::string_view value)> field) {
-  forEachForwardedResponseField(response.headers(), options.edits, field);
+  // Interim responses get no edits (as the HTTP/1.1 head): the final response carries them.
+  const HeaderEdits* edits = options.interim ? nullptr : options.edits;
+  forEachForwardedResponseField(response.headers(), edits, field);
   // The same lines as the HTTP/1.1 head's, split again: they are few, and only routes with
   // response_headers, a pool header or a request id have any.
   scratch->clear();
-  if (options.edits != nullptr) options.edits->appendLines(*options.values, scratch);
+  if (edits != nullptr) edits->appendLines(*options.values, scratch);
   scratch->append(options.extra_headers);
   std::string_view rest = *scratch;
   while (!rest.empty()) {

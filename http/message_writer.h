@@ -65,9 +65,9 @@ void buildDownstreamResponseHead(const Http1Parser& response,
 // frames the message and manages the connection itself (HTTP/2): the backend's fields without
 // the hop-by-hop ones (and those its Connection field names) or the ones options.edits drops,
 // then the edits' lines and options.extra_headers (hop-by-hop names among them left out too).
-// No status line, Connection or
-// Transfer-Encoding; options.keep_alive, client_http11, chunked_body, tunnel and interim are
-// ignored. `field` gets each (name, value) in order, names in their original case; the views
+// options.interim leaves the edits out, as buildDownstreamResponseHead does. No status line,
+// Connection or Transfer-Encoding; options.keep_alive, client_http11, chunked_body and tunnel
+// are ignored. `field` gets each (name, value) in order, names in their original case; the views
 // point into `response` and into `*scratch`, which holds the expanded lines (keep it until the
 // views are used).
 void forEachDownstreamResponseField(

@@ -643,7 +643,7 @@ void DownstreamConnection::onTimeout() {
     case State::kHttp2:
       // No stream open for keepalive_timeout, or response data that did not move for
       // http2_stall_timeout (a client that keeps its window closed, or does not read).
-      if (h2().stalled()) worker_.stats().h2_stall_timeout.add();
+      if (h2().stalled()) worker_.stats().http2Defence(core::Http2Defence::kStallTimeout).add();
       close();
       return;
     case State::kIdle:

@@ -58,14 +58,22 @@ class ExchangeOwner {
   // True when the client's protocol frames responses itself (HTTP/2, proxy/h2_stream.h): the
   // head of a backend's final response then comes through sendResponseHead instead of as
   // HTTP/1.1 text, its body through writeToClient as plain bytes (no chunk framing), and its
-  // end with exchangeFinished; interim responses are not forwarded. Local replies and a 101
-  // still come as HTTP/1.1 text. Saves building a head as text for the owner to parse again.
+  // end with exchangeFinished; a backend's interim (1xx) responses come through
+  // sendInterimResponse. Local replies (and the proxy's own 100 Continue) and a 101 still come
+  // as HTTP/1.1 text. Saves building a head as text for the owner to parse again.
   virtual bool takesResponseFields() const { return false; }
   // The head for the client: the backend's `response` shaped by `options`
   // (http::forEachDownstreamResponseField). Returns the bytes to count for it (the access
   // log's bytes_out): what the same head would take as HTTP/1.1.
   virtual uint64_t sendResponseHead(const http::Http1Parser& /*response*/,
                                     const http::DownstreamResponseOptions& /*options*/) {
+    return 0;
+  }
+  // An interim response of the backend (1xx other than 101, before the final head), shaped by
+  // `options` (interim: the route's edits do not apply). Returns the bytes to count for it, as
+  // sendResponseHead does; 0 when it was not sent.
+  virtual uint64_t sendInterimResponse(const http::Http1Parser& /*response*/,
+                                       const http::DownstreamResponseOptions& /*options*/) {
     return 0;
   }
 

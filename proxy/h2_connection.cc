@@ -10,18 +10,6 @@
 
 namespace sy::proxy {
 
-class H2Connection::StreamTimer final : public core::TimeoutEntry {
- public:
-  StreamTimer(H2Connection& connection, int32_t stream_id)
-      : connection_(connection), stream_id_(stream_id) {}
-  ~StreamTimer() override { connection_.worker_.timeouts().cancel(this); }
-
- private:
-  void onTimeout() override { connection_.onStreamTimeout(stream_id_); }
-  H2Connection& connection_;
-  const int32_t stream_id_;
-};
-
 H2Connection::H2Connection(Worker& worker, DownstreamConnection& host, ExchangeOwner& client,
                            tls::StreamTransport& transport)
     : worker_(worker),
@@ -33,7 +21,6 @@ H2Connection::H2Connection(Worker& worker, DownstreamConnection& host, ExchangeO
 
 H2Connection::~H2Connection() {
   closed_ = true;  // nghttp2_session_del must not reach the streams
-  stream_timers_.clear();
   streams_.clear();
   nghttp2_session_del(session_);
 }
@@ -104,7 +91,7 @@ int H2Connection::onHeader(nghttp2_session* /*session*/, const nghttp2_frame* fr
   auto* self = static_cast<H2Connection*>(user_data);
   if (self->closed_ || frame->hd.type != NGHTTP2_HEADERS ||
       frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
-    return 0;  // trailers are not forwarded in this slice
+    return 0;  // request trailers are dropped, as HTTP/1.1's are
   }
   H2Stream* stream = self->findStream(frame->hd.stream_id);
   if (stream == nullptr) return 0;
@@ -122,20 +109,16 @@ int H2Connection::onFrameReceived(nghttp2_session* /*session*/, const nghttp2_fr
   H2Stream* stream = self->findStream(frame->hd.stream_id);
   if (stream == nullptr) return 0;
   const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
-  const int32_t id = frame->hd.stream_id;
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
     // A body follows: the client must keep it coming (client_timeout, as on HTTP/1.1).
-    if (!end_stream) self->scheduleStreamTimeout(id);
+    if (!end_stream) stream->armClientTimeout();
     stream->startRequest(end_stream);
   } else if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) && end_stream) {
     // As on HTTP/1.1: from now on the backend is the one we wait for.
-    self->cancelStreamTimeout(id);
+    stream->stopClientTimeout();
     stream->onRequestEnd();
   } else if (frame->hd.type == NGHTTP2_DATA) {
-    auto timer = self->stream_timers_.find(id);
-    if (timer != self->stream_timers_.end() && timer->second->scheduled()) {
-      self->scheduleStreamTimeout(id);  // the body moves: the pause starts over
-    }
+    if (stream->clientTimeoutArmed()) stream->armClientTimeout();  // the pause starts over
   }
   return 0;
 }
@@ -146,7 +129,7 @@ int H2Connection::onFrameSent(nghttp2_session* session, const nghttp2_frame* fra
   if (frame->hd.type == NGHTTP2_RST_STREAM &&
       frame->rst_stream.error_code == NGHTTP2_REFUSED_STREAM) {
     // nghttp2 refused a stream beyond SETTINGS_MAX_CONCURRENT_STREAMS.
-    self->worker_.stats().h2_stream_limit.add();
+    self->worker_.stats().http2Defence(core::Http2Defence::kStreamLimit).add();
     return 0;
   }
   const bool response_end = (frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
@@ -180,50 +163,21 @@ int H2Connection::onStreamClose(nghttp2_session* /*session*/, int32_t stream_id,
   auto found = self->streams_.find(stream_id);
   if (found == self->streams_.end()) return 0;
   found->second->cut(error_code);
-  self->streams_.erase(found);
-  self->stream_timers_.erase(stream_id);
+  self->streams_.erase(found);  // its client_timeout with it
   return 0;
-}
-
-// ---- Per-stream client_timeout ----
-
-void H2Connection::scheduleStreamTimeout(int32_t stream_id) {
-  if (closed_ || findStream(stream_id) == nullptr) return;
-  std::unique_ptr<StreamTimer>& timer = stream_timers_[stream_id];
-  if (timer == nullptr) timer = std::make_unique<StreamTimer>(*this, stream_id);
-  worker_.timeouts().schedule(timer.get(), client_.listenerSettings().client_timeout_ms);
-}
-
-void H2Connection::cancelStreamTimeout(int32_t stream_id) {
-  auto timer = stream_timers_.find(stream_id);
-  if (timer != stream_timers_.end()) worker_.timeouts().cancel(timer->second.get());
-}
-
-void H2Connection::onStreamTimeout(int32_t stream_id) {
-  H2Stream* stream = findStream(stream_id);
-  if (closed_ || stream == nullptr) return;
-  // A body the exchange does not take (its backend is slow) is not the client's pause: the
-  // client cannot send more than its window, which opens only as the exchange reads.
-  if (static_cast<ExchangeOwner*>(stream)->clientReadingPaused()) {
-    scheduleStreamTimeout(stream_id);
-    return;
-  }
-  worker_.stats().h2_client_timeout.add();
-  stream->timeOut();  // 408 for a request still being read, RST_STREAM otherwise
-  scheduleFlush();
 }
 
 void H2Connection::countFatalError(int nghttp2_error) {
   core::WorkerStats& stats = worker_.stats();
   switch (nghttp2_error) {
     case NGHTTP2_ERR_FLOODED:
-      stats.h2_control_flood.add();
+      stats.http2Defence(core::Http2Defence::kControlFlood).add();
       return;
     case NGHTTP2_ERR_TOO_MANY_CONTINUATIONS:
-      stats.h2_continuation_flood.add();
+      stats.http2Defence(core::Http2Defence::kContinuationFlood).add();
       return;
     case NGHTTP2_ERR_TOO_MANY_SETTINGS:
-      stats.h2_settings_too_many.add();
+      stats.http2Defence(core::Http2Defence::kSettingsTooMany).add();
       return;
     default:
       return;
@@ -233,7 +187,7 @@ void H2Connection::countFatalError(int nghttp2_error) {
 void H2Connection::countClientReset() {
   if (draining_ || resets_.admit(uv_now(worker_.loop()))) return;
   // Rapid reset (CVE-2023-44487): each reset stream cost a backend request; no more of them.
-  worker_.stats().h2_rapid_reset.add();
+  worker_.stats().http2Defence(core::Http2Defence::kRapidReset).add();
   draining_ = true;
   nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
 }
@@ -346,7 +300,6 @@ bool H2Connection::finished() const {
 void H2Connection::abort(std::string_view cut_by) {
   if (closed_) return;
   closed_ = true;
-  stream_timers_.clear();
   for (auto& [id, stream] : streams_) {
     stream->cut(cut_by.empty() ? NGHTTP2_CANCEL : NGHTTP2_NO_ERROR, cut_by);
   }

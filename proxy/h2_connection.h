@@ -8,7 +8,6 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
-#include "core/timeout_queue.h"
 #include "proxy/exchange_owner.h"
 #include "proxy/h2_limits.h"
 #include "tls/stream_transport.h"
@@ -75,12 +74,6 @@ class H2Connection {
   bool socketAboveHighWatermark() const { return transport_.aboveHighWatermark(); }
   // Response DATA left the proxy (a window opened): a stall, if any, starts over.
   void noteResponseProgress() { progressed_ = true; }
-  // The listener's client_timeout for one stream (ExchangeOwner::scheduleClientTimeout): the
-  // client must send more of the request, or read more of the response, before it runs out.
-  // The connection arms it itself while a request body is on its way, and stops it at the
-  // request's END_STREAM (as HTTP/1.1 does at the request's end).
-  void scheduleStreamTimeout(int32_t stream_id);
-  void cancelStreamTimeout(int32_t stream_id);
   // The connection's timer is the stall timeout (for the defence counter when it fires).
   bool stalled() const { return timer_ == Timer::kStall; }
 
@@ -94,13 +87,9 @@ class H2Connection {
                          const uint8_t* data, size_t length, void* self);
   static int onStreamClose(nghttp2_session* session, int32_t stream_id, uint32_t error_code,
                            void* self);
-
-  // One stream's client_timeout, in the worker's timeout queue.
-  class StreamTimer;
   static int onFrameSent(nghttp2_session* session, const nghttp2_frame* frame, void* self);
 
   H2Stream* findStream(int32_t stream_id);
-  void onStreamTimeout(int32_t stream_id);
   // nghttp2 gave up on the connection (`nghttp2_error`): the defence counter it stands for.
   void countFatalError(int nghttp2_error);
   // A client RST_STREAM: counted; past http2_max_resets per interval, GOAWAY ENHANCE_YOUR_CALM.
@@ -117,8 +106,6 @@ class H2Connection {
   tls::StreamTransport& transport_;
   nghttp2_session* session_ = nullptr;
   absl::flat_hash_map<int32_t, std::unique_ptr<H2Stream>> streams_;
-  // Streams with a client_timeout armed (created on first use, freed with the stream).
-  absl::flat_hash_map<int32_t, std::unique_ptr<StreamTimer>> stream_timers_;
   const routing::Http2Limits limits_;  // as when the connection began (a reload keeps them)
   Http2ResetCounter resets_;
   Timer timer_ = Timer::kUnchanged;  // what the timer does now (kUnchanged: not set yet)

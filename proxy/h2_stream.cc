@@ -26,6 +26,70 @@ bool connectionSpecific(std::string_view lower_name) {
          lower_name == "upgrade" || lower_name == "te";
 }
 
+// The :status field in `field`, its text in `text` (which must outlive the submit call:
+// nghttp2 copies it there).
+void setH2StatusField(int status, char (&text)[8], nghttp2_nv* field) {
+  const std::to_chars_result status_end = std::to_chars(text, text + sizeof text, status);
+  static constexpr std::string_view kStatus = ":status";
+  *field = {reinterpret_cast<uint8_t*>(const_cast<char*>(kStatus.data())),
+            reinterpret_cast<uint8_t*>(text), kStatus.size(),
+            static_cast<size_t>(status_end.ptr - text), NGHTTP2_NV_FLAG_NONE};
+}
+
+// A backend's head as nghttp2 takes it (http::forEachDownstreamResponseField, names
+// lowercased), slot 0 left for :status; the views point into the response and into this
+// object, which must stay where it is until the submit call.
+class H2BackendFields {
+ public:
+  H2BackendFields(const http::Http1Parser& response,
+                  const http::DownstreamResponseOptions& options);
+  H2BackendFields(const H2BackendFields&) = delete;
+  H2BackendFields& operator=(const H2BackendFields&) = delete;
+
+  nghttp2_nv* data() { return nva_.data(); }
+  size_t size() const { return nva_.size(); }
+  // As HTTP/1.1 would count the head: "HTTP/1.1 200 <reason>\r\n", the fields, the empty line.
+  uint64_t http1Bytes() const { return http1_bytes_; }
+
+ private:
+  std::string scratch_;
+  absl::InlinedVector<nghttp2_nv, 16> nva_;
+  // Lowercase copies of the names that are not, all in one buffer sized up front (on the
+  // stack for the usual few fields).
+  absl::InlinedVector<char, 256> lowercase_;
+  uint64_t http1_bytes_ = 0;
+};
+
+H2BackendFields::H2BackendFields(const http::Http1Parser& response,
+                                 const http::DownstreamResponseOptions& options) {
+  nva_.emplace_back();  // :status
+  size_t name_bytes = 0;
+  http1_bytes_ = 15 + response.reason().size() + 2;
+  http::forEachDownstreamResponseField(
+      response, options, &scratch_, [&](std::string_view name, std::string_view value) {
+        nva_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                        reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                        value.size(), NGHTTP2_NV_FLAG_NONE});
+        name_bytes += name.size();
+        http1_bytes_ += name.size() + value.size() + 4;
+      });
+  // HTTP/2 names are lowercase (RFC 9113 §8.2.1); only names that are not get a copy.
+  lowercase_.resize(name_bytes);
+  char* out = lowercase_.data();
+  for (size_t i = 1; i < nva_.size(); ++i) {
+    nghttp2_nv& field = nva_[i];
+    const char* name = reinterpret_cast<const char*>(field.name);
+    size_t k = 0;
+    while (k < field.namelen && !(name[k] >= 'A' && name[k] <= 'Z')) ++k;
+    if (k == field.namelen) continue;
+    std::memcpy(out, name, k);
+    for (; k < field.namelen; ++k)
+      out[k] = absl::ascii_tolower(static_cast<unsigned char>(name[k]));
+    field.name = reinterpret_cast<uint8_t*>(out);
+    out += field.namelen;
+  }
+}
+
 ssize_t readResponseCallback(nghttp2_session* /*session*/, int32_t /*stream_id*/, uint8_t* buffer,
                              size_t length, uint32_t* data_flags, nghttp2_data_source* source,
                              void* /*user_data*/) {
@@ -81,7 +145,7 @@ void H2Stream::startRequest(bool end_stream) {
   stats.requests.add();
   stats.requests_http2.add();
   if (header_list_too_large_) {
-    stats.h2_header_list_too_large.add();
+    stats.http2Defence(core::Http2Defence::kHeaderListTooLarge).add();
     // As nginx and Envoy answer (RFC 6585): the client learns which limit it hit.
     refuseRequest(431, "request header list larger than http2_max_header_list_size");
     return;
@@ -209,49 +273,23 @@ void H2Stream::resumeClientReading() {
 uint64_t H2Stream::sendResponseHead(const http::Http1Parser& response,
                                     const http::DownstreamResponseOptions& options) {
   if (reset_sent_ || response_complete_ || response_submitted_) return 0;
-  std::string scratch;
-  absl::InlinedVector<nghttp2_nv, 16> nva;
-  nva.emplace_back();  // :status, filled in by submitResponse
-  size_t name_bytes = 0;
-  // As HTTP/1.1 would count it: "HTTP/1.1 200 <reason>\r\n", the fields, the empty line.
-  uint64_t head_bytes = 15 + response.reason().size() + 2;
-  http::forEachDownstreamResponseField(
-      response, options, &scratch, [&](std::string_view name, std::string_view value) {
-        nva.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                       reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                       value.size(), NGHTTP2_NV_FLAG_NONE});
-        name_bytes += name.size();
-        head_bytes += name.size() + value.size() + 4;
-      });
-  // HTTP/2 names are lowercase (RFC 9113 §8.2.1); only names that are not get a copy, all in
-  // one buffer sized up front (on the stack for the usual few fields).
-  absl::InlinedVector<char, 256> lowercase(name_bytes);
-  char* out = lowercase.data();
-  for (size_t i = 1; i < nva.size(); ++i) {
-    nghttp2_nv& field = nva[i];
-    const char* name = reinterpret_cast<const char*>(field.name);
-    size_t k = 0;
-    while (k < field.namelen && !(name[k] >= 'A' && name[k] <= 'Z')) ++k;
-    if (k == field.namelen) continue;
-    std::memcpy(out, name, k);
-    for (; k < field.namelen; ++k)
-      out[k] = absl::ascii_tolower(static_cast<unsigned char>(name[k]));
-    field.name = reinterpret_cast<uint8_t*>(out);
-    out += field.namelen;
-  }
-  if (!submitResponse(response.statusCode(), nva.data(), nva.size())) return 0;
+  H2BackendFields fields(response, options);
+  if (!submitResponse(response.statusCode(), fields.data(), fields.size())) return 0;
   response_fields_ = true;
-  return head_bytes;
+  return fields.http1Bytes();
+}
+
+uint64_t H2Stream::sendInterimResponse(const http::Http1Parser& response,
+                                       const http::DownstreamResponseOptions& options) {
+  if (!interimAllowed(response.statusCode())) return 0;
+  H2BackendFields fields(response, options);
+  if (!submitInterim(response.statusCode(), fields.data(), fields.size())) return 0;
+  return fields.http1Bytes();
 }
 
 bool H2Stream::submitResponse(int status, nghttp2_nv* fields, size_t count) {
   char status_text[8];
-  const std::to_chars_result status_end =
-      std::to_chars(status_text, status_text + sizeof status_text, status);
-  static constexpr std::string_view kStatus = ":status";
-  fields[0] = {reinterpret_cast<uint8_t*>(const_cast<char*>(kStatus.data())),
-               reinterpret_cast<uint8_t*>(status_text), kStatus.size(),
-               static_cast<size_t>(status_end.ptr - status_text), NGHTTP2_NV_FLAG_NONE};
+  setH2StatusField(status, status_text, &fields[0]);
   nghttp2_data_provider provider;
   provider.source.ptr = this;
   provider.read_callback = readResponseCallback;
@@ -261,6 +299,26 @@ bool H2Stream::submitResponse(int status, nghttp2_nv* fields, size_t count) {
     return false;
   }
   response_submitted_ = true;
+  return true;
+}
+
+bool H2Stream::interimAllowed(int status) const {
+  // 101 has no meaning in HTTP/2 (RFC 9113 §8.6); nothing may follow the final head.
+  return status >= 100 && status < 200 && status != 101 && !reset_sent_ && !response_submitted_ &&
+         !response_complete_;
+}
+
+bool H2Stream::submitInterim(int status, nghttp2_nv* fields, size_t count) {
+  char status_text[8];
+  setH2StatusField(status, status_text, &fields[0]);
+  // Without END_STREAM (a 1xx never ends the stream); nghttp2 sends its frames in the order
+  // submitted, so this HEADERS precedes the final response's. nghttp2_submit_response would
+  // half-close the stream.
+  if (nghttp2_submit_headers(connection_.session(), NGHTTP2_FLAG_NONE, id_, nullptr, fields, count,
+                             nullptr) != 0) {
+    reset(NGHTTP2_INTERNAL_ERROR);
+    return false;
+  }
   return true;
 }
 
@@ -305,13 +363,17 @@ void H2Stream::writeToClient(const char* data, size_t length) {
 http::ParserCallbacks::HeadAction H2Stream::ResponseEvents::onHeadComplete() {
   H2Stream& self = stream;
   const http::Http1Parser& response = *self.response_;
-  if (response.statusCode() < 200) return kProceed;  // interim: not forwarded in this slice
   self.submitParsedResponseHead();
+  if (response.statusCode() < 200) return kProceed;  // interim: the final head follows
   return self.request_.method() == HTTP_HEAD ? kNoBody : kProceed;
 }
 
 void H2Stream::submitParsedResponseHead() {
   const http::Http1Parser& response = *response_;
+  const int status = response.statusCode();
+  const bool interim = status < 200;
+  // A 101 comes before the exchange asks for a tunnel, which HTTP/2 refuses (enterTunnel).
+  if (interim && !interimAllowed(status)) return;
   const http::HeaderBlock& fields = response.headers();
   // Fields the Connection field names are connection-specific too.
   const std::string_view connection_field = fields.find("connection").value_or("");
@@ -330,7 +392,11 @@ void H2Stream::submitParsedResponseHead() {
                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
                    value.size(), NGHTTP2_NV_FLAG_NONE});
   }
-  submitResponse(response.statusCode(), nva.data(), nva.size());
+  if (interim) {
+    submitInterim(status, nva.data(), nva.size());
+  } else {
+    submitResponse(status, nva.data(), nva.size());
+  }
 }
 
 void H2Stream::appendResponseBody(const char* data, size_t length) {
@@ -346,7 +412,10 @@ void H2Stream::ResponseEvents::onBody(const char* data, size_t length) {
   stream.appendResponseBody(data, length);
 }
 
-void H2Stream::ResponseEvents::onMessageComplete() { stream.response_complete_ = true; }
+void H2Stream::ResponseEvents::onMessageComplete() {
+  // An interim response (the proxy's 100 Continue) ends at its head: the final one follows.
+  if (stream.response_->statusCode() >= 200) stream.response_complete_ = true;
+}
 
 ssize_t H2Stream::readResponse(uint8_t* buffer, size_t length, uint32_t* data_flags) {
   const size_t take = std::min(length, pendingResponseBytes());
@@ -423,9 +492,27 @@ void H2Stream::reset(uint32_t error_code) {
   connection_.scheduleFlush();
 }
 
-void H2Stream::scheduleClientTimeout() { connection_.scheduleStreamTimeout(id_); }
+// ---- The stream's client_timeout ----
 
-void H2Stream::cancelClientTimeout() { connection_.cancelStreamTimeout(id_); }
+H2Stream::ClientTimeout::~ClientTimeout() { stream_.connection_.worker().timeouts().cancel(this); }
+
+void H2Stream::armClientTimeout() {
+  connection_.worker().timeouts().schedule(&client_timeout_, listenerSettings().client_timeout_ms);
+}
+
+void H2Stream::stopClientTimeout() { connection_.worker().timeouts().cancel(&client_timeout_); }
+
+void H2Stream::onClientTimeout() {
+  // A body the exchange does not take (its backend is slow) is not the client's pause: the
+  // client cannot send more than its window, which opens only as the exchange reads.
+  if (paused_) {
+    armClientTimeout();
+    return;
+  }
+  connection_.worker().stats().http2Defence(core::Http2Defence::kClientTimeout).add();
+  timeOut();  // 408 for a request still being read, RST_STREAM otherwise
+  connection_.scheduleFlush();
+}
 
 void H2Stream::timeOut() {
   if (session_ != nullptr && !session_->responseStarted() && !session_->requestComplete()) {

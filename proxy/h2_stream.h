@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/timeout_queue.h"
 #include "http/http1_parser.h"
 #include "proxy/exchange_owner.h"
 #include "proxy/h2_request_head.h"
@@ -25,6 +26,10 @@ class H2Connection;
 // the exchange's own answers (local replies) come as HTTP/1.1 text, parsed here (response mode)
 // into :status, fields and DATA (connection-specific fields dropped). Either way nghttp2 sends
 // the body through a data source.
+//
+// Interim responses (1xx: the backend's 103 Early Hints, the proxy's own 100 Continue) go out
+// before the final one, each as a HEADERS frame without END_STREAM (RFC 9113 §8.1); a 101 never
+// does (HTTP/2 has no Upgrade, §8.6). Trailers are not forwarded, as on HTTP/1.1.
 //
 // Backpressure: request DATA is given back to the client's flow-control window
 // (nghttp2_session_consume) only when the exchange took it, so a paused exchange stops its
@@ -70,11 +75,29 @@ class H2Stream final : public ExchangeOwner {
   // The stream closed (`error_code` from RST_STREAM or the connection's end) or the connection
   // closes: an exchange still running is recorded as cut short and ended.
   void cut(uint32_t error_code, std::string_view cut_by = {});
-  // The stream's client_timeout ran out (H2Connection): as on HTTP/1.1, a request whose body
-  // stalled is answered 408; a response the client stopped reading ends with RST_STREAM.
-  void timeOut();
+  // The listener's client_timeout for this stream (also ExchangeOwner::scheduleClientTimeout):
+  // the client must send more of the request, or read more of the response, before it runs
+  // out. The connection arms it while a request body is on its way, again as the body moves,
+  // and stops it at the request's END_STREAM (as HTTP/1.1 does at the request's end).
+  void armClientTimeout();
+  void stopClientTimeout();
+  bool clientTimeoutArmed() const { return client_timeout_.scheduled(); }
 
  private:
+  // The stream's entry in the worker's timeout queue: no handle of its own, it leaves the
+  // queue when the stream is destroyed.
+  class ClientTimeout final : public core::TimeoutEntry {
+   public:
+    explicit ClientTimeout(H2Stream& stream) : stream_(stream) {}
+    ~ClientTimeout() override;
+    ClientTimeout(const ClientTimeout&) = delete;
+    ClientTimeout& operator=(const ClientTimeout&) = delete;
+
+   private:
+    void onTimeout() override { stream_.onClientTimeout(); }
+    H2Stream& stream_;
+  };
+
   // Parser events of the request (what the exchange hears) and of the response.
   struct RequestEvents final : http::ParserCallbacks {
     explicit RequestEvents(H2Stream& s) : stream(s) {}
@@ -103,6 +126,8 @@ class H2Stream final : public ExchangeOwner {
   bool takesResponseFields() const override { return true; }
   uint64_t sendResponseHead(const http::Http1Parser& response,
                             const http::DownstreamResponseOptions& options) override;
+  uint64_t sendInterimResponse(const http::Http1Parser& response,
+                               const http::DownstreamResponseOptions& options) override;
   void writeToClient(const char* data, size_t length) override;
   void writeToClientCopy(const char* data, size_t length) override {
     writeToClient(data, length);  // parsed at once: nothing is kept
@@ -116,10 +141,10 @@ class H2Stream final : public ExchangeOwner {
   bool clientReadingPaused() const override { return paused_; }
   void holdClientReading() override { held_ = true; }
   void resumeClientReading() override;
-  // Per stream (H2Connection keeps the timers): the connection's idle timeout covers a
-  // connection without streams, the backend's timeouts an exchange waiting for its backend.
-  void scheduleClientTimeout() override;
-  void cancelClientTimeout() override;
+  // Per stream: the connection's idle timeout covers a connection without streams, the
+  // backend's timeouts an exchange waiting for its backend.
+  void scheduleClientTimeout() override { armClientTimeout(); }
+  void cancelClientTimeout() override { stopClientTimeout(); }
   void enterTunnel(std::string* pending) override;
   void exchangeFinished() override;
   void closeConnection() override;
@@ -132,14 +157,22 @@ class H2Stream final : public ExchangeOwner {
   // The loop's write batch may hold pointers into request bytes this class built (chunk
   // framing, the head, held input): it is flushed before they die.
   void flushBatch();
+  // The client_timeout ran out: as on HTTP/1.1, a request whose body stalled is answered 408;
+  // a response the client stopped reading ends with RST_STREAM.
+  void onClientTimeout();
+  void timeOut();
   // A request refused before its exchange could start (400, 431, ...).
   void refuseRequest(int status, std::string_view detail);
   // Ends the stream with RST_STREAM.
   void reset(uint32_t error_code);
-  // The head parsed from the exchange's text (local replies).
+  // The head parsed from the exchange's text (local replies, the proxy's 100 Continue).
   void submitParsedResponseHead();
   // :status and `fields` (lowercase names) to nghttp2, with the body's data source.
   bool submitResponse(int status, nghttp2_nv* fields, size_t count);
+  // An interim response may still go out: a 1xx other than 101, before the final head.
+  bool interimAllowed(int status) const;
+  // :status `status` (1xx) and `fields` to nghttp2 as a HEADERS frame without END_STREAM.
+  bool submitInterim(int status, nghttp2_nv* fields, size_t count);
   // Response body bytes for nghttp2's data source.
   void appendResponseBody(const char* data, size_t length);
   // nghttp2 waits for body bytes (or the end) that came: it reads again.
@@ -177,6 +210,7 @@ class H2Stream final : public ExchangeOwner {
   bool reset_sent_ = false;
   bool header_list_too_large_ = false;
   bool refused_ = false;  // answered locally before its exchange could start: input is dropped
+  ClientTimeout client_timeout_{*this};
 };
 
 }  // namespace sy::proxy

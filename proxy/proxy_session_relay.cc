@@ -156,9 +156,12 @@ void ProxySession::onUpstreamInformational(const http::Http1Parser& response) {
   // HTTP/1.0 clients cannot take interim responses (RFC 9110 §15.2); after a response has
   // started there is no place for one.
   if (tunnel_ || !client_http11_ || response_started_) return;
-  if (owner_.takesResponseFields()) return;  // HTTP/2: not forwarded (yet)
   http::DownstreamResponseOptions options;
   options.interim = true;
+  if (owner_.takesResponseFields()) {  // HTTP/2: a HEADERS frame of its own (RFC 9113 §8.1)
+    response_bytes_ += owner_.sendInterimResponse(response, options);
+    return;
+  }
   std::string head;
   http::buildDownstreamResponseHead(response, options, &head);
   writeClientCopy(head.data(), head.size());  // head_ is reused for the final head

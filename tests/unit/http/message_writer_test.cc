@@ -191,6 +191,37 @@ TEST(MessageWriterTest, ResponseFieldsForAClientThatFramesItself) {
             (std::vector<std::string>{"Server=origin", "X-Route=web", "X-Pool=blue", "X-Empty="}));
 }
 
+// An interim response (103) gets the backend's fields only: the route's edits are for the final
+// head, on both forms (HTTP/1.1 text and HTTP/2 fields).
+TEST(MessageWriterTest, InterimResponseFieldsLeaveTheEditsToTheFinalHead) {
+  HeadOnly response(Http1Parser::Type::kResponse);
+  response.parse(
+      "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nX-Drop: kept\r\n"
+      "Connection: keep-alive\r\n\r\n");
+  HeaderEdits edits;
+  edits.drop = {"x-drop"};
+  absl::StatusOr<ValueTemplate> route_template = ValueTemplate::compile("{route}");
+  ASSERT_TRUE(route_template.ok()) << route_template.status();
+  edits.lines.push_back({"X-Route", *route_template});
+  TemplateValues values;
+  values.route = "web";
+  DownstreamResponseOptions options;
+  options.interim = true;
+  options.edits = &edits;
+  options.values = &values;
+  std::string scratch;
+  std::vector<std::string> fields;
+  forEachDownstreamResponseField(response.parser, options, &scratch,
+                                 [&](std::string_view name, std::string_view value) {
+                                   fields.push_back(std::string(name) + "=" + std::string(value));
+                                 });
+  EXPECT_EQ(fields, (std::vector<std::string>{"Link=</a.css>; rel=preload", "X-Drop=kept"}));
+  std::string head;
+  buildDownstreamResponseHead(response.parser, options, &head);
+  EXPECT_EQ(head,
+            "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nX-Drop: kept\r\n\r\n");
+}
+
 TEST(MessageWriterTest, HopByHopNames) {
   for (const char* name : {"Connection", "keep-alive", "TE", "Trailer", "Transfer-Encoding",
                            "Upgrade", "Proxy-Connection", "proxy-authenticate"}) {
