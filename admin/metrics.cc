@@ -482,12 +482,15 @@ void ControlMetrics::healthChecked(const std::string& pool, const std::string& b
   health_check_duration_.Add({{"pool", pool}}, kBounds).Observe(seconds);
 }
 
-std::string ControlMetrics::render(const DataPlaneView& view) const {
+std::string ControlMetrics::render(const DataPlaneView& view,
+                                   std::vector<MetricFamily> extra) const {
   std::vector<MetricFamily> families = registry_->Collect();
   std::vector<MetricFamily> data = DataPlaneCollector(view).Collect();
   families.insert(families.end(), std::make_move_iterator(data.begin()),
                   std::make_move_iterator(data.end()));
   collectProcessMetrics(&families);
+  families.insert(families.end(), std::make_move_iterator(extra.begin()),
+                  std::make_move_iterator(extra.end()));
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
   return out.str();

@@ -106,8 +106,10 @@ class ControlMetrics {
   }
   prometheus::Registry& registry() { return *registry_; }
 
-  // The whole /metrics text: control-plane families, then the data plane's.
-  std::string render(const DataPlaneView& view) const;
+  // The whole /metrics text: control-plane families, then the data plane's, the process's and
+  // `extra` (families the caller builds at scrape time, e.g. fleet mode's).
+  std::string render(const DataPlaneView& view,
+                     std::vector<prometheus::MetricFamily> extra = {}) const;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

@@ -10,28 +10,10 @@
 #include <sstream>
 #include <string>
 
+#include "admin/metric_families.h"
+
 namespace sy::admin {
 namespace {
-
-using prometheus::ClientMetric;
-using prometheus::MetricFamily;
-using prometheus::MetricType;
-
-void addGauge(std::vector<MetricFamily>* out, const char* name, const char* help, double value,
-              MetricType type = MetricType::Gauge) {
-  MetricFamily family;
-  family.name = name;
-  family.help = help;
-  family.type = type;
-  ClientMetric metric;
-  if (type == MetricType::Counter) {
-    metric.counter.value = value;
-  } else {
-    metric.gauge.value = value;
-  }
-  family.metric.push_back(std::move(metric));
-  out->push_back(std::move(family));
-}
 
 // The fields of /proc/self/stat after the command name (which may hold spaces and parentheses:
 // the last ')' ends it). fields[0] is field 3 (state) of proc(5).
@@ -70,29 +52,33 @@ double openFds() {
 
 }  // namespace
 
-void collectProcessMetrics(std::vector<MetricFamily>* out) {
+void collectProcessMetrics(std::vector<prometheus::MetricFamily>* out) {
+  using prometheus::MetricType;
   const std::vector<std::string> stat = statFields();
   // proc(5): utime 14, stime 15, starttime 22, vsize 23, rss 24 (fields[n - 3]).
   if (stat.size() >= 22) {
     const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
     const double cpu =
         (std::strtod(stat[11].c_str(), nullptr) + std::strtod(stat[12].c_str(), nullptr)) / ticks;
-    addGauge(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-             cpu, MetricType::Counter);
+    addUnlabeledFamily(out, "process_cpu_seconds_total",
+                       "Total user and system CPU time spent in seconds.", MetricType::Counter,
+                       cpu);
     const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
-    addGauge(out, "process_resident_memory_bytes", "Resident memory size in bytes.",
-             std::strtod(stat[21].c_str(), nullptr) * page);
-    addGauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
-             std::strtod(stat[20].c_str(), nullptr));
-    addGauge(out, "process_start_time_seconds",
-             "Start time of the process since unix epoch in seconds.",
-             bootTimeSeconds() + std::strtod(stat[19].c_str(), nullptr) / ticks);
+    addUnlabeledFamily(out, "process_resident_memory_bytes", "Resident memory size in bytes.",
+                       MetricType::Gauge, std::strtod(stat[21].c_str(), nullptr) * page);
+    addUnlabeledFamily(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
+                       MetricType::Gauge, std::strtod(stat[20].c_str(), nullptr));
+    addUnlabeledFamily(out, "process_start_time_seconds",
+                       "Start time of the process since unix epoch in seconds.", MetricType::Gauge,
+                       bootTimeSeconds() + std::strtod(stat[19].c_str(), nullptr) / ticks);
   }
-  addGauge(out, "process_open_fds", "Number of open file descriptors.", openFds());
+  addUnlabeledFamily(out, "process_open_fds", "Number of open file descriptors.", MetricType::Gauge,
+                     openFds());
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    addGauge(out, "process_max_fds", "Maximum number of open file descriptors.",
-             limit.rlim_cur == RLIM_INFINITY ? -1 : static_cast<double>(limit.rlim_cur));
+    addUnlabeledFamily(out, "process_max_fds", "Maximum number of open file descriptors.",
+                       MetricType::Gauge,
+                       limit.rlim_cur == RLIM_INFINITY ? -1 : static_cast<double>(limit.rlim_cur));
   }
 }
 

@@ -103,8 +103,9 @@ class H2Switchyard(H2Target):
         text = text.replace("\n[[pools]]", extra + "\n[[pools]]", 1)
         conf.write_text(text)
         self.proc = b.procs.start(
-            self.name, [str(b.build_dir / "switchyard"), "-c", str(conf)], cpus=b.proxy_cpus)
-        wait_http(self.port, self.proc, "blue", timeout=15)
+            self.name, b.wrapper + [str(b.build_dir / "switchyard"), "-c", str(conf)],
+            cpus=b.proxy_cpus)
+        wait_http(self.port, self.proc, "blue", timeout=60 if b.wrapper else 15)
 
 
 class H2Nginx(H2Target):
@@ -119,7 +120,9 @@ class H2Nginx(H2Target):
         conf = home / "nginx.conf"
         fill(BENCH / "conf/nginx.conf.in", conf,
              {"WORKERS": 1, "PORT": self.port, "RUN_DIR": home, "NOFILE": min(b.nofile, 65536),
-              "MAXCONN": b.maxconn, "MASTER_PROCESS": "on"})
+              "MAXCONN": b.maxconn,
+              # Under valgrind one process: callgrind_control cannot reach forked workers.
+              "MASTER_PROCESS": "off" if b.wrapper else "on"})
         text = conf.read_text()
         listen = f"        listen 127.0.0.1:{self.port} backlog=4096;\n"
         if text.count(listen) != 1:
@@ -323,6 +326,62 @@ def run(bench: harness.Bench, args: argparse.Namespace) -> dict:
     return {"runs": runs, "idle": idle}
 
 
+CALLGRIND_SCENARIOS = ("h1", "h2c-m1", "h2c-m100")
+
+
+def run_callgrind(bench: harness.Bench, args: argparse.Namespace) -> str:
+    """--callgrind: user-space instructions per request of each proxy, per scenario, under
+    callgrind (bench/harness.py's Callgrind: a fresh proxy under valgrind per measurement,
+    instrumentation on for one counted run after a warm-up, requests counted by the backend)."""
+    make_certificate(bench.run_dir)
+    bench.start_backends()
+    targets: dict[str, H2Target] = {cls.name: cls(bench)
+                                    for cls in (H2Switchyard, H2Nginx, H2Haproxy)}
+    bench.targets = targets  # type: ignore[assignment]
+    bench.args.duration = args.callgrind_duration
+    callgrind = harness.Callgrind(bench)
+    scenarios = [s for s in SCENARIOS if s[0] in (args.only or CALLGRIND_SCENARIOS)]
+    lines = ["# User-space instructions per request, HTTP/2 and HTTP/1.1 (callgrind)", "",
+             f"`bench/h2_compare.py --callgrind` on "
+             f"{datetime.datetime.now().astimezone().isoformat(timespec='minutes')}, "
+             f"`{bench.build_dir / 'switchyard'}` (checkout {bench.machine()['switchyard']}): "
+             "each proxy (one worker) freshly started under "
+             f"callgrind per scenario, instrumentation on for one {args.callgrind_duration} s run "
+             "after a 1 s warm-up; requests counted by the backend. User space only (the kernel "
+             "is most of a proxy's CPU on loopback); repeatable on a busy machine.", "",
+             "| scenario | proxy | requests | instructions per request | ×nginx |",
+             "|---|---|---:|---:|---:|"]
+    tops: list[str] = []
+    for scenario in scenarios:
+        key, title, _, tool, streams, connections = scenario
+        shape = (f"wrk -t1 -c{connections}" if tool == "wrk"
+                 else f"h2load -t1 -c{connections} -m{streams}")
+        results: dict[str, dict] = {}
+        for name in args.proxies:
+            if key in ONLY_SWITCHYARD and name != "switchyard":
+                continue
+            bench.check_time()
+            log(f"callgrind {key} {name}")
+
+            def load(target: harness.Target, seconds: int, scenario=scenario) -> object:
+                return measure(bench, target, scenario, seconds)  # type: ignore[arg-type]
+
+            results[name] = callgrind.measure(key, name, "/", {}, load)
+            log(f"  {name}: {results[name]['per_request']:.0f} instructions per request "
+                f"({results[name]['requests']} requests)")
+        nginx = results.get("nginx", {}).get("per_request")
+        for name, r in results.items():
+            first = f"{title} (`{shape}`)" if name == "switchyard" else ""
+            versus = f"{r['per_request'] / nginx:.2f}×" if nginx else "–"
+            lines.append(f"| {first} | {LABELS[name]} | {r['requests']:,} | "
+                         f"{r['per_request']:,.0f} | {versus} |")
+            tops += [f"Top functions, {key}, {LABELS[name]} (self instructions per request):",
+                     "", "```"]
+            tops += [f"{count:8.0f}  {fn[:150]}" for fn, count in r["top"]]
+            tops += ["```", ""]
+    return "\n".join(lines + [""] + tops)
+
+
 def paired(runs: dict[str, list[dict]], name: str, base: str) -> list[float]:
     """Per round: name's per-core figure ÷ base's in the same round."""
     return [r["per_core"] / b["per_core"] for r, b in zip(runs[name], runs[base])
@@ -424,6 +483,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--results", action="store_true",
                         help="write the table into bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs)")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="instead of the comparison: user-space instructions per request of "
+                             "each proxy under callgrind; --only as above (default: "
+                             + " ".join(CALLGRIND_SCENARIOS) + ")")
+    parser.add_argument("--callgrind-duration", type=int, default=3,
+                        help="seconds of the counted run under callgrind")
+    parser.add_argument("--proxies", nargs="*", choices=PROXIES, default=list(PROXIES),
+                        help="with --callgrind: the proxies to measure (default: all)")
     return parser.parse_args(argv)
 
 
@@ -453,6 +520,13 @@ def main(argv: list[str]) -> int:
                 "h2load": tool_version(["h2load", "--version"]),
                 "started": datetime.datetime.now().astimezone().isoformat(timespec="minutes")}
         log(f"run directory {bench.run_dir}; load average {data['load_before']:.2f}")
+        if args.callgrind:
+            markdown = run_callgrind(bench, args)
+            (bench.run_dir / "CALLGRIND.md").write_text(markdown + "\n")
+            print(markdown)
+            log(f"CALLGRIND.md: {bench.run_dir / 'CALLGRIND.md'} (callgrind files kept there)")
+            args.keep = True
+            return 0
         data.update(run(bench, args))
         data["load_after"] = os.getloadavg()[0]
         data["elapsed_s"] = round(time.monotonic() - bench.started)

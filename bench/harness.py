@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -812,8 +813,14 @@ class Callgrind:
             if not shutil.which(tool):
                 raise RuntimeError(f"{tool} not found: apt-get install valgrind")
 
-    def measure(self, key: str, name: str, path: str, env: dict) -> dict:
+    def measure(self, key: str, name: str, path: str, env: dict,
+                load: Callable[[Target, int], object] | None = None) -> dict:
+        """`load(target, seconds)` drives the proxy (default: wrk on `path` with `env`); it runs
+        once as a warm-up, not counted, then once with instrumentation on."""
         b = self.bench
+        if load is None:
+            def load(target: Target, seconds: int) -> object:
+                return b.wrk(target, path, env, seconds, b.args.connections)
         out_dir = b.run_dir / f"callgrind-{key}-{name}"
         out_dir.mkdir(exist_ok=True)
         # nginx's workers run as an unprivileged user and write their own report.
@@ -825,11 +832,11 @@ class Callgrind:
         target.restart()
         b.wrapper = []
         pids = [str(p) for p in process_tree(target.pid)]
-        self.bench.wrk(target, path, env, 1, b.args.connections)  # warm-up, not counted
+        load(target, 1)  # warm-up, not counted
         for pid in pids:
             subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, timeout=30)
         before = backend_requests(b.blue_port)
-        self.bench.wrk(target, path, env, b.args.duration, b.args.connections)
+        load(target, b.args.duration)
         requests = backend_requests(b.blue_port) - before
         for pid in pids:
             subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, timeout=30)

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "admin/metric_families.h"
 
 namespace sy::proxy::control {
 
@@ -47,12 +48,11 @@ void FleetRollouts::addStatus(nlohmann::json& fleet) const {
   figures_.addStatus(fleet);
 }
 
-std::string FleetRollouts::metricsText() const {
-  return std::string(
-             "# HELP switchyard_fleet_leader 1 while this instance is the fleet's leader (it runs "
-             "the automated rollouts)\n# TYPE switchyard_fleet_leader gauge\n"
-             "switchyard_fleet_leader ") +
-         (election_.leading() ? "1" : "0") + "\n";
+void FleetRollouts::collectMetrics(std::vector<prometheus::MetricFamily>* out) const {
+  admin::addUnlabeledFamily(
+      out, "switchyard_fleet_leader",
+      "1 while this instance is the fleet's leader (it runs the automated rollouts)",
+      prometheus::MetricType::Gauge, election_.leading() ? 1 : 0);
 }
 
 }  // namespace sy::proxy::control

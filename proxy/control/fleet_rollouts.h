@@ -8,8 +8,10 @@
 #include <uv.h>
 
 #include <string>
+#include <vector>
 
 #include "nlohmann/json.hpp"
+#include "prometheus/metric_family.h"
 #include "proxy/control/fleet_election.h"
 #include "proxy/control/fleet_figures.h"
 #include "proxy/control/fleet_sync.h"
@@ -28,8 +30,8 @@ class FleetRollouts {
   void close();
   // Adds the leader and the figures' sources to the "fleet" object of /admin/status.
   void addStatus(nlohmann::json& fleet) const;
-  // switchyard_fleet_leader in the Prometheus text format.
-  std::string metricsText() const;
+  // The switchyard_fleet_leader family of /metrics.
+  void collectMetrics(std::vector<prometheus::MetricFamily>* out) const;
 
  private:
   FleetSync& fleet_;

@@ -7,13 +7,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "admin/metric_families.h"
 #include "core/log.h"
 #include "proxy/control/etcd_fields.h"
 #include "proxy/control/fleet_backends.h"
@@ -370,32 +371,29 @@ nlohmann::json FleetSync::statusJson() const {
           {"conflicts", conflicts_total_}};
 }
 
-std::string FleetSync::metricsText() const {
-  const double last_sync = last_sync_ == absl::InfinitePast()
-                               ? 0
-                               : absl::ToDoubleSeconds(last_sync_ - absl::UnixEpoch());
-  return absl::StrCat(
-      "# HELP switchyard_fleet_connected 1 while this instance reaches etcd (fleet mode)\n"
-      "# TYPE switchyard_fleet_connected gauge\n"
-      "switchyard_fleet_connected ",
-      connected_ ? 1 : 0,
-      "\n# HELP switchyard_fleet_revision etcd mod_revision of the fleet state this instance "
-      "applied\n# TYPE switchyard_fleet_revision gauge\nswitchyard_fleet_revision ",
-      applied_revision_,
-      "\n# HELP switchyard_fleet_last_sync_timestamp_seconds When etcd last answered (Unix time)\n"
-      "# TYPE switchyard_fleet_last_sync_timestamp_seconds gauge\n"
-      "switchyard_fleet_last_sync_timestamp_seconds ",
-      absl::StrFormat("%.3f", last_sync),
-      "\n# HELP switchyard_fleet_instances Live instances registered in etcd\n"
-      "# TYPE switchyard_fleet_instances gauge\nswitchyard_fleet_instances ",
-      instances_.size(),
-      "\n# HELP switchyard_fleet_states_refused_total Fleet states refused (pools this file "
-      "lacks)\n# TYPE switchyard_fleet_states_refused_total counter\n"
-      "switchyard_fleet_states_refused_total ",
-      refused_total_,
-      "\n# HELP switchyard_fleet_conflicts_total Changes refused for a concurrent change (409)\n"
-      "# TYPE switchyard_fleet_conflicts_total counter\nswitchyard_fleet_conflicts_total ",
-      conflicts_total_, "\n");
+void FleetSync::collectMetrics(std::vector<prometheus::MetricFamily>* out) const {
+  using prometheus::MetricType;
+  // Rounded to the millisecond, as this figure has always been written.
+  const double last_sync =
+      last_sync_ == absl::InfinitePast()
+          ? 0
+          : std::round(absl::ToDoubleMilliseconds(last_sync_ - absl::UnixEpoch())) / 1000;
+  admin::addUnlabeledFamily(out, "switchyard_fleet_connected",
+                            "1 while this instance reaches etcd (fleet mode)", MetricType::Gauge,
+                            connected_ ? 1 : 0);
+  admin::addUnlabeledFamily(out, "switchyard_fleet_revision",
+                            "etcd mod_revision of the fleet state this instance applied",
+                            MetricType::Gauge, static_cast<double>(applied_revision_));
+  admin::addUnlabeledFamily(out, "switchyard_fleet_last_sync_timestamp_seconds",
+                            "When etcd last answered (Unix time)", MetricType::Gauge, last_sync);
+  admin::addUnlabeledFamily(out, "switchyard_fleet_instances", "Live instances registered in etcd",
+                            MetricType::Gauge, static_cast<double>(instances_.size()));
+  admin::addUnlabeledFamily(out, "switchyard_fleet_states_refused_total",
+                            "Fleet states refused (pools this file lacks)", MetricType::Counter,
+                            static_cast<double>(refused_total_));
+  admin::addUnlabeledFamily(out, "switchyard_fleet_conflicts_total",
+                            "Changes refused for a concurrent change (409)", MetricType::Counter,
+                            static_cast<double>(conflicts_total_));
 }
 
 }  // namespace sy::proxy::control

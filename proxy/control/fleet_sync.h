@@ -30,6 +30,7 @@
 #include "admin/control_plane.h"
 #include "core/uv_handle.h"
 #include "nlohmann/json.hpp"
+#include "prometheus/metric_family.h"
 #include "proxy/control/control_state.h"
 #include "proxy/control/etcd_client.h"
 #include "proxy/control/fleet_waits.h"
@@ -84,8 +85,8 @@ class FleetSync {
 
   // The "fleet" object of /admin/status.
   nlohmann::json statusJson() const;
-  // switchyard_fleet_* in the Prometheus text format.
-  std::string metricsText() const;
+  // The switchyard_fleet_* families of /metrics.
+  void collectMetrics(std::vector<prometheus::MetricFamily>* out) const;
 
   // For the parts of fleet mode that keep keys of their own under the prefix (the leader
   // election, the published rollout figures: fleet_election.h, fleet_figures.h).

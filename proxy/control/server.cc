@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "admin/status_json.h"
@@ -321,9 +322,12 @@ std::string Server::metrics() const {
       view.backend_states[entry.info->id] = backend;
     }
   }
-  std::string text = state_.metrics.render(view);
-  if (fleet_.enabled()) text += fleet_.metricsText() + fleet_rollouts_.metricsText();
-  return text;
+  std::vector<prometheus::MetricFamily> fleet;
+  if (fleet_.enabled()) {
+    fleet_.collectMetrics(&fleet);
+    fleet_rollouts_.collectMetrics(&fleet);
+  }
+  return state_.metrics.render(view, std::move(fleet));
 }
 
 void Server::sampleStats() {

@@ -5,14 +5,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/admin_client.h"
@@ -20,6 +24,7 @@
 #include "tests/support/fleet_support.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
+#include "tests/support/prometheus_text.h"
 #include "tests/support/switchyard_process.h"
 
 namespace sy::testing {
@@ -87,6 +92,43 @@ TEST_F(FleetTest, SwitchOnOneInstanceReachesAllAndStatusShowsTheFleet) {
   EXPECT_NE(metrics.text().find("switchyard_fleet_revision "), std::string::npos);
   EXPECT_NE(metrics.text().find("switchyard_fleet_last_sync_timestamp_seconds "),
             std::string::npos);
+  // The fleet families as dashboards know them: names, types, help and values.
+  std::string raw;
+  absl::StatusOr<Exposition> exposition = scrapeMetrics(instance(2).admin, &raw);
+  ASSERT_TRUE(exposition.ok()) << exposition.status() << "\n" << raw;
+  const std::map<std::string, std::pair<std::string, std::string>> fleet_families = {
+      {"switchyard_fleet_connected", {"gauge", "1 while this instance reaches etcd (fleet mode)"}},
+      {"switchyard_fleet_revision",
+       {"gauge", "etcd mod_revision of the fleet state this instance applied"}},
+      {"switchyard_fleet_last_sync_timestamp_seconds",
+       {"gauge", "When etcd last answered (Unix time)"}},
+      {"switchyard_fleet_instances", {"gauge", "Live instances registered in etcd"}},
+      {"switchyard_fleet_states_refused_total",
+       {"counter", "Fleet states refused (pools this file lacks)"}},
+      {"switchyard_fleet_conflicts_total",
+       {"counter", "Changes refused for a concurrent change (409)"}},
+      {"switchyard_fleet_leader",
+       {"gauge", "1 while this instance is the fleet's leader (it runs the automated rollouts)"}},
+  };
+  for (const auto& [family, type_and_help] : fleet_families) {
+    EXPECT_EQ(exposition->types().count(family) ? exposition->types().at(family) : "",
+              type_and_help.first)
+        << family;
+    EXPECT_EQ(exposition->help().count(family) ? exposition->help().at(family) : "",
+              type_and_help.second)
+        << family;
+  }
+  EXPECT_EQ(exposition->value("switchyard_fleet_connected"), 1);
+  EXPECT_EQ(exposition->value("switchyard_fleet_revision"),
+            switched.body["fleet_revision"].get<double>());
+  EXPECT_EQ(exposition->value("switchyard_fleet_instances"), 3);
+  EXPECT_EQ(exposition->value("switchyard_fleet_states_refused_total"), 0);
+  EXPECT_EQ(exposition->value("switchyard_fleet_conflicts_total"), 0);
+  // Milliseconds since the epoch, within the last minute.
+  const double last_sync =
+      exposition->value("switchyard_fleet_last_sync_timestamp_seconds").value_or(0);
+  EXPECT_NEAR(last_sync, absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()), 60);
+  EXPECT_DOUBLE_EQ(last_sync * 1000, std::round(last_sync * 1000));
 
   // What etcd holds is what the instances serve.
   std::optional<std::string> stored = etcd_.get(absl::StrCat(kFleetPrefix, "/state"));

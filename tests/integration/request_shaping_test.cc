@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/admin_client.h"
 #include "tests/support/http_client.h"
+#include "tests/support/shaping_config.h"
 #include "tests/support/switchyard_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -26,7 +27,7 @@ class RequestShapingTest : public ProxyTest {
  protected:
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-    ASSERT_NO_FATAL_FAILURE(startProxyToml(absl::StrCat(R"([server]
+    ASSERT_NO_FATAL_FAILURE(startProxyToml(shapingConfig(R"([server]
 workers = 1
 
 [access_log]
@@ -35,59 +36,8 @@ path = "-"
 [[listeners]]
 name = "http"
 listen = "127.0.0.1:0"
-
-[[pools]]
-name = "app"
-backends = )",
-                                                        backendList({backendPort(0)}), R"(
-
-[[routes]]
-name = "headers"
-path_prefix = "/echo"
-pool = "app"
-request_headers = { set = { "X-Env" = "prod", "X-Forwarded-Proto" = "https", "X-Seen" = "{client_ip} {scheme} {host} {path} {route} {pool} [{request_id}]" }, add = { "X-Multi" = "added" }, remove = ["X-Debug", "X-Real-IP"] }
-response_headers = { set = { "X-Served-By" = "{backend}", "Content-Type" = "text/x-test" }, add = { "X-Route" = "{route}/{pool}" }, remove = ["X-Backend"] }
-
-[[routes]]
-name = "api"
-path_prefix = "/api/"
-pool = "app"
-strip_prefix = "/api"
-
-[[routes]]
-name = "versioned"
-path_prefix = "/ver/"
-pool = "app"
-strip_prefix = "/ver"
-add_prefix = "/status"
-
-[[routes]]
-name = "old"
-path_prefix = "/old/"
-pool = "app"
-rewrite = { pattern = "^/old/(\\w+)/(.*)$", replacement = "/\\2" }
-
-[[routes]]
-name = "moved"
-path_prefix = "/moved/"
-redirect = { status = 308, location = "{scheme}://new.example{path}" }
-response_headers = { set = { "X-Moved-By" = "{route}" } }
-
-[[routes]]
-name = "temporary"
-path_prefix = "/tmp/"
-redirect = { location = "https://{host}/elsewhere?from={path}" }
-
-[[routes]]
-name = "maintenance"
-path_prefix = "/down/"
-respond = { status = 503, body = "back soon\n", content_type = "text/plain" }
-
-[[routes]]
-name = "gone"
-path_prefix = "/gone"
-respond = { status = 410 }
-)")));
+)",
+                                                         backendPort(0))));
   }
 
   std::optional<Response> get(const std::string& target, const Headers& headers = {}) {
