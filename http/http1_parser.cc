@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "http/head_rules.h"
+#include "http/method_rules.h"
 #include "http/request_target.h"
 
 namespace sy::http {
@@ -11,19 +12,8 @@ namespace {
 
 Http1Parser* self(llhttp_t* parser) { return static_cast<Http1Parser*>(parser->data); }
 
-// Extension methods are tokens (RFC 9110 §9.1); like nginx, only upper-case letters, '-' and
-// '_' are taken: every registered method is spelled so, and methods are case-sensitive, so "get"
-// is not GET and is refused rather than forwarded as something a backend might read as GET.
-bool isMethodChar(char c) { return (c >= 'A' && c <= 'Z') || c == '-' || c == '_'; }
-
 // The methods llhttp 8.1.0 parses itself for HTTP (it refuses any other).
-bool llhttpKnowsMethod(std::string_view method) {
-#define SY_KNOWN_METHOD(NUM, NAME, STRING) \
-  if (method == #STRING) return true;
-  HTTP_METHOD_MAP(SY_KNOWN_METHOD)
-#undef SY_KNOWN_METHOD
-  return false;
-}
+bool llhttpKnowsMethod(std::string_view method) { return llhttpMethodNamed(method) >= 0; }
 
 }  // namespace
 
