@@ -12,9 +12,6 @@ namespace {
 
 Http1Parser* self(llhttp_t* parser) { return static_cast<Http1Parser*>(parser->data); }
 
-// The methods llhttp 8.1.0 parses itself for HTTP (it refuses any other).
-bool llhttpKnowsMethod(std::string_view method) { return llhttpMethodNamed(method) >= 0; }
-
 }  // namespace
 
 const llhttp_settings_t* Http1Parser::settings() {
@@ -122,7 +119,7 @@ size_t Http1Parser::feedRequestMethod(const char* data, size_t length, bool* ok)
   const std::string_view method(method_bytes, held + end - begin);
   method_hold_length_ = 0;
   const bool extension =
-      end < length && data[end] == ' ' && !method.empty() && !llhttpKnowsMethod(method);
+      end < length && data[end] == ' ' && !method.empty() && llhttpMethodNamed(method) < 0;
   if (!extension && held == 0) return begin;  // the method is in this read: llhttp judges it
   // An extension method is shown to llhttp as POST: no special framing (unlike HEAD or
   // CONNECT), neither safe nor idempotent for whoever asks method().

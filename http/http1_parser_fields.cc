@@ -75,14 +75,11 @@ void Http1Parser::loadMethod(std::string_view method) {
     fail(400, "request method too long");
     return;
   }
-  const int known = llhttpMethodNamed(method);
-  // PRI is the HTTP/2 preface's, never a request's (llhttp refuses it in a request line).
-  if (known >= 0 && known != HTTP_PRI) {
+  if (const int known = llhttpMethodNamed(method); known >= 0) {
     parser_.method = static_cast<uint8_t>(known);
     return;
   }
-  if (known == HTTP_PRI || method.empty() ||
-      !std::all_of(method.begin(), method.end(), isMethodChar)) {
+  if (method.empty() || !std::all_of(method.begin(), method.end(), isMethodChar)) {
     fail(400, "Invalid method encountered");
     return;
   }

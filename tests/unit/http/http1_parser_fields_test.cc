@@ -181,7 +181,7 @@ TEST(Http1ParserFieldsTest, MethodsFollowTheTextRules) {
   EXPECT_EQ(known.parser.method(), HTTP_DELETE);
   EXPECT_EQ(known.parser.methodName(), "DELETE");
 
-  for (const char* refused : {"get", "PRI", "GE.T"}) {
+  for (const char* refused : {"get", "GE.T", ""}) {
     FieldsRecorder r;
     fields[0].second = refused;
     EXPECT_EQ(r.load(fields), Http1Parser::Result::kError) << refused;
