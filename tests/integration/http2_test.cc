@@ -287,14 +287,14 @@ TEST_F(Http2Test, ATargetTheHttp11RulesRefuseIsAnsweredAndNeverReachesTheBackend
   if (!http2TestPythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(
-      startProxyToml(http2PlainConfig(backendPort(0), "http2 = true\nmax_url_bytes = 64")));
+      startProxyToml(http2PlainConfig(backendPort(0), "http2 = true\nmax_url_bytes = 256")));
   // nghttp2 lets bytes above 0x7f through in :path; llhttp's strict rules do not.
   std::vector<std::string> lines = http2TestRun(
       {"/usr/bin/python3", "-c", kHttp2FieldsClient, std::to_string(port()), "path:/caf\xe9"});
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines[0], "400");
   lines = http2TestRun({"/usr/bin/python3", "-c", kHttp2FieldsClient, std::to_string(port()),
-                        "path:/" + std::string(100, 'a')});
+                        "path:/" + std::string(300, 'a')});
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines[0], "414");
   EXPECT_EQ(stats(0).requests, 0u);
