@@ -4,26 +4,13 @@
 #include <cstring>
 
 #include "http/head_rules.h"
+#include "http/method_rules.h"
 #include "http/request_target.h"
 
 namespace sy::http {
 namespace {
 
 Http1Parser* self(llhttp_t* parser) { return static_cast<Http1Parser*>(parser->data); }
-
-// Extension methods are tokens (RFC 9110 §9.1); like nginx, only upper-case letters, '-' and
-// '_' are taken: every registered method is spelled so, and methods are case-sensitive, so "get"
-// is not GET and is refused rather than forwarded as something a backend might read as GET.
-bool isMethodChar(char c) { return (c >= 'A' && c <= 'Z') || c == '-' || c == '_'; }
-
-// The methods llhttp 8.1.0 parses itself for HTTP (it refuses any other).
-bool llhttpKnowsMethod(std::string_view method) {
-#define SY_KNOWN_METHOD(NUM, NAME, STRING) \
-  if (method == #STRING) return true;
-  HTTP_METHOD_MAP(SY_KNOWN_METHOD)
-#undef SY_KNOWN_METHOD
-  return false;
-}
 
 }  // namespace
 
@@ -132,7 +119,7 @@ size_t Http1Parser::feedRequestMethod(const char* data, size_t length, bool* ok)
   const std::string_view method(method_bytes, held + end - begin);
   method_hold_length_ = 0;
   const bool extension =
-      end < length && data[end] == ' ' && !method.empty() && !llhttpKnowsMethod(method);
+      end < length && data[end] == ' ' && !method.empty() && llhttpMethodNamed(method) < 0;
   if (!extension && held == 0) return begin;  // the method is in this read: llhttp judges it
   // An extension method is shown to llhttp as POST: no special framing (unlike HEAD or
   // CONNECT), neither safe nor idempotent for whoever asks method().

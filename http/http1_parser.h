@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "http/header_block.h"
@@ -103,6 +104,32 @@ class Http1Parser {
   int errorStatus() const { return error_status_; }
   std::string_view errorReason() const { return error_reason_; }
 
+  // ---- A request that arrives as decoded fields (HTTP/2) rather than text ----
+  // The head accessors, callbacks, limits and head rules (validateHead) are those of the text
+  // path; the HTTP/1.1 head is never written out. A parser is used one way or the other, not
+  // both. The caller must have refused what RFC 9113 §8.2 and §8.3 forbid (nghttp2 does: names
+  // that are not lowercase tokens, field values with controls or edge whitespace, :path and
+  // :authority with controls or spaces, :method not a token, connection-specific fields, a te
+  // other than "trailers", a malformed or repeated content-length); what llhttp's strict mode
+  // refuses beyond that is checked here.
+  //
+  // Starts a request (kRequest parsers only).
+  void beginFields();
+  // One field of the header list, in order. :method, :path and :authority (as Host) make the
+  // request line; a host field stands in for a missing :authority; cookie crumbs are joined
+  // with "; " into one field (RFC 9113 §8.2.3); te is dropped (hop-by-hop). Past a limit the
+  // request is refused when its list ends (414, 431, or 400 for a method).
+  void addField(std::string_view name, std::string_view value);
+  // The list ended; `body_follows`: the request did not end with its header list. A body
+  // without content-length reads as chunked (its end is the end of the stream). Calls
+  // onHeadComplete (and onMessageComplete when no body follows). kError: refused, see
+  // errorStatus(); kPaused: the request is complete; kNeedMore: its body follows.
+  Result finishFields(bool body_follows);
+  // Body bytes (no framing): onBody, and onMessageComplete once content-length bytes came.
+  Result addBody(const char* data, size_t length);
+  // The body ended (END_STREAM): onMessageComplete if it has not run.
+  Result finishBody();
+
  private:
   static int onMessageBegin(llhttp_t* parser);
   static int onUrl(llhttp_t* parser, const char* at, size_t length);
@@ -132,6 +159,11 @@ class Http1Parser {
   size_t feedRequestMethod(const char* data, size_t length, bool* ok);
   void rememberLineTail(const char* data, size_t length);
   bool validateHead();
+  // Fields path: one field into the head, within the header limits.
+  void appendField(std::string_view name, std::string_view value);
+  void loadMethod(std::string_view method);
+  void loadTarget(std::string_view target);
+  Result completeFieldsMessage();
   // Checks the bytes from `at` to the end of the current buffer against the CRLF still expected
   // after chunk data; false on a mismatch.
   bool checkChunkDataEnd(const char* at);
@@ -171,6 +203,11 @@ class Http1Parser {
   uint8_t method_hold_length_ = 0;
   char method_hold_[kMaxMethodBytes] = {};  // a method split across reads, not yet shown to llhttp
   char line_tail_[8] = {};
+  // Fields path only.
+  std::string fields_cookie_;  // the crumbs so far, joined
+  uint64_t fields_body_remaining_ = 0;
+  bool fields_method_seen_ = false;
+  bool fields_host_seen_ = false;
   size_t line_tail_length_ = 0;
   Type type_;
 };

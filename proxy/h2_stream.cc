@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -104,6 +103,7 @@ H2Stream::H2Stream(H2Connection& connection, int32_t id)
       request_(http::Http1Parser::Type::kRequest, &request_events_),
       started_ns_(uv_hrtime()) {
   request_.setLimits(listenerSettings().limits);
+  request_.beginFields();
 }
 
 H2Stream::~H2Stream() { session_.reset(); }
@@ -134,10 +134,12 @@ void H2Stream::addRequestField(std::string_view name, std::string_view value,
   header_list_bytes_ += name.size() + value.size() + 32;
   if (header_list_bytes_ > max_list_bytes) {
     header_list_too_large_ = true;
-    request_head_ = H2RequestHead();  // frees what was kept: the request is not forwarded
+    // Frees what was kept (the request is not forwarded); the head reads as empty.
+    request_.beginFields();
+    request_.releaseHead();
     return;
   }
-  request_head_.add(name, value);
+  request_.addField(name, value);
 }
 
 void H2Stream::startRequest(bool end_stream) {
@@ -151,25 +153,16 @@ void H2Stream::startRequest(bool end_stream) {
     return;
   }
   request_ended_ = end_stream;
-  request_chunked_ = !end_stream && !request_head_.hasContentLength();
-  const std::string head = request_head_.build(!end_stream);
-  request_head_ = H2RequestHead();  // the parser keeps its own copy
-  feedRequest(head.data(), head.size());
-  flushBatch();  // writes may point into `head`
+  afterRequestInput(request_.finishFields(!end_stream));
 }
 
 void H2Stream::flushBatch() { connection_.worker().loopContext().writeBatch().flush(); }
 
-void H2Stream::feedRequest(const char* data, size_t length) {
-  if (refused_) return;
-  if (request_.headComplete() && session_ == nullptr) return;  // the exchange ended already
-  size_t consumed = 0;
-  const http::Http1Parser::Result result = request_.execute(data, length, &consumed);
+void H2Stream::afterRequestInput(http::Http1Parser::Result result) {
   if (result == http::Http1Parser::Result::kError) {
-    if (session_ == nullptr && !request_.headComplete()) {
+    // Only a head is refused (the body has no framing to get wrong): answered as on HTTP/1.1.
+    if (session_ == nullptr && !refused_) {
       refuseRequest(request_.errorStatus(), request_.errorReason());
-    } else if (session_ != nullptr) {
-      reset(NGHTTP2_PROTOCOL_ERROR);
     }
     return;
   }
@@ -214,18 +207,9 @@ void H2Stream::onRequestData(const char* data, size_t length) {
 void H2Stream::deliverRequestData(const char* data, size_t length) {
   // The client may send this many bytes more (flow control follows what the exchange took).
   nghttp2_session_consume(connection_.session(), id_, length);
-  if (length == 0) return;
-  if (request_chunked_) {
-    char size_line[24];
-    const int size_length = std::snprintf(size_line, sizeof size_line, "%zx\r\n", length);
-    std::string framed(size_line, static_cast<size_t>(size_length));
-    framed.append(data, length);
-    framed.append("\r\n");
-    feedRequest(framed.data(), framed.size());
-    flushBatch();  // the exchange's writes to its backend may point into `framed`
-  } else {
-    feedRequest(data, length);
-  }
+  // Refused, or the exchange ended already: nobody reads the rest.
+  if (length == 0 || refused_ || session_ == nullptr) return;
+  afterRequestInput(request_.addBody(data, length));
 }
 
 void H2Stream::onRequestEnd() {
@@ -239,12 +223,10 @@ void H2Stream::onRequestEnd() {
 void H2Stream::deliverRequestEnd() {
   request_ended_ = true;
   end_held_ = false;
-  if (request_chunked_) {
-    static constexpr std::string_view kLastChunk = "0\r\n\r\n";
-    feedRequest(kLastChunk.data(), kLastChunk.size());
-  }
-  // With a content-length nghttp2 has checked that the DATA frames carried exactly that many
-  // bytes, so the parser has completed the request already.
+  // With a content-length the request completed with its last byte already (nghttp2 has
+  // checked that the DATA frames carry exactly that many); without, it ends here.
+  if (refused_ || session_ == nullptr) return;
+  afterRequestInput(request_.finishBody());
 }
 
 bool H2Stream::hasHeldInput() const {

@@ -10,7 +10,6 @@
 #include "core/timeout_queue.h"
 #include "http/http1_parser.h"
 #include "proxy/exchange_owner.h"
-#include "proxy/h2_request_head.h"
 #include "proxy/proxy_session.h"
 
 namespace sy::proxy {
@@ -18,9 +17,10 @@ namespace sy::proxy {
 class H2Connection;
 
 // One HTTP/2 request stream, carried to the backend by an ordinary exchange (ProxySession).
-// The stream is the exchange's ExchangeOwner: it turns the request's header list into an
-// HTTP/1.1 head and the DATA frames into body bytes (chunked when no content-length says how
-// many), fed to an Http1Parser in request mode as the exchange expects. A proxied response
+// The stream is the exchange's ExchangeOwner: the request's header list goes field by field
+// into an Http1Parser in request mode (Http1Parser::addField: the HTTP/1.1 head is never
+// written out, the text path's limits and head rules apply), and the DATA frames' bytes become
+// the request body as they are (Http1Parser::addBody), as the exchange expects. A proxied response
 // comes as fields (takesResponseFields: the backend's parsed head, shaped as for HTTP/1.1,
 // becomes :status and the fields at once) and plain body bytes, ended by exchangeFinished;
 // the exchange's own answers (local replies) come as HTTP/1.1 text, parsed here (response mode)
@@ -56,7 +56,7 @@ class H2Stream final : public ExchangeOwner {
   void addRequestField(std::string_view name, std::string_view value, uint32_t max_list_bytes);
 
   // ---- From the connection (never from inside the exchange) ----
-  // The request's header list is complete: parse it and start the exchange.
+  // The request's header list is complete: judge it and start the exchange.
   void startRequest(bool end_stream);
   // Request body bytes of a DATA frame.
   void onRequestData(const char* data, size_t length);
@@ -149,13 +149,14 @@ class H2Stream final : public ExchangeOwner {
   void exchangeFinished() override;
   void closeConnection() override;
 
-  // Runs the request parser over `data`; a completed request with a local answer gets it.
-  void feedRequest(const char* data, size_t length);
-  // Request DATA as the parser must see it (chunk framing added when chunked).
+  // After the request parser took input: a refused head is answered, a completed request
+  // with a local answer gets it.
+  void afterRequestInput(http::Http1Parser::Result result);
+  // Request DATA to the exchange; its bytes go back to the client's window.
   void deliverRequestData(const char* data, size_t length);
   void deliverRequestEnd();
-  // The loop's write batch may hold pointers into request bytes this class built (chunk
-  // framing, the head, held input): it is flushed before they die.
+  // The loop's write batch may hold pointers into request bytes this class kept (held input):
+  // it is flushed before they die.
   void flushBatch();
   // The client_timeout ran out: as on HTTP/1.1, a request whose body stalled is answered 408;
   // a response the client stopped reading ends with RST_STREAM.
@@ -181,7 +182,6 @@ class H2Stream final : public ExchangeOwner {
 
   H2Connection& connection_;
   const int32_t id_;
-  H2RequestHead request_head_;
   uint64_t header_list_bytes_ = 0;
   RequestEvents request_events_{*this};
   ResponseEvents response_events_{*this};
@@ -195,7 +195,6 @@ class H2Stream final : public ExchangeOwner {
   // Response body bytes not yet taken by nghttp2; response_sent_ of them were.
   std::string response_body_;
   size_t response_sent_ = 0;
-  bool request_chunked_ = false;
   bool request_ended_ = false;  // END_STREAM seen
   bool end_held_ = false;       // END_STREAM came while input was held
   bool paused_ = false;

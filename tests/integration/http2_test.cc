@@ -202,6 +202,105 @@ TEST_F(Http2Test, InvalidFieldsAreResetAndNeverReachTheBackend) {
   EXPECT_EQ(backend.requests, 1u);  // only the valid one
 }
 
+// One python3-h2 stream: POST /echo with a body of unknown length (no content-length, three
+// DATA frames of argv[2] bytes each, then an empty one with END_STREAM), split cookie crumbs and
+// "te: trailers"; or, with argv[2] "path:<target>", a GET of that target. Prints the status and
+// the response body on two lines.
+constexpr char kHttp2FieldsClient[] = R"PY(
+import os, socket, sys
+import h2.config, h2.connection, h2.events
+port, what = int(sys.argv[1]), sys.argv[2]
+sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+conn = h2.connection.H2Connection(h2.config.H2Configuration(
+    client_side=True, validate_outbound_headers=False, normalize_outbound_headers=False))
+conn.initiate_connection()
+sid = conn.get_next_available_stream_id()
+if what.startswith("path:"):
+    conn.send_headers(sid, [(b":method", b"GET"), (b":path", os.fsencode(what)[5:]),
+                            (b":scheme", b"http"), (b":authority", b"127.0.0.1")], end_stream=True)
+else:
+    conn.send_headers(sid, [(b":method", b"POST"), (b":path", b"/echo"), (b":scheme", b"http"),
+                            (b":authority", b"127.0.0.1"), (b"cookie", b"a=1"),
+                            (b"te", b"trailers"), (b"x-mid", b"m"), (b"cookie", b"b=2")])
+    for i in range(3):
+        conn.send_data(sid, bytes([65 + i]) * int(what))
+    conn.send_data(sid, b"", end_stream=True)
+sock.sendall(conn.data_to_send())
+status, body = None, b""
+while True:
+    data = sock.recv(65536)
+    if not data:
+        print("closed"); break
+    done = False
+    for event in conn.receive_data(data):
+        if isinstance(event, h2.events.ResponseReceived) and event.stream_id == sid:
+            status = dict(event.headers)[b":status"].decode()
+        elif isinstance(event, h2.events.DataReceived) and event.stream_id == sid:
+            body += event.data
+            conn.acknowledge_received_data(event.flow_controlled_length, sid)
+        elif isinstance(event, h2.events.StreamEnded) and event.stream_id == sid:
+            done = True
+        elif isinstance(event, h2.events.StreamReset) and event.stream_id == sid:
+            print("reset", int(event.error_code)); done = True
+    sock.sendall(conn.data_to_send())
+    if done:
+        break
+print(status)
+print(body.decode("latin-1").strip().replace("\n", " "))
+)PY";
+
+TEST_F(Http2Test, ABodyOfUnknownLengthAndSplitCookiesReachTheBackendIntact) {
+  if (!http2TestPythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0))));
+  const std::vector<std::string> lines =
+      http2TestRun({"/usr/bin/python3", "-c", kHttp2FieldsClient, std::to_string(port()), "10000"});
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "200");
+  std::optional<nlohmann::json> echo = parseJson(lines[1]);
+  ASSERT_TRUE(echo.has_value()) << lines[1];
+  const std::string body =
+      std::string(10000, 'A') + std::string(10000, 'B') + std::string(10000, 'C');
+  EXPECT_EQ((*echo)["method"], "POST");
+  EXPECT_EQ((*echo)["body_bytes"], body.size());
+  EXPECT_EQ((*echo)["body_sha256"], sha256Hex(body));
+  // The crumbs arrive as one field (RFC 9113 §8.2.3), te stays behind, the body goes chunked.
+  std::vector<std::string> cookies;
+  std::vector<std::string> framing;
+  bool te = false;
+  std::string mid;
+  for (const nlohmann::json& field : (*echo)["headers"]) {
+    const std::string name = absl::AsciiStrToLower(field[0].get<std::string>());
+    if (name == "cookie") cookies.push_back(field[1]);
+    if (name == "transfer-encoding" || name == "content-length") {
+      framing.push_back(name + ": " + field[1].get<std::string>());
+    }
+    if (name == "te") te = true;
+    if (name == "x-mid") mid = field[1];
+  }
+  EXPECT_THAT(cookies, ElementsAre("a=1; b=2"));
+  EXPECT_THAT(framing, ElementsAre("transfer-encoding: chunked"));
+  EXPECT_FALSE(te);
+  EXPECT_EQ(mid, "m");
+}
+
+TEST_F(Http2Test, ATargetTheHttp11RulesRefuseIsAnsweredAndNeverReachesTheBackend) {
+  if (!http2TestPythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(
+      startProxyToml(http2PlainConfig(backendPort(0), "http2 = true\nmax_url_bytes = 256")));
+  // nghttp2 lets bytes above 0x7f through in :path; llhttp's strict rules do not.
+  std::vector<std::string> lines = http2TestRun(
+      {"/usr/bin/python3", "-c", kHttp2FieldsClient, std::to_string(port()), "path:/caf\xe9"});
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0], "400");
+  lines = http2TestRun({"/usr/bin/python3", "-c", kHttp2FieldsClient, std::to_string(port()),
+                        "path:/" + std::string(300, 'a')});
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0], "414");
+  EXPECT_EQ(stats(0).requests, 0u);
+}
+
 TEST_F(Http2Test, ShutdownSendsGoawayAndTheStreamInFlightFinishes) {
   if (!http2TestToolPresent("nghttp")) GTEST_SKIP() << "nghttp (nghttp2-client) is not installed";
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
