@@ -56,5 +56,20 @@ inline LoadResult parseWithMinimal(std::string_view extra) {
   return parseConfigText(std::string(kMinimal) + std::string(extra), "test.toml");
 }
 
+// Listeners under test followed by kMinimal's pool and route, for tests about the listeners
+// themselves (line numbers count from the first listener line).
+inline constexpr std::string_view kBluePoolAndRoute = R"([[pools]]
+name = "blue"
+backends = ["127.0.0.1:8081"]
+[[routes]]
+name = "default"
+pool = "blue"
+)";
+
+inline LoadResult parseListeners(std::string_view listeners) {
+  if (!listeners.empty() && listeners.front() == '\n') listeners.remove_prefix(1);
+  return parseConfigText(std::string(listeners) + std::string(kBluePoolAndRoute), "test.toml");
+}
+
 }  // namespace testing_util
 }  // namespace sy::routing::config

@@ -12,18 +12,11 @@ namespace sy::routing::config {
 namespace {
 
 using testing_util::IsError;
-using testing_util::parse;
 
 TEST(TlsConfigTest, ListenerWithoutTlsIsPlain) {
-  const LoadResult result = parse(R"(
+  const LoadResult result = testing_util::parseListeners(R"(
 [[listeners]]
 listen = "127.0.0.1:8080"
-[[pools]]
-name = "blue"
-backends = ["127.0.0.1:8081"]
-[[routes]]
-name = "default"
-pool = "blue"
 )");
   ASSERT_TRUE(result.ok()) << result.errors.size();
   EXPECT_FALSE(result.config->listeners[0].tls.has_value());
@@ -31,16 +24,10 @@ pool = "blue"
 }
 
 TEST(TlsConfigTest, CertificatesAndDefaults) {
-  const LoadResult result = parse(R"(
+  const LoadResult result = testing_util::parseListeners(R"(
 [[listeners]]
 listen = "127.0.0.1:8443"
 tls = { certificates = [ { cert = "/a.pem", key = "/a.key" }, { cert = "/b.pem", key = "/b.key" } ] }
-[[pools]]
-name = "blue"
-backends = ["127.0.0.1:8081"]
-[[routes]]
-name = "default"
-pool = "blue"
 )");
   ASSERT_TRUE(result.ok()) << result.errors.size();
   const auto& tls = result.config->listeners[0].tls;
@@ -57,7 +44,7 @@ pool = "blue"
 }
 
 TEST(TlsConfigTest, Http2FollowsTlsUnlessSet) {
-  const LoadResult result = parse(R"(
+  const LoadResult result = testing_util::parseListeners(R"(
 [[listeners]]
 name = "off"
 listen = "127.0.0.1:8443"
@@ -67,12 +54,6 @@ tls = { certificates = [ { cert = "/a.pem", key = "/a.key" } ] }
 name = "h2c"
 listen = "127.0.0.1:8080"
 http2 = true
-[[pools]]
-name = "blue"
-backends = ["127.0.0.1:8081"]
-[[routes]]
-name = "default"
-pool = "blue"
 )");
   ASSERT_TRUE(result.ok()) << result.errors.size();
   EXPECT_FALSE(result.config->listeners[0].http2);
@@ -80,7 +61,7 @@ pool = "blue"
 }
 
 TEST(TlsConfigTest, EveryKeyAsASubTable) {
-  const LoadResult result = parse(R"(
+  const LoadResult result = testing_util::parseListeners(R"(
 [[listeners]]
 listen = "127.0.0.1:8443"
 [listeners.tls]
@@ -90,12 +71,6 @@ ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256"
 ciphersuites = "TLS_AES_128_GCM_SHA256"
 curves = "X25519"
 strict_sni = true
-[[pools]]
-name = "blue"
-backends = ["127.0.0.1:8081"]
-[[routes]]
-name = "default"
-pool = "blue"
 )");
   ASSERT_TRUE(result.ok()) << result.errors.size();
   const auto& tls = *result.config->listeners[0].tls;
