@@ -65,6 +65,29 @@ TEST_F(ProxyHeadersTest, HopByHopHeadersAreNotForwarded) {
   EXPECT_EQ(json["version"], "1.1");
 }
 
+// "h2c smuggling": a proxy that passed `Upgrade: h2c` on would let a backend that accepts the
+// upgrade switch the connection to HTTP/2 with the client, past every route and rule. Only
+// WebSocket upgrades are tunnelled (and RFC 9113 section 3.1 deprecates the h2c upgrade): the
+// request is forwarded as a plain one, its upgrade fields dropped, and the connection stays
+// HTTP/1.1 for the next request.
+TEST_F(ProxyHeadersTest, H2cUpgradeFieldsNeverReachTheBackend) {
+  HttpClient client;
+  ASSERT_NO_FATAL_FAILURE(connect(&client));
+  const std::string upgrade_request =
+      "GET /echo HTTP/1.1\r\n"
+      "Host: example.com\r\n"
+      "Connection: Upgrade, HTTP2-Settings\r\n"
+      "Upgrade: h2c\r\n"
+      "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+      "\r\n";
+  const nlohmann::json json = echo(client, upgrade_request);
+  for (const char* name : {"Upgrade", "HTTP2-Settings", "Connection"}) {
+    EXPECT_THAT(echoedHeader(json, name), IsEmpty()) << name << " was forwarded";
+  }
+  const nlohmann::json again = echo(client, "GET /echo HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  EXPECT_EQ(again["path"], "/echo");
+}
+
 TEST_F(ProxyHeadersTest, ForwardingHeadersAreAddedAndNotSpoofable) {
   HttpClient client;
   ASSERT_NO_FATAL_FAILURE(connect(&client));
