@@ -13,13 +13,12 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using testing_util::kMinimal;
 using testing_util::parse;
 
 const std::string kFixtures = std::string(SY_SOURCE_DIR) + "/tests/fixtures/config/";
 
 TEST(ConfigLoaderTest, MinimalConfigGetsEveryDefault) {
-  const LoadResult result = parse(kMinimal);
+  const LoadResult result = testing_util::parseWithMinimal("");
   ASSERT_TRUE(result.ok()) << formatErrors(result.errors);
   ASSERT_TRUE(result.config.has_value());
   const Config& config = *result.config;

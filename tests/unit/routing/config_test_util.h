@@ -38,26 +38,8 @@ MATCHER_P3(IsError, line, key, message_part, "") {
                     ::sy::routing::config::testing_util::IsError(line, key, message_part))); \
   } while (0)
 
-// A configuration with one listener, pool and route; tests append what they exercise. It has
-// kMinimalLines lines, so appended lines start at kMinimalLines + 1.
-inline constexpr std::string_view kMinimal = R"([[listeners]]
-listen = "127.0.0.1:8080"
-[[pools]]
-name = "blue"
-backends = ["127.0.0.1:8081"]
-[[routes]]
-name = "default"
-pool = "blue"
-)";
-inline constexpr int kMinimalLines = 8;
-
-inline LoadResult parseWithMinimal(std::string_view extra) {
-  if (!extra.empty() && extra.front() == '\n') extra.remove_prefix(1);
-  return parseConfigText(std::string(kMinimal) + std::string(extra), "test.toml");
-}
-
-// Listeners under test followed by kMinimal's pool and route, for tests about the listeners
-// themselves (line numbers count from the first listener line).
+// The pool and route of the minimal configuration below; tests about listeners append it to
+// the listeners they exercise (parseListeners).
 inline constexpr std::string_view kBluePoolAndRoute = R"([[pools]]
 name = "blue"
 backends = ["127.0.0.1:8081"]
@@ -66,6 +48,22 @@ name = "default"
 pool = "blue"
 )";
 
+// A configuration with one listener, pool and route; tests append what they exercise. It has
+// kMinimalLines lines, so appended lines start at kMinimalLines + 1.
+inline constexpr std::string_view kMinimalListener = R"([[listeners]]
+listen = "127.0.0.1:8080"
+)";
+inline constexpr int kMinimalLines = 8;
+
+inline LoadResult parseWithMinimal(std::string_view extra) {
+  if (!extra.empty() && extra.front() == '\n') extra.remove_prefix(1);
+  return parseConfigText(
+      std::string(kMinimalListener) + std::string(kBluePoolAndRoute) + std::string(extra),
+      "test.toml");
+}
+
+// Listeners under test followed by the blue pool and the default route (line numbers count
+// from the first listener line).
 inline LoadResult parseListeners(std::string_view listeners) {
   if (!listeners.empty() && listeners.front() == '\n') listeners.remove_prefix(1);
   return parseConfigText(std::string(listeners) + std::string(kBluePoolAndRoute), "test.toml");
