@@ -286,16 +286,24 @@ H2Connection::Timer H2Connection::timerAfterStep() {
 // ---- Hibernation ----
 
 void H2Connection::armHibernation() {
-  if (!streams_.empty() || closed_ || draining_ || !memory_.hasSlot()) {
-    if (hibernate_timer_.scheduled()) worker_.timeouts().cancel(&hibernate_timer_);
-    return;
+  if (!streams_.empty() || closed_ || draining_ || !memory_.hasSlot()) return;
+  // Idle since now (any step, a PING too, starts the delay over). The timer is lazy: it is set
+  // once and, when it fires early, set again for the rest, so that a connection whose streams
+  // come one after another pays a clock read per step, not a timer move.
+  idle_since_ms_ = uv_now(worker_.loop());
+  if (!hibernate_timer_.scheduled()) {
+    worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs);
   }
-  // Idle: any step (a PING, a SETTINGS) starts the delay over.
-  worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs);
 }
 
 void H2Connection::onHibernateDelay() {
+  // Busy now: the step that leaves it idle again sets the timer.
   if (closed_ || draining_ || !streams_.empty() || memory_.hibernated()) return;
+  const uint64_t idle_ms = uv_now(worker_.loop()) - idle_since_ms_;
+  if (idle_ms < kHibernateDelayMs) {
+    worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs - idle_ms);
+    return;
+  }
   // nghttp2 must be between frames: nothing queued or half sent (its frame buffer then holds
   // nothing live, which hibernate() relies on). Otherwise try again later.
   if (nghttp2_session_want_write(session_) != 0) {

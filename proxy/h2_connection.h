@@ -116,7 +116,7 @@ class H2Connection {
   bool responseBlocked();
   // Hands nghttp2's pending frames to the socket (unless it is above its high watermark).
   bool send();
-  // Idle (no stream) after a step: the hibernation delay (re)starts; busy: it stops.
+  // Idle (no stream) after a step: the hibernation delay starts over.
   void armHibernation();
   void onHibernateDelay();
   void wake();
@@ -137,6 +137,7 @@ class H2Connection {
   H2SessionMemory memory_;
   nghttp2_session* session_ = nullptr;  // through session() only: it may be hibernated
   HibernateTimer hibernate_timer_{*this};
+  uint64_t idle_since_ms_ = 0;  // the loop's clock at the last step that left no stream
   absl::flat_hash_map<int32_t, std::unique_ptr<H2Stream>> streams_;
   const routing::Http2Limits limits_;  // as when the connection began (a reload keeps them)
   Http2ResetCounter resets_;

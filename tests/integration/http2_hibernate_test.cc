@@ -135,6 +135,9 @@ TEST_F(Http2HibernateTest, AHibernatedConnectionWakesWithItsHpackTables) {
                                                     "200 blue other", "hibernated", answer))
       << (*client)->output();
   EXPECT_EQ(stats(0).requests, 6u);
+  // The client has gone: its connection, woken to be freed, is not counted any more.
+  EXPECT_TRUE(waitUntil([&] { return hibernatedNow() == std::optional<double>(0); },
+                        std::chrono::seconds(30)));
 }
 
 TEST_F(Http2HibernateTest, DrainSendsAHibernatedConnectionItsGoaway) {
