@@ -6,6 +6,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -37,6 +39,50 @@ TEST(H2SlotPoolTest, SlotsAreZeroedPageMultiplesAndComeBackZeroed) {
   EXPECT_EQ(pool.slotsInUse(), 3u);
   pool.release(again);
   EXPECT_NE(pool.acquire(), nullptr);
+}
+
+TEST(H2SlotPoolTest, MoreSlotsThanOneRegionAreDistinctAndPageAligned) {
+  H2SlotPool pool;
+  std::vector<char*> slots;
+  for (size_t i = 0; i < H2SlotPool::kSlotsPerRegion + 10; ++i) {
+    char* slot = pool.acquire();
+    ASSERT_NE(slot, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(slot) % 4096, 0u);
+    slot[0] = 1;  // each is writable
+    slots.push_back(slot);
+  }
+  std::sort(slots.begin(), slots.end());
+  for (size_t i = 1; i < slots.size(); ++i) {
+    EXPECT_GE(static_cast<size_t>(slots[i] - slots[i - 1]), pool.slotBytes());
+  }
+  for (char* slot : slots) pool.release(slot);
+  EXPECT_EQ(pool.slotsInUse(), 0u);
+}
+
+TEST(H2SessionMemoryTest, CapturedAllocationsStayInTheSlotAndMoveOutOnRealloc) {
+  H2SlotPool pool(1);
+  H2SessionMemory memory(&pool);
+  nghttp2_mem* mem = memory.beginCapture();
+  auto* captured = static_cast<char*>(mem->malloc(100, mem->mem_user_data));
+  auto* zeroed = static_cast<char*>(mem->calloc(10, 10, mem->mem_user_data));
+  ASSERT_NE(captured, nullptr);
+  ASSERT_NE(zeroed, nullptr);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(zeroed[i], 0);
+  EXPECT_GE(memory.slotBytesUsed(), 200u);
+  memory.endCapture();
+  std::memcpy(captured, "slot bytes", 11);
+  mem->free(zeroed, mem->mem_user_data);  // a no-op: the slot goes back whole
+  // After the capture: the heap.
+  void* later = mem->malloc(64, mem->mem_user_data);
+  const size_t used = memory.slotBytesUsed();
+  EXPECT_NE(later, nullptr);
+  mem->free(later, mem->mem_user_data);
+  // realloc of a slot allocation moves it to the heap with its bytes.
+  auto* moved = static_cast<char*>(mem->realloc(captured, 4000, mem->mem_user_data));
+  ASSERT_NE(moved, nullptr);
+  EXPECT_STREQ(moved, "slot bytes");
+  mem->free(moved, mem->mem_user_data);
+  EXPECT_EQ(memory.slotBytesUsed(), used);
 }
 
 // A server session and an nghttp2 client talking through memory: the client sends GETs with a
