@@ -45,6 +45,9 @@ namespace sy::core {
           kResponsesHelp)                                                                      \
   COUNTER(responses_5xx, "switchyard_downstream_responses_total", (StatLabel{"class", "5xx"}), \
           kResponsesHelp)                                                                      \
+  GAUGE(http2_hibernated, "switchyard_http2_connections_hibernated", {},                       \
+        "HTTP/2 client connections idle long enough (no stream, nothing to send, for a "       \
+        "second) that their nghttp2 session was packed away until the client sends again.")    \
   COUNTER(upstream_failures, "switchyard_upstream_failures_total", {},                         \
           "Tries that failed against a backend: connect failure or timeout, response or idle " \
           "timeout, connection closed early, invalid response.")

@@ -16,13 +16,16 @@ H2Connection::H2Connection(Worker& worker, DownstreamConnection& host, ExchangeO
       host_(host),
       client_(client),
       transport_(transport),
+      memory_(&worker.h2SlotPool()),
       limits_(client.listenerSettings().http2_limits),
       resets_(limits_.max_resets, limits_.reset_interval_ms) {}
 
 H2Connection::~H2Connection() {
   closed_ = true;  // nghttp2_session_del must not reach the streams
   streams_.clear();
-  nghttp2_session_del(session_);
+  worker_.timeouts().cancel(&hibernate_timer_);
+  // A hibernated session is woken first: nghttp2_session_del reads it to free what it holds.
+  if (session_ != nullptr) nghttp2_session_del(session());
 }
 
 bool H2Connection::start() {
@@ -40,12 +43,15 @@ bool H2Connection::start() {
     return false;
   }
   applyHttp2Options(limits_, options);
-  const int rc = nghttp2_session_server_new2(&session_, callbacks, this, options);
+  // The session's long-lived buffers go into a slot of pages it can give back while idle.
+  const int rc =
+      nghttp2_session_server_new3(&session_, callbacks, this, options, memory_.beginCapture());
+  memory_.endCapture();
   nghttp2_option_del(options);
   nghttp2_session_callbacks_del(callbacks);
   if (rc != 0) return false;
   const std::vector<nghttp2_settings_entry> settings = http2ServerSettings(limits_);
-  return nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings.data(), settings.size()) ==
+  return nghttp2_submit_settings(session(), NGHTTP2_FLAG_NONE, settings.data(), settings.size()) ==
          0;
 }
 
@@ -59,13 +65,13 @@ H2Stream* H2Connection::findStream(int32_t stream_id) {
 bool H2Connection::onInput(const char* data, size_t length) {
   if (closed_) return true;
   const ssize_t rc =
-      nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), length);
+      nghttp2_session_mem_recv(session(), reinterpret_cast<const uint8_t*>(data), length);
   if (rc < 0) {
     // A connection error: nghttp2 queued a GOAWAY where the protocol asks for one, except for
     // the errors it only gives up on (floods, a client that is not speaking HTTP/2).
     countFatalError(static_cast<int>(rc));
     if (const uint32_t code = http2GoawayCodeForFatalError(static_cast<int>(rc)); code != 0) {
-      nghttp2_session_terminate_session(session_, code);
+      nghttp2_session_terminate_session(session(), code);
     }
     send();
     return false;
@@ -189,7 +195,7 @@ void H2Connection::countClientReset() {
   // Rapid reset (CVE-2023-44487): each reset stream cost a backend request; no more of them.
   worker_.stats().http2Defence(core::Http2Defence::kRapidReset).add();
   draining_ = true;
-  nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+  nghttp2_session_terminate_session(session(), NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
 // ---- Output ----
@@ -212,7 +218,7 @@ bool H2Connection::send() {
   std::string out;
   while (!transport_.aboveHighWatermark()) {
     const uint8_t* data = nullptr;
-    const ssize_t length = nghttp2_session_mem_send(session_, &data);
+    const ssize_t length = nghttp2_session_mem_send(session(), &data);
     if (length < 0) return false;
     if (length == 0) break;
     out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(length));
@@ -248,13 +254,13 @@ bool H2Connection::onWritable() {
 
 // ---- Timers ----
 
-bool H2Connection::responseBlocked() const {
+bool H2Connection::responseBlocked() {
   if (transport_.aboveHighWatermark()) return true;
-  const bool connection_window_closed = nghttp2_session_get_remote_window_size(session_) <= 0;
+  const bool connection_window_closed = nghttp2_session_get_remote_window_size(session()) <= 0;
   for (const auto& [id, stream] : streams_) {
     if (!stream->responseDataWaiting()) continue;
     if (connection_window_closed ||
-        nghttp2_session_get_stream_remote_window_size(session_, id) <= 0) {
+        nghttp2_session_get_stream_remote_window_size(session(), id) <= 0) {
       return true;
     }
   }
@@ -262,6 +268,7 @@ bool H2Connection::responseBlocked() const {
 }
 
 H2Connection::Timer H2Connection::timerAfterStep() {
+  armHibernation();
   Timer wanted = Timer::kNone;
   if (streams_.empty()) {
     wanted = Timer::kIdle;
@@ -276,24 +283,59 @@ H2Connection::Timer H2Connection::timerAfterStep() {
   return wanted;
 }
 
+// ---- Hibernation ----
+
+void H2Connection::armHibernation() {
+  if (!streams_.empty() || closed_ || draining_ || !memory_.hasSlot()) return;
+  // Idle since now (any step, a PING too, starts the delay over). The timer is lazy: it is set
+  // once and, when it fires early, set again for the rest, so that a connection whose streams
+  // come one after another pays a clock read per step, not a timer move.
+  idle_since_ms_ = uv_now(worker_.loop());
+  if (!hibernate_timer_.scheduled()) {
+    worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs);
+  }
+}
+
+void H2Connection::onHibernateDelay() {
+  // Busy now: the step that leaves it idle again sets the timer.
+  if (closed_ || draining_ || !streams_.empty() || memory_.hibernated()) return;
+  const uint64_t idle_ms = uv_now(worker_.loop()) - idle_since_ms_;
+  if (idle_ms < kHibernateDelayMs) {
+    worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs - idle_ms);
+    return;
+  }
+  // nghttp2 must be between frames: nothing queued or half sent (its frame buffer then holds
+  // nothing live, which hibernate() relies on). Otherwise try again later.
+  if (nghttp2_session_want_write(session_) != 0) {
+    worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs);
+    return;
+  }
+  if (memory_.hibernate()) worker_.stats().http2_hibernated.add();
+}
+
+void H2Connection::wake() {
+  memory_.wake();
+  worker_.stats().http2_hibernated.sub();
+}
+
 // ---- The connection's end ----
 
 void H2Connection::drain() {
   if (closed_ || draining_) return;
   draining_ = true;
   // Streams up to the last one begun are served; the client retries later ones elsewhere.
-  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
-                        nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+  nghttp2_submit_goaway(session(), NGHTTP2_FLAG_NONE,
+                        nghttp2_session_get_last_proc_stream_id(session()), NGHTTP2_NO_ERROR,
                         nullptr, 0);
   scheduleFlush();
 }
 
-bool H2Connection::finished() const {
+bool H2Connection::finished() {
   if (closed_) return true;
-  if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
+  if (nghttp2_session_want_read(session()) == 0 && nghttp2_session_want_write(session()) == 0) {
     return true;
   }
-  return draining_ && streams_.empty() && nghttp2_session_want_write(session_) == 0 &&
+  return draining_ && streams_.empty() && nghttp2_session_want_write(session()) == 0 &&
          transport_.pendingWriteBytes() == 0;
 }
 

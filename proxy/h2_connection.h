@@ -8,8 +8,10 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
+#include "core/timeout_queue.h"
 #include "proxy/exchange_owner.h"
 #include "proxy/h2_limits.h"
+#include "proxy/h2_session_memory.h"
 #include "tls/stream_transport.h"
 
 namespace sy::proxy {
@@ -28,6 +30,11 @@ class Worker;
 // entry points (input, flush, writable), never from inside an exchange's call, so a stream
 // closed by nghttp2 never has its exchange on the stack. An exchange that writes asks for a
 // flush, which the worker runs soon after (Worker::defer).
+//
+// Hibernation: nghttp2's session is most of an idle connection's memory (about 25 KB, which
+// nghttp2 has no API to shrink), so it lives in pages of its own (proxy/h2_session_memory.h). A
+// connection with no stream and nothing to send for kHibernateDelayMs packs those pages into a
+// small heap image and gives them back; session(), the only way to the session, wakes it first.
 class H2Connection {
  public:
   // The connection's timer after a step (DownstreamConnection keeps the one timer).
@@ -58,15 +65,25 @@ class H2Connection {
   // The connection closes now: every exchange still running is recorded as cut short.
   void abort(std::string_view cut_by);
   // Nothing more to read or write (after GOAWAY both ways, or drained): close.
-  bool finished() const;
+  bool finished();
   bool idle() const { return streams_.empty(); }
   // What the timer must do now; call after every step. An idle connection's timer is not
   // restarted by frames that open no stream (PING, SETTINGS): idle means no stream.
   Timer timerAfterStep();
   const routing::Http2Limits& limits() const { return limits_; }
 
+  // How long a connection must be idle (no stream, nothing to send) before its session is
+  // packed away. Short: a busy connection never waits this long between streams for nothing,
+  // and an idle one wakes in microseconds (a copy of its 1-2 KB image).
+  static constexpr uint64_t kHibernateDelayMs = 1000;
+  bool hibernated() const { return memory_.hibernated(); }
+
   // ---- For the streams ----
-  nghttp2_session* session() { return session_; }
+  // The session, woken first if it was hibernated: every call into nghttp2 goes through here.
+  nghttp2_session* session() {
+    if (memory_.hibernated()) wake();
+    return session_;
+  }
   Worker& worker() { return worker_; }
   ExchangeOwner& client() { return client_; }
   // Asks for a flush soon (outside the current call stack).
@@ -96,15 +113,31 @@ class H2Connection {
   void countClientReset();
   // Response data waits for the client: its flow-control window (the connection's or the
   // stream's) is closed, or it does not read the socket.
-  bool responseBlocked() const;
+  bool responseBlocked();
   // Hands nghttp2's pending frames to the socket (unless it is above its high watermark).
   bool send();
+  // Idle (no stream) after a step: the hibernation delay starts over.
+  void armHibernation();
+  void onHibernateDelay();
+  void wake();
+
+  // The hibernation delay: a timeout entry of the connection's own (DownstreamConnection's one
+  // entry is the keep-alive timeout, which goes on while the session sleeps).
+  struct HibernateTimer final : core::TimeoutEntry {
+    explicit HibernateTimer(H2Connection& owner) : connection(owner) {}
+    void onTimeout() override { connection.onHibernateDelay(); }
+    H2Connection& connection;
+  };
 
   Worker& worker_;
   DownstreamConnection& host_;
   ExchangeOwner& client_;
   tls::StreamTransport& transport_;
-  nghttp2_session* session_ = nullptr;
+  // Before the session: it must outlive nghttp2_session_del (which frees through it).
+  H2SessionMemory memory_;
+  nghttp2_session* session_ = nullptr;  // through session() only: it may be hibernated
+  HibernateTimer hibernate_timer_{*this};
+  uint64_t idle_since_ms_ = 0;  // the loop's clock at the last step that left no stream
   absl::flat_hash_map<int32_t, std::unique_ptr<H2Stream>> streams_;
   const routing::Http2Limits limits_;  // as when the connection began (a reload keeps them)
   Http2ResetCounter resets_;

@@ -18,6 +18,7 @@
 #include "core/worker_stats.h"
 #include "proxy/access_log.h"
 #include "proxy/client_limits.h"
+#include "proxy/h2_session_memory.h"
 #include "routing/snapshot.h"
 #include "upstream/balancer.h"
 #include "upstream/connection_pool.h"
@@ -73,6 +74,8 @@ class Worker {
   uint32_t index() const { return index_; }
   uv_loop_t* loop() { return &loop_; }
   core::TimeoutQueue& timeouts() { return timeouts_; }
+  // Pages for the HTTP/2 connections' nghttp2 sessions (proxy/h2_session_memory.h).
+  H2SlotPool& h2SlotPool() { return h2_slots_; }
   core::LoopContext& loopContext() { return *loop_context_; }
   core::WorkerStats& stats() { return stats_; }
   ClientLimits& clientLimits() { return client_limits_; }
@@ -169,6 +172,8 @@ class Worker {
   // Declared before any connection can exist and destroyed after the loop ends, so the
   // connections' tickets always find it.
   ClientLimits client_limits_;
+  // Also declared before the connections can exist: their sessions live in its slots.
+  H2SlotPool h2_slots_;
   core::LogThrottle proxy_protocol_log_;
   std::unique_ptr<AccessLogWriter> access_log_;
   uint64_t random_state_;

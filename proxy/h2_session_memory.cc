@@ -1,0 +1,170 @@
+#include "proxy/h2_session_memory.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+namespace sy::proxy {
+namespace {
+
+size_t h2SlotBytesForPageSize() {
+  const long page = sysconf(_SC_PAGESIZE);
+  const size_t page_bytes = page > 0 ? static_cast<size_t>(page) : 4096;
+  return (H2SlotPool::kMinSlotBytes + page_bytes - 1) / page_bytes * page_bytes;
+}
+
+// Bump allocations are aligned as malloc's are.
+constexpr size_t kH2SlotAlignment = alignof(std::max_align_t);
+
+// nghttp2's frame buffer holds one frame of up to 16,384 payload bytes and its header.
+constexpr size_t kH2MinFrameBufferBytes = 16384;
+
+}  // namespace
+
+H2SlotPool::H2SlotPool(size_t max_slots)
+    : max_slots_(max_slots), slot_bytes_(h2SlotBytesForPageSize()) {}
+
+H2SlotPool::~H2SlotPool() {
+  // A slot still in use (a session not freed yet) keeps its mapping: better a leak at exit
+  // than a session reading unmapped memory.
+  if (in_use_ != 0) return;
+  for (const auto& [address, bytes] : regions_) munmap(address, bytes);
+}
+
+char* H2SlotPool::acquire() {
+  if (free_.empty()) {
+    if (made_ >= max_slots_) return nullptr;
+    const size_t slots = std::min(kSlotsPerRegion, max_slots_ - made_);
+    const size_t bytes = slots * slot_bytes_;
+    // MAP_NORESERVE: only the pages sessions touch count; most of a slot stays untouched.
+    void* region = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (region == MAP_FAILED) return nullptr;
+    regions_.emplace_back(region, bytes);
+    made_ += slots;
+    // Handed out lowest address first.
+    for (size_t i = slots; i > 0; --i)
+      free_.push_back(static_cast<char*>(region) + (i - 1) * slot_bytes_);
+  }
+  char* slot = free_.back();
+  free_.pop_back();
+  ++in_use_;
+  return slot;
+}
+
+void H2SlotPool::release(char* slot) {
+  madvise(slot, slot_bytes_, MADV_DONTNEED);  // private anonymous pages read as zeros again
+  free_.push_back(slot);
+  --in_use_;
+}
+
+H2SessionMemory::H2SessionMemory(H2SlotPool* pool) : pool_(pool) {
+  mem_.mem_user_data = this;
+  mem_.malloc = allocate;
+  mem_.free = release;
+  mem_.calloc = allocateZeroed;
+  mem_.realloc = reallocate;
+}
+
+H2SessionMemory::~H2SessionMemory() {
+  if (slot_ != nullptr) pool_->release(slot_);
+}
+
+nghttp2_mem* H2SessionMemory::beginCapture() {
+  if (slot_ == nullptr && pool_ != nullptr) {
+    slot_ = pool_->acquire();
+    if (slot_ != nullptr) slot_bytes_ = pool_->slotBytes();
+  }
+  capturing_ = slot_ != nullptr;
+  return &mem_;
+}
+
+void* H2SessionMemory::bump(size_t size) {
+  const size_t rounded = (size + kH2SlotAlignment - 1) / kH2SlotAlignment * kH2SlotAlignment;
+  if (rounded < size || rounded > slot_bytes_ - used_) return nullptr;
+  void* at = slot_ + used_;
+  used_ += rounded;
+  return at;
+}
+
+void* H2SessionMemory::allocate(size_t size, void* self) {
+  auto* memory = static_cast<H2SessionMemory*>(self);
+  if (memory->capturing_) {
+    if (void* at = memory->bump(size)) return at;
+  }
+  return std::malloc(size);
+}
+
+void H2SessionMemory::release(void* pointer, void* self) {
+  // A slot allocation is given back with the whole slot.
+  if (!static_cast<H2SessionMemory*>(self)->inSlot(pointer)) std::free(pointer);
+}
+
+void* H2SessionMemory::allocateZeroed(size_t count, size_t size, void* self) {
+  auto* memory = static_cast<H2SessionMemory*>(self);
+  if (memory->capturing_ && size != 0 && count <= SIZE_MAX / size) {
+    // Slot bytes are zero already: fresh pages, or given back with MADV_DONTNEED, and a bump
+    // allocator never hands out a byte twice.
+    if (void* at = memory->bump(count * size)) return at;
+  }
+  return std::calloc(count, size);
+}
+
+void* H2SessionMemory::reallocate(void* pointer, size_t size, void* self) {
+  auto* memory = static_cast<H2SessionMemory*>(self);
+  if (pointer == nullptr) {
+    if (memory->capturing_) {
+      if (void* at = memory->bump(size)) {
+        // session_new's one realloc(NULL): the frame buffer (nghttp2_bufs_init3 reserving its
+        // chunk). Anything else leaves no dead range, to stay on the safe side.
+        const size_t begin = static_cast<char*>(at) - memory->slot_;
+        const bool first = memory->dead_begin_ == memory->dead_end_;
+        if (first && size >= kH2MinFrameBufferBytes) {
+          memory->dead_begin_ = begin;
+          memory->dead_end_ = begin + size;
+        } else {
+          memory->dead_begin_ = memory->dead_end_ = 0;
+        }
+        return at;
+      }
+    }
+    return std::malloc(size);
+  }
+  if (!memory->inSlot(pointer)) return std::realloc(pointer, size);
+  // Out of the slot onto the heap. The old size is not known: copy what can be, never past
+  // the slot's end.
+  void* moved = std::malloc(size);
+  if (moved == nullptr) return nullptr;
+  const size_t offset = static_cast<char*>(pointer) - memory->slot_;
+  std::memcpy(moved, pointer, std::min(size, memory->slot_bytes_ - offset));
+  return moved;
+}
+
+bool H2SessionMemory::hibernate() {
+  if (slot_ == nullptr || hibernated_) return false;
+  image_.clear();
+  if (dead_begin_ != dead_end_) {
+    image_.add(slot_, 0, dead_begin_);
+    image_.add(slot_, dead_end_, used_);
+  } else {
+    image_.add(slot_, 0, used_);
+  }
+  image_.seal();
+  madvise(slot_, slot_bytes_, MADV_DONTNEED);
+  hibernated_ = true;
+  return true;
+}
+
+void H2SessionMemory::wake() {
+  if (!hibernated_) return;
+  image_.restoreInto(slot_);
+  image_.clear();
+  hibernated_ = false;
+}
+
+}  // namespace sy::proxy

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "core/zero_run_image.h"
+
+namespace sy::proxy {
+
+// Why this exists: an idle HTTP/2 connection is mostly its nghttp2 session, about 25 KB that
+// nghttp2_session_server_new3 allocates at once and keeps for the connection's life (the
+// session struct, the HPACK rings and hash map, a 16 KB frame buffer), and nghttp2 has no API
+// to size those buffers or let go of them while idle. So the session is created into pages of
+// its own (a "slot"), which an idle connection packs away (H2SessionMemory::hibernate) and
+// gets back, at the same addresses, before nghttp2 is called again.
+
+// One worker's slots: page-aligned blocks carved from large anonymous mappings (one mmap per
+// kSlotsPerRegion connections, not one per connection: few syscalls, few entries against
+// vm.max_map_count). A released slot's pages go back to the kernel (MADV_DONTNEED) and the slot
+// to a free list; the mappings stay for the worker's life. Loop thread only.
+class H2SlotPool {
+ public:
+  static constexpr size_t kSlotsPerRegion = 256;
+  // What nghttp2 1.52's session_new allocates (25,466 bytes) with room to spare.
+  static constexpr size_t kMinSlotBytes = 28 * 1024;
+
+  explicit H2SlotPool(size_t max_slots = size_t{1} << 20);
+  ~H2SlotPool();
+  H2SlotPool(const H2SlotPool&) = delete;
+  H2SlotPool& operator=(const H2SlotPool&) = delete;
+
+  // A slot of slotBytes() zero bytes; nullptr when the pool is at max_slots or mmap failed.
+  char* acquire();
+  // Gives the slot's pages back to the kernel; the slot reads as zeros when acquired again.
+  void release(char* slot);
+  size_t slotBytes() const { return slot_bytes_; }
+  size_t slotsInUse() const { return in_use_; }
+
+ private:
+  const size_t max_slots_;
+  const size_t slot_bytes_;  // kMinSlotBytes rounded up to whole pages
+  std::vector<std::pair<void*, size_t>> regions_;
+  std::vector<char*> free_;
+  size_t made_ = 0;
+  size_t in_use_ = 0;
+};
+
+// One nghttp2 session's allocator (nghttp2_mem) and its hibernation. Allocations made between
+// beginCapture() and endCapture() (nghttp2_session_server_new3) are bumped into the slot:
+// free() of one is a no-op (the slot goes back whole), realloc() moves it to the heap. Every
+// other allocation goes to malloc. Without a slot (pool exhausted) all go to malloc and the
+// session never hibernates.
+//
+// The object must stay at its address while the session lives (nghttp2 keeps a pointer).
+class H2SessionMemory {
+ public:
+  explicit H2SessionMemory(H2SlotPool* pool);
+  ~H2SessionMemory();
+  H2SessionMemory(const H2SessionMemory&) = delete;
+  H2SessionMemory& operator=(const H2SessionMemory&) = delete;
+
+  // The allocator to create the session with; allocations go to the slot until endCapture().
+  nghttp2_mem* beginCapture();
+  void endCapture() { capturing_ = false; }
+
+  bool hasSlot() const { return slot_ != nullptr; }
+  bool hibernated() const { return hibernated_; }
+  // Copies the slot's live bytes into a compact heap image and gives the pages back. Only
+  // while nghttp2 is quiescent: no stream, nothing queued to send (nghttp2_session_want_write
+  // is 0), not inside a call into nghttp2. False (nothing done) without a slot.
+  bool hibernate();
+  // Puts the bytes back where they were: every pointer into the slot is valid again.
+  void wake();
+  // The heap bytes a hibernated session keeps of its slot.
+  size_t imageBytes() const { return image_.storedBytes(); }
+  // Bytes of the slot in use (bump offset).
+  size_t slotBytesUsed() const { return used_; }
+
+ private:
+  static void* allocate(size_t size, void* self);
+  static void release(void* pointer, void* self);
+  static void* allocateZeroed(size_t count, size_t size, void* self);
+  static void* reallocate(void* pointer, size_t size, void* self);
+
+  bool inSlot(const void* pointer) const {
+    const auto at = reinterpret_cast<uintptr_t>(pointer);
+    const auto begin = reinterpret_cast<uintptr_t>(slot_);
+    return at - begin < slot_bytes_;  // unsigned: below the slot wraps to a large value
+  }
+  void* bump(size_t size);
+
+  H2SlotPool* const pool_;
+  char* slot_ = nullptr;
+  size_t slot_bytes_ = 0;
+  size_t used_ = 0;
+  // The frame buffer (aob.framebufs' chunk, the one realloc(NULL) of session_new): between
+  // frames its contents are dead (nghttp2 writes a frame completely before sending it), so a
+  // hibernation does not keep them. Offsets into the slot; equal when none.
+  size_t dead_begin_ = 0;
+  size_t dead_end_ = 0;
+  nghttp2_mem mem_{};
+  core::ZeroRunImage image_;
+  bool capturing_ = false;
+  bool hibernated_ = false;
+};
+
+}  // namespace sy::proxy

@@ -1,0 +1,163 @@
+// Hibernation of idle HTTP/2 connections (proxy/h2_session_memory.h): a connection with no
+// stream for a second packs its nghttp2 session away (switchyard_http2_connections_hibernated
+// counts it); the next frame wakes it, on the same connection, with its HPACK tables intact
+// both ways; a drain sends a hibernated connection its GOAWAY.
+
+#include <unistd.h>
+
+#include <csignal>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/health_support.h"
+#include "tests/support/process.h"
+#include "tests/support/prometheus_text.h"
+
+namespace sy::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+bool http2HibernatePythonH2Present() {
+  auto check = ChildProcess::start({"/usr/bin/python3", "-c", "import h2"});
+  return check.ok() && (*check)->waitExit(std::chrono::seconds(10)) == 0;
+}
+
+// One HTTP/2 connection (python3-h2); argv: proxy port, admin port, then steps: "GET <id>" (a
+// GET with x-request-id: <id>, printed as "<status> <body> <x-echo>"), "WAIT" (until /metrics
+// counts a hibernated connection, 30 s at most; prints "hibernated"), "GOAWAY" (reads until
+// the proxy's GOAWAY and the end: "goaway <code> <last stream>", then "closed").
+constexpr char kHttp2HibernateClient[] = R"PY(
+import socket, sys, time, urllib.request
+import h2.config, h2.connection, h2.events
+port, admin = int(sys.argv[1]), int(sys.argv[2])
+sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+conn = h2.connection.H2Connection(h2.config.H2Configuration(
+    client_side=True, header_encoding="utf-8"))
+conn.initiate_connection()
+sock.sendall(conn.data_to_send())
+def hibernated():
+    text = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=10).read()
+    for line in text.decode().splitlines():
+        if line.startswith("switchyard_http2_connections_hibernated "):
+            return float(line.split()[1])
+    return 0.0
+def wait_hibernated():
+    deadline = time.time() + 30
+    while hibernated() < 1:
+        if time.time() > deadline:
+            print("never hibernated", flush=True); sys.exit(1)
+        time.sleep(0.05)
+    print("hibernated", flush=True)
+def get(request_id):
+    sid = conn.get_next_available_stream_id()
+    conn.send_headers(sid, [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                            (":authority", "127.0.0.1"), ("x-request-id", request_id)],
+                      end_stream=True)
+    sock.sendall(conn.data_to_send())
+    status, echo, body = None, None, b""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            print("closed", flush=True); sys.exit(1)
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.ResponseReceived) and event.stream_id == sid:
+                fields = dict(event.headers)
+                status, echo = fields[":status"], fields.get("x-echo")
+            elif isinstance(event, h2.events.DataReceived) and event.stream_id == sid:
+                body += event.data
+                conn.acknowledge_received_data(event.flow_controlled_length, sid)
+            elif isinstance(event, h2.events.StreamEnded) and event.stream_id == sid:
+                sock.sendall(conn.data_to_send())
+                print(status, body.decode().strip(), echo, flush=True); return
+            elif isinstance(event, h2.events.StreamReset) and event.stream_id == sid:
+                print("reset", int(event.error_code), flush=True); return
+        sock.sendall(conn.data_to_send())
+def goaway():
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            print("closed", flush=True); return
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.ConnectionTerminated):
+                print("goaway", int(event.error_code), event.last_stream_id, flush=True)
+        sock.sendall(conn.data_to_send())
+for step in sys.argv[3:]:
+    words = step.split(" ")
+    if words[0] == "GET":
+        get(words[1])
+    elif words[0] == "WAIT":
+        wait_hibernated()
+    elif words[0] == "GOAWAY":
+        goaway()
+)PY";
+
+// The route echoes the request's X-Request-ID in X-Echo: HPACK both ways.
+std::string http2HibernateConfig(uint16_t backend) {
+  return absl::StrCat(
+      "[server]\nworkers = 1\n\n[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n"
+      "http2 = true\n\n[[pools]]\nname = \"app\"\nbackends = [\"127.0.0.1:",
+      backend,
+      "\"]\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n"
+      "response_headers = { set = { \"X-Echo\" = \"{request_id}\" } }\n");
+}
+
+class Http2HibernateTest : public AdminProxyTest {
+ protected:
+  std::optional<double> hibernatedNow() {
+    absl::StatusOr<Exposition> metrics = scrapeMetrics(admin_port_);
+    if (!metrics.ok()) return std::nullopt;
+    return metrics->value("switchyard_http2_connections_hibernated");
+  }
+};
+
+TEST_F(Http2HibernateTest, AHibernatedConnectionWakesWithItsHpackTables) {
+  if (!http2HibernatePythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  EXPECT_EQ(hibernatedNow(), std::optional<double>(0));
+  const std::string id = "tenant-" + std::string(40, 'a');  // indexed from its second use on
+  auto client =
+      ChildProcess::start({"/usr/bin/python3", "-c", kHttp2HibernateClient, std::to_string(port()),
+                           std::to_string(admin_port_), "GET " + id, "GET " + id, "WAIT",
+                           "GET " + id, "GET " + id, "GET other", "WAIT", "GET " + id});
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_EQ((*client)->waitExit(std::chrono::seconds(90)), 0) << (*client)->output();
+  const std::string answer = "200 blue " + id;
+  EXPECT_THAT((*client)->stdoutLines(), ElementsAre(answer, answer, "hibernated", answer, answer,
+                                                    "200 blue other", "hibernated", answer))
+      << (*client)->output();
+  EXPECT_EQ(stats(0).requests, 6u);
+  // The client has gone: its connection, woken to be freed, is not counted any more.
+  EXPECT_TRUE(waitUntil([&] { return hibernatedNow() == std::optional<double>(0); },
+                        std::chrono::seconds(30)));
+}
+
+TEST_F(Http2HibernateTest, DrainSendsAHibernatedConnectionItsGoaway) {
+  if (!http2HibernatePythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  auto client =
+      ChildProcess::start({"/usr/bin/python3", "-c", kHttp2HibernateClient, std::to_string(port()),
+                           std::to_string(admin_port_), "GET one", "WAIT", "GOAWAY"});
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE(waitUntil([&] { return (*client)->output().find("hibernated") != std::string::npos; },
+                        std::chrono::seconds(60)))
+      << (*client)->output();
+  ASSERT_TRUE(proxy_.process->signal(SIGTERM));
+  EXPECT_EQ((*client)->waitExit(std::chrono::seconds(30)), 0) << (*client)->output();
+  EXPECT_THAT((*client)->stdoutLines(),
+              ElementsAre("200 blue one", "hibernated", "goaway 0 1", "closed"))
+      << (*client)->output();
+}
+
+}  // namespace
+}  // namespace sy::testing

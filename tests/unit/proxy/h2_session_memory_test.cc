@@ -1,0 +1,228 @@
+// H2SlotPool and H2SessionMemory (proxy/h2_session_memory.h): an nghttp2 server session made in
+// a slot keeps working across hibernations (HPACK dynamic table included: a repeated field is
+// sent as an index into it), and a pool out of slots falls back to the heap.
+
+#include "proxy/h2_session_memory.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace sy::proxy {
+namespace {
+
+TEST(H2SlotPoolTest, SlotsAreZeroedPageMultiplesAndComeBackZeroed) {
+  H2SlotPool pool(3);
+  EXPECT_GE(pool.slotBytes(), H2SlotPool::kMinSlotBytes);
+  char* first = pool.acquire();
+  char* second = pool.acquire();
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(first, second);
+  EXPECT_EQ(pool.slotsInUse(), 2u);
+  for (size_t i = 0; i < pool.slotBytes(); ++i) ASSERT_EQ(first[i], 0) << i;
+  std::memset(first, 0x5a, pool.slotBytes());
+  pool.release(first);
+  char* again = pool.acquire();
+  EXPECT_EQ(again, first);  // the free list's last
+  for (size_t i = 0; i < pool.slotBytes(); ++i) ASSERT_EQ(again[i], 0) << i;
+  EXPECT_NE(pool.acquire(), nullptr);
+  EXPECT_EQ(pool.acquire(), nullptr);  // max_slots reached
+  EXPECT_EQ(pool.slotsInUse(), 3u);
+  pool.release(again);
+  EXPECT_NE(pool.acquire(), nullptr);
+}
+
+TEST(H2SlotPoolTest, MoreSlotsThanOneRegionAreDistinctAndPageAligned) {
+  H2SlotPool pool;
+  std::vector<char*> slots;
+  for (size_t i = 0; i < H2SlotPool::kSlotsPerRegion + 10; ++i) {
+    char* slot = pool.acquire();
+    ASSERT_NE(slot, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(slot) % 4096, 0u);
+    slot[0] = 1;  // each is writable
+    slots.push_back(slot);
+  }
+  std::sort(slots.begin(), slots.end());
+  for (size_t i = 1; i < slots.size(); ++i) {
+    EXPECT_GE(static_cast<size_t>(slots[i] - slots[i - 1]), pool.slotBytes());
+  }
+  for (char* slot : slots) pool.release(slot);
+  EXPECT_EQ(pool.slotsInUse(), 0u);
+}
+
+TEST(H2SessionMemoryTest, CapturedAllocationsStayInTheSlotAndMoveOutOnRealloc) {
+  H2SlotPool pool(1);
+  H2SessionMemory memory(&pool);
+  nghttp2_mem* mem = memory.beginCapture();
+  auto* captured = static_cast<char*>(mem->malloc(100, mem->mem_user_data));
+  auto* zeroed = static_cast<char*>(mem->calloc(10, 10, mem->mem_user_data));
+  ASSERT_NE(captured, nullptr);
+  ASSERT_NE(zeroed, nullptr);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(zeroed[i], 0);
+  EXPECT_GE(memory.slotBytesUsed(), 200u);
+  memory.endCapture();
+  std::memcpy(captured, "slot bytes", 11);
+  mem->free(zeroed, mem->mem_user_data);  // a no-op: the slot goes back whole
+  // After the capture: the heap.
+  void* later = mem->malloc(64, mem->mem_user_data);
+  const size_t used = memory.slotBytesUsed();
+  EXPECT_NE(later, nullptr);
+  mem->free(later, mem->mem_user_data);
+  // realloc of a slot allocation moves it to the heap with its bytes.
+  auto* moved = static_cast<char*>(mem->realloc(captured, 4000, mem->mem_user_data));
+  ASSERT_NE(moved, nullptr);
+  EXPECT_STREQ(moved, "slot bytes");
+  mem->free(moved, mem->mem_user_data);
+  EXPECT_EQ(memory.slotBytesUsed(), used);
+}
+
+// A server session and an nghttp2 client talking through memory: the client sends GETs with a
+// repeated custom field, the server answers each with 200 and the field's value.
+struct H2MemoryTestPeers {
+  explicit H2MemoryTestPeers(H2SlotPool* pool) : memory(pool) {
+    nghttp2_session_callbacks* callbacks = nullptr;
+    EXPECT_EQ(nghttp2_session_callbacks_new(&callbacks), 0);
+    nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrame);
+    EXPECT_EQ(nghttp2_session_server_new3(&server, callbacks, this, nullptr, memory.beginCapture()),
+              0);
+    memory.endCapture();
+    EXPECT_EQ(nghttp2_session_client_new(&client, callbacks, this), 0);
+    nghttp2_session_callbacks_del(callbacks);
+    EXPECT_EQ(nghttp2_submit_settings(server, NGHTTP2_FLAG_NONE, nullptr, 0), 0);
+    EXPECT_EQ(nghttp2_submit_settings(client, NGHTTP2_FLAG_NONE, nullptr, 0), 0);
+    pump();
+  }
+  ~H2MemoryTestPeers() {
+    memory.wake();
+    nghttp2_session_del(server);
+    nghttp2_session_del(client);
+  }
+
+  static int onHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t name_length, const uint8_t* value, size_t value_length,
+                      uint8_t /*flags*/, void* self) {
+    auto* peers = static_cast<H2MemoryTestPeers*>(self);
+    const std::string field(reinterpret_cast<const char*>(name), name_length);
+    if (field != "x-tenant") return 0;
+    const std::string text(reinterpret_cast<const char*>(value), value_length);
+    if (session == peers->server) {
+      peers->request_values[frame->hd.stream_id] = text;
+    } else {
+      peers->answers.push_back(text);
+    }
+    return 0;
+  }
+
+  static int onFrame(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
+    auto* peers = static_cast<H2MemoryTestPeers*>(self);
+    if (session != peers->server || frame->hd.type != NGHTTP2_HEADERS ||
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0) {
+      return 0;
+    }
+    const std::string& value = peers->request_values[frame->hd.stream_id];
+    const nghttp2_nv fields[] = {
+        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
+         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("200")), 7, 3, NGHTTP2_NV_FLAG_NONE},
+        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("x-tenant")),
+         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())), 8, value.size(),
+         NGHTTP2_NV_FLAG_NONE},
+    };
+    return nghttp2_submit_response(session, frame->hd.stream_id, fields, 2, nullptr);
+  }
+
+  // Moves bytes both ways until neither side has anything to send.
+  void pump() {
+    for (bool moved = true; moved;) {
+      moved = transfer(client, server) | transfer(server, client);
+    }
+  }
+  static bool transfer(nghttp2_session* from, nghttp2_session* to) {
+    bool moved = false;
+    const uint8_t* data = nullptr;
+    for (ssize_t length; (length = nghttp2_session_mem_send(from, &data)) > 0;) {
+      EXPECT_EQ(nghttp2_session_mem_recv(to, data, static_cast<size_t>(length)), length);
+      moved = true;
+    }
+    return moved;
+  }
+
+  void get(const std::string& tenant) {
+    const nghttp2_nv fields[] = {
+        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":method")),
+         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("GET")), 7, 3, NGHTTP2_NV_FLAG_NONE},
+        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":scheme")),
+         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("http")), 7, 4,
+         NGHTTP2_NV_FLAG_NONE},
+        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":path")),
+         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("/")), 5, 1, NGHTTP2_NV_FLAG_NONE},
+        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":authority")),
+         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("example")), 10, 7,
+         NGHTTP2_NV_FLAG_NONE},
+        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("x-tenant")),
+         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(tenant.data())), 8, tenant.size(),
+         NGHTTP2_NV_FLAG_NONE},
+    };
+    ASSERT_GT(nghttp2_submit_request(client, nullptr, fields, 5, nullptr, nullptr), 0);
+    memory.wake();  // what H2Connection::session() does before any call into the server
+    pump();
+  }
+
+  H2SessionMemory memory;
+  nghttp2_session* server = nullptr;
+  nghttp2_session* client = nullptr;
+  std::map<int32_t, std::string> request_values;
+  std::vector<std::string> answers;
+};
+
+TEST(H2SessionMemoryTest, ASessionInASlotWorksAcrossHibernations) {
+  H2SlotPool pool(4);
+  H2MemoryTestPeers peers(&pool);
+  ASSERT_TRUE(peers.memory.hasSlot());
+  // session_new's allocations went into the slot (nghttp2 1.52: 25,466 bytes).
+  EXPECT_GT(peers.memory.slotBytesUsed(), 16384u);
+  EXPECT_LE(peers.memory.slotBytesUsed(), pool.slotBytes());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(nghttp2_session_want_write(peers.server), 0);
+    ASSERT_TRUE(peers.memory.hibernate());
+    EXPECT_TRUE(peers.memory.hibernated());
+    // The image is the live part only: not the frame buffer, not the zeros.
+    EXPECT_LT(peers.memory.imageBytes(), 6000u) << i;
+    // The same value each time: from the second request on, HPACK sends it as an index into
+    // the dynamic tables that hibernated.
+    peers.get("tenant-" + std::string(40, 'a'));
+    EXPECT_FALSE(peers.memory.hibernated());
+  }
+  peers.get("other");
+  std::vector<std::string> expected(5, "tenant-" + std::string(40, 'a'));
+  expected.push_back("other");
+  EXPECT_EQ(peers.answers, expected);
+}
+
+TEST(H2SessionMemoryTest, WithoutASlotTheSessionLivesOnTheHeapAndNeverHibernates) {
+  H2SlotPool pool(1);
+  H2MemoryTestPeers first(&pool);
+  H2MemoryTestPeers second(&pool);  // the pool is out of slots
+  EXPECT_TRUE(first.memory.hasSlot());
+  EXPECT_FALSE(second.memory.hasSlot());
+  EXPECT_FALSE(second.memory.hibernate());
+  second.get("x");
+  second.get("x");
+  EXPECT_EQ(second.answers, std::vector<std::string>({"x", "x"}));
+  H2MemoryTestPeers no_pool(nullptr);
+  EXPECT_FALSE(no_pool.memory.hasSlot());
+  no_pool.get("y");
+  EXPECT_EQ(no_pool.answers, std::vector<std::string>({"y"}));
+}
+
+}  // namespace
+}  // namespace sy::proxy
