@@ -8,6 +8,7 @@
 
 #include "http/http1_parser.h"
 #include "http/method_rules.h"
+#include "http/strict_decimal.h"
 
 namespace sy::http {
 namespace {
@@ -18,20 +19,6 @@ namespace {
 bool fieldsTargetHasNonAscii(std::string_view target) {
   return std::any_of(target.begin(), target.end(),
                      [](char c) { return static_cast<unsigned char>(c) > 0x7f; });
-}
-
-// content-length = 1*DIGIT; false when it is not, or overflows (llhttp refuses both).
-bool fieldsParseContentLength(std::string_view value, uint64_t* length) {
-  if (value.empty()) return false;
-  uint64_t n = 0;
-  for (const char c : value) {
-    if (c < '0' || c > '9') return false;
-    const auto digit = static_cast<uint64_t>(c - '0');
-    if (n > (UINT64_MAX - digit) / 10) return false;
-    n = n * 10 + digit;
-  }
-  *length = n;
-  return true;
 }
 
 }  // namespace
@@ -101,6 +88,12 @@ void Http1Parser::loadTarget(std::string_view target) {
   url_length_ = static_cast<uint32_t>(target.size());
 }
 
+void Http1Parser::loadHost(std::string_view host) {
+  if (fields_host_seen_) return;  // the first one wins: :authority, or else host
+  fields_host_seen_ = true;
+  appendField("Host", host);
+}
+
 void Http1Parser::addField(std::string_view name, std::string_view value) {
   if (error_status_ != 0) return;  // refused already: what follows changes nothing
   if (!name.empty() && name[0] == ':') {
@@ -108,11 +101,10 @@ void Http1Parser::addField(std::string_view name, std::string_view value) {
       loadMethod(value);
     } else if (name == ":path") {
       loadTarget(value);
-    } else if (name == ":authority" && !fields_host_seen_) {
+    } else if (name == ":authority") {
       // Pseudo-header fields come first (RFC 9113 §8.3): Host leads the fields, as it would
       // in the request the client meant.
-      fields_host_seen_ = true;
-      appendField("Host", value);
+      loadHost(value);
     }
     // :scheme says http or https, which the listener knows already; :protocol (extended
     // CONNECT) is not enabled, so nghttp2 refuses it.
@@ -120,10 +112,7 @@ void Http1Parser::addField(std::string_view name, std::string_view value) {
   }
   if (name == "host") {
     // Host and :authority together must agree (RFC 9113 §8.3.1); :authority wins.
-    if (!fields_host_seen_) {
-      fields_host_seen_ = true;
-      appendField("Host", value);
-    }
+    loadHost(value);
     return;
   }
   if (name == "cookie") {
@@ -139,7 +128,8 @@ void Http1Parser::addField(std::string_view name, std::string_view value) {
       fail(400, "Duplicate Content-Length");
       return;
     }
-    if (!fieldsParseContentLength(value, &content_length_)) {
+    // content-length = 1*DIGIT; llhttp refuses anything else, and an overflow.
+    if (!parseStrictDecimal(value, &content_length_)) {
       fail(400, "Invalid character in Content-Length");
       return;
     }
