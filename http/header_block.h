@@ -15,6 +15,14 @@ class HeaderBlock {
   void clear();
   // Frees the memory too: called when a connection goes idle.
   void release();
+  // Room for `bytes` of names, values and extras and `fields` fields, so that a head built field
+  // by field (an HTTP/2 request) does not grow its buffers step by step.
+  // Inline: a new function in header_block.cc changed GCC's inlining of std::string::append in
+  // its appenders, +90 user-space instructions per HTTP/1.1 request (callgrind).
+  void reserve(size_t bytes, size_t fields) {
+    storage_.reserve(bytes);
+    fields_.reserve(fields);
+  }
 
   void appendName(const char* data, size_t length);
   void appendValue(const char* data, size_t length);

@@ -163,6 +163,8 @@ class Http1Parser {
   void appendField(std::string_view name, std::string_view value);
   void loadMethod(std::string_view method);
   void loadTarget(std::string_view target);
+  // :authority, or a host field: the first one becomes the head's Host field.
+  void loadHost(std::string_view host);
   Result completeFieldsMessage();
   // Checks the bytes from `at` to the end of the current buffer against the CRLF still expected
   // after chunk data; false on a mismatch.

@@ -8,6 +8,7 @@
 
 #include "http/http1_parser.h"
 #include "http/method_rules.h"
+#include "http/strict_decimal.h"
 
 namespace sy::http {
 namespace {
@@ -20,19 +21,13 @@ bool fieldsTargetHasNonAscii(std::string_view target) {
                      [](char c) { return static_cast<unsigned char>(c) > 0x7f; });
 }
 
-// content-length = 1*DIGIT; false when it is not, or overflows (llhttp refuses both).
-bool fieldsParseContentLength(std::string_view value, uint64_t* length) {
-  if (value.empty()) return false;
-  uint64_t n = 0;
-  for (const char c : value) {
-    if (c < '0' || c > '9') return false;
-    const auto digit = static_cast<uint64_t>(c - '0');
-    if (n > (UINT64_MAX - digit) / 10) return false;
-    n = n * 10 + digit;
-  }
-  *length = n;
-  return true;
-}
+// What beginFields reserves: a load tool's request (Host, user-agent, the target) fits, and a
+// browser's (~700 bytes, ~20 fields) grows from there in three steps rather than six. Both
+// blocks stay within glibc's fastbin sizes (chunks up to 128 bytes), which is what keeps them
+// cheap with many streams in flight: 256 bytes and 8 fields measured ~640 instructions per
+// h2c stream worse (callgrind), as their frees went through the unsorted bin.
+constexpr size_t kFieldsReserveBytes = 112;
+constexpr size_t kFieldsReserveCount = 6;
 
 }  // namespace
 
@@ -49,6 +44,9 @@ void Http1Parser::beginFields() {
   fields_body_remaining_ = 0;
   fields_method_seen_ = false;
   fields_host_seen_ = false;
+  // A stream's parser starts empty (it lives as long as its stream): room for a usual request
+  // at once rather than growing from nothing, field by field.
+  headers_.reserve(kFieldsReserveBytes, kFieldsReserveCount);
 }
 
 void Http1Parser::appendField(std::string_view name, std::string_view value) {
@@ -101,6 +99,12 @@ void Http1Parser::loadTarget(std::string_view target) {
   url_length_ = static_cast<uint32_t>(target.size());
 }
 
+void Http1Parser::loadHost(std::string_view host) {
+  if (fields_host_seen_) return;  // the first one wins: :authority, or else host
+  fields_host_seen_ = true;
+  appendField("Host", host);
+}
+
 void Http1Parser::addField(std::string_view name, std::string_view value) {
   if (error_status_ != 0) return;  // refused already: what follows changes nothing
   if (!name.empty() && name[0] == ':') {
@@ -108,11 +112,10 @@ void Http1Parser::addField(std::string_view name, std::string_view value) {
       loadMethod(value);
     } else if (name == ":path") {
       loadTarget(value);
-    } else if (name == ":authority" && !fields_host_seen_) {
+    } else if (name == ":authority") {
       // Pseudo-header fields come first (RFC 9113 §8.3): Host leads the fields, as it would
       // in the request the client meant.
-      fields_host_seen_ = true;
-      appendField("Host", value);
+      loadHost(value);
     }
     // :scheme says http or https, which the listener knows already; :protocol (extended
     // CONNECT) is not enabled, so nghttp2 refuses it.
@@ -120,10 +123,7 @@ void Http1Parser::addField(std::string_view name, std::string_view value) {
   }
   if (name == "host") {
     // Host and :authority together must agree (RFC 9113 §8.3.1); :authority wins.
-    if (!fields_host_seen_) {
-      fields_host_seen_ = true;
-      appendField("Host", value);
-    }
+    loadHost(value);
     return;
   }
   if (name == "cookie") {
@@ -139,7 +139,8 @@ void Http1Parser::addField(std::string_view name, std::string_view value) {
       fail(400, "Duplicate Content-Length");
       return;
     }
-    if (!fieldsParseContentLength(value, &content_length_)) {
+    // content-length = 1*DIGIT; llhttp refuses anything else, and an overflow.
+    if (!parseStrictDecimal(value, &content_length_)) {
       fail(400, "Invalid character in Content-Length");
       return;
     }

@@ -2,6 +2,7 @@
 
 #include <uv.h>
 
+#include <cstring>
 #include <vector>
 
 #include "proxy/downstream_connection.h"
@@ -215,23 +216,35 @@ bool H2Connection::flush() {
 }
 
 bool H2Connection::send() {
-  std::string out;
+  // nghttp2's frame is valid until its next call: frames are gathered on the stack and written
+  // in batches (one sendmsg for a small response's HEADERS and DATA). A heap string grown from
+  // nothing on every call cost ~450 user-space instructions per h2c stream (callgrind).
+  // As many bytes as the old heap batch held before it was written out.
+  static constexpr size_t kSendBatchBytes = 64 * 1024;
+  char batch[kSendBatchBytes];
+  size_t used = 0;
+  const auto write_out = [this](const char* bytes, size_t length) {
+    worker_.stats().bytes_out.add(length);
+    transport_.write(bytes, length);  // copied by the transport
+  };
   while (!transport_.aboveHighWatermark()) {
     const uint8_t* data = nullptr;
     const ssize_t length = nghttp2_session_mem_send(session(), &data);
     if (length < 0) return false;
     if (length == 0) break;
-    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(length));
-    if (out.size() >= 64 * 1024) {
-      worker_.stats().bytes_out.add(out.size());
-      transport_.write(out.data(), out.size());  // copied by the transport
-      out.clear();
+    const auto size = static_cast<size_t>(length);
+    if (used + size > sizeof batch && used > 0) {
+      write_out(batch, used);
+      used = 0;
     }
+    if (size > sizeof batch) {  // a frame larger than the batch (a peer's large frame size)
+      write_out(reinterpret_cast<const char*>(data), size);
+      continue;
+    }
+    std::memcpy(batch + used, data, size);
+    used += size;
   }
-  if (!out.empty()) {
-    worker_.stats().bytes_out.add(out.size());
-    transport_.write(out.data(), out.size());
-  }
+  if (used > 0) write_out(batch, used);
   if (closed_) return true;
   // Exchanges whose response backlog fell below the low watermark may read their backend again.
   std::vector<H2Stream*> writable;

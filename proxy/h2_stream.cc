@@ -160,9 +160,21 @@ void H2Stream::flushBatch() { connection_.worker().loopContext().writeBatch().fl
 
 void H2Stream::afterRequestInput(http::Http1Parser::Result result) {
   if (result == http::Http1Parser::Result::kError) {
-    // Only a head is refused (the body has no framing to get wrong): answered as on HTTP/1.1.
     if (session_ == nullptr && !refused_) {
+      // A refused head: answered as on HTTP/1.1.
       refuseRequest(request_.errorStatus(), request_.errorReason());
+    } else if (session_ != nullptr && !refused_) {
+      // The body refused after the head (addBody/finishBody have no such rule today, but a
+      // later one must not go unheard): the exchange cannot forward a request it will never
+      // see whole. As on HTTP/1.1 the client is answered while it can be; once the response
+      // has begun, the stream is malformed (RFC 9113 §8.1.1) and ends with RST_STREAM.
+      if (!session_->responseStarted()) {
+        session_->respondLocally(request_.errorStatus(), request_.errorReason());  // ends it
+        return;
+      }
+      session_->recordCutShort();
+      session_.reset();
+      reset(NGHTTP2_PROTOCOL_ERROR);
     }
     return;
   }

@@ -10,6 +10,7 @@
 #include "core/strings.h"
 #include "http/local_reply.h"
 #include "http/message_writer.h"
+#include "http/strict_decimal.h"
 #include "nlohmann/json.hpp"
 #include "proxy/demo/demo_backend.h"
 #include "proxy/demo/demo_backend_connection.h"
@@ -41,20 +42,6 @@ const char* bytesPattern() {
 
 uv_buf_t bufferOf(std::string_view text) {
   return uv_buf_init(const_cast<char*>(text.data()), static_cast<unsigned>(text.size()));
-}
-
-// Digits only: no sign, no spaces, no overflow (absl::SimpleAtoi accepts "+5" and " 5").
-bool parseDecimal(std::string_view text, uint64_t max, uint64_t* out) {
-  if (text.empty() || text.size() > 20) return false;
-  uint64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return false;
-    const auto digit = static_cast<uint64_t>(c - '0');
-    if (value > (max - digit) / 10) return false;
-    value = value * 10 + digit;
-  }
-  *out = value;
-  return true;
 }
 
 // The value of `key` in "a=1&b=2" (no percent-decoding: the endpoints take plain numbers).
@@ -131,7 +118,8 @@ void DemoConnection::routeRequest() {
     const std::optional<std::string_view> status = queryParam(query, "status");
     if (!post) {
       route_ = Route::kMethodNotAllowed;
-    } else if (!status.has_value() || !parseDecimal(*status, 599, &number_) || number_ < 200) {
+    } else if (!status.has_value() || !http::parseStrictDecimal(*status, &number_, 599) ||
+               number_ < 200) {
       route_ = Route::kBadRequest;
       bad_request_reason_ = "/control/health?status=CODE: CODE must be 200-599";
     } else {
@@ -150,7 +138,7 @@ void DemoConnection::routeRequest() {
                (rate.has_value() && (!absl::SimpleAtod(toAbsl(*rate), &control_rate_) ||
                                      !(control_rate_ >= 0 && control_rate_ <= 1))) ||
                (status.has_value() &&
-                (!parseDecimal(*status, 599, &status_value) || status_value < 200))) {
+                (!http::parseStrictDecimal(*status, &status_value, 599) || status_value < 200))) {
       route_ = Route::kBadRequest;
       bad_request_reason_ =
           "/control/fail?rate=P&status=CODE: P must be in 0..1, CODE 200-599 (one at least)";
@@ -163,21 +151,21 @@ void DemoConnection::routeRequest() {
   } else if (startsWith(path, "/control/")) {
     route_ = Route::kNotFound;
   } else if (startsWith(path, "/delay/")) {
-    if (parseDecimal(path.substr(7), kMaxDelayMs, &number_)) {
+    if (http::parseStrictDecimal(path.substr(7), &number_, kMaxDelayMs)) {
       route_ = Route::kDelay;
     } else {
       route_ = Route::kBadRequest;
       bad_request_reason_ = absl::StrCat("/delay/MS: MS must be 0-", kMaxDelayMs);
     }
   } else if (startsWith(path, "/status/")) {
-    if (parseDecimal(path.substr(8), 599, &number_) && number_ >= 200) {
+    if (http::parseStrictDecimal(path.substr(8), &number_, 599) && number_ >= 200) {
       route_ = Route::kStatus;
     } else {
       route_ = Route::kBadRequest;
       bad_request_reason_ = "/status/CODE: CODE must be 200-599";
     }
   } else if (startsWith(path, "/bytes/")) {
-    if (parseDecimal(path.substr(7), kMaxBytes, &number_)) {
+    if (http::parseStrictDecimal(path.substr(7), &number_, kMaxBytes)) {
       route_ = Route::kBytes;
       const std::optional<std::string_view> chunked = queryParam(query, "chunked");
       chunked_ = chunked.has_value() && (*chunked == "1" || *chunked == "true");
