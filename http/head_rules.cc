@@ -52,18 +52,12 @@ bool isRegNameChar(char c) {
 
 bool isIpLiteralChar(char c) { return isRegNameChar(c) || c == ':'; }
 
-// A field name against a known one, lengths first: most names differ in length, and the call
-// into abseil's EqualsIgnoreCase costs ~20 instructions per field of every head.
-bool rulesNameIs(std::string_view name, std::string_view known) {
-  return name.size() == known.size() && core::equalsIgnoreCase(name, known);
-}
-
 }  // namespace
 
 TransferCodings readTransferCodings(const HeaderBlock& headers) {
   TransferCodings codings;
   for (size_t i = 0; i < headers.size(); ++i) {
-    if (!rulesNameIs(headers.name(i), "transfer-encoding")) continue;
+    if (!core::equalsIgnoreCase(headers.name(i), "transfer-encoding")) continue;
     codings.present = true;
     forEachListMember(headers.value(i), [&](std::string_view member) {
       if (member.empty()) {
@@ -79,7 +73,7 @@ TransferCodings readTransferCodings(const HeaderBlock& headers) {
 bool connectionListsClose(const HeaderBlock& headers) {
   bool close = false;
   for (size_t i = 0; i < headers.size(); ++i) {
-    if (!rulesNameIs(headers.name(i), "connection")) continue;
+    if (!core::equalsIgnoreCase(headers.name(i), "connection")) continue;
     forEachListMember(headers.value(i), [&](std::string_view member) {
       close = close || core::equalsIgnoreCase(member, "close");
     });

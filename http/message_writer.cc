@@ -11,12 +11,6 @@ namespace {
 
 using core::equalsIgnoreCase;
 
-// A field name against a known one, lengths first: most names differ in length, and the call
-// into abseil's EqualsIgnoreCase costs ~20 instructions (each head's loops make it per field).
-bool writerNameIs(std::string_view name, std::string_view known) {
-  return name.size() == known.size() && equalsIgnoreCase(name, known);
-}
-
 // Whether the Connection header of `headers` names `field` (so that it is hop-by-hop too).
 // Content-Length and Host are end-to-end whatever Connection says (RFC 9110 §7.6.1: a sender
 // must not list a field meant for every recipient): the body is forwarded as received, so
@@ -26,7 +20,8 @@ bool writerNameIs(std::string_view name, std::string_view known) {
 bool namedByConnection(const HeaderBlock& headers, std::string_view field) {
   if (equalsIgnoreCase(field, "content-length") || equalsIgnoreCase(field, "host")) return false;
   for (size_t i = 0; i < headers.size(); ++i) {
-    if (writerNameIs(headers.name(i), "connection") && headerHasToken(headers.value(i), field)) {
+    if (equalsIgnoreCase(headers.name(i), "connection") &&
+        headerHasToken(headers.value(i), field)) {
       return true;
     }
   }
@@ -35,7 +30,7 @@ bool namedByConnection(const HeaderBlock& headers, std::string_view field) {
 
 bool hasConnectionHeader(const HeaderBlock& headers) {
   for (size_t i = 0; i < headers.size(); ++i) {
-    if (writerNameIs(headers.name(i), "connection")) return true;
+    if (equalsIgnoreCase(headers.name(i), "connection")) return true;
   }
   return false;
 }
@@ -94,22 +89,22 @@ void buildUpstreamRequestHead(const Http1Parser& request, const UpstreamRequestO
     const std::string_view name = headers.name(i);
     const std::string_view value = headers.value(i);
     if (isHopByHopHeader(name)) continue;
-    if (writerNameIs(name, "x-forwarded-for")) {
+    if (equalsIgnoreCase(name, "x-forwarded-for")) {
       if (!forwarded_for.empty()) forwarded_for.append(", ");
       forwarded_for.append(value);
       continue;
     }
-    if (writerNameIs(name, "x-forwarded-proto") || writerNameIs(name, "x-real-ip")) {
+    if (equalsIgnoreCase(name, "x-forwarded-proto") || equalsIgnoreCase(name, "x-real-ip")) {
       continue;
     }
-    if (options.drop_expect && writerNameIs(name, "expect")) continue;
-    if (!options.drop_header.empty() && writerNameIs(name, options.drop_header)) continue;
-    if (!options.replace_header.empty() && writerNameIs(name, options.replace_header)) {
+    if (options.drop_expect && equalsIgnoreCase(name, "expect")) continue;
+    if (!options.drop_header.empty() && equalsIgnoreCase(name, options.drop_header)) continue;
+    if (!options.replace_header.empty() && equalsIgnoreCase(name, options.replace_header)) {
       continue;
     }
     if (check_connection_names && namedByConnection(headers, name)) continue;
     if (options.edits != nullptr && options.edits->drops(name)) continue;
-    if (!has_host && writerNameIs(name, "host")) {
+    if (!has_host && equalsIgnoreCase(name, "host")) {
       has_host = true;
       const std::string_view host = options.host.empty() ? value : options.host;
       appendHostLine(out, name, host, options.host_suffix);
