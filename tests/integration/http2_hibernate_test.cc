@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/child_run.h"
 #include "tests/support/health_support.h"
 #include "tests/support/process.h"
 #include "tests/support/prometheus_text.h"
@@ -23,11 +24,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-bool http2HibernatePythonH2Present() {
-  auto check = ChildProcess::start({"/usr/bin/python3", "-c", "import h2"});
-  return check.ok() && (*check)->waitExit(std::chrono::seconds(10)) == 0;
-}
 
 // One HTTP/2 connection (python3-h2); argv: proxy port, admin port, then steps: "GET <id>" (a
 // GET with x-request-id: <id>, printed as "<status> <body> <x-echo>"), "WAIT" (until /metrics
@@ -118,7 +114,7 @@ class Http2HibernateTest : public AdminProxyTest {
 };
 
 TEST_F(Http2HibernateTest, AHibernatedConnectionWakesWithItsHpackTables) {
-  if (!http2HibernatePythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());
@@ -141,7 +137,7 @@ TEST_F(Http2HibernateTest, AHibernatedConnectionWakesWithItsHpackTables) {
 }
 
 TEST_F(Http2HibernateTest, DrainSendsAHibernatedConnectionItsGoaway) {
-  if (!http2HibernatePythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());
