@@ -9,6 +9,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
+#include "core/ascii_lower.h"
 #include "core/strings.h"
 #include "http/message_writer.h"
 #include "proxy/h2_connection.h"
@@ -53,8 +54,8 @@ class H2BackendFields {
  private:
   std::string scratch_;
   absl::InlinedVector<nghttp2_nv, 16> nva_;
-  // Lowercase copies of the names that are not, all in one buffer sized up front (on the
-  // stack for the usual few fields).
+  // Lowercase copies of the names, all in one buffer sized up front (on the stack for the
+  // usual few fields).
   absl::InlinedVector<char, 256> lowercase_;
   uint64_t http1_bytes_ = 0;
 };
@@ -72,18 +73,14 @@ H2BackendFields::H2BackendFields(const http::Http1Parser& response,
         name_bytes += name.size();
         http1_bytes_ += name.size() + value.size() + 4;
       });
-  // HTTP/2 names are lowercase (RFC 9113 §8.2.1); only names that are not get a copy.
+  // HTTP/2 names are lowercase (RFC 9113 §8.2.1): every name is copied lowercased, one
+  // pass over the names (looking for an uppercase letter first cost as much as the copy).
   lowercase_.resize(name_bytes);
   char* out = lowercase_.data();
   for (size_t i = 1; i < nva_.size(); ++i) {
     nghttp2_nv& field = nva_[i];
-    const char* name = reinterpret_cast<const char*>(field.name);
-    size_t k = 0;
-    while (k < field.namelen && !(name[k] >= 'A' && name[k] <= 'Z')) ++k;
-    if (k == field.namelen) continue;
-    std::memcpy(out, name, k);
-    for (; k < field.namelen; ++k)
-      out[k] = absl::ascii_tolower(static_cast<unsigned char>(name[k]));
+    core::asciiToLowerCopy(
+        std::string_view(reinterpret_cast<const char*>(field.name), field.namelen), out);
     field.name = reinterpret_cast<uint8_t*>(out);
     out += field.namelen;
   }
