@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstring>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "core/ascii_lower.h"
 #include "core/strings.h"
+#include "core/thread_recycler.h"
 #include "http/message_writer.h"
 #include "proxy/h2_connection.h"
 #include "proxy/worker.h"
@@ -93,6 +95,14 @@ ssize_t readResponseCallback(nghttp2_session* /*session*/, int32_t /*stream_id*/
 }
 
 }  // namespace
+
+void* H2Stream::operator new(size_t size) {
+  assert(size == sizeof(H2Stream));  // final: no larger subclass
+  (void)size;
+  return core::ThreadRecycler<H2Stream>::allocate();
+}
+
+void H2Stream::operator delete(void* block) { core::ThreadRecycler<H2Stream>::release(block); }
 
 H2Stream::H2Stream(H2Connection& connection, int32_t id)
     : connection_(connection),
