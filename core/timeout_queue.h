@@ -77,6 +77,7 @@ class TimeoutQueue {
   UvHandle<uv_timer_t> timer_;      // on the heap: libuv frees it after close(), not with us
   uint64_t armed_deadline_ms_ = 0;  // 0: not armed
   std::vector<std::unique_ptr<TimeoutEntry::List>> lists_;
+  std::vector<uint64_t> durations_;  // lists_[i]->duration_ms, for listFor's scan
   uint64_t (*clock_)(void*) = nullptr;
   void* clock_context_ = nullptr;
 };

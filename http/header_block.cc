@@ -48,16 +48,6 @@ void HeaderBlock::finishValue() {
   }
 }
 
-std::string_view HeaderBlock::name(size_t index) const {
-  const Field& f = fields_[index];
-  return std::string_view(storage_).substr(f.name_offset, f.name_length);
-}
-
-std::string_view HeaderBlock::value(size_t index) const {
-  const Field& f = fields_[index];
-  return std::string_view(storage_).substr(f.value_offset, f.value_length);
-}
-
 std::optional<std::string_view> HeaderBlock::find(std::string_view wanted) const {
   for (size_t i = 0; i < fields_.size(); ++i) {
     if (core::equalsIgnoreCase(name(i), wanted)) return value(i);

@@ -23,6 +23,7 @@ H2Connection::H2Connection(Worker& worker, DownstreamConnection& host, ExchangeO
 
 H2Connection::~H2Connection() {
   closed_ = true;  // nghttp2_session_del must not reach the streams
+  last_stream_ = nullptr;
   streams_.clear();
   worker_.timeouts().cancel(&hibernate_timer_);
   // A hibernated session is woken first: nghttp2_session_del reads it to free what it holds.
@@ -57,8 +58,11 @@ bool H2Connection::start() {
 }
 
 H2Stream* H2Connection::findStream(int32_t stream_id) {
+  if (last_stream_ != nullptr && last_stream_->id() == stream_id) return last_stream_;
   auto found = streams_.find(stream_id);
-  return found == streams_.end() ? nullptr : found->second.get();
+  if (found == streams_.end()) return nullptr;
+  last_stream_ = found->second.get();
+  return last_stream_;
 }
 
 // ---- Input ----
@@ -88,7 +92,9 @@ int H2Connection::onBeginHeaders(nghttp2_session* /*session*/, const nghttp2_fra
     return 0;
   }
   const int32_t id = frame->hd.stream_id;
-  self->streams_[id] = std::make_unique<H2Stream>(*self, id);
+  std::unique_ptr<H2Stream>& stream = self->streams_[id];
+  stream = std::make_unique<H2Stream>(*self, id);
+  self->last_stream_ = stream.get();  // its fields come next
   return 0;
 }
 
@@ -170,6 +176,7 @@ int H2Connection::onStreamClose(nghttp2_session* /*session*/, int32_t stream_id,
   auto found = self->streams_.find(stream_id);
   if (found == self->streams_.end()) return 0;
   found->second->cut(error_code);
+  if (self->last_stream_ == found->second.get()) self->last_stream_ = nullptr;
   self->streams_.erase(found);  // its client_timeout with it
   return 0;
 }
@@ -358,6 +365,7 @@ void H2Connection::abort(std::string_view cut_by) {
   for (auto& [id, stream] : streams_) {
     stream->cut(cut_by.empty() ? NGHTTP2_CANCEL : NGHTTP2_NO_ERROR, cut_by);
   }
+  last_stream_ = nullptr;
   streams_.clear();
 }
 

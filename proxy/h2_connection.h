@@ -139,6 +139,9 @@ class H2Connection {
   HibernateTimer hibernate_timer_{*this};
   uint64_t idle_since_ms_ = 0;  // the loop's clock at the last step that left no stream
   absl::flat_hash_map<int32_t, std::unique_ptr<H2Stream>> streams_;
+  // The stream findStream found last: nghttp2's callbacks come mostly for one stream in a row
+  // (a request's fields, its frames), so most lookups skip the map. Cleared with its entry.
+  H2Stream* last_stream_ = nullptr;
   const routing::Http2Limits limits_;  // as when the connection began (a reload keeps them)
   Http2ResetCounter resets_;
   Timer timer_ = Timer::kUnchanged;  // what the timer does now (kUnchanged: not set yet)

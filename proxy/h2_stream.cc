@@ -3,13 +3,16 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstring>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
+#include "core/ascii_lower.h"
 #include "core/strings.h"
+#include "core/thread_recycler.h"
 #include "http/message_writer.h"
 #include "proxy/h2_connection.h"
 #include "proxy/worker.h"
@@ -53,8 +56,8 @@ class H2BackendFields {
  private:
   std::string scratch_;
   absl::InlinedVector<nghttp2_nv, 16> nva_;
-  // Lowercase copies of the names that are not, all in one buffer sized up front (on the
-  // stack for the usual few fields).
+  // Lowercase copies of the names, all in one buffer sized up front (on the stack for the
+  // usual few fields).
   absl::InlinedVector<char, 256> lowercase_;
   uint64_t http1_bytes_ = 0;
 };
@@ -72,18 +75,14 @@ H2BackendFields::H2BackendFields(const http::Http1Parser& response,
         name_bytes += name.size();
         http1_bytes_ += name.size() + value.size() + 4;
       });
-  // HTTP/2 names are lowercase (RFC 9113 §8.2.1); only names that are not get a copy.
+  // HTTP/2 names are lowercase (RFC 9113 §8.2.1): every name is copied lowercased, one
+  // pass over the names (looking for an uppercase letter first cost as much as the copy).
   lowercase_.resize(name_bytes);
   char* out = lowercase_.data();
   for (size_t i = 1; i < nva_.size(); ++i) {
     nghttp2_nv& field = nva_[i];
-    const char* name = reinterpret_cast<const char*>(field.name);
-    size_t k = 0;
-    while (k < field.namelen && !(name[k] >= 'A' && name[k] <= 'Z')) ++k;
-    if (k == field.namelen) continue;
-    std::memcpy(out, name, k);
-    for (; k < field.namelen; ++k)
-      out[k] = absl::ascii_tolower(static_cast<unsigned char>(name[k]));
+    core::asciiToLowerCopy(
+        std::string_view(reinterpret_cast<const char*>(field.name), field.namelen), out);
     field.name = reinterpret_cast<uint8_t*>(out);
     out += field.namelen;
   }
@@ -96,6 +95,14 @@ ssize_t readResponseCallback(nghttp2_session* /*session*/, int32_t /*stream_id*/
 }
 
 }  // namespace
+
+void* H2Stream::operator new(size_t size) {
+  assert(size == sizeof(H2Stream));  // final: no larger subclass
+  (void)size;
+  return core::ThreadRecycler<H2Stream>::allocate();
+}
+
+void H2Stream::operator delete(void* block) { core::ThreadRecycler<H2Stream>::release(block); }
 
 H2Stream::H2Stream(H2Connection& connection, int32_t id)
     : connection_(connection),

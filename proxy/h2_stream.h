@@ -48,6 +48,10 @@ class H2Stream final : public ExchangeOwner {
   ~H2Stream();
   H2Stream(const H2Stream&) = delete;
   H2Stream& operator=(const H2Stream&) = delete;
+  // One stream per request, larger than glibc's per-thread cache takes: the memory is recycled
+  // per worker thread (core/thread_recycler.h), as ProxySession's.
+  static void* operator new(size_t size);
+  static void operator delete(void* block);
 
   int32_t id() const { return id_; }
   // A field of the request's header list. Past `max_list_bytes` (RFC 9113 §6.5.2's size: name,

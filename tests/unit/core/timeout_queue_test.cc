@@ -77,6 +77,32 @@ TEST_F(TimeoutQueueTest, CancelAndMoveBetweenDurations) {
   EXPECT_EQ(fired_, std::vector<int>({2}));
 }
 
+TEST_F(TimeoutQueueTest, RestartsWithinOneTickAndLaterKeepTheOrder) {
+  // The same entry restarted several times on one clock reading (as an exchange does) stays
+  // where it is; restarted later, it moves behind the others of its list.
+  Recorded a(&fired_, 1), b(&fired_, 2), c(&fired_, 3);
+  queue_.schedule(&a, 100);
+  queue_.schedule(&b, 100);
+  queue_.schedule(&a, 100);  // same tick: still before b, both due at 1100
+  now_ = 1010;
+  queue_.schedule(&c, 100);  // due at 1110
+  queue_.schedule(&a, 100);  // due at 1110, behind c
+  queue_.schedule(&a, 100);
+  queue_.expire(1100);
+  EXPECT_EQ(fired_, std::vector<int>({2}));
+  queue_.expire(1110);
+  EXPECT_EQ(fired_, std::vector<int>({2, 3, 1}));
+  // Back and forth between two durations in one tick ends on the last one asked for.
+  now_ = 2000;
+  queue_.schedule(&a, 100);
+  queue_.schedule(&a, 50);
+  queue_.schedule(&a, 100);
+  queue_.expire(2050);
+  EXPECT_EQ(fired_, std::vector<int>({2, 3, 1}));
+  queue_.expire(2100);
+  EXPECT_EQ(fired_, std::vector<int>({2, 3, 1, 1}));
+}
+
 TEST(TimeoutQueueRealLoopTest, TheLoopTimerFiresEntries) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
