@@ -126,7 +126,7 @@ void* H2SessionMemory::reallocate(void* pointer, size_t size, void* self) {
         const bool first = memory->dead_begin_ == memory->dead_end_;
         if (first && size >= kH2MinFrameBufferBytes) {
           memory->dead_begin_ = begin;
-          memory->dead_end_ = begin + size;
+          memory->dead_end_ = memory->used_;  // the bump's rounded end
         } else {
           memory->dead_begin_ = memory->dead_end_ = 0;
         }
@@ -147,13 +147,14 @@ void* H2SessionMemory::reallocate(void* pointer, size_t size, void* self) {
 
 bool H2SessionMemory::hibernate() {
   if (slot_ == nullptr || hibernated_) return false;
+  core::BlockTemplate& reference = pool_->slotTemplate();
+  if (reference.empty()) reference.capture(slot_, used_, slot_bytes_);
   image_.clear();
-  if (dead_begin_ != dead_end_) {
-    image_.add(slot_, 0, dead_begin_);
-    image_.add(slot_, dead_end_, used_);
-  } else {
-    image_.add(slot_, 0, used_);
-  }
+  // The slot is given back next: its bytes may become their difference from the template.
+  forEachLiveRange([this, &reference](size_t begin, size_t end) {
+    reference.xorInto(slot_, begin, end);
+    image_.add(slot_, begin, end);
+  });
   image_.seal();
   madvise(slot_, slot_bytes_, MADV_DONTNEED);
   hibernated_ = true;
@@ -162,7 +163,11 @@ bool H2SessionMemory::hibernate() {
 
 void H2SessionMemory::wake() {
   if (!hibernated_) return;
+  // The differences back into zeroed pages, then the template over them.
   image_.restoreInto(slot_);
+  const core::BlockTemplate& reference = pool_->slotTemplate();
+  forEachLiveRange(
+      [this, &reference](size_t begin, size_t end) { reference.xorInto(slot_, begin, end); });
   image_.clear();
   hibernated_ = false;
 }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -206,6 +207,36 @@ TEST(H2SessionMemoryTest, ASessionInASlotWorksAcrossHibernations) {
   std::vector<std::string> expected(5, "tenant-" + std::string(40, 'a'));
   expected.push_back("other");
   EXPECT_EQ(peers.answers, expected);
+}
+
+// The pool's template is the first slot that hibernated; another session keeps only where it
+// differs from it (its own pointers into its own slot are not differences), and both go on
+// working across hibernations, HPACK tables included.
+TEST(H2SessionMemoryTest, ASessionKeepsOnlyItsDifferenceFromThePoolsTemplate) {
+  H2SlotPool pool(4);
+  H2MemoryTestPeers first(&pool);
+  H2MemoryTestPeers second(&pool);
+  first.get("first");
+  second.get("second");
+  ASSERT_TRUE(first.memory.hibernate());
+  const size_t template_image = first.memory.imageBytes();
+  ASSERT_TRUE(second.memory.hibernate());
+  const size_t second_image = second.memory.imageBytes();
+  std::printf("images: template %zu bytes, second session %zu bytes\n", template_image,
+              second_image);
+  EXPECT_LT(template_image, 64u);  // its own template: nothing differs
+  EXPECT_LT(second_image, 700u);   // 1.0-1.3 KB without a template
+  const std::string value = "tenant-" + std::string(40, 'c');
+  for (int i = 0; i < 3; ++i) {
+    first.get(value);
+    second.get(value);
+    ASSERT_TRUE(first.memory.hibernate());
+    ASSERT_TRUE(second.memory.hibernate());
+  }
+  first.get("last");
+  second.get("last");
+  EXPECT_EQ(first.answers, std::vector<std::string>({"first", value, value, value, "last"}));
+  EXPECT_EQ(second.answers, std::vector<std::string>({"second", value, value, value, "last"}));
 }
 
 TEST(H2SessionMemoryTest, WithoutASlotTheSessionLivesOnTheHeapAndNeverHibernates) {
