@@ -45,8 +45,8 @@ bool H2Connection::start() {
   }
   applyHttp2Options(limits_, options);
   // The session's long-lived buffers go into a slot of pages it can give back while idle.
-  const int rc =
-      nghttp2_session_server_new3(&session_, callbacks, this, options, memory_.beginCapture());
+  nghttp2_mem allocator = memory_.beginCapture();
+  const int rc = nghttp2_session_server_new3(&session_, callbacks, this, options, &allocator);
   memory_.endCapture();
   nghttp2_option_del(options);
   nghttp2_session_callbacks_del(callbacks);

@@ -61,7 +61,9 @@ class H2SlotPool {
 // other allocation goes to malloc. Without a slot (pool exhausted) all go to malloc and the
 // session never hibernates.
 //
-// The object must stay at its address while the session lives (nghttp2 keeps a pointer).
+// The object must stay at its address while the session lives (nghttp2 keeps a pointer in its
+// copy of the allocator). It is part of every HTTP/2 connection, so its fields are small: a
+// slot's offsets fit 32 bits.
 class H2SessionMemory {
  public:
   explicit H2SessionMemory(H2SlotPool* pool);
@@ -69,8 +71,9 @@ class H2SessionMemory {
   H2SessionMemory(const H2SessionMemory&) = delete;
   H2SessionMemory& operator=(const H2SessionMemory&) = delete;
 
-  // The allocator to create the session with; allocations go to the slot until endCapture().
-  nghttp2_mem* beginCapture();
+  // The allocator to create the session with (nghttp2 copies it); allocations go to the slot
+  // until endCapture().
+  nghttp2_mem beginCapture();
   void endCapture() { capturing_ = false; }
 
   bool hasSlot() const { return slot_ != nullptr; }
@@ -103,24 +106,23 @@ class H2SessionMemory {
   template <typename Visit>
   void forEachLiveRange(Visit visit) const {
     if (dead_begin_ != dead_end_) {
-      visit(size_t{0}, dead_begin_);
-      visit(dead_end_, used_);
+      visit(size_t{0}, size_t{dead_begin_});
+      visit(size_t{dead_end_}, size_t{used_});
     } else {
-      visit(size_t{0}, used_);
+      visit(size_t{0}, size_t{used_});
     }
   }
 
   H2SlotPool* const pool_;
   char* slot_ = nullptr;
-  size_t slot_bytes_ = 0;
-  size_t used_ = 0;
+  uint32_t slot_bytes_ = 0;  // 0 without a slot
+  uint32_t used_ = 0;
   // The frame buffer (aob.framebufs' chunk, the one realloc(NULL) of session_new): between
   // frames its contents are dead (nghttp2 writes a frame completely before sending it), so a
   // hibernation does not keep them. Offsets into the slot, multiples of the bump alignment
   // (the end is the bump's rounded end); equal when none.
-  size_t dead_begin_ = 0;
-  size_t dead_end_ = 0;
-  nghttp2_mem mem_{};
+  uint32_t dead_begin_ = 0;
+  uint32_t dead_end_ = 0;
   core::ZeroRunImage image_;
   bool capturing_ = false;
   bool hibernated_ = false;

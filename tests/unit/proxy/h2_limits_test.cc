@@ -118,7 +118,8 @@ std::vector<size_t> http2ResponseHeaderSizes(const routing::Http2Limits& limits,
 }
 
 TEST(Http2LimitsTest, ResponsesAreNotIndexedUnlessTheResponseTableIsSet) {
-  routing::Http2Limits limits;  // response_hpack_table_size 0
+  routing::Http2Limits limits;
+  limits.response_hpack_table_size = 0;
   const std::vector<size_t> literal = http2ResponseHeaderSizes(limits, 3);
   ASSERT_EQ(literal.size(), 3u);
   // The same block each time (the first one also tells the client the table is 0: one byte).

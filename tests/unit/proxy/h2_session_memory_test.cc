@@ -63,7 +63,8 @@ TEST(H2SlotPoolTest, MoreSlotsThanOneRegionAreDistinctAndPageAligned) {
 TEST(H2SessionMemoryTest, CapturedAllocationsStayInTheSlotAndMoveOutOnRealloc) {
   H2SlotPool pool(1);
   H2SessionMemory memory(&pool);
-  nghttp2_mem* mem = memory.beginCapture();
+  nghttp2_mem allocator = memory.beginCapture();
+  nghttp2_mem* mem = &allocator;
   auto* captured = static_cast<char*>(mem->malloc(100, mem->mem_user_data));
   auto* zeroed = static_cast<char*>(mem->calloc(10, 10, mem->mem_user_data));
   ASSERT_NE(captured, nullptr);
@@ -94,8 +95,8 @@ struct H2MemoryTestPeers {
     EXPECT_EQ(nghttp2_session_callbacks_new(&callbacks), 0);
     nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader);
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrame);
-    EXPECT_EQ(nghttp2_session_server_new3(&server, callbacks, this, nullptr, memory.beginCapture()),
-              0);
+    nghttp2_mem allocator = memory.beginCapture();
+    EXPECT_EQ(nghttp2_session_server_new3(&server, callbacks, this, nullptr, &allocator), 0);
     memory.endCapture();
     EXPECT_EQ(nghttp2_session_client_new(&client, callbacks, this), 0);
     nghttp2_session_callbacks_del(callbacks);
