@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "admin/metric_families.h"
 #include "admin/process_metrics.h"
 #include "admin/tls_metrics.h"
 #include "core/build_info.h"
@@ -19,27 +20,8 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-MetricFamily family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
 ClientMetric::Label label(std::string name, std::string value) {
   return ClientMetric::Label{std::move(name), std::move(value)};
-}
-
-void addValue(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (f.type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  f.metric.push_back(std::move(m));
 }
 
 void addHistogram(MetricFamily& f, std::vector<ClientMetric::Label> labels,
@@ -71,7 +53,7 @@ std::vector<MetricFamily> familiesOf(const core::StatInfo<Stats> (&list)[N]) {
   for (const core::StatInfo<Stats>& stat : list) {
     if (families.empty() || families.back().name != stat.metric) {
       families.push_back(
-          family(stat.metric, stat.help, stat.gauge ? MetricType::Gauge : MetricType::Counter));
+          makeFamily(stat.metric, stat.help, stat.gauge ? MetricType::Gauge : MetricType::Counter));
     }
   }
   return families;
@@ -88,7 +70,7 @@ void addStatSeries(const core::StatInfo<Stats> (&list)[N], std::vector<MetricFam
     std::vector<ClientMetric::Label> series = labels;
     if (list[i].label.name != nullptr)
       series.push_back(label(list[i].label.name, list[i].label.value));
-    addValue(families[f], std::move(series), static_cast<double>(total(list[i].field)));
+    addSample(families[f], std::move(series), static_cast<double>(total(list[i].field)));
   }
 }
 
@@ -112,50 +94,51 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
   // The HTTP/2 defences: one series per defence, from the workers' arrays.
   {
     MetricFamily defences =
-        family(core::kHttp2DefencesMetric, core::kHttp2DefencesHelp, MetricType::Counter);
+        makeFamily(core::kHttp2DefencesMetric, core::kHttp2DefencesHelp, MetricType::Counter);
     for (size_t d = 0; d < core::kHttp2DefenceLabels.size(); ++d) {
       uint64_t total = 0;
       for (const core::WorkerStats* w : view_.workers) total += w->http2_defences[d].get();
-      addValue(defences, {label("defence", core::kHttp2DefenceLabels[d])},
-               static_cast<double>(total));
+      addSample(defences, {label("defence", core::kHttp2DefenceLabels[d])},
+                static_cast<double>(total));
     }
     out.push_back(std::move(defences));
   }
   {
     MetricFamily post_failures =
-        family("switchyard_worker_post_failures_total",
-               "Changes (snapshots, tasks) the control thread could not post to a worker, one "
-               "per worker and change: the worker's loop had stopped (during shutdown too).",
-               MetricType::Counter);
-    addValue(post_failures, {}, static_cast<double>(view_.worker_post_failures));
+        makeFamily("switchyard_worker_post_failures_total",
+                   "Changes (snapshots, tasks) the control thread could not post to a worker, one "
+                   "per worker and change: the worker's loop had stopped (during shutdown too).",
+                   MetricType::Counter);
+    addSample(post_failures, {}, static_cast<double>(view_.worker_post_failures));
     out.push_back(std::move(post_failures));
   }
 
   // Client limits, per listener (routing/client_limit_settings.h).
   {
-    MetricFamily limited = family(
+    MetricFamily limited = makeFamily(
         "switchyard_limited_total",
         "Connections and requests refused by a client limit: conn_limit (the listener's "
         "max_connections; closed at accept), ip_conn_limit (max_connections_per_ip; closed at "
         "accept), rate_limit (answered 429).",
         MetricType::Counter);
     MetricFamily entries =
-        family("switchyard_client_table_entries",
-               "Client addresses held in the limit tables, all workers together: rate (token "
-               "buckets, at most client_table_size) and connections (addresses with open "
-               "connections counted for max_connections_per_ip).",
-               MetricType::Gauge);
-    MetricFamily proxy_rejected = family(
+        makeFamily("switchyard_client_table_entries",
+                   "Client addresses held in the limit tables, all workers together: rate (token "
+                   "buckets, at most client_table_size) and connections (addresses with open "
+                   "connections counted for max_connections_per_ip).",
+                   MetricType::Gauge);
+    MetricFamily proxy_rejected = makeFamily(
         "switchyard_proxy_protocol_rejected_total",
         "Connections to a proxy_protocol listener closed without a reply before their PROXY "
         "header was accepted: untrusted (the peer is not in trusted_proxies), missing (no "
         "header), malformed, timeout (incomplete at header_timeout), closed (the peer closed "
         "mid-header).",
         MetricType::Counter);
-    MetricFamily open = family("switchyard_listener_connections_open",
-                               "Client connections open now, per listener (what max_connections "
-                               "compares with).",
-                               MetricType::Gauge);
+    MetricFamily open =
+        makeFamily("switchyard_listener_connections_open",
+                   "Client connections open now, per listener (what max_connections "
+                   "compares with).",
+                   MetricType::Gauge);
     for (const routing::ListenerSettings& listener : snapshot.listeners) {
       if (listener.limit_state == nullptr) continue;
       uint64_t by_reason[routing::kLimitReasons] = {};
@@ -170,25 +153,25 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
         connection_entries += slot.connection_table_entries.get();
       }
       for (size_t r = 0; r < routing::kLimitReasons; ++r) {
-        addValue(limited,
-                 {label("listener", listener.name),
-                  label("reason", routing::limitReasonName(static_cast<routing::LimitReason>(r)))},
-                 static_cast<double>(by_reason[r]));
+        addSample(limited,
+                  {label("listener", listener.name),
+                   label("reason", routing::limitReasonName(static_cast<routing::LimitReason>(r)))},
+                  static_cast<double>(by_reason[r]));
       }
       // Only where the header is expected: elsewhere the series would always be 0.
       for (size_t r = 0; listener.proxy_protocol && r < routing::kProxyRejectReasons; ++r) {
-        addValue(proxy_rejected,
-                 {label("listener", listener.name),
-                  label("reason", routing::proxyRejectReasonName(
-                                      static_cast<routing::ProxyRejectReason>(r)))},
-                 static_cast<double>(proxy_by_reason[r]));
+        addSample(proxy_rejected,
+                  {label("listener", listener.name),
+                   label("reason", routing::proxyRejectReasonName(
+                                       static_cast<routing::ProxyRejectReason>(r)))},
+                  static_cast<double>(proxy_by_reason[r]));
       }
-      addValue(entries, {label("listener", listener.name), label("table", "rate")},
-               static_cast<double>(rate_entries));
-      addValue(entries, {label("listener", listener.name), label("table", "connections")},
-               static_cast<double>(connection_entries));
-      addValue(open, {label("listener", listener.name)},
-               listener.limit_state->open_connections.load(std::memory_order_relaxed));
+      addSample(entries, {label("listener", listener.name), label("table", "rate")},
+                static_cast<double>(rate_entries));
+      addSample(entries, {label("listener", listener.name), label("table", "connections")},
+                static_cast<double>(connection_entries));
+      addSample(open, {label("listener", listener.name)},
+                listener.limit_state->open_connections.load(std::memory_order_relaxed));
     }
     out.push_back(std::move(limited));
     out.push_back(std::move(entries));
@@ -197,12 +180,12 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
   }
 
   // Per route and pool.
-  MetricFamily requests =
-      family("switchyard_requests_total",
-             "Requests answered, by route, serving pool and status class.", MetricType::Counter);
+  MetricFamily requests = makeFamily("switchyard_requests_total",
+                                     "Requests answered, by route, serving pool and status class.",
+                                     MetricType::Counter);
   MetricFamily duration =
-      family("switchyard_request_duration_seconds",
-             "Time from the request head to the end of the response.", MetricType::Histogram);
+      makeFamily("switchyard_request_duration_seconds",
+                 "Time from the request head to the end of the response.", MetricType::Histogram);
   for (const routing::Route& route : snapshot.routes.routes()) {
     for (size_t p = 0; p < snapshot.pools.size(); ++p) {
       const routing::RoutePoolStats& stats = *route.stats_by_pool[p];
@@ -216,9 +199,9 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
       const std::string& pool = snapshot.pools[p]->name;
       for (size_t c = 0; c < 5; ++c) {
         if (by_class[c] == 0) continue;
-        addValue(requests,
-                 {label("route", route.name), label("pool", pool), label("class", kClasses[c])},
-                 static_cast<double>(by_class[c]));
+        addSample(requests,
+                  {label("route", route.name), label("pool", pool), label("class", kClasses[c])},
+                  static_cast<double>(by_class[c]));
       }
       addHistogram(duration, {label("route", route.name), label("pool", pool)}, totals);
     }
@@ -228,11 +211,11 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
 
   // Per pool timings.
   MetricFamily connect =
-      family("switchyard_upstream_connect_duration_seconds",
-             "Time to open a new connection to a backend.", MetricType::Histogram);
-  MetricFamily header =
-      family("switchyard_upstream_response_header_duration_seconds",
-             "Time from the request head to the backend's response head.", MetricType::Histogram);
+      makeFamily("switchyard_upstream_connect_duration_seconds",
+                 "Time to open a new connection to a backend.", MetricType::Histogram);
+  MetricFamily header = makeFamily("switchyard_upstream_response_header_duration_seconds",
+                                   "Time from the request head to the backend's response head.",
+                                   MetricType::Histogram);
   for (const auto& pool : snapshot.pools) {
     core::HistogramTotals connect_totals;
     core::HistogramTotals header_totals;
@@ -248,12 +231,13 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
 
   // Per backend: every field of upstream::BackendWorkerStats, then the health and admin states.
   std::vector<MetricFamily> backend_families = familiesOf(upstream::kBackendStatInfo);
-  MetricFamily health =
-      family("switchyard_backend_health",
-             "1 for the backend's current health state (unchecked: its pool has no health check).",
-             MetricType::Gauge);
-  MetricFamily admin_state = family("switchyard_backend_admin_state",
-                                    "1 for the backend's current admin state.", MetricType::Gauge);
+  MetricFamily health = makeFamily(
+      "switchyard_backend_health",
+      "1 for the backend's current health state (unchecked: its pool has no health check).",
+      MetricType::Gauge);
+  MetricFamily admin_state =
+      makeFamily("switchyard_backend_admin_state", "1 for the backend's current admin state.",
+                 MetricType::Gauge);
   for (const auto& pool : snapshot.pools) {
     for (const auto& entry : pool->backends) {
       const upstream::BackendStats& s = *entry.info->stats;
@@ -272,10 +256,10 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
         state = it->second;
       }
       for (const char* h : {"healthy", "unhealthy", "unknown", "unchecked"}) {
-        addValue(health, with("state", h), state.health == h ? 1 : 0);
+        addSample(health, with("state", h), state.health == h ? 1 : 0);
       }
       for (const char* a : {"ready", "draining", "drained", "disabled"}) {
-        addValue(admin_state, with("state", a), state.admin == a ? 1 : 0);
+        addSample(admin_state, with("state", a), state.admin == a ? 1 : 0);
       }
     }
   }
@@ -285,11 +269,12 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
 
   // Per pool: how many backends take new requests, and why the others do not. The set changes
   // at run time (admin API), so dashboards need the count, not just the per-backend series.
-  MetricFamily backends = family("switchyard_backends",
-                                 "Backends of the pool by state: eligible (take new requests), "
-                                 "out_by_operator (draining, disabled), out_by_health (unhealthy, "
-                                 "not yet checked, ejected).",
-                                 MetricType::Gauge);
+  MetricFamily backends =
+      makeFamily("switchyard_backends",
+                 "Backends of the pool by state: eligible (take new requests), "
+                 "out_by_operator (draining, disabled), out_by_health (unhealthy, "
+                 "not yet checked, ejected).",
+                 MetricType::Gauge);
   for (const auto& pool : snapshot.pools) {
     double eligible = 0, by_operator = 0, by_health = 0;
     for (const auto& entry : pool->backends) {
@@ -301,24 +286,25 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
         ++by_health;
       }
     }
-    addValue(backends, {label("pool", pool->name), label("state", "eligible")}, eligible);
-    addValue(backends, {label("pool", pool->name), label("state", "out_by_operator")}, by_operator);
-    addValue(backends, {label("pool", pool->name), label("state", "out_by_health")}, by_health);
+    addSample(backends, {label("pool", pool->name), label("state", "eligible")}, eligible);
+    addSample(backends, {label("pool", pool->name), label("state", "out_by_operator")},
+              by_operator);
+    addSample(backends, {label("pool", pool->name), label("state", "out_by_health")}, by_health);
   }
   out.push_back(std::move(backends));
 
   // Mirroring.
-  MetricFamily mirror_requests =
-      family("switchyard_mirror_requests_total",
-             "Copies of requests for a mirror pool, by result: sent (started), dropped (cap, slow "
-             "shadow, body too large), failed (connect, timeout, reset, invalid response).",
-             MetricType::Counter);
+  MetricFamily mirror_requests = makeFamily(
+      "switchyard_mirror_requests_total",
+      "Copies of requests for a mirror pool, by result: sent (started), dropped (cap, slow "
+      "shadow, body too large), failed (connect, timeout, reset, invalid response).",
+      MetricType::Counter);
   MetricFamily mirror_responses =
-      family("switchyard_mirror_responses_total",
-             "Answers of the mirror pool (thrown away), by status class.", MetricType::Counter);
+      makeFamily("switchyard_mirror_responses_total",
+                 "Answers of the mirror pool (thrown away), by status class.", MetricType::Counter);
   MetricFamily mirror_duration =
-      family("switchyard_mirror_duration_seconds",
-             "Time from the start of a copy to the end of its answer.", MetricType::Histogram);
+      makeFamily("switchyard_mirror_duration_seconds",
+                 "Time from the start of a copy to the end of its answer.", MetricType::Histogram);
   for (const routing::Route& route : snapshot.routes.routes()) {
     for (size_t p = 0; p < route.mirror_stats_by_pool.size(); ++p) {
       if (route.mirror_stats_by_pool[p] == nullptr) continue;
@@ -338,12 +324,13 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
         l.insert(l.end(), extra.begin(), extra.end());
         return l;
       };
-      addValue(mirror_requests, labels({label("result", "sent")}), static_cast<double>(sent));
-      addValue(mirror_requests, labels({label("result", "dropped")}), static_cast<double>(dropped));
-      addValue(mirror_requests, labels({label("result", "failed")}), static_cast<double>(failed));
+      addSample(mirror_requests, labels({label("result", "sent")}), static_cast<double>(sent));
+      addSample(mirror_requests, labels({label("result", "dropped")}),
+                static_cast<double>(dropped));
+      addSample(mirror_requests, labels({label("result", "failed")}), static_cast<double>(failed));
       for (size_t c = 0; c < 5; ++c) {
-        addValue(mirror_responses, labels({label("class", kClasses[c])}),
-                 static_cast<double>(by_class[c]));
+        addSample(mirror_responses, labels({label("class", kClasses[c])}),
+                  static_cast<double>(by_class[c]));
       }
       addHistogram(mirror_duration, labels({}), totals);
     }
@@ -353,24 +340,24 @@ std::vector<MetricFamily> DataPlaneCollector::Collect() const {
   out.push_back(std::move(mirror_duration));
 
   // Switching state.
-  MetricFamily active = family("switchyard_route_active_pool",
-                               "1 for the pool that is active on a route.", MetricType::Gauge);
+  MetricFamily active = makeFamily("switchyard_route_active_pool",
+                                   "1 for the pool that is active on a route.", MetricType::Gauge);
   MetricFamily canary =
-      family("switchyard_route_canary_weight_percent",
-             "Share of a route's traffic sent to its canary pool.", MetricType::Gauge);
+      makeFamily("switchyard_route_canary_weight_percent",
+                 "Share of a route's traffic sent to its canary pool.", MetricType::Gauge);
   for (const auto& [route, traffic] : view_.traffic->routes()) {
-    addValue(active, {label("route", route), label("pool", traffic.active)}, 1);
-    addValue(canary,
-             {label("route", route),
-              label("pool", traffic.canary_pool.empty() ? "" : traffic.canary_pool)},
-             traffic.canary_weight);
+    addSample(active, {label("route", route), label("pool", traffic.active)}, 1);
+    addSample(canary,
+              {label("route", route),
+               label("pool", traffic.canary_pool.empty() ? "" : traffic.canary_pool)},
+              traffic.canary_weight);
   }
   out.push_back(std::move(active));
   out.push_back(std::move(canary));
   MetricFamily generation =
-      family("switchyard_config_generation", "Generation of the snapshot the workers run.",
-             MetricType::Gauge);
-  addValue(generation, {}, static_cast<double>(snapshot.generation));
+      makeFamily("switchyard_config_generation", "Generation of the snapshot the workers run.",
+                 MetricType::Gauge);
+  addSample(generation, {}, static_cast<double>(snapshot.generation));
   out.push_back(std::move(generation));
   collectTlsMetrics(snapshot, &out);
   return out;

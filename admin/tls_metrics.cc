@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "admin/metric_families.h"
 #include "tls/handshake_stats.h"
 
 namespace sy::admin {
@@ -13,45 +14,26 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-MetricFamily family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (f.type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  f.metric.push_back(std::move(m));
-}
-
 }  // namespace
 
 void collectTlsMetrics(const routing::ConfigSnapshot& snapshot, std::vector<MetricFamily>* out) {
-  MetricFamily handshakes =
-      family("switchyard_tls_handshakes_total",
-             "TLS handshakes on a listener, by result: ok, or why it failed (protocol_version, "
-             "no_shared_cipher, unrecognized_name, no_application_protocol, plain_http, not_tls, "
-             "timeout, closed, other).",
-             MetricType::Counter);
-  MetricFamily resumed =
-      family("switchyard_tls_resumed_total",
-             "Successful TLS handshakes that resumed a session (a ticket).", MetricType::Counter);
+  MetricFamily handshakes = makeFamily(
+      "switchyard_tls_handshakes_total",
+      "TLS handshakes on a listener, by result: ok, or why it failed (protocol_version, "
+      "no_shared_cipher, unrecognized_name, no_application_protocol, plain_http, not_tls, "
+      "timeout, closed, other).",
+      MetricType::Counter);
+  MetricFamily resumed = makeFamily("switchyard_tls_resumed_total",
+                                    "Successful TLS handshakes that resumed a session (a ticket).",
+                                    MetricType::Counter);
   MetricFamily versions =
-      family("switchyard_tls_protocol_total", "Successful TLS handshakes, by protocol version.",
-             MetricType::Counter);
-  MetricFamily expiry =
-      family("switchyard_tls_certificate_expiry_timestamp_seconds",
-             "When a certificate a TLS listener serves expires (notAfter, seconds since the Unix "
-             "epoch), by its first DNS name and key type.",
-             MetricType::Gauge);
+      makeFamily("switchyard_tls_protocol_total", "Successful TLS handshakes, by protocol version.",
+                 MetricType::Counter);
+  MetricFamily expiry = makeFamily(
+      "switchyard_tls_certificate_expiry_timestamp_seconds",
+      "When a certificate a TLS listener serves expires (notAfter, seconds since the Unix "
+      "epoch), by its first DNS name and key type.",
+      MetricType::Gauge);
   for (const routing::ListenerSettings& listener : snapshot.listeners) {
     // Only listeners that speak TLS now: elsewhere every series would stay 0.
     if (listener.tls == nullptr || listener.tls_stats == nullptr) continue;
@@ -65,14 +47,14 @@ void collectTlsMetrics(const routing::ConfigSnapshot& snapshot, std::vector<Metr
     }
     const ClientMetric::Label name{"listener", listener.name};
     for (size_t r = 0; r < tls::kHandshakeResults; ++r) {
-      add(handshakes,
-          {name, {"result", tls::handshakeResultName(static_cast<tls::HandshakeResult>(r))}},
-          static_cast<double>(by_result[r]));
+      addSample(handshakes,
+                {name, {"result", tls::handshakeResultName(static_cast<tls::HandshakeResult>(r))}},
+                static_cast<double>(by_result[r]));
     }
-    add(resumed, {name}, static_cast<double>(resumptions));
+    addSample(resumed, {name}, static_cast<double>(resumptions));
     for (size_t v = 0; v < tls::kTlsVersions; ++v) {
-      add(versions, {name, {"version", tls::kTlsVersionNames[v]}},
-          static_cast<double>(by_version[v]));
+      addSample(versions, {name, {"version", tls::kTlsVersionNames[v]}},
+                static_cast<double>(by_version[v]));
     }
     // One series per (first name, key type): the certificate that serves that name wins, as in
     // the handshake (two RSA certificates for one name: the first one).
@@ -81,8 +63,8 @@ void collectTlsMetrics(const routing::ConfigSnapshot& snapshot, std::vector<Metr
       std::string cert_name =
           certificate.names.empty() ? certificate.subject : certificate.names.front();
       if (!seen.emplace(cert_name, certificate.key_type).second) continue;
-      add(expiry, {name, {"name", cert_name}, {"key_type", certificate.key_type}},
-          static_cast<double>(certificate.not_after));
+      addSample(expiry, {name, {"name", cert_name}, {"key_type", certificate.key_type}},
+                static_cast<double>(certificate.not_after));
     }
   }
   out->push_back(std::move(handshakes));

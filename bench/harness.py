@@ -45,6 +45,30 @@ class Interrupted(Exception):
     pass
 
 
+def run_guarded(bench, args, body) -> int:
+    """The exit code of body(), with what every bench script does around it: Ctrl-C or SIGTERM
+    (raising Interrupted) gives 130, any other error is logged and keeps the run directory;
+    whatever happens, the processes `bench` started are stopped, and the run directory is
+    removed after a success unless args.keep (body may set it)."""
+    code = 1
+    try:
+        code = body()
+    except Interrupted as why:
+        log(f"interrupted ({why}); stopping everything (logs in {bench.run_dir})")
+        code = 130
+    except Exception as error:  # noqa: BLE001 - report, clean up, fail
+        log(f"FAILED: {error}; logs in {bench.run_dir}")
+        args.keep = True
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        bench.procs.stop_all()
+        if not args.keep and code == 0:
+            shutil.rmtree(bench.run_dir, ignore_errors=True)
+    return code
+
+
 # ----------------------------------------------------------------------------------------------
 # Processes: everything started here, so that everything can be stopped.
 
@@ -1187,8 +1211,8 @@ def main(argv: list[str]) -> int:
         except (ValueError, OSError):
             continue
     bench = Bench(args)
-    code = 1
-    try:
+
+    def measure() -> int:
         analysis = ((Callgrind, "CALLGRIND.md", "callgrind files") if args.callgrind else
                     (Profiler, "PROFILE.md", "perf data") if args.profile else None)
         if analysis is not None:
@@ -1214,22 +1238,9 @@ def main(argv: list[str]) -> int:
         print(markdown)
         log(f"report: {output or bench.run_dir / 'RESULTS.md'}; raw data in "
             f"{(output.with_suffix('.json') if output else bench.run_dir / 'RESULTS.json')}")
-        code = 0
-    except Interrupted as why:
-        log(f"interrupted ({why}); stopping everything (logs in {bench.run_dir})")
-        code = 130
-    except Exception as error:  # noqa: BLE001 - report, clean up, fail
-        log(f"FAILED: {error}")
-        log(f"logs in {bench.run_dir}")
-        args.keep = True
-        code = 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        bench.procs.stop_all()
-        if not args.keep and code == 0:
-            shutil.rmtree(bench.run_dir, ignore_errors=True)
-    return code
+        return 0
+
+    return run_guarded(bench, args, measure)
 
 
 if __name__ == "__main__":

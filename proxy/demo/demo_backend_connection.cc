@@ -64,10 +64,15 @@ void DemoConnection::forceClose() { close(); }
 // --- Input -----------------------------------------------------------------------------------
 
 void DemoConnection::onTransportData(const char* data, size_t length) {
+  if (state_ == State::kReading) {
+    processInput(data, length);
+  } else {
+    holdOrRelay(data, length);
+  }
+}
+
+void DemoConnection::holdOrRelay(const char* data, size_t length) {
   switch (state_) {
-    case State::kReading:
-      processInput(data, length);
-      break;
     case State::kResponding:
       // Hold what arrives (pipelined requests) and stop reading until the answer is done: at
       // most one read's worth is ever buffered.
@@ -78,6 +83,7 @@ void DemoConnection::onTransportData(const char* data, size_t length) {
       transport_.write(data, length);
       if (transport_.aboveHighWatermark()) transport_.stopReading();
       break;
+    case State::kReading:
     case State::kLingering:
     case State::kClosed:
       break;
@@ -114,22 +120,8 @@ void DemoConnection::processInput(const char* data, size_t length) {
       state_ = State::kResponding;
     }
   }
-  if (length == 0) return;
-  switch (state_) {
-    case State::kResponding:
-      pending_.append(data, length);
-      transport_.stopReading();
-      break;
-    case State::kTunnel:
-      // Bytes that followed the upgrade request in the same read.
-      transport_.write(data, length);
-      if (transport_.aboveHighWatermark()) transport_.stopReading();
-      break;
-    case State::kReading:
-    case State::kLingering:
-    case State::kClosed:
-      break;
-  }
+  // Input after an answer started (pipelined) or after an upgrade (the tunnel's first bytes).
+  if (length > 0) holdOrRelay(data, length);
 }
 
 // An answer finished asynchronously (timer or drained socket): go on with the held input.

@@ -79,6 +79,8 @@ class DemoConnection final : public core::TransportCallbacks,
   static void onTimer(uv_timer_t* timer);
 
   void processInput(const char* data, size_t length);
+  // Input that is not parsed now: held while an answer is being written, relayed in a tunnel.
+  void holdOrRelay(const char* data, size_t length);
   void resumeInput();
   void routeRequest();
   void dispatch();

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/child_run.h"
 #include "tests/support/health_support.h"
 #include "tests/support/process.h"
 #include "tests/support/prometheus_text.h"
@@ -25,11 +26,6 @@ namespace {
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-bool h2DefencePythonPresent() {
-  auto check = ChildProcess::start({"/usr/bin/python3", "-c", "import hpack"});
-  return check.ok() && (*check)->waitExit(std::chrono::seconds(10)) == 0;
-}
 
 // One HTTP/2 connection written frame by frame: `mode` says what it sends (see the branches),
 // then it reads the server's frames until the streams it waits for have ended, or the server
@@ -164,17 +160,9 @@ if closed:
 // Runs the client (bounded); its output lines.
 std::vector<std::string> h2DefenceRun(uint16_t port, const std::string& mode,
                                       const std::vector<std::string>& args = {}) {
-  std::vector<std::string> argv = {"/usr/bin/python3", "-c", kH2DefenceClient, std::to_string(port),
-                                   mode};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto child = ChildProcess::start(argv);
-  EXPECT_TRUE(child.ok()) << child.status();
-  if (!child.ok()) return {};
-  const std::optional<int> code = (*child)->waitExit(std::chrono::seconds(90));
-  EXPECT_EQ(code, 0) << (*child)->output();
-  // The reader thread may not have taken the last output yet when waitExit() sees the exit.
-  waitUntil([&] { return !(*child)->stdoutLines().empty(); }, std::chrono::seconds(5));
-  return (*child)->stdoutLines();
+  std::vector<std::string> all = {std::to_string(port), mode};
+  all.insert(all.end(), args.begin(), args.end());
+  return runPythonToEnd(kH2DefenceClient, all, std::chrono::seconds(90));
 }
 
 std::string h2DefenceConfig(uint16_t backend, const std::string& listener_extra = "") {
@@ -188,7 +176,8 @@ class Http2DefencesTest : public AdminProxyTest {
  protected:
   void SetUp() override {
     AdminProxyTest::SetUp();
-    if (!h2DefencePythonPresent()) GTEST_SKIP() << "python3-h2 (python3-hpack) is not installed";
+    if (!pythonModulePresent("hpack"))
+      GTEST_SKIP() << "python3-h2 (python3-hpack) is not installed";
   }
   void start(const std::string& listener_extra) {
     ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
@@ -309,7 +298,7 @@ TEST_F(Http2DefencesTest, AFrameAboveTheMaximumSizeIsAConnectionError) {
 class Http2DefencesTlsTest : public TlsProxyTest {};
 
 TEST_F(Http2DefencesTlsTest, AlpnH2WithoutThePrefaceIsAConnectionError) {
-  if (!h2DefencePythonPresent()) GTEST_SKIP() << "python3-h2 (python3-hpack) is not installed";
+  if (!pythonModulePresent("hpack")) GTEST_SKIP() << "python3-h2 (python3-hpack) is not installed";
   ASSERT_NO_FATAL_FAILURE(startProxyToml(
       absl::StrCat(tlsListener("https", "", "http2 = true\n"),
                    "\n[[pools]]\nname = \"app\"\nbackends = [\"127.0.0.1:", backendPort(0),

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/child_run.h"
 #include "tests/support/health_support.h"
 #include "tests/support/process.h"
 #include "tests/support/prometheus_text.h"
@@ -26,11 +27,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-bool http2HibernatePythonH2Present() {
-  auto check = ChildProcess::start({"/usr/bin/python3", "-c", "import h2"});
-  return check.ok() && (*check)->waitExit(std::chrono::seconds(10)) == 0;
-}
 
 // One HTTP/2 connection (python3-h2); argv: proxy port, admin port, "TLS" (h2 in ALPN, the
 // certificate not checked) or "h2c", then steps: "GET <id>" (a
@@ -132,7 +128,7 @@ class Http2HibernateTest : public AdminProxyTest {
 };
 
 TEST_F(Http2HibernateTest, AHibernatedConnectionWakesWithItsHpackTables) {
-  if (!http2HibernatePythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());
@@ -155,7 +151,7 @@ TEST_F(Http2HibernateTest, AHibernatedConnectionWakesWithItsHpackTables) {
 }
 
 TEST_F(Http2HibernateTest, DrainSendsAHibernatedConnectionItsGoaway) {
-  if (!http2HibernatePythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());
@@ -175,7 +171,7 @@ TEST_F(Http2HibernateTest, DrainSendsAHibernatedConnectionItsGoaway) {
 
 // Also the responses' HPACK table off: its fields as literals, and no table to hibernate.
 TEST_F(Http2HibernateTest, AnH2ConnectionOverTlsHibernatesAndWakes) {
-  if (!http2HibernatePythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
   auto certificates = TestCertificates::create();
   ASSERT_TRUE(certificates.ok()) << certificates.status();
   auto leaf = (*certificates)->issue("localhost", KeyType::kEcdsa, {"localhost"});

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/child_run.h"
 #include "tests/support/digest.h"
 #include "tests/support/process.h"
 #include "tests/support/switchyard_process.h"
@@ -25,11 +26,6 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-
-bool h2InterimPythonPresent() {
-  auto check = ChildProcess::start({"/usr/bin/python3", "-c", "import h2"});
-  return check.ok() && (*check)->waitExit(std::chrono::seconds(10)) == 0;
-}
 
 // One request on one h2c connection: `METHOD PATH [BODY_BYTES [expect]]`. With `expect` the
 // request carries `expect: 100-continue` and its body is held until an interim response (or
@@ -110,24 +106,9 @@ std::string h2InterimClientBody(size_t n) {
 
 // Runs the client (bounded); its output lines.
 std::vector<std::string> h2InterimRun(uint16_t port, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"/usr/bin/python3", "-c", kH2InterimClient,
-                                   std::to_string(port)};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto child = ChildProcess::start(argv);
-  EXPECT_TRUE(child.ok()) << child.status();
-  if (!child.ok()) return {};
-  const std::optional<int> code = (*child)->waitExit(std::chrono::seconds(60));
-  EXPECT_EQ(code, 0) << (*child)->output();
-  // The reader thread may not have taken the last output yet when waitExit() sees the exit.
-  waitUntil(
-      [&] {
-        const std::vector<std::string> lines = (*child)->stdoutLines();
-        return !lines.empty() &&
-               (absl::StartsWith(lines.back(), "body") || lines.back() == "closed" ||
-                lines.back() == "timeout" || absl::StartsWith(lines.back(), "reset"));
-      },
-      std::chrono::seconds(5));
-  return (*child)->stdoutLines();
+  std::vector<std::string> all = {std::to_string(port)};
+  all.insert(all.end(), args.begin(), args.end());
+  return runPythonToEnd(kH2InterimClient, all, std::chrono::seconds(60));
 }
 
 // One h2c listener (a request id on every response), the route "hinted" with a response edit.
@@ -142,7 +123,7 @@ std::string h2InterimConfig(uint16_t backend, const std::string& route_extra = "
 class Http2InterimTest : public ProxyTest {
  protected:
   void SetUp() override {
-    if (!h2InterimPythonPresent()) GTEST_SKIP() << "python3-h2 is not installed";
+    if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
   }
 };
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/support/child_run.h"
 #include "tests/support/health_support.h"
 #include "tests/support/http_client.h"
 #include "tests/support/process.h"
@@ -26,11 +27,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-bool http2SwitchingPythonH2Present() {
-  auto check = ChildProcess::start({"/usr/bin/python3", "-c", "import h2"});
-  return check.ok() && (*check)->waitExit(seconds(10)) == 0;
-}
 
 // One HTTP/2 connection keeping `streams` GETs in flight (a new one as soon as one ends) until
 // the file `final` exists, then `after` more streams, each of which must be opened after the
@@ -153,7 +149,7 @@ class Http2SwitchingTest : public AdminProxyTest {
 };
 
 TEST_F(Http2SwitchingTest, HundredSwitchesUnderMultiplexedLoadFailNoStream) {
-  if (!http2SwitchingPythonH2Present()) GTEST_SKIP() << "/usr/bin/python3 has no h2 module";
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "/usr/bin/python3 has no h2 module";
   ASSERT_NO_FATAL_FAILURE(startBlueGreenHttp2());
   TempDir dir;
   const std::string script = dir.writeFile("h2_switching_client.py", kHttp2SwitchingClient);
@@ -230,7 +226,7 @@ TEST_F(Http2SwitchingTest, HundredSwitchesUnderMultiplexedLoadFailNoStream) {
 }
 
 TEST_F(Http2SwitchingTest, RequestsAreCountedByProtocol) {
-  if (!http2SwitchingPythonH2Present()) GTEST_SKIP() << "/usr/bin/python3 has no h2 module";
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "/usr/bin/python3 has no h2 module";
   ASSERT_NO_FATAL_FAILURE(startBlueGreenHttp2());
   TempDir dir;
   const std::string script = dir.writeFile("h2_switching_client.py", kHttp2SwitchingClient);

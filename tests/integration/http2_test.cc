@@ -18,6 +18,7 @@
 #include "core/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/child_run.h"
 #include "tests/support/digest.h"
 #include "tests/support/health_support.h"
 #include "tests/support/http_client.h"
@@ -39,21 +40,6 @@ bool http2TestToolPresent(const std::string& tool) {
     if (access(absl::StrCat(dir, tool).c_str(), X_OK) == 0) return true;
   }
   return false;
-}
-
-bool http2TestPythonH2Present() {
-  auto check = ChildProcess::start({"/usr/bin/python3", "-c", "import h2"});
-  return check.ok() && (*check)->waitExit(std::chrono::seconds(10)) == 0;
-}
-
-// Runs `argv` to its end (bounded); its stdout lines, failing the test on a non-zero exit.
-std::vector<std::string> http2TestRun(const std::vector<std::string>& argv) {
-  auto child = ChildProcess::start(argv);
-  EXPECT_TRUE(child.ok()) << child.status();
-  if (!child.ok()) return {};
-  const std::optional<int> code = (*child)->waitExit(std::chrono::seconds(30));
-  EXPECT_EQ(code, 0) << (*child)->output();
-  return (*child)->stdoutLines();
 }
 
 // One HTTP/2 connection (python3-h2), requests one after the other: "GET /path",
@@ -116,11 +102,11 @@ TEST_F(Http2Test, CurlWithPriorKnowledgeAndHttp11ShareTheListener) {
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0))));
   const std::string url = absl::StrCat("http://127.0.0.1:", port(), "/");
-  EXPECT_THAT(http2TestRun({"curl", "-sS", "--max-time", "10", "--http2-prior-knowledge", "-w",
-                            "%{http_version} %{http_code}\\n", url}),
+  EXPECT_THAT(runToEnd({"curl", "-sS", "--max-time", "10", "--http2-prior-knowledge", "-w",
+                        "%{http_version} %{http_code}\\n", url}),
               ElementsAre("blue", "2 200"));
-  EXPECT_THAT(http2TestRun({"curl", "-sS", "--max-time", "10", "--http1.1", "-w",
-                            "%{http_version} %{http_code}\\n", url}),
+  EXPECT_THAT(runToEnd({"curl", "-sS", "--max-time", "10", "--http1.1", "-w",
+                        "%{http_version} %{http_code}\\n", url}),
               ElementsAre("blue", "1.1 200"));
   // A body through /echo, streamed without a length (chunked to the backend) and with one.
   const std::string body = testBody(200000);
@@ -132,8 +118,8 @@ TEST_F(Http2Test, CurlWithPriorKnowledgeAndHttp11ShareTheListener) {
   }
   for (const std::string& how : {std::string("--data-binary"), std::string("--upload-file")}) {
     std::vector<std::string> lines =
-        http2TestRun({"curl", "-sS", "--max-time", "20", "--http2-prior-knowledge", "-X", "POST",
-                      how, (how == "--data-binary" ? "@" : "") + body_path, url + "echo"});
+        runToEnd({"curl", "-sS", "--max-time", "20", "--http2-prior-knowledge", "-X", "POST", how,
+                  (how == "--data-binary" ? "@" : "") + body_path, url + "echo"});
     ASSERT_EQ(lines.size(), 1u) << how;
     std::optional<nlohmann::json> echo = parseJson(lines[0]);
     ASSERT_TRUE(echo.has_value()) << lines[0];
@@ -148,8 +134,8 @@ TEST_F(Http2Test, NghttpMultiplexesTwentyStreamsOnOneConnection) {
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0))));
   std::vector<std::string> lines =
-      http2TestRun({"nghttp", "-n", "-s", "-m", "20", "-t", "20",
-                    absl::StrCat("http://127.0.0.1:", port(), "/bytes/100000")});
+      runToEnd({"nghttp", "-n", "-s", "-m", "20", "-t", "20",
+                absl::StrCat("http://127.0.0.1:", port(), "/bytes/100000")});
   int ok = 0;
   for (const std::string& line : lines) {
     if (line.find(" 200 ") != std::string::npos &&
@@ -166,14 +152,14 @@ TEST_F(Http2Test, AListenerWithoutHttp2SpeaksOnlyHttp11) {
   ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0), "")));
   // --http2 over plain HTTP asks for an Upgrade to h2c, which this slice does not do: the
   // answer comes over HTTP/1.1.
-  EXPECT_THAT(http2TestRun({"curl", "-sS", "--max-time", "10", "--http2", "-w",
-                            "%{http_version} %{http_code}\\n",
-                            absl::StrCat("http://127.0.0.1:", port(), "/")}),
-              ElementsAre("blue", "1.1 200"));
+  EXPECT_THAT(
+      runToEnd({"curl", "-sS", "--max-time", "10", "--http2", "-w",
+                "%{http_version} %{http_code}\\n", absl::StrCat("http://127.0.0.1:", port(), "/")}),
+      ElementsAre("blue", "1.1 200"));
 }
 
 TEST_F(Http2Test, ASwitchBetweenTwoStreamsSendsTheSecondToTheNewPool) {
-  if (!http2TestPythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startBackend("green"));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(absl::StrCat(
@@ -184,19 +170,19 @@ TEST_F(Http2Test, ASwitchBetweenTwoStreamsSendsTheSecondToTheNewPool) {
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());
   const std::string switch_url =
       absl::StrCat("http://127.0.0.1:", admin_port_, "/admin/switch?to=green");
-  EXPECT_THAT(http2TestRun({"/usr/bin/python3", "-c", kHttp2TestClient, std::to_string(port()),
-                            "GET /", "POST-ADMIN " + switch_url, "GET /"}),
+  EXPECT_THAT(runToEnd({"/usr/bin/python3", "-c", kHttp2TestClient, std::to_string(port()), "GET /",
+                        "POST-ADMIN " + switch_url, "GET /"}),
               ElementsAre("200 blue", "200 green"));
 }
 
 TEST_F(Http2Test, InvalidFieldsAreResetAndNeverReachTheBackend) {
-  if (!http2TestPythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0))));
   // An uppercase name and a connection-specific field (RFC 9113 §8.2): PROTOCOL_ERROR (1) on
   // the stream; the connection goes on serving the next stream.
-  EXPECT_THAT(http2TestRun({"/usr/bin/python3", "-c", kHttp2TestClient, std::to_string(port()),
-                            "BAD X-Upper 1", "BAD connection keep-alive", "GET /"}),
+  EXPECT_THAT(runToEnd({"/usr/bin/python3", "-c", kHttp2TestClient, std::to_string(port()),
+                        "BAD X-Upper 1", "BAD connection keep-alive", "GET /"}),
               ElementsAre("reset 1", "reset 1", "200 blue"));
   BackendStats backend = stats(0);
   EXPECT_EQ(backend.requests, 1u);  // only the valid one
@@ -250,11 +236,11 @@ print(body.decode("latin-1").strip().replace("\n", " "))
 )PY";
 
 TEST_F(Http2Test, ABodyOfUnknownLengthAndSplitCookiesReachTheBackendIntact) {
-  if (!http2TestPythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(http2PlainConfig(backendPort(0))));
   const std::vector<std::string> lines =
-      http2TestRun({"/usr/bin/python3", "-c", kHttp2FieldsClient, std::to_string(port()), "10000"});
+      runToEnd({"/usr/bin/python3", "-c", kHttp2FieldsClient, std::to_string(port()), "10000"});
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], "200");
   std::optional<nlohmann::json> echo = parseJson(lines[1]);
@@ -285,17 +271,17 @@ TEST_F(Http2Test, ABodyOfUnknownLengthAndSplitCookiesReachTheBackendIntact) {
 }
 
 TEST_F(Http2Test, ATargetTheHttp11RulesRefuseIsAnsweredAndNeverReachesTheBackend) {
-  if (!http2TestPythonH2Present()) GTEST_SKIP() << "python3-h2 is not installed";
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(
       startProxyToml(http2PlainConfig(backendPort(0), "http2 = true\nmax_url_bytes = 256")));
   // nghttp2 lets bytes above 0x7f through in :path; llhttp's strict rules do not.
-  std::vector<std::string> lines = http2TestRun(
+  std::vector<std::string> lines = runToEnd(
       {"/usr/bin/python3", "-c", kHttp2FieldsClient, std::to_string(port()), "path:/caf\xe9"});
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines[0], "400");
-  lines = http2TestRun({"/usr/bin/python3", "-c", kHttp2FieldsClient, std::to_string(port()),
-                        "path:/" + std::string(300, 'a')});
+  lines = runToEnd({"/usr/bin/python3", "-c", kHttp2FieldsClient, std::to_string(port()),
+                    "path:/" + std::string(300, 'a')});
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines[0], "414");
   EXPECT_EQ(stats(0).requests, 0u);
@@ -329,9 +315,9 @@ TEST_F(Http2TlsTest, AlpnSelectsH2ByDefaultOnTls) {
       "\"]\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n")));
   const std::string host = absl::StrCat("www.example.com:", port());
   auto curl_get = [&](const std::string& version) {
-    return http2TestRun({"curl", "-sS", "--max-time", "10", version, "--cacert",
-                         certificates_->rootCa(), "--resolve", host + ":127.0.0.1", "-w",
-                         "%{http_version} %{http_code}\\n", absl::StrCat("https://", host, "/")});
+    return runToEnd({"curl", "-sS", "--max-time", "10", version, "--cacert",
+                     certificates_->rootCa(), "--resolve", host + ":127.0.0.1", "-w",
+                     "%{http_version} %{http_code}\\n", absl::StrCat("https://", host, "/")});
   };
   EXPECT_THAT(curl_get("--http2"), ElementsAre("blue", "2 200"));
   EXPECT_THAT(curl_get("--http1.1"), ElementsAre("blue", "1.1 200"));
@@ -344,11 +330,10 @@ TEST_F(Http2TlsTest, AlpnKeepsHttp11WhenHttp2IsOff) {
                    "\n[[pools]]\nname = \"app\"\nbackends = [\"127.0.0.1:", backendPort(0),
                    "\"]\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n")));
   const std::string host = absl::StrCat("www.example.com:", port());
-  EXPECT_THAT(
-      http2TestRun({"curl", "-sS", "--max-time", "10", "--http2", "--cacert",
-                    certificates_->rootCa(), "--resolve", host + ":127.0.0.1", "-w",
-                    "%{http_version} %{http_code}\\n", absl::StrCat("https://", host, "/")}),
-      ElementsAre("blue", "1.1 200"));
+  EXPECT_THAT(runToEnd({"curl", "-sS", "--max-time", "10", "--http2", "--cacert",
+                        certificates_->rootCa(), "--resolve", host + ":127.0.0.1", "-w",
+                        "%{http_version} %{http_code}\\n", absl::StrCat("https://", host, "/")}),
+              ElementsAre("blue", "1.1 200"));
 }
 
 // Request shaping (issue 15) on streams: a stream's response reaches the client as fields
