@@ -28,20 +28,43 @@ void ZeroRunImage::add(const char* base, size_t begin, size_t end) {
   }
 }
 
+namespace {
+
+void appendZeroRunVarint(std::string& out, size_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>(0x80 | (value & 0x7f)));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+size_t readZeroRunVarint(const std::string& in, size_t& at) {
+  size_t value = 0;
+  for (int shift = 0;; shift += 7) {
+    const auto byte = static_cast<unsigned char>(in[at++]);
+    value |= static_cast<size_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return value;
+  }
+}
+
+}  // namespace
+
 void ZeroRunImage::appendRun(const char* base, size_t begin, size_t end) {
-  const uint32_t header[2] = {static_cast<uint32_t>(begin), static_cast<uint32_t>(end - begin)};
-  bytes_.append(reinterpret_cast<const char*>(header), sizeof(header));
+  appendZeroRunVarint(bytes_, begin - end_);
+  appendZeroRunVarint(bytes_, end - begin);
   bytes_.append(base + begin, end - begin);
+  end_ = end;
 }
 
 void ZeroRunImage::restoreInto(char* base) const {
   size_t at = 0;
+  size_t offset = 0;
   while (at < bytes_.size()) {
-    uint32_t header[2];
-    std::memcpy(header, bytes_.data() + at, sizeof(header));
-    at += sizeof(header);
-    std::memcpy(base + header[0], bytes_.data() + at, header[1]);
-    at += header[1];
+    offset += readZeroRunVarint(bytes_, at);
+    const size_t length = readZeroRunVarint(bytes_, at);
+    std::memcpy(base + offset, bytes_.data() + at, length);
+    at += length;
+    offset += length;
   }
 }
 

@@ -46,8 +46,8 @@ bool H2Connection::start() {
   }
   applyHttp2Options(limits_, options);
   // The session's long-lived buffers go into a slot of pages it can give back while idle.
-  const int rc =
-      nghttp2_session_server_new3(&session_, callbacks, this, options, memory_.beginCapture());
+  nghttp2_mem allocator = memory_.beginCapture();
+  const int rc = nghttp2_session_server_new3(&session_, callbacks, this, options, &allocator);
   memory_.endCapture();
   nghttp2_option_del(options);
   nghttp2_session_callbacks_del(callbacks);
@@ -330,6 +330,9 @@ void H2Connection::onHibernateDelay() {
     worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs);
     return;
   }
+  // The stream table keeps its array after its last erase (a slot and control bytes, ~48 bytes
+  // of heap): an idle connection gives it back too, and the next stream makes a new one.
+  decltype(streams_)().swap(streams_);
   if (memory_.hibernate()) worker_.stats().http2_hibernated.add();
 }
 

@@ -63,32 +63,26 @@ void H2SlotPool::release(char* slot) {
   --in_use_;
 }
 
-H2SessionMemory::H2SessionMemory(H2SlotPool* pool) : pool_(pool) {
-  mem_.mem_user_data = this;
-  mem_.malloc = allocate;
-  mem_.free = release;
-  mem_.calloc = allocateZeroed;
-  mem_.realloc = reallocate;
-}
+H2SessionMemory::H2SessionMemory(H2SlotPool* pool) : pool_(pool) {}
 
 H2SessionMemory::~H2SessionMemory() {
   if (slot_ != nullptr) pool_->release(slot_);
 }
 
-nghttp2_mem* H2SessionMemory::beginCapture() {
+nghttp2_mem H2SessionMemory::beginCapture() {
   if (slot_ == nullptr && pool_ != nullptr) {
     slot_ = pool_->acquire();
-    if (slot_ != nullptr) slot_bytes_ = pool_->slotBytes();
+    if (slot_ != nullptr) slot_bytes_ = static_cast<uint32_t>(pool_->slotBytes());
   }
   capturing_ = slot_ != nullptr;
-  return &mem_;
+  return {this, allocate, release, allocateZeroed, reallocate};
 }
 
 void* H2SessionMemory::bump(size_t size) {
   const size_t rounded = (size + kH2SlotAlignment - 1) / kH2SlotAlignment * kH2SlotAlignment;
   if (rounded < size || rounded > slot_bytes_ - used_) return nullptr;
   void* at = slot_ + used_;
-  used_ += rounded;
+  used_ += static_cast<uint32_t>(rounded);
   return at;
 }
 
@@ -125,8 +119,8 @@ void* H2SessionMemory::reallocate(void* pointer, size_t size, void* self) {
         const size_t begin = static_cast<char*>(at) - memory->slot_;
         const bool first = memory->dead_begin_ == memory->dead_end_;
         if (first && size >= kH2MinFrameBufferBytes) {
-          memory->dead_begin_ = begin;
-          memory->dead_end_ = begin + size;
+          memory->dead_begin_ = static_cast<uint32_t>(begin);
+          memory->dead_end_ = memory->used_;  // the bump's rounded end
         } else {
           memory->dead_begin_ = memory->dead_end_ = 0;
         }
@@ -141,19 +135,20 @@ void* H2SessionMemory::reallocate(void* pointer, size_t size, void* self) {
   void* moved = std::malloc(size);
   if (moved == nullptr) return nullptr;
   const size_t offset = static_cast<char*>(pointer) - memory->slot_;
-  std::memcpy(moved, pointer, std::min(size, memory->slot_bytes_ - offset));
+  std::memcpy(moved, pointer, std::min(size, size_t{memory->slot_bytes_} - offset));
   return moved;
 }
 
 bool H2SessionMemory::hibernate() {
   if (slot_ == nullptr || hibernated_) return false;
+  core::BlockTemplate& reference = pool_->slotTemplate();
+  if (reference.empty()) reference.capture(slot_, used_, slot_bytes_);
   image_.clear();
-  if (dead_begin_ != dead_end_) {
-    image_.add(slot_, 0, dead_begin_);
-    image_.add(slot_, dead_end_, used_);
-  } else {
-    image_.add(slot_, 0, used_);
-  }
+  // The slot is given back next: its bytes may become their difference from the template.
+  forEachLiveRange([this, &reference](size_t begin, size_t end) {
+    reference.xorInto(slot_, begin, end);
+    image_.add(slot_, begin, end);
+  });
   image_.seal();
   madvise(slot_, slot_bytes_, MADV_DONTNEED);
   hibernated_ = true;
@@ -162,7 +157,11 @@ bool H2SessionMemory::hibernate() {
 
 void H2SessionMemory::wake() {
   if (!hibernated_) return;
+  // The differences back into zeroed pages, then the template over them.
   image_.restoreInto(slot_);
+  const core::BlockTemplate& reference = pool_->slotTemplate();
+  forEachLiveRange(
+      [this, &reference](size_t begin, size_t end) { reference.xorInto(slot_, begin, end); });
   image_.clear();
   hibernated_ = false;
 }

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/block_template.h"
 #include "core/zero_run_image.h"
 
 namespace sy::proxy {
@@ -39,12 +40,17 @@ class H2SlotPool {
   void release(char* slot);
   size_t slotBytes() const { return slot_bytes_; }
   size_t slotsInUse() const { return in_use_; }
+  // What hibernating slots are compared against (the first slot that hibernated): sessions
+  // made by the same nghttp2 with the same options differ in a few hundred bytes, the rest of
+  // their 9 KB of live slot bytes are the same structures with the same values.
+  core::BlockTemplate& slotTemplate() { return slot_template_; }
 
  private:
   const size_t max_slots_;
   const size_t slot_bytes_;  // kMinSlotBytes rounded up to whole pages
   std::vector<std::pair<void*, size_t>> regions_;
   std::vector<char*> free_;
+  core::BlockTemplate slot_template_;
   size_t made_ = 0;
   size_t in_use_ = 0;
 };
@@ -55,7 +61,9 @@ class H2SlotPool {
 // other allocation goes to malloc. Without a slot (pool exhausted) all go to malloc and the
 // session never hibernates.
 //
-// The object must stay at its address while the session lives (nghttp2 keeps a pointer).
+// The object must stay at its address while the session lives (nghttp2 keeps a pointer in its
+// copy of the allocator). It is part of every HTTP/2 connection, so its fields are small: a
+// slot's offsets fit 32 bits.
 class H2SessionMemory {
  public:
   explicit H2SessionMemory(H2SlotPool* pool);
@@ -63,13 +71,15 @@ class H2SessionMemory {
   H2SessionMemory(const H2SessionMemory&) = delete;
   H2SessionMemory& operator=(const H2SessionMemory&) = delete;
 
-  // The allocator to create the session with; allocations go to the slot until endCapture().
-  nghttp2_mem* beginCapture();
+  // The allocator to create the session with (nghttp2 copies it); allocations go to the slot
+  // until endCapture().
+  nghttp2_mem beginCapture();
   void endCapture() { capturing_ = false; }
 
   bool hasSlot() const { return slot_ != nullptr; }
   bool hibernated() const { return hibernated_; }
-  // Copies the slot's live bytes into a compact heap image and gives the pages back. Only
+  // Keeps the slot's live bytes where they differ from the pool's template (a compact heap
+  // image) and gives the pages back. Only
   // while nghttp2 is quiescent: no stream, nothing queued to send (nghttp2_session_want_write
   // is 0), not inside a call into nghttp2. False (nothing done) without a slot.
   bool hibernate();
@@ -92,17 +102,27 @@ class H2SessionMemory {
     return at - begin < slot_bytes_;  // unsigned: below the slot wraps to a large value
   }
   void* bump(size_t size);
+  // The slot's ranges that hold live bytes between frames (all but the frame buffer).
+  template <typename Visit>
+  void forEachLiveRange(Visit visit) const {
+    if (dead_begin_ != dead_end_) {
+      visit(size_t{0}, size_t{dead_begin_});
+      visit(size_t{dead_end_}, size_t{used_});
+    } else {
+      visit(size_t{0}, size_t{used_});
+    }
+  }
 
   H2SlotPool* const pool_;
   char* slot_ = nullptr;
-  size_t slot_bytes_ = 0;
-  size_t used_ = 0;
+  uint32_t slot_bytes_ = 0;  // 0 without a slot
+  uint32_t used_ = 0;
   // The frame buffer (aob.framebufs' chunk, the one realloc(NULL) of session_new): between
   // frames its contents are dead (nghttp2 writes a frame completely before sending it), so a
-  // hibernation does not keep them. Offsets into the slot; equal when none.
-  size_t dead_begin_ = 0;
-  size_t dead_end_ = 0;
-  nghttp2_mem mem_{};
+  // hibernation does not keep them. Offsets into the slot, multiples of the bump alignment
+  // (the end is the bump's rounded end); equal when none.
+  uint32_t dead_begin_ = 0;
+  uint32_t dead_end_ = 0;
   core::ZeroRunImage image_;
   bool capturing_ = false;
   bool hibernated_ = false;

@@ -6,8 +6,10 @@ namespace {
 bool sameHttp2Limits(const routing::Http2Limits& a, const routing::Http2Limits& b) {
   return a.max_concurrent_streams == b.max_concurrent_streams &&
          a.max_header_list_size == b.max_header_list_size &&
-         a.hpack_table_size == b.hpack_table_size && a.max_resets == b.max_resets &&
-         a.reset_interval_ms == b.reset_interval_ms && a.stall_timeout_ms == b.stall_timeout_ms;
+         a.hpack_table_size == b.hpack_table_size &&
+         a.response_hpack_table_size == b.response_hpack_table_size &&
+         a.max_resets == b.max_resets && a.reset_interval_ms == b.reset_interval_ms &&
+         a.stall_timeout_ms == b.stall_timeout_ms;
 }
 
 }  // namespace

@@ -25,7 +25,8 @@ namespace sy::routing {
 struct Http2Limits {
   uint32_t max_concurrent_streams = 128;
   uint32_t max_header_list_size = 65536;
-  uint32_t hpack_table_size = 4096;
+  uint32_t hpack_table_size = 4096;           // the requests' table (our SETTINGS)
+  uint32_t response_hpack_table_size = 4096;  // the most our responses' table may use
   uint32_t max_resets = 1000;
   uint64_t reset_interval_ms = 30000;
   uint64_t stall_timeout_ms = 30000;

@@ -50,6 +50,7 @@ ListenerSettings listenerSettings(const config::ListenerConfig& listener, size_t
       .max_concurrent_streams = listener.http2_max_concurrent_streams,
       .max_header_list_size = listener.http2_max_header_list_size,
       .hpack_table_size = listener.http2_hpack_table_size,
+      .response_hpack_table_size = listener.http2_response_hpack_table_size,
       .max_resets = listener.http2_max_resets,
       .reset_interval_ms = toMs(listener.http2_reset_interval),
       .stall_timeout_ms = toMs(listener.http2_stall_timeout),

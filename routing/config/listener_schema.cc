@@ -99,6 +99,8 @@ const TableSchema<ListenerConfig>& listenerSchema() {
               integerField("http2_max_header_list_size", &L::http2_max_header_list_size, 1024,
                            1048576),
               integerField("http2_hpack_table_size", &L::http2_hpack_table_size, 0, 65536),
+              integerField("http2_response_hpack_table_size", &L::http2_response_hpack_table_size,
+                           0, 65536),
               integerField("http2_max_resets", &L::http2_max_resets, 1, 1000000),
               durationField("http2_reset_interval", &L::http2_reset_interval, absl::Seconds(1),
                             absl::Hours(1)),

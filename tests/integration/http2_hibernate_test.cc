@@ -1,7 +1,8 @@
 // Hibernation of idle HTTP/2 connections (proxy/h2_session_memory.h): a connection with no
 // stream for a second packs its nghttp2 session away (switchyard_http2_connections_hibernated
 // counts it); the next frame wakes it, on the same connection, with its HPACK tables intact
-// both ways; a drain sends a hibernated connection its GOAWAY.
+// both ways; a drain sends a hibernated connection its GOAWAY. Over TLS as over h2c: the session
+// does not know its transport.
 
 #include <unistd.h>
 
@@ -18,6 +19,8 @@
 #include "tests/support/health_support.h"
 #include "tests/support/process.h"
 #include "tests/support/prometheus_text.h"
+#include "tests/support/test_certificates.h"
+#include "tests/support/tls_fixture.h"
 
 namespace sy::testing {
 namespace {
@@ -25,15 +28,24 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// One HTTP/2 connection (python3-h2); argv: proxy port, admin port, then steps: "GET <id>" (a
+// One HTTP/2 connection (python3-h2); argv: proxy port, admin port, "TLS" (h2 in ALPN, the
+// certificate not checked) or "h2c", then steps: "GET <id>" (a
 // GET with x-request-id: <id>, printed as "<status> <body> <x-echo>"), "WAIT" (until /metrics
 // counts a hibernated connection, 30 s at most; prints "hibernated"), "GOAWAY" (reads until
 // the proxy's GOAWAY and the end: "goaway <code> <last stream>", then "closed").
 constexpr char kHttp2HibernateClient[] = R"PY(
-import socket, sys, time, urllib.request
+import socket, ssl, sys, time, urllib.request
 import h2.config, h2.connection, h2.events
-port, admin = int(sys.argv[1]), int(sys.argv[2])
+port, admin, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "TLS"
 sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+if tls:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    sock = context.wrap_socket(sock, server_hostname="localhost")
+    if sock.selected_alpn_protocol() != "h2":
+        print("ALPN chose", sock.selected_alpn_protocol(), flush=True); sys.exit(1)
 conn = h2.connection.H2Connection(h2.config.H2Configuration(
     client_side=True, header_encoding="utf-8"))
 conn.initiate_connection()
@@ -53,7 +65,8 @@ def wait_hibernated():
     print("hibernated", flush=True)
 def get(request_id):
     sid = conn.get_next_available_stream_id()
-    conn.send_headers(sid, [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+    conn.send_headers(sid, [(":method", "GET"), (":path", "/"),
+                            (":scheme", "https" if tls else "http"),
                             (":authority", "127.0.0.1"), ("x-request-id", request_id)],
                       end_stream=True)
     sock.sendall(conn.data_to_send())
@@ -84,7 +97,7 @@ def goaway():
             if isinstance(event, h2.events.ConnectionTerminated):
                 print("goaway", int(event.error_code), event.last_stream_id, flush=True)
         sock.sendall(conn.data_to_send())
-for step in sys.argv[3:]:
+for step in sys.argv[4:]:
     words = step.split(" ")
     if words[0] == "GET":
         get(words[1])
@@ -94,12 +107,13 @@ for step in sys.argv[3:]:
         goaway()
 )PY";
 
-// The route echoes the request's X-Request-ID in X-Echo: HPACK both ways.
-std::string http2HibernateConfig(uint16_t backend) {
+// The route echoes the request's X-Request-ID in X-Echo: HPACK both ways. `listener_extra`: more
+// keys of the listener (its TLS table).
+std::string http2HibernateConfig(uint16_t backend, const std::string& listener_extra = "") {
   return absl::StrCat(
       "[server]\nworkers = 1\n\n[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n"
-      "http2 = true\n\n[[pools]]\nname = \"app\"\nbackends = [\"127.0.0.1:",
-      backend,
+      "http2 = true\n",
+      listener_extra, "\n[[pools]]\nname = \"app\"\nbackends = [\"127.0.0.1:", backend,
       "\"]\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n"
       "response_headers = { set = { \"X-Echo\" = \"{request_id}\" } }\n");
 }
@@ -122,7 +136,7 @@ TEST_F(Http2HibernateTest, AHibernatedConnectionWakesWithItsHpackTables) {
   const std::string id = "tenant-" + std::string(40, 'a');  // indexed from its second use on
   auto client =
       ChildProcess::start({"/usr/bin/python3", "-c", kHttp2HibernateClient, std::to_string(port()),
-                           std::to_string(admin_port_), "GET " + id, "GET " + id, "WAIT",
+                           std::to_string(admin_port_), "h2c", "GET " + id, "GET " + id, "WAIT",
                            "GET " + id, "GET " + id, "GET other", "WAIT", "GET " + id});
   ASSERT_TRUE(client.ok()) << client.status();
   EXPECT_EQ((*client)->waitExit(std::chrono::seconds(90)), 0) << (*client)->output();
@@ -143,7 +157,7 @@ TEST_F(Http2HibernateTest, DrainSendsAHibernatedConnectionItsGoaway) {
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());
   auto client =
       ChildProcess::start({"/usr/bin/python3", "-c", kHttp2HibernateClient, std::to_string(port()),
-                           std::to_string(admin_port_), "GET one", "WAIT", "GOAWAY"});
+                           std::to_string(admin_port_), "h2c", "GET one", "WAIT", "GOAWAY"});
   ASSERT_TRUE(client.ok()) << client.status();
   ASSERT_TRUE(waitUntil([&] { return (*client)->output().find("hibernated") != std::string::npos; },
                         std::chrono::seconds(60)))
@@ -153,6 +167,31 @@ TEST_F(Http2HibernateTest, DrainSendsAHibernatedConnectionItsGoaway) {
   EXPECT_THAT((*client)->stdoutLines(),
               ElementsAre("200 blue one", "hibernated", "goaway 0 1", "closed"))
       << (*client)->output();
+}
+
+// Also the responses' HPACK table off: its fields as literals, and no table to hibernate.
+TEST_F(Http2HibernateTest, AnH2ConnectionOverTlsHibernatesAndWakes) {
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
+  auto certificates = TestCertificates::create();
+  ASSERT_TRUE(certificates.ok()) << certificates.status();
+  auto leaf = (*certificates)->issue("localhost", KeyType::kEcdsa, {"localhost"});
+  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(
+      backendPort(0), absl::StrCat("tls = { certificates = [ ", certificateEntry(*leaf),
+                                   " ] }\nhttp2_response_hpack_table_size = 0\n"))));
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  const std::string id = "tenant-" + std::string(40, 'b');
+  auto client = ChildProcess::start({"/usr/bin/python3", "-c", kHttp2HibernateClient,
+                                     std::to_string(port()), std::to_string(admin_port_), "TLS",
+                                     "GET " + id, "WAIT", "GET " + id, "WAIT", "GET other"});
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_EQ((*client)->waitExit(std::chrono::seconds(90)), 0) << (*client)->output();
+  const std::string answer = "200 blue " + id;
+  EXPECT_THAT((*client)->stdoutLines(),
+              ElementsAre(answer, "hibernated", answer, "hibernated", "200 blue other"))
+      << (*client)->output();
+  EXPECT_EQ(stats(0).requests, 3u);
 }
 
 }  // namespace

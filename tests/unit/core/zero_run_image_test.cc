@@ -71,5 +71,27 @@ TEST(ZeroRunImageTest, ZerosTakeNoSpace) {
   EXPECT_TRUE(image.empty());
 }
 
+TEST(ZeroRunImageTest, RunHeadersAreSmallAndFarRunsComeBackAfterAClear) {
+  std::string sparse(100000, '\0');
+  // Single bytes: a run each, its header a gap and a length of 1-3 bytes each.
+  for (size_t at : {size_t{5}, size_t{200}, size_t{70000}, size_t{99999}}) sparse[at] = 'x';
+  ZeroRunImage image;
+  image.add(sparse.data(), 0, 50000);
+  image.add(sparse.data(), 60000, sparse.size());
+  image.seal();
+  EXPECT_LE(image.size(), 4u * (1 + 3 + 1));
+  std::string restored(sparse.size(), '\0');
+  image.restoreInto(restored.data());
+  EXPECT_EQ(restored, sparse);
+  // A clear starts the offsets over.
+  image.clear();
+  std::string other(300, '\0');
+  other[150] = 'y';
+  image.add(other.data(), 100, other.size());
+  std::string again(300, '\0');
+  image.restoreInto(again.data());
+  EXPECT_EQ(again, other);
+}
+
 }  // namespace
 }  // namespace sy::core

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -62,7 +63,8 @@ TEST(H2SlotPoolTest, MoreSlotsThanOneRegionAreDistinctAndPageAligned) {
 TEST(H2SessionMemoryTest, CapturedAllocationsStayInTheSlotAndMoveOutOnRealloc) {
   H2SlotPool pool(1);
   H2SessionMemory memory(&pool);
-  nghttp2_mem* mem = memory.beginCapture();
+  nghttp2_mem allocator = memory.beginCapture();
+  nghttp2_mem* mem = &allocator;
   auto* captured = static_cast<char*>(mem->malloc(100, mem->mem_user_data));
   auto* zeroed = static_cast<char*>(mem->calloc(10, 10, mem->mem_user_data));
   ASSERT_NE(captured, nullptr);
@@ -93,8 +95,8 @@ struct H2MemoryTestPeers {
     EXPECT_EQ(nghttp2_session_callbacks_new(&callbacks), 0);
     nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader);
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrame);
-    EXPECT_EQ(nghttp2_session_server_new3(&server, callbacks, this, nullptr, memory.beginCapture()),
-              0);
+    nghttp2_mem allocator = memory.beginCapture();
+    EXPECT_EQ(nghttp2_session_server_new3(&server, callbacks, this, nullptr, &allocator), 0);
     memory.endCapture();
     EXPECT_EQ(nghttp2_session_client_new(&client, callbacks, this), 0);
     nghttp2_session_callbacks_del(callbacks);
@@ -206,6 +208,36 @@ TEST(H2SessionMemoryTest, ASessionInASlotWorksAcrossHibernations) {
   std::vector<std::string> expected(5, "tenant-" + std::string(40, 'a'));
   expected.push_back("other");
   EXPECT_EQ(peers.answers, expected);
+}
+
+// The pool's template is the first slot that hibernated; another session keeps only where it
+// differs from it (its own pointers into its own slot are not differences), and both go on
+// working across hibernations, HPACK tables included.
+TEST(H2SessionMemoryTest, ASessionKeepsOnlyItsDifferenceFromThePoolsTemplate) {
+  H2SlotPool pool(4);
+  H2MemoryTestPeers first(&pool);
+  H2MemoryTestPeers second(&pool);
+  first.get("first");
+  second.get("second");
+  ASSERT_TRUE(first.memory.hibernate());
+  const size_t template_image = first.memory.imageBytes();
+  ASSERT_TRUE(second.memory.hibernate());
+  const size_t second_image = second.memory.imageBytes();
+  std::printf("images: template %zu bytes, second session %zu bytes\n", template_image,
+              second_image);
+  EXPECT_LT(template_image, 64u);  // its own template: nothing differs
+  EXPECT_LT(second_image, 700u);   // 1.0-1.3 KB without a template
+  const std::string value = "tenant-" + std::string(40, 'c');
+  for (int i = 0; i < 3; ++i) {
+    first.get(value);
+    second.get(value);
+    ASSERT_TRUE(first.memory.hibernate());
+    ASSERT_TRUE(second.memory.hibernate());
+  }
+  first.get("last");
+  second.get("last");
+  EXPECT_EQ(first.answers, std::vector<std::string>({"first", value, value, value, "last"}));
+  EXPECT_EQ(second.answers, std::vector<std::string>({"second", value, value, value, "last"}));
 }
 
 TEST(H2SessionMemoryTest, WithoutASlotTheSessionLivesOnTheHeapAndNeverHibernates) {

@@ -82,6 +82,8 @@ std::vector<ListenerRevisionCase> listenerRevisionCases() {
       {"Http2MaxConcurrentStreams", [](L& l) { l.http2_limits.max_concurrent_streams = 64; }, true},
       {"Http2MaxHeaderListSize", [](L& l) { l.http2_limits.max_header_list_size = 16384; }, true},
       {"Http2HpackTableSize", [](L& l) { l.http2_limits.hpack_table_size = 0; }, true},
+      {"Http2ResponseHpackTableSize", [](L& l) { l.http2_limits.response_hpack_table_size = 0; },
+       true},
       {"Http2MaxResets", [](L& l) { l.http2_limits.max_resets = 10; }, true},
       {"Http2ResetInterval", [](L& l) { l.http2_limits.reset_interval_ms = 1000; }, true},
       {"Http2StallTimeout", [](L& l) { l.http2_limits.stall_timeout_ms = 5000; }, true},
