@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/unit/proxy/nghttp2_field.h"
 
 namespace sy::proxy {
 namespace {
@@ -98,16 +99,10 @@ std::vector<size_t> http2ResponseHeaderSizes(const routing::Http2Limits& limits,
   };
   for (int i = 0; i < count; ++i) {
     const nghttp2_nv request[] = {
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":method")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("GET")), 7, 3, NGHTTP2_NV_FLAG_NONE},
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":scheme")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("http")), 7, 4,
-         NGHTTP2_NV_FLAG_NONE},
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":path")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("/")), 5, 1, NGHTTP2_NV_FLAG_NONE},
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":authority")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("example")), 10, 7,
-         NGHTTP2_NV_FLAG_NONE},
+        nghttp2Field(":method", "GET"),
+        nghttp2Field(":scheme", "http"),
+        nghttp2Field(":path", "/"),
+        nghttp2Field(":authority", "example"),
     };
     EXPECT_GT(nghttp2_submit_request(peers.client, nullptr, request, 4, nullptr, nullptr), 0);
     pump();

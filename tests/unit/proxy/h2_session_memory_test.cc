@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/unit/proxy/nghttp2_field.h"
 
 namespace sy::proxy {
 namespace {
@@ -133,11 +134,8 @@ struct H2MemoryTestPeers {
     }
     const std::string& value = peers->request_values[frame->hd.stream_id];
     const nghttp2_nv fields[] = {
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("200")), 7, 3, NGHTTP2_NV_FLAG_NONE},
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("x-tenant")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())), 8, value.size(),
-         NGHTTP2_NV_FLAG_NONE},
+        nghttp2Field(":status", "200"),
+        nghttp2Field("x-tenant", value),
     };
     return nghttp2_submit_response(session, frame->hd.stream_id, fields, 2, nullptr);
   }
@@ -160,19 +158,9 @@ struct H2MemoryTestPeers {
 
   void get(const std::string& tenant) {
     const nghttp2_nv fields[] = {
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":method")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("GET")), 7, 3, NGHTTP2_NV_FLAG_NONE},
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":scheme")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("http")), 7, 4,
-         NGHTTP2_NV_FLAG_NONE},
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":path")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("/")), 5, 1, NGHTTP2_NV_FLAG_NONE},
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":authority")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("example")), 10, 7,
-         NGHTTP2_NV_FLAG_NONE},
-        {const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("x-tenant")),
-         const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(tenant.data())), 8, tenant.size(),
-         NGHTTP2_NV_FLAG_NONE},
+        nghttp2Field(":method", "GET"),   nghttp2Field(":scheme", "http"),
+        nghttp2Field(":path", "/"),       nghttp2Field(":authority", "example"),
+        nghttp2Field("x-tenant", tenant),
     };
     ASSERT_GT(nghttp2_submit_request(client, nullptr, fields, 5, nullptr, nullptr), 0);
     memory.wake();  // what H2Connection::session() does before any call into the server
