@@ -79,9 +79,9 @@ class H2SessionMemory {
   bool hasSlot() const { return slot_ != nullptr; }
   bool hibernated() const { return hibernated_; }
   // Keeps the slot's live bytes where they differ from the pool's template (a compact heap
-  // image) and gives the pages back. Only
-  // while nghttp2 is quiescent: no stream, nothing queued to send (nghttp2_session_want_write
-  // is 0), not inside a call into nghttp2. False (nothing done) without a slot.
+  // image) and gives the pages back. Only while nghttp2 is quiescent: no stream, nothing
+  // queued to send (nghttp2_session_want_write is 0), not inside a call into nghttp2. False
+  // (nothing done) without a slot.
   bool hibernate();
   // Puts the bytes back where they were: every pointer into the slot is valid again.
   void wake();
