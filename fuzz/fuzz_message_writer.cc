@@ -60,13 +60,10 @@ bool hopByHop(const Fields& fields, std::string_view name) {
 
 // `host` ("name", "name:port", "[v6]:port") with `suffix` appended to its name.
 std::string withSuffix(const std::string& host, const std::string& suffix) {
+  // An IP literal takes no suffix: "[::1]-shadow" would not parse as a host.
+  if (!host.empty() && host.front() == '[') return host;
   size_t name_end = host.size();
-  if (!host.empty() && host.front() == '[') {
-    const size_t close = host.find(']');
-    if (close != std::string::npos) name_end = close + 1;
-  } else if (const size_t colon = host.find(':'); colon != std::string::npos) {
-    name_end = colon;
-  }
+  if (const size_t colon = host.find(':'); colon != std::string::npos) name_end = colon;
   return host.substr(0, name_end) + suffix + host.substr(name_end);
 }
 

@@ -43,6 +43,9 @@ void appendHeader(std::string* out, std::string_view name, std::string_view valu
 // Host invalid. An IPv6 literal's colons are inside its brackets.
 void appendHostLine(std::string* out, std::string_view name, std::string_view host,
                     std::string_view suffix) {
+  // An IP literal takes no suffix: `[::1]-shadow` is not a host (RFC 3986 §3.2.2), and the
+  // shadow, like this proxy's own parser, would refuse the copy.
+  if (!host.empty() && host.front() == '[') suffix = {};
   size_t name_end = host.size();
   const size_t colon = host.rfind(':');
   const size_t bracket = host.rfind(']');

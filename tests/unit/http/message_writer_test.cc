@@ -99,15 +99,15 @@ TEST(MessageWriterTest, RequestHeadKeepsFramingAndUpgrade) {
   EXPECT_TRUE(contains(head, "Host: 10.1.1.1:80\r\n"));
 }
 
-TEST(MessageWriterTest, HostSuffixGoesBeforeThePort) {
+TEST(MessageWriterTest, HostSuffixGoesBeforeThePortAndNeverAfterAnIpLiteral) {
   struct Case {
     const char* host;
     const char* expected;
   } cases[] = {
       {"app.test", "Host: app.test-shadow\r\n"},
       {"app.test:8080", "Host: app.test-shadow:8080\r\n"},
-      {"[::1]:8080", "Host: [::1]-shadow:8080\r\n"},
-      {"[::1]", "Host: [::1]-shadow\r\n"},
+      {"[::1]:8080", "Host: [::1]:8080\r\n"},
+      {"[::1]", "Host: [::1]\r\n"},
   };
   for (const Case& c : cases) {
     HeadOnly request(Http1Parser::Type::kRequest);
