@@ -50,8 +50,7 @@ void appendHostLine(std::string* out, std::string_view name, std::string_view ho
   const size_t colon = host.rfind(':');
   const size_t bracket = host.rfind(']');
   if (!suffix.empty() && colon != std::string_view::npos &&
-      (bracket == std::string_view::npos || bracket < colon) &&
-      (host.front() == '[' || host.find(':') == colon)) {
+      (bracket == std::string_view::npos || bracket < colon) && host.find(':') == colon) {
     name_end = colon;
   }
   out->append(name).append(": ").append(host.substr(0, name_end)).append(suffix);
