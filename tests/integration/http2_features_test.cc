@@ -5,6 +5,8 @@
 // checked is per stream. Client: a python3-h2 script (/usr/bin/python3; Debian python3-h2);
 // the tests skip without it.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <optional>
@@ -117,6 +119,68 @@ while streams and time.monotonic() < deadline:
     sock.sendall(conn.data_to_send())
 )PY";
 
+// The other direction: one connection, stream 1 a POST to /upload of `size` bytes sent as fast
+// as the stream's window allows. Once the file `go` exists, a GET / on a new stream; when that
+// ended, prints {"get": status, "pool": first line, "uploaded": bytes of the POST sent} and
+// exits (the POST still open). argv: port, size, go, limit (seconds).
+constexpr char kHttp2UploadClient[] = R"PY(
+import json, os, socket, sys, time
+import h2.config, h2.connection, h2.events
+port, size, go, limit = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+deadline = time.monotonic() + limit
+sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+sock.settimeout(0.05)
+conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True,
+                                                            header_encoding="utf-8"))
+conn.initiate_connection()
+upload = conn.get_next_available_stream_id()
+conn.send_headers(upload, [(":method", "POST"), (":path", "/upload"), (":scheme", "http"),
+                           (":authority", "127.0.0.1"), ("content-length", str(size))])
+chunk = b"u" * 16384
+sent = 0
+get, status, head = None, None, b""
+def push():
+    global sent
+    while sent < size:
+        n = min(len(chunk), size - sent, conn.local_flow_control_window(upload),
+                conn.max_outbound_frame_size)
+        if n <= 0:
+            return
+        conn.send_data(upload, chunk[:n], end_stream=sent + n == size)
+        sent += n
+push()
+sock.sendall(conn.data_to_send())
+done = False
+while not done and time.monotonic() < deadline:
+    if get is None and os.path.exists(go):
+        get = conn.get_next_available_stream_id()
+        conn.send_headers(get, [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                                (":authority", "127.0.0.1")], end_stream=True)
+        sock.sendall(conn.data_to_send())
+    try:
+        data = sock.recv(65536)
+    except socket.timeout:
+        continue
+    if not data:
+        print("closed", flush=True); break
+    for event in conn.receive_data(data):
+        sid = getattr(event, "stream_id", None)
+        if isinstance(event, h2.events.ResponseReceived) and sid == get:
+            status = int(dict(event.headers)[":status"])
+        elif isinstance(event, h2.events.DataReceived):
+            conn.acknowledge_received_data(event.flow_controlled_length, sid)
+            if sid == get:
+                head += event.data
+        elif isinstance(event, h2.events.StreamEnded) and sid == get:
+            done = True
+        elif isinstance(event, h2.events.StreamReset):
+            print("reset %d %d" % (sid, int(event.error_code)), flush=True)
+    push()
+    sock.sendall(conn.data_to_send())
+print(json.dumps({"get": status, "pool": head.decode(errors="replace").split("\n")[0],
+                  "uploaded": sent}), flush=True)
+)PY";
+
 // One stream's end, as the client printed it.
 struct Http2StreamEnd {
   int index = -1;
@@ -157,11 +221,11 @@ nlohmann::json http2Get(const std::string& path, const Headers& headers = {}) {
   return request;
 }
 
-// Bytes in the kernel on the connections to `backend_port`, from /proc/net/tcp: what the
-// backend sent and the proxy has not read (rx_queue of the proxy's sockets to that port) plus
-// what the backend wrote and could not send yet (tx_queue of the backend's own sockets). A proxy
-// that reads its backend keeps this near zero; one that stopped reading leaves it full.
-uint64_t http2FeaturesQueuedOn(uint16_t backend_port) {
+// Bytes in the kernel on the connections of `server_port`, from /proc/net/tcp: both queues of
+// every socket with that port at either end (the server's and the proxy's sides). Bytes the
+// receiving side has not read, and bytes its peer wrote and could not send yet: a reader keeps
+// this near zero; one that stopped reading leaves it full.
+uint64_t http2FeaturesQueuedOn(uint16_t server_port) {
   std::ifstream table("/proc/net/tcp");
   std::string line;
   std::getline(table, line);  // the column titles
@@ -178,13 +242,25 @@ uint64_t http2FeaturesQueuedOn(uint16_t backend_port) {
         queue_colon == std::string::npos) {
       continue;
     }
-    if (std::strtoul(remote.c_str() + remote_colon + 1, nullptr, 16) == backend_port) {
-      queued += std::strtoull(queues.c_str() + queue_colon + 1, nullptr, 16);  // rx_queue
-    } else if (std::strtoul(local.c_str() + local_colon + 1, nullptr, 16) == backend_port) {
-      queued += std::strtoull(queues.c_str(), nullptr, 16);  // tx_queue
+    if (std::strtoul(local.c_str() + local_colon + 1, nullptr, 16) == server_port ||
+        std::strtoul(remote.c_str() + remote_colon + 1, nullptr, 16) == server_port) {
+      queued += std::strtoull(queues.c_str(), nullptr, 16) +                   // tx_queue
+                std::strtoull(queues.c_str() + queue_colon + 1, nullptr, 16);  // rx_queue
     }
   }
   return queued;
+}
+
+// Waits until at least 16 KiB stay queued on `server_port`'s connections for 20 polls in a row
+// (a reader would drain them between two polls): someone stopped reading.
+bool http2FeaturesWaitForStall(uint16_t server_port) {
+  int steady_polls = 0;
+  return waitUntil(
+      [&] {
+        steady_polls = http2FeaturesQueuedOn(server_port) >= 16 * 1024 ? steady_polls + 1 : 0;
+        return steady_polls >= 20;
+      },
+      milliseconds(20000));
 }
 
 class Http2FeaturesTest : public AdminProxyTest {
@@ -382,15 +458,8 @@ TEST_F(Http2FeaturesTest, AStreamItsClientStopsReadingStopsItsBackendNotTheConne
                                 milliseconds(30000))
                   .has_value())
       << (*client)->output();
-  // The proxy stopped reading the held stream's backend: bytes wait in the kernel, steadily
-  // (20 polls in a row: a proxy still reading would drain them between two polls).
-  int steady_polls = 0;
-  EXPECT_TRUE(waitUntil(
-      [&] {
-        steady_polls = http2FeaturesQueuedOn(backendPort(0)) >= 16 * 1024 ? steady_polls + 1 : 0;
-        return steady_polls >= 20;
-      },
-      milliseconds(20000)))
+  // The proxy stopped reading the held stream's backend: its bytes wait in the kernel.
+  EXPECT_TRUE(http2FeaturesWaitForStall(backendPort(0)))
       << "queued on the backend's connections: " << http2FeaturesQueuedOn(backendPort(0));
   const long held_kib = proxy_.process->rssKiB();
   EXPECT_LT(held_kib - baseline_kib, kMaxGrowthKiB)
@@ -405,6 +474,55 @@ TEST_F(Http2FeaturesTest, AStreamItsClientStopsReadingStopsItsBackendNotTheConne
   EXPECT_EQ(ends.back().status, 200);
   EXPECT_EQ(ends.back().bytes, kBody);
   EXPECT_EQ(ends.back().sha256, patternDigest(kBody));
+}
+
+TEST_F(Http2FeaturesTest, AnUploadItsBackendStopsReadingHoldsItsClientNotTheConnection) {
+  constexpr uint64_t kBody = kSanitizerBuild ? 48 * kMiB : 96 * kMiB;
+  constexpr long kMaxGrowthKiB = 24 * 1024;
+  // A backend that accepts (the kernel does, from the backlog) and never reads.
+  uint16_t sink_port = 0;
+  const int sink = listenOnLoopback(8, &sink_port);
+  ASSERT_GE(sink, 0);
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  // Route "upload" first: the first route that matches wins.
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(
+      absl::StrCat("[server]\nworkers = 2\n\n[[listeners]]\nname = \"http\"\n"
+                   "listen = \"127.0.0.1:0\"\nhttp2 = true\n\n[[pools]]\nname = \"blue\"\n"
+                   "backends = ",
+                   backendList(0),
+                   "\n\n[[pools]]\nname = \"sink\"\nbackends = [\"127.0.0.1:", sink_port,
+                   "\"]\n\n[[routes]]\nname = \"upload\"\npath_prefix = \"/upload\"\n"
+                   "pool = \"sink\"\n\n[[routes]]\nname = \"web\"\npool = \"blue\"\n"),
+      memoryTestEnv()));
+  // Warm up (first streams, first buffers) before the baseline is taken.
+  runStreams({http2Get("/bytes/1000000"), http2Get("/")});
+  const long baseline_kib = proxy_.process->rssKiB();
+  ASSERT_GT(baseline_kib, 0);
+
+  TempDir dir;
+  const std::string go = dir.file("go");
+  auto client = ChildProcess::start({"/usr/bin/python3", "-c", kHttp2UploadClient,
+                                     std::to_string(port()), std::to_string(kBody), go, "60"});
+  ASSERT_TRUE(client.ok()) << client.status();
+  // The proxy forwards the upload until the backend's socket is full, then stops taking it.
+  EXPECT_TRUE(http2FeaturesWaitForStall(sink_port))
+      << "queued on the sink's connection: " << http2FeaturesQueuedOn(sink_port);
+  const long held_kib = proxy_.process->rssKiB();
+  EXPECT_LT(held_kib - baseline_kib, kMaxGrowthKiB)
+      << "baseline " << baseline_kib << " KiB, while held " << held_kib << " KiB";
+
+  // The connection still serves a new stream; the upload got no further than the windows.
+  { std::ofstream(go) << "go\n"; }
+  ASSERT_EQ((*client)->waitExit(seconds(60)), std::optional<int>(0)) << (*client)->output();
+  std::optional<nlohmann::json> result;
+  for (const std::string& line : (*client)->stdoutLines()) {
+    if (absl::StartsWith(line, "{")) result = parseJson(line);
+  }
+  ASSERT_TRUE(result.has_value()) << (*client)->output();
+  EXPECT_EQ((*result)["get"], 200) << (*client)->output();
+  EXPECT_EQ((*result)["pool"], "blue");
+  EXPECT_LT((*result)["uploaded"].get<uint64_t>(), kBody / 2) << (*client)->output();
+  close(sink);
 }
 
 }  // namespace
