@@ -838,9 +838,17 @@ class Callgrind:
                 raise RuntimeError(f"{tool} not found: apt-get install valgrind")
 
     def measure(self, key: str, name: str, path: str, env: dict,
-                load: Callable[[Target, int], object] | None = None) -> dict:
+                load: Callable[[Target, int], object] | None = None,
+                baseline_seconds: int = 0) -> dict:
         """`load(target, seconds)` drives the proxy (default: wrk on `path` with `env`); it runs
-        once as a warm-up, not counted, then once with instrumentation on."""
+        once as a warm-up, not counted, then once with instrumentation on.
+
+        With `baseline_seconds`, a shorter counted run of the same load comes first, dumped
+        apart, and the result is the difference of the two: (instructions of the long run −
+        those of the short one) ÷ (requests of the long run − those of the short one). Both
+        runs open, handshake and close the same connections, so what a connection costs once
+        (accept, a TLS handshake: ~2.7 M instructions, as much as 60 requests over TLS) drops
+        out and only the per-request cost is left."""
         b = self.bench
         if load is None:
             def load(target: Target, seconds: int) -> object:
@@ -856,31 +864,59 @@ class Callgrind:
         target.restart()
         b.wrapper = []
         pids = [str(p) for p in process_tree(target.pid)]
+
+        def control(*command: str) -> None:
+            for pid in pids:
+                subprocess.run(["callgrind_control", *command, pid], capture_output=True,
+                               timeout=60)
+
         load(target, 1)  # warm-up, not counted
-        for pid in pids:
-            subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, timeout=30)
+        control("-i", "on")
+        baseline_requests = 0
+        if baseline_seconds:
+            before = backend_requests(b.blue_port)
+            load(target, baseline_seconds)
+            # The proxy under valgrind may still be closing the load's connections.
+            time.sleep(1)
+            baseline_requests = backend_requests(b.blue_port) - before
+            control("-d")  # callgrind.PID.out.1: the short run; the counters start again at 0
         before = backend_requests(b.blue_port)
         load(target, b.args.duration)
+        time.sleep(1 if baseline_seconds else 0)
         requests = backend_requests(b.blue_port) - before
-        for pid in pids:
-            subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, timeout=30)
+        control("-i", "off")
         b.procs.stop(target.proc, timeout=60)  # valgrind writes its files at exit
         target.proc = None
-        total = 0
-        functions: dict[str, int] = {}
-        for f in out_dir.glob("callgrind.*.out*"):
-            report = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100", str(f)],
-                                    capture_output=True, text=True, timeout=300).stdout
-            for line in report.splitlines():
-                m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(PROGRAM TOTALS|\S.*)$", line)
-                if not m:
-                    continue
-                count = int(m.group(1).replace(",", ""))
-                if m.group(2) == "PROGRAM TOTALS":
-                    total += count
-                else:
-                    fn = re.sub(r"\s*\[.*\]$", "", m.group(2)).split(":", 1)[-1]
-                    functions[fn] = functions.get(fn, 0) + count
+
+        def count(files: list[Path]) -> tuple[int, dict[str, int]]:
+            total = 0
+            functions: dict[str, int] = {}
+            for f in files:
+                # The file's own "totals:" line; its "summary:" line (callgrind_annotate's
+                # PROGRAM TOTALS) is not that of the part alone after a dump (3.19: it wraps).
+                totals = re.search(r"^totals: (\d+)", f.read_text(errors="replace"), re.M)
+                total += int(totals.group(1)) if totals else 0
+                report = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100",
+                                         str(f)], capture_output=True, text=True,
+                                        timeout=300).stdout
+                for line in report.splitlines():
+                    m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(PROGRAM TOTALS|\S.*)$", line)
+                    if not m:
+                        continue
+                    instructions = int(m.group(1).replace(",", ""))
+                    if m.group(2) != "PROGRAM TOTALS":  # wrong after a dump: see above
+                        fn = re.sub(r"\s*\[.*\]$", "", m.group(2)).split(":", 1)[-1]
+                        functions[fn] = functions.get(fn, 0) + instructions
+            return total, functions
+
+        total, functions = count([f for f in out_dir.glob("callgrind.*.out*")
+                                  if not f.name.endswith(".out.1")])
+        if baseline_seconds:
+            short_total, short_functions = count(list(out_dir.glob("callgrind.*.out.1")))
+            total -= short_total
+            for fn, instructions in short_functions.items():
+                functions[fn] = functions.get(fn, 0) - instructions
+            requests -= baseline_requests
         top = sorted(functions.items(), key=lambda kv: -kv[1])[:b.args.profile_top]
         return {"requests": requests, "instructions": total,
                 "per_request": total / max(requests, 1),
