@@ -18,14 +18,13 @@ H2Connection::H2Connection(Worker& worker, DownstreamConnection& host, ExchangeO
       client_(client),
       transport_(transport),
       memory_(&worker.h2SlotPool()),
-      limits_(client.listenerSettings().http2_limits),
-      resets_(limits_.max_resets, limits_.reset_interval_ms) {}
+      limits_(client.listenerSettings().http2_limits) {}
 
 H2Connection::~H2Connection() {
   closed_ = true;  // nghttp2_session_del must not reach the streams
   last_stream_ = nullptr;
   streams_.clear();
-  worker_.timeouts().cancel(&hibernate_timer_);
+  worker_.timeouts().cancel(this);
   // A hibernated session is woken first: nghttp2_session_del reads it to free what it holds.
   if (session_ != nullptr) nghttp2_session_del(session());
 }
@@ -199,7 +198,10 @@ void H2Connection::countFatalError(int nghttp2_error) {
 }
 
 void H2Connection::countClientReset() {
-  if (draining_ || resets_.admit(uv_now(worker_.loop()))) return;
+  if (draining_ ||
+      resets_.admit(uv_now(worker_.loop()), limits_.max_resets, limits_.reset_interval_ms)) {
+    return;
+  }
   // Rapid reset (CVE-2023-44487): each reset stream cost a backend request; no more of them.
   worker_.stats().http2Defence(core::Http2Defence::kRapidReset).add();
   draining_ = true;
@@ -311,23 +313,23 @@ void H2Connection::armHibernation() {
   // once and, when it fires early, set again for the rest, so that a connection whose streams
   // come one after another pays a clock read per step, not a timer move.
   idle_since_ms_ = uv_now(worker_.loop());
-  if (!hibernate_timer_.scheduled()) {
-    worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs);
+  if (!scheduled()) {
+    worker_.timeouts().schedule(this, kHibernateDelayMs);
   }
 }
 
-void H2Connection::onHibernateDelay() {
+void H2Connection::onTimeout() {
   // Busy now: the step that leaves it idle again sets the timer.
   if (closed_ || draining_ || !streams_.empty() || memory_.hibernated()) return;
   const uint64_t idle_ms = uv_now(worker_.loop()) - idle_since_ms_;
   if (idle_ms < kHibernateDelayMs) {
-    worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs - idle_ms);
+    worker_.timeouts().schedule(this, kHibernateDelayMs - idle_ms);
     return;
   }
   // nghttp2 must be between frames: nothing queued or half sent (its frame buffer then holds
   // nothing live, which hibernate() relies on). Otherwise try again later.
   if (nghttp2_session_want_write(session_) != 0) {
-    worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs);
+    worker_.timeouts().schedule(this, kHibernateDelayMs);
     return;
   }
   // The stream table keeps its array after its last erase (a slot and control bytes, ~48 bytes
