@@ -80,6 +80,10 @@ class H2SessionMemory {
   // The allocator to create the session with (nghttp2 copies it); allocations go to the slot
   // until endCapture().
   nghttp2_mem beginCapture();
+  // A block for the owner's own state, kept and hibernated with the session: in the slot as the
+  // session's allocations are (malloc's without a slot). Free it with releaseBlock, awake.
+  void* allocateBlock(size_t size) { return allocate(size, this); }
+  void releaseBlock(void* block) { release(block, this); }
   // From now on allocations go to the slot's heap (or malloc).
   void endCapture();
 
