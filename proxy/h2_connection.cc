@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "proxy/downstream_connection.h"
@@ -17,17 +18,19 @@ H2Connection::H2Connection(Worker& worker, DownstreamConnection& host, ExchangeO
       host_(host),
       client_(client),
       transport_(transport),
-      memory_(&worker.h2SlotPool()),
-      limits_(client.listenerSettings().http2_limits),
-      resets_(limits_.max_resets, limits_.reset_interval_ms) {}
+      memory_(&worker.h2SlotPool()) {}
 
 H2Connection::~H2Connection() {
   closed_ = true;  // nghttp2_session_del must not reach the streams
   last_stream_ = nullptr;
   streams_.clear();
-  worker_.timeouts().cancel(&hibernate_timer_);
+  worker_.timeouts().cancel(this);
   // A hibernated session is woken first: nghttp2_session_del reads it to free what it holds.
   if (session_ != nullptr) nghttp2_session_del(session());
+  if (kept_ != nullptr) {
+    kept_->~Kept();
+    memory_.releaseBlock(kept_);
+  }
 }
 
 bool H2Connection::start() {
@@ -44,15 +47,24 @@ bool H2Connection::start() {
     nghttp2_session_callbacks_del(callbacks);
     return false;
   }
-  applyHttp2Options(limits_, options);
-  // The session's long-lived buffers go into a slot of pages it can give back while idle.
+  // The session's long-lived buffers go into a slot of pages it can give back while idle, and
+  // the connection's own state that waits with it.
   nghttp2_mem allocator = memory_.beginCapture();
+  void* kept = memory_.allocateBlock(sizeof(Kept));
+  if (kept == nullptr) {
+    memory_.endCapture();
+    nghttp2_option_del(options);
+    nghttp2_session_callbacks_del(callbacks);
+    return false;
+  }
+  kept_ = new (kept) Kept{client_.listenerSettings().http2_limits, {}};
+  applyHttp2Options(kept_->limits, options);
   const int rc = nghttp2_session_server_new3(&session_, callbacks, this, options, &allocator);
   memory_.endCapture();
   nghttp2_option_del(options);
   nghttp2_session_callbacks_del(callbacks);
   if (rc != 0) return false;
-  const std::vector<nghttp2_settings_entry> settings = http2ServerSettings(limits_);
+  const std::vector<nghttp2_settings_entry> settings = http2ServerSettings(kept_->limits);
   return nghttp2_submit_settings(session(), NGHTTP2_FLAG_NONE, settings.data(), settings.size()) ==
          0;
 }
@@ -110,7 +122,7 @@ int H2Connection::onHeader(nghttp2_session* /*session*/, const nghttp2_frame* fr
   if (stream == nullptr) return 0;
   stream->addRequestField(std::string_view(reinterpret_cast<const char*>(name), name_length),
                           std::string_view(reinterpret_cast<const char*>(value), value_length),
-                          self->limits_.max_header_list_size);
+                          self->kept_->limits.max_header_list_size);
   return 0;
 }
 
@@ -199,7 +211,10 @@ void H2Connection::countFatalError(int nghttp2_error) {
 }
 
 void H2Connection::countClientReset() {
-  if (draining_ || resets_.admit(uv_now(worker_.loop()))) return;
+  if (draining_ || kept_->resets.admit(uv_now(worker_.loop()), kept_->limits.max_resets,
+                                       kept_->limits.reset_interval_ms)) {
+    return;
+  }
   // Rapid reset (CVE-2023-44487): each reset stream cost a backend request; no more of them.
   worker_.stats().http2Defence(core::Http2Defence::kRapidReset).add();
   draining_ = true;
@@ -311,23 +326,23 @@ void H2Connection::armHibernation() {
   // once and, when it fires early, set again for the rest, so that a connection whose streams
   // come one after another pays a clock read per step, not a timer move.
   idle_since_ms_ = uv_now(worker_.loop());
-  if (!hibernate_timer_.scheduled()) {
-    worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs);
+  if (!scheduled()) {
+    worker_.timeouts().schedule(this, kHibernateDelayMs);
   }
 }
 
-void H2Connection::onHibernateDelay() {
+void H2Connection::onTimeout() {
   // Busy now: the step that leaves it idle again sets the timer.
   if (closed_ || draining_ || !streams_.empty() || memory_.hibernated()) return;
   const uint64_t idle_ms = uv_now(worker_.loop()) - idle_since_ms_;
   if (idle_ms < kHibernateDelayMs) {
-    worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs - idle_ms);
+    worker_.timeouts().schedule(this, kHibernateDelayMs - idle_ms);
     return;
   }
   // nghttp2 must be between frames: nothing queued or half sent (its frame buffer then holds
   // nothing live, which hibernate() relies on). Otherwise try again later.
   if (nghttp2_session_want_write(session_) != 0) {
-    worker_.timeouts().schedule(&hibernate_timer_, kHibernateDelayMs);
+    worker_.timeouts().schedule(this, kHibernateDelayMs);
     return;
   }
   // The stream table keeps its array after its last erase (a slot and control bytes, ~48 bytes

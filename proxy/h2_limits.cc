@@ -57,12 +57,12 @@ uint32_t http2GoawayCodeForFatalError(int nghttp2_error) {
   }
 }
 
-bool Http2ResetCounter::admit(uint64_t now_ms) {
-  if (count_ == 0 || now_ms - window_start_ms_ >= interval_ms_) {
+bool Http2ResetCounter::admit(uint64_t now_ms, uint32_t max_resets, uint64_t interval_ms) {
+  if (count_ == 0 || now_ms - window_start_ms_ >= interval_ms) {
     window_start_ms_ = now_ms;
     count_ = 0;
   }
-  return ++count_ <= max_resets_;
+  return ++count_ <= max_resets;
 }
 
 }  // namespace sy::proxy

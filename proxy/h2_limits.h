@@ -38,17 +38,14 @@ std::vector<nghttp2_settings_entry> http2ServerSettings(const routing::Http2Limi
 uint32_t http2GoawayCodeForFatalError(int nghttp2_error);
 
 // Client RST_STREAM frames in fixed windows of `interval_ms`: more than `max_resets` in one is
-// rapid reset (CVE-2023-44487), and the connection ends with GOAWAY ENHANCE_YOUR_CALM.
+// rapid reset (CVE-2023-44487), and the connection ends with GOAWAY ENHANCE_YOUR_CALM. The
+// limits are the caller's (every HTTP/2 connection has one counter: it does not copy them).
 class Http2ResetCounter {
  public:
-  Http2ResetCounter(uint32_t max_resets, uint64_t interval_ms)
-      : max_resets_(max_resets), interval_ms_(interval_ms) {}
-  // Counts one reset at `now_ms`; false once the cap is passed.
-  bool admit(uint64_t now_ms);
+  // Counts one reset at `now_ms`; false once more than max_resets came in one interval.
+  bool admit(uint64_t now_ms, uint32_t max_resets, uint64_t interval_ms);
 
  private:
-  uint32_t max_resets_;
-  uint64_t interval_ms_;
   uint64_t window_start_ms_ = 0;
   uint32_t count_ = 0;
 };

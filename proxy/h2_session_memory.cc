@@ -86,25 +86,52 @@ void* H2SessionMemory::bump(size_t size) {
   return at;
 }
 
-void* H2SessionMemory::allocate(size_t size, void* self) {
-  auto* memory = static_cast<H2SessionMemory*>(self);
-  if (memory->capturing_) {
-    if (void* at = memory->bump(size)) return at;
+void H2SessionMemory::endCapture() {
+  capturing_ = false;
+  if (slot_ != nullptr && heap_begin_ == kNoHeap) {
+    const uint32_t begin = used_;
+    if (core::SlotHeap::create(slot_, slot_bytes_, used_)) heap_begin_ = begin;
+  }
+}
+
+void* H2SessionMemory::allocateAfterCapture(size_t size) {
+  if (heap_begin_ != kNoHeap) {
+    if (void* at = heap().allocate(size)) return at;
   }
   return std::malloc(size);
 }
 
+void* H2SessionMemory::allocate(size_t size, void* self) {
+  auto* memory = static_cast<H2SessionMemory*>(self);
+  if (memory->capturing_) {
+    if (void* at = memory->bump(size)) return at;
+    return std::malloc(size);
+  }
+  return memory->allocateAfterCapture(size);
+}
+
 void H2SessionMemory::release(void* pointer, void* self) {
-  // A slot allocation is given back with the whole slot.
-  if (!static_cast<H2SessionMemory*>(self)->inSlot(pointer)) std::free(pointer);
+  auto* memory = static_cast<H2SessionMemory*>(self);
+  if (!memory->inSlot(pointer)) {
+    std::free(pointer);
+  } else if (memory->inSlotHeap(pointer)) {
+    memory->heap().release(pointer);
+  }
+  // Else a capture's allocation: given back with the whole slot.
 }
 
 void* H2SessionMemory::allocateZeroed(size_t count, size_t size, void* self) {
   auto* memory = static_cast<H2SessionMemory*>(self);
-  if (memory->capturing_ && size != 0 && count <= SIZE_MAX / size) {
-    // Slot bytes are zero already: fresh pages, or given back with MADV_DONTNEED, and a bump
-    // allocator never hands out a byte twice.
+  if (size != 0 && count > SIZE_MAX / size) return nullptr;
+  if (memory->capturing_) {
+    // Slot bytes are zero already: fresh pages, or given back with MADV_DONTNEED, and the bump
+    // never hands out a byte twice.
     if (void* at = memory->bump(count * size)) return at;
+    return std::calloc(count, size);
+  }
+  if (memory->heap_begin_ != kNoHeap) {
+    // A heap block may have been used before.
+    if (void* at = memory->heap().allocate(count * size)) return std::memset(at, 0, count * size);
   }
   return std::calloc(count, size);
 }
@@ -126,22 +153,35 @@ void* H2SessionMemory::reallocate(void* pointer, size_t size, void* self) {
         }
         return at;
       }
+      return std::malloc(size);
     }
-    return std::malloc(size);
+    return memory->allocateAfterCapture(size);
   }
   if (!memory->inSlot(pointer)) return std::realloc(pointer, size);
-  // Out of the slot onto the heap. The old size is not known: copy what can be, never past
-  // the slot's end.
-  void* moved = std::malloc(size);
+  size_t old_bytes = 0;
+  const bool in_heap = memory->inSlotHeap(pointer);
+  if (in_heap) {
+    old_bytes = memory->heap().usableBytes(pointer);
+    if (size <= old_bytes && size != 0) return pointer;  // fits where it is
+  } else {
+    // A capture's allocation, whose size is not known: copy what can be, never past the
+    // slot's end.
+    old_bytes = size_t{memory->slot_bytes_} -
+                static_cast<size_t>(static_cast<char*>(pointer) - memory->slot_);
+  }
+  // The new block may be in the slot's heap, which an unknown old size may overlap.
+  void* moved = memory->allocateAfterCapture(size);
   if (moved == nullptr) return nullptr;
-  const size_t offset = static_cast<char*>(pointer) - memory->slot_;
-  std::memcpy(moved, pointer, std::min(size, size_t{memory->slot_bytes_} - offset));
+  std::memmove(moved, pointer, std::min(size, old_bytes));
+  if (in_heap) memory->heap().release(pointer);
   return moved;
 }
 
 bool H2SessionMemory::hibernate() {
   if (slot_ == nullptr || hibernated_) return false;
   core::BlockTemplate& reference = pool_->slotTemplate();
+  // What nghttp2 freed in the heap may hold anything: as zeros it costs the image nothing.
+  if (heap_begin_ != kNoHeap) heap().zeroFreeBlocks();
   if (reference.empty()) reference.capture(slot_, used_, slot_bytes_);
   image_.clear();
   // The slot is given back next: its bytes may become their difference from the template.

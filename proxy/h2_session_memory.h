@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/block_template.h"
+#include "core/slot_heap.h"
 #include "core/zero_run_image.h"
 
 namespace sy::proxy {
@@ -26,8 +27,10 @@ namespace sy::proxy {
 class H2SlotPool {
  public:
   static constexpr size_t kSlotsPerRegion = 256;
-  // What nghttp2 1.52's session_new allocates (25,466 bytes) with room to spare.
-  static constexpr size_t kMinSlotBytes = 28 * 1024;
+  // What nghttp2 1.52's session_new allocates (25,466 bytes) and a heap for what the session
+  // allocates later (core/slot_heap.h; ~1.5 KB per stream in flight, ~0.7 KB kept when idle
+  // with HPACK tables in use). Pages never touched cost nothing (MAP_NORESERVE).
+  static constexpr size_t kMinSlotBytes = 32 * 1024;
 
   explicit H2SlotPool(size_t max_slots = size_t{1} << 20);
   ~H2SlotPool();
@@ -57,9 +60,12 @@ class H2SlotPool {
 
 // One nghttp2 session's allocator (nghttp2_mem) and its hibernation. Allocations made between
 // beginCapture() and endCapture() (nghttp2_session_server_new3) are bumped into the slot:
-// free() of one is a no-op (the slot goes back whole), realloc() moves it to the heap. Every
-// other allocation goes to malloc. Without a slot (pool exhausted) all go to malloc and the
-// session never hibernates.
+// free() of one is a no-op (the slot goes back whole), realloc() moves it. Later ones go to a
+// small heap in the rest of the slot (core/slot_heap.h), so that what outlives a stream (the
+// HPACK tables' entries, the outbound queue's array) is packed with the session by a
+// hibernation, mostly as it is in the template; what does not fit there (large blocks, a slot
+// full of streams' state) goes to malloc. Without a slot (pool exhausted) all go to malloc and
+// the session never hibernates.
 //
 // The object must stay at its address while the session lives (nghttp2 keeps a pointer in its
 // copy of the allocator). It is part of every HTTP/2 connection, so its fields are small: a
@@ -74,7 +80,12 @@ class H2SessionMemory {
   // The allocator to create the session with (nghttp2 copies it); allocations go to the slot
   // until endCapture().
   nghttp2_mem beginCapture();
-  void endCapture() { capturing_ = false; }
+  // A block for the owner's own state, kept and hibernated with the session: in the slot as the
+  // session's allocations are (malloc's without a slot). Free it with releaseBlock, awake.
+  void* allocateBlock(size_t size) { return allocate(size, this); }
+  void releaseBlock(void* block) { release(block, this); }
+  // From now on allocations go to the slot's heap (or malloc).
+  void endCapture();
 
   bool hasSlot() const { return slot_ != nullptr; }
   bool hibernated() const { return hibernated_; }
@@ -89,6 +100,8 @@ class H2SessionMemory {
   size_t imageBytes() const { return image_.storedBytes(); }
   // Bytes of the slot in use (bump offset).
   size_t slotBytesUsed() const { return used_; }
+  // p is a block of the slot's heap (allocated after the capture).
+  bool inSlotHeap(const void* p) { return inSlot(p) && heap_begin_ != kNoHeap && heap().owns(p); }
 
  private:
   static void* allocate(size_t size, void* self);
@@ -102,6 +115,9 @@ class H2SessionMemory {
     return at - begin < slot_bytes_;  // unsigned: below the slot wraps to a large value
   }
   void* bump(size_t size);
+  core::SlotHeap heap() { return core::SlotHeap(slot_, heap_begin_, slot_bytes_, used_); }
+  // After the capture, in the slot's heap or else malloc's.
+  void* allocateAfterCapture(size_t size);
   // The slot's ranges that hold live bytes between frames (all but the frame buffer).
   template <typename Visit>
   void forEachLiveRange(Visit visit) const {
@@ -126,6 +142,10 @@ class H2SessionMemory {
   core::ZeroRunImage image_;
   bool capturing_ = false;
   bool hibernated_ = false;
+  // Where the slot's heap's state begins (the bump offset at endCapture); kNoHeap before, or
+  // when it did not fit.
+  static constexpr uint32_t kNoHeap = UINT32_MAX;
+  uint32_t heap_begin_ = kNoHeap;
 };
 
 }  // namespace sy::proxy

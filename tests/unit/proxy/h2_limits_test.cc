@@ -12,13 +12,13 @@ namespace sy::proxy {
 namespace {
 
 TEST(Http2ResetCounterTest, AdmitsTheCapPerIntervalAndStartsOverAfterIt) {
-  Http2ResetCounter counter(3, 1000);
-  EXPECT_TRUE(counter.admit(5000));
-  EXPECT_TRUE(counter.admit(5100));
-  EXPECT_TRUE(counter.admit(5999));
-  EXPECT_FALSE(counter.admit(5999));  // the fourth within one interval
-  EXPECT_TRUE(counter.admit(6000));   // a new interval
-  EXPECT_TRUE(counter.admit(6001));
+  Http2ResetCounter counter;
+  EXPECT_TRUE(counter.admit(5000, 3, 1000));
+  EXPECT_TRUE(counter.admit(5100, 3, 1000));
+  EXPECT_TRUE(counter.admit(5999, 3, 1000));
+  EXPECT_FALSE(counter.admit(5999, 3, 1000));  // the fourth within one interval
+  EXPECT_TRUE(counter.admit(6000, 3, 1000));   // a new interval
+  EXPECT_TRUE(counter.admit(6001, 3, 1000));
 }
 
 TEST(Http2LimitsTest, TheServerSettingsFollowTheLimits) {

@@ -72,20 +72,63 @@ TEST(H2SessionMemoryTest, CapturedAllocationsStayInTheSlotAndMoveOutOnRealloc) {
   ASSERT_NE(zeroed, nullptr);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(zeroed[i], 0);
   EXPECT_GE(memory.slotBytesUsed(), 200u);
+  EXPECT_FALSE(memory.inSlotHeap(captured));
   memory.endCapture();
   std::memcpy(captured, "slot bytes", 11);
   mem->free(zeroed, mem->mem_user_data);  // a no-op: the slot goes back whole
-  // After the capture: the heap.
-  void* later = mem->malloc(64, mem->mem_user_data);
-  const size_t used = memory.slotBytesUsed();
-  EXPECT_NE(later, nullptr);
-  mem->free(later, mem->mem_user_data);
-  // realloc of a slot allocation moves it to the heap with its bytes.
-  auto* moved = static_cast<char*>(mem->realloc(captured, 4000, mem->mem_user_data));
+  // realloc of a capture's allocation moves it (into the slot's heap) with its bytes.
+  auto* moved = static_cast<char*>(mem->realloc(captured, 400, mem->mem_user_data));
   ASSERT_NE(moved, nullptr);
+  EXPECT_TRUE(memory.inSlotHeap(moved));
   EXPECT_STREQ(moved, "slot bytes");
-  mem->free(moved, mem->mem_user_data);
-  EXPECT_EQ(memory.slotBytesUsed(), used);
+  // Larger than the heap's blocks: to the heap, bytes with it.
+  auto* large = static_cast<char*>(mem->realloc(moved, 4000, mem->mem_user_data));
+  ASSERT_NE(large, nullptr);
+  EXPECT_FALSE(memory.inSlotHeap(large));
+  EXPECT_STREQ(large, "slot bytes");
+  mem->free(large, mem->mem_user_data);
+}
+
+TEST(H2SessionMemoryTest, AfterTheCaptureSmallBlocksGoToTheSlotsHeapUntilItIsFull) {
+  H2SlotPool pool(1);
+  H2SessionMemory memory(&pool);
+  nghttp2_mem allocator = memory.beginCapture();
+  nghttp2_mem* mem = &allocator;
+  ASSERT_NE(mem->malloc(20000, mem->mem_user_data), nullptr);  // a session's worth
+  memory.endCapture();
+  auto* first = static_cast<char*>(mem->malloc(80, mem->mem_user_data));
+  ASSERT_TRUE(memory.inSlotHeap(first));
+  std::memcpy(first, "entry", 6);
+  // realloc within its size class stays; beyond it moves within the heap, bytes with it.
+  EXPECT_EQ(mem->realloc(first, 70, mem->mem_user_data), first);
+  auto* grown = static_cast<char*>(mem->realloc(first, 300, mem->mem_user_data));
+  EXPECT_TRUE(memory.inSlotHeap(grown));
+  EXPECT_STREQ(grown, "entry");
+  // calloc from a reused block is zeroed.
+  std::memset(grown, 0x5a, 300);
+  mem->free(grown, mem->mem_user_data);
+  auto* zeroed = static_cast<char*>(mem->calloc(3, 100, mem->mem_user_data));
+  EXPECT_EQ(zeroed, grown);
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(zeroed[i], 0) << i;
+  EXPECT_EQ(mem->calloc(SIZE_MAX / 2, 4, mem->mem_user_data), nullptr);  // overflow
+  // Until the slot is full, then malloc; every block is freed through the same allocator.
+  std::vector<void*> in_slot;
+  std::vector<void*> on_heap;
+  for (int i = 0; i < 200; ++i) {
+    void* p = mem->malloc(500, mem->mem_user_data);
+    ASSERT_NE(p, nullptr);
+    (memory.inSlotHeap(p) ? in_slot : on_heap).push_back(p);
+  }
+  EXPECT_GT(in_slot.size(), 5u);
+  EXPECT_GT(on_heap.size(), 100u);
+  EXPECT_LE(memory.slotBytesUsed(), pool.slotBytes());
+  for (void* p : on_heap) mem->free(p, mem->mem_user_data);
+  for (void* p : in_slot) mem->free(p, mem->mem_user_data);
+  // Freed slot blocks serve again.
+  void* again = mem->malloc(500, mem->mem_user_data);
+  EXPECT_TRUE(memory.inSlotHeap(again));
+  mem->free(again, mem->mem_user_data);
+  mem->free(zeroed, mem->mem_user_data);
 }
 
 // A server session and an nghttp2 client talking through memory: the client sends GETs with a
@@ -226,6 +269,43 @@ TEST(H2SessionMemoryTest, ASessionKeepsOnlyItsDifferenceFromThePoolsTemplate) {
   second.get("last");
   EXPECT_EQ(first.answers, std::vector<std::string>({"first", value, value, value, "last"}));
   EXPECT_EQ(second.answers, std::vector<std::string>({"second", value, value, value, "last"}));
+}
+
+// Streams in flight at once fill the slot's heap (their state goes to malloc past it), many
+// different values churn both HPACK tables (entries added and evicted, in the slot and out of
+// it), and the session goes on working across hibernations with more streams after each wake.
+TEST(H2SessionMemoryTest, ManyStreamsAndHpackChurnAcrossHibernations) {
+  H2SlotPool pool(4);
+  H2MemoryTestPeers peers(&pool);
+  std::vector<std::string> expected;
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 40; ++i) {
+      const std::string tenant = "t" + std::to_string(round) + "-" + std::to_string(i % 25) +
+                                 std::string(static_cast<size_t>(i) * 3, 'x');
+      const nghttp2_nv fields[] = {
+          nghttp2Field(":method", "GET"),   nghttp2Field(":scheme", "http"),
+          nghttp2Field(":path", "/"),       nghttp2Field(":authority", "example"),
+          nghttp2Field("x-tenant", tenant),
+      };
+      ASSERT_GT(nghttp2_submit_request(peers.client, nullptr, fields, 5, nullptr, nullptr), 0);
+      expected.push_back(tenant);
+    }
+    peers.memory.wake();
+    peers.pump();
+    ASSERT_EQ(nghttp2_session_want_write(peers.server), 0);
+    ASSERT_TRUE(peers.memory.hibernate());
+    EXPECT_LE(peers.memory.slotBytesUsed(), pool.slotBytes());
+    peers.get("after-" + std::to_string(round));
+    expected.push_back("after-" + std::to_string(round));
+    ASSERT_TRUE(peers.memory.hibernate());
+  }
+  peers.get("last");
+  expected.push_back("last");
+  std::vector<std::string> answers = peers.answers;
+  // Streams answered concurrently may come back in any order: compare as sets of values.
+  std::sort(answers.begin(), answers.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(answers, expected);
 }
 
 TEST(H2SessionMemoryTest, WithoutASlotTheSessionLivesOnTheHeapAndNeverHibernates) {
