@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -221,43 +220,13 @@ nlohmann::json http2Get(const std::string& path, const Headers& headers = {}) {
   return request;
 }
 
-// Bytes in the kernel on the connections of `server_port`, from /proc/net/tcp: both queues of
-// every socket with that port at either end (the server's and the proxy's sides). Bytes the
-// receiving side has not read, and bytes its peer wrote and could not send yet: a reader keeps
-// this near zero; one that stopped reading leaves it full.
-uint64_t http2FeaturesQueuedOn(uint16_t server_port) {
-  std::ifstream table("/proc/net/tcp");
-  std::string line;
-  std::getline(table, line);  // the column titles
-  uint64_t queued = 0;
-  while (std::getline(table, line)) {
-    // "  0: 0100007F:1F90 0100007F:C350 01 00000000:00000000 ..." (hex)
-    std::istringstream fields(line);
-    std::string slot, local, remote, state, queues;
-    fields >> slot >> local >> remote >> state >> queues;
-    const size_t local_colon = local.find(':');
-    const size_t remote_colon = remote.find(':');
-    const size_t queue_colon = queues.find(':');
-    if (local_colon == std::string::npos || remote_colon == std::string::npos ||
-        queue_colon == std::string::npos) {
-      continue;
-    }
-    if (std::strtoul(local.c_str() + local_colon + 1, nullptr, 16) == server_port ||
-        std::strtoul(remote.c_str() + remote_colon + 1, nullptr, 16) == server_port) {
-      queued += std::strtoull(queues.c_str(), nullptr, 16) +                   // tx_queue
-                std::strtoull(queues.c_str() + queue_colon + 1, nullptr, 16);  // rx_queue
-    }
-  }
-  return queued;
-}
-
 // Waits until at least 16 KiB stay queued on `server_port`'s connections for 20 polls in a row
 // (a reader would drain them between two polls): someone stopped reading.
 bool http2FeaturesWaitForStall(uint16_t server_port) {
   int steady_polls = 0;
   return waitUntil(
       [&] {
-        steady_polls = http2FeaturesQueuedOn(server_port) >= 16 * 1024 ? steady_polls + 1 : 0;
+        steady_polls = kernelQueuedBytes(server_port) >= 16 * 1024 ? steady_polls + 1 : 0;
         return steady_polls >= 20;
       },
       milliseconds(20000));
@@ -460,7 +429,7 @@ TEST_F(Http2FeaturesTest, AStreamItsClientStopsReadingStopsItsBackendNotTheConne
       << (*client)->output();
   // The proxy stopped reading the held stream's backend: its bytes wait in the kernel.
   EXPECT_TRUE(http2FeaturesWaitForStall(backendPort(0)))
-      << "queued on the backend's connections: " << http2FeaturesQueuedOn(backendPort(0));
+      << "queued on the backend's connections: " << kernelQueuedBytes(backendPort(0));
   const long held_kib = proxy_.process->rssKiB();
   EXPECT_LT(held_kib - baseline_kib, kMaxGrowthKiB)
       << "baseline " << baseline_kib << " KiB, while held " << held_kib << " KiB";
@@ -506,7 +475,7 @@ TEST_F(Http2FeaturesTest, AnUploadItsBackendStopsReadingHoldsItsClientNotTheConn
   ASSERT_TRUE(client.ok()) << client.status();
   // The proxy forwards the upload until the backend's socket is full, then stops taking it.
   EXPECT_TRUE(http2FeaturesWaitForStall(sink_port))
-      << "queued on the sink's connection: " << http2FeaturesQueuedOn(sink_port);
+      << "queued on the sink's connection: " << kernelQueuedBytes(sink_port);
   const long held_kib = proxy_.process->rssKiB();
   EXPECT_LT(held_kib - baseline_kib, kMaxGrowthKiB)
       << "baseline " << baseline_kib << " KiB, while held " << held_kib << " KiB";

@@ -282,22 +282,57 @@ absl::StatusOr<BackendStats> backendStats(uint16_t port) {
   return BackendStats{(*json)["requests"].get<uint64_t>(), (*json)["connections"].get<uint64_t>()};
 }
 
-int openConnections(uint16_t port) {
+namespace {
+
+// One row of /proc/net/tcp: "  0: 0100007F:1F90 0100007F:C350 01 00000000:00000000 ..." (hex).
+struct TcpTableRow {
+  unsigned long local_port = 0;
+  unsigned long remote_port = 0;
+  std::string state;
+  uint64_t tx_queue = 0;
+  uint64_t rx_queue = 0;
+};
+
+void forEachTcpTableRow(const std::function<void(const TcpTableRow&)>& visit) {
   std::ifstream table("/proc/net/tcp");
   std::string line;
   std::getline(table, line);  // the column titles
-  int count = 0;
   while (std::getline(table, line)) {
-    // "  0: 0100007F:1F90 0100007F:C350 01 ..." (addresses in hex, state in hex)
     std::istringstream fields(line);
-    std::string slot, local, remote, state;
-    fields >> slot >> local >> remote >> state;
-    const size_t colon = local.find(':');
-    if (colon == std::string::npos) continue;
-    const unsigned long local_port = std::strtoul(local.c_str() + colon + 1, nullptr, 16);
-    if (local_port == port && (state == "01" || state == "08")) ++count;
+    std::string slot, local, remote, queues;
+    TcpTableRow row;
+    fields >> slot >> local >> remote >> row.state >> queues;
+    const size_t local_colon = local.find(':');
+    const size_t remote_colon = remote.find(':');
+    const size_t queue_colon = queues.find(':');
+    if (local_colon == std::string::npos || remote_colon == std::string::npos ||
+        queue_colon == std::string::npos) {
+      continue;
+    }
+    row.local_port = std::strtoul(local.c_str() + local_colon + 1, nullptr, 16);
+    row.remote_port = std::strtoul(remote.c_str() + remote_colon + 1, nullptr, 16);
+    row.tx_queue = std::strtoull(queues.c_str(), nullptr, 16);
+    row.rx_queue = std::strtoull(queues.c_str() + queue_colon + 1, nullptr, 16);
+    visit(row);
   }
+}
+
+}  // namespace
+
+int openConnections(uint16_t port) {
+  int count = 0;
+  forEachTcpTableRow([&](const TcpTableRow& row) {
+    if (row.local_port == port && (row.state == "01" || row.state == "08")) ++count;
+  });
   return count;
+}
+
+uint64_t kernelQueuedBytes(uint16_t port) {
+  uint64_t queued = 0;
+  forEachTcpTableRow([&](const TcpTableRow& row) {
+    if (row.local_port == port || row.remote_port == port) queued += row.tx_queue + row.rx_queue;
+  });
+  return queued;
 }
 
 // --- Data ------------------------------------------------------------------------------------

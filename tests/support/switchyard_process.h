@@ -143,6 +143,11 @@ absl::StatusOr<BackendStats> backendStats(uint16_t port);
 // (ESTABLISHED or CLOSE_WAIT), from /proc/net/tcp: for a server's port, its accepted connections
 // that it has not closed yet.
 int openConnections(uint16_t port);
+// Bytes in the kernel on the connections of a server's `port`, from /proc/net/tcp: both queues
+// (tx and rx) of every socket with that port at either end, the server's side and its peers'.
+// Bytes a receiver has not read, and bytes its peer wrote and could not send yet: a receiver
+// that keeps reading keeps this near zero; one that stopped reading leaves it full.
+uint64_t kernelQueuedBytes(uint16_t port);
 
 // --- Data ------------------------------------------------------------------------------------
 
