@@ -29,11 +29,12 @@ struct DownstreamConnection::ProxyPreamble {
 };
 
 struct DownstreamConnection::Extras {
+  explicit Extras(Worker& worker) : h2_memory(&worker.h2SlotPool()) {}
   std::unique_ptr<ProxyPreamble> proxy;  // proxy_protocol listeners
-  std::unique_ptr<H2Connection> h2;      // once the connection speaks HTTP/2
-  // HTTP/2: the streams' client IP, formatted once for the connection's life (an HTTP/1.1
-  // connection keeps it in its Request).
-  std::string client_ip;
+  // HTTP/2: the connection lives in its session's slot (H2Connection::create); what stays here
+  // is all a hibernated one keeps besides its image. Destroyed by ~DownstreamConnection.
+  H2SessionMemory h2_memory;
+  H2Connection* h2 = nullptr;  // once the connection speaks HTTP/2
 };
 
 // The parser's callbacks live here rather than on the connection: one vtable pointer fewer on
@@ -62,6 +63,7 @@ DownstreamConnection::~DownstreamConnection() {
   worker_.timeouts().cancel(this);
   if (deferred) worker_.cancelDeferred(this);
   worker_.connectionClosed(this);
+  if (extras_ != nullptr) H2Connection::destroy(extras_->h2, extras_->h2_memory, worker_);
 }
 
 const routing::ListenerSettings& DownstreamConnection::listenerSettings() const {
@@ -69,7 +71,7 @@ const routing::ListenerSettings& DownstreamConnection::listenerSettings() const 
 }
 
 DownstreamConnection::Extras& DownstreamConnection::extras() {
-  if (extras_ == nullptr) extras_ = std::make_unique<Extras>();
+  if (extras_ == nullptr) extras_ = std::make_unique<Extras>(worker_);
   return *extras_;
 }
 
@@ -77,7 +79,11 @@ DownstreamConnection::ProxyPreamble* DownstreamConnection::proxyPreamble() const
   return extras_ != nullptr ? extras_->proxy.get() : nullptr;
 }
 
-H2Connection& DownstreamConnection::h2() const { return *extras_->h2; }
+H2Connection& DownstreamConnection::h2() const {
+  // A hibernated connection's object is in its packed slot: back first.
+  if (extras_->h2_memory.hibernated()) H2Connection::wakeHibernated(extras_->h2_memory, worker_);
+  return *extras_->h2;
+}
 
 core::NetAddress DownstreamConnection::peerAddress() const {
   const ProxyPreamble* preamble = proxyPreamble();
@@ -116,7 +122,7 @@ const std::string& DownstreamConnection::clientIp() {
   // share one copy for the connection's life.
   std::string* cache;
   if (state_ == State::kHttp2) {
-    cache = &extras().client_ip;
+    cache = &h2().clientIpCache();
   } else if (request_ != nullptr) {
     cache = &request_->client_ip;
   } else {
@@ -296,13 +302,18 @@ bool DownstreamConnection::takeHttp2Preface(const char* data, size_t length) {
     pending_input_ = std::make_unique<std::string>(input);
     return true;
   }
-  state_ = State::kHttp2;
-  H2Connection& h2_connection =
-      *(extras().h2 = std::make_unique<H2Connection>(worker_, *this, *this, transport_));
-  if (!h2_connection.start()) {
+  Extras& more = extras();
+  more.h2 = H2Connection::create(more.h2_memory, worker_, *this, transport_);
+  if (more.h2 == nullptr) {
     close();
     return true;
   }
+  state_ = State::kHttp2;
+  if (!more.h2->start()) {
+    close();
+    return true;
+  }
+  H2Connection& h2_connection = *more.h2;
   const bool ok = h2_connection.onInput(input.data(), input.size());  // nghttp2 checks the preface
   if (retired_) h2_connection.drain();  // the preface came after a reload retired the listener
   afterHttp2Step(ok);

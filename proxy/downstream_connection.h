@@ -141,6 +141,7 @@ class DownstreamConnection final : public core::TransportCallbacks,
   Extras& extras();
   struct ProxyPreamble;
   ProxyPreamble* proxyPreamble() const;
+  // The HTTP/2 connection, woken first if it was hibernated (its object sleeps in its slot).
   H2Connection& h2() const;
   // The client IP as text (peerAddress()'s host), formatted from the limits ticket's address.
   std::string formatClientIp() const;

@@ -12,21 +12,45 @@
 
 namespace sy::proxy {
 
-H2Connection::H2Connection(Worker& worker, DownstreamConnection& host, ExchangeOwner& client,
+H2Connection* H2Connection::create(H2SessionMemory& memory, Worker& worker,
+                                   DownstreamConnection& host, tls::StreamTransport& transport) {
+  // In the slot, before the session (start() goes on with the same capture): a hibernation
+  // packs the object with it, and its words are mostly the template's (the session's pointer
+  // to it is relocated as an offset, like the session's pointers into itself).
+  memory.beginCapture();
+  void* at = memory.allocateBlock(sizeof(H2Connection));
+  if (at == nullptr) {
+    memory.endCapture();
+    return nullptr;
+  }
+  return new (at) H2Connection(memory, worker, host, transport);
+}
+
+void H2Connection::destroy(H2Connection* connection, H2SessionMemory& memory, Worker& worker) {
+  if (connection == nullptr) return;
+  // Its bytes are in the slot: they must be back before the destructor reads them.
+  if (memory.hibernated()) wakeHibernated(memory, worker);
+  connection->~H2Connection();
+  memory.releaseBlock(connection);
+}
+
+void H2Connection::wakeHibernated(H2SessionMemory& memory, Worker& worker) {
+  if (!memory.hibernated()) return;
+  memory.wake();
+  worker.stats().http2_hibernated.sub();
+}
+
+H2Connection::H2Connection(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host,
                            tls::StreamTransport& transport)
-    : worker_(worker),
-      host_(host),
-      client_(client),
-      transport_(transport),
-      memory_(&worker.h2SlotPool()) {}
+    : worker_(worker), host_(host), client_(host), transport_(transport), memory_(memory) {}
 
 H2Connection::~H2Connection() {
   closed_ = true;  // nghttp2_session_del must not reach the streams
   last_stream_ = nullptr;
   streams_.clear();
   worker_.timeouts().cancel(this);
-  // A hibernated session is woken first: nghttp2_session_del reads it to free what it holds.
-  if (session_ != nullptr) nghttp2_session_del(session());
+  // Awake (destroy() woke it): nghttp2_session_del reads the session to free what it holds.
+  if (session_ != nullptr) nghttp2_session_del(session_);
   if (kept_ != nullptr) {
     kept_->~Kept();
     memory_.releaseBlock(kept_);
@@ -348,12 +372,9 @@ void H2Connection::onTimeout() {
   // The stream table keeps its array after its last erase (a slot and control bytes, ~48 bytes
   // of heap): an idle connection gives it back too, and the next stream makes a new one.
   decltype(streams_)().swap(streams_);
-  if (memory_.hibernate()) worker_.stats().http2_hibernated.add();
-}
-
-void H2Connection::wake() {
-  memory_.wake();
-  worker_.stats().http2_hibernated.sub();
+  // This object is in the slot: once packed, its members read as zeros until a wake.
+  core::WorkerStats& stats = worker_.stats();
+  if (memory_.hibernate()) stats.http2_hibernated.add();
 }
 
 // ---- The connection's end ----

@@ -34,7 +34,11 @@ class Worker;
 // Hibernation: nghttp2's session is most of an idle connection's memory (about 25 KB, which
 // nghttp2 has no API to shrink), so it lives in pages of its own (proxy/h2_session_memory.h). A
 // connection with no stream and nothing to send for kHibernateDelayMs packs those pages into a
-// small heap image and gives them back; session(), the only way to the session, wakes it first.
+// small heap image and gives them back. The object itself lives in the slot too (create()), so
+// a hibernated connection keeps only its H2SessionMemory outside (the slot's address, the
+// image), which its owner holds (it must outlive the connection): the owner wakes it
+// (wakeHibernated()) before anything touches the object, and every call into nghttp2 starts
+// from the object, so the session is awake whenever it is used.
 class H2Connection final : private core::TimeoutEntry {
  public:
   // The connection's timer after a step (DownstreamConnection keeps the one timer).
@@ -45,9 +49,15 @@ class H2Connection final : private core::TimeoutEntry {
     kNone,       // streams run and their data moves: the exchanges' own timeouts govern
   };
 
-  H2Connection(Worker& worker, DownstreamConnection& host, ExchangeOwner& client,
-               tls::StreamTransport& transport);
-  ~H2Connection() override;
+  // A connection allocated in `memory`'s slot (on the heap when the pool has none left), not
+  // started yet; nullptr when out of memory. Free it with destroy(), never with delete.
+  static H2Connection* create(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host,
+                              tls::StreamTransport& transport);
+  // Wakes the connection if it sleeps, ends its session and gives its bytes back to `memory`
+  // (the one it was created in).
+  static void destroy(H2Connection* connection, H2SessionMemory& memory, Worker& worker);
+  // Puts a hibernated session's bytes back (the connection object with them); counted.
+  static void wakeHibernated(H2SessionMemory& memory, Worker& worker);
   H2Connection(const H2Connection&) = delete;
   H2Connection& operator=(const H2Connection&) = delete;
 
@@ -70,25 +80,20 @@ class H2Connection final : private core::TimeoutEntry {
   // What the timer must do now; call after every step. An idle connection's timer is not
   // restarted by frames that open no stream (PING, SETTINGS): idle means no stream.
   Timer timerAfterStep();
-  // The listener's limits as when the connection began (a reload keeps them). Wakes the session.
-  const routing::Http2Limits& limits() {
-    if (memory_.hibernated()) wake();
-    return kept_->limits;
-  }
+  // The listener's limits as when the connection began (a reload keeps them).
+  const routing::Http2Limits& limits() { return kept_->limits; }
 
   // How long a connection must be idle (no stream, nothing to send) before its session is
   // packed away. Short: a busy connection never waits this long between streams for nothing,
   // and an idle one wakes in microseconds (a copy of its 1-2 KB image).
   static constexpr uint64_t kHibernateDelayMs = 1000;
-  bool hibernated() const { return memory_.hibernated(); }
 
   // ---- For the streams ----
-  // The session, woken first if it was hibernated: every call into nghttp2 goes through here.
-  nghttp2_session* session() {
-    if (memory_.hibernated()) wake();
-    return session_;
-  }
+  // The session (awake: this object sleeps with it, so whoever reaches the object woke both).
+  nghttp2_session* session() { return session_; }
   Worker& worker() { return worker_; }
+  // The streams' client IP text, formatted once for the connection's life (the host fills it).
+  std::string& clientIpCache() { return client_ip_; }
   ExchangeOwner& client() { return client_; }
   // Asks for a flush soon (outside the current call stack).
   void scheduleFlush();
@@ -99,6 +104,10 @@ class H2Connection final : private core::TimeoutEntry {
   bool stalled() const { return timer_ == Timer::kStall; }
 
  private:
+  H2Connection(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host,
+               tls::StreamTransport& transport);
+  ~H2Connection() override;
+
   static int onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* self);
   static int onHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
                       size_t name_length, const uint8_t* value, size_t value_length, uint8_t flags,
@@ -125,14 +134,13 @@ class H2Connection final : private core::TimeoutEntry {
   // The hibernation delay ran out (the connection's own timeout entry: DownstreamConnection's
   // one entry is the keep-alive timeout, which goes on while the session sleeps).
   void onTimeout() override;
-  void wake();
 
   Worker& worker_;
   DownstreamConnection& host_;
-  ExchangeOwner& client_;
+  ExchangeOwner& client_;  // host_ as the streams' owner
   tls::StreamTransport& transport_;
-  // Before the session: it must outlive nghttp2_session_del (which frees through it).
-  H2SessionMemory memory_;
+  // The owner's, outside the slot: it outlives the object (nghttp2_session_del frees through it).
+  H2SessionMemory& memory_;
   nghttp2_session* session_ = nullptr;  // through session() only: it may be hibernated
   uint64_t idle_since_ms_ = 0;          // the loop's clock at the last step that left no stream
   absl::flat_hash_map<int32_t, std::unique_ptr<H2Stream>> streams_;
@@ -147,6 +155,7 @@ class H2Connection final : private core::TimeoutEntry {
     Http2ResetCounter resets;
   };
   Kept* kept_ = nullptr;
+  std::string client_ip_;
   Timer timer_ = Timer::kUnchanged;  // what the timer does now (kUnchanged: not set yet)
   bool progressed_ = false;          // response DATA went out since the last step
   bool closed_ = false;              // abort(): callbacks after it are ignored

@@ -131,6 +131,7 @@ class H2SessionMemory {
 
   H2SlotPool* const pool_;
   char* slot_ = nullptr;
+  core::ZeroRunImage image_;
   uint32_t slot_bytes_ = 0;  // 0 without a slot
   uint32_t used_ = 0;
   // The frame buffer (aob.framebufs' chunk, the one realloc(NULL) of session_new): between
@@ -139,13 +140,12 @@ class H2SessionMemory {
   // (the end is the bump's rounded end); equal when none.
   uint32_t dead_begin_ = 0;
   uint32_t dead_end_ = 0;
-  core::ZeroRunImage image_;
-  bool capturing_ = false;
-  bool hibernated_ = false;
   // Where the slot's heap's state begins (the bump offset at endCapture); kNoHeap before, or
   // when it did not fit.
   static constexpr uint32_t kNoHeap = UINT32_MAX;
   uint32_t heap_begin_ = kNoHeap;
+  bool capturing_ = false;
+  bool hibernated_ = false;
 };
 
 }  // namespace sy::proxy

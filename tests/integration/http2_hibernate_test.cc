@@ -32,7 +32,8 @@ using ::testing::HasSubstr;
 // certificate not checked) or "h2c", then steps: "GET <id>" (a
 // GET with x-request-id: <id>, printed as "<status> <body> <x-echo>"), "WAIT" (until /metrics
 // counts a hibernated connection, 30 s at most; prints "hibernated"), "GOAWAY" (reads until
-// the proxy's GOAWAY and the end: "goaway <code> <last stream>", then "closed").
+// the proxy's GOAWAY and the end: "goaway <code> <last stream>", then "closed"), "PING" (a PING,
+// until its ACK: "pong"), "CLOSE" (closes the socket: "left").
 constexpr char kHttp2HibernateClient[] = R"PY(
 import socket, ssl, sys, time, urllib.request
 import h2.config, h2.connection, h2.events
@@ -97,6 +98,17 @@ def goaway():
             if isinstance(event, h2.events.ConnectionTerminated):
                 print("goaway", int(event.error_code), event.last_stream_id, flush=True)
         sock.sendall(conn.data_to_send())
+def ping():
+    conn.ping(b"idle-png")
+    sock.sendall(conn.data_to_send())
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            print("closed", flush=True); sys.exit(1)
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.PingAckReceived):
+                print("pong", flush=True); return
+        sock.sendall(conn.data_to_send())
 for step in sys.argv[4:]:
     words = step.split(" ")
     if words[0] == "GET":
@@ -105,6 +117,11 @@ for step in sys.argv[4:]:
         wait_hibernated()
     elif words[0] == "GOAWAY":
         goaway()
+    elif words[0] == "PING":
+        ping()
+    elif words[0] == "CLOSE":
+        sock.close()
+        print("left", flush=True)
 )PY";
 
 // The route echoes the request's X-Request-ID in X-Echo: HPACK both ways. `listener_extra`: more
@@ -124,6 +141,25 @@ class Http2HibernateTest : public AdminProxyTest {
     absl::StatusOr<Exposition> metrics = scrapeMetrics(admin_port_);
     if (!metrics.ok()) return std::nullopt;
     return metrics->value("switchyard_http2_connections_hibernated");
+  }
+  // A client with `steps` (kHttp2HibernateClient) over h2c, run to its end.
+  std::vector<std::string> runClient(const std::vector<std::string>& steps) {
+    std::vector<std::string> argv = {"/usr/bin/python3",          "-c",
+                                     kHttp2HibernateClient,       std::to_string(port()),
+                                     std::to_string(admin_port_), "h2c"};
+    argv.insert(argv.end(), steps.begin(), steps.end());
+    auto client = ChildProcess::start(argv);
+    EXPECT_TRUE(client.ok()) << client.status();
+    if (!client.ok()) return {};
+    EXPECT_EQ((*client)->waitExit(std::chrono::seconds(90)), 0) << (*client)->output();
+    return (*client)->stdoutLines();
+  }
+  // The proxy goes on serving after an idle-path event: nothing hibernated is left counted
+  // (the connection was woken to be freed), and a new connection gets its answer.
+  void expectNothingHibernatedAndServing() {
+    EXPECT_TRUE(waitUntil([&] { return hibernatedNow() == std::optional<double>(0); },
+                          std::chrono::seconds(30)));
+    EXPECT_THAT(runClient({"GET after"}), ElementsAre("200 blue after"));
   }
 };
 
@@ -192,6 +228,65 @@ TEST_F(Http2HibernateTest, AnH2ConnectionOverTlsHibernatesAndWakes) {
               ElementsAre(answer, "hibernated", answer, "hibernated", "200 blue other"))
       << (*client)->output();
   EXPECT_EQ(stats(0).requests, 3u);
+}
+
+// The connection object sleeps in its slot with the session: every event that reaches an idle
+// connection wakes it first. A PING is answered, and the connection sleeps again.
+TEST_F(Http2HibernateTest, APingWakesAHibernatedConnectionWhichSleepsAgain) {
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  EXPECT_THAT(
+      runClient({"GET one", "WAIT", "PING", "WAIT", "PING", "GET two"}),
+      ElementsAre("200 blue one", "hibernated", "pong", "hibernated", "pong", "200 blue two"));
+  expectNothingHibernatedAndServing();
+}
+
+TEST_F(Http2HibernateTest, AClientThatLeavesWhileHibernatedIsFreed) {
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  EXPECT_THAT(runClient({"GET one", "WAIT", "CLOSE"}),
+              ElementsAre("200 blue one", "hibernated", "left"));
+  expectNothingHibernatedAndServing();
+}
+
+// The keep-alive timeout (DownstreamConnection's timer) runs on while the session sleeps.
+TEST_F(Http2HibernateTest, TheKeepAliveTimeoutClosesAHibernatedConnection) {
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(
+      startProxyToml(http2HibernateConfig(backendPort(0), "keepalive_timeout = \"4s\"\n")));
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  EXPECT_THAT(runClient({"GET one", "WAIT", "GOAWAY"}),
+              ElementsAre("200 blue one", "hibernated", "closed"));
+  expectNothingHibernatedAndServing();
+}
+
+// A reload that changes the listener retires its connections: a hibernated one gets its GOAWAY.
+TEST_F(Http2HibernateTest, AReloadSendsAHibernatedConnectionItsGoaway) {
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  auto client =
+      ChildProcess::start({"/usr/bin/python3", "-c", kHttp2HibernateClient, std::to_string(port()),
+                           std::to_string(admin_port_), "h2c", "GET one", "WAIT", "GOAWAY"});
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE(waitUntil([&] { return (*client)->output().find("hibernated") != std::string::npos; },
+                        std::chrono::seconds(60)))
+      << (*client)->output();
+  absl::StatusOr<nlohmann::json> event =
+      proxy_.reload(http2HibernateConfig(backendPort(0), "http2_max_concurrent_streams = 64\n"));
+  ASSERT_TRUE(event.ok()) << event.status();
+  ASSERT_EQ((*event)["event"], "config_reloaded") << event->dump();
+  EXPECT_EQ((*client)->waitExit(std::chrono::seconds(30)), 0) << (*client)->output();
+  EXPECT_THAT((*client)->stdoutLines(),
+              ElementsAre("200 blue one", "hibernated", "goaway 0 1", "closed"))
+      << (*client)->output();
+  expectNothingHibernatedAndServing();
 }
 
 }  // namespace

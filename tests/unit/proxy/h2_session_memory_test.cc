@@ -206,7 +206,7 @@ struct H2MemoryTestPeers {
         nghttp2Field("x-tenant", tenant),
     };
     ASSERT_GT(nghttp2_submit_request(client, nullptr, fields, 5, nullptr, nullptr), 0);
-    memory.wake();  // what H2Connection::session() does before any call into the server
+    memory.wake();  // what the connection's owner does before any call into the server
     pump();
   }
 
