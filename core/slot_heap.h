@@ -47,8 +47,15 @@ class SlotHeap {
     return p >= block_ && at >= begin_ + kStateBytes && at < top_;
   }
   // Zeros the free blocks' bytes (all but their list link): an image of the block then keeps
-  // nothing of what they held.
+  // nothing of what they held. Leaves them addressable for ASan (a whole-block copy follows).
   void zeroFreeBlocks();
+  // Under AddressSanitizer a free block's bytes past its list link are poisoned (release()),
+  // so a use after free inside the block is reported as one on the heap would be; the block
+  // is mmap'ed memory, which ASan otherwise sees as one addressable range. Code that reads the
+  // whole block (a copy, an image) unpoisons the free blocks first and poisons them after. No-ops
+  // without ASan.
+  void poisonFreeBlocks();
+  void unpoisonFreeBlocks();
   // How many blocks are on the free lists (for tests).
   size_t freeBlocks() const;
 

@@ -1,5 +1,6 @@
 #include "proxy/h2_session_memory.h"
 
+#include <sanitizer/asan_interface.h>  // ASAN_UNPOISON_MEMORY_REGION: a no-op without ASan
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -58,7 +59,8 @@ char* H2SlotPool::acquire() {
 }
 
 void H2SlotPool::release(char* slot) {
-  madvise(slot, slot_bytes_, MADV_DONTNEED);  // private anonymous pages read as zeros again
+  madvise(slot, slot_bytes_, MADV_DONTNEED);       // private anonymous pages read as zeros again
+  ASAN_UNPOISON_MEMORY_REGION(slot, slot_bytes_);  // its heap's free blocks were poisoned
   free_.push_back(slot);
   --in_use_;
 }
@@ -172,7 +174,11 @@ void* H2SessionMemory::reallocate(void* pointer, size_t size, void* self) {
   // The new block may be in the slot's heap, which an unknown old size may overlap.
   void* moved = memory->allocateAfterCapture(size);
   if (moved == nullptr) return nullptr;
+  // Under ASan, a copy of unknown length may cross free heap blocks: readable for it.
+  const bool crosses_heap = !in_heap && memory->heap_begin_ != kNoHeap;
+  if (crosses_heap) memory->heap().unpoisonFreeBlocks();
   std::memmove(moved, pointer, std::min(size, old_bytes));
+  if (crosses_heap) memory->heap().poisonFreeBlocks();
   if (in_heap) memory->heap().release(pointer);
   return moved;
 }
@@ -204,6 +210,8 @@ void H2SessionMemory::wake() {
       [this, &reference](size_t begin, size_t end) { reference.xorInto(slot_, begin, end); });
   image_.clear();
   hibernated_ = false;
+  // zeroFreeBlocks() left them readable for the image; ASan watches them again.
+  if (heap_begin_ != kNoHeap) heap().poisonFreeBlocks();
 }
 
 }  // namespace sy::proxy

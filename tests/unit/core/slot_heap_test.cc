@@ -3,6 +3,8 @@
 
 #include "core/slot_heap.h"
 
+#include <sanitizer/asan_interface.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -117,11 +119,13 @@ TEST(SlotHeapTest, TheBlocksBytesAreTheWholeHeap) {
   std::memcpy(kept, "kept", 5);
   void* freed = block.heap().allocate(100);
   block.heap().release(freed);
+  block.heap().unpoisonFreeBlocks();  // as a hibernation does before it reads the whole block
   const std::string copy(block.storage, block.end);
   const uint32_t top = block.top;
   std::memset(block.storage, 0, block.end);
   std::memcpy(block.storage, copy.data(), copy.size());
   ASSERT_EQ(block.top, top);
+  block.heap().poisonFreeBlocks();
   EXPECT_STREQ(kept, "kept");
   EXPECT_EQ(block.heap().allocate(97), freed);  // the same class (97-112)
 }
@@ -162,6 +166,42 @@ TEST(SlotHeapTest, RandomPatternsKeepEveryLiveBlocksBytes) {
     for (size_t i = 0; i < size_fill.first; ++i) ASSERT_EQ(p[i], size_fill.second);
   }
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+// The block is one allocation to ASan; the heap tells it which of its bytes are free, so a use
+// after free inside the block is reported as one on the heap would be.
+TEST(SlotHeapTest, UnderAsanAFreeBlockIsPoisonedUntilHandedOutAgain) {
+  SlotHeapBlock block(8192);
+  ASSERT_TRUE(SlotHeap::create(block.storage, block.end, block.top));
+  SlotHeap heap = block.heap();
+  auto* freed = static_cast<char*>(heap.allocate(64));
+  auto* live = static_cast<char*>(heap.allocate(64));
+  heap.release(freed);
+  EXPECT_FALSE(__asan_address_is_poisoned(freed));  // the list link
+  EXPECT_TRUE(__asan_address_is_poisoned(freed + 8));
+  EXPECT_TRUE(__asan_address_is_poisoned(freed + 63));
+  EXPECT_FALSE(__asan_address_is_poisoned(live));
+  EXPECT_FALSE(__asan_address_is_poisoned(live + 63));
+  heap.zeroFreeBlocks();  // a hibernation reads the whole block next
+  EXPECT_FALSE(__asan_address_is_poisoned(freed + 8));
+  heap.poisonFreeBlocks();
+  EXPECT_TRUE(__asan_address_is_poisoned(freed + 8));
+  EXPECT_EQ(heap.allocate(60), freed);
+  EXPECT_FALSE(__asan_address_is_poisoned(freed + 63));
+  heap.release(live);
+  heap.unpoisonFreeBlocks();
+  EXPECT_FALSE(__asan_address_is_poisoned(live + 8));
+}
+
+TEST(SlotHeapDeathTest, UnderAsanAReadOfAFreeBlockIsReported) {
+  SlotHeapBlock block(8192);
+  ASSERT_TRUE(SlotHeap::create(block.storage, block.end, block.top));
+  SlotHeap heap = block.heap();
+  auto* freed = static_cast<volatile char*>(heap.allocate(64));
+  heap.release(const_cast<char*>(freed));
+  EXPECT_DEATH(static_cast<void>(freed[16]), "use-after-poison");
+}
+#endif
 
 }  // namespace
 }  // namespace sy::core
