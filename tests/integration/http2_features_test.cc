@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -240,9 +241,11 @@ class Http2FeaturesTest : public AdminProxyTest {
 
   // Listener "http" (h2c and HTTP/1.1), pools "blue" (backends `blue`, a TOML array) and
   // "green" (backend 1 when there is one), route "web" to blue with `route_extra`; `pool_extra`
-  // goes into blue's table.
+  // goes into blue's table; `tables_first` (more pools and routes) goes before route "web",
+  // whose empty match would win over any route after it.
   std::string http2FeaturesConfig(const std::string& blue, const std::string& route_extra = "",
-                                  const std::string& pool_extra = "") {
+                                  const std::string& pool_extra = "",
+                                  const std::string& tables_first = "") {
     std::string toml = absl::StrCat(
         "[server]\nworkers = 2\n\n[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n"
         "http2 = true\n\n[[pools]]\nname = \"blue\"\nbackends = ",
@@ -252,7 +255,8 @@ class Http2FeaturesTest : public AdminProxyTest {
                       "[[pools]]\nname = \"green\"\nbackends = [\"127.0.0.1:", backendPort(1),
                       "\"]\n\n");
     }
-    absl::StrAppend(&toml, "[[routes]]\nname = \"web\"\npool = \"blue\"\n", route_extra, "\n");
+    absl::StrAppend(&toml, tables_first, "[[routes]]\nname = \"web\"\npool = \"blue\"\n",
+                    route_extra, "\n");
     return toml;
   }
 
@@ -452,16 +456,14 @@ TEST_F(Http2FeaturesTest, AnUploadItsBackendStopsReadingHoldsItsClientNotTheConn
   uint16_t sink_port = 0;
   const int sink = listenOnLoopback(8, &sink_port);
   ASSERT_GE(sink, 0);
+  absl::Cleanup close_sink = [sink] { ::close(sink); };
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-  // Route "upload" first: the first route that matches wins.
   ASSERT_NO_FATAL_FAILURE(startProxyToml(
-      absl::StrCat("[server]\nworkers = 2\n\n[[listeners]]\nname = \"http\"\n"
-                   "listen = \"127.0.0.1:0\"\nhttp2 = true\n\n[[pools]]\nname = \"blue\"\n"
-                   "backends = ",
-                   backendList(0),
-                   "\n\n[[pools]]\nname = \"sink\"\nbackends = [\"127.0.0.1:", sink_port,
-                   "\"]\n\n[[routes]]\nname = \"upload\"\npath_prefix = \"/upload\"\n"
-                   "pool = \"sink\"\n\n[[routes]]\nname = \"web\"\npool = \"blue\"\n"),
+      http2FeaturesConfig(
+          backendList(0), "", "",
+          absl::StrCat("[[pools]]\nname = \"sink\"\nbackends = [\"127.0.0.1:", sink_port,
+                       "\"]\n\n[[routes]]\nname = \"upload\"\n"
+                       "path_prefix = \"/upload\"\npool = \"sink\"\n\n")),
       memoryTestEnv()));
   // Warm up (first streams, first buffers) before the baseline is taken.
   runStreams({http2Get("/bytes/1000000"), http2Get("/")});
@@ -491,7 +493,6 @@ TEST_F(Http2FeaturesTest, AnUploadItsBackendStopsReadingHoldsItsClientNotTheConn
   EXPECT_EQ((*result)["get"], 200) << (*client)->output();
   EXPECT_EQ((*result)["pool"], "blue");
   EXPECT_LT((*result)["uploaded"].get<uint64_t>(), kBody / 2) << (*client)->output();
-  close(sink);
 }
 
 }  // namespace
