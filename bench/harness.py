@@ -183,6 +183,20 @@ def cpu_seconds(root: int) -> float:
     return total / CLK_TCK
 
 
+def wait_until_idle(root: int, still_s: float = 0.3, limit_s: float = 15.0) -> bool:
+    """Waits until root's process tree uses no CPU for still_s (a proxy under valgrind finishing
+    the connections a load left behind); False if it was still busy after limit_s."""
+    deadline = time.monotonic() + limit_s
+    last = cpu_seconds(root)
+    while time.monotonic() < deadline:
+        time.sleep(still_s)
+        now = cpu_seconds(root)
+        if now == last:
+            return True
+        last = now
+    return False
+
+
 def rss_kib(root: int) -> int:
     total = 0
     for pid in process_tree(root):
@@ -876,13 +890,15 @@ class Callgrind:
         if baseline_seconds:
             before = backend_requests(b.blue_port)
             load(target, baseline_seconds)
-            # The proxy under valgrind may still be closing the load's connections.
-            time.sleep(1)
+            # The proxy under valgrind may still be closing the load's connections: that work
+            # belongs to this part, not the next.
+            wait_until_idle(target.pid)
             baseline_requests = backend_requests(b.blue_port) - before
             control("-d")  # callgrind.PID.out.1: the short run; the counters start again at 0
         before = backend_requests(b.blue_port)
         load(target, b.args.duration)
-        time.sleep(1 if baseline_seconds else 0)
+        if baseline_seconds:
+            wait_until_idle(target.pid)  # as after the short run, for a like-for-like difference
         requests = backend_requests(b.blue_port) - before
         control("-i", "off")
         b.procs.stop(target.proc, timeout=60)  # valgrind writes its files at exit
@@ -900,13 +916,13 @@ class Callgrind:
                                          str(f)], capture_output=True, text=True,
                                         timeout=300).stdout
                 for line in report.splitlines():
-                    m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(PROGRAM TOTALS|\S.*)$", line)
-                    if not m:
+                    m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S.*)$", line)
+                    # PROGRAM TOTALS is wrong after a dump (see above): only functions count.
+                    if not m or m.group(2) == "PROGRAM TOTALS":
                         continue
                     instructions = int(m.group(1).replace(",", ""))
-                    if m.group(2) != "PROGRAM TOTALS":  # wrong after a dump: see above
-                        fn = re.sub(r"\s*\[.*\]$", "", m.group(2)).split(":", 1)[-1]
-                        functions[fn] = functions.get(fn, 0) + instructions
+                    fn = re.sub(r"\s*\[.*\]$", "", m.group(2)).split(":", 1)[-1]
+                    functions[fn] = functions.get(fn, 0) + instructions
             return total, functions
 
         total, functions = count([f for f in out_dir.glob("callgrind.*.out*")
