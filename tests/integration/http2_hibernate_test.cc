@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -154,6 +155,27 @@ class Http2HibernateTest : public AdminProxyTest {
     EXPECT_EQ((*client)->waitExit(std::chrono::seconds(90)), 0) << (*client)->output();
     return (*client)->stdoutLines();
   }
+  // A client whose one request was answered and whose connection now sleeps, waiting for the
+  // proxy's GOAWAY (steps "GET one", "WAIT", "GOAWAY"); nullptr, with a failure, otherwise.
+  std::unique_ptr<ChildProcess> startClientSleepingUntilGoaway() {
+    auto client = ChildProcess::start({"/usr/bin/python3", "-c", kHttp2HibernateClient,
+                                       std::to_string(port()), std::to_string(admin_port_), "h2c",
+                                       "GET one", "WAIT", "GOAWAY"});
+    EXPECT_TRUE(client.ok()) << client.status();
+    if (!client.ok()) return nullptr;
+    const bool slept =
+        waitUntil([&] { return (*client)->output().find("hibernated") != std::string::npos; },
+                  std::chrono::seconds(60));
+    EXPECT_TRUE(slept) << (*client)->output();
+    return slept ? std::move(*client) : nullptr;
+  }
+  // That client got a GOAWAY with no error naming stream 1 as the last, then the end.
+  static void expectGoawayAfterStreamOne(ChildProcess& client) {
+    EXPECT_EQ(client.waitExit(std::chrono::seconds(30)), 0) << client.output();
+    EXPECT_THAT(client.stdoutLines(),
+                ElementsAre("200 blue one", "hibernated", "goaway 0 1", "closed"))
+        << client.output();
+  }
   // The proxy goes on serving after an idle-path event: nothing hibernated is left counted
   // (the connection was woken to be freed), and a new connection gets its answer.
   void expectNothingHibernatedAndServing() {
@@ -191,18 +213,10 @@ TEST_F(Http2HibernateTest, DrainSendsAHibernatedConnectionItsGoaway) {
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());
-  auto client =
-      ChildProcess::start({"/usr/bin/python3", "-c", kHttp2HibernateClient, std::to_string(port()),
-                           std::to_string(admin_port_), "h2c", "GET one", "WAIT", "GOAWAY"});
-  ASSERT_TRUE(client.ok()) << client.status();
-  ASSERT_TRUE(waitUntil([&] { return (*client)->output().find("hibernated") != std::string::npos; },
-                        std::chrono::seconds(60)))
-      << (*client)->output();
+  std::unique_ptr<ChildProcess> client = startClientSleepingUntilGoaway();
+  ASSERT_NE(client, nullptr);
   ASSERT_TRUE(proxy_.process->signal(SIGTERM));
-  EXPECT_EQ((*client)->waitExit(std::chrono::seconds(30)), 0) << (*client)->output();
-  EXPECT_THAT((*client)->stdoutLines(),
-              ElementsAre("200 blue one", "hibernated", "goaway 0 1", "closed"))
-      << (*client)->output();
+  expectGoawayAfterStreamOne(*client);
 }
 
 // Also the responses' HPACK table off: its fields as literals, and no table to hibernate.
@@ -271,21 +285,13 @@ TEST_F(Http2HibernateTest, AReloadSendsAHibernatedConnectionItsGoaway) {
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());
-  auto client =
-      ChildProcess::start({"/usr/bin/python3", "-c", kHttp2HibernateClient, std::to_string(port()),
-                           std::to_string(admin_port_), "h2c", "GET one", "WAIT", "GOAWAY"});
-  ASSERT_TRUE(client.ok()) << client.status();
-  ASSERT_TRUE(waitUntil([&] { return (*client)->output().find("hibernated") != std::string::npos; },
-                        std::chrono::seconds(60)))
-      << (*client)->output();
+  std::unique_ptr<ChildProcess> client = startClientSleepingUntilGoaway();
+  ASSERT_NE(client, nullptr);
   absl::StatusOr<nlohmann::json> event =
       proxy_.reload(http2HibernateConfig(backendPort(0), "http2_max_concurrent_streams = 64\n"));
   ASSERT_TRUE(event.ok()) << event.status();
   ASSERT_EQ((*event)["event"], "config_reloaded") << event->dump();
-  EXPECT_EQ((*client)->waitExit(std::chrono::seconds(30)), 0) << (*client)->output();
-  EXPECT_THAT((*client)->stdoutLines(),
-              ElementsAre("200 blue one", "hibernated", "goaway 0 1", "closed"))
-      << (*client)->output();
+  expectGoawayAfterStreamOne(*client);
   expectNothingHibernatedAndServing();
 }
 
