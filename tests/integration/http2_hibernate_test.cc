@@ -138,6 +138,16 @@ std::string http2HibernateConfig(uint16_t backend, const std::string& listener_e
 
 class Http2HibernateTest : public AdminProxyTest {
  protected:
+  void SetUp() override {
+    if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
+  }
+  // Backend "blue" behind a proxy with http2HibernateConfig(`listener_extra`), its admin port
+  // learnt.
+  void startBlueBehindProxy(const std::string& listener_extra = "") {
+    ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+    ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0), listener_extra)));
+    ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  }
   std::optional<double> hibernatedNow() {
     absl::StatusOr<Exposition> metrics = scrapeMetrics(admin_port_);
     if (!metrics.ok()) return std::nullopt;
@@ -186,10 +196,7 @@ class Http2HibernateTest : public AdminProxyTest {
 };
 
 TEST_F(Http2HibernateTest, AHibernatedConnectionWakesWithItsHpackTables) {
-  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
-  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
-  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  ASSERT_NO_FATAL_FAILURE(startBlueBehindProxy());
   EXPECT_EQ(hibernatedNow(), std::optional<double>(0));
   const std::string id = "tenant-" + std::string(40, 'a');  // indexed from its second use on
   auto client =
@@ -209,10 +216,7 @@ TEST_F(Http2HibernateTest, AHibernatedConnectionWakesWithItsHpackTables) {
 }
 
 TEST_F(Http2HibernateTest, DrainSendsAHibernatedConnectionItsGoaway) {
-  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
-  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
-  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  ASSERT_NO_FATAL_FAILURE(startBlueBehindProxy());
   std::unique_ptr<ChildProcess> client = startClientSleepingUntilGoaway();
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(proxy_.process->signal(SIGTERM));
@@ -221,7 +225,6 @@ TEST_F(Http2HibernateTest, DrainSendsAHibernatedConnectionItsGoaway) {
 
 // Also the responses' HPACK table off: its fields as literals, and no table to hibernate.
 TEST_F(Http2HibernateTest, AnH2ConnectionOverTlsHibernatesAndWakes) {
-  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
   auto certificates = TestCertificates::create();
   ASSERT_TRUE(certificates.ok()) << certificates.status();
   auto leaf = (*certificates)->issue("localhost", KeyType::kEcdsa, {"localhost"});
@@ -247,10 +250,7 @@ TEST_F(Http2HibernateTest, AnH2ConnectionOverTlsHibernatesAndWakes) {
 // The connection object sleeps in its slot with the session: every event that reaches an idle
 // connection wakes it first. A PING is answered, and the connection sleeps again.
 TEST_F(Http2HibernateTest, APingWakesAHibernatedConnectionWhichSleepsAgain) {
-  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
-  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
-  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  ASSERT_NO_FATAL_FAILURE(startBlueBehindProxy());
   EXPECT_THAT(
       runClient({"GET one", "WAIT", "PING", "WAIT", "PING", "GET two"}),
       ElementsAre("200 blue one", "hibernated", "pong", "hibernated", "pong", "200 blue two"));
@@ -258,10 +258,7 @@ TEST_F(Http2HibernateTest, APingWakesAHibernatedConnectionWhichSleepsAgain) {
 }
 
 TEST_F(Http2HibernateTest, AClientThatLeavesWhileHibernatedIsFreed) {
-  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
-  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
-  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  ASSERT_NO_FATAL_FAILURE(startBlueBehindProxy());
   EXPECT_THAT(runClient({"GET one", "WAIT", "CLOSE"}),
               ElementsAre("200 blue one", "hibernated", "left"));
   expectNothingHibernatedAndServing();
@@ -269,11 +266,7 @@ TEST_F(Http2HibernateTest, AClientThatLeavesWhileHibernatedIsFreed) {
 
 // The keep-alive timeout (DownstreamConnection's timer) runs on while the session sleeps.
 TEST_F(Http2HibernateTest, TheKeepAliveTimeoutClosesAHibernatedConnection) {
-  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
-  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-  ASSERT_NO_FATAL_FAILURE(
-      startProxyToml(http2HibernateConfig(backendPort(0), "keepalive_timeout = \"4s\"\n")));
-  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  ASSERT_NO_FATAL_FAILURE(startBlueBehindProxy("keepalive_timeout = \"4s\"\n"));
   EXPECT_THAT(runClient({"GET one", "WAIT", "GOAWAY"}),
               ElementsAre("200 blue one", "hibernated", "closed"));
   expectNothingHibernatedAndServing();
@@ -281,10 +274,7 @@ TEST_F(Http2HibernateTest, TheKeepAliveTimeoutClosesAHibernatedConnection) {
 
 // A reload that changes the listener retires its connections: a hibernated one gets its GOAWAY.
 TEST_F(Http2HibernateTest, AReloadSendsAHibernatedConnectionItsGoaway) {
-  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
-  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(backendPort(0))));
-  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  ASSERT_NO_FATAL_FAILURE(startBlueBehindProxy());
   std::unique_ptr<ChildProcess> client = startClientSleepingUntilGoaway();
   ASSERT_NE(client, nullptr);
   absl::StatusOr<nlohmann::json> event =
