@@ -258,6 +258,11 @@ int Http1Parser::fail(int status, const char* reason) {
 int Http1Parser::onMessageBegin(llhttp_t* parser) {
   Http1Parser* p = self(parser);
   p->headers_.clear();
+  // A head built in one allocation per buffer rather than grown from nothing (an upstream
+  // response: 6 allocations instead of 2; with many exchanges in flight glibc's per-thread
+  // cache runs dry and each one takes malloc's slow path). A no-op when the block kept its
+  // buffers.
+  p->headers_.reserve(kHeadReserveBytes, kHeadReserveFields);
   p->url_offset_ = p->url_length_ = 0;
   p->extension_method_length_ = 0;
   p->reason_offset_ = p->reason_length_ = 0;

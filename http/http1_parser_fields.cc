@@ -21,14 +21,6 @@ bool fieldsTargetHasNonAscii(std::string_view target) {
                      [](char c) { return static_cast<unsigned char>(c) > 0x7f; });
 }
 
-// What beginFields reserves: a load tool's request (Host, user-agent, the target) fits, and a
-// browser's (~700 bytes, ~20 fields) grows from there in three steps rather than six. Both
-// blocks stay within glibc's fastbin sizes (chunks up to 128 bytes), which is what keeps them
-// cheap with many streams in flight: 256 bytes and 8 fields measured ~640 instructions per
-// h2c stream worse (callgrind), as their frees went through the unsorted bin.
-constexpr size_t kFieldsReserveBytes = 112;
-constexpr size_t kFieldsReserveCount = 6;
-
 }  // namespace
 
 void Http1Parser::beginFields() {
@@ -44,9 +36,7 @@ void Http1Parser::beginFields() {
   fields_body_remaining_ = 0;
   fields_method_seen_ = false;
   fields_host_seen_ = false;
-  // A stream's parser starts empty (it lives as long as its stream): room for a usual request
-  // at once rather than growing from nothing, field by field.
-  headers_.reserve(kFieldsReserveBytes, kFieldsReserveCount);
+  // onMessageBegin reserved room for a usual head (a stream's parser starts empty).
 }
 
 void Http1Parser::appendField(std::string_view name, std::string_view value) {

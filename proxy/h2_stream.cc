@@ -94,15 +94,20 @@ ssize_t readResponseCallback(nghttp2_session* /*session*/, int32_t /*stream_id*/
   return static_cast<H2Stream*>(source->ptr)->readResponse(buffer, length, data_flags);
 }
 
+// As many as ProxySession keeps (proxy/proxy_session.cc): two connections' worth of streams at
+// the default http2_max_concurrent_streams (at most ~160 KB per worker).
+constexpr size_t kRecycledStreams = 256;
+using StreamRecycler = core::ThreadRecycler<H2Stream, kRecycledStreams>;
+
 }  // namespace
 
 void* H2Stream::operator new(size_t size) {
   assert(size == sizeof(H2Stream));  // final: no larger subclass
   (void)size;
-  return core::ThreadRecycler<H2Stream>::allocate();
+  return StreamRecycler::allocate();
 }
 
-void H2Stream::operator delete(void* block) { core::ThreadRecycler<H2Stream>::release(block); }
+void H2Stream::operator delete(void* block) { StreamRecycler::release(block); }
 
 H2Stream::H2Stream(H2Connection& connection, int32_t id)
     : connection_(connection),

@@ -16,10 +16,14 @@
 #include "proxy/health_probe.h"
 #include "proxy/upgrade_command.h"
 #include "routing/config/toml_loader.h"
+#include "tls/record_buffer_cache.h"
 
 int main(int argc, char** argv) {
   using sy::proxy::CommandLine;
   using sy::proxy::ConfigChoice;
+  // Before OpenSSL allocates anything (it refuses later): TLS record buffers are recycled per
+  // thread instead of going through malloc's slow path twice per record.
+  sy::tls::installRecordBufferCache();
   std::string error;
   const auto command_line = sy::proxy::parseCommandLine(argc, argv, &error);
   if (!command_line) {
