@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "core/address_sanitizer.h"
+
 namespace sy::core {
 namespace {
 
@@ -22,20 +24,8 @@ void slotHeapWrite32(char* at, uint32_t value) { std::memcpy(at, &value, sizeof 
 // poisoned range must start on one).
 constexpr size_t kSlotHeapLinkBytes = 8;
 
-// Without ASan the walks over the free lists below would be work for nothing. GCC says ASan
-// with __SANITIZE_ADDRESS__, clang (the fuzz build) with __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-#define SY_SLOT_HEAP_POISONS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SY_SLOT_HEAP_POISONS 1
-#endif
-#endif
-#ifdef SY_SLOT_HEAP_POISONS
-constexpr bool kSlotHeapPoisons = true;
-#else
-constexpr bool kSlotHeapPoisons = false;
-#endif
+// Without ASan the walks over the free lists below would be work for nothing.
+constexpr bool kSlotHeapPoisons = SY_ADDRESS_SANITIZER;
 
 size_t slotHeapPayloadBytes(size_t size_class) { return (size_class + 1) * SlotHeap::kGranule; }
 

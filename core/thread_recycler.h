@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <new>
 
+#include "core/address_sanitizer.h"
+
 namespace sy::core {
 
 // A per-thread free list of memory blocks for objects of type T that the hot path creates and
@@ -49,7 +51,7 @@ class ThreadRecycler {
   };
   static constexpr size_t kBlockSize = sizeof(T) > sizeof(Node) ? sizeof(T) : sizeof(Node);
   static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
-#if defined(__SANITIZE_ADDRESS__)
+#if SY_ADDRESS_SANITIZER
   static constexpr bool kCaching = false;
 #else
   static constexpr bool kCaching = true;

@@ -5,10 +5,12 @@
 
 #include <cstdlib>
 
+#include "core/address_sanitizer.h"
+
 namespace sy::tls {
 
 // Under AddressSanitizer nothing is installed: ASan's allocator must see every block.
-#if !defined(__SANITIZE_ADDRESS__)
+#if !SY_ADDRESS_SANITIZER
 namespace {
 
 // OpenSSL 3.0's record buffers: 16 KiB of plaintext plus the largest record overhead, header

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/address_sanitizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -74,7 +75,7 @@ std::optional<nlohmann::json> parseJson(const std::string& text) {
 // For the memory tests: under ASan, freed blocks sit in a quarantine of up to 256 MB, which
 // would show as resident memory; a small quarantine makes RSS mean what it means in release.
 ChildProcess::Env memoryTestEnv() {
-#if defined(__SANITIZE_ADDRESS__)
+#if SY_ADDRESS_SANITIZER
   const char* existing = std::getenv("ASAN_OPTIONS");
   std::string options = existing != nullptr ? std::string(existing) + ":" : std::string();
   return {{"ASAN_OPTIONS", options + "quarantine_size_mb=1:thread_local_quarantine_size_kb=64"}};

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/address_sanitizer.h"
 #include "tls/record_buffer_cache.h"
 
 namespace sy {
@@ -10,7 +11,7 @@ namespace {
 const bool g_record_cache_installed = tls::installRecordBufferCache();
 
 TEST(TlsRecordCache, InstalledForTheIntegrationTests) {
-#if defined(__SANITIZE_ADDRESS__)
+#if SY_ADDRESS_SANITIZER
   EXPECT_FALSE(g_record_cache_installed);
 #else
   EXPECT_TRUE(g_record_cache_installed);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/address_sanitizer.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/http_client.h"
@@ -165,7 +166,7 @@ std::vector<std::string> echoedHeader(const nlohmann::json& echo, std::string_vi
 ChildProcess::Env memoryTestEnv();
 // Whether this is the sanitizer build (slower: tests shrink their large transfers).
 constexpr bool kSanitizerBuild =
-#if defined(__SANITIZE_ADDRESS__)
+#if SY_ADDRESS_SANITIZER
     true;
 #else
     false;

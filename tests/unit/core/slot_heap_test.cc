@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/address_sanitizer.h"
 #include "gtest/gtest.h"
 
 namespace sy::core {
@@ -167,7 +168,7 @@ TEST(SlotHeapTest, RandomPatternsKeepEveryLiveBlocksBytes) {
   }
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+#if SY_ADDRESS_SANITIZER
 // The block is one allocation to ASan; the heap tells it which of its bytes are free, so a use
 // after free inside the block is reported as one on the heap would be.
 TEST(SlotHeapTest, UnderAsanAFreeBlockIsPoisonedUntilHandedOutAgain) {

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/address_sanitizer.h"
 #include "gtest/gtest.h"
 
 namespace sy::core {
@@ -27,7 +28,7 @@ TEST(ThreadRecyclerTest, ReusesTheLastReleasedBlockAndKeepsAtMostTheLimit) {
   std::vector<Payload*> payloads;
   for (int i = 0; i < 6; ++i) payloads.push_back(make(i));
   for (Payload* payload : payloads) destroy(payload);
-#if defined(__SANITIZE_ADDRESS__)
+#if SY_ADDRESS_SANITIZER
   EXPECT_EQ(Recycler::cachedOnThisThread(), 0u);  // nothing is cached under ASan
 #else
   EXPECT_EQ(Recycler::cachedOnThisThread(), 4u);

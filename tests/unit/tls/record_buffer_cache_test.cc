@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "core/address_sanitizer.h"
+
 namespace sy::tls {
 namespace {
 
@@ -12,7 +14,7 @@ namespace {
 // only before its first allocation.
 const bool g_record_cache_installed = installRecordBufferCache();
 
-#if defined(__SANITIZE_ADDRESS__)
+#if SY_ADDRESS_SANITIZER
 constexpr bool kExpectInstalled = false;
 #else
 constexpr bool kExpectInstalled = true;
