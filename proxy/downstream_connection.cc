@@ -318,16 +318,17 @@ bool DownstreamConnection::takeHttp2Preface(const char* data, size_t length) {
 
 void DownstreamConnection::afterHttp2Step(bool ok) {
   if (state_ != State::kHttp2) return;
-  if (!ok || h2().finished()) {
+  H2Connection& connection = h2();  // awake from here on (one wake test per step)
+  if (!ok || connection.finished()) {
     // Streams still running are cut; the GOAWAY (if any) is written before the FIN, and the
     // client's unread frames are drained so that the kernel does not answer them with a reset
     // that could destroy the GOAWAY in the client's buffer.
-    h2().abort({});
+    connection.abort({});
     closeAfterResponse();
     return;
   }
   const routing::ListenerSettings& settings = listenerSettings();
-  switch (h2().timerAfterStep()) {
+  switch (connection.timerAfterStep()) {
     case H2Connection::Timer::kUnchanged:
       return;
     case H2Connection::Timer::kIdle:
@@ -335,7 +336,7 @@ void DownstreamConnection::afterHttp2Step(bool ok) {
       worker_.timeouts().schedule(this, settings.keepalive_timeout_ms);
       return;
     case H2Connection::Timer::kStall:
-      worker_.timeouts().schedule(this, h2().limits().stall_timeout_ms);
+      worker_.timeouts().schedule(this, connection.limits().stall_timeout_ms);
       return;
     case H2Connection::Timer::kNone:
       worker_.timeouts().cancel(this);  // the exchanges' backend timeouts govern

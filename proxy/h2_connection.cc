@@ -27,7 +27,7 @@ H2Connection* H2Connection::create(H2SessionMemory& memory, Worker& worker,
 }
 
 void H2Connection::destroy(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host) {
-  if (memory.firstBlock() == nullptr) return;
+  if (!memory.hasFirstBlock()) return;
   // Its bytes are in the slot: they must be back before the destructor reads them.
   if (memory.hibernated()) wakeHibernated(memory, worker, host);
   at(memory)->~H2Connection();

@@ -54,7 +54,7 @@ class H2Connection final : private core::TimeoutEntry {
   // nullptr when out of memory. Found again as `memory.firstBlock()` (at(): no pointer of its
   // own); free it with destroy(), never with delete.
   static H2Connection* create(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host);
-  // The connection made in `memory` (awake), nullptr if none.
+  // The connection made in `memory` (awake; one was made).
   static H2Connection* at(const H2SessionMemory& memory) {
     return static_cast<H2Connection*>(memory.firstBlock());
   }

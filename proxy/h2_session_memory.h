@@ -93,10 +93,13 @@ class H2SessionMemory {
   // Once, first thing after beginCapture(); released by releaseFirstBlock(), awake.
   void* allocateFirstBlock(size_t size);
   void releaseFirstBlock();
+  // Only once allocateFirstBlock() succeeded (hasFirstBlock()): on every HTTP/2 step, so no
+  // test for null.
   void* firstBlock() const {
-    if (hasSlot()) return slot_ + kStateBytes;
-    return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(slot_) & ~kHeapTag);
+    const auto at = reinterpret_cast<uintptr_t>(slot_);
+    return reinterpret_cast<void*>((at & kHeapTag) != 0 ? at - kHeapTag : at + kStateBytes);
   }
+  bool hasFirstBlock() const { return slot_ != nullptr; }
   // From now on allocations go to the slot's heap (or malloc).
   void endCapture();
 
