@@ -117,9 +117,9 @@ class H2SessionMemory {
   // The heap bytes a hibernated session keeps of its slot.
   size_t imageBytes() const { return image_.storedBytes(); }
   // Bytes of the slot in use (bump offset); awake.
-  size_t slotBytesUsed() const { return slot_ == nullptr ? 0 : state()->used; }
+  size_t slotBytesUsed() const { return hasSlot() ? state()->used : 0; }
   // p is a block of the slot's heap (allocated after the capture); awake.
-  bool inSlotHeap(const void* p) const { return slot_ != nullptr && state()->inSlotHeap(p); }
+  bool inSlotHeap(const void* p) const { return hasSlot() && state()->inSlotHeap(p); }
 
  private:
   // The allocator's state, the slot's first block (nghttp2's allocator points here).

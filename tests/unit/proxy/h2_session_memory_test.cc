@@ -320,6 +320,7 @@ TEST(H2SessionMemoryTest, WithoutASlotTheSessionLivesOnTheHeapAndNeverHibernates
   EXPECT_TRUE(first.memory.hasSlot());
   EXPECT_FALSE(second.memory.hasSlot());
   EXPECT_FALSE(second.hibernate());
+  EXPECT_EQ(second.memory.slotBytesUsed(), 0u);
   second.get("x");
   second.get("x");
   EXPECT_EQ(second.answers, std::vector<std::string>({"x", "x"}));
