@@ -22,6 +22,11 @@ class TimeoutEntry : public ListLinks<TimeoutEntry> {
   TimeoutEntry& operator=(const TimeoutEntry&) = delete;
 
   bool scheduled() const { return list_ != nullptr; }
+  // Clears the last deadline of an entry that is not scheduled (its bytes are then the same as
+  // a new entry's: see proxy/h2_connection.cc, hibernation).
+  void forgetDeadline() {
+    if (list_ == nullptr) deadline_ms_ = 0;
+  }
 
  protected:
   virtual ~TimeoutEntry() = default;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstddef>
-#include <string>
 
 namespace sy::core {
 
@@ -14,33 +13,43 @@ namespace sy::core {
 // and its length, as LEB128 varints (1-2 bytes each in a slot of 28 KB), then its bytes. A
 // difference from a template (core/block_template.h) is many short runs: fixed 8-byte headers
 // were a third of such an image.
+//
+// The object is one pointer (it is kept by every hibernated HTTP/2 connection): a malloc
+// block of exactly the image's bytes, prefixed by their count as a varint. The runs are
+// gathered in a per-thread buffer between the first add() and seal(), so one thread builds one
+// image at a time, and an image is usable (restoreInto, size) once sealed.
 class ZeroRunImage {
  public:
   // Zero gaps shorter than this stay inside a run: a run's header costs 2-4 bytes.
   static constexpr size_t kMinZeroGap = 4;
 
+  ZeroRunImage() = default;
+  ~ZeroRunImage() { clear(); }
+  ZeroRunImage(const ZeroRunImage&) = delete;
+  ZeroRunImage& operator=(const ZeroRunImage&) = delete;
+
   // Adds the non-zero runs of base[begin, end) (offsets from `base`). Ranges are added in
-  // increasing order and do not overlap.
+  // increasing order and do not overlap; the first add() after a clear() starts a new image.
   void add(const char* base, size_t begin, size_t end);
-  // Drops spare capacity once every range is added.
-  void seal() { bytes_.shrink_to_fit(); }
+  // Ends the adds: the runs go into the image's own block. Before any other image is built on
+  // this thread.
+  void seal();
   // Writes the runs back into `base`, whose bytes must be zero where the runs are not.
   void restoreInto(char* base) const;
-  void clear() {
-    std::string().swap(bytes_);
-    end_ = 0;
-  }
-  bool empty() const { return bytes_.empty(); }
-  // The heap bytes the image holds.
-  size_t storedBytes() const { return bytes_.capacity(); }
+  void clear();
+  // Sealed since the last clear(): an image, even of nothing (a block of one byte then).
+  bool sealed() const { return data_ != nullptr; }
+  bool empty() const { return size() == 0; }
+  // The heap bytes the image holds (its block, as requested from malloc).
+  size_t storedBytes() const;
   // The bytes of its runs and their headers.
-  size_t size() const { return bytes_.size(); }
+  size_t size() const;
 
  private:
-  void appendRun(const char* base, size_t begin, size_t end);
+  // Where the runs begin in data_, and how many bytes they are.
+  const char* runs(size_t* length) const;
 
-  std::string bytes_;
-  size_t end_ = 0;  // the last run's end (offset from base) while runs are added
+  char* data_ = nullptr;
 };
 
 }  // namespace sy::core

@@ -1,6 +1,8 @@
 #include "proxy/downstream_connection.h"
 
 #include <algorithm>
+#include <memory>
+#include <new>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -26,15 +28,6 @@ struct DownstreamConnection::ProxyPreamble {
   bool done = false;
   // The header's source; none for LOCAL/UNKNOWN (the socket's peer stays the client).
   std::optional<core::NetAddress> client;
-};
-
-struct DownstreamConnection::Extras {
-  explicit Extras(Worker& worker) : h2_memory(&worker.h2SlotPool()) {}
-  std::unique_ptr<ProxyPreamble> proxy;  // proxy_protocol listeners
-  // HTTP/2: the connection lives in its session's slot (H2Connection::create); what stays here
-  // is all a hibernated one keeps besides its image. Destroyed by ~DownstreamConnection.
-  H2SessionMemory h2_memory;
-  H2Connection* h2 = nullptr;  // once the connection speaks HTTP/2
 };
 
 // The parser's callbacks live here rather than on the connection: one vtable pointer fewer on
@@ -63,26 +56,29 @@ DownstreamConnection::~DownstreamConnection() {
   worker_.timeouts().cancel(this);
   if (deferred) worker_.cancelDeferred(this);
   worker_.connectionClosed(this);
-  if (extras_ != nullptr) H2Connection::destroy(extras_->h2, extras_->h2_memory, worker_);
+  if (speaks_h2_) {
+    H2Connection::destroy(h2_memory_, worker_, *this);
+    std::destroy_at(&h2_memory_);
+  } else {
+    std::destroy_at(&http1_);
+  }
 }
 
 const routing::ListenerSettings& DownstreamConnection::listenerSettings() const {
   return worker_.listenerSettings(listener_id_);
 }
 
-DownstreamConnection::Extras& DownstreamConnection::extras() {
-  if (extras_ == nullptr) extras_ = std::make_unique<Extras>(worker_);
-  return *extras_;
-}
-
-DownstreamConnection::ProxyPreamble* DownstreamConnection::proxyPreamble() const {
-  return extras_ != nullptr ? extras_->proxy.get() : nullptr;
-}
-
-H2Connection& DownstreamConnection::h2() const {
+H2Connection& DownstreamConnection::h2() {
   // A hibernated connection's object is in its packed slot: back first.
-  if (extras_->h2_memory.hibernated()) H2Connection::wakeHibernated(extras_->h2_memory, worker_);
-  return *extras_->h2;
+  if (h2_memory_.hibernated()) H2Connection::wakeHibernated(h2_memory_, worker_, *this);
+  return *H2Connection::at(h2_memory_);
+}
+
+void DownstreamConnection::switchToHttp2Memory() {
+  if (speaks_h2_) return;
+  std::destroy_at(&http1_);
+  new (&h2_memory_) H2SessionMemory();
+  speaks_h2_ = true;
 }
 
 core::NetAddress DownstreamConnection::peerAddress() const {
@@ -121,10 +117,10 @@ const std::string& DownstreamConnection::clientIp() {
   // Kept in the request (an idle connection holds no text); an HTTP/2 connection's streams
   // share one copy for the connection's life.
   std::string* cache;
-  if (state_ == State::kHttp2) {
-    cache = &h2().clientIpCache();
-  } else if (request_ != nullptr) {
-    cache = &request_->client_ip;
+  if (speaks_h2_) {
+    cache = &h2().clientIpCache();  // also after close(): the object lives until the end
+  } else if (http1_.request != nullptr) {
+    cache = &http1_.request->client_ip;
   } else {
     // Not expected (an exchange exists only with its request), but never a dangling answer.
     thread_local std::string scratch;
@@ -139,7 +135,7 @@ int DownstreamConnection::accept(int fd) {
   const routing::ListenerSettings& settings = listenerSettings();
   tls::HandshakeWorkerStats* tls_stats = &settings.tls_stats->slot(worker_.index());
   if (settings.proxy_protocol) {
-    ProxyPreamble& preamble = *(extras().proxy = std::make_unique<ProxyPreamble>());
+    ProxyPreamble& preamble = *(proxy_ = std::make_unique<ProxyPreamble>());
     preamble.tls = settings.tls;
     preamble.tls_stats = tls_stats;
   }
@@ -201,7 +197,7 @@ void DownstreamConnection::readProxyHeader(const char* data, size_t length) {
   preamble.done = true;
   if (parse.header.has_addresses) {
     preamble.client = parse.header.source;
-    if (request_ != nullptr) request_->client_ip.clear();
+    if (http1_.request != nullptr) http1_.request->client_ip.clear();
     // The proxy was exempt from max_connections_per_ip at accept; the client it names is not.
     if (worker_.clientLimits().admitClient(
             listenerSettings(), core::IpAddress::fromSockaddr(preamble.client->sockaddr_ptr()),
@@ -256,7 +252,7 @@ void DownstreamConnection::handleInput(const char* data, size_t length) {
       afterHttp2Step(h2().onInput(data, length));
       return;
     case State::kTunnel:
-      if (session_ != nullptr) session_->onClientTunnelData(data, length);
+      if (http1_.session != nullptr) http1_.session->onClientTunnelData(data, length);
       return;
     case State::kLingering:
     case State::kClosed:
@@ -269,8 +265,8 @@ void DownstreamConnection::handleInput(const char* data, size_t length) {
       takeHttp2Preface(data, length)) {
     return;
   }
-  if (deferred ||
-      (state_ == State::kActive && session_ != nullptr && session_->requestComplete())) {
+  if (deferred || (state_ == State::kActive && http1_.session != nullptr &&
+                   http1_.session->requestComplete())) {
     // Pipelined requests (or tunnel bytes after an Upgrade) wait for the current response.
     bufferPipelinedInput(data, length);
     return;
@@ -302,18 +298,18 @@ bool DownstreamConnection::takeHttp2Preface(const char* data, size_t length) {
     pending_input_ = std::make_unique<std::string>(input);
     return true;
   }
-  Extras& more = extras();
-  more.h2 = H2Connection::create(more.h2_memory, worker_, *this, transport_);
-  if (more.h2 == nullptr) {
+  switchToHttp2Memory();
+  H2Connection* made = H2Connection::create(h2_memory_, worker_, *this);
+  if (made == nullptr) {
     close();
     return true;
   }
   state_ = State::kHttp2;
-  if (!more.h2->start()) {
+  if (!made->start()) {
     close();
     return true;
   }
-  H2Connection& h2_connection = *more.h2;
+  H2Connection& h2_connection = *made;
   const bool ok = h2_connection.onInput(input.data(), input.size());  // nghttp2 checks the preface
   if (retired_) h2_connection.drain();  // the preface came after a reload retired the listener
   afterHttp2Step(ok);
@@ -322,16 +318,17 @@ bool DownstreamConnection::takeHttp2Preface(const char* data, size_t length) {
 
 void DownstreamConnection::afterHttp2Step(bool ok) {
   if (state_ != State::kHttp2) return;
-  if (!ok || h2().finished()) {
+  H2Connection& connection = h2();  // awake from here on (one wake test per step)
+  if (!ok || connection.finished()) {
     // Streams still running are cut; the GOAWAY (if any) is written before the FIN, and the
     // client's unread frames are drained so that the kernel does not answer them with a reset
     // that could destroy the GOAWAY in the client's buffer.
-    h2().abort({});
+    connection.abort({});
     closeAfterResponse();
     return;
   }
   const routing::ListenerSettings& settings = listenerSettings();
-  switch (h2().timerAfterStep()) {
+  switch (connection.timerAfterStep()) {
     case H2Connection::Timer::kUnchanged:
       return;
     case H2Connection::Timer::kIdle:
@@ -339,7 +336,7 @@ void DownstreamConnection::afterHttp2Step(bool ok) {
       worker_.timeouts().schedule(this, settings.keepalive_timeout_ms);
       return;
     case H2Connection::Timer::kStall:
-      worker_.timeouts().schedule(this, h2().limits().stall_timeout_ms);
+      worker_.timeouts().schedule(this, connection.limits().stall_timeout_ms);
       return;
     case H2Connection::Timer::kNone:
       worker_.timeouts().cancel(this);  // the exchanges' backend timeouts govern
@@ -357,42 +354,44 @@ void DownstreamConnection::parseInput(const char* data, size_t length) {
   while (length > 0) {
     if (state_ == State::kIdle) {
       state_ = State::kActive;
-      if (request_ == nullptr) {
+      if (http1_.request == nullptr) {
         // Recycled per worker thread (core/thread_recycler.h): one per request.
-        request_.reset(new (core::ThreadRecycler<Request>::allocate()) Request(*this));
+        http1_.request.reset(new (core::ThreadRecycler<Request>::allocate()) Request(*this));
       }
-      request_->started_ns = uv_hrtime();  // the first byte: logs time refused requests too
-      request_->parser.setLimits(listenerSettings().limits);
+      http1_.request->started_ns = uv_hrtime();  // the first byte: logs time refused requests too
+      http1_.request->parser.setLimits(listenerSettings().limits);
       worker_.timeouts().schedule(this, listenerSettings().header_timeout_ms);
     }
     size_t consumed = 0;
     parsing_ = true;
-    const http::Http1Parser::Result result = request_->parser.execute(data, length, &consumed);
+    const http::Http1Parser::Result result =
+        http1_.request->parser.execute(data, length, &consumed);
     parsing_ = false;
     if (state_ == State::kLingering || state_ == State::kClosed) return;
     if (result == http::Http1Parser::Result::kNeedMore) return;
     if (result == http::Http1Parser::Result::kError) {
-      refuseRequest(request_->parser.errorStatus(), request_->parser.errorReason());
+      refuseRequest(http1_.request->parser.errorStatus(), http1_.request->parser.errorReason());
       return;
     }
     // The request is complete.
     data += consumed;
     length -= consumed;
-    if (state_ == State::kActive && session_ != nullptr && session_->hasPendingLocalReply()) {
+    if (state_ == State::kActive && http1_.session != nullptr &&
+        http1_.session->hasPendingLocalReply()) {
       // Answered here rather than from inside the parser, so that the request's size is known.
-      session_->sendPendingLocalReply();
+      http1_.session->sendPendingLocalReply();
       if (state_ == State::kLingering || state_ == State::kClosed) return;
     }
     if (state_ == State::kIdle) {
       // Answered already: go on with the next pipelined request (with a fresh parser when the
       // exchange freed this one).
-      if (request_ != nullptr) request_->parser.resume();
+      if (http1_.request != nullptr) http1_.request->parser.resume();
       continue;
     }
     if (length > 0) bufferPipelinedInput(data, length);
     return;
   }
-  if (state_ == State::kIdle) request_.reset();  // every byte was used: nothing to keep
+  if (state_ == State::kIdle) http1_.request.reset();  // every byte was used: nothing to keep
 }
 
 void DownstreamConnection::runDeferred() {
@@ -417,36 +416,37 @@ void DownstreamConnection::runDeferred() {
 http::ParserCallbacks::HeadAction DownstreamConnection::onHeadComplete() {
   core::WorkerStats& stats = worker_.stats();
   stats.requests.add();
-  const http::Http1Parser& parser = request_->parser;
+  const http::Http1Parser& parser = http1_.request->parser;
   (parser.isHttp11OrLater() ? stats.requests_http11 : stats.requests_http10).add();
   if (parser.hasBody()) {
     worker_.timeouts().schedule(this, listenerSettings().client_timeout_ms);
   } else {
     worker_.timeouts().cancel(this);
   }
-  session_ = std::make_unique<ProxySession>(worker_, *this, request_->parser, request_->started_ns);
-  session_->start();  // may end the exchange (and free the session) before it returns
+  http1_.session = std::make_unique<ProxySession>(worker_, *this, http1_.request->parser,
+                                                  http1_.request->started_ns);
+  http1_.session->start();  // may end the exchange (and free the session) before it returns
   return http::ParserCallbacks::kProceed;
 }
 
 void DownstreamConnection::onBody(const char* data, size_t length) {
-  if (state_ != State::kActive || session_ == nullptr) return;
-  session_->onRequestBody(data, length);
+  if (state_ != State::kActive || http1_.session == nullptr) return;
+  http1_.session->onRequestBody(data, length);
 }
 
 void DownstreamConnection::onMessageComplete() {
-  if (state_ != State::kActive || session_ == nullptr) return;
+  if (state_ != State::kActive || http1_.session == nullptr) return;
   worker_.timeouts().cancel(this);  // from now on the backend is the one we wait for
-  session_->onRequestComplete();
+  http1_.session->onRequestComplete();
 }
 
 void DownstreamConnection::refuseRequest(int status, std::string_view detail) {
-  if (session_ == nullptr) {
-    session_ =
-        std::make_unique<ProxySession>(worker_, *this, request_->parser, request_->started_ns);
+  if (http1_.session == nullptr) {
+    http1_.session = std::make_unique<ProxySession>(worker_, *this, http1_.request->parser,
+                                                    http1_.request->started_ns);
   }
-  session_->disableKeepAlive();
-  session_->respondLocally(status, detail);
+  http1_.session->disableKeepAlive();
+  http1_.session->respondLocally(status, detail);
 }
 
 // ---- ExchangeOwner: what the session asks of the connection ----
@@ -509,17 +509,17 @@ void DownstreamConnection::onTransportWritable() {
     afterHttp2Step(h2().onWritable());
     return;
   }
-  if (session_ != nullptr) session_->onClientWritable();
+  if (!speaks_h2_ && http1_.session != nullptr) http1_.session->onClientWritable();
 }
 
 // ---- Ending exchanges and connections ----
 
 void DownstreamConnection::exchangeFinished() {
   served_ = true;
-  const bool keep = session_->keepAlive() && !client_eof_ && !worker_.draining() && !retired_;
-  const bool whole_request_read = session_->requestComplete();
-  const bool client_closes = session_->clientCloses();
-  session_.reset();
+  const bool keep = http1_.session->keepAlive() && !client_eof_ && !worker_.draining() && !retired_;
+  const bool whole_request_read = http1_.session->requestComplete();
+  const bool client_closes = http1_.session->clientCloses();
+  http1_.session.reset();
   served_ = true;
   if (!keep) {
     if (client_closes && whole_request_read && !hasPendingInput() &&
@@ -537,9 +537,10 @@ void DownstreamConnection::exchangeFinished() {
   }
   state_ = State::kIdle;
   if (parsing_) {
-    request_->parser.releaseHead();  // parseInput resumes it, frees it once the input is used
+    http1_.request->parser.releaseHead();  // parseInput resumes it, frees it once the input is used
   } else {
-    request_.reset();  // an idle connection holds no parser: the next request gets a fresh one
+    http1_.request
+        .reset();  // an idle connection holds no parser: the next request gets a fresh one
   }
   worker_.timeouts().schedule(this, listenerSettings().keepalive_timeout_ms);
   resumeClientReading();
@@ -563,22 +564,24 @@ void DownstreamConnection::closeAfterResponse() {
 void DownstreamConnection::close(std::string_view cut_by) {
   if (state_ == State::kClosed) return;
   // An exchange cut short still counts.
-  if ((state_ == State::kActive || state_ == State::kTunnel) && session_ != nullptr) {
-    session_->recordCutShort(cut_by);
+  if ((state_ == State::kActive || state_ == State::kTunnel) && http1_.session != nullptr) {
+    http1_.session->recordCutShort(cut_by);
   }
   // Every stream still running is cut; the H2Connection lives until the connection is freed (this
   // may run inside its call).
   if (state_ == State::kHttp2) h2().abort(cut_by);
   state_ = State::kClosed;
-  session_.reset();  // gives back the backend, the upstream connection and the snapshot
+  if (!speaks_h2_)
+    http1_.session.reset();  // gives back the backend, the upstream connection and the snapshot
   worker_.timeouts().cancel(this);
   if (deferred) worker_.cancelDeferred(this);
   transport_.close();
 }
 
 void DownstreamConnection::drain() {
-  if (state_ == State::kHttp2) {
-    h2().drain();  // GOAWAY; streams in flight finish, then the connection closes
+  if (speaks_h2_) {
+    // GOAWAY; streams in flight finish, then the connection closes. (Lingering or closed: done.)
+    if (state_ == State::kHttp2) h2().drain();
     return;
   }
   if (state_ == State::kIdle && served_) {
@@ -588,10 +591,10 @@ void DownstreamConnection::drain() {
     // this process stops (a hot upgrade, or a stop while the listener still had a backlog).
     // Closing now would reset it; it is answered with Connection: close (the worker drains),
     // and the header timeout bounds a client that sends nothing.
-  } else if (session_ != nullptr) {
+  } else if (http1_.session != nullptr) {
     // The current response says Connection: close, then we close. (A request whose head is
     // not complete yet sees the worker draining when it is.)
-    session_->disableKeepAlive();
+    http1_.session->disableKeepAlive();
   }
 }
 
@@ -617,12 +620,12 @@ void DownstreamConnection::onTransportEof() {
       close();
       return;
     case State::kTunnel:
-      if (session_ == nullptr || session_->onClientTunnelEof()) close();
+      if (http1_.session == nullptr || http1_.session->onClientTunnelEof()) close();
       return;
     case State::kActive:
-      if (session_ == nullptr || !session_->requestComplete()) {
+      if (http1_.session == nullptr || !http1_.session->requestComplete()) {
         close();  // the client gave up before finishing its request
-      } else if (!session_->responseStarted() && listenerSettings().abort_on_client_close) {
+      } else if (!http1_.session->responseStarted() && listenerSettings().abort_on_client_close) {
         // Nobody will read the answer: free the backend now (a drain waits for it) and log 499,
         // as nginx does. A half-close (`printf ... | nc`) looks the same; such clients need
         // abort_on_client_close = false.
@@ -630,7 +633,7 @@ void DownstreamConnection::onTransportEof() {
       } else {
         // A half-close: the client may still read, so it gets its response (HAProxy's default);
         // a client that is really gone shows up as a reset when we write, and is logged as 499.
-        session_->disableKeepAlive();
+        http1_.session->disableKeepAlive();
       }
       return;
     case State::kClosed:
@@ -663,9 +666,9 @@ void DownstreamConnection::onTimeout() {
       close();  // keep-alive expired, nothing ever arrived, or the client never closed
       return;
     case State::kActive: {
-      const bool response_started = session_ != nullptr && session_->responseStarted();
-      const bool request_complete = session_ != nullptr && session_->requestComplete();
-      const bool head_complete = request_->parser.headComplete();
+      const bool response_started = http1_.session != nullptr && http1_.session->responseStarted();
+      const bool request_complete = http1_.session != nullptr && http1_.session->requestComplete();
+      const bool head_complete = http1_.request->parser.headComplete();
       if (!response_started && (!head_complete || !request_complete)) {
         refuseRequest(408, head_complete ? "request body timeout" : "request header timeout");
         return;

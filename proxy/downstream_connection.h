@@ -136,13 +136,18 @@ class DownstreamConnection final : public core::TransportCallbacks,
 
   bool hasPendingInput() const { return pending_input_ != nullptr && !pending_input_->empty(); }
 
-  // What only some connections need, allocated on first use (proxy_protocol listeners, HTTP/2).
-  struct Extras;
-  Extras& extras();
+  // proxy_protocol listeners: the header's state and the client it named.
   struct ProxyPreamble;
-  ProxyPreamble* proxyPreamble() const;
+  ProxyPreamble* proxyPreamble() const { return proxy_.get(); }
   // The HTTP/2 connection, woken first if it was hibernated (its object sleeps in its slot).
-  H2Connection& h2() const;
+  H2Connection& h2();
+  // Where the HTTP/2 connection lives (it, its session and their image when hibernated); only
+  // once the connection speaks HTTP/2 (speaks_h2_).
+  friend class H2Connection;
+  H2SessionMemory& h2Memory() { return h2_memory_; }
+  // The HTTP/1.1 exchange's part gives way to the H2SessionMemory (before the preface's first
+  // HTTP/2 step; no request or exchange exists then).
+  void switchToHttp2Memory();
   // The client IP as text (peerAddress()'s host), formatted from the limits ticket's address.
   std::string formatClientIp() const;
 
@@ -153,15 +158,24 @@ class DownstreamConnection final : public core::TransportCallbacks,
   // The request in flight, from its first byte until the connection is idle again (an idle
   // keep-alive connection holds none): the parser and what else only a request needs.
   struct Request;
-  std::unique_ptr<Request, core::RecycledDelete<Request>> request_;
-  // The exchange in progress; null between requests.
-  std::unique_ptr<ProxySession> session_;
+  struct Http1Exchange {
+    std::unique_ptr<Request, core::RecycledDelete<Request>> request;
+    // The exchange in progress; null between requests.
+    std::unique_ptr<ProxySession> session;
+  };
+  // HTTP/1.1 (speaks_h2_ false): the request and exchange in flight. HTTP/2 (true): the
+  // connection's H2SessionMemory, the two pointers a hibernated connection keeps besides its
+  // image (neither HTTP/1.1 part is ever used once the client speaks HTTP/2). Constructed and
+  // destroyed by hand (switchToHttp2Memory, the destructor).
+  union {
+    Http1Exchange http1_{};
+    H2SessionMemory h2_memory_;
+  };
   // Bytes the client sent after the current request (pipelining, or tunnel data after Upgrade);
   // allocated when there are some (an idle connection holds none).
   std::unique_ptr<std::string> pending_input_;
-  // Set on a proxy_protocol listener and once the connection speaks HTTP/2 (an ordinary
-  // HTTP/1.1 connection pays one pointer).
-  std::unique_ptr<Extras> extras_;
+  // Set on a proxy_protocol listener (an ordinary connection pays one pointer).
+  std::unique_ptr<ProxyPreamble> proxy_;
   ConnectionTicket ticket_;
   const uint32_t listener_id_;  // routing::ListenerSettings::id
   State state_ = State::kIdle;
@@ -169,8 +183,9 @@ class DownstreamConnection final : public core::TransportCallbacks,
   bool client_paused_ : 1 = false;  // client reads paused for upstream backpressure
   bool parsing_ : 1 = false;        // inside the parser's execute()
   bool client_eof_ : 1 = false;
-  bool served_ : 1 = false;   // an exchange finished: idle now means between requests
-  bool retired_ : 1 = false;  // retire(): no keep-alive, HTTP/2 ends with GOAWAY
+  bool served_ : 1 = false;     // an exchange finished: idle now means between requests
+  bool retired_ : 1 = false;    // retire(): no keep-alive, HTTP/2 ends with GOAWAY
+  bool speaks_h2_ : 1 = false;  // h2_memory_ rather than http1_ (to the end, closed or not)
 
  public:
   // Set while on the worker's deferred list (Worker::defer).

@@ -13,36 +13,47 @@
 namespace sy::proxy {
 
 H2Connection* H2Connection::create(H2SessionMemory& memory, Worker& worker,
-                                   DownstreamConnection& host, tls::StreamTransport& transport) {
+                                   DownstreamConnection& host) {
   // In the slot, before the session (start() goes on with the same capture): a hibernation
   // packs the object with it, and its words are mostly the template's (the session's pointer
   // to it is relocated as an offset, like the session's pointers into itself).
-  memory.beginCapture();
-  void* at = memory.allocateBlock(sizeof(H2Connection));
+  memory.beginCapture(&worker.h2SlotPool());
+  void* at = memory.allocateFirstBlock(sizeof(H2Connection));
   if (at == nullptr) {
     memory.endCapture();
     return nullptr;
   }
-  return new (at) H2Connection(memory, worker, host, transport);
+  return new (at) H2Connection(worker, host);
 }
 
-void H2Connection::destroy(H2Connection* connection, H2SessionMemory& memory, Worker& worker) {
-  if (connection == nullptr) return;
+void H2Connection::destroy(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host) {
+  if (!memory.hasFirstBlock()) return;
   // Its bytes are in the slot: they must be back before the destructor reads them.
-  if (memory.hibernated()) wakeHibernated(memory, worker);
-  connection->~H2Connection();
-  memory.releaseBlock(connection);
+  if (memory.hibernated()) wakeHibernated(memory, worker, host);
+  at(memory)->~H2Connection();
+  memory.releaseFirstBlock();
 }
 
-void H2Connection::wakeHibernated(H2SessionMemory& memory, Worker& worker) {
+void H2Connection::wakeHibernated(H2SessionMemory& memory, Worker& worker,
+                                  DownstreamConnection& host) {
   if (!memory.hibernated()) return;
-  memory.wake();
+  memory.wake(worker.h2SlotPool());
+  at(memory)->client_ = &host;
   worker.stats().http2_hibernated.sub();
 }
 
-H2Connection::H2Connection(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host,
-                           tls::StreamTransport& transport)
-    : worker_(worker), host_(host), client_(host), transport_(transport), memory_(memory) {}
+H2Connection::H2Connection(Worker& worker, DownstreamConnection& host)
+    : worker_(worker), client_(&host) {}
+
+DownstreamConnection& H2Connection::host() const {
+  return static_cast<DownstreamConnection&>(*client_);
+}
+
+tls::StreamTransport& H2Connection::transport() const { return host().transport_; }
+
+H2SessionMemory& H2Connection::memory() const { return host().h2Memory(); }
+
+bool H2Connection::socketAboveHighWatermark() const { return transport().aboveHighWatermark(); }
 
 H2Connection::~H2Connection() {
   closed_ = true;  // nghttp2_session_del must not reach the streams
@@ -53,7 +64,7 @@ H2Connection::~H2Connection() {
   if (session_ != nullptr) nghttp2_session_del(session_);
   if (kept_ != nullptr) {
     kept_->~Kept();
-    memory_.releaseBlock(kept_);
+    memory().releaseBlock(kept_);
   }
 }
 
@@ -73,18 +84,19 @@ bool H2Connection::start() {
   }
   // The session's long-lived buffers go into a slot of pages it can give back while idle, and
   // the connection's own state that waits with it.
-  nghttp2_mem allocator = memory_.beginCapture();
-  void* kept = memory_.allocateBlock(sizeof(Kept));
+  H2SessionMemory& memory = this->memory();
+  nghttp2_mem allocator = memory.beginCapture(&worker_.h2SlotPool());
+  void* kept = memory.allocateBlock(sizeof(Kept));
   if (kept == nullptr) {
-    memory_.endCapture();
+    memory.endCapture();
     nghttp2_option_del(options);
     nghttp2_session_callbacks_del(callbacks);
     return false;
   }
-  kept_ = new (kept) Kept{client_.listenerSettings().http2_limits, {}};
+  kept_ = new (kept) Kept{client_->listenerSettings().http2_limits, {}};
   applyHttp2Options(kept_->limits, options);
   const int rc = nghttp2_session_server_new3(&session_, callbacks, this, options, &allocator);
-  memory_.endCapture();
+  memory.endCapture();
   nghttp2_option_del(options);
   nghttp2_session_callbacks_del(callbacks);
   if (rc != 0) return false;
@@ -248,7 +260,7 @@ void H2Connection::countClientReset() {
 // ---- Output ----
 
 void H2Connection::scheduleFlush() {
-  if (!closed_) worker_.defer(&host_);
+  if (!closed_) worker_.defer(&host());
 }
 
 bool H2Connection::flush() {
@@ -269,11 +281,12 @@ bool H2Connection::send() {
   static constexpr size_t kSendBatchBytes = 64 * 1024;
   char batch[kSendBatchBytes];
   size_t used = 0;
-  const auto write_out = [this](const char* bytes, size_t length) {
+  tls::StreamTransport& transport = this->transport();
+  const auto write_out = [this, &transport](const char* bytes, size_t length) {
     worker_.stats().bytes_out.add(length);
-    transport_.write(bytes, length);  // copied by the transport
+    transport.write(bytes, length);  // copied by the transport
   };
-  while (!transport_.aboveHighWatermark()) {
+  while (!transport.aboveHighWatermark()) {
     const uint8_t* data = nullptr;
     const ssize_t length = nghttp2_session_mem_send(session(), &data);
     if (length < 0) return false;
@@ -314,7 +327,7 @@ bool H2Connection::onWritable() {
 // ---- Timers ----
 
 bool H2Connection::responseBlocked() {
-  if (transport_.aboveHighWatermark()) return true;
+  if (transport().aboveHighWatermark()) return true;
   const bool connection_window_closed = nghttp2_session_get_remote_window_size(session()) <= 0;
   for (const auto& [id, stream] : streams_) {
     if (!stream->responseDataWaiting()) continue;
@@ -345,7 +358,7 @@ H2Connection::Timer H2Connection::timerAfterStep() {
 // ---- Hibernation ----
 
 void H2Connection::armHibernation() {
-  if (!streams_.empty() || closed_ || draining_ || !memory_.hasSlot()) return;
+  if (!streams_.empty() || closed_ || draining_ || !memory().hasSlot()) return;
   // Idle since now (any step, a PING too, starts the delay over). The timer is lazy: it is set
   // once and, when it fires early, set again for the rest, so that a connection whose streams
   // come one after another pays a clock read per step, not a timer move.
@@ -357,7 +370,7 @@ void H2Connection::armHibernation() {
 
 void H2Connection::onTimeout() {
   // Busy now: the step that leaves it idle again sets the timer.
-  if (closed_ || draining_ || !streams_.empty() || memory_.hibernated()) return;
+  if (closed_ || draining_ || !streams_.empty() || memory().hibernated()) return;
   const uint64_t idle_ms = uv_now(worker_.loop()) - idle_since_ms_;
   if (idle_ms < kHibernateDelayMs) {
     worker_.timeouts().schedule(this, kHibernateDelayMs - idle_ms);
@@ -373,8 +386,21 @@ void H2Connection::onTimeout() {
   // of heap): an idle connection gives it back too, and the next stream makes a new one.
   decltype(streams_)().swap(streams_);
   // This object is in the slot: once packed, its members read as zeros until a wake.
+  // What is per connection but re-derived on wake costs the image nothing while cleared: the
+  // host pointer (given again by wakeHibernated), the idle clock, the stale deadline.
+  H2SessionMemory& memory = this->memory();
+  ExchangeOwner* const client = client_;
+  const uint64_t idle_since_ms = idle_since_ms_;
+  client_ = nullptr;
+  idle_since_ms_ = 0;
+  forgetDeadline();
   core::WorkerStats& stats = worker_.stats();
-  if (memory_.hibernate()) stats.http2_hibernated.add();
+  if (memory.hibernate(worker_.h2SlotPool())) {
+    stats.http2_hibernated.add();
+    return;
+  }
+  client_ = client;
+  idle_since_ms_ = idle_since_ms;
 }
 
 // ---- The connection's end ----
@@ -395,7 +421,7 @@ bool H2Connection::finished() {
     return true;
   }
   return draining_ && streams_.empty() && nghttp2_session_want_write(session()) == 0 &&
-         transport_.pendingWriteBytes() == 0;
+         transport().pendingWriteBytes() == 0;
 }
 
 void H2Connection::abort(std::string_view cut_by) {

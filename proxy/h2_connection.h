@@ -49,15 +49,22 @@ class H2Connection final : private core::TimeoutEntry {
     kNone,       // streams run and their data moves: the exchanges' own timeouts govern
   };
 
-  // A connection allocated in `memory`'s slot (on the heap when the pool has none left), not
-  // started yet; nullptr when out of memory. Free it with destroy(), never with delete.
-  static H2Connection* create(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host,
-                              tls::StreamTransport& transport);
+  // A connection allocated in the host's H2SessionMemory (DownstreamConnection::h2Memory()):
+  // in a slot of the worker's pool, on the heap when the pool has none left; not started yet.
+  // nullptr when out of memory. Found again as `memory.firstBlock()` (at(): no pointer of its
+  // own); free it with destroy(), never with delete.
+  static H2Connection* create(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host);
+  // The connection made in `memory` (awake; one was made).
+  static H2Connection* at(const H2SessionMemory& memory) {
+    return static_cast<H2Connection*>(memory.firstBlock());
+  }
   // Wakes the connection if it sleeps, ends its session and gives its bytes back to `memory`
-  // (the one it was created in).
-  static void destroy(H2Connection* connection, H2SessionMemory& memory, Worker& worker);
-  // Puts a hibernated session's bytes back (the connection object with them); counted.
-  static void wakeHibernated(H2SessionMemory& memory, Worker& worker);
+  // (the one it was created in). Nothing without one.
+  static void destroy(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host);
+  // Puts a hibernated session's bytes back (the connection object with them); counted. `host`
+  // is the connection's owner (a hibernated object does not keep it: one difference fewer
+  // from the slot template per connection).
+  static void wakeHibernated(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host);
   H2Connection(const H2Connection&) = delete;
   H2Connection& operator=(const H2Connection&) = delete;
 
@@ -94,18 +101,17 @@ class H2Connection final : private core::TimeoutEntry {
   Worker& worker() { return worker_; }
   // The streams' client IP text, formatted once for the connection's life (the host fills it).
   std::string& clientIpCache() { return client_ip_; }
-  ExchangeOwner& client() { return client_; }
+  ExchangeOwner& client() { return *client_; }
   // Asks for a flush soon (outside the current call stack).
   void scheduleFlush();
-  bool socketAboveHighWatermark() const { return transport_.aboveHighWatermark(); }
+  bool socketAboveHighWatermark() const;
   // Response DATA left the proxy (a window opened): a stall, if any, starts over.
   void noteResponseProgress() { progressed_ = true; }
   // The connection's timer is the stall timeout (for the defence counter when it fires).
   bool stalled() const { return timer_ == Timer::kStall; }
 
  private:
-  H2Connection(H2SessionMemory& memory, Worker& worker, DownstreamConnection& host,
-               tls::StreamTransport& transport);
+  H2Connection(Worker& worker, DownstreamConnection& host);
   ~H2Connection() override;
 
   static int onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* self);
@@ -120,6 +126,11 @@ class H2Connection final : private core::TimeoutEntry {
   static int onFrameSent(nghttp2_session* session, const nghttp2_frame* frame, void* self);
 
   H2Stream* findStream(int32_t stream_id);
+  // The owner, its socket and the memory this object lives in (all the host's: one pointer
+  // here, which a hibernation clears).
+  DownstreamConnection& host() const;
+  tls::StreamTransport& transport() const;
+  H2SessionMemory& memory() const;
   // nghttp2 gave up on the connection (`nghttp2_error`): the defence counter it stands for.
   void countFatalError(int nghttp2_error);
   // A client RST_STREAM: counted; past http2_max_resets per interval, GOAWAY ENHANCE_YOUR_CALM.
@@ -136,11 +147,9 @@ class H2Connection final : private core::TimeoutEntry {
   void onTimeout() override;
 
   Worker& worker_;
-  DownstreamConnection& host_;
-  ExchangeOwner& client_;  // host_ as the streams' owner
-  tls::StreamTransport& transport_;
-  // The owner's, outside the slot: it outlives the object (nghttp2_session_del frees through it).
-  H2SessionMemory& memory_;
+  // The host (a DownstreamConnection) as the streams' owner; null while hibernated (set again
+  // by wakeHibernated).
+  ExchangeOwner* client_;
   nghttp2_session* session_ = nullptr;  // through session() only: it may be hibernated
   uint64_t idle_since_ms_ = 0;          // the loop's clock at the last step that left no stream
   absl::flat_hash_map<int32_t, std::unique_ptr<H2Stream>> streams_;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace sy::proxy {
 namespace {
@@ -65,47 +66,80 @@ void H2SlotPool::release(char* slot) {
   --in_use_;
 }
 
-H2SessionMemory::H2SessionMemory(H2SlotPool* pool) : pool_(pool) {}
-
 H2SessionMemory::~H2SessionMemory() {
-  if (slot_ != nullptr) pool_->release(slot_);
+  // A hibernated slot's state (its pool) is packed away: its owner wakes it first.
+  if (hasSlot() && !hibernated()) state()->pool->release(slot_);
 }
 
-nghttp2_mem H2SessionMemory::beginCapture() {
-  if (slot_ == nullptr && pool_ != nullptr) {
-    slot_ = pool_->acquire();
-    if (slot_ != nullptr) slot_bytes_ = static_cast<uint32_t>(pool_->slotBytes());
+nghttp2_mem H2SessionMemory::beginCapture(H2SlotPool* pool) {
+  if (slot_ == nullptr && pool != nullptr) {
+    if (char* slot = pool->acquire()) {
+      slot_ = slot;
+      new (slot) SlotState{pool,
+                           static_cast<uint32_t>(pool->slotBytes()),
+                           static_cast<uint32_t>(kStateBytes),
+                           0,
+                           0,
+                           kNoHeap,
+                           false};
+    }
   }
-  capturing_ = slot_ != nullptr;
-  return {this, allocate, release, allocateZeroed, reallocate};
+  SlotState* slot_state = state();
+  if (slot_state != nullptr) slot_state->capturing = true;
+  return {slot_state, allocate, release, allocateZeroed, reallocate};
 }
 
-void* H2SessionMemory::bump(size_t size) {
+void* H2SessionMemory::allocateFirstBlock(size_t size) {
+  if (hasSlot()) {
+    if (void* at = allocate(size, state()); at == firstBlock()) return at;
+    // Not where firstBlock() finds it (the slot was used before, or it did not fit): no slot.
+    state()->pool->release(slot_);
+    slot_ = nullptr;
+    return nullptr;
+  }
+  void* block = std::malloc(size);
+  if (block != nullptr)
+    slot_ = reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(block) | kHeapTag);
+  return block;
+}
+
+void H2SessionMemory::releaseFirstBlock() {
+  if (slot_ == nullptr || hasSlot()) return;  // a capture's block goes back with the slot
+  std::free(firstBlock());
+  slot_ = nullptr;
+}
+
+void* H2SessionMemory::SlotState::bump(size_t size) {
   const size_t rounded = (size + kH2SlotAlignment - 1) / kH2SlotAlignment * kH2SlotAlignment;
-  if (rounded < size || rounded > slot_bytes_ - used_) return nullptr;
-  void* at = slot_ + used_;
-  used_ += static_cast<uint32_t>(rounded);
+  if (rounded < size || rounded > slot_bytes - used) return nullptr;
+  void* at = slot() + used;
+  used += static_cast<uint32_t>(rounded);
   return at;
 }
 
 void H2SessionMemory::endCapture() {
-  capturing_ = false;
-  if (slot_ != nullptr && heap_begin_ == kNoHeap) {
-    const uint32_t begin = used_;
-    if (core::SlotHeap::create(slot_, slot_bytes_, used_)) heap_begin_ = begin;
+  SlotState* slot_state = state();
+  if (slot_state == nullptr) return;
+  slot_state->capturing = false;
+  if (slot_state->heap_begin == kNoHeap) {
+    const uint32_t begin = slot_state->used;
+    if (core::SlotHeap::create(slot_, slot_state->slot_bytes, slot_state->used)) {
+      slot_state->heap_begin = begin;
+    }
   }
 }
 
-void* H2SessionMemory::allocateAfterCapture(size_t size) {
-  if (heap_begin_ != kNoHeap) {
+void* H2SessionMemory::SlotState::allocateAfterCapture(size_t size) {
+  if (heap_begin != kNoHeap) {
     if (void* at = heap().allocate(size)) return at;
   }
   return std::malloc(size);
 }
 
 void* H2SessionMemory::allocate(size_t size, void* self) {
-  auto* memory = static_cast<H2SessionMemory*>(self);
-  if (memory->capturing_) {
+  auto* memory = static_cast<SlotState*>(self);
+  if (memory == nullptr) return std::malloc(size);
+  if (memory->capturing) {
     if (void* at = memory->bump(size)) return at;
     return std::malloc(size);
   }
@@ -113,8 +147,8 @@ void* H2SessionMemory::allocate(size_t size, void* self) {
 }
 
 void H2SessionMemory::release(void* pointer, void* self) {
-  auto* memory = static_cast<H2SessionMemory*>(self);
-  if (!memory->inSlot(pointer)) {
+  auto* memory = static_cast<SlotState*>(self);
+  if (memory == nullptr || !memory->inSlot(pointer)) {
     std::free(pointer);
   } else if (memory->inSlotHeap(pointer)) {
     memory->heap().release(pointer);
@@ -123,15 +157,16 @@ void H2SessionMemory::release(void* pointer, void* self) {
 }
 
 void* H2SessionMemory::allocateZeroed(size_t count, size_t size, void* self) {
-  auto* memory = static_cast<H2SessionMemory*>(self);
+  auto* memory = static_cast<SlotState*>(self);
+  if (memory == nullptr) return std::calloc(count, size);
   if (size != 0 && count > SIZE_MAX / size) return nullptr;
-  if (memory->capturing_) {
+  if (memory->capturing) {
     // Slot bytes are zero already: fresh pages, or given back with MADV_DONTNEED, and the bump
     // never hands out a byte twice.
     if (void* at = memory->bump(count * size)) return at;
     return std::calloc(count, size);
   }
-  if (memory->heap_begin_ != kNoHeap) {
+  if (memory->heap_begin != kNoHeap) {
     // A heap block may have been used before.
     if (void* at = memory->heap().allocate(count * size)) return std::memset(at, 0, count * size);
   }
@@ -139,19 +174,20 @@ void* H2SessionMemory::allocateZeroed(size_t count, size_t size, void* self) {
 }
 
 void* H2SessionMemory::reallocate(void* pointer, size_t size, void* self) {
-  auto* memory = static_cast<H2SessionMemory*>(self);
+  auto* memory = static_cast<SlotState*>(self);
+  if (memory == nullptr) return std::realloc(pointer, size);
   if (pointer == nullptr) {
-    if (memory->capturing_) {
+    if (memory->capturing) {
       if (void* at = memory->bump(size)) {
         // session_new's one realloc(NULL): the frame buffer (nghttp2_bufs_init3 reserving its
         // chunk). Anything else leaves no dead range, to stay on the safe side.
-        const size_t begin = static_cast<char*>(at) - memory->slot_;
-        const bool first = memory->dead_begin_ == memory->dead_end_;
+        const size_t begin = static_cast<char*>(at) - memory->slot();
+        const bool first = memory->dead_begin == memory->dead_end;
         if (first && size >= kH2MinFrameBufferBytes) {
-          memory->dead_begin_ = static_cast<uint32_t>(begin);
-          memory->dead_end_ = memory->used_;  // the bump's rounded end
+          memory->dead_begin = static_cast<uint32_t>(begin);
+          memory->dead_end = memory->used;  // the bump's rounded end
         } else {
-          memory->dead_begin_ = memory->dead_end_ = 0;
+          memory->dead_begin = memory->dead_end = 0;
         }
         return at;
       }
@@ -168,14 +204,14 @@ void* H2SessionMemory::reallocate(void* pointer, size_t size, void* self) {
   } else {
     // A capture's allocation, whose size is not known: copy what can be, never past the
     // slot's end.
-    old_bytes = size_t{memory->slot_bytes_} -
-                static_cast<size_t>(static_cast<char*>(pointer) - memory->slot_);
+    old_bytes = size_t{memory->slot_bytes} -
+                static_cast<size_t>(static_cast<char*>(pointer) - memory->slot());
   }
   // The new block may be in the slot's heap, which an unknown old size may overlap.
   void* moved = memory->allocateAfterCapture(size);
   if (moved == nullptr) return nullptr;
   // Under ASan, a copy of unknown length may cross free heap blocks: readable for it.
-  const bool crosses_heap = !in_heap && memory->heap_begin_ != kNoHeap;
+  const bool crosses_heap = !in_heap && memory->heap_begin != kNoHeap;
   if (crosses_heap) memory->heap().unpoisonFreeBlocks();
   std::memmove(moved, pointer, std::min(size, old_bytes));
   if (crosses_heap) memory->heap().poisonFreeBlocks();
@@ -183,35 +219,41 @@ void* H2SessionMemory::reallocate(void* pointer, size_t size, void* self) {
   return moved;
 }
 
-bool H2SessionMemory::hibernate() {
-  if (slot_ == nullptr || hibernated_) return false;
-  core::BlockTemplate& reference = pool_->slotTemplate();
+bool H2SessionMemory::hibernate(H2SlotPool& pool) {
+  if (!hasSlot() || hibernated()) return false;
+  core::BlockTemplate& reference = pool.slotTemplate();
+  SlotState& slot_state = *state();
   // What nghttp2 freed in the heap may hold anything: as zeros it costs the image nothing.
-  if (heap_begin_ != kNoHeap) heap().zeroFreeBlocks();
-  if (reference.empty()) reference.capture(slot_, used_, slot_bytes_);
-  image_.clear();
+  if (slot_state.heap_begin != kNoHeap) slot_state.heap().zeroFreeBlocks();
+  if (reference.empty()) reference.capture(slot_, slot_state.used, slot_state.slot_bytes);
+  // The state is in the first range: its copy says where the ranges are while they change.
+  const SlotState live = slot_state;
   // The slot is given back next: its bytes may become their difference from the template.
-  forEachLiveRange([this, &reference](size_t begin, size_t end) {
+  live.forEachLiveRange([this, &reference](size_t begin, size_t end) {
     reference.xorInto(slot_, begin, end);
     image_.add(slot_, begin, end);
   });
   image_.seal();
-  madvise(slot_, slot_bytes_, MADV_DONTNEED);
-  hibernated_ = true;
+  madvise(slot_, live.slot_bytes, MADV_DONTNEED);
   return true;
 }
 
-void H2SessionMemory::wake() {
-  if (!hibernated_) return;
-  // The differences back into zeroed pages, then the template over them.
+void H2SessionMemory::wake(H2SlotPool& pool) {
+  if (!hibernated()) return;
+  // The differences back into zeroed pages, then the template over them: the state first,
+  // whose ranges say where the rest goes.
   image_.restoreInto(slot_);
-  const core::BlockTemplate& reference = pool_->slotTemplate();
-  forEachLiveRange(
-      [this, &reference](size_t begin, size_t end) { reference.xorInto(slot_, begin, end); });
+  const core::BlockTemplate& reference = pool.slotTemplate();
+  reference.xorInto(slot_, 0, kStateBytes);
+  state()->forEachLiveRange([this, &reference](size_t begin, size_t end) {
+    begin = std::max(begin, kStateBytes);
+    if (begin < end) reference.xorInto(slot_, begin, end);
+  });
   image_.clear();
-  hibernated_ = false;
   // zeroFreeBlocks() left them readable for the image; ASan watches them again.
-  if (heap_begin_ != kNoHeap) heap().poisonFreeBlocks();
+  if (SlotState& slot_state = *state(); slot_state.heap_begin != kNoHeap) {
+    slot_state.heap().poisonFreeBlocks();
+  }
 }
 
 }  // namespace sy::proxy

@@ -67,85 +67,124 @@ class H2SlotPool {
 // full of streams' state) goes to malloc. Without a slot (pool exhausted) all go to malloc and
 // the session never hibernates.
 //
-// The object must stay at its address while the session lives (nghttp2 keeps a pointer in its
-// copy of the allocator). It is part of every HTTP/2 connection, so its fields are small: a
-// slot's offsets fit 32 bits.
+// The object is all a hibernated HTTP/2 connection keeps outside its image, so it is two
+// pointers: the slot and the image (DownstreamConnection holds it where an HTTP/1.1 connection
+// holds its exchange). The allocator's bookkeeping (bump offset, frame buffer, heap) is the
+// slot's first block (SlotState), hibernated with the slot (and equal to the template's in
+// most sessions: it costs the image nothing); the pool is passed in by the caller (the
+// worker's). nghttp2's copy of the allocator points at that block, not at this object.
 class H2SessionMemory {
  public:
-  explicit H2SessionMemory(H2SlotPool* pool);
+  H2SessionMemory() = default;
+  // Awake (or without a slot): gives the slot back to its pool.
   ~H2SessionMemory();
   H2SessionMemory(const H2SessionMemory&) = delete;
   H2SessionMemory& operator=(const H2SessionMemory&) = delete;
 
   // The allocator to create the session with (nghttp2 copies it); allocations go to the slot
-  // until endCapture().
-  nghttp2_mem beginCapture();
+  // (one of `pool`'s; the heap without a pool or when it has none left) until endCapture().
+  nghttp2_mem beginCapture(H2SlotPool* pool);
   // A block for the owner's own state, kept and hibernated with the session: in the slot as the
   // session's allocations are (malloc's without a slot). Free it with releaseBlock, awake.
-  void* allocateBlock(size_t size) { return allocate(size, this); }
-  void releaseBlock(void* block) { release(block, this); }
+  void* allocateBlock(size_t size) { return allocate(size, state()); }
+  void releaseBlock(void* block) { release(block, state()); }
+  // The owner's object: the capture's first block (right after the allocator's state in the
+  // slot, malloc's without a slot), found again by firstBlock() without a pointer of its own.
+  // Once, first thing after beginCapture(); released by releaseFirstBlock(), awake.
+  void* allocateFirstBlock(size_t size);
+  void releaseFirstBlock();
+  // Only once allocateFirstBlock() succeeded (hasFirstBlock()): on every HTTP/2 step, so no
+  // test for null.
+  void* firstBlock() const {
+    const auto at = reinterpret_cast<uintptr_t>(slot_);
+    return reinterpret_cast<void*>((at & kHeapTag) != 0 ? at - kHeapTag : at + kStateBytes);
+  }
+  bool hasFirstBlock() const { return slot_ != nullptr; }
   // From now on allocations go to the slot's heap (or malloc).
   void endCapture();
 
-  bool hasSlot() const { return slot_ != nullptr; }
-  bool hibernated() const { return hibernated_; }
+  bool hasSlot() const {
+    return (reinterpret_cast<uintptr_t>(slot_) & kHeapTag) == 0 && slot_ != nullptr;
+  }
+  bool hibernated() const { return image_.sealed(); }
   // Keeps the slot's live bytes where they differ from the pool's template (a compact heap
   // image) and gives the pages back. Only while nghttp2 is quiescent: no stream, nothing
   // queued to send (nghttp2_session_want_write is 0), not inside a call into nghttp2. False
-  // (nothing done) without a slot.
-  bool hibernate();
+  // (nothing done) without a slot. `pool` is the one the slot came from.
+  bool hibernate(H2SlotPool& pool);
   // Puts the bytes back where they were: every pointer into the slot is valid again.
-  void wake();
+  void wake(H2SlotPool& pool);
   // The heap bytes a hibernated session keeps of its slot.
   size_t imageBytes() const { return image_.storedBytes(); }
-  // Bytes of the slot in use (bump offset).
-  size_t slotBytesUsed() const { return used_; }
-  // p is a block of the slot's heap (allocated after the capture).
-  bool inSlotHeap(const void* p) { return inSlot(p) && heap_begin_ != kNoHeap && heap().owns(p); }
+  // Bytes of the slot in use (bump offset); awake.
+  size_t slotBytesUsed() const { return hasSlot() ? state()->used : 0; }
+  // p is a block of the slot's heap (allocated after the capture); awake.
+  bool inSlotHeap(const void* p) const { return hasSlot() && state()->inSlotHeap(p); }
 
  private:
+  // The allocator's state, the slot's first block (nghttp2's allocator points here).
+  struct SlotState {
+    H2SlotPool* pool;
+    uint32_t slot_bytes;
+    uint32_t used;
+    // The frame buffer (aob.framebufs' chunk, the one realloc(NULL) of session_new): between
+    // frames its contents are dead (nghttp2 writes a frame completely before sending it), so a
+    // hibernation does not keep them. Offsets into the slot, multiples of the bump alignment
+    // (the end is the bump's rounded end); equal when none.
+    uint32_t dead_begin;
+    uint32_t dead_end;
+    // Where the slot's heap's state begins (the bump offset at endCapture); kNoHeap before, or
+    // when it did not fit.
+    uint32_t heap_begin;
+    bool capturing;
+
+    char* slot() { return reinterpret_cast<char*>(this); }
+    const char* slot() const { return reinterpret_cast<const char*>(this); }
+    bool inSlot(const void* pointer) const {
+      const auto at = reinterpret_cast<uintptr_t>(pointer);
+      const auto begin = reinterpret_cast<uintptr_t>(slot());
+      return at - begin < slot_bytes;  // unsigned: below the slot wraps to a large value
+    }
+    bool inSlotHeap(const void* p) const {
+      return inSlot(p) && heap_begin != kNoHeap &&
+             core::SlotHeap(const_cast<char*>(slot()), heap_begin, slot_bytes,
+                            const_cast<uint32_t&>(used))
+                 .owns(p);
+    }
+    core::SlotHeap heap() { return core::SlotHeap(slot(), heap_begin, slot_bytes, used); }
+    void* bump(size_t size);
+    // After the capture, in the slot's heap or else malloc's.
+    void* allocateAfterCapture(size_t size);
+    // The slot's ranges that hold live bytes between frames (all but the frame buffer).
+    template <typename Visit>
+    void forEachLiveRange(Visit visit) const {
+      if (dead_begin != dead_end) {
+        visit(size_t{0}, size_t{dead_begin});
+        visit(size_t{dead_end}, size_t{used});
+      } else {
+        visit(size_t{0}, size_t{used});
+      }
+    }
+  };
+  static constexpr uint32_t kNoHeap = UINT32_MAX;
+  // The state's block, rounded as the bump rounds.
+  static constexpr size_t kStateBytes = (sizeof(SlotState) + alignof(std::max_align_t) - 1) /
+                                        alignof(std::max_align_t) * alignof(std::max_align_t);
+
+  // nghttp2's callbacks: `self` is the slot's state, or nullptr without a slot (malloc's).
   static void* allocate(size_t size, void* self);
   static void release(void* pointer, void* self);
   static void* allocateZeroed(size_t count, size_t size, void* self);
   static void* reallocate(void* pointer, size_t size, void* self);
 
-  bool inSlot(const void* pointer) const {
-    const auto at = reinterpret_cast<uintptr_t>(pointer);
-    const auto begin = reinterpret_cast<uintptr_t>(slot_);
-    return at - begin < slot_bytes_;  // unsigned: below the slot wraps to a large value
-  }
-  void* bump(size_t size);
-  core::SlotHeap heap() { return core::SlotHeap(slot_, heap_begin_, slot_bytes_, used_); }
-  // After the capture, in the slot's heap or else malloc's.
-  void* allocateAfterCapture(size_t size);
-  // The slot's ranges that hold live bytes between frames (all but the frame buffer).
-  template <typename Visit>
-  void forEachLiveRange(Visit visit) const {
-    if (dead_begin_ != dead_end_) {
-      visit(size_t{0}, size_t{dead_begin_});
-      visit(size_t{dead_end_}, size_t{used_});
-    } else {
-      visit(size_t{0}, size_t{used_});
-    }
-  }
+  SlotState* state() const { return hasSlot() ? reinterpret_cast<SlotState*>(slot_) : nullptr; }
 
-  H2SlotPool* const pool_;
+  // Bit 0 of slot_ set: no slot, slot_ is the first block on the heap (malloc aligns to 16).
+  static constexpr uintptr_t kHeapTag = 1;
   char* slot_ = nullptr;
+  // A hibernated slot's bytes (empty while awake): its live ranges, then their difference from
+  // the template.
   core::ZeroRunImage image_;
-  uint32_t slot_bytes_ = 0;  // 0 without a slot
-  uint32_t used_ = 0;
-  // The frame buffer (aob.framebufs' chunk, the one realloc(NULL) of session_new): between
-  // frames its contents are dead (nghttp2 writes a frame completely before sending it), so a
-  // hibernation does not keep them. Offsets into the slot, multiples of the bump alignment
-  // (the end is the bump's rounded end); equal when none.
-  uint32_t dead_begin_ = 0;
-  uint32_t dead_end_ = 0;
-  // Where the slot's heap's state begins (the bump offset at endCapture); kNoHeap before, or
-  // when it did not fit.
-  static constexpr uint32_t kNoHeap = UINT32_MAX;
-  uint32_t heap_begin_ = kNoHeap;
-  bool capturing_ = false;
-  bool hibernated_ = false;
 };
 
 }  // namespace sy::proxy

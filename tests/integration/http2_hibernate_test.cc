@@ -30,7 +30,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // One HTTP/2 connection (python3-h2); argv: proxy port, admin port, "TLS" (h2 in ALPN, the
-// certificate not checked) or "h2c", then steps: "GET <id>" (a
+// certificate not checked), "h2c" or "h2c-proxy" (h2c after a PROXY v1 header naming the client
+// 203.0.113.7), then steps: "GET <id>" (a
 // GET with x-request-id: <id>, printed as "<status> <body> <x-echo>"), "WAIT" (until /metrics
 // counts a hibernated connection, 30 s at most; prints "hibernated"), "GOAWAY" (reads until
 // the proxy's GOAWAY and the end: "goaway <code> <last stream>", then "closed"), "PING" (a PING,
@@ -40,6 +41,8 @@ import socket, ssl, sys, time, urllib.request
 import h2.config, h2.connection, h2.events
 port, admin, tls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "TLS"
 sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+if sys.argv[3] == "h2c-proxy":
+    sock.sendall(b"PROXY TCP4 203.0.113.7 127.0.0.1 40000 80\r\n")
 if tls:
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -125,15 +128,17 @@ for step in sys.argv[4:]:
         print("left", flush=True)
 )PY";
 
-// The route echoes the request's X-Request-ID in X-Echo: HPACK both ways. `listener_extra`: more
-// keys of the listener (its TLS table).
-std::string http2HibernateConfig(uint16_t backend, const std::string& listener_extra = "") {
+// The route echoes the request's X-Request-ID in X-Echo (or `echo`): HPACK both ways.
+// `listener_extra`: more keys of the listener (its TLS table).
+std::string http2HibernateConfig(uint16_t backend, const std::string& listener_extra = "",
+                                 const std::string& echo = "{request_id}") {
   return absl::StrCat(
       "[server]\nworkers = 1\n\n[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n"
       "http2 = true\n",
       listener_extra, "\n[[pools]]\nname = \"app\"\nbackends = [\"127.0.0.1:", backend,
       "\"]\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n"
-      "response_headers = { set = { \"X-Echo\" = \"{request_id}\" } }\n");
+      "response_headers = { set = { \"X-Echo\" = \"",
+      echo, "\" } }\n");
 }
 
 class Http2HibernateTest : public AdminProxyTest {
@@ -154,10 +159,11 @@ class Http2HibernateTest : public AdminProxyTest {
     return metrics->value("switchyard_http2_connections_hibernated");
   }
   // A client with `steps` (kHttp2HibernateClient) over h2c, run to its end.
-  std::vector<std::string> runClient(const std::vector<std::string>& steps) {
+  std::vector<std::string> runClient(const std::vector<std::string>& steps,
+                                     const std::string& mode = "h2c") {
     std::vector<std::string> argv = {"/usr/bin/python3",          "-c",
                                      kHttp2HibernateClient,       std::to_string(port()),
-                                     std::to_string(admin_port_), "h2c"};
+                                     std::to_string(admin_port_), mode};
     argv.insert(argv.end(), steps.begin(), steps.end());
     auto client = ChildProcess::start(argv);
     EXPECT_TRUE(client.ok()) << client.status();
@@ -283,6 +289,25 @@ TEST_F(Http2HibernateTest, AReloadSendsAHibernatedConnectionItsGoaway) {
   ASSERT_EQ((*event)["event"], "config_reloaded") << event->dump();
   expectGoawayAfterStreamOne(*client);
   expectNothingHibernatedAndServing();
+}
+
+// On a proxy_protocol listener the connection keeps the PROXY header's client outside the
+// slot, and the H2 state where an HTTP/1.1 connection keeps its exchange: the client named by
+// the header is still the client after the connection slept and woke (twice).
+TEST_F(Http2HibernateTest, AProxyProtocolConnectionKeepsItsClientAcrossHibernations) {
+  if (!pythonModulePresent("h2")) GTEST_SKIP() << "python3-h2 is not installed";
+  ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
+  ASSERT_NO_FATAL_FAILURE(startProxyToml(http2HibernateConfig(
+      backendPort(0), "proxy_protocol = true\ntrusted_proxies = [\"127.0.0.1\"]\n",
+      "{client_ip}")));
+  ASSERT_NO_FATAL_FAILURE(learnAdminPort());
+  EXPECT_THAT(runClient({"GET one", "WAIT", "GET two", "WAIT", "PING", "GET three"}, "h2c-proxy"),
+              ElementsAre("200 blue 203.0.113.7", "hibernated", "200 blue 203.0.113.7",
+                          "hibernated", "pong", "200 blue 203.0.113.7"));
+  EXPECT_EQ(stats(0).requests, 3u);
+  EXPECT_TRUE(waitUntil([&] { return hibernatedNow() == std::optional<double>(0); },
+                        std::chrono::seconds(30)));
+  EXPECT_THAT(runClient({"GET after"}, "h2c-proxy"), ElementsAre("200 blue 203.0.113.7"));
 }
 
 }  // namespace

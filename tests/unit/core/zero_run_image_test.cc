@@ -46,6 +46,7 @@ TEST(ZeroRunImageTest, SkippedRangeComesBackAsZeros) {
   ZeroRunImage image;
   image.add(original.data(), 0, 1000);
   image.add(original.data(), 3000, 4096);
+  image.seal();
   std::string restored(4096, '\0');
   image.restoreInto(restored.data());
   EXPECT_EQ(restored.substr(0, 1000), original.substr(0, 1000));
@@ -57,6 +58,7 @@ TEST(ZeroRunImageTest, ZerosTakeNoSpace) {
   std::string sparse(25000, '\0');
   ZeroRunImage empty;
   empty.add(sparse.data(), 0, sparse.size());
+  empty.seal();
   EXPECT_TRUE(empty.empty());
   // Eight pointers spread over the range: eight small runs, far less than the range.
   for (size_t i = 0; i < 8; ++i) sparse[i * 3000 + 5] = static_cast<char>(0x40 + i);
@@ -88,6 +90,7 @@ TEST(ZeroRunImageTest, RunHeadersAreSmallAndFarRunsComeBackAfterAClear) {
   std::string other(300, '\0');
   other[150] = 'y';
   image.add(other.data(), 100, other.size());
+  image.seal();
   std::string again(300, '\0');
   image.restoreInto(again.data());
   EXPECT_EQ(again, other);

@@ -63,8 +63,8 @@ TEST(H2SlotPoolTest, MoreSlotsThanOneRegionAreDistinctAndPageAligned) {
 
 TEST(H2SessionMemoryTest, CapturedAllocationsStayInTheSlotAndMoveOutOnRealloc) {
   H2SlotPool pool(1);
-  H2SessionMemory memory(&pool);
-  nghttp2_mem allocator = memory.beginCapture();
+  H2SessionMemory memory;
+  nghttp2_mem allocator = memory.beginCapture(&pool);
   nghttp2_mem* mem = &allocator;
   auto* captured = static_cast<char*>(mem->malloc(100, mem->mem_user_data));
   auto* zeroed = static_cast<char*>(mem->calloc(10, 10, mem->mem_user_data));
@@ -91,8 +91,8 @@ TEST(H2SessionMemoryTest, CapturedAllocationsStayInTheSlotAndMoveOutOnRealloc) {
 
 TEST(H2SessionMemoryTest, AfterTheCaptureSmallBlocksGoToTheSlotsHeapUntilItIsFull) {
   H2SlotPool pool(1);
-  H2SessionMemory memory(&pool);
-  nghttp2_mem allocator = memory.beginCapture();
+  H2SessionMemory memory;
+  nghttp2_mem allocator = memory.beginCapture(&pool);
   nghttp2_mem* mem = &allocator;
   ASSERT_NE(mem->malloc(20000, mem->mem_user_data), nullptr);  // a session's worth
   memory.endCapture();
@@ -134,12 +134,12 @@ TEST(H2SessionMemoryTest, AfterTheCaptureSmallBlocksGoToTheSlotsHeapUntilItIsFul
 // A server session and an nghttp2 client talking through memory: the client sends GETs with a
 // repeated custom field, the server answers each with 200 and the field's value.
 struct H2MemoryTestPeers {
-  explicit H2MemoryTestPeers(H2SlotPool* pool) : memory(pool) {
+  explicit H2MemoryTestPeers(H2SlotPool* slot_pool) : pool(slot_pool) {
     nghttp2_session_callbacks* callbacks = nullptr;
     EXPECT_EQ(nghttp2_session_callbacks_new(&callbacks), 0);
     nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader);
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrame);
-    nghttp2_mem allocator = memory.beginCapture();
+    nghttp2_mem allocator = memory.beginCapture(pool);
     EXPECT_EQ(nghttp2_session_server_new3(&server, callbacks, this, nullptr, &allocator), 0);
     memory.endCapture();
     EXPECT_EQ(nghttp2_session_client_new(&client, callbacks, this), 0);
@@ -149,7 +149,7 @@ struct H2MemoryTestPeers {
     pump();
   }
   ~H2MemoryTestPeers() {
-    memory.wake();
+    wake();
     nghttp2_session_del(server);
     nghttp2_session_del(client);
   }
@@ -206,10 +206,15 @@ struct H2MemoryTestPeers {
         nghttp2Field("x-tenant", tenant),
     };
     ASSERT_GT(nghttp2_submit_request(client, nullptr, fields, 5, nullptr, nullptr), 0);
-    memory.wake();  // what the connection's owner does before any call into the server
+    wake();  // what the connection's owner does before any call into the server
     pump();
   }
+  bool hibernate() { return pool != nullptr && memory.hibernate(*pool); }
+  void wake() {
+    if (pool != nullptr) memory.wake(*pool);
+  }
 
+  H2SlotPool* pool;
   H2SessionMemory memory;
   nghttp2_session* server = nullptr;
   nghttp2_session* client = nullptr;
@@ -226,7 +231,7 @@ TEST(H2SessionMemoryTest, ASessionInASlotWorksAcrossHibernations) {
   EXPECT_LE(peers.memory.slotBytesUsed(), pool.slotBytes());
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(nghttp2_session_want_write(peers.server), 0);
-    ASSERT_TRUE(peers.memory.hibernate());
+    ASSERT_TRUE(peers.hibernate());
     EXPECT_TRUE(peers.memory.hibernated());
     // The image is the live part only: not the frame buffer, not the zeros.
     EXPECT_LT(peers.memory.imageBytes(), 6000u) << i;
@@ -250,9 +255,9 @@ TEST(H2SessionMemoryTest, ASessionKeepsOnlyItsDifferenceFromThePoolsTemplate) {
   H2MemoryTestPeers second(&pool);
   first.get("first");
   second.get("second");
-  ASSERT_TRUE(first.memory.hibernate());
+  ASSERT_TRUE(first.hibernate());
   const size_t template_image = first.memory.imageBytes();
-  ASSERT_TRUE(second.memory.hibernate());
+  ASSERT_TRUE(second.hibernate());
   const size_t second_image = second.memory.imageBytes();
   std::printf("images: template %zu bytes, second session %zu bytes\n", template_image,
               second_image);
@@ -262,8 +267,8 @@ TEST(H2SessionMemoryTest, ASessionKeepsOnlyItsDifferenceFromThePoolsTemplate) {
   for (int i = 0; i < 3; ++i) {
     first.get(value);
     second.get(value);
-    ASSERT_TRUE(first.memory.hibernate());
-    ASSERT_TRUE(second.memory.hibernate());
+    ASSERT_TRUE(first.hibernate());
+    ASSERT_TRUE(second.hibernate());
   }
   first.get("last");
   second.get("last");
@@ -290,14 +295,14 @@ TEST(H2SessionMemoryTest, ManyStreamsAndHpackChurnAcrossHibernations) {
       ASSERT_GT(nghttp2_submit_request(peers.client, nullptr, fields, 5, nullptr, nullptr), 0);
       expected.push_back(tenant);
     }
-    peers.memory.wake();
+    peers.wake();
     peers.pump();
     ASSERT_EQ(nghttp2_session_want_write(peers.server), 0);
-    ASSERT_TRUE(peers.memory.hibernate());
+    ASSERT_TRUE(peers.hibernate());
     EXPECT_LE(peers.memory.slotBytesUsed(), pool.slotBytes());
     peers.get("after-" + std::to_string(round));
     expected.push_back("after-" + std::to_string(round));
-    ASSERT_TRUE(peers.memory.hibernate());
+    ASSERT_TRUE(peers.hibernate());
   }
   peers.get("last");
   expected.push_back("last");
@@ -314,7 +319,8 @@ TEST(H2SessionMemoryTest, WithoutASlotTheSessionLivesOnTheHeapAndNeverHibernates
   H2MemoryTestPeers second(&pool);  // the pool is out of slots
   EXPECT_TRUE(first.memory.hasSlot());
   EXPECT_FALSE(second.memory.hasSlot());
-  EXPECT_FALSE(second.memory.hibernate());
+  EXPECT_FALSE(second.hibernate());
+  EXPECT_EQ(second.memory.slotBytesUsed(), 0u);
   second.get("x");
   second.get("x");
   EXPECT_EQ(second.answers, std::vector<std::string>({"x", "x"}));
