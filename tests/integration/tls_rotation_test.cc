@@ -124,11 +124,19 @@ TEST_F(TlsRotationTest, ReplacedCertificateUnderKeepAliveLoadFailsNothing) {
       milliseconds(20000));
   stop = true;
   for (std::thread& thread : threads) thread.join();
+  // Which client stalled, if one did: requests before and after the reload, failures.
+  std::string progress;
+  for (size_t i = 0; i < records.size(); ++i) {
+    absl::StrAppend(&progress, " client ", i, ": ", at_reload[i], " then ",
+                    records[i].requests.load() - at_reload[i], " requests, ",
+                    records[i].failures.load(), " failures, reconnects ",
+                    records[i].reconnects.load(), ";");
+  }
 
-  ASSERT_TRUE(warmed_up);
+  ASSERT_TRUE(warmed_up) << progress;
   ASSERT_EQ(reloaded.status, 200) << reloaded.text();
   ASSERT_NE(new_serial, old_serial);
-  EXPECT_TRUE(went_on);
+  EXPECT_TRUE(went_on) << progress;
   int total = 0;
   for (size_t i = 0; i < records.size(); ++i) {
     const ClientRecord& record = records[i];
