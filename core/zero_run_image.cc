@@ -11,6 +11,13 @@ namespace {
 
 // The image being built on this thread (between the first add() and seal()).
 struct ZeroRunBuild {
+  // Empties the buffer for `new_owner` (nullptr: nobody's).
+  void reset(const ZeroRunImage* new_owner) {
+    owner = new_owner;
+    bytes.clear();
+    end = 0;
+  }
+
   std::string bytes;
   size_t end = 0;  // the last run's end (offset from base)
   const ZeroRunImage* owner = nullptr;
@@ -51,11 +58,7 @@ void appendZeroRun(ZeroRunBuild& build, const char* base, size_t begin, size_t e
 
 void ZeroRunImage::add(const char* base, size_t begin, size_t end) {
   ZeroRunBuild& build = zero_run_build;
-  if (build.owner != this) {
-    build.owner = this;
-    build.bytes.clear();
-    build.end = 0;
-  }
+  if (build.owner != this) build.reset(this);
   size_t run_begin = begin;
   while (run_begin < end && base[run_begin] == 0) ++run_begin;
   while (run_begin < end) {
@@ -90,21 +93,14 @@ void ZeroRunImage::seal() {
   appendZeroRunVarint(header, length);
   std::memcpy(data_, header.data(), prefix);
   if (length != 0) std::memcpy(data_ + prefix, build.bytes.data(), length);
-  if (!added) return;
-  build.owner = nullptr;
-  build.bytes.clear();
-  build.end = 0;
+  if (added) build.reset(nullptr);
 }
 
 void ZeroRunImage::clear() {
   std::free(data_);
   data_ = nullptr;
   ZeroRunBuild& build = zero_run_build;
-  if (build.owner == this) {
-    build.owner = nullptr;
-    build.bytes.clear();
-    build.end = 0;
-  }
+  if (build.owner == this) build.reset(nullptr);
 }
 
 const char* ZeroRunImage::runs(size_t* length) const {
