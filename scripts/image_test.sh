@@ -88,12 +88,14 @@ uid="$(awk '/^Uid:/{print $2}' "/proc/$pid/status")"
 [ "$uid" = 10001 ] || fail "the proxy runs as uid $uid, not 10001"
 
 # Logs: the event log (stderr) and the access log (stdout) are JSON lines.
+# The logs are read whole into a variable before grep looks at them: with pipefail, `podman logs |
+# grep -q` fails when grep stops at its match and podman's next write gets EPIPE (CI saw this).
 for _ in $(seq 1 50); do
-  podman logs "$name" 2>/dev/null | grep -q '"path":"/through-the-image"' && break
+  access_log="$(podman logs "$name" 2>/dev/null)"
+  grep -q '"path":"/through-the-image"' <<<"$access_log" && break
   sleep 0.2
 done
-podman logs "$name" 2>/dev/null | grep -q '"path":"/through-the-image"' ||
-  fail "no access log line on stdout"
+grep -q '"path":"/through-the-image"' <<<"$access_log" || fail "no access log line on stdout"
 podman logs "$name" 2>&1 | python3 -c '
 import json, sys
 lines = [l for l in sys.stdin if l.strip()]
@@ -109,7 +111,8 @@ elapsed=$(( $(date +%s) - start ))
 code="$(podman inspect --format '{{.State.ExitCode}}' "$name")"
 [ "$code" = 0 ] || fail "exit status $code after SIGTERM"
 [ "$elapsed" -le 10 ] || fail "SIGTERM took ${elapsed}s (shutdown_timeout is 5s)"
-podman logs "$name" 2>&1 | grep -q '"event":"shutdown_started".*"reason":"SIGTERM"' ||
+all_logs="$(podman logs "$name" 2>&1)"
+grep -q '"event":"shutdown_started".*"reason":"SIGTERM"' <<<"$all_logs" ||
   fail "no shutdown_started event for SIGTERM"
 
 size="$(podman image inspect --format '{{.Size}}' "$image")"

@@ -17,7 +17,7 @@ fi
 cmake --build "$dir" --target package >/dev/null
 deb="$(ls -t "$dir"/switchyard_*.deb | head -n1)"
 echo "== package: $deb ($(du -k "$deb" | cut -f1) KiB)" >&2
-dpkg-deb -f "$deb" Depends | grep -q 'libuv1' || { echo "package_test: Depends lacks libuv1" >&2; exit 1; }
+grep -q 'libuv1' <<<"$(dpkg-deb -f "$deb" Depends)" || { echo "package_test: Depends lacks libuv1" >&2; exit 1; }
 
 cleanup() { dpkg --purge switchyard >/dev/null 2>&1 || true; }
 trap cleanup EXIT
@@ -28,8 +28,8 @@ fail() { echo "package_test: FAILED: $*" >&2; exit 1; }
 /usr/bin/switchyard --check /etc/switchyard/switchyard.toml
 getent passwd switchyard >/dev/null || fail "postinst did not create the switchyard user"
 # Stripped, with its debug info linked, not shipped.
-file -L /usr/bin/switchyard | grep -q 'with debug_info' && fail "/usr/bin/switchyard is not stripped"
-readelf --string-dump=.gnu_debuglink /usr/bin/switchyard | grep -q 'switchyard.debug' ||
+grep -q 'with debug_info' <<<"$(file -L /usr/bin/switchyard)" && fail "/usr/bin/switchyard is not stripped"
+grep -q 'switchyard.debug' <<<"$(readelf --string-dump=.gnu_debuglink /usr/bin/switchyard)" ||
   fail "/usr/bin/switchyard has no .gnu_debuglink"
 unit=/usr/lib/systemd/system/switchyard.service
 [ -f "$unit" ] || fail "$unit missing"
