@@ -94,10 +94,7 @@ ssize_t readResponseCallback(nghttp2_session* /*session*/, int32_t /*stream_id*/
   return static_cast<H2Stream*>(source->ptr)->readResponse(buffer, length, data_flags);
 }
 
-// As many as ProxySession keeps (proxy/proxy_session.cc): two connections' worth of streams at
-// the default http2_max_concurrent_streams (at most ~160 KB per worker).
-constexpr size_t kRecycledStreams = 256;
-using StreamRecycler = core::ThreadRecycler<H2Stream, kRecycledStreams>;
+using StreamRecycler = core::ThreadRecycler<H2Stream, kRecycledExchanges>;
 
 }  // namespace
 

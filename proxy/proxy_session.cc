@@ -29,12 +29,7 @@ std::string_view protocolName(int major, int minor) {
   return "HTTP/?";
 }
 
-// Exchanges a worker keeps the memory of: two h2 connections at the default
-// http2_max_concurrent_streams (128) run 256 at once, and with 128 kept a third of their
-// allocations went through malloc's slow path (h2load -c2 -m100: ~290 user-space instructions
-// per request for this object and H2Stream together). At most ~160 KB per worker.
-constexpr size_t kRecycledSessions = 256;
-using SessionRecycler = core::ThreadRecycler<ProxySession, kRecycledSessions>;
+using SessionRecycler = core::ThreadRecycler<ProxySession, kRecycledExchanges>;
 
 }  // namespace
 
