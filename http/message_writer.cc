@@ -1,5 +1,6 @@
 #include "http/message_writer.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "absl/strings/ascii.h"
@@ -40,19 +41,14 @@ void appendHeader(std::string* out, std::string_view name, std::string_view valu
 }
 
 // "app.test:8080" + ".shadow" -> "app.test.shadow:8080": a suffix after the port would make the
-// Host invalid. An IPv6 literal's colons are inside its brackets.
+// Host invalid. The request's Host was checked as `uri-host [":" port]`, so a name's colon is the
+// port's.
 void appendHostLine(std::string* out, std::string_view name, std::string_view host,
                     std::string_view suffix) {
   // An IP literal takes no suffix: `[::1]-shadow` is not a host (RFC 3986 §3.2.2), and the
   // shadow, like this proxy's own parser, would refuse the copy.
   if (!host.empty() && host.front() == '[') suffix = {};
-  size_t name_end = host.size();
-  const size_t colon = host.rfind(':');
-  const size_t bracket = host.rfind(']');
-  if (!suffix.empty() && colon != std::string_view::npos &&
-      (bracket == std::string_view::npos || bracket < colon) && host.find(':') == colon) {
-    name_end = colon;
-  }
+  const size_t name_end = suffix.empty() ? host.size() : std::min(host.find(':'), host.size());
   out->append(name).append(": ").append(host.substr(0, name_end)).append(suffix);
   out->append(host.substr(name_end)).append("\r\n");
 }
