@@ -23,7 +23,7 @@ class ClientTotalsTest : public AdminProxyTest {};
 
 TEST_F(ClientTotalsTest, CountEveryRequestEveryResponseClassAndEveryFailedTry) {
   ASSERT_NO_FATAL_FAILURE(startBackend("live"));
-  const uint16_t dead = unusedPort();
+  const uint16_t dead = refusingPort();
   ASSERT_NE(dead, 0);
   ASSERT_NO_FATAL_FAILURE(startProxyToml(absl::StrCat(
       "[server]\nworkers = 2\n\n[[listeners]]\nname = \"http\"\nlisten = \"127.0.0.1:0\"\n\n",

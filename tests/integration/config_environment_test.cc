@@ -131,7 +131,7 @@ TEST_F(ConfigEnvironmentTest, SidecarModeRunsWithoutAFile) {
       runToExit({"healthcheck", absl::StrCat("127.0.0.1:", *admin_port), "/nothing"}, {}, &output),
       1);
   EXPECT_THAT(output, HasSubstr("status 404"));
-  EXPECT_EQ(runToExit({"healthcheck", absl::StrCat("127.0.0.1:", unusedPort())}, {}, &output), 1);
+  EXPECT_EQ(runToExit({"healthcheck", absl::StrCat("127.0.0.1:", refusingPort())}, {}, &output), 1);
   // SWITCHYARD_ACCESS_LOG=- writes the access log to standard output.
   EXPECT_TRUE(proxy_
                   ->waitForLine(

@@ -467,8 +467,8 @@ TEST_F(MetricsTest, FiguresEqualTheTrafficSentAcrossPoolsRoutesAndClasses) {
 
 TEST_F(MetricsTest, DeadBackendCountsConnectFailuresRetriesAndLocalReplies) {
   ASSERT_NO_FATAL_FAILURE(startBackend("live"));
-  const uint16_t dead = unusedPort();
-  const uint16_t dead_alone = unusedPort();
+  const uint16_t dead = refusingPort();
+  const uint16_t dead_alone = refusingPort();
   ASSERT_NE(dead, 0);
   ASSERT_NE(dead_alone, 0);
   // One worker: its round robin alternates between the dead and the live backend. Passive

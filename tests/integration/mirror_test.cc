@@ -775,7 +775,7 @@ int getLoad(uint16_t port, int clients, int requests, std::string* why) {
 
 TEST_F(MirrorTest, ShadowPoolDownCostsNoPrimaryRequest) {
   ASSERT_NO_FATAL_FAILURE(startBackend("primary"));
-  config_ = mirrorConfig(backendPort(0), backendList({unusedPort()}),
+  config_ = mirrorConfig(backendPort(0), backendList({refusingPort()}),
                          "mirror = { pool = \"shadow\", percent = 100 }\n");
   ASSERT_NO_FATAL_FAILURE(startProxyToml(config_));
   ASSERT_NO_FATAL_FAILURE(learnAdminPort());

@@ -26,7 +26,7 @@ class ProxyRetryTest : public ProxyTest {
 
 TEST_F(ProxyRetryTest, DeadBackendIsSkippedForEveryRequest) {
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
-  ASSERT_NO_FATAL_FAILURE(startProxy({.backends = {unusedPort(), backendPort(0)}}));
+  ASSERT_NO_FATAL_FAILURE(startProxy({.backends = {refusingPort(), backendPort(0)}}));
   HttpClient client;
   ASSERT_NO_FATAL_FAILURE(connect(&client));
   for (int i = 0; i < 20; ++i) {
@@ -45,7 +45,7 @@ TEST_F(ProxyRetryTest, DeadBackendIsSkippedForEveryRequest) {
 }
 
 TEST_F(ProxyRetryTest, OnlyBackendDeadGives502) {
-  ASSERT_NO_FATAL_FAILURE(startProxy({.backends = {unusedPort()}}));
+  ASSERT_NO_FATAL_FAILURE(startProxy({.backends = {refusingPort()}}));
   HttpClient client;
   ASSERT_NO_FATAL_FAILURE(connect(&client));
   std::optional<Response> post = client.request("POST", "/echo", {}, "payload");
@@ -58,7 +58,8 @@ TEST_F(ProxyRetryTest, OnlyBackendDeadGives502) {
 }
 
 TEST_F(ProxyRetryTest, AllBackendsDeadGives502) {
-  ASSERT_NO_FATAL_FAILURE(startProxy({.backends = {unusedPort(), unusedPort(), unusedPort()}}));
+  ASSERT_NO_FATAL_FAILURE(
+      startProxy({.backends = {refusingPort(), refusingPort(), refusingPort()}}));
   for (int i = 0; i < 3; ++i) {
     std::string error;
     std::optional<Response> response = httpGet(port(), "/", {}, &error);
@@ -70,7 +71,7 @@ TEST_F(ProxyRetryTest, AllBackendsDeadGives502) {
 TEST_F(ProxyRetryTest, NoRetryWhenRetriesIsZero) {
   ASSERT_NO_FATAL_FAILURE(startBackend("blue"));
   ASSERT_NO_FATAL_FAILURE(
-      startProxy({.backends = {unusedPort(), backendPort(0)}, .route = "retries = 0"}));
+      startProxy({.backends = {refusingPort(), backendPort(0)}, .route = "retries = 0"}));
   int bad_gateway = 0;
   int ok = 0;
   HttpClient client;

@@ -92,8 +92,16 @@ std::string simpleConfig(const SimpleConfig& config);
 // `["127.0.0.1:P1", "127.0.0.1:P2"]`.
 std::string backendList(const std::vector<uint16_t>& ports);
 
-// A port on 127.0.0.1 that nothing listens on (bound once to pick it, then released).
+// A port on 127.0.0.1 that nothing listens on (bound once to pick it, then released), for a
+// server the test starts on it. Another process may take it meanwhile: for a backend that must
+// stay dead, use refusingPort().
 uint16_t unusedPort();
+
+// A port on 127.0.0.1 that refuses every connection for the rest of the test process: a socket
+// stays bound to it without listening. Nothing else can take it, not even a proxy's own
+// `listen = "127.0.0.1:0"` (the kernel does not pick a bound port), which, given a released
+// unusedPort() as a "dead" backend, once forwarded to itself until the head was too large (431).
+uint16_t refusingPort();
 
 // --- Hand-made backends ----------------------------------------------------------------------
 
