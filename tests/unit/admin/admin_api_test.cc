@@ -116,10 +116,12 @@ class FakeControlPlane final : public ControlPlane {
   bool fleetEnabled() const override { return fleet; }
   void noteScope(const ChangeScope& scope) {
     if (scope.wait_all.has_value()) wait_alls.push_back(*scope.wait_all);
+    if (scope.local) ++local_calls;
   }
   std::vector<std::string> routes = {"web"};
   bool fleet = false;
   std::vector<absl::Duration> wait_alls;  // of the calls with ?wait=all
+  int local_calls = 0;                    // with ?local=1
   bool is_ready = true;
   Reply canned = jsonReply(200, {{"done", true}});
 
@@ -650,6 +652,22 @@ TEST_F(AdminApiTest, WaitAllInFleetModeReachesTheControlPlaneWithItsTimeout) {
   EXPECT_THAT(control_.wait_alls, ElementsAre(absl::ZeroDuration(), absl::Seconds(2.5),
                                               absl::ZeroDuration(), absl::ZeroDuration()));
   EXPECT_EQ(control_.calls[2], "backend blue 127.0.0.1:9001 draining 0");
+}
+
+TEST_F(AdminApiTest, LocalReachesTheControlPlaneOnEveryVerbThatTakesIt) {
+  control_.fleet = true;
+  for (const char* target :
+       {"/admin/switch?to=green&local=1", "/admin/switch?to=green&verify=60s&local=1",
+        "/admin/rollback?local=1", "/admin/canary?pool=green&weight=5&local=1",
+        "/admin/mirror?pool=green&percent=5&local=1", "/admin/promote?local=1",
+        "/admin/pools/blue/drain?local=1",
+        "/admin/pools/blue/backends/127.0.0.1:9001/enable?local=1"}) {
+    EXPECT_EQ(send("POST", target).status, 200) << target;
+  }
+  EXPECT_EQ(control_.local_calls, 8);
+  EXPECT_EQ(send("POST", "/admin/switch?to=green&local=0").status, 200);
+  EXPECT_EQ(control_.local_calls, 8);
+  EXPECT_THAT(control_.wait_alls, IsEmpty());
 }
 
 TEST_F(AdminApiTest, WaitAllMisusesAreRefused) {
