@@ -231,7 +231,8 @@ void AdminApi::record(const AdminRequest& request, const std::string& by, const 
   if (history_.size() > kHistorySize) history_.pop_front();
 }
 
-void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond) {
+void AdminApi::handleBackendAdmin(const AdminRequest& request, const ChangeScope& scope,
+                                  Responder respond) {
   // /admin/pools/POOL/drain|enable|disable
   // /admin/pools/POOL/backends/ADDRESS/drain|enable|disable
   std::vector<std::string> parts;
@@ -298,7 +299,7 @@ void AdminApi::handleBackendAdmin(const AdminRequest& request, Responder respond
   }
   absl::Duration wait;
   if (!waitParam(request, absl::ZeroDuration(), &wait, respond, /*all_too=*/true)) return;
-  control_.setBackendAdmin(pool, address, state, wait, std::move(respond));
+  control_.setBackendAdmin(pool, address, state, wait, scope, std::move(respond));
 }
 
 void AdminApi::handleBackendSet(const AdminRequest& request, const std::vector<std::string>& parts,
@@ -533,7 +534,7 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
   }
   const bool change = request.method != "GET";
   if (!change) {
-    dispatch(request, std::move(respond));
+    dispatch(request, ChangeScope{}, std::move(respond));
     return;
   }
   // A change: recorded with who asked, whatever the answer.
@@ -550,18 +551,15 @@ void AdminApi::handle(const AdminRequest& request, Responder respond) {
   }
   core::ScopedLogFields actor({{"by", by}, {"from", request.peer}});
   // ?local=1 (fleet mode): a traffic verb changes this instance alone, not the fleet's state.
-  bool local = false;
-  if (!flagParam(request, "local", &local, recorded)) return;
-  std::optional<absl::Duration> wait_all;
-  if (!waitAllParam(request, control_.fleetEnabled(), local, &wait_all, recorded)) return;
-  control_.setLocalChange(local);
-  control_.setWaitAll(wait_all);
-  dispatch(request, std::move(recorded));
-  control_.setLocalChange(false);
-  control_.setWaitAll(std::nullopt);
+  ChangeScope scope;
+  if (!flagParam(request, "local", &scope.local, recorded) ||
+      !waitAllParam(request, control_.fleetEnabled(), scope.local, &scope.wait_all, recorded)) {
+    return;
+  }
+  dispatch(request, scope, std::move(recorded));
 }
 
-void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
+void AdminApi::dispatch(const AdminRequest& request, const ChangeScope& scope, Responder respond) {
   const std::string& path = request.path;
   auto method_is = [&](std::string_view wanted) {
     if (request.method == wanted) return true;
@@ -602,18 +600,18 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
         respond(errorReply(400, "parameters \"force\" and \"verify\" cannot be combined"));
         return;
       }
-      control_.switchAndVerify(route, *pool, *verify, std::move(respond));
+      control_.switchAndVerify(route, *pool, *verify, scope, std::move(respond));
       return;
     }
     bool force = false;
     if (!flagParam(request, "force", &force, respond)) return;
-    control_.switchPool(route, *pool, force, std::move(respond));
+    control_.switchPool(route, *pool, force, scope, std::move(respond));
   } else if (path == "/admin/rollback") {
     if (!method_is("POST") ||
         !onlyKnownParams(request, {"route", "local", "wait", "wait_timeout"}, respond))
       return;
     if (!resolveRoute(request, &route, respond)) return;
-    control_.rollback(route, std::move(respond));
+    control_.rollback(route, scope, std::move(respond));
   } else if (path == "/admin/canary" || path == "/admin/mirror") {
     const bool canary = path == "/admin/canary";
     const char* share_param = canary ? "weight" : "percent";
@@ -629,16 +627,16 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
       return;
     }
     if (canary) {
-      control_.setCanary(route, pool, share, std::move(respond));
+      control_.setCanary(route, pool, share, scope, std::move(respond));
     } else {
-      control_.setMirror(route, pool, share, std::move(respond));
+      control_.setMirror(route, pool, share, scope, std::move(respond));
     }
   } else if (path == "/admin/promote") {
     if (!method_is("POST") ||
         !onlyKnownParams(request, {"route", "local", "wait", "wait_timeout"}, respond))
       return;
     if (!resolveRoute(request, &route, respond)) return;
-    control_.promote(route, std::move(respond));
+    control_.promote(route, scope, std::move(respond));
   } else if (path == "/admin/status") {
     if (!method_is("GET") || !onlyKnownParams(request, {}, respond)) return;
     nlohmann::json status = control_.status();
@@ -652,7 +650,7 @@ void AdminApi::dispatch(const AdminRequest& request, Responder respond) {
     stats["markers"] = markers();
     respond(jsonReply(200, std::move(stats)));
   } else if (path.rfind("/admin/pools/", 0) == 0) {
-    handleBackendAdmin(request, std::move(respond));
+    handleBackendAdmin(request, scope, std::move(respond));
   } else if (path == "/admin/rollouts" || path.rfind("/admin/rollouts/", 0) == 0) {
     handleRollouts(request, std::move(respond));
   } else if (path == "/admin/reload") {

@@ -84,9 +84,10 @@ class AdminApi {
   // The history's successful traffic changes (switch, rollback, canary, promote, mirror,
   // rollouts), oldest first, as /admin/stats marks them on the time axis.
   nlohmann::json markers() const;
-  void dispatch(const AdminRequest& request, Responder respond);
+  // `scope`: the change's ?local=1 and ?wait=all, for the verbs that take them.
+  void dispatch(const AdminRequest& request, const ChangeScope& scope, Responder respond);
   void record(const AdminRequest& request, const std::string& by, const Reply& reply);
-  void handleBackendAdmin(const AdminRequest& request, Responder respond);
+  void handleBackendAdmin(const AdminRequest& request, const ChangeScope& scope, Responder respond);
   // The route a call applies to: `route=` or, when the configuration has one route, that one.
   void handleBackendSet(const AdminRequest& request, const std::vector<std::string>& parts,
                         Responder respond);

@@ -23,6 +23,17 @@ struct Reply {
 
 using Responder = std::function<void(Reply)>;
 
+// Fleet mode: how far a change reaches, from the call's ?local=1 and ?wait=all[&wait_timeout=S].
+// Passed to each verb that takes it rather than set on the control plane around the call: the
+// verbs' signatures say which of them honour it, and nothing else that runs meanwhile sees it.
+struct ChangeScope {
+  // local=1: the change holds on this instance only instead of going through etcd.
+  bool local = false;
+  // wait=all: the answer waits until every live instance applied the change, at most this long
+  // (zero: the fleet's request_timeout). nullopt without wait=all.
+  std::optional<absl::Duration> wait_all;
+};
+
 // Reply {"error": message} with a 4xx/5xx status.
 Reply errorReply(int status, std::string message);
 // Reply `body` with `status`.
@@ -40,15 +51,16 @@ class ControlPlane {
   virtual ~ControlPlane() = default;
 
   virtual std::vector<std::string> routeNames() const = 0;
+  // The traffic verbs, and the backend verbs below, take the ChangeScope of the call.
   virtual void switchPool(const std::string& route, const std::string& pool, bool force,
-                          Responder respond) = 0;
-  virtual void rollback(const std::string& route, Responder respond) = 0;
+                          const ChangeScope& scope, Responder respond) = 0;
+  virtual void rollback(const std::string& route, const ChangeScope& scope, Responder respond) = 0;
   virtual void setCanary(const std::string& route, const std::string& pool, double weight,
-                         Responder respond) = 0;
-  virtual void promote(const std::string& route, Responder respond) = 0;
+                         const ChangeScope& scope, Responder respond) = 0;
+  virtual void promote(const std::string& route, const ChangeScope& scope, Responder respond) = 0;
   // percent 0 stops mirroring (pool may then be empty).
   virtual void setMirror(const std::string& route, const std::string& pool, double percent,
-                         Responder respond) = 0;
+                         const ChangeScope& scope, Responder respond) = 0;
   // Canary rollouts: start one from a JSON body (`default_route` when the body names none and
   // the configuration has one route); show one (`route`) or all (empty); pause, resume, abort,
   // promote or skip one.
@@ -56,9 +68,11 @@ class ControlPlane {
                             Responder respond) = 0;
   virtual void showRollouts(const std::string& route, Responder respond) = 0;
   // POST /admin/switch?to=POOL&verify=DURATION: switches, then watches POOL for `verify` and
-  // switches back by itself if it fails (a one-step verify rollout).
+  // switches back by itself if it fails (a one-step verify rollout). `scope` is the switch's
+  // (the rollout's first step); the steps after it are the rollout's own.
   virtual void switchAndVerify(const std::string& route, const std::string& pool,
-                               const std::string& verify, Responder respond) = 0;
+                               const std::string& verify, const ChangeScope& scope,
+                               Responder respond) = 0;
   virtual void rolloutCommand(const std::string& route, const std::string& verb,
                               Responder respond) = 0;
   virtual void reload(Responder respond) = 0;
@@ -73,7 +87,7 @@ class ControlPlane {
   // out; the state stays set either way.
   virtual void setBackendAdmin(const std::string& pool, const std::string& address,
                                routing::AdminState state, absl::Duration wait,
-                               Responder respond) = 0;
+                               const ChangeScope& scope, Responder respond) = 0;
   // Run-time backend set (issue 20): POST /admin/pools/POOL/backends, PATCH and DELETE
   // /admin/pools/POOL/backends/ADDRESS (see proxy/control/backend_set.h).
   virtual void addBackend(const std::string& pool, const nlohmann::json& body,
@@ -82,15 +96,8 @@ class ControlPlane {
                                const nlohmann::json& body, Responder respond) = 0;
   virtual void removeBackend(const std::string& pool, const std::string& address,
                              absl::Duration wait, bool force, Responder respond) = 0;
-  // Fleet mode: the traffic change of the admin call being served (local=1) holds on this
-  // instance only instead of going through etcd. Set before the verb, cleared after it.
-  virtual void setLocalChange(bool /*local*/) {}
   // Fleet mode ([fleet] configured): ?wait=all is possible.
   virtual bool fleetEnabled() const { return false; }
-  // Fleet mode: the admin call being served asked ?wait=all (with at most `timeout`, zero for the
-  // fleet's request_timeout): its answer waits until every live instance applied the change.
-  // Set before the verb, cleared (nullopt) after it.
-  virtual void setWaitAll(std::optional<absl::Duration> /*timeout*/) {}
   virtual nlohmann::json status() const = 0;
   // The live figures of GET /admin/stats (admin/stats_sampler.h), without "markers" (the API
   // adds them from its change history).

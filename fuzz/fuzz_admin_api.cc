@@ -35,27 +35,29 @@ class RecordingControlPlane final : public admin::ControlPlane {
 
   std::vector<std::string> routeNames() const override { return routes; }
   void switchPool(const std::string& route, const std::string& pool, bool force,
-                  admin::Responder respond) override {
+                  const admin::ChangeScope&, admin::Responder respond) override {
     ++calls;
     respond(admin::jsonReply(200, {{"route", route}, {"active", pool}, {"force", force}}));
   }
-  void rollback(const std::string& route, admin::Responder respond) override {
+  void rollback(const std::string& route, const admin::ChangeScope&,
+                admin::Responder respond) override {
     ++calls;
     respond(admin::jsonReply(200, {{"route", route}}));
   }
   void setCanary(const std::string& route, const std::string& pool, double weight,
-                 admin::Responder respond) override {
+                 const admin::ChangeScope&, admin::Responder respond) override {
     ++calls;
     SY_FUZZ_CHECK(std::isfinite(weight) && weight >= 0 && weight <= 100,
                   "canary weight outside 0..100");
     respond(admin::jsonReply(200, {{"route", route}, {"canary", pool}, {"weight", weight}}));
   }
-  void promote(const std::string& route, admin::Responder respond) override {
+  void promote(const std::string& route, const admin::ChangeScope&,
+               admin::Responder respond) override {
     ++calls;
     respond(admin::jsonReply(200, {{"route", route}}));
   }
   void setMirror(const std::string& route, const std::string& pool, double percent,
-                 admin::Responder respond) override {
+                 const admin::ChangeScope&, admin::Responder respond) override {
     ++calls;
     SY_FUZZ_CHECK(std::isfinite(percent) && percent >= 0 && percent <= 100,
                   "mirror percent outside 0..100");
@@ -73,7 +75,7 @@ class RecordingControlPlane final : public admin::ControlPlane {
     respond(admin::jsonReply(201, {{"route", default_route}}));
   }
   void switchAndVerify(const std::string& route, const std::string& pool, const std::string& verify,
-                       admin::Responder respond) override {
+                       const admin::ChangeScope&, admin::Responder respond) override {
     ++calls;
     absl::Duration duration;
     SY_FUZZ_CHECK(absl::ParseDuration(verify, &duration) && duration > absl::ZeroDuration(),
@@ -90,7 +92,8 @@ class RecordingControlPlane final : public admin::ControlPlane {
     respond(admin::jsonReply(200, {{"route", route}, {"verb", verb}}));
   }
   void setBackendAdmin(const std::string& pool, const std::string& address, routing::AdminState,
-                       absl::Duration wait, admin::Responder respond) override {
+                       absl::Duration wait, const admin::ChangeScope&,
+                       admin::Responder respond) override {
     ++calls;
     SY_FUZZ_CHECK(wait >= absl::ZeroDuration() && wait <= absl::Seconds(3600),
                   "wait outside 0..3600 s");

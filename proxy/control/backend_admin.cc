@@ -58,7 +58,7 @@ void BackendAdmin::close() {
 
 void BackendAdmin::setBackendAdmin(const std::string& pool, const std::string& address,
                                    routing::AdminState state, absl::Duration wait,
-                                   admin::Responder respond) {
+                                   const admin::ChangeScope& scope, admin::Responder respond) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
   health::BackendStateTable& table = state_.backend_states;
@@ -117,14 +117,14 @@ void BackendAdmin::setBackendAdmin(const std::string& pool, const std::string& a
     return;
   }
   const bool fleet = fleet_ != nullptr && fleet_->enabled();
-  if (fleet && !local_change_) {
+  if (fleet && !scope.local) {
     // Written to etcd; every instance, this one included, applies it from there.
     nlohmann::json backends = fleet_->fleetBackends();
     for (const health::BackendRecord* record : targets) {
       backends = withBackendAdminState(std::move(backends), record->pool, record->address, state);
     }
     fleet_->changeBackends(
-        std::move(backends),
+        std::move(backends), scope.wait_all,
         [answer](int64_t revision, admin::Responder reply_to) mutable {
           answer(std::move(reply_to), revision, false);
         },

@@ -36,17 +36,16 @@ class BackendAdmin {
   BackendAdmin& operator=(const BackendAdmin&) = delete;
 
   void start(uv_loop_t* loop);
-  // Fleet mode: a change goes through etcd (fleet_sync.h) unless setLocalChange(true).
+  // Fleet mode: a change goes through etcd (fleet_sync.h) unless its scope is local.
   void setFleet(FleetSync* fleet) { fleet_ = fleet; }
-  // The admin call being served asked for local=1: its change holds on this instance only.
-  void setLocalChange(bool local) { local_change_ = local; }
   // Answers the waits still pending (503, shutting down) and closes the timer; the loop must
   // run once more to finish the close.
   void close();
 
   // See admin::ControlPlane::setBackendAdmin.
   void setBackendAdmin(const std::string& pool, const std::string& address,
-                       routing::AdminState state, absl::Duration wait, admin::Responder respond);
+                       routing::AdminState state, absl::Duration wait,
+                       const admin::ChangeScope& scope, admin::Responder respond);
   // Drain waits not answered yet.
   size_t pendingWaits() const { return drain_waits_.size(); }
   // Checks the pending drain waits now (also every 50 ms while any is pending).
@@ -63,7 +62,6 @@ class BackendAdmin {
   Publisher& publisher_;
   RecheckFn recheck_;
   FleetSync* fleet_ = nullptr;
-  bool local_change_ = false;
   std::vector<std::unique_ptr<DrainWait>> drain_waits_;
   uv_timer_t drain_poll_timer_{};
   bool started_ = false;

@@ -173,7 +173,7 @@ void BackendSet::remove(const std::string& pool, const std::string& address, abs
   // Drained first: no new requests once every worker has the drain; then up to `wait` for the
   // ones in flight. Removed either way (the requests still in flight keep their connection).
   backend_admin_.setBackendAdmin(
-      pool, configured, routing::AdminState::kDraining, wait,
+      pool, configured, routing::AdminState::kDraining, wait, admin::ChangeScope{},
       [this, pool, configured, respond = std::move(respond)](admin::Reply drained) mutable {
         if (drained.status != 200 && drained.status != 504) return respond(std::move(drained));
         absl::Status removed =

@@ -251,7 +251,8 @@ void DnsFollower::onAnswer(const std::string& pool, const std::string& key,
       // Back before its drain ended: it takes new requests again.
       erase(followed.draining, address);
       backend_admin_.setBackendAdmin(pool, address.toString(), routing::AdminState::kReady,
-                                     absl::ZeroDuration(), [](admin::Reply) {});
+                                     absl::ZeroDuration(), admin::ChangeScope{},
+                                     [](admin::Reply) {});
       continue;
     }
     core::logInfo("backend_added", {{"pool", pool}, {"backend", address.toString()}});
@@ -270,7 +271,7 @@ void DnsFollower::drain(const std::string& pool, const std::string& key,
   state_.followed[pool][key].draining.push_back(address);
   const std::string text = address.toString();
   backend_admin_.setBackendAdmin(
-      pool, text, routing::AdminState::kDraining, kDrainWait,
+      pool, text, routing::AdminState::kDraining, kDrainWait, admin::ChangeScope{},
       [this, pool, key, address, text](admin::Reply drained) {
         auto name = state_.followed.find(pool);
         if (name == state_.followed.end() || name->second.count(key) == 0) return;

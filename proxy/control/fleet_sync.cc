@@ -244,14 +244,14 @@ bool FleetSync::applyFromEtcd(const std::string& value, int64_t mod_revision,
 }
 
 void FleetSync::change(const char* event, const std::string& route, nlohmann::json body,
-                       admin::Responder respond) {
+                       std::optional<absl::Duration> wait_all, admin::Responder respond) {
   const nlohmann::json desired = stateJson();
   // Back to the fleet's state: this instance changes only once etcd took the change.
   state_.traffic.restore(applied_state_, *state_.config).IgnoreError();
   body["route"] = route;
   std::string event_name = event;
   write(
-      desired,
+      desired, wait_all,
       [this, event_name, body = std::move(body)](int64_t revision,
                                                  admin::Responder reply_to) mutable {
         body["fleet_revision"] = revision;
@@ -262,13 +262,15 @@ void FleetSync::change(const char* event, const std::string& route, nlohmann::js
       std::move(respond));
 }
 
-void FleetSync::changeBackends(nlohmann::json backends, Applied applied, admin::Responder respond) {
+void FleetSync::changeBackends(nlohmann::json backends, std::optional<absl::Duration> wait_all,
+                               Applied applied, admin::Responder respond) {
   nlohmann::json desired = applied_state_.is_object() ? applied_state_ : stateJson();
   desired["backends"] = std::move(backends);
-  write(std::move(desired), std::move(applied), std::move(respond));
+  write(std::move(desired), wait_all, std::move(applied), std::move(respond));
 }
 
-void FleetSync::write(nlohmann::json desired, Applied applied, admin::Responder respond) {
+void FleetSync::write(nlohmann::json desired, std::optional<absl::Duration> wait_all,
+                      Applied applied, admin::Responder respond) {
   if (!connected_) {
     respond(admin::errorReply(
         503,
@@ -278,9 +280,7 @@ void FleetSync::write(nlohmann::json desired, Applied applied, admin::Responder 
     return;
   }
   // ?wait=all: the answer waits for the whole fleet (fleet_waits.h).
-  const std::optional<absl::Duration> wait_all =
-      wait_all_.has_value() && *wait_all_ <= absl::ZeroDuration() ? config_.request_timeout
-                                                                  : wait_all_;
+  if (wait_all.has_value() && *wait_all <= absl::ZeroDuration()) wait_all = config_.request_timeout;
   const std::string key = EtcdClient::base64(stateKey());
   const int64_t read_revision = seen_revision_;
   nlohmann::json txn = {

@@ -62,8 +62,10 @@ class FleetSync {
   // (the local state goes back to the fleet's until etcd accepted it), then applied and
   // published; `respond` gets `body` with the generation and the fleet revision once this
   // instance's workers route by it, 409 on a conflict, 503 while etcd is unreachable.
+  // `wait_all` (admin::ChangeScope): the answer waits until every live instance applied the
+  // change, at most that long (zero: request_timeout).
   void change(const char* event, const std::string& route, nlohmann::json body,
-              admin::Responder respond);
+              std::optional<absl::Duration> wait_all, admin::Responder respond);
   // A change made to this instance alone (local=1): the next state from etcd replaces it.
   void changedLocally() { local_changes_ = true; }
 
@@ -73,15 +75,14 @@ class FleetSync {
   // made it, and where the answer goes.
   using Applied = std::function<void(int64_t revision, admin::Responder respond)>;
   // Backend admin states (drain, disable, enable): `backends` replaces the fleet's with the same
-  // compare-and-swap as change(); `applied` answers; `respond` gets the 409 or 503.
-  void changeBackends(nlohmann::json backends, Applied applied, admin::Responder respond);
+  // compare-and-swap as change(), and `wait_all` as there; `applied` answers; `respond` gets the
+  // 409 or 503.
+  void changeBackends(nlohmann::json backends, std::optional<absl::Duration> wait_all,
+                      Applied applied, admin::Responder respond);
   // Asks a backend back from maintenance to be health-checked now.
   void setRecheck(std::function<void(const std::string& pool, const std::string& address)> fn) {
     recheck_ = std::move(fn);
   }
-  // ?wait=all on the admin call being served: its answer waits until every live instance applied
-  // the change, at most `timeout` (zero: request_timeout). Set before the verb, cleared after it.
-  void setWaitAll(std::optional<absl::Duration> timeout) { wait_all_ = timeout; }
 
   // The "fleet" object of /admin/status.
   nlohmann::json statusJson() const;
@@ -114,7 +115,8 @@ class FleetSync {
  private:
   // Writes `desired` (the whole fleet state) with the compare-and-swap on the revision read;
   // then as change() says.
-  void write(nlohmann::json desired, Applied applied, admin::Responder respond);
+  void write(nlohmann::json desired, std::optional<absl::Duration> wait_all, Applied applied,
+             admin::Responder respond);
   // At a clean shutdown: the registration goes at once, not lease_ttl later.
   void revokeLease();
   // Reads the whole prefix, then registers and watches from the revision read.
@@ -147,7 +149,6 @@ class FleetSync {
   routing::config::FleetConfig config_;
   std::unique_ptr<EtcdClient> client_;
   std::function<void(const std::string&, const std::string&)> recheck_;
-  std::optional<absl::Duration> wait_all_;
   FleetWaits waits_{[this] {
     return FleetWaits::Fleet{&instances_, instance_id_, applied_revision_};
   }};

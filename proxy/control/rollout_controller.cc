@@ -172,7 +172,7 @@ void RolloutController::onTimer(Entry& entry) {
   const char* event = "rollout_step";
   if (entry.rollout.phase() == RolloutPhase::kRolledBack) event = "rollout_rolled_back";
   if (entry.rollout.phase() == RolloutPhase::kSucceeded) event = "rollout_succeeded";
-  apply(entry, action, event, nullptr);
+  apply(entry, action, event, admin::ChangeScope{}, nullptr);
 }
 
 void RolloutController::updateGauges(const Rollout& rollout) {
@@ -181,7 +181,7 @@ void RolloutController::updateGauges(const Rollout& rollout) {
 }
 
 void RolloutController::apply(Entry& entry, const RolloutAction& action, const char* event,
-                              admin::Responder respond) {
+                              const admin::ChangeScope& scope, admin::Responder respond) {
   const Rollout& rollout = entry.rollout;
   const std::string route = rollout.spec().route;
   updateGauges(rollout);
@@ -248,7 +248,8 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
       [[fallthrough]];
     case RolloutAction::Kind::kNone:
       if (fleet_write) {
-        fleet_->change(event, route, {{"state", phaseName(rollout.phase())}}, std::move(done));
+        fleet_->change(event, route, {{"state", phaseName(rollout.phase())}}, scope.wait_all,
+                       std::move(done));
         return;
       }
       saveState(state_);
@@ -256,38 +257,39 @@ void RolloutController::apply(Entry& entry, const RolloutAction& action, const c
       return;
     case RolloutAction::Kind::kSetWeight:
       if (verify) {  // the one step of a verify rollout: the switch itself
-        traffic_.switchPool(route, rollout.spec().pool, /*force=*/false, std::move(done),
+        traffic_.switchPool(route, rollout.spec().pool, /*force=*/false, scope, std::move(done),
                             TrafficControl::Origin::kRollout);
         return;
       }
-      traffic_.setCanary(route, rollout.spec().pool, action.weight, std::move(done),
+      traffic_.setCanary(route, rollout.spec().pool, action.weight, scope, std::move(done),
                          TrafficControl::Origin::kRollout);
       return;
     case RolloutAction::Kind::kRollBack:
       if (verify) {  // back to the pool that was active before the switch
-        traffic_.rollback(route, std::move(done), TrafficControl::Origin::kRollout);
+        traffic_.rollback(route, scope, std::move(done), TrafficControl::Origin::kRollout);
         return;
       }
-      traffic_.setCanary(route, rollout.spec().pool, 0, std::move(done),
+      traffic_.setCanary(route, rollout.spec().pool, 0, scope, std::move(done),
                          TrafficControl::Origin::kRollout);
       return;
     case RolloutAction::Kind::kPromote:
       if (verify) {  // already the active pool
         if (fleet_write) {
-          fleet_->change(event, route, {{"state", phaseName(rollout.phase())}}, std::move(done));
+          fleet_->change(event, route, {{"state", phaseName(rollout.phase())}}, scope.wait_all,
+                         std::move(done));
           return;
         }
         saveState(state_);
         done(admin::jsonReply(200, {}));
         return;
       }
-      traffic_.promote(route, std::move(done), TrafficControl::Origin::kRollout);
+      traffic_.promote(route, scope, std::move(done), TrafficControl::Origin::kRollout);
       return;
   }
 }
 
 void RolloutController::create(const nlohmann::json& body, const std::string& default_route,
-                               admin::Responder respond) {
+                               const admin::ChangeScope& scope, admin::Responder respond) {
   SY_DCHECK_ON_CONTROL_THREAD();
   if (state_.shutting_down) return respond(admin::errorReply(503, "shutting down"));
   absl::StatusOr<RolloutSpec> spec = parseRolloutSpec(body, default_route);
@@ -324,7 +326,7 @@ void RolloutController::create(const nlohmann::json& body, const std::string& de
   rollouts_[route] = std::move(entry);
   const RolloutAction action = added.rollout.start(nowMs());
   startTimer(added);
-  apply(added, action, "rollout_started",
+  apply(added, action, "rollout_started", scope,
         [this, route, previous, respond = std::move(respond)](admin::Reply reply) mutable {
           if (reply.status != 200) {
             // The first step was refused (a verify switch to a pool with no healthy backend)
@@ -390,7 +392,8 @@ void RolloutController::command(const std::string& route, const std::string& ver
                                             "\" (pause, resume, abort, promote, skip)")));
   }
   if (!action.ok()) return respond(admin::errorReply(409, std::string(action.status().message())));
-  apply(entry, *action, absl::StrCat("rollout_", verb).c_str(), std::move(respond));
+  apply(entry, *action, absl::StrCat("rollout_", verb).c_str(), admin::ChangeScope{},
+        std::move(respond));
 }
 
 bool RolloutController::running(const std::string& route) const {

@@ -42,9 +42,10 @@ class RolloutController {
 
   // POST /admin/rollouts: 201 with the rollout once its first weight is published; 400 for a
   // bad body, 404 for an unknown route or pool, 409 when the pool is the active one or the
-  // route already runs a rollout.
+  // route already runs a rollout. `scope` is the first step's (POST /admin/switch?verify=
+  // passes the switch's local=1 or wait=all on); the later steps have none.
   void create(const nlohmann::json& body, const std::string& default_route,
-              admin::Responder respond);
+              const admin::ChangeScope& scope, admin::Responder respond);
   // GET /admin/rollouts (route empty: every rollout) and /admin/rollouts/ROUTE (404 if none).
   void show(const std::string& route, admin::Responder respond) const;
   // POST /admin/rollouts/ROUTE/{pause,resume,abort,promote,skip}.
@@ -109,9 +110,10 @@ class RolloutController {
   // The entry of rollout `id` on `route`, if it is still there.
   Entry* find(const std::string& route, uint64_t id);
   void onTimer(Entry& entry);
-  // Carries out `action` for `entry` (one publish); `respond`, when set, answers after it.
+  // Carries out `action` for `entry` (one publish) in `scope`; `respond`, when set, answers
+  // after it.
   void apply(Entry& entry, const RolloutAction& action, const char* event,
-             admin::Responder respond);
+             const admin::ChangeScope& scope, admin::Responder respond);
   // This instance's workers' figures, plus the fleet's others' (fleet mode).
   bool readPool(const std::string& route, const std::string& pool, PoolReading* reading) const;
   bool readLocalPool(const std::string& route, const std::string& pool, PoolReading* reading) const;

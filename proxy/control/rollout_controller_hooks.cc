@@ -78,7 +78,7 @@ void RolloutController::onGateAnswer(const std::string& route, uint64_t id, uint
   }
   const char* event =
       rollout.phase() == RolloutPhase::kSucceeded ? "rollout_succeeded" : "rollout_step";
-  apply(*entry, action, event, nullptr);
+  apply(*entry, action, event, admin::ChangeScope{}, nullptr);
 }
 
 void RolloutController::notify(Entry& entry, const char* event) {

@@ -123,7 +123,7 @@ void RolloutController::startDeclared() {
       continue;
     }
     core::logInfo("rollout_declared_starting", {{"route", route}, {"pool", spec->pool}});
-    create(nlohmann::json::parse(declaration.spec_json), default_route,
+    create(nlohmann::json::parse(declaration.spec_json), default_route, admin::ChangeScope{},
            [route](admin::Reply reply) {
              if (reply.status != 201) {
                core::logWarn("rollout_declared_failed", {{"route", route}, {"reply", reply.body}});

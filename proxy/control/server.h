@@ -55,30 +55,32 @@ class Server final : public admin::ControlPlane {
   // admin::ControlPlane (control loop).
   std::vector<std::string> routeNames() const override { return state_.routeNames(); }
   void switchPool(const std::string& route, const std::string& pool, bool force,
-                  admin::Responder respond) override {
-    traffic_.switchPool(route, pool, force, std::move(respond));
+                  const admin::ChangeScope& scope, admin::Responder respond) override {
+    traffic_.switchPool(route, pool, force, scope, std::move(respond));
   }
-  void rollback(const std::string& route, admin::Responder respond) override {
-    traffic_.rollback(route, std::move(respond));
+  void rollback(const std::string& route, const admin::ChangeScope& scope,
+                admin::Responder respond) override {
+    traffic_.rollback(route, scope, std::move(respond));
   }
   void setCanary(const std::string& route, const std::string& pool, double weight,
-                 admin::Responder respond) override {
-    traffic_.setCanary(route, pool, weight, std::move(respond));
+                 const admin::ChangeScope& scope, admin::Responder respond) override {
+    traffic_.setCanary(route, pool, weight, scope, std::move(respond));
   }
-  void promote(const std::string& route, admin::Responder respond) override {
-    traffic_.promote(route, std::move(respond));
+  void promote(const std::string& route, const admin::ChangeScope& scope,
+               admin::Responder respond) override {
+    traffic_.promote(route, scope, std::move(respond));
   }
   void setMirror(const std::string& route, const std::string& pool, double percent,
-                 admin::Responder respond) override {
-    traffic_.setMirror(route, pool, percent, std::move(respond));
+                 const admin::ChangeScope& scope, admin::Responder respond) override {
+    traffic_.setMirror(route, pool, percent, scope, std::move(respond));
   }
   void startRollout(const nlohmann::json& body, const std::string& default_route,
                     admin::Responder respond) override {
-    rollouts_.create(body, default_route, std::move(respond));
+    rollouts_.create(body, default_route, admin::ChangeScope{}, std::move(respond));
   }
   void switchAndVerify(const std::string& route, const std::string& pool, const std::string& verify,
-                       admin::Responder respond) override {
-    rollouts_.create(verifyRolloutBody(route, pool, verify), route, std::move(respond));
+                       const admin::ChangeScope& scope, admin::Responder respond) override {
+    rollouts_.create(verifyRolloutBody(route, pool, verify), route, scope, std::move(respond));
   }
   void showRollouts(const std::string& route, admin::Responder respond) override {
     rollouts_.show(route, std::move(respond));
@@ -87,18 +89,13 @@ class Server final : public admin::ControlPlane {
                       admin::Responder respond) override {
     rollouts_.command(route, verb, std::move(respond));
   }
-  void setLocalChange(bool local) override {
-    traffic_.setLocalChange(local);
-    backends_.setLocalChange(local);
-  }
   bool fleetEnabled() const override { return fleet_.enabled(); }
-  void setWaitAll(std::optional<absl::Duration> timeout) override { fleet_.setWaitAll(timeout); }
   void reload(admin::Responder respond) override { reloader_.reload(std::move(respond)); }
   void upgrade(const std::string& binary, admin::Responder respond) override;
   void setBackendAdmin(const std::string& pool, const std::string& address,
                        routing::AdminState state, absl::Duration wait,
-                       admin::Responder respond) override {
-    backends_.setBackendAdmin(pool, address, state, wait, std::move(respond));
+                       const admin::ChangeScope& scope, admin::Responder respond) override {
+    backends_.setBackendAdmin(pool, address, state, wait, scope, std::move(respond));
   }
   void addBackend(const std::string& pool, const nlohmann::json& body,
                   admin::Responder respond) override {

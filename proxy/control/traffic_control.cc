@@ -28,10 +28,10 @@ void TrafficControl::close() {
 }
 
 void TrafficControl::applyChange(const char* event, const std::string& route, nlohmann::json body,
-                                 admin::Responder respond) {
+                                 const admin::ChangeScope& scope, admin::Responder respond) {
   if (fleet_ != nullptr && fleet_->enabled()) {
-    if (!local_change_) {
-      fleet_->change(event, route, std::move(body), std::move(respond));
+    if (!scope.local) {
+      fleet_->change(event, route, std::move(body), scope.wait_all, std::move(respond));
       scheduleSwitchDrain();
       return;
     }
@@ -69,7 +69,8 @@ bool TrafficControl::refusedNow(const std::string& route, admin::Responder& resp
 }
 
 void TrafficControl::switchPool(const std::string& route, const std::string& pool, bool force,
-                                admin::Responder respond, Origin origin) {
+                                const admin::ChangeScope& scope, admin::Responder respond,
+                                Origin origin) {
   if (refusedNow(route, respond, origin == Origin::kOperator)) return;
   if (!force && state_.config->findPool(pool) != nullptr && state_.traffic.find(route) != nullptr &&
       !poolHasHealthyBackend(pool)) {
@@ -94,21 +95,23 @@ void TrafficControl::switchPool(const std::string& route, const std::string& poo
   }
   state_.metrics.switched(route);
   applyChange("switch", route,
-              {{"previous", previous_active}, {"active", now.active}, {"changed", true}},
+              {{"previous", previous_active}, {"active", now.active}, {"changed", true}}, scope,
               std::move(respond));
 }
 
-void TrafficControl::rollback(const std::string& route, admin::Responder respond, Origin origin) {
+void TrafficControl::rollback(const std::string& route, const admin::ChangeScope& scope,
+                              admin::Responder respond, Origin origin) {
   if (refusedNow(route, respond, origin == Origin::kOperator)) return;
   if (!answerIfRefused(state_.traffic.rollback(route), respond)) return;
   const routing::RouteTraffic& now = *state_.traffic.find(route);
   state_.metrics.rolledBack(route);
-  applyChange("rollback", route, {{"previous", now.previous}, {"active", now.active}},
+  applyChange("rollback", route, {{"previous", now.previous}, {"active", now.active}}, scope,
               std::move(respond));
 }
 
 void TrafficControl::setCanary(const std::string& route, const std::string& pool, double weight,
-                               admin::Responder respond, Origin origin) {
+                               const admin::ChangeScope& scope, admin::Responder respond,
+                               Origin origin) {
   if (refusedNow(route, respond, origin == Origin::kOperator)) return;
   if (!answerIfRefused(state_.traffic.setCanary(route, pool, weight, *state_.config), respond)) {
     return;
@@ -119,20 +122,21 @@ void TrafficControl::setCanary(const std::string& route, const std::string& pool
               {{"active", now.active},
                {"canary_pool", now.canary_pool},
                {"canary_weight", now.canary_weight}},
-              std::move(respond));
+              scope, std::move(respond));
 }
 
-void TrafficControl::promote(const std::string& route, admin::Responder respond, Origin origin) {
+void TrafficControl::promote(const std::string& route, const admin::ChangeScope& scope,
+                             admin::Responder respond, Origin origin) {
   if (refusedNow(route, respond, origin == Origin::kOperator)) return;
   if (!answerIfRefused(state_.traffic.promote(route), respond)) return;
   const routing::RouteTraffic& now = *state_.traffic.find(route);
   state_.metrics.promoted(route);
-  applyChange("promote", route, {{"previous", now.previous}, {"active", now.active}},
+  applyChange("promote", route, {{"previous", now.previous}, {"active", now.active}}, scope,
               std::move(respond));
 }
 
 void TrafficControl::setMirror(const std::string& route, const std::string& pool, double percent,
-                               admin::Responder respond) {
+                               const admin::ChangeScope& scope, admin::Responder respond) {
   // Mirroring does not steer the route's traffic: a rollout does not lock it.
   if (refusedNow(route, respond, /*rollout_locks=*/false)) return;
   if (!answerIfRefused(state_.traffic.setMirror(route, pool, percent, *state_.config), respond)) {
@@ -141,7 +145,7 @@ void TrafficControl::setMirror(const std::string& route, const std::string& pool
   const routing::RouteTraffic& now = *state_.traffic.find(route);
   state_.metrics.mirrorChanged(route);
   applyChange("mirror", route,
-              {{"mirror_pool", now.mirror_pool}, {"mirror_percent", now.mirror_percent}},
+              {{"mirror_pool", now.mirror_pool}, {"mirror_percent", now.mirror_percent}}, scope,
               std::move(respond));
 }
 

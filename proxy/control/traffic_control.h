@@ -31,31 +31,32 @@ class TrafficControl {
     rollout_running_ = std::move(rollout_running);
   }
 
-  // Fleet mode: a change goes through etcd (fleet_sync.h) unless setLocalChange(true).
+  // Fleet mode: a change goes through etcd (fleet_sync.h) unless its scope is local.
   void setFleet(FleetSync* fleet) { fleet_ = fleet; }
-  // The admin call being served asked for local=1: its change holds on this instance only.
-  void setLocalChange(bool local) { local_change_ = local; }
 
   void start(uv_loop_t* loop);
   // Closes the timer; the loop must run once more to finish the close.
   void close();
 
+  // `scope`: see admin::ChangeScope (fleet mode).
   void switchPool(const std::string& route, const std::string& pool, bool force,
-                  admin::Responder respond, Origin origin = Origin::kOperator);
-  void rollback(const std::string& route, admin::Responder respond,
+                  const admin::ChangeScope& scope, admin::Responder respond,
+                  Origin origin = Origin::kOperator);
+  void rollback(const std::string& route, const admin::ChangeScope& scope, admin::Responder respond,
                 Origin origin = Origin::kOperator);
   void setCanary(const std::string& route, const std::string& pool, double weight,
-                 admin::Responder respond, Origin origin = Origin::kOperator);
-  void promote(const std::string& route, admin::Responder respond,
+                 const admin::ChangeScope& scope, admin::Responder respond,
+                 Origin origin = Origin::kOperator);
+  void promote(const std::string& route, const admin::ChangeScope& scope, admin::Responder respond,
                Origin origin = Origin::kOperator);
   void setMirror(const std::string& route, const std::string& pool, double percent,
-                 admin::Responder respond);
+                 const admin::ChangeScope& scope, admin::Responder respond);
 
  private:
   // Publishes the current traffic state; `respond` gets `body` plus the generation once every
   // worker adopted it. `event` names the change in the log.
   void applyChange(const char* event, const std::string& route, nlohmann::json body,
-                   admin::Responder respond);
+                   const admin::ChangeScope& scope, admin::Responder respond);
   // What every verb checks first; answers and returns true when it may not run now: 503 while
   // shutting down, 409 when `rollout_locks` and the route runs a rollout.
   bool refusedNow(const std::string& route, admin::Responder& respond, bool rollout_locks) const;
@@ -68,7 +69,6 @@ class TrafficControl {
   Publisher& publisher_;
   std::function<bool(const std::string&)> rollout_running_;
   FleetSync* fleet_ = nullptr;
-  bool local_change_ = false;
   uv_timer_t switch_drain_timer_{};
   bool started_ = false;
 };

@@ -26,21 +26,25 @@ class FakeControlPlane final : public ControlPlane {
     return routes;
   }
   void switchPool(const std::string& route, const std::string& pool, bool force,
-                  Responder respond) override {
+                  const ChangeScope& scope, Responder respond) override {
+    noteScope(scope);
     calls.push_back("switch " + route + " " + pool + (force ? " force" : ""));
     respond(canned);
   }
-  void rollback(const std::string& route, Responder respond) override {
+  void rollback(const std::string& route, const ChangeScope& scope, Responder respond) override {
+    noteScope(scope);
     calls.push_back("rollback " + route);
     respond(canned);
   }
   void setCanary(const std::string& route, const std::string& pool, double weight,
-                 Responder respond) override {
+                 const ChangeScope& scope, Responder respond) override {
+    noteScope(scope);
     calls.push_back("canary " + route + " " + pool);
     weights.push_back(weight);
     respond(canned);
   }
-  void promote(const std::string& route, Responder respond) override {
+  void promote(const std::string& route, const ChangeScope& scope, Responder respond) override {
+    noteScope(scope);
     calls.push_back("promote " + route);
     respond(canned);
   }
@@ -58,7 +62,8 @@ class FakeControlPlane final : public ControlPlane {
     respond(canned);
   }
   void switchAndVerify(const std::string& route, const std::string& pool, const std::string& verify,
-                       Responder respond) override {
+                       const ChangeScope& scope, Responder respond) override {
+    noteScope(scope);
     calls.push_back("switch " + route + " " + pool + " verify " + verify);
     respond(canned);
   }
@@ -72,13 +77,16 @@ class FakeControlPlane final : public ControlPlane {
     respond(canned);
   }
   void setMirror(const std::string& route, const std::string& pool, double percent,
-                 Responder respond) override {
+                 const ChangeScope& scope, Responder respond) override {
+    noteScope(scope);
     calls.push_back("mirror " + route + " " + pool);
     weights.push_back(percent);
     respond(canned);
   }
   void setBackendAdmin(const std::string& pool, const std::string& address,
-                       routing::AdminState state, absl::Duration wait, Responder respond) override {
+                       routing::AdminState state, absl::Duration wait, const ChangeScope& scope,
+                       Responder respond) override {
+    noteScope(scope);
     calls.push_back("backend " + pool + " " + address + " " + routing::adminStateName(state) + " " +
                     absl::FormatDuration(wait));
     respond(canned);
@@ -106,12 +114,14 @@ class FakeControlPlane final : public ControlPlane {
   std::string metrics() const override { return "# metrics\n"; }
 
   bool fleetEnabled() const override { return fleet; }
-  void setWaitAll(std::optional<absl::Duration> timeout) override {
-    if (timeout.has_value()) wait_alls.push_back(*timeout);
+  void noteScope(const ChangeScope& scope) {
+    if (scope.wait_all.has_value()) wait_alls.push_back(*scope.wait_all);
+    if (scope.local) ++local_calls;
   }
   std::vector<std::string> routes = {"web"};
   bool fleet = false;
   std::vector<absl::Duration> wait_alls;  // of the calls with ?wait=all
+  int local_calls = 0;                    // with ?local=1
   bool is_ready = true;
   Reply canned = jsonReply(200, {{"done", true}});
 
@@ -642,6 +652,22 @@ TEST_F(AdminApiTest, WaitAllInFleetModeReachesTheControlPlaneWithItsTimeout) {
   EXPECT_THAT(control_.wait_alls, ElementsAre(absl::ZeroDuration(), absl::Seconds(2.5),
                                               absl::ZeroDuration(), absl::ZeroDuration()));
   EXPECT_EQ(control_.calls[2], "backend blue 127.0.0.1:9001 draining 0");
+}
+
+TEST_F(AdminApiTest, LocalReachesTheControlPlaneOnEveryVerbThatTakesIt) {
+  control_.fleet = true;
+  for (const char* target :
+       {"/admin/switch?to=green&local=1", "/admin/switch?to=green&verify=60s&local=1",
+        "/admin/rollback?local=1", "/admin/canary?pool=green&weight=5&local=1",
+        "/admin/mirror?pool=green&percent=5&local=1", "/admin/promote?local=1",
+        "/admin/pools/blue/drain?local=1",
+        "/admin/pools/blue/backends/127.0.0.1:9001/enable?local=1"}) {
+    EXPECT_EQ(send("POST", target).status, 200) << target;
+  }
+  EXPECT_EQ(control_.local_calls, 8);
+  EXPECT_EQ(send("POST", "/admin/switch?to=green&local=0").status, 200);
+  EXPECT_EQ(control_.local_calls, 8);
+  EXPECT_THAT(control_.wait_alls, IsEmpty());
 }
 
 TEST_F(AdminApiTest, WaitAllMisusesAreRefused) {

@@ -23,22 +23,25 @@ using ::testing::IsEmpty;
 class ConsoleFakeControl final : public ControlPlane {
  public:
   std::vector<std::string> routeNames() const override { return {"web"}; }
-  void switchPool(const std::string& route, const std::string& pool, bool,
+  void switchPool(const std::string& route, const std::string& pool, bool, const ChangeScope&,
                   Responder respond) override {
     calls.push_back("switch " + route + " " + pool);
     respond(jsonReply(200, {{"active", pool}}));
   }
-  void rollback(const std::string& route, Responder respond) override {
+  void rollback(const std::string& route, const ChangeScope&, Responder respond) override {
     calls.push_back("rollback " + route);
     respond(jsonReply(200, {}));
   }
-  void setCanary(const std::string& route, const std::string& pool, double,
+  void setCanary(const std::string& route, const std::string& pool, double, const ChangeScope&,
                  Responder respond) override {
     calls.push_back("canary " + route + " " + pool);
     respond(jsonReply(200, {}));
   }
-  void promote(const std::string&, Responder respond) override { respond(jsonReply(200, {})); }
-  void setMirror(const std::string&, const std::string&, double, Responder respond) override {
+  void promote(const std::string&, const ChangeScope&, Responder respond) override {
+    respond(jsonReply(200, {}));
+  }
+  void setMirror(const std::string&, const std::string&, double, const ChangeScope&,
+                 Responder respond) override {
     respond(jsonReply(200, {}));
   }
   void startRollout(const nlohmann::json&, const std::string&, Responder respond) override {
@@ -48,7 +51,7 @@ class ConsoleFakeControl final : public ControlPlane {
     respond(jsonReply(200, {{"rollouts", nlohmann::json::array()}}));
   }
   void switchAndVerify(const std::string&, const std::string&, const std::string&,
-                       Responder respond) override {
+                       const ChangeScope&, Responder respond) override {
     respond(jsonReply(200, {}));
   }
   void rolloutCommand(const std::string&, const std::string&, Responder respond) override {
@@ -56,7 +59,7 @@ class ConsoleFakeControl final : public ControlPlane {
   }
   void reload(Responder respond) override { respond(jsonReply(200, {})); }
   void setBackendAdmin(const std::string& pool, const std::string& address, routing::AdminState,
-                       absl::Duration, Responder respond) override {
+                       absl::Duration, const ChangeScope&, Responder respond) override {
     calls.push_back("backend " + pool + " " + address);
     respond(jsonReply(200, {}));
   }

@@ -51,7 +51,7 @@ TEST_F(BackendAdminTest, DrainIsPublishedAndAnsweredWithTheBackends) {
   const uint64_t before = state_.snapshot->generation;
   std::optional<admin::Reply> reply;
   backends_.setBackendAdmin("green", "127.0.0.1:2", routing::AdminState::kDraining,
-                            absl::ZeroDuration(), keep(&reply));
+                            absl::ZeroDuration(), {}, keep(&reply));
   ASSERT_TRUE(runUntil([&] { return reply.has_value(); }));
   ASSERT_EQ(reply->status, 200) << reply->body.dump();
   EXPECT_EQ(reply->body["pool"], "green");
@@ -69,7 +69,7 @@ TEST_F(BackendAdminTest, AWholePoolAtOnce) {
   load(1);
   startWorkers(1);
   std::optional<admin::Reply> reply;
-  backends_.setBackendAdmin("green", "", routing::AdminState::kDisabled, absl::ZeroDuration(),
+  backends_.setBackendAdmin("green", "", routing::AdminState::kDisabled, absl::ZeroDuration(), {},
                             keep(&reply));
   ASSERT_TRUE(runUntil([&] { return reply.has_value(); }));
   ASSERT_EQ(reply->status, 200) << reply->body.dump();
@@ -81,13 +81,13 @@ TEST_F(BackendAdminTest, AWholePoolAtOnce) {
 TEST_F(BackendAdminTest, UnknownPoolOrBackendIs404) {
   load(1);
   std::optional<admin::Reply> reply;
-  backends_.setBackendAdmin("nope", "", routing::AdminState::kDraining, absl::ZeroDuration(),
+  backends_.setBackendAdmin("nope", "", routing::AdminState::kDraining, absl::ZeroDuration(), {},
                             keep(&reply));
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 404);
   reply.reset();
   backends_.setBackendAdmin("green", "127.0.0.1:9", routing::AdminState::kDraining,
-                            absl::ZeroDuration(), keep(&reply));
+                            absl::ZeroDuration(), {}, keep(&reply));
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 404);
   EXPECT_NE(reply->body["error"].get<std::string>().find("127.0.0.1:2, 127.0.0.1:3"),
@@ -100,13 +100,13 @@ TEST_F(BackendAdminTest, BackFromMaintenanceIsCheckedAgain) {
   startWorkers(1);
   std::optional<admin::Reply> reply;
   backends_.setBackendAdmin("blue", "127.0.0.1:1", routing::AdminState::kDisabled,
-                            absl::ZeroDuration(), keep(&reply));
+                            absl::ZeroDuration(), {}, keep(&reply));
   ASSERT_TRUE(runUntil([&] { return reply.has_value(); }));
   // As a health check would have left it before the maintenance.
   state_.backend_states.find("blue", "127.0.0.1:1")->health = routing::HealthState::kHealthy;
   reply.reset();
   backends_.setBackendAdmin("blue", "127.0.0.1:1", routing::AdminState::kReady,
-                            absl::ZeroDuration(), keep(&reply));
+                            absl::ZeroDuration(), {}, keep(&reply));
   ASSERT_TRUE(runUntil([&] { return reply.has_value(); }));
   ASSERT_EQ(reply->status, 200) << reply->body.dump();
   EXPECT_EQ(record("blue", "127.0.0.1:1").health, routing::HealthState::kUnknown);
@@ -121,7 +121,7 @@ TEST_F(BackendAdminTest, AWaitEndsWhenTheLastRequestEnds) {
   in_flight.add();  // one request in flight on worker 0
   std::optional<admin::Reply> reply;
   backends_.setBackendAdmin("green", "127.0.0.1:2", routing::AdminState::kDraining,
-                            absl::Seconds(60), keep(&reply));
+                            absl::Seconds(60), {}, keep(&reply));
   ASSERT_TRUE(runUntil([&] { return backends_.pendingWaits() == 1; }));
   EXPECT_FALSE(reply.has_value());
   in_flight.sub();  // the request ended
@@ -137,7 +137,7 @@ TEST_F(BackendAdminTest, AWaitThatRunsOutIs504AndTheStateStays) {
   inFlight("green", "127.0.0.1:2").add();  // never ends
   std::optional<admin::Reply> reply;
   backends_.setBackendAdmin("green", "127.0.0.1:2", routing::AdminState::kDraining,
-                            absl::Milliseconds(1), keep(&reply));
+                            absl::Milliseconds(1), {}, keep(&reply));
   ASSERT_TRUE(runUntil([&] { return reply.has_value(); }));
   EXPECT_EQ(reply->status, 504) << reply->body.dump();
   EXPECT_EQ(reply->body["drained"], false);
@@ -150,7 +150,7 @@ TEST_F(BackendAdminTest, CloseAnswersThePendingWaits) {
   inFlight("green", "127.0.0.1:2").add();
   std::optional<admin::Reply> reply;
   backends_.setBackendAdmin("green", "127.0.0.1:2", routing::AdminState::kDraining,
-                            absl::Seconds(60), keep(&reply));
+                            absl::Seconds(60), {}, keep(&reply));
   ASSERT_TRUE(runUntil([&] { return backends_.pendingWaits() == 1; }));
   backends_.close();
   ASSERT_TRUE(reply.has_value());
@@ -163,7 +163,7 @@ TEST_F(BackendAdminTest, AWorkerThatCannotBeReachedFailsTheDrainLoudly) {
   addDeadWorker();
   std::optional<admin::Reply> reply;
   backends_.setBackendAdmin("green", "127.0.0.1:2", routing::AdminState::kDraining,
-                            absl::Seconds(60), keep(&reply));
+                            absl::Seconds(60), {}, keep(&reply));
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 500) << reply->body.dump();
   EXPECT_EQ(reply->body["code"], "worker_post_failed");

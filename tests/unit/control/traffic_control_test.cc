@@ -30,7 +30,7 @@ TEST_F(TrafficControlTest, SwitchAnswersOnceEveryWorkerRoutesByIt) {
   load(2);
   startWorkers(2);
   std::optional<admin::Reply> reply;
-  traffic_.switchPool("web", "green", false, keep(&reply));
+  traffic_.switchPool("web", "green", false, {}, keep(&reply));
   const admin::Reply& answer = await(reply);
   ASSERT_EQ(answer.status, 200) << answer.body.dump();
   EXPECT_EQ(answer.body["route"], "web");
@@ -48,7 +48,7 @@ TEST_F(TrafficControlTest, SwitchToTheActivePoolPublishesNothing) {
   startWorkers(1);
   const uint64_t before = state_.snapshot->generation;
   std::optional<admin::Reply> reply;
-  traffic_.switchPool("web", "blue", false, keep(&reply));
+  traffic_.switchPool("web", "blue", false, {}, keep(&reply));
   ASSERT_TRUE(reply.has_value());  // answered at once
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(reply->body["changed"], false);
@@ -59,15 +59,15 @@ TEST_F(TrafficControlTest, SwitchToTheActivePoolPublishesNothing) {
 TEST_F(TrafficControlTest, RefusalsCarryTheirStatus) {
   load(1);
   std::optional<admin::Reply> reply;
-  traffic_.switchPool("web", "nope", false, keep(&reply));
+  traffic_.switchPool("web", "nope", false, {}, keep(&reply));
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 404) << reply->body.dump();
   reply.reset();
-  traffic_.switchPool("nope", "green", false, keep(&reply));
+  traffic_.switchPool("nope", "green", false, {}, keep(&reply));
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 404) << reply->body.dump();
   reply.reset();
-  traffic_.rollback("web", keep(&reply));  // nothing to roll back to
+  traffic_.rollback("web", {}, keep(&reply));  // nothing to roll back to
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 409) << reply->body.dump();
 }
@@ -76,10 +76,10 @@ TEST_F(TrafficControlTest, RollbackReturnsToThePreviousPool) {
   load(1);
   startWorkers(1);
   std::optional<admin::Reply> reply;
-  traffic_.switchPool("web", "green", false, keep(&reply));
+  traffic_.switchPool("web", "green", false, {}, keep(&reply));
   ASSERT_EQ(await(reply).status, 200);
   reply.reset();
-  traffic_.rollback("web", keep(&reply));
+  traffic_.rollback("web", {}, keep(&reply));
   const admin::Reply& answer = await(reply);
   ASSERT_EQ(answer.status, 200) << answer.body.dump();
   EXPECT_EQ(answer.body["active"], "blue");
@@ -91,13 +91,13 @@ TEST_F(TrafficControlTest, CanaryThenPromote) {
   load(1);
   startWorkers(1);
   std::optional<admin::Reply> reply;
-  traffic_.setCanary("web", "green", 10, keep(&reply));
+  traffic_.setCanary("web", "green", 10, {}, keep(&reply));
   const admin::Reply& canary = await(reply);
   ASSERT_EQ(canary.status, 200) << canary.body.dump();
   EXPECT_EQ(canary.body["canary_pool"], "green");
   EXPECT_EQ(canary.body["canary_weight"], 10);
   reply.reset();
-  traffic_.promote("web", keep(&reply));
+  traffic_.promote("web", {}, keep(&reply));
   const admin::Reply& promoted = await(reply);
   ASSERT_EQ(promoted.status, 200) << promoted.body.dump();
   EXPECT_EQ(promoted.body["active"], "green");
@@ -108,12 +108,12 @@ TEST_F(TrafficControlTest, MirrorStartsAndStops) {
   load(1);
   startWorkers(1);
   std::optional<admin::Reply> reply;
-  traffic_.setMirror("web", "green", 50, keep(&reply));
+  traffic_.setMirror("web", "green", 50, {}, keep(&reply));
   const admin::Reply& started = await(reply);
   ASSERT_EQ(started.status, 200) << started.body.dump();
   EXPECT_EQ(started.body["mirror_pool"], "green");
   reply.reset();
-  traffic_.setMirror("web", "", 0, keep(&reply));
+  traffic_.setMirror("web", "", 0, {}, keep(&reply));
   const admin::Reply& stopped = await(reply);
   ASSERT_EQ(stopped.status, 200) << stopped.body.dump();
   EXPECT_EQ(stopped.body["mirror_percent"], 0);
@@ -123,11 +123,11 @@ TEST_F(TrafficControlTest, ShuttingDownRefusesEveryVerb) {
   load(1);
   state_.shutting_down = true;
   std::optional<admin::Reply> reply;
-  traffic_.switchPool("web", "green", true, keep(&reply));
+  traffic_.switchPool("web", "green", true, {}, keep(&reply));
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 503);
   reply.reset();
-  traffic_.setCanary("web", "green", 5, keep(&reply));
+  traffic_.setCanary("web", "green", 5, {}, keep(&reply));
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 503);
 }
@@ -137,7 +137,7 @@ TEST_F(TrafficControlTest, AWorkerThatCannotBeReachedFailsTheSwitchLoudly) {
   startWorkers(1);
   addDeadWorker();
   std::optional<admin::Reply> reply;
-  traffic_.switchPool("web", "green", false, keep(&reply));
+  traffic_.switchPool("web", "green", false, {}, keep(&reply));
   // At once, not after the client's timeout.
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 500) << reply->body.dump();
