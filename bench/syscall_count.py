@@ -167,10 +167,18 @@ def main(argv: list[str]) -> int:
                         ["perf", "report", "-i", str(data), "--stdio", "--sort", "dso,sym",
                          "--percent-limit", "0.7"], capture_output=True, text=True).stdout
                     samples = subprocess.run(
-                        ["perf", "report", "-i", str(data), "--stdio", "--sort", "dso"],
+                        ["perf", "report", "-i", str(data), "--stdio", "--sort", "dso", "-n"],
                         capture_output=True, text=True).stdout
+                    by_dso = {line.split()[2]: int(line.split()[1])
+                              for line in samples.splitlines()
+                              if line.strip() and not line.startswith("#")}
+                    total = sum(by_dso.values())
+                    kernel = by_dso.get("[kernel.kallsyms]", 0)
+                    # 4 kHz: a sample is 250 us of CPU.
                     print(f"### perf record cpu-clock 4 kHz, {scenario[0]}, {name}, "
-                          f"{served} requests\n")
+                          f"{served} requests: {total * 250 / served:.1f} us CPU per request, "
+                          f"kernel {kernel * 250 / served:.1f}, user "
+                          f"{(total - kernel) * 250 / served:.1f}\n")
                     print("\n".join(line for line in samples.splitlines()
                                     if line and not line.startswith("#")))
                     print("\n".join(line for line in report.splitlines()
