@@ -239,8 +239,12 @@ void TcpTransport::write(const uv_buf_t* buffers, size_t count) {
     message.msg_iovlen = std::min(count, kTcpMaxIovecs);
     ssize_t n;
     do {
-      // MSG_NOSIGNAL: a peer that is gone is an EPIPE to report, not a SIGPIPE.
-      n = ::sendmsg(fd(), &message, MSG_NOSIGNAL);
+      // MSG_NOSIGNAL: a peer that is gone is an EPIPE to report, not a SIGPIPE. One buffer (every
+      // TLS write: the records of one OpenSSL call) goes by send(): sendmsg() first copies in and
+      // checks a msghdr and an iovec array, ~200 ns more per call on this project's test VM
+      // (a 53-byte send and its read on loopback, 1.2 M of each, interleaved: 7.9 vs 8.1 us).
+      n = count == 1 ? ::send(fd(), buffers[0].base, buffers[0].len, MSG_NOSIGNAL)
+                     : ::sendmsg(fd(), &message, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
       const int error = errno;

@@ -34,6 +34,13 @@ void clearErrors() {
   if (ERR_peek_error() != 0) ERR_clear_error();
 }
 
+// Read-ahead: OpenSSL takes all the ciphertext the BIO offers (up to its record buffer) in one
+// read instead of a 5-byte header and then the record's body, two BIO reads and copies per
+// record. Records it took but has not decrypted then wait inside OpenSSL rather than in
+// TlsState::input/saved_input; every place that asks "is input waiting?" asks SSL_has_pending
+// too (StreamTransport::holdsInput).
+void enableReadAhead(SSL* ssl) { SSL_set_read_ahead(ssl, 1); }
+
 }  // namespace
 
 // The BIO under every TLS connection: reads come from StreamTransport::TlsState::input, writes go
@@ -130,6 +137,7 @@ int StreamTransport::attachServerSsl(std::shared_ptr<const ServerContext> contex
   }
   BIO_set_data(bio, this);
   SSL_set_bio(tls_->ssl, bio, bio);  // one BIO both ways; the SSL owns it
+  enableReadAhead(tls_->ssl);
   SSL_set_accept_state(tls_->ssl);
   tcp_.setCallbacks(tls_.get());
   return 0;
@@ -152,6 +160,7 @@ int StreamTransport::connect(const core::NetAddress& address,
   }
   BIO_set_data(bio, this);
   SSL_set_bio(tls_->ssl, bio, bio);
+  enableReadAhead(tls_->ssl);
   if (sessions != nullptr) sessions->attach(tls_->ssl, tls_->client_context);
   tcp_.setCallbacks(tls_.get());
   return tcp_.connect(address);
@@ -237,9 +246,10 @@ int StreamTransport::startReading() {
   if (tcp_.isClosing()) return 0;
   tls_->reading = true;
   const int rc = tls_->peer_eof ? 0 : tcp_.startReading();
-  // Bytes that arrived while the owner paused wait here, not in the socket: nothing would
-  // wake us up for them. Delivering them from inside this call would re-enter the owner.
-  if (!tls_->saved_input.empty() || (tls_->peer_eof && !tls_->eof_delivered)) scheduleResume();
+  // Bytes that arrived while the owner paused wait here or inside OpenSSL (read-ahead), not in
+  // the socket: nothing would wake us up for them. Delivering them from inside this call would
+  // re-enter the owner.
+  if (holdsInput() || (tls_->peer_eof && !tls_->eof_delivered)) scheduleResume();
   return rc;
 }
 
@@ -342,6 +352,10 @@ void StreamTransport::pump() {
   }
 }
 
+bool StreamTransport::holdsInput() const {
+  return !tls_->saved_input.empty() || SSL_has_pending(tls_->ssl) == 1;
+}
+
 void StreamTransport::handshakeFailed() {
   tls_->failed = true;
   const unsigned long error = ERR_peek_last_error();
@@ -378,7 +392,13 @@ void StreamTransport::onTransportEof() {
     tls_->owner->onTransportError(UV_ECONNRESET);
     return;
   }
-  if (tls_->saved_input.empty()) deliverEof();  // else after the saved bytes, on resume
+  if (holdsInput()) {
+    // After the bytes that came before it, on resume: startReading() scheduled one if the owner
+    // reads, and a record that stays incomplete (OpenSSL holds it) must not hold the EOF back.
+    if (tls_->reading) scheduleResume();
+    return;
+  }
+  deliverEof();
 }
 
 void StreamTransport::onTransportError(int uv_status) {
@@ -407,7 +427,7 @@ void StreamTransport::onResume(uv_timer_t* timer) {
     return;
   }
   if (!self->tls_->reading) return;
-  if (!self->tls_->saved_input.empty()) {
+  if (self->holdsInput()) {
     std::string input;
     input.swap(self->tls_->saved_input);
     self->tls_->input = input;
@@ -416,6 +436,8 @@ void StreamTransport::onResume(uv_timer_t* timer) {
       self->tls_->saved_input.assign(self->tls_->input);
     self->tls_->input = {};
   }
+  // pump() returned with the owner still reading: what OpenSSL holds, if anything, is an
+  // incomplete record that the EOF ends.
   if (self->tls_->peer_eof && self->tls_->saved_input.empty()) self->deliverEof();
   core::LoopContext::of(self->tcp_.loop())->writeBatch().flush();
 }

@@ -106,6 +106,9 @@ class StreamTransport final : public core::Transport {
   // Runs the handshake and decrypts while input is there and the owner reads.
   void pump();
   void handshakeFailed();
+  // Input the owner has not had yet waits in saved_input or inside OpenSSL (read-ahead took it
+  // from the BIO): records, or the start of one.
+  bool holdsInput() const;
   void deliverEof();
   // Hands what OpenSSL wrote (records, alerts) to the TCP transport.
   void flushRecords();
