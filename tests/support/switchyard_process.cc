@@ -189,43 +189,18 @@ std::string simpleConfig(const SimpleConfig& config) {
       "\n\n[[routes]]\nname = \"default\"\npool = \"app\"\n", config.route, "\n");
 }
 
-uint16_t unusedPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  uint16_t port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  if (fd >= 0) ::close(fd);
-  return port;
-}
+namespace {
 
-uint16_t refusingPort() {
+// A TCP socket bound to 127.0.0.1 with a kernel-chosen port (*port), listening with `backlog`
+// unless it is negative; -1 on error.
+int bindLoopback(int backlog, uint16_t* port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t length = sizeof address;
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    if (fd >= 0) ::close(fd);
-    return 0;
-  }
-  return ntohs(address.sin_port);  // fd stays open (and bound) until the process exits
-}
-
-int listenOnLoopback(int backlog, uint16_t* port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(fd, backlog) != 0 ||
+      (backlog >= 0 && ::listen(fd, backlog) != 0) ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
     if (fd >= 0) ::close(fd);
     return -1;
@@ -233,6 +208,24 @@ int listenOnLoopback(int backlog, uint16_t* port) {
   *port = ntohs(address.sin_port);
   return fd;
 }
+
+}  // namespace
+
+uint16_t unusedPort() {
+  uint16_t port = 0;
+  const int fd = bindLoopback(-1, &port);
+  if (fd < 0) return 0;
+  ::close(fd);
+  return port;
+}
+
+uint16_t refusingPort() {
+  uint16_t port = 0;
+  // The socket stays open (and bound) until the process exits.
+  return bindLoopback(-1, &port) >= 0 ? port : 0;
+}
+
+int listenOnLoopback(int backlog, uint16_t* port) { return bindLoopback(backlog, port); }
 
 RawServer::RawServer(std::string response, bool close_after)
     : response_(std::move(response)), close_after_(close_after) {

@@ -22,6 +22,7 @@
 #include "proxy/control/control_state.h"
 #include "proxy/control/publisher.h"
 #include "proxy/worker.h"
+#include "tests/support/loop_until.h"
 
 namespace sy::proxy::control {
 
@@ -104,12 +105,7 @@ class ControlTest : public ::testing::Test {
 
   // Turns the control loop until `done` holds or the deadline passes.
   bool runUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      uv_run(&loop_, UV_RUN_ONCE);
-    }
-    return true;
+    return sy::testing::runLoopUntil(&loop_, done, kDeadline);
   }
 
   // The generation worker `index` runs, read on that worker.

@@ -18,6 +18,7 @@
 #include "core/loop_context.h"
 #include "core/net_address.h"
 #include "gtest/gtest.h"
+#include "tests/support/loop_until.h"
 
 namespace sy::core {
 namespace {
@@ -64,14 +65,9 @@ class TcpTransportTest : public ::testing::Test {
     EXPECT_EQ(uv_loop_close(&loop_), 0);
   }
 
-  // Runs the loop until `done` holds (checked between iterations), for at most 20 seconds.
+  // Runs the loop until `done` holds, for at most 20 seconds.
   bool runUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      uv_run(&loop_, UV_RUN_ONCE);
-    }
-    return true;
+    return sy::testing::runLoopUntil(&loop_, done);
   }
 
   NetAddress listen(const char* host_port = "127.0.0.1:0") {

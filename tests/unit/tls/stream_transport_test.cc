@@ -24,6 +24,7 @@
 #include "core/loop_context.h"
 #include "core/transport.h"
 #include "gtest/gtest.h"
+#include "tests/support/loop_until.h"
 #include "tests/support/test_certificates.h"
 #include "tls/server_context.h"
 
@@ -108,14 +109,9 @@ class StreamTransportTest : public ::testing::TestWithParam<int> {
     EXPECT_EQ(uv_loop_close(&loop_), 0);
   }
 
-  // Runs the loop until `done` holds (checked between iterations), for at most 20 seconds.
+  // Runs the loop until `done` holds, for at most 20 seconds.
   bool runUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      uv_run(&loop_, UV_RUN_ONCE);
-    }
-    return true;
+    return sy::testing::runLoopUntil(&loop_, done);
   }
 
   // A loopback connection: the server side adopted by the transport (TLS with the suite's
